@@ -1,0 +1,22 @@
+"""Every test gets its own cache and config folders: nothing touches the user's ~/.cache."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_dirs(tmp_path_factory, monkeypatch):
+    base = tmp_path_factory.mktemp("xdg")
+    monkeypatch.setenv("TUI_TAGGER_CACHE_DIR", str(base / "cache"))
+    monkeypatch.setenv("TUI_TAGGER_CONFIG_DIR", str(base / "config"))
+    monkeypatch.setenv("TUI_TAGGER_FSYNC", "0")
+
+
+@pytest.fixture
+def data_dir() -> Path:
+    return DATA

@@ -1,0 +1,41 @@
+"""The core must work without the UI or torch: import each core module alone and check sys.modules."""
+
+from __future__ import annotations
+
+import pkgutil
+import subprocess
+import sys
+
+import tui_tagger.core as core
+
+FORBIDDEN = ("textual", "torch", "rich")
+
+
+def _core_modules() -> list[str]:
+    return [m.name for m in pkgutil.walk_packages(core.__path__, prefix="tui_tagger.core.")]
+
+
+def test_core_modules_import_neither_ui_nor_torch():
+    mods = _core_modules()
+    assert "tui_tagger.core.vocabulary" in mods
+    code = (
+        "import importlib, sys\n"
+        f"for m in {mods!r}: importlib.import_module(m)\n"
+        f"bad = sorted({{k.split('.')[0] for k in sys.modules}} & set({FORBIDDEN!r}))\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+def test_cli_help_does_not_import_torch_or_textual():
+    code = (
+        "import sys, contextlib, io\n"
+        "from tui_tagger import cli\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try: cli.main(['--help'])\n"
+        "    except SystemExit: pass\n"
+        f"print(','.join(sorted({{k.split('.')[0] for k in sys.modules}} & set({FORBIDDEN[:2]!r}))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""

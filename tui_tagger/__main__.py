@@ -1,0 +1,3 @@
+from tui_tagger.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,17 @@
+"""Helpers shared by the subcommands: JSON output and per-file error reporting."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+
+def print_json(value: Any) -> None:
+    json.dump(value, sys.stdout, ensure_ascii=False, indent=None)
+    sys.stdout.write("\n")
+
+
+def warn(message: str) -> None:
+    """A one-line problem on stderr, prefixed like every tui-tagger error."""
+    print(f"tui-tagger: {message}", file=sys.stderr)
