@@ -1,0 +1,61 @@
+"""``tui-tagger tags FILE...``: the tags of images (or of tag files), with who said them."""
+
+from __future__ import annotations
+
+import os
+
+from tui_tagger.commands.common import print_json, warn
+from tui_tagger.core.errors import TaggerError
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("files", nargs="+", metavar="FILE",
+                        help="image (or frame ref file.h5::/entry/data/data#12) or its tag file")
+    parser.add_argument("--json", action="store_true",
+                        help='one JSON list of {"path", "tags", "sources", "error"}')
+    parser.add_argument("--tags-dir", metavar="DIR",
+                        help="tag files live under DIR, mirroring the images' folders relative to the current one")
+
+
+def store_from(args):
+    from tui_tagger.core.tagstore import TagStore
+
+    return TagStore(tags_dir=args.tags_dir) if args.tags_dir else TagStore()
+
+
+def run(args) -> int:
+    store = store_from(args)
+    rows = []
+    failed = False
+    for file in args.files:
+        row = {"path": os.fspath(file), "tags": [], "sources": {}, "error": None, "tag_file": None}
+        try:
+            tf = store.open(file)
+        except TaggerError as err:
+            row["error"] = str(err)
+            failed = True
+            tf = None
+        if tf is not None:
+            row["tags"] = tf.names
+            row["sources"] = {t.name: t.source for t in tf.tags.values()}
+            row["tag_file"] = str(tf.read_from)
+        rows.append(row)
+        if not args.json:
+            _print_row(row)
+    if args.json:
+        print_json(rows)
+    return 1 if failed else 0
+
+
+def _print_row(row: dict) -> None:
+    if row["error"]:
+        warn(row["error"])
+        return
+    if row["tag_file"] is None:
+        print(f"{row['path']}: (no tag file)")
+        return
+    parts = []
+    for name in row["tags"]:
+        source = row["sources"].get(name)
+        parts.append(f"{name} ({source})" if source else name)
+    print(f"{row['path']}: {', '.join(parts) if parts else '(no tags)'}")

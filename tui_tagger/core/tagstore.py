@@ -1,0 +1,190 @@
+"""Where an image's tag file lives. One tag file per image, never two.
+
+Naming rule (``NAME`` = the image's file name without its image extension):
+- beside the image: an existing ``NAME.tag`` (the field's files) wins, else ``NAME.xml`` (tui-tagger's
+  default for new files). Extensionless MarCCD frames (``AgBH_10sec_SAXS``) have ``NAME`` = the whole name;
+  a suffix counts as an extension only when it looks like one (``.tif``, ``.cbf``, ``.h5``, ``.edf.gz``;
+  not ``sample_0.5deg`` or ``th0.12_SAXS``).
+- a frame inside a container, ``file.h5::/entry/data/data#12`` or ``file.h5#12``: ``file_12.xml``; when
+  the dataset is not the NeXus default (its last path component is not ``data``), the dataset's last
+  component is included: ``file.h5::/entry/data/data_000002#5`` -> ``file_data_000002_5.xml``.
+- a results XML (``<DataFile>``, an analysis pipeline's output) found at ``NAME.xml`` is read for its tags
+  but never written: edits go to ``NAME.tag``, which then wins.
+- with ``tags_dir``: the same name, under ``tags_dir`` mirroring the image's folder relative to ``root``
+  (default: the current folder; images outside it mirror their absolute path). Tag files already beside
+  the images are read until the first save writes the mirror copy.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from tui_tagger.core.errors import ImageReadError, TagFileError
+from tui_tagger.core.tagfile import TagFile
+
+TAG_SUFFIXES = (".tag", ".xml")
+_COMPRESSED = {".gz", ".bz2", ".xz", ".zst"}
+_EXTENSION = re.compile(r"^\.[A-Za-z][A-Za-z0-9]{0,7}$")  # .tif .cbf .h5 .mccd .mar3450; not .5deg, .12_SAXS
+
+
+def split_ref(image: str | os.PathLike) -> tuple[Path, str | None, int | None]:
+    """``file.h5::/entry/data/data#12`` -> (file.h5, "/entry/data/data", 12); plain paths pass through."""
+    text = os.fspath(image)
+    dataset = None
+    index = None
+    if "::" in text:
+        text, dataset = text.split("::", 1)
+        if "#" in dataset:
+            dataset, _, idx = dataset.rpartition("#")
+            index = int(idx) if idx.isdigit() else None
+        dataset = dataset or None
+    elif "#" in text and not os.path.exists(text):
+        head, _, idx = text.rpartition("#")
+        if idx.isdigit():
+            text, index = head, int(idx)
+    return Path(text), dataset, index
+
+
+def image_stem(image: str | os.PathLike) -> tuple[Path, str]:
+    """(folder, NAME) for an image ref: the tag file is folder/NAME.tag or folder/NAME.xml."""
+    path, dataset, index = split_ref(image)
+    name = path.name
+    suffix = Path(name).suffix
+    if suffix.lower() in _COMPRESSED:
+        name = name[: -len(suffix)]
+        suffix = Path(name).suffix
+    if _EXTENSION.match(suffix) and len(name) > len(suffix):
+        name = name[: -len(suffix)]
+    elif name != path.name:  # "frame.gz" without an image extension: keep the name as it was
+        name = path.name
+    if dataset is not None:
+        last = dataset.rstrip("/").rsplit("/", 1)[-1]
+        if last and last != "data":
+            name += "_" + re.sub(r"[^A-Za-z0-9._-]+", "_", last)
+    if index is not None:
+        name += f"_{index}"
+    return path.parent, name
+
+
+def image_label(image: str | os.PathLike) -> str:
+    """The image as a tag file's ``filename`` names it: the file name, plus any frame address."""
+    text = os.fspath(image)
+    path = split_ref(image)[0]
+    return path.name + text[len(os.fspath(path)):] if text.startswith(os.fspath(path)) else path.name
+
+
+def is_tag_file(path: str | os.PathLike) -> bool:
+    return Path(path).suffix.lower() in TAG_SUFFIXES
+
+
+def _is_results_xml(path: Path) -> bool:
+    """Cheap sniff: does the file's root element read <DataFile ...>?"""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return False
+    head = re.sub(rb"<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>", b"", head, flags=re.S)
+    return head.lstrip().startswith(b"<DataFile")
+
+
+class TagStore:
+    def __init__(self, tags_dir: Path | str | None = None, root: Path | str | None = None):
+        self.tags_dir = Path(tags_dir) if tags_dir is not None else None
+        self.root = Path(root) if root is not None else None
+
+    def _folder(self, folder: Path) -> Path:
+        if self.tags_dir is None:
+            return folder
+        root = (self.root or Path.cwd()).resolve()
+        folder = folder.resolve()
+        try:
+            rel = folder.relative_to(root)
+        except ValueError:
+            rel = folder.relative_to(folder.anchor)
+        return self.tags_dir / rel
+
+    @staticmethod
+    def _existing(folder: Path, name: str) -> Path | None:
+        for suffix in TAG_SUFFIXES:
+            p = folder / (name + suffix)
+            if p.is_file():
+                return p
+        return None
+
+    def beside(self, image: str | os.PathLike) -> Path | None:
+        """The tag file that exists beside the image (None when there is none)."""
+        folder, name = image_stem(image)
+        return self._existing(folder, name)
+
+    def path_for(self, image: str | os.PathLike) -> Path:
+        """Where the image's tags are written (an existing NAME.tag wins, else NAME.xml)."""
+        folder, name = image_stem(image)
+        target = self._folder(folder)
+        found = self._existing(target, name)
+        if found is None and self.tags_dir is not None:
+            beside = self._existing(folder, name)
+            if beside is not None:  # keep the field's suffix in the mirror
+                found = target / (name + beside.suffix)
+        if found is None:
+            return target / (name + ".xml")
+        if found.suffix == ".xml" and found.exists() and _is_results_xml(found):
+            return found.with_suffix(".tag")
+        return found
+
+    def source_for(self, image: str | os.PathLike) -> Path | None:
+        """The file the image's tags are read from (None when it has none)."""
+        target = self.path_for(image)
+        if target.is_file():
+            return target
+        folder, name = image_stem(image)
+        for where in (self._folder(folder), folder):
+            found = self._existing(where, name)
+            if found is not None:
+                return found
+        return None
+
+    def load(self, image: str | os.PathLike) -> TagFile | None:
+        """The image's TagFile (None when it has none); its ``path`` is where ``save`` will write."""
+        source = self.source_for(image)
+        if source is None:
+            return None
+        tf = TagFile.read(source)
+        tf.path = self.path_for(image)
+        return tf
+
+    def open(self, file: str | os.PathLike, create: bool = False) -> TagFile | None:
+        """For a command-line FILE: a tag file itself (``.tag``/``.xml``) or an image ref.
+
+        An image (or its container) that does not exist is an error: no tag file is made for a typo.
+        """
+        if is_tag_file(file) and "::" not in os.fspath(file):
+            return TagFile.read(file)  # must exist: a tag file is never created from a typed name
+        if not split_ref(file)[0].exists():
+            raise ImageReadError(split_ref(file)[0], "no such file")
+        return self.load_or_new(file) if create else self.load(file)
+
+    def load_or_new(self, image: str | os.PathLike) -> TagFile:
+        tf = self.load(image)
+        if tf is None:
+            tf = TagFile.new(self.path_for(image), image_label(image))
+        return tf
+
+    def save(self, tagfile: TagFile, fsync: bool = True, merge: bool = True) -> list[str]:
+        """Write the tag file (creating mirror folders); returns merge conflicts (usually none).
+
+        With ``merge`` (the default) a file that someone else changed or created since it was read is
+        merged tag by tag first (``TagFile.merge_from_disk``), so neither side's edits are lost; without
+        it the file is replaced. A read-only folder raises a TagFileError naming --tags-dir.
+        """
+        folder = tagfile.path.parent
+        if self.tags_dir is not None and not folder.is_dir():
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise TagFileError(folder, f"cannot create the tag folder: {err.strerror or err}") from None
+        conflicts = tagfile.merge_from_disk() if merge and tagfile.changed_on_disk() else []
+        tagfile.save(fsync=fsync)
+        return conflicts
