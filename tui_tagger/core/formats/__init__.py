@@ -1,0 +1,98 @@
+"""Detector image readers. ``read_image(ref)`` sniffs the format from the file's first bytes (then its name: real
+MarCCD frames have no extension), decodes one frame with the field's library and returns a ``Frame`` (float32
+data, validity mask, metadata). Every problem is an ``ImageReadError`` naming the file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from tui_tagger.core.errors import ImageReadError
+
+from . import fabio_formats, hdf5, pillow, tiff
+from .base import (
+    DEFAULT_MAX_PIXELS,
+    Frame,
+    FrameRef,
+    ImageFormat,
+    describe_head,
+    fail,
+    open_checked,
+    parse_ref,
+    read_head,
+)
+
+__all__ = ["FORMATS", "Frame", "FrameRef", "ImageFormat", "frame_refs", "parse_ref", "read_image", "sniff"]
+
+# Order matters: MarCCD is a TIFF with a Mar header, so it is tried before plain TIFF.
+FORMATS: list[ImageFormat] = [
+    ImageFormat("marccd", tiff.sniff_marccd, tiff.read_marccd, ("mccd",), tiff.refs_tiff),
+    ImageFormat("tiff", tiff.sniff_tiff, tiff.read_tiff, ("tif", "tiff"), tiff.refs_tiff),
+    ImageFormat("hdf5", hdf5.sniff_hdf5, hdf5.read_hdf5, ("h5", "hdf5", "hdf", "nxs", "nx5", "cxi"), hdf5.refs_hdf5),
+    *fabio_formats.formats(),
+    *pillow.formats(),
+]
+
+_COMPRESSED = (".gz", ".bz2")
+
+
+def _detect(head: bytes, name: str) -> tuple[ImageFormat | None, bool]:
+    """(format, chosen by name only). The bytes win over the name: a PNG named .tif is read as a PNG."""
+    name = name.lower()
+    for suffix in _COMPRESSED:
+        name = name.removesuffix(suffix)
+    for fmt in FORMATS:
+        if fmt.magic and fmt.sniff(head, name):
+            return fmt, False
+    ext = name.rsplit(".", 1)[-1] if "." in name else ""
+    for fmt in FORMATS:
+        if ext and ext in fmt.extensions:
+            return fmt, True
+    return None, False
+
+
+def sniff(path: str | os.PathLike) -> str | None:
+    """The format name of a file from its first bytes (then its name), or None. Never raises."""
+    try:
+        path = parse_ref(path).path
+        fmt, _ = _detect(read_head(path), path.name)
+    except Exception:
+        return None
+    return fmt.name if fmt else None
+
+
+def read_image(ref: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Frame:
+    """One frame of ``ref`` (``file``, ``file#3``, ``file.h5::/entry/data/data#12``) as a Frame."""
+    r = parse_ref(ref)
+    head = open_checked(r)
+    fmt, by_name = _detect(head, r.path.name)
+    if fmt is None:
+        raise fail(r, f"not an image format tui-tagger reads ({describe_head(head)})")
+    if by_name and fmt.magic:
+        raise fail(r, f"named like a {fmt.name.upper()} file but is not one ({describe_head(head)})")
+    if r.dataset and fmt.name != "hdf5":
+        raise fail(r, f"'::{r.dataset}' names an HDF5 dataset, but this is a {fmt.name} file")
+    try:
+        return fmt.read(r, head, max_pixels)
+    except ImageReadError:
+        raise
+    except MemoryError:
+        raise fail(r, "not enough memory to decode this image") from None
+    except RecursionError:
+        raise fail(r, f"corrupt {fmt.name} file (endless structure)") from None
+    except Exception as err:  # a decoder's own complaint about a corrupt file
+        problem = " ".join(str(err).split()) or type(err).__name__
+        raise fail(r, f"corrupt or unreadable {fmt.name} file ({problem})") from None
+
+
+def frame_refs(path: str | os.PathLike) -> list[str]:
+    """One ref per frame for multi-frame containers, ``[str(path)]`` otherwise (and for unreadable files,
+    whose error read_image reports)."""
+    p = Path(path)
+    try:
+        fmt, by_name = _detect(read_head(p), p.name)
+        if fmt is not None and fmt.refs is not None and not by_name:
+            return fmt.refs(p)
+    except Exception:
+        pass
+    return [str(path)]

@@ -1,0 +1,167 @@
+"""EDF, CBF and the other detector formats fabio reads (Bruker, ADSC/d*TREK, Mar345, Rigaku, Esperanto, fit2d,
+numpy, ...). fabio also unpacks .gz/.bz2 copies itself. Shapes come from the header before any pixel is decoded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tui_tagger.core.errors import ImageReadError
+
+from .base import (
+    FrameRef,
+    ImageFormat,
+    check_index,
+    check_size,
+    describe_head,
+    fail,
+    json_value,
+    make_frame,
+    numbered_refs,
+    parse_pilatus_header,
+)
+
+
+def sniff_edf(head: bytes, name: str) -> bool:
+    """'{' then 'key = value ;' lines; Dim_1 is in every EDF header (JSON files also start with '{')."""
+    start = head.lstrip(b"\r\n")
+    return start[:1] == b"{" and b"Dim_1" in head[:8192] and not start.startswith(b"{\nHEADER_BYTES")
+
+
+def sniff_cbf(head: bytes, name: str) -> bool:
+    return head.startswith((b"###CBF", b"###_CBF")) or b"_array_data.data" in head
+
+
+# Formats with a trustworthy magic string, then those fabio can only recognise by name (their magic
+# numbers, such as '<' or 'No', would claim XML and text files).
+OTHER_MAGIC = {
+    "bruker100": (b"FORMAT :100",),
+    "bruker": (b"FORMAT :",),
+    "dtrek": (b"{\nHEADER_BYTES", b"{\r\nHEADER_BYTES"),
+    "raxis": (b"R-AXIS",),
+    "esperanto": (b"ESPERANTO FORMAT",),
+    "fit2d": (b"\\$FFF_START",),
+    "numpy": (b"\x93NUMPY",),
+    "fit2dmask": (b"M\x00\x00\x00A\x00\x00\x00S\x00\x00\x00K\x00\x00\x00",),
+}
+OTHER_EXTENSIONS = {
+    "mar345": ("mar2300", "mar1200", "mar1600", "mar2000", "mar3450", "mar3000", "mar2400", "mar1800", "mar345"),
+    "bruker100": ("sfrm",),
+    "img": ("img",),  # ADSC, d*TREK, Oxford, HiPiC and Rigaku all use .img; fabio tells them apart
+    "kcd": ("kcd", "kccd"),
+    "dm3": ("dm3",),
+    "spe": ("spe",),
+    "mrc": ("mrc",),
+    "pnm": ("pnm", "pgm", "pbm"),
+    "fit2d": ("f2d",),
+    "fit2dmask": ("msk",),
+    "numpy": ("npy",),
+    "ge": ("ge", "ge1", "ge2", "ge3", "ge4", "ge5"),
+    "esperanto": ("esperanto", "esper"),
+    "mpa": ("mpa",),
+}
+
+
+def _shape_from_header(ref: FrameRef):
+    """Declared (rows, cols) without decoding, for formats whose fabio class parses the header alone."""
+    import fabio
+
+    try:
+        img = fabio.openheader(str(ref.path))
+    except Exception:
+        return None  # the full read reports the problem
+    shape = getattr(img, "shape", None)
+    return tuple(shape) if shape else None
+
+
+def _header_meta(header: dict) -> dict[str, object]:
+    """Well-known header values in plain units (EDF from ESRF beamlines, Pilatus mini-header in CBF)."""
+    low = {str(k).lower(): v for k, v in header.items()}
+    out: dict[str, object] = {}
+
+    def num(*keys):
+        for key in keys:
+            try:
+                return float(str(low[key]).split()[0])
+            except (KeyError, ValueError, IndexError):
+                continue
+        return None
+
+    exposure = num("exposuretime", "exposure_time", "count_time", "acq_expo_time", "exposure")
+    if exposure is not None:
+        out["exposure_time_s"] = exposure
+    cx, cy = num("center_1"), num("center_2")
+    if cx is not None and cy is not None:
+        out["beam_center_px"] = [cx, cy]
+    for key, target, scale in (("sampledistance", "distance_mm", 1e3), ("wavelength", "wavelength_A", 1e10),
+                               ("psize_1", "pixel_size_mm", 1e3)):
+        value = num(key)
+        if value is not None:
+            out[target] = value * scale  # EDF SAXS keywords are in metres
+    contents = low.get("_array_data.header_contents")
+    if isinstance(contents, str):
+        out.update(parse_pilatus_header(contents))
+    out["header"] = {str(k): json_value(v) for k, v in list(header.items())[:200]}
+    return out
+
+
+def read_fabio(ref: FrameRef, head: bytes, max_pixels: int, name: str | None = None):
+    import fabio
+
+    shape = _shape_from_header(ref)
+    if shape:
+        check_size(ref, shape, max_pixels)
+    try:
+        img = fabio.open(str(ref.path))
+        count = max(int(getattr(img, "nframes", 1) or 1), 1)
+        index = check_index(ref, count)
+        if index:
+            img = img.getframe(index)
+        raw = img.data
+        header = dict(img.header or {})
+    except (MemoryError, OverflowError):
+        raise fail(ref, "declares an image too large to decode") from None
+    except ImageReadError:
+        raise
+    except Exception as err:
+        problem = " ".join(str(err).split()) or type(err).__name__
+        raise fail(ref, f"corrupt or unreadable {name or 'image'} file ({problem})") from None
+    if raw is None:
+        raise fail(ref, f"no image data found ({describe_head(head)})")
+    if not shape:
+        check_size(ref, raw.shape, max_pixels)  # header gave no shape: refuse the result all the same
+    fmt = name or type(img).__name__.lower().removesuffix("image")
+    meta = _header_meta(header)
+    meta.update({"frames": count, "frame": index})
+    return make_frame(ref, raw, fmt, meta)
+
+
+@numbered_refs
+def _refs(path: Path) -> int:
+    import fabio
+
+    with fabio.open(str(path)) as img:
+        return max(int(getattr(img, "nframes", 1) or 1), 1)
+
+
+def _starts(magics):
+    return lambda head, name: head.startswith(magics)
+
+
+def _named(exts):
+    return lambda head, name: name.rsplit(".", 1)[-1] in exts if "." in name else False
+
+
+def formats() -> list[ImageFormat]:
+    def reader(name):
+        return lambda ref, head, max_pixels: read_fabio(ref, head, max_pixels, name)
+
+    out = [
+        ImageFormat("edf", sniff_edf, reader("edf"), ("edf", "cor"), _refs),
+        ImageFormat("cbf", sniff_cbf, reader("cbf"), ("cbf",), _refs),
+    ]
+    for name, magics in OTHER_MAGIC.items():
+        out.append(ImageFormat(name, _starts(magics), reader(name), OTHER_EXTENSIONS.get(name, ()), _refs))
+    for name, exts in OTHER_EXTENSIONS.items():
+        if name not in OTHER_MAGIC:  # weak or no magic: the name decides, fabio checks the bytes
+            out.append(ImageFormat(name, _named(exts), reader(None), exts, _refs, magic=False))
+    return out
