@@ -1,0 +1,76 @@
+"""Prediction throughput: images/s for decode only, decode + preprocess, and predict end to end on
+1024x1024 uint16 TIFF frames (an untrained model of the default size unless --model is given).
+
+    python benchmarks/bench_predict.py [--count 64] [--device cpu] [--workers N] [--batch 32] [--model M]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--count", type=int, default=64)
+    ap.add_argument("--size", type=int, default=1024)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--workers", type=int, default=None)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--model", default=None)
+    args = ap.parse_args()
+
+    import tifffile
+    import torch
+
+    from tui_tagger.core.formats import read_image
+    from tui_tagger.model.checkpoint import ModelInfo
+    from tui_tagger.model.data import default_workers, load_and_preprocess
+    from tui_tagger.model.device import resolve_device
+    from tui_tagger.model.infer import LocalPredictor
+    from tui_tagger.model.nets import create_model
+    from tui_tagger.model.transforms import preprocess_config
+
+    workers = default_workers() if args.workers is None else args.workers
+    with tempfile.TemporaryDirectory() as tmp:
+        rng = np.random.default_rng(0)
+        paths = []
+        for i in range(args.count):
+            p = Path(tmp) / f"frame_{i:05d}.tif"
+            tifffile.imwrite(p, rng.poisson(100, (args.size, args.size)).astype(np.uint16))
+            paths.append(str(p))
+        if args.model:
+            predictor = LocalPredictor.load(args.model, args.device)
+        else:
+            info = ModelInfo("alexnet-tagger", {}, [f"t{i}" for i in range(98)], preprocess_config())
+            predictor = LocalPredictor(create_model(info.arch, 98), info, resolve_device(args.device))
+        cfg = predictor.preprocess
+
+        def rate(label: str, fn) -> None:
+            fn(paths[:2])  # warm up (imports, first allocation)
+            t = time.perf_counter()
+            fn(paths)
+            dt = time.perf_counter() - t
+            print(f"{label:44} {args.count / dt:8.1f} images/s")
+
+        print(f"{args.count} frames {args.size}x{args.size} uint16 TIFF; device {predictor.device}, "
+              f"workers {workers}, batch {args.batch}, torch threads {torch.get_num_threads()}, cores {os.cpu_count()}")
+        rate("decode only (1 process)", lambda ps: [read_image(p) for p in ps])
+        rate("decode + preprocess (1 process)", lambda ps: [load_and_preprocess(p, cfg) for p in ps])
+        x = np.stack([load_and_preprocess(p, cfg) for p in paths[: args.batch]])
+        t = time.perf_counter()
+        for _ in range(3):
+            predictor.predict_arrays(x)
+        print(f"{'model only (preprocessed batches)':44} {3 * len(x) / (time.perf_counter() - t):8.1f} images/s")
+        rate(f"predict end to end ({workers} workers)", lambda ps: list(predictor.predict_paths(ps, args.batch, workers)))
+        if workers:
+            rate("predict end to end (0 workers)", lambda ps: list(predictor.predict_paths(ps, args.batch, 0)))
+
+
+if __name__ == "__main__":
+    main()

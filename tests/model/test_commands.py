@@ -1,0 +1,155 @@
+"""train / predict / evaluate from the command line: outputs, JSON keys, tag files, saved configs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from tests.model.helpers import TAGS, write_tagged_tiffs
+from tui_tagger import cli
+from tui_tagger.core.tagstore import TagStore
+from tui_tagger.model import runconfig
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """(folder of tagged TIFFs, model file) from one short CLI training run."""
+    base = tmp_path_factory.mktemp("trained")
+    write_tagged_tiffs(base / "data", 30, size=64)
+    model = base / "m.pt"
+    rc = cli.main(["train", str(base / "data"), "--out", str(model), "--epochs", "2", "--size", "64",
+                   "--batch", "8", "--workers", "0"])
+    assert rc == 0
+    return base / "data", model
+
+
+def _lines(capsys) -> list[dict]:
+    return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+
+
+def test_train_writes_a_model_and_its_configuration(trained, capsys):
+    data, model = trained
+    config = runconfig.read(model.with_suffix(".toml"))
+    assert config["train"]["epochs"] == 2 and config["train"]["dirs"] == [str(data.resolve())]
+    assert config["preprocess"]["size"] == 64 and config["result"]["images"] == 30
+    assert set(config["thresholds"]) == {"TSAXS", *TAGS}
+
+
+def test_predict_json_lines(trained, tmp_path, capsys):
+    data, model = trained
+    bad = tmp_path / "broken.tif"
+    bad.write_bytes(b"II*\x00" + b"\x00" * 20)
+    good = sorted(data.glob("*.tif"))[:2]
+    rc = cli.main(["predict", *map(str, good), str(bad), "--model", str(model), "--json", "--workers", "0"])
+    rows = _lines(capsys)
+    assert rc == 1  # one image failed
+    assert [r["path"] for r in rows] == [*map(str, good), str(bad)]
+    for row in rows:
+        assert set(row) == {"path", "probabilities", "error"}
+    assert set(rows[0]["probabilities"]) == {"TSAXS", *TAGS} and rows[0]["error"] is None
+    assert all(0.0 <= p <= 1.0 for p in rows[0]["probabilities"].values())
+    assert rows[2]["probabilities"] is None and str(bad) in rows[2]["error"]
+
+
+def test_predict_write_stores_probabilities_not_tags(trained, tmp_path, capsys):
+    data, model = trained
+    folder = tmp_path / "copy"
+    shutil.copytree(data, folder)
+    image = sorted(folder.glob("*.tif"))[0]
+    before = TagStore().load(image).names
+    assert cli.main(["predict", str(image), "--model", str(model), "--write", "--workers", "0"]) == 0
+    after = TagStore().load(image)
+    assert after.names == before and set(after.predictions) == {"TSAXS", *TAGS}
+    assert after.prediction_model == "m"
+    assert cli.main(["predict", str(image), "--model", str(model), "--accept-above", "0.0", "--workers", "0"]) == 0
+    accepted = TagStore().load(image)
+    added = [t for t in accepted.tags.values() if t.name not in before]
+    assert added and all(t.source == "model" and t.p is not None for t in added)
+    assert all(accepted.tags[name].source == "human" for name in before)  # human tags untouched
+
+
+def test_predict_config_reruns_the_same_run(trained, tmp_path, capsys):
+    data, model = trained
+    saved = tmp_path / "run.toml"
+    assert cli.main(["predict", str(data), "--model", str(model), "--json", "--workers", "0",
+                     "--threshold", "0.4", "--save-config", str(saved)]) == 0
+    first = _lines(capsys)
+    assert len(first) == 30
+    config = runconfig.read(saved)
+    assert config["predict"]["threshold"] == 0.4 and config["predict"]["model"] == str(model.resolve())
+    assert config["preprocess"]["size"] == 64 and config["run"]["device_used"] == "cpu"
+    assert cli.main(["predict", "--config", str(saved), "--save-config", str(tmp_path / "again.toml")]) == 0
+    assert _lines(capsys) == first
+
+
+def test_evaluate_json_keys(trained, capsys):
+    data, model = trained
+    assert cli.main(["evaluate", str(data), "--model", str(model), "--json", "--workers", "0"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert set(result) == {"tags", "mean_ap"}
+    assert set(result["tags"]) == {"TSAXS", *TAGS}
+    for m in result["tags"].values():
+        assert set(m) == {"support", "ap", "auc", "precision", "recall", "f1", "prevalence"}
+    assert result["tags"]["TSAXS"]["prevalence"] == 1.0 and result["tags"]["TSAXS"]["ap"] is None
+    ring = result["tags"]["Ring: Isotropic"]
+    assert ring["support"] > 0 and 0.0 <= ring["ap"] <= 1.0 and 0.0 < ring["prevalence"] < 1.0
+
+
+def _write_every_format(folder, data_dir):
+    """One small frame per reader family; MarCCD is the real example."""
+    import fabio.cbfimage
+    import fabio.edfimage
+    import h5py
+    import tifffile
+    from PIL import Image
+
+    img = (np.random.default_rng(0).poisson(30, (80, 96))).astype(np.uint16)
+    tifffile.imwrite(folder / "a.tif", img)
+    fabio.edfimage.EdfImage(data=img.astype(np.float32)).write(str(folder / "b.edf"))
+    fabio.cbfimage.CbfImage(data=img.astype(np.int32)).write(str(folder / "c.cbf"))
+    with h5py.File(folder / "d.h5", "w") as fh:
+        fh.create_dataset("entry/data/data", data=np.stack([img, img]))
+    Image.fromarray(img).save(folder / "e.png")
+    shutil.copy(data_dir / "real-examples" / "AgBH_10sec_SAXS", folder / "AgBH_10sec_SAXS")
+
+
+def test_predict_reads_every_format(trained, tmp_path, capsys, data_dir):
+    _, model = trained
+    _write_every_format(tmp_path, data_dir)
+    assert cli.main(["predict", str(tmp_path), "--model", str(model), "--json", "--workers", "1"]) == 0
+    rows = _lines(capsys)
+    names = sorted(r["path"].replace(str(tmp_path) + "/", "") for r in rows)
+    assert [n.split("#")[0].split("::")[0] for n in names] == [
+        "AgBH_10sec_SAXS", "a.tif", "b.edf", "c.cbf", "d.h5", "d.h5", "e.png"]
+    assert all(r["error"] is None and len(r["probabilities"]) == 3 for r in rows)
+
+
+def test_cuda_asked_for_without_a_gpu_is_one_line(trained, capsys):
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    data, model = trained
+    assert cli.main(["predict", str(data), "--model", str(model), "--device", "cuda"]) == 1
+    err = capsys.readouterr().err
+    assert "CUDA is not available" in err and err.count("\n") == 1
+
+
+def test_bad_arguments_are_one_line_errors(trained, capsys):
+    data, model = trained
+    assert cli.main(["predict", str(data), "--model", str(model), "--threshold", "2"]) == 1
+    assert cli.main(["predict", str(data / "nope.tif"), "--model", str(model)]) == 1
+    assert cli.main(["train", str(data)]) == 1  # no --out
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 3 and all(line.startswith("tui-tagger: ") for line in err)
+
+
+def test_toml_writer_round_trips(tmp_path):
+    config = {"a": {"s": 'quote " and \\ and ünï', "i": 3, "f": 0.1, "b": True, "l": [1, 2.5, "x"],
+                    "Ring: Isotropic": 0.4, "none": None}}
+    runconfig.write(tmp_path / "c.toml", config, "a header\nsecond line")
+    back = runconfig.read(tmp_path / "c.toml")
+    del config["a"]["none"]
+    assert back == config

@@ -1,0 +1,85 @@
+"""The one preprocessing function: its properties, and that training and prediction feed the model
+exactly the same arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tifffile
+
+from tui_tagger.model.checkpoint import ModelInfo
+from tui_tagger.model.data import FrameDataset, batches, load_and_preprocess
+from tui_tagger.model.infer import LocalPredictor
+from tui_tagger.model.nets import create_model
+from tui_tagger.model.transforms import preprocess, preprocess_config
+
+
+def test_output_is_fixed_size_in_unit_range_with_masked_pixels_zero():
+    rng = np.random.default_rng(0)
+    data = rng.poisson(50, (300, 200)).astype(np.float32)
+    data[0, 0] = 1e9  # a hot pixel must not squash the range
+    mask = np.ones_like(data, dtype=bool)
+    mask[:, :100] = False
+    cfg = preprocess_config({"size": 64, "fit": "stretch"})
+    out = preprocess(data, mask, cfg)
+    assert out.shape == (64, 64) and out.dtype == np.float32
+    assert out.min() >= 0.0 and out.max() <= 1.0
+    assert np.all(out[:, :30] == 0.0)  # the masked left half
+    assert out[:, 34:].mean() > 0.2  # valid pixels are spread over the range, not crushed by the hot pixel
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (7, 300), (64, 64), (1043, 981)])
+def test_any_shape_and_degenerate_content_gives_finite_output(shape):
+    cfg = preprocess_config({"size": 64})
+    for data in (np.zeros(shape), np.full(shape, np.nan), np.full(shape, 7.0)):
+        out = preprocess(data, None, cfg)
+        assert out.shape == (64, 64) and np.isfinite(out).all()
+    assert preprocess(np.ones(shape), np.zeros(shape, bool), cfg).max() == 0.0  # all masked
+
+
+def test_pad_keeps_a_ring_round_on_a_wide_frame():
+    yy, xx = np.mgrid[:100, :200]
+    ring = (np.abs(np.hypot(yy - 50, xx - 100) - 40) < 2) * 1000.0 + 1
+    out = preprocess(ring, None, preprocess_config({"size": 100, "reduce": "max"}))
+    ys, xs = np.nonzero(out > 0.5)
+    assert abs((ys.max() - ys.min()) - (xs.max() - xs.min())) <= 4  # round, not an ellipse
+
+
+def test_unknown_options_are_refused():
+    with pytest.raises(ValueError):
+        preprocess_config({"sise": 10})
+    with pytest.raises(ValueError):
+        preprocess_config({"version": 99})
+    with pytest.raises(ValueError):
+        preprocess_config({"size": 16})  # too small for five convolutions and three pools
+
+
+def test_training_and_prediction_see_identical_inputs(tmp_path):
+    rng = np.random.default_rng(1)
+    paths = []
+    for i in range(3):
+        p = tmp_path / f"f{i}.tif"
+        tifffile.imwrite(p, rng.poisson(30, (120, 90)).astype(np.uint16))
+        paths.append(str(p))
+    cfg = preprocess_config({"size": 64})
+    expected = np.stack([load_and_preprocess(p, cfg) for p in paths])
+    # what train (and evaluate) read: the batch pipeline, here with a worker process
+    (index, x, errors), = list(batches(paths, cfg, batch=8, workers=1))
+    assert index == [0, 1, 2] and not errors
+    np.testing.assert_array_equal(x[:, 0].numpy(), expected)
+    assert FrameDataset(paths, cfg)[1][1].tobytes() == expected[1].tobytes()
+    # what predict feeds the model: the same arrays, given the checkpoint's stored config
+    info = ModelInfo("alexnet-tagger", {}, ["a", "b"], cfg)
+    predictor = LocalPredictor(create_model("alexnet-tagger", 2).eval(), info, __import__("torch").device("cpu"))
+    from_paths = np.array([list(p.values()) for _, p, _ in predictor.predict_paths(paths, 2, 0)])
+    np.testing.assert_allclose(from_paths, predictor.predict_arrays(expected), atol=1e-4)
+
+
+def test_shrinking_first_equals_mapping_every_pixel_first():
+    """The block-max shortcut must give what mapping each pixel and then taking block maxima gives."""
+    rng = np.random.default_rng(2)
+    data = rng.poisson(40, (128, 128)).astype(np.float32)
+    mask = rng.random(data.shape) > 0.2
+    full = preprocess(data, mask, preprocess_config({"size": 128}))  # no resize: every pixel mapped
+    expected = full.reshape(64, 2, 64, 2).max(axis=(1, 3))
+    np.testing.assert_allclose(preprocess(data, mask, preprocess_config({"size": 64})), expected, atol=1e-6)

@@ -1,0 +1,153 @@
+"""tui-tagger predict PATH... : per-image tag probabilities from a model.
+
+Probabilities are never tags: ``--write`` keeps them in each tag file's prediction block;
+``--accept-above P`` (implies --write) adds the tags above P with source="model" and their p."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+from tui_tagger.commands.common import print_json, warn
+from tui_tagger.core.errors import TaggerError
+
+# Options a --config file may set; None = "not given on the command line".
+DEFAULTS = {
+    "paths": [], "model": None, "device": "auto", "batch": 32, "workers": None, "threshold": None,
+    "write": False, "accept_above": None, "json": False, "tags_dir": None,
+}
+CONFIG_NAME = "predict-config.toml"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("paths", nargs="*", metavar="PATH", help="image files or folders (walked recursively)")
+    p.add_argument("--model", metavar="M", help="model file (default: $TUI_TAGGER_MODEL, the user's, the shipped one)")
+    p.add_argument("--device", help="auto (default), cpu, cuda or cuda:N")
+    p.add_argument("--batch", type=int, metavar="N", help="images per model batch (default 32)")
+    p.add_argument("--workers", type=int, metavar="N", help="decoding processes (default: cores - 1)")
+    p.add_argument("--threshold", type=float, metavar="T",
+                   help="list tags with p >= T (default: the model's per-tag thresholds)")
+    p.add_argument("--write", action="store_true", default=None,
+                   help="store the probabilities in each image's tag file (prediction block, not tags)")
+    p.add_argument("--accept-above", type=float, metavar="P",
+                   help="also add tags with p > P as tags (source=model); implies --write")
+    p.add_argument("--json", action="store_true", default=None,
+                   help='JSON lines: {"path", "probabilities": {tag: p}, "error"}')
+    p.add_argument("--tags-dir", metavar="DIR", help="tag files live under DIR, mirroring the image folders")
+    p.add_argument("--config", metavar="FILE", help="run again with the options of a saved predict-config.toml")
+    p.add_argument("--save-config", metavar="FILE",
+                   help=f"where to write the run's configuration (default: {CONFIG_NAME} in the first PATH's folder)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from tui_tagger.model import runconfig
+
+    table = runconfig.read(args.config).get("predict", {}) if args.config else {}
+    runconfig.apply(args, table, DEFAULTS)
+    _check(args)
+
+    from tui_tagger.config import Settings
+    from tui_tagger.core.tagstore import TagStore
+    from tui_tagger.model.checkpoint import default_model_path
+    from tui_tagger.model.data import default_workers, image_refs
+    from tui_tagger.model.infer import LocalPredictor
+    from tui_tagger.model.progress import Progress
+
+    model_path = Path(args.model) if args.model else default_model_path()
+    predictor = LocalPredictor.load(model_path, args.device)
+    info = predictor.info
+    workers = default_workers() if args.workers is None else args.workers
+    roots, refs = [], []
+    for path in args.paths:
+        found = image_refs([path])
+        refs += found
+        roots += [Path(path) if Path(path).is_dir() else Path(path).parent] * len(found)
+    if not refs:
+        raise TaggerError("no images found under " + ", ".join(args.paths))
+    thresholds = {t: (args.threshold if args.threshold is not None else info.threshold(t)) for t in info.tags}
+    _save_config(args, model_path, predictor, workers, thresholds, len(refs))
+
+    fsync = Settings.from_env().fsync
+    stores: dict[Path, TagStore] = {}
+    progress = Progress(len(refs), "predict")
+    failed = 0
+    try:
+        for n, (ref, probs, error) in enumerate(predictor.predict_paths(refs, args.batch, workers, progress)):
+            if error is None and args.write:
+                store = stores.setdefault(roots[n], TagStore(args.tags_dir, roots[n]))
+                error = _write(store, ref, probs, info.name, args.accept_above, fsync)
+            failed += error is not None
+            if args.json:
+                print_json({"path": ref, "probabilities": probs, "error": error})
+            elif error:
+                progress.close()
+                warn(error)
+            else:
+                above = sorted(((p, t) for t, p in probs.items() if p >= thresholds[t]), reverse=True)
+                progress.close()
+                print(f"{ref}: " + (", ".join(f"{t} {p:.2f}" for p, t in above) or "-"))
+            sys.stdout.flush()
+    finally:
+        progress.close()
+    return 1 if failed else 0
+
+
+def _check(args: argparse.Namespace) -> None:
+    if not args.paths:
+        raise TaggerError("predict: give at least one PATH (or --config FILE)")
+    for name in ("threshold", "accept_above"):
+        v = getattr(args, name)
+        if v is not None and not 0.0 <= v <= 1.0:
+            raise TaggerError(f"--{name.replace('_', '-')} must be between 0 and 1, not {v}")
+    if args.batch < 1 or (args.workers is not None and args.workers < 0):
+        raise TaggerError("--batch must be at least 1 and --workers at least 0")
+    if args.accept_above is not None:
+        args.write = True
+
+
+def _write(store, ref: str, probs: dict[str, float], model: str, accept_above: float | None, fsync: bool) -> str | None:
+    """Store the predictions (and accepted tags) in the image's tag file; a one-line error or None."""
+    try:
+        tagfile = store.load_or_new(ref)
+        tagfile.set_predictions(model, probs)
+        if accept_above is not None:
+            for tag, p in probs.items():
+                if p > accept_above and not tagfile.has(tag):  # a human's tag is never overwritten
+                    tagfile.add(tag, source="model", p=p)
+        store.save(tagfile, fsync=fsync)
+    except TaggerError as err:
+        return str(err)
+    except OSError as err:
+        return f"{store.path_for(ref)}: cannot write: {err.strerror or err}"
+    return None
+
+
+def _save_config(args, model_path: Path, predictor, workers: int, thresholds: dict[str, float], count: int) -> None:
+    from tui_tagger import __version__
+    from tui_tagger.model import runconfig
+
+    first = Path(args.paths[0])
+    target = Path(args.save_config) if args.save_config else (first if first.is_dir() else first.parent) / CONFIG_NAME
+    info = predictor.info
+    config = {
+        "predict": {
+            "paths": [str(Path(p).resolve()) for p in args.paths],
+            "model": str(model_path.resolve()),
+            "device": args.device, "batch": args.batch, "workers": workers, "threshold": args.threshold,
+            "write": bool(args.write), "accept_above": args.accept_above, "json": bool(args.json),
+            "tags_dir": str(Path(args.tags_dir).resolve()) if args.tags_dir else None,
+        },
+        "model": {"name": info.name, "arch": info.arch, "created": info.created, "tags": list(info.tags)},
+        "preprocess": info.preprocess,
+        "thresholds": thresholds,
+        "run": {
+            "device_used": predictor.device, "images": count, "seed": 0,  # inference is deterministic
+            "time": datetime.now(timezone.utc).isoformat(timespec="seconds"), "tui_tagger": __version__,
+        },
+    }
+    try:
+        runconfig.write(target, config, "tui-tagger predict: rerun with `tui-tagger predict --config THIS_FILE`")
+    except OSError as err:
+        warn(f"{target}: configuration not saved: {err.strerror or err}")

@@ -1,0 +1,173 @@
+"""tui-tagger train DIR... --out M : train (or fine-tune with --from) on tagged folders.
+
+Validation is split by sample (see ``model.data.group_key``), never by frame; the run's full
+configuration is written beside the model as ``M.toml`` (``--config M.toml`` runs it again)."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime, timezone
+from pathlib import Path
+
+from tui_tagger.commands.common import warn
+from tui_tagger.core.errors import TaggerError
+
+DEFAULTS = {
+    "dirs": [], "out": None, "init": None, "epochs": 30, "device": "auto", "val_split": 0.2, "batch": 32,
+    "lr": 1e-3, "seed": 0, "workers": None, "size": 256, "min_support": 2, "patience": 6, "tags_dir": None,
+}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dirs", nargs="*", metavar="DIR", help="folders of images with tag files")
+    p.add_argument("--out", metavar="M", help="the model file to write (and M.toml beside it)")
+    p.add_argument("--from", dest="init", metavar="M0", help="fine-tune this model (its preprocessing is kept)")
+    p.add_argument("--epochs", type=int, metavar="E", help="at most E epochs (default 30; early stopping)")
+    p.add_argument("--device", help="auto (default), cpu, cuda or cuda:N")
+    p.add_argument("--val-split", type=float, metavar="F", help="fraction of frames (whole samples) for validation (0.2)")
+    p.add_argument("--batch", type=int, metavar="N", help="batch size (32)")
+    p.add_argument("--lr", type=float, help="learning rate (1e-3)")
+    p.add_argument("--seed", type=int, help="random seed (0)")
+    p.add_argument("--workers", type=int, metavar="N", help="decoding processes (default: cores - 1)")
+    p.add_argument("--size", type=int, help="model input size in pixels (256; ignored with --from)")
+    p.add_argument("--min-support", type=int, metavar="K", help="learn tags with at least K positives (2)")
+    p.add_argument("--patience", type=int, help="stop after this many epochs without a better validation mean AP or loss (6)")
+    p.add_argument("--tags-dir", metavar="DIR", help="tag files live under DIR, mirroring the image folders")
+    p.add_argument("--config", metavar="FILE", help="run again with the options of a saved M.toml")
+
+
+def run(args: argparse.Namespace) -> int:
+    from tui_tagger.model import runconfig
+
+    table = runconfig.read(args.config).get("train", {}) if args.config else {}
+    runconfig.apply(args, table, DEFAULTS)
+    if not args.dirs or not args.out:
+        raise TaggerError("train: give at least one DIR and --out M (or --config FILE)")
+    if not 0.0 <= args.val_split < 1.0 or args.epochs < 1 or args.batch < 2:
+        raise TaggerError("train: --val-split must be in [0, 1), --epochs at least 1, --batch at least 2")
+
+    import numpy as np
+
+    from tui_tagger.model.checkpoint import ModelInfo, load_checkpoint, save_checkpoint
+    from tui_tagger.model.data import batches, default_workers, label_matrix, labelled_samples
+    from tui_tagger.model.device import resolve_device
+    from tui_tagger.model.metrics import format_table
+    from tui_tagger.model.nets import DEFAULT_ARCH, count_parameters, create_model
+    from tui_tagger.model.progress import Progress
+    from tui_tagger.model.train import TrainConfig, adapt_head, fit
+    from tui_tagger.model.transforms import preprocess_config
+
+    device = resolve_device(args.device)
+    workers = default_workers() if args.workers is None else args.workers
+    data = labelled_samples(args.dirs, args.tags_dir)
+    for problem in data.problems:
+        warn(problem)
+    if not data.samples:
+        raise TaggerError("no tagged images under " + ", ".join(args.dirs))
+
+    base = load_checkpoint(args.init) if args.init else None
+    tags = _tag_list(data.samples, args.min_support, base[1].tags if base else [])
+    if not tags:
+        raise TaggerError(f"no tag has {args.min_support} or more positive images: nothing to learn")
+    if base:
+        model, old = base
+        preprocess, arch, arch_config = old.preprocess, old.arch, old.arch_config
+        model = adapt_head(model, old.tags, tags)
+    else:
+        preprocess = preprocess_config({"size": args.size})
+        arch, arch_config = DEFAULT_ARCH, {}
+        model = create_model(arch, len(tags), arch_config)
+
+    # Decode + preprocess every image once (workers), kept as float16: 128 KiB per 256x256 frame.
+    size = preprocess["size"]
+    x = np.zeros((len(data.samples), size, size), dtype=np.float16)
+    ok = np.zeros(len(data.samples), dtype=bool)
+    progress = Progress(len(data.samples), "decode")
+    for index, xb, errors in batches([s.ref for s in data.samples], preprocess, args.batch, workers):
+        if xb is not None:
+            x[index] = xb[:, 0].numpy()
+            ok[index] = True
+        for _, err in errors:
+            progress.close()
+            warn(err)
+        progress(len(index) + len(errors))
+    progress.close()
+    samples = [s for s, good in zip(data.samples, ok) if good]
+    x = x[ok]
+    if len(samples) < 2:
+        raise TaggerError("fewer than two readable tagged images: nothing to train on")
+    y, known = label_matrix(samples, tags)
+    groups = [s.group for s in samples]
+    print(f"training {arch} ({count_parameters(model) / 1e6:.2f} M parameters) on {device}: "
+          f"{len(samples)} images, {len(set(groups))} sample groups, {len(tags)} tags")
+
+    config = TrainConfig(epochs=args.epochs, batch=args.batch, lr=args.lr, patience=args.patience,
+                         val_split=args.val_split, seed=args.seed)
+    model, summary, thresholds = fit(model, x, y, known, groups, tags, config, device)
+    summary["data"] = {
+        "dirs": [str(Path(d).resolve()) for d in args.dirs], "images": len(samples),
+        "unreadable": int((~ok).sum()), "untagged": data.unlabelled, "tag_file_problems": len(data.problems),
+    }
+    summary["from"] = str(Path(args.init).resolve()) if args.init else None
+    if "val_metrics" in summary:
+        print("validation (threshold per tag chosen on validation; AP against its prevalence baseline):")
+        print(format_table({"tags": summary["val_metrics"], "mean_ap": summary["val_mean_ap"]}))
+    if summary.get("overfitting"):
+        warn(summary["overfitting"])
+
+    out = Path(args.out)
+    info = ModelInfo(arch=arch, arch_config=arch_config, tags=tags, preprocess=preprocess,
+                     thresholds=thresholds, training=summary, name=out.stem)
+    try:
+        save_checkpoint(out, model, info)
+    except OSError as err:
+        raise TaggerError(f"{out}: cannot write the model: {err.strerror or err}") from None
+    _save_config(args, out, device, workers, preprocess, summary, thresholds)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB) and {out.with_suffix('.toml')}")
+    return 0
+
+
+def _tag_list(samples, min_support: int, keep: list[str]) -> list[str]:
+    """The tags to learn: a fine-tuned model's tags (in their order), then the tags with enough
+    human/synthetic positives, in vocabulary order (tags the vocabulary lacks after, by name)."""
+    from tui_tagger.core.vocabulary import default_vocabulary
+
+    counts: dict[str, int] = {}
+    for s in samples:
+        for name, source in s.tags.items():
+            if source != "model":
+                counts[name] = counts.get(name, 0) + 1
+    order = {a.name: i for i, a in enumerate(default_vocabulary())}
+    new = sorted((t for t, c in counts.items() if c >= min_support and t not in keep),
+                 key=lambda t: (order.get(t, len(order)), t))
+    return list(keep) + new
+
+
+def _save_config(args, out: Path, device, workers: int, preprocess, summary, thresholds) -> None:
+    from tui_tagger import __version__
+    from tui_tagger.model import runconfig
+
+    config = {
+        "train": {
+            "dirs": [str(Path(d).resolve()) for d in args.dirs], "out": str(out.resolve()),
+            "init": str(Path(args.init).resolve()) if args.init else None, "epochs": args.epochs,
+            "device": args.device, "val_split": args.val_split, "batch": args.batch, "lr": args.lr,
+            "seed": args.seed, "workers": workers, "size": preprocess["size"], "min_support": args.min_support,
+            "patience": args.patience,
+            "tags_dir": str(Path(args.tags_dir).resolve()) if args.tags_dir else None,
+        },
+        "preprocess": preprocess,
+        "thresholds": thresholds,
+        "result": {
+            "device_used": str(device), "images": summary["frames"], "train_frames": summary["train_frames"],
+            "val_frames": summary["val_frames"], "groups": summary["groups"], "epochs_run": summary["epochs_run"],
+            "best_epoch": summary["best_epoch"], "val_mean_ap": summary.get("val_mean_ap"),
+            "train_mean_ap": summary.get("train_mean_ap"), "overfitting": summary.get("overfitting"),
+            "time": datetime.now(timezone.utc).isoformat(timespec="seconds"), "tui_tagger": __version__,
+        },
+    }
+    target = out.with_suffix(".toml")
+    try:
+        runconfig.write(target, config, "tui-tagger train: rerun with `tui-tagger train --config THIS_FILE`")
+    except OSError as err:
+        warn(f"{target}: configuration not saved: {err.strerror or err}")

@@ -1,0 +1,201 @@
+"""From folders to model inputs: finding images, their labels, sample groups, and the decode +
+preprocess pipeline that runs in worker processes (shared by train, evaluate and predict)."""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import torch
+
+from tui_tagger.core.errors import FileProblem, TaggerError
+from tui_tagger.model.transforms import preprocess
+
+# Files that sit beside images and are never images themselves (skipped without sniffing).
+_NOT_IMAGES = {".tag", ".xml", ".toml", ".json", ".csv", ".txt", ".md", ".pt", ".py", ".log"}
+
+
+def image_refs(paths: list[str | Path]) -> list[str]:
+    """Image refs under ``paths``: files as given (a bad one is reported when read), folders walked in
+    name order (hidden entries skipped, files kept when ``sniff`` knows them), multi-frame files expanded."""
+    from tui_tagger.core.formats import frame_refs, sniff
+
+    refs: list[str] = []
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            for folder, dirs, files in os.walk(p):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    if name.startswith(".") or Path(name).suffix.lower() in _NOT_IMAGES:
+                        continue
+                    f = Path(folder) / name
+                    if sniff(f) is not None:
+                        refs.extend(_frames(f, frame_refs))
+        elif p.exists() or "::" in str(p) or "#" in str(p):
+            refs.extend(_frames(p, frame_refs) if p.exists() else [str(p)])
+        else:
+            raise FileProblem(p, "no such file or folder")
+    return refs
+
+
+def _frames(path: Path, frame_refs: Callable[[Path], list[str]]) -> list[str]:
+    try:
+        return list(frame_refs(path))
+    except TaggerError:
+        return [str(path)]  # the read reports the problem, in order, with the other results
+
+
+@dataclass
+class Sample:
+    """One labelled image: its ref, its tags (name -> source) and the group it is split with."""
+
+    ref: str
+    tags: dict[str, str | None]
+    group: str = ""
+
+
+@dataclass
+class LabelledSet:
+    samples: list[Sample] = field(default_factory=list)
+    unlabelled: int = 0  # images without a tag file (not used)
+    problems: list[str] = field(default_factory=list)  # unreadable tag files (one line each)
+
+
+def labelled_samples(paths: list[str | Path], tags_dir: str | Path | None = None) -> LabelledSet:
+    """Images under ``paths`` that have a tag file, with their tags and sample group."""
+    from tui_tagger.core.tagstore import TagStore
+
+    out = LabelledSet()
+    for root in paths:
+        root = Path(root)
+        store = TagStore(Path(tags_dir) if tags_dir else None, root if root.is_dir() else root.parent)
+        for ref in image_refs([root]):
+            try:
+                tagfile = store.load(ref)
+            except TaggerError as err:
+                out.problems.append(str(err))
+                continue
+            if tagfile is None:
+                out.unlabelled += 1
+                continue
+            tags = {name: tag.source for name, tag in tagfile.tags.items()}
+            out.samples.append(Sample(ref, tags, group_key(ref, tags)))
+    return out
+
+
+# Trailing name parts that vary between frames of one sample (matched case-insensitively, whole "_" tokens):
+# exposure/time/temperature values (10sec, 0480min, 25C), scan positions and angles (spot1, th020, x-1.5),
+# the technique (SAXS, WAXS ...) and detector file roles (master, data_000001).
+_VARYING = re.compile(
+    r"^(?:\d+(?:\.\d+)?(?:ms|s|sec|secs|min|mins|h|hr|hrs|c|k|deg)"
+    r"|(?:spot|pos|loc|scan|frame|fr|run|rep|shot|th|theta|chi|phi|om|omega|ai|inc|x|y|z|t|temp)-?\d+(?:\.\d+)?[a-z]*"
+    r"|saxs|waxs|maxs|gisaxs|giwaxs|usaxs|master|data)$",
+    re.IGNORECASE,
+)
+
+
+def group_key(ref: str, tags: dict[str, str | None] | None = None) -> str:
+    """The sample a frame belongs to, so that near-duplicate frames never straddle train and validation.
+
+    Rule: take the image's NAME as its tag file is named (``tagstore.image_stem``: no extension; a
+    frame of a container is ``NAME_12``, so all frames of one file are one group); drop trailing purely numeric tokens (frame/scan counters, e.g. ``_0001``) and then, repeatedly,
+    trailing tokens that name a varying condition (see ``_VARYING``); numbers *inside* the remaining
+    name are part of the sample (``layer_no_nxtal_1200_0480min_th020_spot1_10sec_SAXS`` ->
+    ``layer_no_nxtal_1200``). The folder is part of the key. Synthetic frames (every tag from the
+    generator) are independent draws: each is its own group.
+    """
+    from tui_tagger.core.tagstore import image_stem
+
+    if tags and all(source == "synthetic" for source in tags.values()):
+        return ref
+    folder, stem = image_stem(ref)
+    tokens = [t for t in stem.split("_") if t]
+    while len(tokens) > 1 and tokens[-1].isdigit():
+        tokens.pop()
+    while len(tokens) > 1 and _VARYING.match(tokens[-1]):
+        tokens.pop()
+    return str(folder / "_".join(tokens or [stem]))
+
+
+def label_matrix(samples: list[Sample], tags: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(y, known), both float32 (N, T). Tags the model itself added (source="model") are not ground
+    truth: they are neither positives nor negatives (known = 0) so the model never learns from itself."""
+    index = {t: j for j, t in enumerate(tags)}
+    y = np.zeros((len(samples), len(tags)), dtype=np.float32)
+    known = np.ones_like(y)
+    for i, s in enumerate(samples):
+        for name, source in s.tags.items():
+            j = index.get(name)
+            if j is None:
+                continue
+            if source == "model":
+                known[i, j] = 0.0
+            else:
+                y[i, j] = 1.0
+    return y, known
+
+
+def load_and_preprocess(ref: str, config: dict[str, Any]) -> np.ndarray:
+    """Decode one image and preprocess it: the single path from a file to a model input."""
+    from tui_tagger.core.formats import read_image
+
+    frame = read_image(ref)
+    return preprocess(frame.data, frame.mask, config)
+
+
+class FrameDataset(torch.utils.data.Dataset):
+    """Decoding + preprocessing per item (run in DataLoader workers). Never raises: an unreadable image
+    gives (index, None, one-line error) so one bad file does not stop a run."""
+
+    def __init__(self, refs: list[str], config: dict[str, Any]):
+        self.refs = refs
+        self.config = config
+
+    def __len__(self) -> int:
+        return len(self.refs)
+
+    def __getitem__(self, i: int) -> tuple[int, np.ndarray | None, str | None]:
+        ref = self.refs[i]
+        try:
+            return i, load_and_preprocess(ref, self.config), None
+        except TaggerError as err:
+            return i, None, str(err)
+        except MemoryError:
+            return i, None, f"{ref}: out of memory while decoding"
+        except Exception as err:  # a reader bug must not end the run; still one line, naming the file
+            return i, None, f"{ref}: {type(err).__name__}: {' '.join(str(err).split())}"
+
+
+def _collate(items: list[tuple[int, np.ndarray | None, str | None]]):
+    good = [(i, a) for i, a, _ in items if a is not None]
+    errors = [(i, e) for i, a, e in items if a is None]
+    index = [i for i, _ in good]
+    x = torch.from_numpy(np.stack([a for _, a in good])[:, None]) if good else None
+    return index, x, errors
+
+
+def batches(
+    refs: list[str], config: dict[str, Any], batch: int = 32, workers: int = 0, pin_memory: bool = False
+) -> Iterator[tuple[list[int], torch.Tensor | None, list[tuple[int, str]]]]:
+    """(indices, float32 tensor (B, 1, S, S) or None, [(index, error)]) in input order; decoding runs in
+    ``workers`` processes while the caller uses the previous batch."""
+    loader = torch.utils.data.DataLoader(
+        FrameDataset(refs, config),
+        batch_size=max(1, batch),
+        shuffle=False,
+        num_workers=max(0, workers),
+        collate_fn=_collate,
+        pin_memory=pin_memory,
+        prefetch_factor=4 if workers > 0 else None,
+    )
+    yield from loader
+
+
+def default_workers() -> int:
+    """Leave one core to the model: decoding workers = cores - 1 (at most 8)."""
+    return max(0, min(8, (os.cpu_count() or 1) - 1))

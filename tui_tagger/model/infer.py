@@ -1,0 +1,85 @@
+"""Inference behind one small interface, so that a model served from another (GPU) machine can
+replace the in-process one: a client preprocesses (numpy only, ``transforms.preprocess`` with the
+model's ``preprocess`` config) and sends (N, S, S) float32 arrays."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any, Callable, Iterator, Protocol
+
+import numpy as np
+import torch
+
+from tui_tagger.model.checkpoint import ModelInfo, load_checkpoint
+from tui_tagger.model.data import batches, default_workers
+from tui_tagger.model.device import resolve_device
+
+# (path, {tag: p} or None, one-line error or None)
+Result = tuple[str, "dict[str, float] | None", "str | None"]
+
+
+class Predictor(Protocol):
+    tags: list[str]
+    device: str
+    preprocess: dict[str, Any]
+
+    def predict_arrays(self, batch: np.ndarray) -> np.ndarray:
+        """Preprocessed (N, S, S) float32 -> probabilities (N, len(tags)) float32."""
+
+    def predict_paths(
+        self, paths: list[str], batch: int = 32, workers: int | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> Iterator[Result]:
+        """One result per path, in order; ``progress(n)`` after each n images."""
+
+
+class LocalPredictor:
+    """The model in this process: batches under ``inference_mode``, channels_last (about 1.6x on CPU),
+    pinned memory and autocast on CUDA."""
+
+    def __init__(self, model: torch.nn.Module, info: ModelInfo, device: torch.device):
+        self.info = info
+        self.tags = list(info.tags)
+        self.preprocess = dict(info.preprocess)
+        self._device = device
+        self.device = str(device)
+        self.model = model.to(device, memory_format=torch.channels_last).eval()
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "auto") -> "LocalPredictor":
+        dev = resolve_device(device)
+        model, info = load_checkpoint(path, "cpu")
+        return cls(model, info, dev)
+
+    def _autocast(self):
+        if self._device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.float16)
+        return contextlib.nullcontext()
+
+    def _forward(self, x: torch.Tensor) -> np.ndarray:
+        x = x.to(self._device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+        with torch.inference_mode(), self._autocast():
+            return torch.sigmoid(self.model(x).float()).cpu().numpy()
+
+    def predict_arrays(self, batch: np.ndarray) -> np.ndarray:
+        batch = np.asarray(batch, dtype=np.float32)
+        if batch.ndim == 2:
+            batch = batch[None]
+        return self._forward(torch.from_numpy(np.ascontiguousarray(batch))[:, None])
+
+    def predict_paths(
+        self, paths: list[str], batch: int = 32, workers: int | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> Iterator[Result]:
+        workers = default_workers() if workers is None else workers
+        pin = self._device.type == "cuda"
+        for index, x, errors in batches(list(paths), self.preprocess, batch, workers, pin):
+            probs = self._forward(x) if x is not None else np.zeros((0, len(self.tags)), np.float32)
+            done: dict[int, Result] = {i: (paths[i], None, e) for i, e in errors}
+            for i, row in zip(index, probs):
+                done[i] = (paths[i], {t: round(float(p), 4) for t, p in zip(self.tags, row)}, None)
+            for i in sorted(done):
+                yield done[i]
+            if progress:
+                progress(len(done))

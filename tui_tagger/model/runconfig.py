@@ -1,0 +1,79 @@
+"""Run configurations as TOML: each train/predict run writes what it ran with; ``--config FILE`` runs
+it again. A tiny writer (tables of str/int/float/bool/list values, one level of [sections]); reading
+uses ``tomllib`` (Python 3.11+; on 3.10 the ``tomli`` package is needed)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from tui_tagger.core.atomic import atomic_write_bytes
+from tui_tagger.core.errors import FileProblem
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "nan"
+        if math.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)  # a JSON string is a valid TOML basic string
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_value(x) for x in v) + "]"
+    raise TypeError(f"cannot write {type(v).__name__} to TOML")
+
+
+def _key(k: str) -> str:
+    return k if k and all(c.isalnum() or c in "-_" for c in k) else json.dumps(k, ensure_ascii=False)
+
+
+def dumps(config: dict[str, dict[str, Any]]) -> str:
+    """``{section: {key: value}}`` -> TOML. ``None`` values are left out (TOML has no null)."""
+    lines = []
+    for section, table in config.items():
+        lines.append(f"[{_key(section)}]")
+        for k, v in table.items():
+            if v is not None:
+                lines.append(f"{_key(k)} = {_value(v)}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write(path: str | Path, config: dict[str, dict[str, Any]], header: str = "") -> None:
+    text = "".join(f"# {line}\n" for line in header.splitlines()) + dumps(config)
+    atomic_write_bytes(path, text.encode("utf-8"), fsync=False)
+
+
+def read(path: str | Path) -> dict[str, Any]:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        try:
+            import tomli as tomllib  # type: ignore[no-redef]
+        except ModuleNotFoundError:
+            raise FileProblem(path, "reading TOML on Python 3.10 needs the tomli package (pip install tomli)") from None
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise FileProblem(path, "config file not found") from None
+    except OSError as err:
+        raise FileProblem(path, err.strerror or str(err)) from None
+    except tomllib.TOMLDecodeError as err:
+        raise FileProblem(path, f"not valid TOML: {err}") from None
+
+
+def apply(args: Any, table: dict[str, Any], defaults: dict[str, Any]) -> None:
+    """Fill options left unset on the command line (None) from ``table``, then from ``defaults``:
+    the command line wins over the config file, which wins over the built-in defaults."""
+    for key, default in defaults.items():
+        if getattr(args, key, None) in (None, []):
+            setattr(args, key, table.get(key, default))
