@@ -1,0 +1,49 @@
+"""``tui-tagger open DIR``: the tagging TUI."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tui_tagger.core.errors import TaggerError
+
+GRAPHICS = ("auto", "kitty", "sixel", "halfcell", "none")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("dir", metavar="DIR", help="folder of images (searched recursively)")
+    add_view_arguments(parser)
+
+
+def add_view_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tag", metavar="NAME", help="the tag to start with")
+    parser.add_argument("--theme", metavar="NAME", help="colour theme (see the command palette, ctrl+p)")
+    parser.add_argument("--graphics", choices=GRAPHICS, default="auto",
+                        help="how the inspect pane draws images (default: detected)")
+    parser.add_argument("--tags-dir", metavar="DIR", type=Path,
+                        help="keep tag files under DIR (mirroring the folder) instead of beside the images")
+
+
+def run(args: argparse.Namespace) -> int:
+    root = Path(args.dir)
+    if not root.is_dir():
+        raise TaggerError(f"{root}: not a folder")
+    return launch(root, args)
+
+
+def launch(root: Path, args: argparse.Namespace) -> int:
+    if not sys.stdout.isatty() or not sys.stdin.isatty():
+        raise TaggerError("open needs a terminal (stdin and stdout); for scripts use `tui-tagger tags/tag/search`")
+    if args.graphics != "none":
+        # textual-image asks the terminal what it can draw when imported: before Textual owns stdin
+        import textual_image.widget  # noqa: F401
+    from tui_tagger.ui.app import TaggerApp
+
+    app = TaggerApp(root.resolve(), tag=args.tag, tags_dir=args.tags_dir, graphics=args.graphics)
+    if args.theme and args.theme not in app.available_themes:
+        raise TaggerError(f"unknown theme {args.theme!r}; known: {', '.join(sorted(app.available_themes))}")
+    if args.theme:
+        app.theme = args.theme
+    app.run()
+    return 0

@@ -1,0 +1,496 @@
+"""The tagging app: wiring between the session (state), the widgets and the background workers."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from pathlib import Path
+
+from rich.text import Text
+from textual import work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, SelectionList, Static
+
+from tui_tagger.core.errors import TaggerError
+from tui_tagger.ui import actions, backend
+from tui_tagger.ui.messages import EntriesArrived, RowMoveRequested, RowSelected, ThumbsReady
+from tui_tagger.ui.screens.dialogs import ChoiceDialog, PromptDialog
+from tui_tagger.ui.screens.help import HelpScreen
+from tui_tagger.ui.screens.tag_picker import TagPicker
+from tui_tagger.ui.session import Session
+from tui_tagger.ui.themes import load_themes
+from tui_tagger.ui.thumbs import ThumbLoader
+from tui_tagger.ui.widgets.image_list import ROW_H, THUMB_W, ImageList
+from tui_tagger.ui.widgets.inspect import InspectPane
+
+SORTS = ("p", "name", "time")
+NARROW = 110  # below this many columns the inspect pane replaces the lists instead of sitting beside them
+
+
+class TaggerApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "tui-tagger"
+    BINDINGS = actions.bindings()
+
+    def __init__(self, root: Path, *, tag: str | None = None, tags_dir: Path | None = None,
+                 theme: str | None = None, graphics: str = "auto", thumbnails: bool = True,
+                 session: Session | None = None) -> None:
+        super().__init__()
+        self.root = Path(root)
+        self.session = session or Session(self.root, tags_dir)
+        self.initial_tag = tag
+        self.graphics = graphics
+        self.settings = backend.display_settings()
+        self.sort = "p"
+        self.filter_text = ""
+        self._keep = None
+        self.scanning = True
+        self.scan_error: str | None = None
+        self.seen: set[str] = set()
+        self._list_version = -1
+        self._refresh_pending = False
+        self._frame = (None, None)  # (path, Frame) of the inspected image, so a colour map change doesn't re-read
+        themes, self._theme_problems = load_themes()
+        for t in themes:
+            self.register_theme(t)
+        self.theme = theme or "beamline-dark"
+        self.thumbs = (
+            ThumbLoader((THUMB_W, 2 * ROW_H), self._thumb_settings(), lambda: self.post_message(ThumbsReady()))
+            if thumbnails else None
+        )
+
+    # ---- layout -----------------------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            with Horizontal(id="lists"):
+                yield ImageList(self.session, self.thumbs, id="pos", classes="image-list")
+                yield ImageList(self.session, self.thumbs, id="neg", classes="image-list")
+            yield InspectPane(self.graphics, id="inspect")
+        yield Static("", id="status")
+        yield Footer()
+
+    @property
+    def pos(self) -> ImageList:
+        return self.query_one("#pos", ImageList)
+
+    @property
+    def neg(self) -> ImageList:
+        return self.query_one("#neg", ImageList)
+
+    @property
+    def inspect(self) -> InspectPane:
+        return self.query_one(InspectPane)
+
+    def active_list(self) -> ImageList:
+        focused = self.focused
+        if isinstance(focused, ImageList):
+            return focused
+        return self._last_list if getattr(self, "_last_list", None) else self.pos
+
+    def on_mount(self) -> None:
+        for problem in self._theme_problems:
+            self.notify(problem, severity="warning")
+        self.pos.focus()
+        self._last_list = self.pos
+        self._layout(self.size.width)
+        records = self.session.pending_journal()
+        if records:
+            images = len({r.get("image") for r in records})
+            self.push_screen(
+                ChoiceDialog(
+                    f"{len(records)} unsaved corrections on {images} images from an earlier session "
+                    f"(it ended without saving).\nRestore them?",
+                    [("restore", "Restore"), ("discard", "Discard")],
+                    cancel="restore",  # Escape never loses work
+                ),
+                self._restore_answer,
+            )
+        self.scan()
+        self.set_interval(0.25, self._periodic)
+        self._update_status()
+
+    def _restore_answer(self, choice: str | None) -> None:
+        if choice == "discard":
+            self.session.discard_journal()
+            self.notify("Discarded the unsaved corrections.")
+        else:
+            n = self.session.restore(self.session.pending_journal())
+            self.notify(f"Restored corrections on {n} images (unsaved: press s to save).")
+        self.rebuild_lists()
+
+    def on_resize(self, event) -> None:
+        self._layout(event.size.width)
+
+    def _layout(self, width: int) -> None:
+        self.screen.set_class(width < NARROW, "-narrow")
+
+    # ---- scan -------------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="scan")
+    def scan(self) -> None:
+        batch, last = [], time.monotonic()
+        try:
+            for entry in backend.scan(self.root, self.session.tags_dir):
+                batch.append(entry)
+                now = time.monotonic()
+                if now - last > 0.2 or len(batch) >= 5000:
+                    self.post_message(EntriesArrived(batch))
+                    batch, last = [], now
+        except TaggerError as err:
+            self.post_message(EntriesArrived(batch, done=True, error=str(err)))
+            return
+        except Exception as err:  # never a traceback on screen
+            self.post_message(EntriesArrived(batch, done=True, error=f"{self.root}: scan failed: {err}"))
+            return
+        self.post_message(EntriesArrived(batch, done=True))
+
+    def on_entries_arrived(self, msg: EntriesArrived) -> None:
+        self.session.add_entries(msg.entries)
+        if not self.session.tag and self.session.rows:
+            self._choose_initial_tag()
+        if msg.done:
+            self.scanning = False
+            if msg.error:
+                self.scan_error = msg.error
+                self.notify(msg.error, severity="error", timeout=10)
+            if not self.session.tag:
+                self._choose_initial_tag()
+            self.rebuild_lists()
+        else:
+            self._refresh_pending = True
+
+    def _choose_initial_tag(self) -> None:
+        vocab = self.session.vocab
+        if self.initial_tag:
+            name = vocab.canonical(self.initial_tag)
+            if name not in vocab:
+                self.notify(f"tag {self.initial_tag!r} is new here (not in the vocabulary)", severity="warning")
+                vocab.add(name)
+            self.session.tag = name
+        else:
+            counts = self.session.counts()
+            self.session.tag = max(counts, key=counts.get) if counts else vocab.names[0]
+
+    def _periodic(self) -> None:
+        if self._refresh_pending:
+            self._refresh_pending = False
+            self.rebuild_lists()
+        self._update_status()
+
+    # ---- lists ------------------------------------------------------------------------------
+    def rebuild_lists(self) -> None:
+        pos, neg = self.session.split(self.sort, self._keep)
+        self.pos.set_rows(pos)
+        self.neg.set_rows(neg)
+        tag = self.session.tag
+        self.pos.border_title = f"Positive · {tag} ({len(pos)})"
+        self.neg.border_title = f"Negative ({len(neg)})"
+        self._list_version = self.session.version
+        if self.inspect.path is None:
+            self._show_selected()
+        self._update_status()
+
+    def _thumb_settings(self):
+        return dataclasses.replace(self.settings, expression="")
+
+    def on_thumbs_ready(self, _: ThumbsReady) -> None:
+        self.pos.refresh()
+        self.neg.refresh()
+
+    def on_row_selected(self, msg: RowSelected) -> None:
+        if msg.control is not self.active_list() and msg.control is not self._last_list:
+            return
+        self._show_selected()
+
+    def on_descendant_focus(self, event) -> None:
+        if isinstance(event.widget, ImageList):
+            self._last_list = event.widget
+            self._show_selected()
+
+    def on_row_move_requested(self, msg: RowMoveRequested) -> None:
+        self._move([msg.path])
+
+    def _show_selected(self) -> None:
+        row = self.active_list().current
+        self.inspect.clear_error()
+        self.inspect.show_row(row, self.session.tags(row) if row else {}, self.session.vocab, self.session.tag)
+        if row is not None:
+            self.seen.add(row.path)
+            if not row.error and self.inspect.size.width > 0:
+                self.load_image(row.path, self.settings)
+
+    @work(thread=True, exclusive=True, group="image")
+    def load_image(self, path: str, settings, remember: bool = False) -> None:
+        try:
+            cached_path, frame = self._frame
+            if cached_path != path:
+                frame = backend.read_frame(path)
+                self._frame = (path, frame)
+            size = self.call_from_thread(self.inspect.pixel_size)
+            rgb = backend.render(frame, settings, size)
+        except TaggerError as err:
+            if remember:  # a bad expression: say so, keep the image as it was
+                self.call_from_thread(self.notify, str(err), severity="error", timeout=8)
+                return
+            self.call_from_thread(self._image_failed, path, str(err))
+            return
+        except Exception as err:
+            self.call_from_thread(self._image_failed, path, f"{path}: cannot show: {err}")
+            return
+        from PIL import Image as PILImage
+
+        pil = PILImage.fromarray(rgb)
+        meta = {"format": frame.format, **{k: v for k, v in frame.meta.items() if not isinstance(v, (list, dict))}}
+        if remember:
+            self.call_from_thread(self._commit_settings, settings)
+        self.call_from_thread(self._image_loaded, path, pil, meta)
+
+    def _image_loaded(self, path, pil, meta) -> None:
+        if self.inspect.path == path:
+            self.inspect.show_image(pil, meta)
+
+    def _image_failed(self, path: str, message: str) -> None:
+        if path in self.session.index:
+            self.session.row(path).error = message
+            self.pos.refresh()
+            self.neg.refresh()
+        if self.inspect.path == path:
+            self.inspect.show_error(message)
+
+    def _commit_settings(self, settings) -> None:
+        self.settings = settings
+        if self.thumbs is not None and self._thumb_settings() != self.thumbs.settings:
+            self.thumbs.set_settings(self._thumb_settings())
+        self.pos.refresh()
+        self.neg.refresh()
+        self._update_status()
+
+    # ---- corrections ------------------------------------------------------------------------
+    def _move(self, paths: list[str]) -> None:
+        if not paths or not self.session.tag:
+            return
+        n = self.session.move(paths)
+        self.pos.marked.clear()
+        self.neg.marked.clear()
+        self.rebuild_lists()
+        self._show_selected()
+        if n > 1:
+            self.notify(f"Moved {n} images.")
+
+    def action_move(self) -> None:
+        self._move(self.active_list().selection())
+
+    def action_mark(self) -> None:
+        self.active_list().toggle_mark()
+
+    def action_next_pane(self) -> None:
+        order = [self.pos, self.neg, self.inspect.query_one(SelectionList)]
+        focused = self.focused
+        idx = next((i for i, w in enumerate(order) if w is focused), -1)
+        nxt = order[(idx + 1) % len(order)]
+        showing = self.screen.has_class("-show-inspect")
+        self.screen.set_class(nxt is order[2], "-show-inspect")
+        nxt.focus()
+        if showing != (nxt is order[2]):
+            self.call_after_refresh(self._show_selected)
+
+    def on_selection_list_selection_toggled(self, event: SelectionList.SelectionToggled) -> None:
+        row = self._last_list.current if getattr(self, "_last_list", None) else None
+        if row is None or self.inspect._filling:
+            return
+        name = event.selection.value
+        present = name in event.selection_list.selected
+        self.session.set_tag([row.path], name, present)
+        self.rebuild_lists()
+        self._update_status()
+
+    def _after_history(self, paths: list[str], what: str) -> None:
+        if not paths:
+            self.notify(f"Nothing to {what}.")
+            return
+        self.rebuild_lists()
+        lst = self.active_list()
+        if not lst.select_path(paths[0]):
+            other = self.neg if lst is self.pos else self.pos
+            if other.select_path(paths[0]):
+                other.focus()
+        self._show_selected()
+
+    def action_undo(self) -> None:
+        self._after_history(self.session.undo(), "undo")
+
+    def action_redo(self) -> None:
+        self._after_history(self.session.redo(), "redo")
+
+    def action_next_suggested(self) -> None:
+        lst = self.active_list()
+        tag = self.session.tag
+        n = len(lst.rows)
+        for step in range(1, n + 1):
+            i = (lst.cursor + step) % n
+            row = lst.rows[i]
+            if row.path not in self.seen and self.session.tags(row).get(tag, "model") not in ("human", None):
+                lst.cursor = i
+                return
+        self.notify("Every image in this list has been reviewed.")
+
+    # ---- tag, filter, sort ------------------------------------------------------------------
+    def action_pick_tag(self) -> None:
+        counts = self.session.counts()
+        self.push_screen(
+            TagPicker(self.session.vocab, counts, len(self.session.rows), self.session.tag), self._tag_picked
+        )
+
+    def _tag_picked(self, name: str | None) -> None:
+        if not name:
+            return
+        self.session.tag = self.session.vocab.add(name).name
+        self.seen.clear()
+        self.rebuild_lists()
+        self._show_selected()
+
+    def action_filter(self) -> None:
+        self.push_screen(
+            PromptDialog("Filter: a tag query (e.g. Ring: Isotropic and not Saturation) or part of a name",
+                         self.filter_text, "empty: show all"),
+            self._filtered,
+        )
+
+    def _filtered(self, text: str | None) -> None:
+        if text is None:
+            return
+        text = text.strip()
+        self.filter_text = text
+        if not text:
+            self._keep = None
+        else:
+            from tui_tagger.core.errors import QueryError
+            from tui_tagger.core.query import parse_query
+
+            try:
+                query = parse_query(text, self.session.vocab)
+                self._keep = lambda row, tags: query.matches(tags, row.predictions)
+            except QueryError:
+                needle = text.lower()
+                self._keep = lambda row, tags: needle in row.rel.lower()
+        self.rebuild_lists()
+
+    def action_sort(self) -> None:
+        self.sort = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
+        self.rebuild_lists()
+
+    # ---- display ----------------------------------------------------------------------------
+    def _apply_settings(self, **changes) -> None:
+        try:
+            settings = dataclasses.replace(self.settings, **changes)
+        except TaggerError as err:
+            self.notify(str(err), severity="error")
+            return
+        row = self.active_list().current
+        if row is None or row.error:
+            self._commit_settings(settings)
+        else:
+            self.load_image(row.path, settings, remember=True)
+
+    def action_colormap(self) -> None:
+        names = backend.colormap_names()
+        cur = self.settings.colormap
+        self._apply_settings(colormap=names[(names.index(cur) + 1) % len(names)] if cur in names else names[0])
+
+    def action_scaling(self) -> None:
+        order = ("log", "gamma", "linear")
+        self._apply_settings(scaling=order[(order.index(self.settings.scaling) + 1) % 3])
+
+    def action_expression(self) -> None:
+        self.push_screen(
+            PromptDialog("Image expression (e.g. log(x+1), x - median(x)); empty for none",
+                         self.settings.expression, "x"),
+            lambda text: None if text is None else self._apply_settings(expression=text.strip()),
+        )
+
+    def action_predict(self) -> None:
+        self.notify("No model yet: prediction arrives with the model (train one with `tui-tagger train`).")
+
+    # ---- save, quit, help -------------------------------------------------------------------
+    def action_save(self) -> None:
+        if not self.session.dirty:
+            self.notify("Nothing to save.")
+            return
+        self.save()
+
+    @work(thread=True, exclusive=True, group="save")
+    def save(self, accept_merges: bool = False, then_quit: bool = False) -> None:
+        saved, left, errors = self.session.save(resolve=(lambda c: True) if accept_merges else None)
+        self.call_from_thread(self._saved, saved, left, errors, then_quit)
+
+    def _saved(self, saved: int, left, errors: list[str], then_quit: bool) -> None:
+        self.rebuild_lists()
+        for err in errors[:3]:
+            self.notify(err, severity="error", timeout=10)
+        if left:
+            lines = "\n".join(f"{c.path}: {m}" for c in left[:6] for m in c.messages[:2])
+            self.push_screen(
+                ChoiceDialog(
+                    f"{len(left)} tag files were changed on disk in ways that clash with yours:\n{lines}\n"
+                    "Save the merge (nothing is dropped), or keep them unsaved?",
+                    [("merge", "Save merged"), ("keep", "Keep unsaved")], cancel="keep",
+                ),
+                lambda c: self.save(accept_merges=True, then_quit=then_quit) if c == "merge" else None,
+            )
+            return
+        if saved:
+            self.notify(f"Saved {saved} tag files.")
+        if then_quit and not self.session.dirty:
+            self.exit()
+
+    async def action_quit(self) -> None:
+        if not self.session.dirty:
+            self.exit()
+            return
+        n = len(self.session.dirty)
+
+        def answer(choice: str | None) -> None:
+            if choice == "save":
+                self.save(then_quit=True)
+            elif choice == "discard":
+                self.session.discard_journal()
+                self.exit()
+
+        self.push_screen(
+            ChoiceDialog(f"{n} images have unsaved corrections.",
+                         [("save", "Save and quit"), ("discard", "Quit without saving"), ("cancel", "Cancel")],
+                         cancel="cancel"),
+            answer,
+        )
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def get_system_commands(self, screen):
+        yield from super().get_system_commands(screen)
+        for a in actions.ACTIONS:
+            if a.id in ("quit", "help"):
+                continue
+            yield SystemCommand(a.description, f"key: {actions.key_label(a)}", getattr(self, f"action_{a.id}"))
+
+    def _update_status(self) -> None:
+        s = self.session
+        text = Text()
+        text.append(f" {s.tag or '-'} ", style="bold")
+        text.append(f" +{len(self.pos.rows)} −{len(self.neg.rows)}  of {len(s.rows)} images")
+        if self.filter_text:
+            text.append(f"  filter: {self.filter_text}")
+        text.append(f"  sort: {self.sort}")
+        if s.dirty:
+            text.append(f"  ● {len(s.dirty)} unsaved", style="bold")
+        if self.scanning:
+            text.append(f"  scanning… {len(s.rows)}")
+        if self.settings.expression:
+            text.append(f"  expr: {self.settings.expression}")
+        text.append(f"  {self.settings.colormap}/{self.settings.scaling}")
+        self.query_one("#status", Static).update(text)
+
+    def on_unmount(self) -> None:
+        if self.thumbs is not None:
+            self.thumbs.stop()
+        self.session.journal.close()

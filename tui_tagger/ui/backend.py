@@ -1,0 +1,96 @@
+"""The one place the UI reaches into the core (catalog, tag store, display, thumbnail cache, formats).
+
+Everything the UI needs from the core goes through these few functions, so a change of a core
+signature is a one-line change here. No Textual in this module: it runs in worker threads.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from tui_tagger.config import Settings
+
+
+def scan(root: Path, tags_dir: Path | None):
+    """Stream the folder's entries (core.catalog: index cache first, then the changes)."""
+    from tui_tagger.core.catalog import Catalog
+
+    yield from Catalog(root, tags_dir=tags_dir).scan()
+
+
+def tag_store(root: Path, tags_dir: Path | None):
+    from tui_tagger.core.tagstore import TagStore
+
+    return TagStore(tags_dir=tags_dir, root=root)
+
+
+def make_tag(name: str, source: str | None):
+    from tui_tagger.core.tagfile import Tag
+
+    return Tag(name=name, id=None, source=source, p=None)
+
+
+def merge(base: dict, mine: dict, theirs: dict):
+    from tui_tagger.core.tagfile import merge_tags
+
+    return merge_tags(base, mine, theirs)
+
+
+def display_settings(**kw):
+    from tui_tagger.core.display import DisplaySettings
+
+    return DisplaySettings(**kw)
+
+
+def colormap_names() -> list[str]:
+    from tui_tagger.core import display
+
+    names = getattr(display, "COLORMAPS", None)
+    return list(names) if names else ["cmr", "gray"]
+
+
+def read_frame(ref: str):
+    from tui_tagger.core.formats import read_image
+
+    return read_image(ref)
+
+
+def render(frame, settings, size: tuple[int, int]) -> np.ndarray:
+    from tui_tagger.core.display import render as _render
+
+    return _render(frame, settings, size)
+
+
+_THUMBS = None
+
+
+def thumbnail(ref: str, size: tuple[int, int], settings) -> np.ndarray:
+    """A small uint8 RGB thumbnail fitted in ``size`` (w, h) px, through the core's disk cache."""
+    global _THUMBS
+    from tui_tagger.core.display import thumbnail as _thumb
+    from tui_tagger.core.thumbcache import ThumbnailCache
+
+    if _THUMBS is None:
+        _THUMBS = ThumbnailCache()
+    return _THUMBS.get_or_make(ref, size, settings, lambda: _thumb(read_frame(ref), size, settings))
+
+
+def fsync_enabled() -> bool:
+    return Settings.from_env().fsync
+
+
+def display_name(rel: str) -> str:
+    """The file name as shown: control characters and escapes replaced, so a name cannot drive the terminal."""
+    return "".join(ch if ch.isprintable() else "?" for ch in rel)
+
+
+def file_meta(ref: str) -> dict:
+    path = ref.split("::", 1)[0]
+    try:
+        st = os.stat(path)
+    except OSError:
+        return {}
+    return {"size": st.st_size, "mtime": st.st_mtime}

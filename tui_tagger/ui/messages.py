@@ -1,0 +1,35 @@
+"""Messages posted from worker threads and widgets to the app."""
+
+from __future__ import annotations
+
+from textual.message import Message
+
+
+class EntriesArrived(Message):
+    """A batch of catalog entries from the scan worker."""
+
+    def __init__(self, entries: list, done: bool = False, error: str | None = None) -> None:
+        super().__init__()
+        self.entries = entries
+        self.done = done
+        self.error = error
+
+
+class ThumbsReady(Message):
+    """Thumbnails for some rows are in the memory cache: repaint the lists."""
+
+
+class RowSelected(Message):
+    """The cursor of an image list moved to a row (path) or the list became empty (None)."""
+
+    def __init__(self, path: str | None) -> None:
+        super().__init__()
+        self.path = path
+
+
+class RowMoveRequested(Message):
+    """Right-click on a row: move it to the other list."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path

@@ -1,0 +1,263 @@
+"""The tagging session, without Textual: rows, current tag, corrections, undo/redo, journal, save with merge.
+
+Corrections are kept as overrides on top of the tags read from disk ("image X: tag T present/absent"),
+so rows streaming in from a scan pick up corrections made or restored before they arrived, and a save
+knows exactly which tags the user changed (the rest of a tag file is left as it is on disk).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tui_tagger.core.errors import TaggerError
+from tui_tagger.core.journal import Journal
+from tui_tagger.core.vocabulary import Vocabulary, default_vocabulary
+from tui_tagger.ui import backend
+
+HUMAN = "human"
+
+
+def _confirmed(source: str | None) -> bool:
+    """A human's tag: files that do not say who tagged were tagged by hand."""
+    return source in (HUMAN, None)
+
+
+@dataclass
+class Row:
+    path: str  # image ref, as the catalog gives it
+    rel: str
+    name: str  # printable form of rel
+    mtime_ns: int
+    base: dict[str, str | None]  # tags on disk: name -> source
+    predictions: dict[str, float] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass
+class Conflict:
+    path: str
+    messages: list[str]  # one line per clashing tag, from merge_tags
+
+
+class Session:
+    def __init__(self, root: Path, tags_dir: Path | None = None, journal: Journal | None = None):
+        self.root = Path(root)
+        self.tags_dir = tags_dir
+        self.rows: list[Row] = []
+        self.index: dict[str, int] = {}
+        self.vocab: Vocabulary = default_vocabulary()
+        self.tag: str = ""
+        # path -> {tag: present}; absent key = as on disk
+        self.overrides: dict[str, dict[str, bool]] = {}
+        self.undo_stack: list[list[tuple[str, str, bool | None, bool | None]]] = []
+        self.redo_stack: list[list[tuple[str, str, bool | None, bool | None]]] = []
+        self.journal = journal or Journal(root, fsync=backend.fsync_enabled())
+        self.version = 0  # bumped on every change, so views know to rebuild
+
+    # ---- rows -------------------------------------------------------------------------------
+    def add_entries(self, entries) -> None:
+        for e in entries:
+            row = Row(
+                path=e.path, rel=e.rel, name=backend.display_name(e.rel), mtime_ns=e.mtime_ns,
+                base=dict(e.tags), predictions=dict(e.predictions or {}), error=e.error,
+            )
+            for name in row.base:
+                self.vocab.add(name)
+            if e.path in self.index:
+                self.rows[self.index[e.path]] = row
+            else:
+                self.index[e.path] = len(self.rows)
+                self.rows.append(row)
+        self.version += 1
+
+    def row(self, path: str) -> Row:
+        return self.rows[self.index[path]]
+
+    def tags(self, row: Row) -> dict[str, str | None]:
+        """Tags of the row now: disk tags with this session's corrections applied."""
+        ov = self.overrides.get(row.path)
+        if not ov:
+            return row.base
+        out = dict(row.base)
+        for name, present in ov.items():
+            if present and not (name in out and _confirmed(out[name])):
+                out[name] = HUMAN  # added, or a model/synthetic tag a human confirmed
+            elif not present:
+                out.pop(name, None)
+        return out
+
+    def has(self, row: Row, tag: str | None = None) -> bool:
+        return (tag or self.tag) in self.tags(row)
+
+    def counts(self) -> dict[str, int]:
+        """Positive count of every tag (for the tag picker)."""
+        out: dict[str, int] = {}
+        for row in self.rows:
+            for name in self.tags(row):
+                out[name] = out.get(name, 0) + 1
+        return out
+
+    # ---- views ------------------------------------------------------------------------------
+    def split(self, sort: str = "p", keep=None) -> tuple[list[Row], list[Row]]:
+        """(positives, negatives) for the current tag; with sort "p" likely mistakes come first."""
+        pos, neg = [], []
+        for row in self.rows:
+            if keep is not None and not keep(row, self.tags(row)):
+                continue
+            (pos if self.has(row) else neg).append(row)
+        tag = self.tag
+        if sort == "name":
+            key = lambda r: r.rel  # noqa: E731
+            pos.sort(key=key)
+            neg.sort(key=key)
+        elif sort == "time":
+            key = lambda r: (r.mtime_ns, r.rel)  # noqa: E731
+            pos.sort(key=key)
+            neg.sort(key=key)
+        else:
+            # rows without p go after the scored ones, by name
+            pos.sort(key=lambda r: (r.predictions.get(tag) is None, r.predictions.get(tag, 0.0), r.rel))
+            neg.sort(key=lambda r: (r.predictions.get(tag) is None, -r.predictions.get(tag, 0.0), r.rel))
+        return pos, neg
+
+    # ---- corrections ------------------------------------------------------------------------
+    def _set(self, path: str, tag: str, value: bool | None) -> None:
+        ov = self.overrides.setdefault(path, {})
+        if value is None:
+            ov.pop(tag, None)
+        else:
+            ov[tag] = value
+        if not ov:
+            del self.overrides[path]
+        self.journal.append({"image": path, "tag": tag, "present": value, "t": round(time.time(), 3)})
+
+    def set_tag(self, paths: list[str], tag: str, present: bool) -> int:
+        """Add (present) or remove the tag on these images, as one undoable step. Returns how many changed."""
+        step = []
+        for path in paths:
+            row = self.row(path)
+            cur = self.tags(row)
+            if (present and tag in cur and _confirmed(cur[tag])) or (not present and tag not in cur):
+                continue
+            before = self.overrides.get(path, {}).get(tag)
+            # back to "as on disk" when that is what the user asks for, so saving leaves the file alone
+            same_as_disk = (present and tag in row.base and _confirmed(row.base[tag])) or (
+                not present and tag not in row.base
+            )
+            after = None if same_as_disk else present
+            self._set(path, tag, after)
+            step.append((path, tag, before, after))
+        if step:
+            self.undo_stack.append(step)
+            self.redo_stack.clear()
+            self.version += 1
+        return len(step)
+
+    def move(self, paths: list[str]) -> int:
+        """Move images to the other list for the current tag (the seed's right-click)."""
+        adds = [p for p in paths if not self.has(self.row(p))]
+        removes = [p for p in paths if self.has(self.row(p))]
+        step_count = 0
+        before = len(self.undo_stack)
+        step_count += self.set_tag(adds, self.tag, True)
+        step_count += self.set_tag(removes, self.tag, False)
+        # one key press = one undo step
+        if len(self.undo_stack) - before == 2:
+            second = self.undo_stack.pop()
+            self.undo_stack[-1].extend(second)
+        return step_count
+
+    def _replay(self, step, forward: bool) -> list[str]:
+        for path, tag, before, after in (step if forward else reversed(step)):
+            self._set(path, tag, after if forward else before)
+        self.version += 1
+        return [s[0] for s in step]
+
+    def undo(self) -> list[str]:
+        if not self.undo_stack:
+            return []
+        step = self.undo_stack.pop()
+        self.redo_stack.append(step)
+        return self._replay(step, forward=False)
+
+    def redo(self) -> list[str]:
+        if not self.redo_stack:
+            return []
+        step = self.redo_stack.pop()
+        self.undo_stack.append(step)
+        return self._replay(step, forward=True)
+
+    @property
+    def dirty(self) -> list[str]:
+        return list(self.overrides)
+
+    # ---- journal ----------------------------------------------------------------------------
+    def pending_journal(self) -> list[dict]:
+        return self.journal.records()
+
+    def restore(self, records: list[dict]) -> int:
+        """Apply journal records from a previous session (they stay in the journal until saved)."""
+        for rec in records:
+            path, tag, present = rec.get("image"), rec.get("tag"), rec.get("present")
+            if not isinstance(path, str) or not isinstance(tag, str):
+                continue
+            ov = self.overrides.setdefault(path, {})
+            if present is None:
+                ov.pop(tag, None)
+            else:
+                ov[tag] = bool(present)
+                self.vocab.add(tag)
+            if not ov:
+                del self.overrides[path]
+        self.version += 1
+        return len(self.overrides)
+
+    def discard_journal(self) -> None:
+        self.journal.clear()
+
+    # ---- save -------------------------------------------------------------------------------
+    def save(self, resolve=None) -> tuple[int, list[Conflict], list[str]]:
+        """Write every corrected image's tag file; merge with changes made on disk since it was read.
+
+        ``resolve(conflict) -> bool`` accepts the merge of a file where both sides changed a tag (else
+        that image stays unsaved and journalled). Returns (files saved, conflicts left unsaved, one-line errors).
+        """
+        store = backend.tag_store(self.root, self.tags_dir)
+        saved, left, errors = 0, [], []
+        for path in list(self.overrides):
+            row = self.row(path) if path in self.index else None
+            if row is None:
+                continue  # restored correction for an image not (yet) in the folder: keep it journalled
+            try:
+                tf = store.load_or_new(path)
+                base = {n: backend.make_tag(n, s) for n, s in row.base.items()}
+                mine = {n: backend.make_tag(n, s) for n, s in self.tags(row).items()}
+                theirs = {n: backend.make_tag(n, t.source) for n, t in tf.tags.items()}
+                merged, clashes = backend.merge(base, mine, theirs)
+                if clashes:
+                    # merge_tags already chose (nothing dropped); the user confirms or keeps it unsaved
+                    conflict = Conflict(path, list(clashes))
+                    if not (resolve and resolve(conflict)):
+                        left.append(conflict)
+                        continue
+                for name in [n for n in tf.tags if n not in merged]:
+                    tf.remove(name)
+                for name, t in merged.items():
+                    old = tf.tags.get(name)
+                    if old is None or (t.source == HUMAN and old.source != HUMAN):
+                        tf.add(name, source=t.source or HUMAN)
+                store.save(tf, fsync=self.journal.fsync)
+            except TaggerError as err:
+                errors.append(str(err))
+                continue
+            row.base = {n: t.source for n, t in tf.tags.items()}
+            del self.overrides[path]
+            saved += 1
+        # what could not be saved stays journalled
+        self.journal.rewrite([
+            {"image": p, "tag": t, "present": v} for p, ov in self.overrides.items() for t, v in ov.items()
+        ])
+        self.version += 1
+        return saved, left, errors

@@ -1,0 +1,223 @@
+"""A virtual list of images: a Line-API ScrollView that paints only the rows on screen.
+
+Each row is three lines: an inline false-colour thumbnail drawn as ``▀`` half blocks (foreground = upper
+pixel, background = lower pixel) and the name, then the tag's source and p(tag). Names are drawn as
+plain segments (never parsed as markup). 100k rows cost one list of Row objects, no widgets.
+"""
+
+from __future__ import annotations
+
+from rich.color import Color as RichColor
+from rich.segment import Segment
+from rich.style import Style
+from textual.binding import Binding
+from textual.events import Click
+from textual.geometry import Size
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from tui_tagger.ui.messages import RowMoveRequested, RowSelected
+from tui_tagger.ui.thumbs import FAILED
+
+ROW_H = 3  # lines per row: name, source and p(tag), error
+THUMB_W = 6  # cells; the thumbnail is THUMB_W x 2*ROW_H pixels (square frames fill it)
+
+
+class ImageList(ScrollView, can_focus=True):
+    COMPONENT_CLASSES = {
+        "image-list--cursor",
+        "image-list--cursor-blurred",
+        "image-list--marked",
+        "image-list--dim",
+        "image-list--error",
+        "image-list--placeholder",
+    }
+    BINDINGS = [
+        Binding("up,k", "cursor(-1)", "Up", show=False),
+        Binding("down,j", "cursor(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home", "jump(0)", "First", show=False),
+        Binding("end", "jump(-1)", "Last", show=False),
+    ]
+
+    cursor: reactive[int] = reactive(0, always_update=True, repaint=False)
+
+    def __init__(self, session, thumbs=None, **kw) -> None:
+        super().__init__(**kw)
+        self.session = session
+        self.thumbs = thumbs  # ThumbLoader or None (no thumbnails)
+        self.rows: list = []
+        self.marked: set[str] = set()
+        self._styles: dict[tuple, Style] = {}
+
+    # ---- content ----------------------------------------------------------------------------
+    def set_rows(self, rows: list) -> None:
+        """Replace the rows, keeping the cursor on the same image where it is still listed."""
+        current = self.current
+        self.rows = rows
+        self.marked.intersection_update(r.path for r in rows)
+        self.virtual_size = Size(self.size.width or 40, len(rows) * ROW_H)
+        pos = 0
+        if current is not None:
+            for i, r in enumerate(rows):
+                if r.path == current.path:
+                    pos = i
+                    break
+            else:
+                pos = min(self.cursor, max(len(rows) - 1, 0))
+        self.cursor = pos
+        self.refresh()
+
+    @property
+    def current(self):
+        if 0 <= self.cursor < len(self.rows):
+            return self.rows[self.cursor]
+        return None
+
+    def selection(self) -> list[str]:
+        """Marked rows, or else the row under the cursor."""
+        if self.marked:
+            return [r.path for r in self.rows if r.path in self.marked]
+        return [self.current.path] if self.current else []
+
+    def toggle_mark(self) -> None:
+        row = self.current
+        if row is None:
+            return
+        self.marked.symmetric_difference_update({row.path})
+        self.action_cursor(1)
+        self.refresh()
+
+    def select_path(self, path: str) -> bool:
+        for i, r in enumerate(self.rows):
+            if r.path == path:
+                self.cursor = i
+                return True
+        return False
+
+    # ---- cursor -----------------------------------------------------------------------------
+    def watch_cursor(self, old: int, new: int) -> None:
+        if self.rows:
+            clamped = max(0, min(new, len(self.rows) - 1))
+            if clamped != new:
+                self.cursor = clamped
+                return
+            before = self.scroll_y
+            self.scroll_to_region_of(new)
+            if self.scroll_y == before:  # repaint only the two rows that changed
+                for index in {old, new}:
+                    self.refresh_lines(index * ROW_H - int(self.scroll_y), ROW_H)
+            else:
+                self.refresh()
+        else:
+            self.refresh()
+        self.post_message(RowSelected(self.current.path if self.current else None))
+
+    def scroll_to_region_of(self, index: int) -> None:
+        top, height = index * ROW_H, self.scrollable_content_region.height
+        if top < self.scroll_y:
+            self.scroll_to(y=top, animate=False)
+        elif top + ROW_H > self.scroll_y + height:
+            self.scroll_to(y=top + ROW_H - height, animate=False)
+
+    def action_cursor(self, delta: int) -> None:
+        if self.rows:
+            self.cursor = max(0, min(self.cursor + delta, len(self.rows) - 1))
+
+    def action_page(self, direction: int) -> None:
+        per_page = max(1, self.scrollable_content_region.height // ROW_H)
+        if self.thumbs is not None:
+            self.thumbs.forget_queue()
+        self.action_cursor(direction * per_page)
+
+    def action_jump(self, where: int) -> None:
+        if self.thumbs is not None:
+            self.thumbs.forget_queue()
+        self.cursor = 0 if where == 0 else max(len(self.rows) - 1, 0)
+
+    def on_click(self, event: Click) -> None:
+        index = int(event.y + self.scroll_y) // ROW_H
+        if 0 <= index < len(self.rows):
+            self.focus()
+            self.cursor = index
+            if event.button == 3:  # right-click: the seed's move
+                self.post_message(RowMoveRequested(self.rows[index].path))
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    # ---- painting ---------------------------------------------------------------------------
+    def _rgb_style(self, upper, lower, base: Style) -> Style:
+        key = (tuple(upper) if upper is not None else None, tuple(lower) if lower is not None else None)
+        style = self._styles.get(key)
+        if style is None:
+            style = Style(
+                color=RichColor.from_rgb(*upper) if upper is not None else None,
+                bgcolor=RichColor.from_rgb(*lower) if lower is not None else None,
+            )
+            if len(self._styles) > 50000:
+                self._styles.clear()
+            self._styles[key] = style
+        return base + style
+
+    def _thumb_segments(self, row, line: int, base: Style) -> list[Segment]:
+        arr = self.thumbs.get(row.path) if self.thumbs is not None else None
+        if arr is None or arr is FAILED or arr.size == 0:
+            if row.error or arr is FAILED:
+                text = " ✗ bad" if line == 0 else ""
+                return [Segment(text.ljust(THUMB_W)[:THUMB_W], base + self.get_component_rich_style("image-list--error"))]
+            ph = self.get_component_rich_style("image-list--placeholder")
+            return [Segment("░" * THUMB_W if self.thumbs is not None else " " * THUMB_W, base + ph)]
+        h, w = arr.shape[:2]
+        x0, y0 = (THUMB_W - w) // 2, (2 * ROW_H - h) // 2
+        segs = []
+        for cx in range(THUMB_W):
+            px = cx - x0
+            up_y, lo_y = 2 * line - y0, 2 * line + 1 - y0
+            upper = arr[up_y, px] if 0 <= px < w and 0 <= up_y < h else None
+            lower = arr[lo_y, px] if 0 <= px < w and 0 <= lo_y < h else None
+            if upper is None and lower is None:
+                segs.append(Segment(" ", base))
+            elif upper is None:
+                segs.append(Segment("▄", self._rgb_style(lower, None, base)))
+            else:
+                segs.append(Segment("▀", self._rgb_style(upper, lower, base)))
+        return segs
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width
+        scroll_y = int(self.scroll_y)
+        index, line = divmod(y + scroll_y, ROW_H)
+        base = self.rich_style
+        if index >= len(self.rows):
+            return Strip.blank(width, base)
+        row = self.rows[index]
+        if index == self.cursor:
+            cls = "image-list--cursor" if self.has_focus else "image-list--cursor-blurred"
+            base = base + self.get_component_rich_style(cls)
+        elif row.path in self.marked:
+            base = base + self.get_component_rich_style("image-list--marked")
+        mark = "●" if row.path in self.marked else " "
+        segs = [Segment(mark if line == 0 else " ", base)]
+        segs += self._thumb_segments(row, line, base)
+        segs.append(Segment(" ", base))
+        if line == 0:
+            segs.append(Segment(row.name, base))
+        elif line == 1:
+            dim = base + self.get_component_rich_style("image-list--dim")
+            tag = self.session.tag
+            source = self.session.tags(row).get(tag, "") if tag else ""
+            if tag and tag in self.session.tags(row) and source is None:
+                source = "file"
+            p = row.predictions.get(tag)
+            info = f"{source or '':<9}" + (f" p={p:.2f}" if p is not None else "")
+            segs.append(Segment(info, dim))
+        elif row.error:
+            segs.append(Segment(row.error, base + self.get_component_rich_style("image-list--error")))
+        strip = Strip(segs).crop_extend(0, width, base)
+        return strip
