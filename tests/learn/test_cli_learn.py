@@ -1,0 +1,104 @@
+"""suggest / learning-curve / review on a tiny folder of hand-made frames with tag files."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+import pytest
+
+from tui_tagger.commands import learning_curve, review, suggest
+from tui_tagger.core.errors import TaggerError
+from tui_tagger.core.tagfile import TagFile
+
+
+def _frame(kind: str, rng: np.random.Generator, size: int = 64) -> np.ndarray:
+    y, x = np.mgrid[:size, :size] - size / 2 + 0.5
+    r, chi = np.hypot(x, y), np.arctan2(-y, x)
+    ring = np.exp(-((r - 18) ** 2) / 4)
+    if kind == "z":  # arcs at the top and bottom of the ring
+        ring *= np.sin(chi) ** 8
+    img = 50 * ring + 200 * np.exp(-r / 6)
+    return rng.poisson(img + 5).astype(np.uint16)
+
+
+@pytest.fixture
+def folder(tmp_path):
+    import tifffile
+
+    rng = np.random.default_rng(0)
+    for i in range(24):
+        kind = "z" if i % 3 == 0 else "iso"
+        path = tmp_path / f"frame_{i:03d}.tif"
+        tifffile.imwrite(path, _frame(kind, rng))
+        if i < 18:  # the last six have no tag file: unlabelled
+            tf = TagFile.new(path.with_suffix(".xml"), path.name)
+            tf.add("Ring: Oriented z" if kind == "z" else "Ring: Isotropic", source="human")
+            tf.save(fsync=False)
+    (tmp_path / "broken.tif").write_bytes(b"II*\x00garbage")
+    return tmp_path
+
+
+def _run(module, argv, capsys):
+    parser = argparse.ArgumentParser()
+    module.add_arguments(parser)
+    rc = module.run(parser.parse_args(argv))
+    out = capsys.readouterr()
+    return rc, out.out, out.err
+
+
+def test_suggest_json_lists_unlabelled_images_best_first(folder, capsys):
+    rc, out, err = _run(suggest, [str(folder), "--tag", "ring: oriented Z", "--count", "4", "--json"], capsys)
+    assert rc == 0
+    picks = json.loads(out)
+    assert len(picks) == 4 and all(set(p) == {"path", "score"} for p in picks)
+    names = [p["path"].rsplit("/", 1)[-1] for p in picks]
+    assert all(int(n[6:9]) >= 18 for n in names)  # only images not labelled yet
+    assert [p["score"] for p in picks] == sorted((p["score"] for p in picks), reverse=True)
+    assert "broken.tif" in err  # named once, left out, not a traceback
+    # a second run reads the features from the cache and gives the same answer
+    rc, again, _ = _run(suggest, [str(folder), "--tag", "Ring: Oriented z", "--count", "4", "--json"], capsys)
+    assert json.loads(again) == picks
+
+
+def test_unknown_tag_is_one_line_with_suggestions(folder, capsys):
+    with pytest.raises(TaggerError) as err:
+        _run(suggest, [str(folder), "--tag", "Ring: Orientd z"], capsys)
+    message = str(err.value)
+    assert "unknown tag" in message and "Ring: Oriented z" in message and "\n" not in message
+
+
+def test_missing_folder_is_a_clear_error(tmp_path, capsys):
+    with pytest.raises(TaggerError, match="no such folder"):
+        _run(suggest, [str(tmp_path / "nope"), "--tag", "Saturation"], capsys)
+
+
+def test_learning_curve_json(folder, capsys):
+    rc, out, _ = _run(learning_curve, [str(folder), "--tag", "Ring: Oriented z", "--json", "--step", "4",
+                                       "--max-labels", "12"], capsys)
+    data = json.loads(out)
+    assert data["tag"] == "Ring: Oriented z"
+    assert [p["labels"] for p in data["points"]] == [4, 8, 12]
+    assert set(data["points"][0]) == {"labels", "accuracy", "ap", "random_accuracy", "random_ap"}
+
+
+def test_learning_curve_needs_both_classes(folder, capsys):
+    with pytest.raises(TaggerError, match="absent in every labelled image"):
+        _run(learning_curve, [str(folder), "--tag", "Saturation"], capsys)
+
+
+def test_review_json_keys_and_planted_error(folder, capsys):
+    # a mislabelled frame: oriented arcs tagged isotropic
+    tf = TagFile.read(folder / "frame_003.xml")
+    tf.remove("Ring: Oriented z")
+    tf.add("Ring: Isotropic", source="human")
+    tf.save(fsync=False)
+    rc, out, _ = _run(review, [str(folder), "--json", "--tag", "Ring: Oriented z", "--confidence", "0.6",
+                               "--anomaly-tag", "Ring: Oriented z"], capsys)
+    data = json.loads(out)
+    assert set(data) == {"questionable", "outliers", "roc"}
+    assert data["questionable"][0]["path"].endswith("frame_003.tif")
+    assert data["questionable"][0] == {**data["questionable"][0], "tag": "Ring: Oriented z", "human": False}
+    assert all(set(o) == {"path", "score"} for o in data["outliers"])
+    assert 0 <= data["roc"]["auc"] <= 1

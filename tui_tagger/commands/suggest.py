@@ -1,0 +1,53 @@
+"""``tui-tagger suggest DIR --tag NAME``: the images whose label for NAME would teach the most.
+
+Uncertain images first (a head trained on the labels so far gives p near 0.5), spread across the data
+(no runs of near-duplicate frames), with a share kept for the most likely unlabelled positives so a
+rare tag still comes up. With no labels yet: typical, mutually different images. The head is saved in
+the cache for the folder. ``--json``: a list of {"path", "score"}, best first.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from tui_tagger.learn.options import add_folder_arguments, load, positive_int
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_folder_arguments(parser)
+    parser.add_argument("--tag", required=True, metavar="NAME", help="the tag to label")
+    parser.add_argument("--count", type=positive_int, default=10, metavar="K", help="how many images (default 10)")
+    parser.add_argument("--json", action="store_true", help='print a JSON list of {"path", "score"}, best first')
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from tui_tagger.commands.common import print_json, warn
+    from tui_tagger.learn.folder import resolve_tag
+    from tui_tagger.learn.heads import Head, fit_embedding, fit_scores, head_path
+    from tui_tagger.learn.suggest import suggest
+
+    data = load(args)
+    tag = resolve_tag(args.tag, data.entries)
+    labels = data.labels(tag)
+    embedding = fit_embedding(data.X, seed=args.seed)
+    Z = embedding.transform(data.X)
+    picks = suggest(Z, labels, args.count, seed=args.seed)
+
+    known = ~np.isnan(labels)
+    pos, neg = int(np.nansum(labels)), int(known.sum() - np.nansum(labels))
+    if pos and neg:  # keep the head for the viewer and predict
+        coef, b = fit_scores(Z[known], labels[known])
+        info = {"positives": pos, "negatives": neg, "features": args.features}
+        try:
+            Head(tag, embedding, coef, b, info).save(head_path(tag, args.dir, source=args.features))
+        except Exception as err:  # noqa: BLE001 - a cache that cannot be written must not stop suggestions
+            warn(str(err))
+    if args.json:
+        print_json([{"path": data.entries[i].path, "score": round(s, 4)} for i, s in picks])
+        return 0
+    print(f"# {tag}: {pos} present, {neg} absent, {int((~known).sum())} unlabelled", flush=True)
+    for i, s in picks:
+        print(f"{s:.3f}  {data.entries[i].path}")
+    return 0

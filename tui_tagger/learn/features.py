@@ -1,0 +1,136 @@
+"""Pluggable per-image feature sources with an on-disk cache.
+
+``physics``: hand-made scattering features (``learn.physics``), numpy only, always available.
+``cnn``: penultimate-layer activations of the model core (``tui_tagger.model.extract_features``),
+reached lazily; a clear ``TaggerError`` when there is no CNN model.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tui_tagger.core.errors import TaggerError
+from tui_tagger.learn.featcache import FeatureCache
+
+SOURCES = ("physics", "cnn")
+# below this many images to compute, worker processes cost more to start than they save
+_POOL_MIN = 64
+_FLUSH = 256
+
+
+@dataclass
+class FeatureSet:
+    """Features of the images that could be read: ``X[i]`` belongs to ``refs[i]``."""
+
+    X: np.ndarray
+    refs: list[str]
+    rows: list[int]  # position of each kept image in the list that was asked for
+    problems: list[str] = field(default_factory=list)  # one line per image that could not be read
+
+
+def _physics_one(ref: str) -> tuple[np.ndarray | None, str | None]:
+    from tui_tagger.core.formats import read_image
+    from tui_tagger.learn.physics import physics_features
+
+    try:
+        frame = read_image(ref)
+        return physics_features(frame.data, frame.mask, frame.meta), None
+    except TaggerError as err:
+        return None, str(err)
+    except (ValueError, MemoryError, FloatingPointError) as err:  # a frame our maths cannot digest
+        return None, f"{ref}: cannot compute features: {err}"
+
+
+def physics_version() -> str:
+    from tui_tagger.learn import physics
+
+    return f"physics-v{physics.VERSION}-d{physics.DIM}"
+
+
+def _cnn_extractor(model: str | None):
+    """(extract(refs) -> (n, d) array, version string), or a TaggerError when no CNN is available."""
+    try:
+        from tui_tagger import model as model_pkg
+
+        extract = getattr(model_pkg, "extract_features", None)
+    except ImportError:
+        extract = None
+    if extract is None:
+        raise TaggerError("no CNN model available: the model core has no feature extractor yet; "
+                          "use --features physics")
+    try:
+        from tui_tagger.model.checkpoint import default_model_path
+
+        path = model or str(default_model_path())
+        st = os.stat(path)
+    except ImportError as err:
+        raise TaggerError(f"no CNN model available: {err}; use --features physics") from None
+    except OSError:
+        raise TaggerError(f"no CNN model available: {path} not found; train one or use --features physics") from None
+    version = f"cnn:{os.path.abspath(path)}:{st.st_size}:{st.st_mtime_ns}"
+    return (lambda refs: np.asarray(extract(refs, model=path), dtype=np.float32)), version
+
+
+def compute(items: list[tuple[str, int, int]], source: str = "physics", *, model: str | None = None,
+            workers: int | None = None, progress: Callable[[int, int], None] | None = None,
+            cache_dir=None) -> FeatureSet:
+    """Features of ``items`` = [(ref, size, mtime_ns)], from the cache where it is current."""
+    if source not in SOURCES:
+        raise TaggerError(f"unknown feature source {source!r}; choose one of: {', '.join(SOURCES)}")
+    if source == "cnn":
+        extract, version = _cnn_extractor(model)
+    else:
+        extract, version = None, physics_version()
+    cache = FeatureCache(source, version, cache_dir)
+    try:
+        vecs: dict[int, np.ndarray] = cache.get_many(items)
+        todo = [i for i in range(len(items)) if i not in vecs]
+        problems: dict[int, str] = {}
+        done = len(vecs)
+        if progress:
+            progress(done, len(items))
+        pending: list[tuple[str, int, int, np.ndarray]] = []
+
+        def keep(i: int, vec, problem) -> None:
+            nonlocal done
+            done += 1
+            if vec is None:
+                problems[i] = problem
+            else:
+                vecs[i] = vec
+                pending.append((*items[i], vec))
+            if len(pending) >= _FLUSH:  # an interrupted run keeps what it computed
+                cache.put_many(pending)
+                pending.clear()
+            if progress:
+                progress(done, len(items))
+
+        if extract is not None:
+            for start in range(0, len(todo), _FLUSH):
+                chunk = todo[start:start + _FLUSH]
+                for i, vec in zip(chunk, extract([items[i][0] for i in chunk])):
+                    keep(i, vec, None)
+        else:
+            workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
+            refs = [items[i][0] for i in todo]
+            if workers > 1 and len(todo) >= _POOL_MIN:
+                with ProcessPoolExecutor(workers) as pool:
+                    for i, (vec, problem) in zip(todo, pool.map(_physics_one, refs, chunksize=8)):
+                        keep(i, vec, problem)
+            else:
+                for i, ref in zip(todo, refs):
+                    keep(i, *_physics_one(ref))
+        cache.put_many(pending)
+    finally:
+        cache.close()
+    rows = sorted(vecs)
+    dims = {vecs[i].shape for i in rows}
+    if len(dims) > 1:
+        raise TaggerError(f"feature source {source!r} gave vectors of different lengths: {sorted(dims)}")
+    X = np.stack([vecs[i] for i in rows]) if rows else np.zeros((0, 0), np.float32)
+    return FeatureSet(X, [items[i][0] for i in rows], rows, [problems[i] for i in sorted(problems)])

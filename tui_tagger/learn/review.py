@@ -1,0 +1,69 @@
+"""Questionable labels and outlier images.
+
+Questionable: a head trained on the *other* folds (cross-validation) gives p for each labelled image,
+so a label never vouches for itself; a confident p that contradicts the person's label is listed,
+most contradictory first. Outliers: an isolation forest on the embedded features (seed 003); the
+score is higher for images that are easier to isolate (more unusual).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tui_tagger.learn.heads import DEFAULT_C, _sigmoid, fit_scores
+
+MIN_PER_CLASS = 3  # below this many positives or negatives a tag cannot be cross-validated
+
+
+def cross_val_p(Z: np.ndarray, y: np.ndarray, folds: int = 5, seed: int = 0, C: float = DEFAULT_C) -> np.ndarray | None:
+    """Out-of-fold p for every row of ``Z`` (labels ``y`` in {0, 1}), or None with too few of a class."""
+    from sklearn.model_selection import StratifiedKFold
+
+    y = (np.asarray(y) > 0.5).astype(int)
+    smallest = int(min(y.sum(), len(y) - y.sum()))
+    if smallest < MIN_PER_CLASS:
+        return None
+    p = np.empty(len(y))
+    skf = StratifiedKFold(n_splits=min(folds, smallest), shuffle=True, random_state=seed)
+    for train, test in skf.split(Z, y):
+        coef, b = fit_scores(Z[train], y[train], C)
+        p[test] = _sigmoid(Z[test] @ coef + b)
+    return p
+
+
+def questionable(Z: np.ndarray, labels: dict[str, np.ndarray], min_confidence: float = 0.8,
+                 seed: int = 0) -> list[tuple[int, str, bool, float]]:
+    """(row, tag, human label, cross-validated p) where p contradicts the label with at least
+    ``min_confidence``, the strongest contradictions first."""
+    out = []
+    for tag, lab in labels.items():
+        known = np.flatnonzero(~np.isnan(lab))
+        p = cross_val_p(Z[known], lab[known], seed=seed)
+        if p is None:
+            continue
+        human = lab[known] > 0.5
+        wrong = np.where(human, p <= 1 - min_confidence, p >= min_confidence)
+        out += [(int(known[i]), tag, bool(human[i]), float(p[i])) for i in np.flatnonzero(wrong)]
+    out.sort(key=lambda t: -abs(float(t[2]) - t[3]))
+    return out
+
+
+def outlier_scores(Z: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Isolation-forest anomaly score per row (higher = more unusual; about 0.3-0.8)."""
+    from sklearn.ensemble import IsolationForest
+
+    forest = IsolationForest(n_estimators=200, max_samples=min(256, len(Z)), random_state=seed)
+    forest.fit(Z)
+    return -forest.score_samples(Z)
+
+
+def roc(scores: np.ndarray, truth: np.ndarray) -> dict | None:
+    """ROC curve and AUC of ``scores`` against boolean ``truth``; None without both classes."""
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    truth = np.asarray(truth, dtype=bool)
+    if truth.all() or not truth.any():
+        return None
+    fpr, tpr, _ = roc_curve(truth, scores)
+    return {"auc": float(roc_auc_score(truth, scores)),
+            "fpr": [round(float(v), 4) for v in fpr], "tpr": [round(float(v), 4) for v in tpr]}

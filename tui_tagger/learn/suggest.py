@@ -1,0 +1,152 @@
+"""What to label next: uncertainty, spread across the data, with a budget for likely rare positives.
+
+Works on embedded features ``Z`` (``heads.Embedding``: PCA scores in one common unit, so Euclidean distance is
+meaningful) and a label vector (1 present, 0 absent, NaN not labelled):
+
+- both classes labelled: a head's p for every unlabelled image; value = uncertainty 1 - |2p - 1|;
+- one class only: a head of the labelled images against the unlabelled ones (positive-unlabelled
+  learning) gives how unlike the known negatives (or how like the known positives) each image is;
+- no labels: value = typicality (density), so the first picks represent the big groups of frames.
+
+Greedy selection multiplies each candidate's value by (1 - similarity to the nearest labelled or
+already chosen image), so a run of near-duplicate frames yields one pick, not ten. ``reserve`` of the
+picks go to the highest-p unlabelled images: a tag with 6 positives in 85k still comes up.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from tui_tagger.learn.heads import fit_scores, _sigmoid
+
+# candidates considered per kind of pick (the rest cannot win anyway): keeps 85k-image folders fast
+_POOL = 4000
+_CHUNK = 2048
+
+
+def _bandwidth(Z: np.ndarray, rng: np.random.Generator) -> float:
+    """Similarity length scale: a fraction of the typical distance between two images."""
+    n = len(Z)
+    if n < 2:
+        return 1.0
+    a = rng.integers(0, n, size=min(4000, n * n))
+    b = rng.integers(0, n, size=a.size)
+    d = np.sqrt(((Z[a] - Z[b]) ** 2).sum(axis=1))
+    med = float(np.median(d[d > 0])) if (d > 0).any() else 1.0
+    return 0.25 * med
+
+
+def _max_similarity(P: np.ndarray, Q: np.ndarray, h: float) -> np.ndarray:
+    """For each row of P, max over rows of Q of exp(-|p - q|^2 / (2 h^2)) (0 when Q is empty)."""
+    out = np.zeros(len(P))
+    if len(Q) == 0 or len(P) == 0:
+        return out
+    pn = (P * P).sum(axis=1)
+    for s in range(0, len(Q), _CHUNK):
+        q = Q[s:s + _CHUNK]
+        d2 = np.maximum(pn[:, None] + (q * q).sum(axis=1)[None, :] - 2 * P @ q.T, 0)
+        np.maximum(out, np.exp(-d2.min(axis=1) / (2 * h * h)), out=out)
+    return out
+
+
+def _density(Z: np.ndarray, cand: np.ndarray, rng: np.random.Generator, h: float) -> np.ndarray:
+    """Kernel density of each candidate against a sample of all images, scaled to a max of 1."""
+    ref = Z[rng.choice(len(Z), size=min(len(Z), 2000), replace=False)]
+    dens = np.zeros(len(cand))
+    P = Z[cand]
+    pn = (P * P).sum(axis=1)
+    d2 = np.maximum(pn[:, None] + (ref * ref).sum(axis=1)[None, :] - 2 * P @ ref.T, 0)
+    dens = np.exp(-d2 / (2 * (2 * h) ** 2)).mean(axis=1)
+    return dens / dens.max() if dens.max() > 0 else np.ones(len(cand))
+
+
+def unlabelled_p(Z: np.ndarray, labels: np.ndarray, C: float | None = None, seed: int = 0) -> np.ndarray | None:
+    """p(present) for every image from the labelled ones, or None without labels (see module doc)."""
+    known = ~np.isnan(labels)
+    if not known.any():
+        return None
+    y = labels[known]
+    kw = {} if C is None else {"C": C}
+    if 0 < y.sum() < len(y):
+        coef, b = fit_scores(Z[known], y, **kw)
+        return _sigmoid(Z @ coef + b)
+    # one class: the labelled images against a sample of the unlabelled ones
+    rng = np.random.default_rng(seed)
+    unl = np.flatnonzero(~known)
+    if len(unl) == 0:
+        return np.full(len(Z), float(y[0]))
+    other = rng.choice(unl, size=min(len(unl), max(200, 4 * int(known.sum()))), replace=False)
+    Zt = np.concatenate([Z[known], Z[other]])
+    positive = y[0] > 0.5
+    yt = np.concatenate([np.full(int(known.sum()), 1.0 if positive else 0.0),
+                         np.full(len(other), 0.0 if positive else 1.0)])
+    coef, b = fit_scores(Zt, yt, **kw)
+    return _sigmoid(Z @ coef + b)
+
+
+def _greedy(Z: np.ndarray, cand: np.ndarray, value: np.ndarray, taken: np.ndarray, k: int, h: float,
+            diversity: float) -> list[tuple[int, float]]:
+    """Pick ``k`` of ``cand`` maximising value * (1 - diversity * similarity to ``taken`` + picks)."""
+    sim = _max_similarity(Z[cand], Z[taken], h)
+    picks: list[tuple[int, float]] = []
+    alive = np.ones(len(cand), dtype=bool)
+    Zc = Z[cand]
+    for _ in range(min(k, len(cand))):
+        score = np.where(alive, value * (1 - diversity * sim), -np.inf)
+        j = int(np.argmax(score))
+        if not np.isfinite(score[j]):
+            break
+        picks.append((int(cand[j]), float(score[j])))
+        alive[j] = False
+        d2 = ((Zc - Zc[j]) ** 2).sum(axis=1)
+        np.maximum(sim, np.exp(-d2 / (2 * h * h)), out=sim)
+    return picks
+
+
+def suggest(Z: np.ndarray, labels: np.ndarray, k: int = 10, *, reserve: float = 0.2, diversity: float = 1.0,
+            seed: int = 0, p: np.ndarray | None = None, exclude: np.ndarray | None = None) -> list[tuple[int, float]]:
+    """Up to ``k`` (row, score) pairs, best first: the unlabelled images whose labels would teach the most.
+
+    ``p``: p(present) per image when already known (else a head is fitted here); ``exclude``: rows that
+    must not be suggested (unreadable, or skipped by the user)."""
+    Z = np.asarray(Z, dtype=np.float64)
+    labels = np.asarray(labels, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    open_ = np.isnan(labels)
+    if exclude is not None:
+        open_[np.asarray(exclude)] = False
+    unl = np.flatnonzero(open_)
+    if k <= 0 or len(unl) == 0:
+        return []
+    taken = np.flatnonzero(~np.isnan(labels))
+    h = _bandwidth(Z, rng)
+    n_known, n_pos = len(taken), float(np.nansum(labels))
+    # uncertainty means something when p comes from a head of both classes (or from the caller)
+    informed = p is not None or 0 < n_pos < n_known
+    if p is None:
+        p = unlabelled_p(Z, labels, seed=seed)
+    n_reserve = min(k - 1, math.ceil(k * reserve)) if k > 1 else 0
+
+    picks: list[tuple[int, float]] = []
+    if p is not None and n_reserve:
+        # rare positives: the most likely unlabelled ones, spread out like the rest
+        cand = unl[np.argsort(-p[unl], kind="stable")[:_POOL]]
+        picks = _greedy(Z, cand, p[cand], taken, n_reserve, h, diversity)
+    chosen = np.array([i for i, _ in picks], dtype=np.intp)
+    rest = np.setdiff1d(unl, chosen)
+    if informed:
+        value = 1 - np.abs(2 * p[rest] - 1)
+    else:
+        # cold start (or one class): typical images first, spread out; a candidate sample keeps it fast
+        if len(rest) > _POOL:
+            rest = rng.choice(rest, size=_POOL, replace=False)
+        value = _density(Z, rest, rng, h)
+        if p is not None and n_known:  # one class: lean towards what the known class is not
+            value = value * (0.5 + np.abs(p[rest] - labels[taken].mean()))
+    order = np.argsort(-value, kind="stable")[:_POOL]
+    rest, value = rest[order], value[order]
+    picks += _greedy(Z, rest, value, np.concatenate([taken, chosen]), k - len(picks), h, diversity)
+    picks.sort(key=lambda t: -t[1])
+    return picks
