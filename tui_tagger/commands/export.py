@@ -1,0 +1,80 @@
+"""``tui-tagger export DIR``: an images x tags table for downstream use (model training, spreadsheets).
+
+CSV: ``path,error`` then one 0/1 column per tag found in the folder (vocabulary order, then tags the
+vocabulary lacks in the order first seen). JSON: a list of {"path", "tags", "sources", "predictions",
+"error"}. ``-o`` writes the file atomically (a reader never sees half of it); default: stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from pathlib import Path
+
+FORMATS = ("csv", "json")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("dir", metavar="DIR", help="folder to export (recursively)")
+    parser.add_argument("--format", choices=FORMATS,
+                        help="table format (default: from the -o suffix, else csv)")
+    parser.add_argument("-o", "--output", metavar="OUT", help="write to OUT instead of stdout")
+    parser.add_argument("--tags-dir", metavar="DIR", help="tag files are kept under DIR, mirroring the tree")
+
+
+def tag_columns(entries) -> list[str]:
+    """Every tag found in the entries: vocabulary order first, then the others as first seen."""
+    from tui_tagger.core.vocabulary import default_vocabulary
+
+    seen: dict[str, None] = {}
+    for e in entries:
+        seen.update(dict.fromkeys(e.tags))
+    known = [name for name in default_vocabulary().names if name in seen]
+    return known + [name for name in seen if name not in set(known)]
+
+
+def to_csv(entries) -> str:
+    columns = tag_columns(entries)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["path", "error", *columns])
+    for e in entries:
+        writer.writerow([e.path, e.error or "", *(1 if c in e.tags else 0 for c in columns)])
+    return out.getvalue()
+
+
+def to_json(entries) -> str:
+    rows = [
+        {"path": e.path, "tags": list(e.tags), "sources": dict(e.tags),
+         "predictions": dict(e.predictions), "error": e.error}
+        for e in entries
+    ]
+    return json.dumps(rows, ensure_ascii=False, indent=1) + "\n"
+
+
+def run(args: argparse.Namespace) -> int:
+    from tui_tagger.commands.common import warn
+    from tui_tagger.core.atomic import atomic_write_bytes
+    from tui_tagger.core.catalog import Catalog
+    from tui_tagger.core.errors import FileProblem
+
+    fmt = args.format
+    if fmt is None:
+        suffix = Path(args.output).suffix.lower().lstrip(".") if args.output else ""
+        fmt = suffix if suffix in FORMATS else "csv"
+    catalog = Catalog(args.dir, tags_dir=args.tags_dir)
+    entries = catalog.entries()
+    for problem in catalog.problems:
+        warn(problem)
+    text = to_csv(entries) if fmt == "csv" else to_json(entries)
+    if args.output:
+        try:
+            atomic_write_bytes(args.output, text.encode("utf-8"))
+        except OSError as err:
+            raise FileProblem(args.output, f"cannot write: {err.strerror or err}") from None
+    else:
+        sys.stdout.write(text)
+    return 0

@@ -1,0 +1,48 @@
+"""``tui-tagger search DIR QUERY``: the images under DIR whose tags match QUERY, one path per line.
+
+Exit status like grep: 0 when something matched, 1 when nothing did, 2 on an error (a query that does
+not parse, a missing folder). Images whose tag file cannot be read match nothing and are named on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from tui_tagger.commands.common import print_json, warn
+from tui_tagger.core.errors import TaggerError
+
+QUERY_HELP = (
+    "tag query, e.g. '\"Ring: Isotropic\" and not Saturation'; operators not > and > or, parentheses, "
+    "quoted or bare names (case-insensitive), 'Ring: *' wildcards, human:NAME / model:NAME, "
+    "p(NAME) > 0.5; an empty query lists every image"
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("dir", metavar="DIR", help="folder to search (recursively)")
+    parser.add_argument("query", metavar="QUERY", nargs="*", help=QUERY_HELP)
+    parser.add_argument("--json", action="store_true", help="print a JSON list of paths")
+    parser.add_argument("--tags-dir", metavar="DIR", help="tag files are kept under DIR, mirroring the tree")
+
+
+def run(args: argparse.Namespace) -> int:
+    from tui_tagger.core.catalog import Catalog, search
+
+    try:
+        catalog = Catalog(args.dir, tags_dir=args.tags_dir)
+        entries = catalog.entries()
+        hits = [e.path for e in search(entries, " ".join(args.query))]
+    except TaggerError as err:
+        warn(str(err))
+        return 2
+    for problem in catalog.problems:
+        warn(problem)
+    for e in entries:
+        if e.tag_error:
+            warn(f"{e.tag_error} (not searched)")
+    if args.json:
+        print_json(hits)
+    else:
+        for path in hits:
+            print(path)
+    return 0 if hits else 1
