@@ -32,7 +32,19 @@ def run(args: argparse.Namespace) -> int:
     return launch(root, args)
 
 
+def check_theme(name: str) -> None:
+    from textual.theme import BUILTIN_THEMES
+
+    from tui_tagger.ui.themes import load_themes
+
+    known = {t.name for t in load_themes()[0]} | set(BUILTIN_THEMES)
+    if name not in known:
+        raise TaggerError(f"unknown theme {name!r}; known: {', '.join(sorted(known))}")
+
+
 def launch(root: Path, args: argparse.Namespace) -> int:
+    if args.theme:
+        check_theme(args.theme)  # before the terminal check: scripts get the error too
     if not sys.stdout.isatty() or not sys.stdin.isatty():
         raise TaggerError("open needs a terminal (stdin and stdout); for scripts use `tui-tagger tags/tag/search`")
     if args.graphics != "none":
@@ -40,10 +52,5 @@ def launch(root: Path, args: argparse.Namespace) -> int:
         import textual_image.widget  # noqa: F401
     from tui_tagger.ui.app import TaggerApp
 
-    app = TaggerApp(root.resolve(), tag=args.tag, tags_dir=args.tags_dir, graphics=args.graphics)
-    if args.theme and args.theme not in app.available_themes:
-        raise TaggerError(f"unknown theme {args.theme!r}; known: {', '.join(sorted(app.available_themes))}")
-    if args.theme:
-        app.theme = args.theme
-    app.run()
+    TaggerApp(root.resolve(), tag=args.tag, tags_dir=args.tags_dir, graphics=args.graphics, theme=args.theme).run()
     return 0

@@ -38,16 +38,19 @@ class Journal:
         self._fh = None
 
     def append(self, record: dict) -> None:
+        self.extend([record])
+
+    def extend(self, records: list[dict]) -> None:
+        """Write several records with one flush (and one fsync): a bulk move is one key press."""
+        if not records:
+            return
         if self._fh is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             new = not self.path.exists() or self.path.stat().st_size == 0
             self._fh = open(self.path, "a", encoding="utf-8")
             if new:
-                self._write({"journal": VERSION, "root": self.root})
-        self._write(record)
-
-    def _write(self, record: dict) -> None:
-        self._fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+                records = [{"journal": VERSION, "root": self.root}, *records]
+        self._fh.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
         self._fh.flush()
         if self.fsync:
             os.fsync(self._fh.fileno())

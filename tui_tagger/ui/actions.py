@@ -4,6 +4,7 @@ command palette are all built from it, so they cannot disagree. The keys are a c
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from textual.binding import Binding
 
@@ -39,13 +40,48 @@ BY_ID = {a.id: a for a in ACTIONS}
 
 
 def bindings() -> list[Binding]:
-    # priority: the keys work whichever widget has focus (except where a modal screen takes them)
+    # priority: the keys work whichever widget has focus (except where a modal screen takes them).
+    # The binding id is the action id, so a user keymap (Textual's App.set_keymap) can rebind it.
     return [
-        Binding(a.keys, a.id, a.description, show=a.footer, priority=a.id in ("next_pane",))
+        Binding(a.keys, a.id, a.description, show=a.footer, priority=a.id in ("next_pane",), id=a.id)
         for a in ACTIONS
     ]
 
 
-def key_label(action: Action) -> str:
-    names = {"slash": "/", "question_mark": "?", "space": "space", "ctrl+r": "ctrl+r"}
-    return ", ".join(names.get(k, k) for k in action.keys.split(","))
+KEYMAP_FILE = "keymap.toml"
+
+
+def load_keymap(path: Path | None = None) -> tuple[dict[str, str], list[str]]:
+    """The user's keymap (``config_dir()/keymap.toml``: ``action_id = "keys"`` or a list of keys), and
+    one-line problems with it. A broken file never stops the app: the defaults stay."""
+    import tomllib
+
+    from tui_tagger.config import config_dir
+
+    path = Path(path) if path is not None else Path(config_dir()) / KEYMAP_FILE
+    try:
+        data = tomllib.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        return {}, []
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as err:
+        return {}, [f"{path}: {err}; using the default keys"]
+    data = data.get("keys", data)  # a [keys] table or top-level entries
+    keymap, problems = {}, []
+    for action_id, keys in data.items():
+        if isinstance(keys, list) and keys and all(isinstance(k, str) for k in keys):
+            keys = ",".join(keys)
+        if action_id not in BY_ID:
+            problems.append(f"{path}: unknown action {action_id!r} (known: {', '.join(BY_ID)})")
+        elif not isinstance(keys, str) or not keys.strip():
+            problems.append(f"{path}: {action_id}: give keys as a string like \"x,ctrl+x\"")
+        else:
+            keymap[action_id] = ",".join(k.strip() for k in keys.split(",") if k.strip())
+    return keymap, problems
+
+
+_LABELS = {"slash": "/", "question_mark": "?"}
+
+
+def key_label(action: Action, keymap: dict[str, str] | None = None) -> str:
+    keys = (keymap or {}).get(action.id, action.keys)
+    return ", ".join(_LABELS.get(k, k) for k in keys.split(","))

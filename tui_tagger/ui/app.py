@@ -19,12 +19,12 @@ from tui_tagger.ui.screens.dialogs import ChoiceDialog, PromptDialog
 from tui_tagger.ui.screens.help import HelpScreen
 from tui_tagger.ui.screens.tag_picker import TagPicker
 from tui_tagger.ui.session import Session
+from tui_tagger.ui.sorted_rows import SORTS, sort_key
 from tui_tagger.ui.themes import load_themes
 from tui_tagger.ui.thumbs import ThumbLoader
 from tui_tagger.ui.widgets.image_list import ROW_H, THUMB_W, ImageList
 from tui_tagger.ui.widgets.inspect import InspectPane
 
-SORTS = ("p", "name", "time")
 NARROW = 110  # below this many columns the inspect pane replaces the lists instead of sitting beside them
 
 
@@ -46,12 +46,17 @@ class TaggerApp(App):
         self.filter_text = ""
         self._keep = None
         self.scanning = True
+        self.saving = False
         self.scan_error: str | None = None
         self.seen: set[str] = set()
-        self._list_version = -1
-        self._refresh_pending = False
+        self._refresh_pending = False  # rows arrived that the lists do not show yet
+        self._next_rebuild = 0.0
+        self._status_text = None
         self._frame = (None, None)  # (path, Frame) of the inspected image, so a colour map change doesn't re-read
+        self.keymap, keymap_problems = actions.load_keymap()
+        self.set_keymap(self.keymap)
         themes, self._theme_problems = load_themes()
+        self._startup_problems = self._theme_problems + keymap_problems
         for t in themes:
             self.register_theme(t)
         self.theme = theme or "beamline-dark"
@@ -62,25 +67,18 @@ class TaggerApp(App):
 
     # ---- layout -----------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
+        # kept as attributes: query_one searches the active screen, which is a dialog while one is open
+        self.pos = ImageList(self.session, self.thumbs, id="pos", classes="image-list")
+        self.neg = ImageList(self.session, self.thumbs, id="neg", classes="image-list")
+        self.inspect = InspectPane(self.graphics, id="inspect")
+        self.status = Static("", id="status")
         with Horizontal(id="main"):
             with Horizontal(id="lists"):
-                yield ImageList(self.session, self.thumbs, id="pos", classes="image-list")
-                yield ImageList(self.session, self.thumbs, id="neg", classes="image-list")
-            yield InspectPane(self.graphics, id="inspect")
-        yield Static("", id="status")
+                yield self.pos
+                yield self.neg
+            yield self.inspect
+        yield self.status
         yield Footer()
-
-    @property
-    def pos(self) -> ImageList:
-        return self.query_one("#pos", ImageList)
-
-    @property
-    def neg(self) -> ImageList:
-        return self.query_one("#neg", ImageList)
-
-    @property
-    def inspect(self) -> InspectPane:
-        return self.query_one(InspectPane)
 
     def active_list(self) -> ImageList:
         focused = self.focused
@@ -89,13 +87,15 @@ class TaggerApp(App):
         return self._last_list if getattr(self, "_last_list", None) else self.pos
 
     def on_mount(self) -> None:
-        for problem in self._theme_problems:
+        for problem in self._startup_problems:
             self.notify(problem, severity="warning")
         self.pos.focus()
         self._last_list = self.pos
         self._layout(self.size.width)
         records = self.session.pending_journal()
-        if records:
+        if not records:
+            self.session.journal.clear()  # nothing, or corrections that cancel out: no question to ask
+        else:
             images = len({r.get("image") for r in records})
             self.push_screen(
                 ChoiceDialog(
@@ -130,7 +130,8 @@ class TaggerApp(App):
     def scan(self) -> None:
         batch, last = [], time.monotonic()
         try:
-            for entry in backend.scan(self.root, self.session.tags_dir):
+            catalog = backend.catalog(self.root, self.session.tags_dir)
+            for entry in catalog.scan():
                 batch.append(entry)
                 now = time.monotonic()
                 if now - last > 0.2 or len(batch) >= 5000:
@@ -142,10 +143,12 @@ class TaggerApp(App):
         except Exception as err:  # never a traceback on screen
             self.post_message(EntriesArrived(batch, done=True, error=f"{self.root}: scan failed: {err}"))
             return
-        self.post_message(EntriesArrived(batch, done=True))
+        self.post_message(EntriesArrived(batch, done=True, catalog=catalog))
 
     def on_entries_arrived(self, msg: EntriesArrived) -> None:
         self.session.add_entries(msg.entries)
+        if msg.catalog is not None:
+            self.session.catalog = msg.catalog
         if not self.session.tag and self.session.rows:
             self._choose_initial_tag()
         if msg.done:
@@ -158,6 +161,8 @@ class TaggerApp(App):
             self.rebuild_lists()
         else:
             self._refresh_pending = True
+            if not self.pos.rows and not self.neg.rows:
+                self.rebuild_lists()  # the first screen does not wait for the scan
 
     def _choose_initial_tag(self) -> None:
         vocab = self.session.vocab
@@ -172,30 +177,54 @@ class TaggerApp(App):
             self.session.tag = max(counts, key=counts.get) if counts else vocab.names[0]
 
     def _periodic(self) -> None:
-        if self._refresh_pending:
-            self._refresh_pending = False
+        # while a big folder streams in, rebuilding costs O(n log n): keep it to a fifth of the UI's time
+        if self._refresh_pending and time.monotonic() >= self._next_rebuild:
             self.rebuild_lists()
         self._update_status()
 
     # ---- lists ------------------------------------------------------------------------------
     def rebuild_lists(self) -> None:
+        t0 = time.monotonic()
+        self._refresh_pending = False
         pos, neg = self.session.split(self.sort, self._keep)
-        self.pos.set_rows(pos)
-        self.neg.set_rows(neg)
         tag = self.session.tag
-        self.pos.border_title = f"Positive · {tag} ({len(pos)})"
-        self.neg.border_title = f"Negative ({len(neg)})"
-        self._list_version = self.session.version
+        self.pos.set_rows(pos, sort_key(self.sort, tag, True))
+        self.neg.set_rows(neg, sort_key(self.sort, tag, False))
+        self._titles()
         if self.inspect.path is None:
             self._show_selected()
         self._update_status()
+        self._next_rebuild = time.monotonic() + 4 * (time.monotonic() - t0)
+
+    def update_rows(self, paths: list[str]) -> None:
+        """After corrections on these images: move just their rows (a full rebuild costs O(n log n))."""
+        if self._refresh_pending or len(paths) > 5000:
+            self.rebuild_lists()
+            return
+        s = self.session
+        rows = [s.row(p) for p in dict.fromkeys(paths) if p in s.index]
+        new_pos, new_neg = [], []
+        for row in rows:
+            tags = s.tags(row)
+            if self._keep is None or self._keep(row, tags):
+                (new_pos if s.tag in tags else new_neg).append(row)
+        self.pos.update_rows(rows, new_pos)
+        self.neg.update_rows(rows, new_neg)
+        self._titles()
+        self._update_status()
+
+    def _titles(self) -> None:
+        self.pos.border_title = f"Positive · {self.session.tag} ({len(self.pos.rows)})"
+        self.neg.border_title = f"Negative ({len(self.neg.rows)})"
 
     def _thumb_settings(self):
         return dataclasses.replace(self.settings, expression="")
 
     def on_thumbs_ready(self, _: ThumbsReady) -> None:
-        self.pos.refresh()
-        self.neg.refresh()
+        fresh = self.thumbs.take_fresh() if self.thumbs is not None else set()
+        if fresh:
+            self.pos.refresh_paths(fresh)
+            self.neg.refresh_paths(fresh)
 
     def on_row_selected(self, msg: RowSelected) -> None:
         if msg.control is not self.active_list() and msg.control is not self._last_list:
@@ -212,7 +241,6 @@ class TaggerApp(App):
 
     def _show_selected(self) -> None:
         row = self.active_list().current
-        self.inspect.clear_error()
         self.inspect.show_row(row, self.session.tags(row) if row else {}, self.session.vocab, self.session.tag)
         if row is not None:
             self.seen.add(row.path)
@@ -252,8 +280,8 @@ class TaggerApp(App):
     def _image_failed(self, path: str, message: str) -> None:
         if path in self.session.index:
             self.session.row(path).error = message
-            self.pos.refresh()
-            self.neg.refresh()
+            self.pos.refresh_paths({path})
+            self.neg.refresh_paths({path})
         if self.inspect.path == path:
             self.inspect.show_error(message)
 
@@ -270,9 +298,11 @@ class TaggerApp(App):
         if not paths or not self.session.tag:
             return
         n = self.session.move(paths)
-        self.pos.marked.clear()
-        self.neg.marked.clear()
-        self.rebuild_lists()
+        for lst in (self.pos, self.neg):
+            if lst.marked:
+                lst.marked.clear()
+                lst.refresh()
+        self.update_rows(paths)
         self._show_selected()
         if n > 1:
             self.notify(f"Moved {n} images.")
@@ -301,14 +331,13 @@ class TaggerApp(App):
         name = event.selection.value
         present = name in event.selection_list.selected
         self.session.set_tag([row.path], name, present)
-        self.rebuild_lists()
-        self._update_status()
+        self.update_rows([row.path])
 
     def _after_history(self, paths: list[str], what: str) -> None:
         if not paths:
             self.notify(f"Nothing to {what}.")
             return
-        self.rebuild_lists()
+        self.update_rows(paths)
         lst = self.active_list()
         if not lst.select_path(paths[0]):
             other = self.neg if lst is self.pos else self.pos
@@ -420,10 +449,15 @@ class TaggerApp(App):
 
     @work(thread=True, exclusive=True, group="save")
     def save(self, accept_merges: bool = False, then_quit: bool = False) -> None:
-        saved, left, errors = self.session.save(resolve=(lambda c: True) if accept_merges else None)
+        self.saving = True
+        try:
+            saved, left, errors = self.session.save(resolve=(lambda c: True) if accept_merges else None)
+        except Exception as err:  # never a traceback: what was not saved stays journalled
+            saved, left, errors = 0, [], [f"save failed: {err}"]
         self.call_from_thread(self._saved, saved, left, errors, then_quit)
 
     def _saved(self, saved: int, left, errors: list[str], then_quit: bool) -> None:
+        self.saving = False
         self.rebuild_lists()
         for err in errors[:3]:
             self.notify(err, severity="error", timeout=10)
@@ -464,14 +498,15 @@ class TaggerApp(App):
         )
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen(self.keymap))
 
     def get_system_commands(self, screen):
         yield from super().get_system_commands(screen)
         for a in actions.ACTIONS:
             if a.id in ("quit", "help"):
                 continue
-            yield SystemCommand(a.description, f"key: {actions.key_label(a)}", getattr(self, f"action_{a.id}"))
+            yield SystemCommand(a.description, f"key: {actions.key_label(a, self.keymap)}",
+                                getattr(self, f"action_{a.id}"))
 
     def _update_status(self) -> None:
         s = self.session
@@ -481,14 +516,22 @@ class TaggerApp(App):
         if self.filter_text:
             text.append(f"  filter: {self.filter_text}")
         text.append(f"  sort: {self.sort}")
-        if s.dirty:
-            text.append(f"  ● {len(s.dirty)} unsaved", style="bold")
+        if s.overrides:
+            text.append(f"  ● {len(s.overrides)} unsaved", style="bold")
+        # background jobs
         if self.scanning:
-            text.append(f"  scanning… {len(s.rows)}")
+            text.append(f"  scanning… {len(s.rows):,} found")
+        pending = self.thumbs.pending if self.thumbs is not None else 0
+        if pending:
+            text.append(f"  thumbnails… {pending} to go")
+        if self.saving:
+            text.append("  saving…")
         if self.settings.expression:
             text.append(f"  expr: {self.settings.expression}")
         text.append(f"  {self.settings.colormap}/{self.settings.scaling}")
-        self.query_one("#status", Static).update(text)
+        if text != self._status_text:  # one line, fixed height: no layout pass needed
+            self._status_text = text
+            self.status.update(text, layout=False)
 
     def on_unmount(self) -> None:
         if self.thumbs is not None:

@@ -14,11 +14,12 @@ import numpy as np
 from tui_tagger.config import Settings
 
 
-def scan(root: Path, tags_dir: Path | None):
-    """Stream the folder's entries (core.catalog: index cache first, then the changes)."""
+def catalog(root: Path, tags_dir: Path | None):
+    """The folder's catalog: ``.scan()`` streams its entries (from the index cache where files are
+    unchanged), ``.update_tags(path, tagfile)`` keeps the index current after a save."""
     from tui_tagger.core.catalog import Catalog
 
-    yield from Catalog(root, tags_dir=tags_dir).scan()
+    return Catalog(root, tags_dir=tags_dir)
 
 
 def tag_store(root: Path, tags_dir: Path | None):

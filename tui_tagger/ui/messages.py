@@ -8,11 +8,12 @@ from textual.message import Message
 class EntriesArrived(Message):
     """A batch of catalog entries from the scan worker."""
 
-    def __init__(self, entries: list, done: bool = False, error: str | None = None) -> None:
+    def __init__(self, entries: list, done: bool = False, error: str | None = None, catalog=None) -> None:
         super().__init__()
         self.entries = entries
         self.done = done
         self.error = error
+        self.catalog = catalog  # with the last batch of a finished scan
 
 
 class ThumbsReady(Message):

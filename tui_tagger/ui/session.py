@@ -15,6 +15,7 @@ from tui_tagger.core.errors import TaggerError
 from tui_tagger.core.journal import Journal
 from tui_tagger.core.vocabulary import Vocabulary, default_vocabulary
 from tui_tagger.ui import backend
+from tui_tagger.ui.sorted_rows import sort_key
 
 HUMAN = "human"
 
@@ -55,6 +56,8 @@ class Session:
         self.redo_stack: list[list[tuple[str, str, bool | None, bool | None]]] = []
         self.journal = journal or Journal(root, fsync=backend.fsync_enabled())
         self.version = 0  # bumped on every change, so views know to rebuild
+        # the folder's catalog once its scan is done: told about saved tag files, so its index stays current
+        self.catalog = None
 
     # ---- rows -------------------------------------------------------------------------------
     def add_entries(self, entries) -> None:
@@ -103,35 +106,29 @@ class Session:
     def split(self, sort: str = "p", keep=None) -> tuple[list[Row], list[Row]]:
         """(positives, negatives) for the current tag; with sort "p" likely mistakes come first."""
         pos, neg = [], []
+        tag, overrides = self.tag, self.overrides
         for row in self.rows:
-            if keep is not None and not keep(row, self.tags(row)):
+            tags = self.tags(row) if row.path in overrides else row.base
+            if keep is not None and not keep(row, tags):
                 continue
-            (pos if self.has(row) else neg).append(row)
-        tag = self.tag
-        if sort == "name":
-            key = lambda r: r.rel  # noqa: E731
-            pos.sort(key=key)
-            neg.sort(key=key)
-        elif sort == "time":
-            key = lambda r: (r.mtime_ns, r.rel)  # noqa: E731
-            pos.sort(key=key)
-            neg.sort(key=key)
-        else:
-            # rows without p go after the scored ones, by name
-            pos.sort(key=lambda r: (r.predictions.get(tag) is None, r.predictions.get(tag, 0.0), r.rel))
-            neg.sort(key=lambda r: (r.predictions.get(tag) is None, -r.predictions.get(tag, 0.0), r.rel))
+            (pos if tag in tags else neg).append(row)
+        pos.sort(key=sort_key(sort, tag, True))
+        neg.sort(key=sort_key(sort, tag, False))
         return pos, neg
 
     # ---- corrections ------------------------------------------------------------------------
-    def _set(self, path: str, tag: str, value: bool | None) -> None:
-        ov = self.overrides.setdefault(path, {})
-        if value is None:
-            ov.pop(tag, None)
-        else:
-            ov[tag] = value
-        if not ov:
-            del self.overrides[path]
-        self.journal.append({"image": path, "tag": tag, "present": value, "t": round(time.time(), 3)})
+    def _set(self, changes: list[tuple[str, str, bool | None]]) -> None:
+        """Apply (path, tag, value) overrides and journal them in one write (one fsync per key press)."""
+        t = round(time.time(), 3)
+        for path, tag, value in changes:
+            ov = self.overrides.setdefault(path, {})
+            if value is None:
+                ov.pop(tag, None)
+            else:
+                ov[tag] = value
+            if not ov:
+                del self.overrides[path]
+        self.journal.extend([{"image": p, "tag": g, "present": v, "t": t} for p, g, v in changes])
 
     def set_tag(self, paths: list[str], tag: str, present: bool) -> int:
         """Add (present) or remove the tag on these images, as one undoable step. Returns how many changed."""
@@ -147,9 +144,9 @@ class Session:
                 not present and tag not in row.base
             )
             after = None if same_as_disk else present
-            self._set(path, tag, after)
             step.append((path, tag, before, after))
         if step:
+            self._set([(path, tag, after) for path, tag, _, after in step])
             self.undo_stack.append(step)
             self.redo_stack.clear()
             self.version += 1
@@ -170,8 +167,8 @@ class Session:
         return step_count
 
     def _replay(self, step, forward: bool) -> list[str]:
-        for path, tag, before, after in (step if forward else reversed(step)):
-            self._set(path, tag, after if forward else before)
+        self._set([(path, tag, after if forward else before)
+                   for path, tag, before, after in (step if forward else reversed(step))])
         self.version += 1
         return [s[0] for s in step]
 
@@ -195,7 +192,12 @@ class Session:
 
     # ---- journal ----------------------------------------------------------------------------
     def pending_journal(self) -> list[dict]:
-        return self.journal.records()
+        """The journal's records that still change something: a tag set and set back cancels out."""
+        records = self.journal.records()
+        last: dict[tuple, object] = {}
+        for rec in records:
+            last[(rec.get("image"), rec.get("tag"))] = rec.get("present")
+        return records if any(v is not None for v in last.values()) else []
 
     def restore(self, records: list[dict]) -> int:
         """Apply journal records from a previous session (they stay in the journal until saved)."""
@@ -217,6 +219,14 @@ class Session:
     def discard_journal(self) -> None:
         self.journal.clear()
 
+    def _tell_catalog(self, path: str, tagfile) -> None:
+        if self.catalog is None:
+            return
+        try:
+            self.catalog.update_tags(path, tagfile)
+        except Exception:  # the index is a cache: the next scan re-reads the changed tag file anyway
+            self.catalog = None
+
     # ---- save -------------------------------------------------------------------------------
     def save(self, resolve=None) -> tuple[int, list[Conflict], list[str]]:
         """Write every corrected image's tag file; merge with changes made on disk since it was read.
@@ -226,7 +236,8 @@ class Session:
         """
         store = backend.tag_store(self.root, self.tags_dir)
         saved, left, errors = 0, [], []
-        for path in list(self.overrides):
+        # a snapshot: corrections made while this runs (saving is a background job) stay unsaved, not lost
+        for path, wanted in [(p, dict(ov)) for p, ov in list(self.overrides.items())]:
             row = self.row(path) if path in self.index else None
             if row is None:
                 continue  # restored correction for an image not (yet) in the folder: keep it journalled
@@ -253,8 +264,10 @@ class Session:
                 errors.append(str(err))
                 continue
             row.base = {n: t.source for n, t in tf.tags.items()}
-            del self.overrides[path]
+            if self.overrides.get(path) == wanted:
+                del self.overrides[path]
             saved += 1
+            self._tell_catalog(path, tf)
         # what could not be saved stays journalled
         self.journal.rewrite([
             {"image": p, "tag": t, "present": v} for p, ov in self.overrides.items() for t, v in ov.items()

@@ -7,6 +7,7 @@ does not wait for rows already gone), and nothing here ever blocks the UI thread
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 
 import numpy as np
@@ -14,6 +15,7 @@ import numpy as np
 from tui_tagger.ui import backend
 
 FAILED = np.zeros((0, 0, 3), np.uint8)  # an image that could not be read: drawn as a marker
+BATCH_S = 0.03  # thumbnails arriving within this long make one repaint
 
 
 class ThumbLoader:
@@ -28,6 +30,8 @@ class ThumbLoader:
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._stop = False
+        self._fresh: set[str] = set()  # arrived since the UI last asked (take_fresh)
+        self._notified = 0.0
         self._threads = [threading.Thread(target=self._run, daemon=True, name="thumbs") for _ in range(workers)]
         for t in self._threads:
             t.start()
@@ -43,6 +47,16 @@ class ThumbLoader:
                 self._wanted.append(ref)
                 self._wake.notify()
         return None
+
+    def take_fresh(self) -> set[str]:
+        """The images whose thumbnails arrived since the last call (the rows to repaint)."""
+        with self._lock:
+            fresh, self._fresh = self._fresh, set()
+        return fresh
+
+    @property
+    def pending(self) -> int:
+        return len(self._queued)
 
     def forget_queue(self) -> None:
         """Drop queued requests (after a jump: the rows asked for are no longer on screen)."""
@@ -81,9 +95,13 @@ class ThumbLoader:
                 if settings is not self.settings:
                     continue
                 self._cache[ref] = arr
+                self._fresh.add(ref)
                 while len(self._cache) > self.capacity:
                     self._cache.popitem(last=False)
-                more = bool(self._wanted)
-            # batch repaints: tell the UI when the queue drains, or every so often while it fills
-            if not more or len(self._cache) % 16 == 0:
+                # coalesce: tell the UI when the queue drains, or once per batch while it fills
+                now = time.monotonic()
+                notify = not self._wanted or now - self._notified >= BATCH_S
+                if notify:
+                    self._notified = now
+            if notify:
                 self.on_ready()

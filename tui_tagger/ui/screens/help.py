@@ -22,10 +22,14 @@ EXTRA = [
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "close", "Close")]
 
+    def __init__(self, keymap: dict[str, str] | None = None) -> None:
+        super().__init__()
+        self.keymap = keymap or {}  # the user's keys, where they changed the defaults
+
     def compose(self) -> ComposeResult:
         table = Table(show_header=False, box=None, padding=(0, 2))
         for a in ACTIONS:
-            table.add_row(key_label(a), a.description)
+            table.add_row(key_label(a, self.keymap), a.description)
         for keys, what in EXTRA:
             table.add_row(keys, what)
         with VerticalScroll(classes="dialog", id="help"):

@@ -18,6 +18,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from tui_tagger.ui.messages import RowMoveRequested, RowSelected
+from tui_tagger.ui.sorted_rows import SortedRows
 from tui_tagger.ui.thumbs import FAILED
 
 ROW_H = 3  # lines per row: name, source and p(tag), error
@@ -48,27 +49,68 @@ class ImageList(ScrollView, can_focus=True):
         super().__init__(**kw)
         self.session = session
         self.thumbs = thumbs  # ThumbLoader or None (no thumbnails)
-        self.rows: list = []
+        self.sorted = SortedRows()
         self.marked: set[str] = set()
         self._styles: dict[tuple, Style] = {}
 
     # ---- content ----------------------------------------------------------------------------
-    def set_rows(self, rows: list) -> None:
-        """Replace the rows, keeping the cursor on the same image where it is still listed."""
+    @property
+    def rows(self) -> list:
+        return self.sorted.rows
+
+    def set_rows(self, rows: list, key=None) -> None:
+        """Replace the rows (already sorted by ``key``), keeping the cursor on the same image where it is
+        still listed."""
         current = self.current
-        self.rows = rows
-        self.marked.intersection_update(r.path for r in rows)
-        self.virtual_size = Size(self.size.width or 40, len(rows) * ROW_H)
-        pos = 0
+        self.sorted = SortedRows(rows, key or self.sorted.key, presorted=True)
+        if self.marked:
+            self.marked = {p for p in self.marked if self._listed(p)}
+        pos = self.cursor
         if current is not None:
-            for i, r in enumerate(rows):
-                if r.path == current.path:
-                    pos = i
-                    break
-            else:
-                pos = min(self.cursor, max(len(rows) - 1, 0))
+            found = self.sorted.index(current)
+            pos = found if found is not None else min(self.cursor, max(len(rows) - 1, 0))
+        self._resized()
         self.cursor = pos
         self.refresh()
+
+    def update_rows(self, gone: list, new: list) -> None:
+        """Take ``gone`` rows out (those listed here) and put ``new`` ones in at their sorted places: a move
+        touches only the moved rows. The cursor stays on its image, or on the row that took its place."""
+        current, cursor, changed = self.current, self.cursor, False
+        for row in gone:
+            i = self.sorted.remove(row)
+            if i is not None:
+                changed = True
+                self.marked.discard(row.path)
+                if i < cursor:
+                    cursor -= 1
+        rows = self.sorted.rows
+        anchor = rows[min(cursor, len(rows) - 1)] if rows else None
+        for row in new:
+            self.sorted.insert(row)
+            changed = True
+        if not changed:
+            return
+        follow = current if current is not None and self.sorted.index(current) is not None else anchor
+        self._resized()
+        self.cursor = (self.sorted.index(follow) or 0) if follow is not None else 0
+        self.refresh()
+
+    def _listed(self, path: str) -> bool:
+        return path in self.session.index and self.sorted.index(self.session.row(path)) is not None
+
+    def _resized(self) -> None:
+        new, old = Size(self.size.width or 40, len(self.rows) * ROW_H), self.virtual_size
+        if new == old:
+            return
+        view = self.container_size.height
+        if self.is_mounted and new.width == old.width and min(new.height, old.height) > view > 0:
+            # the scrollbar stays: skip the screen-wide layout pass that setting virtual_size costs
+            # (~50-150 ms with the inspect pane's checklist); only the scrollbar's thumb changes
+            self.set_reactive(ImageList.virtual_size, new)
+            self._scroll_update(new)
+        else:
+            self.virtual_size = new
 
     @property
     def current(self):
@@ -77,9 +119,11 @@ class ImageList(ScrollView, can_focus=True):
         return None
 
     def selection(self) -> list[str]:
-        """Marked rows, or else the row under the cursor."""
+        """Marked rows in list order, or else the row under the cursor."""
         if self.marked:
-            return [r.path for r in self.rows if r.path in self.marked]
+            index = self.session.index
+            rows = [self.session.rows[index[p]] for p in self.marked if p in index]
+            return [r.path for r in sorted(rows, key=self.sorted.key)]
         return [self.current.path] if self.current else []
 
     def toggle_mark(self) -> None:
@@ -87,15 +131,26 @@ class ImageList(ScrollView, can_focus=True):
         if row is None:
             return
         self.marked.symmetric_difference_update({row.path})
+        self.refresh_paths({row.path})
         self.action_cursor(1)
-        self.refresh()
 
     def select_path(self, path: str) -> bool:
-        for i, r in enumerate(self.rows):
-            if r.path == path:
-                self.cursor = i
-                return True
-        return False
+        if not self._listed(path):
+            return False
+        self.cursor = self.sorted.index(self.session.row(path))
+        return True
+
+    def visible_range(self) -> range:
+        top = int(self.scroll_y) // ROW_H
+        bottom = (int(self.scroll_y) + self.scrollable_content_region.height) // ROW_H + 1
+        return range(top, min(bottom, len(self.rows)))
+
+    def refresh_paths(self, paths) -> None:
+        """Repaint only the on-screen rows of these images (a thumbnail arrived, an error was found)."""
+        rows, scroll_y = self.rows, int(self.scroll_y)
+        for i in self.visible_range():
+            if rows[i].path in paths:
+                self.refresh_lines(i * ROW_H - scroll_y, ROW_H)
 
     # ---- cursor -----------------------------------------------------------------------------
     def watch_cursor(self, old: int, new: int) -> None:

@@ -65,10 +65,12 @@ class InspectPane(Vertical):
             title.append("no image")
         else:
             title.append(row.name, style="bold")  # literal
-        self.query_one("#inspect-title", Static).update(title)
+        self.query_one("#inspect-title", Static).update(title, layout=False)  # fixed size: no layout pass
         self._fill_checklist(tags if row else {}, vocab, session_tag)
         if row is not None and row.error:
             self.show_error(row.error)
+        else:
+            self.set_class(False, "-error")  # a no-op when unchanged: a class change restyles the pane
 
     def _fill_checklist(self, tags: dict, vocab, session_tag: str) -> None:
         checklist = self.query_one(SelectionList)
@@ -109,17 +111,15 @@ class InspectPane(Vertical):
             # textual-image cannot scale into a hidden (0-wide) area: the image comes back when shown
             visible = widget.size.width > 0 and widget.size.height > 0
             widget.image = pil_image if visible else None
-        self.query_one("#inspect-meta", Static).update(Text(_format_meta(meta)))
+        self.query_one("#inspect-meta", Static).update(Text(_format_meta(meta)), layout=False)
 
     def show_error(self, message: str) -> None:
         widget = self.query_one("#inspect-image")
         if self._image_cls is not None:
             widget.image = None
-        self.query_one("#inspect-meta", Static).update(Text("✗ " + message, style="bold"))
+        self.query_one("#inspect-meta", Static).update(Text("✗ " + message, style="bold"), layout=False)
         self.set_class(True, "-error")
 
-    def clear_error(self) -> None:
-        self.set_class(False, "-error")
 
 
 def _format_meta(meta: dict) -> str:

@@ -1,0 +1,141 @@
+"""Pilot tests, second increment: incremental list updates, user keymaps, themes, the journal cancelling
+out, the status bar's jobs, and the catalog told about saves."""
+
+from __future__ import annotations
+
+import os
+
+from test_app import RING, app_on, names, ready
+from uihelpers import tags_on_disk
+
+from tui_tagger.core.journal import Journal
+from tui_tagger.ui.actions import BY_ID, key_label
+from tui_tagger.ui.screens.dialogs import ChoiceDialog
+from tui_tagger.ui.screens.help import HelpScreen
+from tui_tagger.ui.sorted_rows import SortedRows, sort_key
+
+
+def config_file(name: str):
+    from pathlib import Path
+
+    path = Path(os.environ["TUI_TAGGER_CONFIG_DIR"]) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+async def test_moves_keep_both_lists_sorted_as_a_full_rebuild_would(folder):
+    app = app_on(folder)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(app, pilot)
+        app.sort = "name"
+        app.rebuild_lists()
+        await pilot.press("m", "tab", "down", "m", "space", "space", "m", "u", "ctrl+r", "tab", "m")
+        incremental = (names(app.pos), names(app.neg))
+        app.rebuild_lists()
+        assert (names(app.pos), names(app.neg)) == incremental
+        assert app.pos.border_title.endswith(f"({len(app.pos.rows)})")
+
+
+def test_sorted_rows_put_likely_mistakes_first():
+    class R:
+        def __init__(self, rel, p):
+            self.rel, self.path, self.predictions, self.mtime_ns = rel, rel, {"T": p} if p is not None else {}, 0
+
+    rows = [R("a", 0.9), R("b", 0.1), R("c", None), R("d", 0.5)]
+    pos = SortedRows(rows, sort_key("p", "T", True))
+    neg = SortedRows(rows, sort_key("p", "T", False))
+    assert [r.rel for r in pos.rows] == ["b", "d", "a", "c"]  # positives: lowest p first
+    assert [r.rel for r in neg.rows] == ["a", "d", "b", "c"]  # negatives: highest p first
+    moved = rows[3]
+    assert pos.remove(moved) == 1 and pos.index(moved) is None
+    assert pos.insert(moved) == 1 and pos.index(moved) == 1
+
+
+async def test_user_keymap_rebinds_an_action_and_help_shows_it(folder):
+    config_file("keymap.toml").write_text('move = "x"\nsave = ["ctrl+s", "s"]\n')
+    app = app_on(folder)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(app, pilot)
+        first = app.pos.current.path
+        await pilot.press("m")  # no longer bound
+        assert first in {r.path for r in app.pos.rows}
+        await pilot.press("x")
+        assert first in {r.path for r in app.neg.rows}
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        assert key_label(BY_ID["move"], app.screen.keymap) == "x"
+        assert key_label(BY_ID["save"], app.screen.keymap) == "ctrl+s, s"
+
+
+async def test_broken_keymap_is_a_notice_and_the_defaults_stay(folder):
+    config_file("keymap.toml").write_text('move = \nfly = "f"\n')
+    app = app_on(folder)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(app, pilot)
+        assert any("keymap.toml" in n.message for n in app._notifications)
+        first = app.pos.current.path
+        await pilot.press("m")
+        assert first in {r.path for r in app.neg.rows}
+
+
+async def test_theme_from_argument_and_from_the_command_palette(folder):
+    app = app_on(folder, theme="beamline-light")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(app, pilot)
+        assert app.theme == "beamline-light"
+        await pilot.press("ctrl+p")
+        await pilot.press(*"theme", "enter")
+        await pilot.pause(0.2)
+        await pilot.press(*"beamline-dark")
+        await pilot.pause(0.2)
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert app.theme == "beamline-dark"
+
+
+def test_open_rejects_an_unknown_theme(folder, capsys):
+    from tui_tagger import cli
+
+    # checked before the terminal is needed, so scripts get the error too
+    rc = cli.main(["open", str(folder), "--theme", "no-such-theme"])
+    assert rc != 0
+    assert "no-such-theme" in capsys.readouterr().err
+
+
+async def test_journal_entries_that_cancel_out_ask_nothing(folder):
+    journal = Journal(folder, fsync=False)
+    img = str(folder / "img03.tif")
+    journal.extend([{"image": img, "tag": RING, "present": True}, {"image": img, "tag": RING, "present": None}])
+    journal.close()
+    app = app_on(folder)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(app, pilot)
+        assert not isinstance(app.screen, ChoiceDialog)
+        assert not app.session.dirty
+    assert not journal.path.exists()
+
+
+async def test_status_bar_shows_unsaved_and_background_jobs(folder):
+    app = app_on(folder)
+    async with app.run_test(size=(160, 48)) as pilot:
+        assert "scanning" in str(app.status.render()) or not app.scanning
+        await ready(app, pilot)
+        await pilot.press("m")
+        await pilot.pause(0.3)
+        status = str(app.status.render())
+        assert "1 unsaved" in status and "scanning" not in status
+
+
+async def test_save_updates_the_catalog_index(folder):
+    app = app_on(folder)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(app, pilot)
+        app.sort = "name"
+        app.rebuild_lists()
+        await pilot.press("tab", "m", "s")  # img02 gets the tag
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.1)
+        assert not app.session.dirty
+        entry = app.session.catalog.get(str(folder / "img02.tif"))
+        assert RING in entry.tags
+    assert RING in tags_on_disk(folder / "img02.tif")

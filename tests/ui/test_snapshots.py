@@ -1,0 +1,58 @@
+"""Snapshots of the main screens (pytest-textual-snapshot). Content is fixed: a folder made here with
+seeded frames and tag files, thumbnails and the inspected image rendered and waited for, no paths or
+times on screen. Update after an intended change: pytest tests/ui/test_snapshots.py --snapshot-update"""
+
+from __future__ import annotations
+
+import pytest
+from uihelpers import make_folder
+
+from tui_tagger.ui.app import TaggerApp
+
+RING = "Ring: Isotropic"
+
+
+@pytest.fixture
+def snap_app(tmp_path):
+    folder = make_folder(
+        tmp_path / "snap", n=8,
+        tagged={"img00": [RING, "TSAXS"], "img01": [RING], "img02": ["TSAXS"], "img05": [RING, "Beam Stop"]},
+    )
+    return TaggerApp(folder, tag=RING, graphics="halfcell")
+
+
+async def settle(pilot) -> None:
+    """Until the scan, the thumbnails and the inspected image are all in."""
+    app = pilot.app
+    for _ in range(200):
+        await pilot.pause(0.05)
+        if not app.scanning and app.thumbs.pending == 0:
+            break
+    await app.workers.wait_for_complete()
+    await pilot.pause(0.2)
+
+
+def test_main_screen_160x48(snap_app, snap_compare):
+    assert snap_compare(snap_app, terminal_size=(160, 48), run_before=settle)
+
+
+def test_main_screen_80x24(snap_app, snap_compare):
+    assert snap_compare(snap_app, terminal_size=(80, 24), run_before=settle)
+
+
+def test_tag_picker(snap_app, snap_compare):
+    async def picker(pilot):
+        await settle(pilot)
+        await pilot.press("t", *"ring")
+        await pilot.pause(0.1)
+
+    assert snap_compare(snap_app, terminal_size=(120, 36), run_before=picker)
+
+
+def test_help_screen(snap_app, snap_compare):
+    async def help_screen(pilot):
+        await settle(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause(0.1)
+
+    assert snap_compare(snap_app, terminal_size=(120, 36), run_before=help_screen)
