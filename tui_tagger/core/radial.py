@@ -15,15 +15,287 @@ import math
 
 import numpy as np
 
-# the beam-centre search works on a copy of about this many pixels per side
-_SEARCH_SIDE = 384
+# work-image sides (pixels) of the coarse-to-fine beam-centre search
+_VOTE_SIDE = 128  # gradient-line voting, point symmetry, beamstop shape
+_COARSE_SIDE = 64  # choosing between candidates
+_FINE_SIDE = 256  # final refinement
+_FINE_PIXELS = 6000  # pixels (the strongest gradients) the final refinement scores
+# below this share of the (log) image's variance explained by a function of the radius there is no centre
+_MIN_RADIAL_R2 = 0.05
+# a centre hint (from the file header) is kept unless the image's own best centre explains clearly more
+_HINT_SLACK = 0.9
+# candidates may lie this far (fraction of the image side) outside the frame: ring arcs still define them
+_OFF_IMAGE = 0.5
+
+
+class _Work:
+    """One resolution of the search: log image, the pixels that count, and its scale to full resolution."""
+
+    def __init__(self, data: np.ndarray, valid: np.ndarray, side: int):
+        self.f = f = max(1, math.ceil(max(data.shape) / side))
+        small, count = _block_mean(data, valid, f)
+        self.valid = count >= max(1, (f * f) // 2)  # a block counts when at least half of it is valid
+        self.g = np.zeros(small.shape)
+        self.dark = np.zeros(small.shape, bool)
+        if self.valid.sum() < 16:
+            return
+        v = small[self.valid]
+        floor, mid = np.percentile(v, (0.5, 50.0))
+        # log compresses the rings' dynamic range so the whole pattern counts, not just the brightest
+        # spot; clipping at the top keeps hot pixels and saturated blobs from dominating
+        g = np.log1p(np.maximum(small - floor, 0) / max(mid - floor, 1e-6))
+        self.g = np.minimum(g, np.percentile(g[self.valid], 99.5))
+        # beamstop (and a dark shadow): at the floor over a 3x3 neighbourhood, so single zero-count
+        # pixels of a weak frame do not count
+        from scipy import ndimage
+
+        # a tungsten stop leaves next to nothing: within half a count (or 3 % of the median) of the floor,
+        # in most of the 3x3 neighbourhood (a narrow bar keeps its edges)
+        dark = self.valid & (small - floor <= min(0.03 * max(mid - floor, 1e-6), 0.5))
+        self.dark = dark & (ndimage.uniform_filter(dark.astype(np.float32), 3, mode="nearest") >= 0.55)
+        if self.dark.mean() > 0.6:  # a mostly empty (weak) frame: darkness says nothing
+            self.dark[:] = False
+
+    def to_full(self, x: float, y: float) -> tuple[float, float]:
+        # block index k has its centre at full-resolution (k + 0.5) f - 0.5
+        return (x + 0.5) * self.f - 0.5, (y + 0.5) * self.f - 0.5
+
+    def from_full(self, x: float, y: float) -> tuple[float, float]:
+        return (x + 0.5) / self.f - 0.5, (y + 0.5) / self.f - 0.5
+
+
+def _radial_r2(vals: np.ndarray, ys: np.ndarray, xs: np.ndarray, cxs: np.ndarray, cys: np.ndarray) -> np.ndarray:
+    """Per candidate centre: the adjusted R^2 of ``vals`` explained by their mean in one-pixel radius bins.
+
+    The centre that makes the azimuthal average sharpest explains the most: rings, halos and the
+    small-angle decay all fall on circles about the beam, even when only arcs of them are on the image.
+    """
+    k, n = len(cxs), len(vals)
+    r = np.hypot(xs[None, :] - cxs[:, None], ys[None, :] - cys[:, None])
+    b = r.astype(np.int32)
+    nb = int(b.max()) + 1
+    idx = (b + (np.arange(k, dtype=np.int32) * nb)[:, None]).ravel()
+    cnt = np.bincount(idx, minlength=k * nb).reshape(k, nb)
+    s1 = np.bincount(idx, np.broadcast_to(vals, (k, n)).ravel(), minlength=k * nb).reshape(k, nb)
+    sst = float(((vals - vals.mean()) ** 2).sum())
+    if not sst > 0 or n < 16:
+        return np.zeros(k)
+    between = (s1 * s1 / np.maximum(cnt, 1)).sum(axis=1) - vals.sum() ** 2 / n
+    bins = (cnt > 0).sum(axis=1)  # adjusted: many near-empty bins explain noise, not structure
+    return 1 - ((sst - between) / np.maximum(n - bins, 1)) / (sst / (n - 1))
+
+
+def _climb(
+    score, x: float, y: float, step: float, stop: float, shape: tuple[int, ...], max_move: float
+) -> tuple[float, float, float]:
+    """Pattern search: move to the best of the 3 x 3 neighbours, halve the step when staying put; the
+    centre stays within ``_OFF_IMAGE`` of the frame (far away, circles look like lines)."""
+    offs = np.array([(i, j) for j in (-1, 0, 1) for i in (-1, 0, 1)], dtype=np.float64)
+    (h, w), m = shape, _OFF_IMAGE
+    x, y = float(np.clip(x, -m * w, (1 + m) * w)), float(np.clip(y, -m * h, (1 + m) * h))
+    x0, y0 = x, y
+    best = -math.inf
+    while step >= stop:
+        s = score(x + step * offs[:, 0], y + step * offs[:, 1])
+        s[(np.abs(x + step * offs[:, 0] - w / 2) > (0.5 + m) * w) | (np.abs(y + step * offs[:, 1] - h / 2) > (0.5 + m) * h)
+          | (np.hypot(x + step * offs[:, 0] - x0, y + step * offs[:, 1] - y0) > max_move)] = -np.inf
+        k = int(np.argmax(s))
+        if k == 4 or s[k] <= s[4]:
+            best = float(s[4])
+            step /= 2
+        else:
+            x, y, best = x + step * offs[k, 0], y + step * offs[k, 1], float(s[k])
+    return x, y, best
+
+
+def _scorer(w: _Work, pixels: int | None = None):
+    """score(cxs, cys) -> radial R^2 on the valid, non-dark pixels of ``w`` (the ``pixels`` with the
+    strongest gradients when given: flat areas carry no position information)."""
+    use = w.valid & ~w.dark
+    ys, xs = np.nonzero(use)
+    vals = w.g[ys, xs]
+    if pixels is not None and len(vals) > pixels:
+        from scipy import ndimage
+
+        grad = np.hypot(ndimage.sobel(w.g, 0), ndimage.sobel(w.g, 1))[ys, xs]
+        keep = np.argpartition(grad, -pixels)[-pixels:]
+        ys, xs, vals = ys[keep], xs[keep], vals[keep]
+    ys, xs, vals = ys.astype(np.float32), xs.astype(np.float32), vals.astype(np.float64)
+    return lambda cx, cy: _radial_r2(vals, ys, xs, np.asarray(cx, np.float32), np.asarray(cy, np.float32))
+
+
+def _vote_candidates(w: _Work, n: int = 2) -> list[tuple[float, float]]:
+    """Centres where the lines along the strongest log-intensity gradients cross (rings, arcs and the
+    radial decay all have radial gradients); the accumulator reaches beyond the frame."""
+    from scipy import ndimage
+
+    h, wd = w.g.shape
+    smooth = ndimage.gaussian_filter(w.g, 1.0)
+    gy, gx = ndimage.sobel(smooth, 0), ndimage.sobel(smooth, 1)
+    # gradients across mask or beamstop edges say nothing about the centre
+    clean = ndimage.binary_erosion(w.valid & ~ndimage.binary_dilation(w.dark, iterations=2), iterations=2)
+    mag = np.where(clean, np.hypot(gx, gy), 0)
+    if not (mag > 0).any():
+        return []
+    top = min(1500, int((mag > 0).sum()))
+    pick = np.argpartition(mag.ravel(), -top)[-top:]
+    pick = pick[mag.ravel()[pick] > 0.2 * np.percentile(mag.ravel()[pick], 90)]
+    py, px = np.unravel_index(pick, mag.shape)
+    m = mag.ravel()[pick]
+    uy, ux = gy.ravel()[pick] / m, gx.ravel()[pick] / m
+    span = (1 + _OFF_IMAGE) * max(h, wd)
+    t = np.arange(-span, span, 1.0, dtype=np.float32)
+    cell = 2.0  # accumulator cell (work pixels)
+    lo_x, lo_y = -_OFF_IMAGE * wd, -_OFF_IMAGE * h
+    nx, ny = int((1 + 2 * _OFF_IMAGE) * wd / cell) + 1, int((1 + 2 * _OFF_IMAGE) * h / cell) + 1
+    ax = ((px[:, None] + ux[:, None] * t[None, :] - lo_x) / cell).astype(np.int32)
+    ay = ((py[:, None] + uy[:, None] * t[None, :] - lo_y) / cell).astype(np.int32)
+    inside = (ax >= 0) & (ax < nx) & (ay >= 0) & (ay < ny)
+    acc = np.bincount((ay * nx + ax)[inside], minlength=nx * ny).reshape(ny, nx).astype(np.float64)
+    acc = ndimage.gaussian_filter(acc, 1.0)
+    out = []
+    for _ in range(n):
+        iy, ix = np.unravel_index(int(np.argmax(acc)), acc.shape)
+        if acc[iy, ix] <= 0:
+            break
+        out.append((lo_x + (ix + 0.5) * cell, lo_y + (iy + 0.5) * cell))
+        acc[max(iy - 4, 0) : iy + 5, max(ix - 4, 0) : ix + 5] = 0
+    return out
+
+
+def _beamstop_candidate(w: _Work) -> tuple[float, float] | None:
+    """The beam behind a beamstop: a dark disc's centre, or the inner end of a dark bar running to the edge."""
+    from scipy import ndimage
+
+    labels, count = ndimage.label(w.dark)
+    if count == 0:
+        return None
+    sizes = np.bincount(labels.ravel())[1:]
+    k = int(np.argmax(sizes)) + 1
+    if sizes[k - 1] < 6:
+        return None
+    ys, xs = np.nonzero(labels == k)
+    h, wd = w.g.shape
+    edge = (ys == 0) | (xs == 0) | (ys == h - 1) | (xs == wd - 1)
+    if not edge.any():  # a disc (or a stop whose arm is masked): its centre
+        return float(xs.mean()), float(ys.mean())
+    # a bar: its long axis from the covariance; the beam sits half a bar width short of the end away from the edge
+    cy, cx = ys.mean(), xs.mean()
+    cov = np.cov(np.vstack([xs - cx, ys - cy]))
+    evals, evecs = np.linalg.eigh(cov)
+    if evals[1] < 4 * max(evals[0], 1e-9):  # not elongated: a blob touching the edge says nothing
+        return None
+    u = evecs[:, 1]
+    proj = (xs - cx) * u[0] + (ys - cy) * u[1]
+    if proj[edge].mean() > 0:  # u points from the edge towards the tip
+        u, proj = -u, -proj
+    width = len(xs) / max(proj.max() - proj.min(), 1)
+    tip = proj.max() - 0.6 * width  # the blocking tip is a disc a little wider than the bar
+    return float(cx + tip * u[0]), float(cy + tip * u[1])
+
+
+def find_beam_center(
+    data: np.ndarray, mask: np.ndarray | None = None, center: tuple[float, float] | None = None
+) -> tuple[float, float] | None:
+    """The beam centre (x, y) in pixels, or None when the image gives no trustworthy one.
+
+    Candidates come from several kinds of evidence: the crossing of the lines along the strongest
+    intensity gradients (rings, arcs and the small-angle decay have radial gradients; works with the
+    beam off the frame), the centre of point (Friedel) symmetry, the beamstop's shape (a dark disc's
+    centre, the inner end of a dark bar), and ``center`` (a header value) when given. Each is refined
+    by maximising how much of the log image a function of the radius explains (the sharpest azimuthal
+    average), coarse to fine; the best wins. Dark pixels (beamstop, a grazing-incidence sample's
+    shadow) and masked ones do not count. The hint is returned as it is unless the image clearly
+    prefers another centre (headers are sometimes stale). None for flat, noise-only or strongly
+    non-radial images.
+    """
+    data = np.asarray(data, dtype=np.float32)
+    if data.ndim != 2:
+        return None
+    valid = _valid(data, mask)
+    if valid.sum() < 64:
+        return None
+    vote = _Work(data, valid, _VOTE_SIDE)
+    coarse = _Work(data, valid, _COARSE_SIDE)
+    if not (vote.valid.sum() >= 64 and coarse.g[coarse.valid].std() > 0):
+        return None
+    found = [("vote", vote.to_full(*c)) for c in _vote_candidates(vote)]
+    for name, extra in (("stop", _beamstop_candidate(vote)), ("symmetry", _symmetry_center(vote))):
+        if extra is not None:
+            found.append((name, vote.to_full(*extra)))
+    hint = None if center is None else (float(center[0]), float(center[1]))
+
+    # each candidate settles on the nearby sharpest azimuthal average (a short climb: far away, circles
+    # turn into lines and a distant centre can "explain" any smooth gradient, so the score is only
+    # compared between near neighbours)
+    score = _scorer(coarse)
+    settled = []
+    for name, c in found:
+        x, y, s = _climb(score, *coarse.from_full(*c), 1.0, 0.5, coarse.g.shape, max_move=2.0)
+        settled.append((name, x, y, s))
+    settled = [c for c in settled if c[3] >= _MIN_RADIAL_R2]
+    if not settled:
+        return hint
+    # independent kinds of evidence that agree win; then the beamstop's shape (it is where the beam
+    # is, whatever the sample does); then point symmetry; then the best score
+    tol = max(2.0, 0.04 * max(coarse.g.shape))
+
+    def support(c) -> int:
+        return len({o[0] for o in settled if o[0] != c[0] and math.hypot(o[1] - c[1], o[2] - c[2]) <= tol})
+
+    best = max(settled, key=lambda c: (support(c), c[0] == "stop", c[0] == "symmetry", c[3]))
+    if hint is not None:
+        hs = float(score(*(np.array([v]) for v in coarse.from_full(*hint)))[0])
+        if hs >= _HINT_SLACK * best[3] or math.dist(coarse.from_full(*hint), best[1:3]) <= tol:
+            return hint
+    fine = _Work(data, valid, _FINE_SIDE)
+    x, y = fine.from_full(*coarse.to_full(best[1], best[2]))
+    step = max(coarse.f / fine.f, 1.0)
+    x, y, _ = _climb(_scorer(fine, _FINE_PIXELS), x, y, step, 0.25, fine.g.shape, max_move=3 * step)
+    return fine.to_full(x, y)
+
+
+def _symmetry_center(w: _Work) -> tuple[float, float] | None:
+    """The centre of point symmetry of ``w`` (work pixels), or None when the image has none.
+
+    Scattering from an unoriented or single-domain sample is centrosymmetric about the direct beam
+    (Friedel symmetry), so the centre c maximises the correlation between I(r) and I(2c - r). Every
+    candidate is scored at once with FFT convolutions (masked and dark pixels excluded from every sum).
+    Only centres on the frame can be found this way.
+    """
+    from scipy import fft
+
+    m = w.valid & ~w.dark
+    if m.sum() < 64:
+        return None
+    g = np.where(m, w.g - w.g[m].mean(), 0.0)
+    gvar = float((g[m] ** 2).mean())
+    if not gvar > 0:
+        return None
+    mw = m.astype(np.float64)
+    # sums over the overlap of the image with its point reflection about c = s / 2, for every s:
+    #   n = conv(m, m), S = conv(g, m), Q = conv(g^2, m), C = conv(g, g)
+    shape = [fft.next_fast_len(2 * k - 1, real=True) for k in g.shape]
+    G, M, G2 = (fft.rfft2(a, shape) for a in (g, mw, g * g))
+    n, S, Q, C = (fft.irfft2(a * b, shape) for a, b in ((M, M), (G, M), (G2, M), (G, G)))
+    with np.errstate(all="ignore"):
+        n = np.maximum(np.round(n), 0)
+        cov = C - S * S / np.maximum(n, 1)
+        var = Q - S * S / np.maximum(n, 1)
+        # the variance floor keeps flat overlaps (pure background) from scoring a perfect correlation
+        r = cov / (np.maximum(var, 0) + 0.1 * np.maximum(n, 1) * gvar)
+    total = mw.sum()
+    # tiny overlaps (a corner reflected onto itself) correlate perfectly and mean nothing
+    r = np.where(n >= max(0.05 * total, 32), r, -1.0)
+    score = r * (n / total) ** 0.1
+    sy, sx = np.unravel_index(int(np.argmax(score)), score.shape)
+    if r[sy, sx] < _MIN_SYMMETRY:
+        return None
+    return sx / 2, sy / 2
+
+
 # below this correlation between the image and its 180-degree rotation there is no usable symmetry
 _MIN_SYMMETRY = 0.15
-
-
-def _valid(data: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-    finite = np.isfinite(data)
-    return finite if mask is None else finite & np.asarray(mask, dtype=bool)
 
 
 def _block_mean(data: np.ndarray, valid: np.ndarray, f: int) -> tuple[np.ndarray, np.ndarray]:
@@ -37,80 +309,9 @@ def _block_mean(data: np.ndarray, valid: np.ndarray, f: int) -> tuple[np.ndarray
         return np.where(n > 0, s / np.maximum(n, 1), 0.0), n
 
 
-def find_beam_center(data: np.ndarray, mask: np.ndarray | None = None) -> tuple[float, float] | None:
-    """The beam centre (x, y) as the centre of point symmetry of the image, or None when none is found.
-
-    Scattering from an unoriented or single-domain sample is centrosymmetric about the direct beam
-    (Friedel symmetry), so the centre c maximises the correlation between I(r) and I(2c - r). Every
-    candidate is scored at once with FFT convolutions of a log image block-averaged to about 384
-    pixels a side (masked pixels excluded from every sum, so beamstops, detector gaps and dead
-    corners do not count); a parabola through the best score gives a sub-block position. Typical
-    error: under a pixel for 1k frames, 1-2 pixels for 2k-4k frames; 0.1-0.2 s per frame.
-
-    Works with the direct beam blocked by a beamstop (the rings around it carry the symmetry).
-    Limits: the centre must lie on the detector, with a fair part of the pattern visible on both sides of
-    it (GISAXS images, whose lower half is cut by the sample horizon, and beams within a few percent of
-    the edge are not reliably found); a pattern that is only a straight streak is symmetric about
-    every point on it, and the one picked may not be the beam; a featureless or strongly asymmetric
-    image gives None.
-    """
-    from scipy import fft
-
-    data = np.asarray(data, dtype=np.float32)
-    valid = _valid(data, mask)
-    if data.ndim != 2 or valid.sum() < 64:
-        return None
-    f = max(1, math.ceil(max(data.shape) / _SEARCH_SIDE))
-    small, count = _block_mean(data, valid, f)
-    m = count >= max(1, (f * f) // 2)  # a block counts when at least half of it is valid
-    if m.sum() < 64:
-        return None
-    # log compresses the rings' dynamic range so the whole pattern counts, not just the brightest spot
-    floor = np.percentile(small[m], 1.0)
-    g = np.log1p(np.maximum(small - floor, 0) / max(np.percentile(small[m] - floor, 50.0), 1e-12))
-    g = np.where(m, g - g[m].mean(), 0.0)
-    gvar = float((g[m] ** 2).mean())
-    if not gvar > 0:  # a flat frame has no centre
-        return None
-    mw = m.astype(np.float64)
-
-    # sums over the overlap of the image with its point reflection about c = s / 2, for every s:
-    #   n = conv(m, m), S = conv(g, m), Q = conv(g^2, m), C = conv(g, g)
-    shape = [fft.next_fast_len(2 * k - 1, real=True) for k in g.shape]
-    G, M, G2 = (fft.rfft2(a, shape, workers=2) for a in (g, mw, g * g))
-    n, S, Q, C = (fft.irfft2(a * b, shape, workers=2) for a, b in ((M, M), (G, M), (G2, M), (G, G)))
-    with np.errstate(all="ignore"):
-        n = np.maximum(np.round(n), 0)
-        cov = C - S * S / np.maximum(n, 1)
-        var = Q - S * S / np.maximum(n, 1)
-        # the variance floor keeps flat, featureless overlaps (pure background) from scoring
-        # a perfect but meaningless correlation
-        r = cov / (np.maximum(var, 0) + 0.1 * np.maximum(n, 1) * gvar)
-    # ignore tiny overlaps (a corner reflected onto itself correlates perfectly and means nothing);
-    # a slight preference for large overlaps breaks ties in favour of the whole pattern
-    total = mw.sum()
-    r = np.where(n >= max(0.05 * total, 32), r, -1.0)
-    score = r * (n / total) ** 0.1
-    sy, sx = np.unravel_index(int(np.argmax(score)), score.shape)
-    if r[sy, sx] < _MIN_SYMMETRY:
-        return None
-    dy, dx = _parabolic_peak(score, sy, sx)
-    # s indexes pairs of block centres: the block centre of index k is at full-resolution (k + 0.5) f - 0.5
-    cy = ((sy + dy) / 2 + 0.5) * f - 0.5
-    cx = ((sx + dx) / 2 + 0.5) * f - 0.5
-    return (float(cx), float(cy))
-
-
-def _parabolic_peak(a: np.ndarray, y: int, x: int) -> tuple[float, float]:
-    """Sub-pixel offset of the maximum at (y, x) from a parabola through its neighbours."""
-
-    def offset(lo: float, mid: float, hi: float) -> float:
-        den = lo - 2 * mid + hi
-        return float(np.clip(0.5 * (lo - hi) / den, -0.5, 0.5)) if den < 0 else 0.0
-
-    dy = offset(a[y - 1, x], a[y, x], a[y + 1, x]) if 0 < y < a.shape[0] - 1 else 0.0
-    dx = offset(a[y, x - 1], a[y, x], a[y, x + 1]) if 0 < x < a.shape[1] - 1 else 0.0
-    return dy, dx
+def _valid(data: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    finite = np.isfinite(data)
+    return finite if mask is None else finite & np.asarray(mask, dtype=bool)
 
 
 def _radii(shape: tuple[int, ...], center: tuple[float, float]) -> np.ndarray:
