@@ -11,6 +11,7 @@ import sys
 
 from tui_tagger import __version__
 from tui_tagger.core.errors import TaggerError
+from tui_tagger.core.text import PrintableStream, printable
 
 # name -> (module, one-line help). Order is the order of --help.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -67,10 +68,13 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 0
+    if args.command != "open" and args.command != "demo" and not isinstance(sys.stdout, PrintableStream):
+        # names and tag texts come from files: shown literally, never as terminal escapes (JSON escapes its own)
+        sys.stdout = PrintableStream(sys.stdout)
     try:
         return int(_module(args.command).run(args) or 0)
     except TaggerError as err:
-        print(f"tui-tagger: {err}", file=sys.stderr)
+        print(f"tui-tagger: {printable(str(err))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("tui-tagger: interrupted", file=sys.stderr)

@@ -6,6 +6,8 @@ import json
 import sys
 from typing import Any
 
+from tui_tagger.core.text import printable
+
 
 def print_json(value: Any) -> None:
     json.dump(value, sys.stdout, ensure_ascii=False, indent=None)
@@ -14,4 +16,4 @@ def print_json(value: Any) -> None:
 
 def warn(message: str) -> None:
     """A one-line problem on stderr, prefixed like every tui-tagger error."""
-    print(f"tui-tagger: {message}", file=sys.stderr)
+    print(f"tui-tagger: {printable(message)}", file=sys.stderr)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import math
 
+from tui_tagger.core.text import printable
 from tui_tagger.commands.common import print_json, warn
 from tui_tagger.core.errors import ImageReadError
 from tui_tagger.core.formats import parse_ref, read_image
@@ -75,7 +76,7 @@ def _row(rec: dict[str, object]) -> list[str]:
     frames = str(rec["frames"])
     if rec.get("frames_read", rec["frames"]) != rec["frames"]:
         frames += f" ({rec['frames_read']} read)"
-    return [str(rec["path"]), str(rec["format"]), shape, str(rec["dtype"]), frames,
+    return [printable(str(rec["path"])), str(rec["format"]), shape, str(rec["dtype"]), frames,
             _number(rec["min"]), _number(rec["max"]), f"{100 * rec['masked_fraction']:.2f}%"]
 
 

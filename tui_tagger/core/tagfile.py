@@ -24,6 +24,7 @@ from pathlib import Path
 from lxml import etree
 
 from tui_tagger.core.atomic import atomic_write_bytes
+from tui_tagger.core.text import printable
 from tui_tagger.core.errors import TagFileError
 from tui_tagger.core.vocabulary import FIELD_EXTRAS, GROUPS, KNOWN_IDS, OTHER_GROUP, Attribute, default_vocabulary
 
@@ -276,7 +277,8 @@ class TagFile:
         """An empty tag_list for ``image_name`` (default: the file's stem); nothing written yet."""
         path = Path(path)
         tf = cls(path, image_name if image_name is not None else path.stem)
-        tf._root = etree.Element("tag_list", filename=tf.image_name)
+        # XML 1.0 cannot hold control characters: a name that has them is kept in its visible form
+        tf._root = etree.Element("tag_list", filename=printable(tf.image_name))
         return tf
 
     @classmethod
@@ -385,7 +387,9 @@ class TagFile:
         """Add ``name`` (or update its source/p where present, keeping the file's spelling)."""
         name = " ".join(name.split())
         if not name:
-            raise ValueError("empty tag name")
+            raise TagFileError(self.path, "empty tag name")
+        if printable(name) != name:
+            raise TagFileError(self.path, f"tag name {printable(name)!r} has control characters")
         key = self._key(name) or name
         old = self.tags.get(key)
         tid = old.id if old and old.id is not None else _attribute(key).id
