@@ -31,7 +31,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("scaling", "g", "Scaling", footer=False),
     Action("sort", "o", "Sort order", footer=False),
     Action("predict", "p", "Predict"),
-    Action("next_suggested", "n", "Next unreviewed"),
+    Action("cancel", "escape", "Cancel prediction", footer=False),
+    Action("next_suggested", "n", "Next suggested"),
     Action("help", "question_mark", "Help"),
     Action("quit", "q", "Quit"),
 )

@@ -13,16 +13,17 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, SelectionList, Static
 
 from tui_tagger.core.errors import TaggerError
-from tui_tagger.ui import actions, backend
+from tui_tagger.ui import actions, backend, predict
 from tui_tagger.ui.messages import EntriesArrived, RowMoveRequested, RowSelected, ThumbsReady
 from tui_tagger.ui.screens.dialogs import ChoiceDialog, PromptDialog
 from tui_tagger.ui.screens.help import HelpScreen
 from tui_tagger.ui.screens.tag_picker import TagPicker
-from tui_tagger.ui.session import Session
+from tui_tagger.ui.session import Session, suggest_next
 from tui_tagger.ui.sorted_rows import SORTS, sort_key
 from tui_tagger.ui.themes import load_themes
 from tui_tagger.ui.thumbs import ThumbLoader
 from tui_tagger.ui.widgets.image_list import ROW_H, THUMB_W, ImageList
+from tui_tagger.ui.widgets.checklist import TagChecklist
 from tui_tagger.ui.widgets.inspect import InspectPane
 
 NARROW = 110  # below this many columns the inspect pane replaces the lists instead of sitting beside them
@@ -35,7 +36,7 @@ class TaggerApp(App):
 
     def __init__(self, root: Path, *, tag: str | None = None, tags_dir: Path | None = None,
                  theme: str | None = None, graphics: str = "auto", thumbnails: bool = True,
-                 session: Session | None = None) -> None:
+                 session: Session | None = None, predictor=None) -> None:
         super().__init__()
         self.root = Path(root)
         self.session = session or Session(self.root, tags_dir)
@@ -52,6 +53,9 @@ class TaggerApp(App):
         self._refresh_pending = False  # rows arrived that the lists do not show yet
         self._next_rebuild = 0.0
         self._status_text = None
+        self.predictor_factory = predictor or predict.load_predictor  # () -> a model.infer.Predictor
+        self.predicting: list[int] | None = None  # [done, total] while a prediction runs
+        self.predict_device = ""
         self._frame = (None, None)  # (path, Frame) of the inspected image, so a colour map change doesn't re-read
         self.keymap, keymap_problems = actions.load_keymap()
         self.set_keymap(self.keymap)
@@ -271,11 +275,11 @@ class TaggerApp(App):
         meta = {"format": frame.format, **{k: v for k, v in frame.meta.items() if not isinstance(v, (list, dict))}}
         if remember:
             self.call_from_thread(self._commit_settings, settings)
-        self.call_from_thread(self._image_loaded, path, pil, meta)
+        self.call_from_thread(self._image_loaded, path, pil, meta, (path, settings.key(), size))
 
-    def _image_loaded(self, path, pil, meta) -> None:
+    def _image_loaded(self, path, pil, meta, key=None) -> None:
         if self.inspect.path == path:
-            self.inspect.show_image(pil, meta)
+            self.inspect.show_image(pil, meta, key)
 
     def _image_failed(self, path: str, message: str) -> None:
         if path in self.session.index:
@@ -314,7 +318,7 @@ class TaggerApp(App):
         self.active_list().toggle_mark()
 
     def action_next_pane(self) -> None:
-        order = [self.pos, self.neg, self.inspect.query_one(SelectionList)]
+        order = [self.pos, self.neg, self.inspect.query_one(TagChecklist)]
         focused = self.focused
         idx = next((i for i, w in enumerate(order) if w is focused), -1)
         nxt = order[(idx + 1) % len(order)]
@@ -352,16 +356,15 @@ class TaggerApp(App):
         self._after_history(self.session.redo(), "redo")
 
     def action_next_suggested(self) -> None:
+        """The next image of this list that no human has decided on for the current tag; where the model
+        has scored some, the most uncertain of those (p closest to 0.5) first."""
         lst = self.active_list()
-        tag = self.session.tag
-        n = len(lst.rows)
-        for step in range(1, n + 1):
-            i = (lst.cursor + step) % n
-            row = lst.rows[i]
-            if row.path not in self.seen and self.session.tags(row).get(tag, "model") not in ("human", None):
-                lst.cursor = i
-                return
-        self.notify("Every image in this list has been reviewed.")
+        i = suggest_next(self.session, lst.rows, lst.cursor, self.seen)
+        if i is None:
+            self.notify(f"Every image in this list has been reviewed for {self.session.tag}.")
+            return
+        lst.focus()
+        lst.cursor = i
 
     # ---- tag, filter, sort ------------------------------------------------------------------
     def action_pick_tag(self) -> None:
@@ -437,8 +440,90 @@ class TaggerApp(App):
             lambda text: None if text is None else self._apply_settings(expression=text.strip()),
         )
 
+    # ---- predict ----------------------------------------------------------------------------
     def action_predict(self) -> None:
-        self.notify("No model yet: prediction arrives with the model (train one with `tui-tagger train`).")
+        """Run the model over the marked images (else the whole folder); ``p`` again cancels."""
+        if self.predicting is not None:
+            self.action_cancel()
+            return
+        marked = self.pos.marked | self.neg.marked
+        paths = [r.path for r in self.session.rows if r.path in marked] if marked else \
+            [r.path for r in self.session.rows if not r.error]
+        if not paths:
+            self.notify("Nothing to predict.")
+            return
+        self.predicting = [0, len(paths)]
+        self._update_status()
+        self.predict(paths)
+
+    def action_cancel(self) -> None:
+        if self.predicting is None:
+            return
+        self.workers.cancel_group(self, "predict")
+        done, total = self.predicting
+        self.predicting = None
+        self.notify(f"Prediction cancelled after {done} of {total} images (their p stays).")
+        self._update_status()
+
+    @work(thread=True, exclusive=True, group="predict")
+    def predict(self, paths: list[str]) -> None:
+        from textual.worker import get_current_worker
+
+        worker = get_current_worker()
+        try:
+            predictor = self.predictor_factory()
+            name = predict.model_name(predictor)
+            self.call_from_thread(self._predict_started, str(getattr(predictor, "device", "?")))
+
+            def on_batch(results, done):
+                if not worker.is_cancelled:
+                    self.call_from_thread(self._predictions_arrived, list(results), done, name)
+
+            done = predict.run_batches(predictor, paths, on_batch, lambda: worker.is_cancelled)
+        except TaggerError as err:
+            self.call_from_thread(self._predict_finished, None, str(err))
+            return
+        except Exception as err:  # never a traceback on screen
+            self.call_from_thread(self._predict_finished, None, f"prediction failed: {type(err).__name__}: {err}")
+            return
+        if not worker.is_cancelled:
+            self.call_from_thread(self._predict_finished, done, None)
+
+    def _predict_started(self, device: str) -> None:
+        self.predict_device = device
+        self._update_status()
+
+    def _predictions_arrived(self, results, done: int, model: str) -> None:
+        if self.predicting is None:
+            return  # cancelled meanwhile
+        self.predicting[0] = done
+        s = self.session
+        rows = [s.row(p) for p, _, _ in results if p in s.index]
+        if self._refresh_pending or len(rows) > 5000:
+            s.set_predictions(results, model)
+            self.rebuild_lists()
+        else:
+            # out with the old sort keys, in with the new: the rows re-sort where they belong
+            states = [lst.begin_update(rows) for lst in (self.pos, self.neg)]
+            s.set_predictions(results, model)
+            for lst, state in zip((self.pos, self.neg), states):
+                lst.end_update(state, [r for r in rows if self._listed_in(lst, r)])
+        self.inspect.update_predictions(self.active_list().current)
+        self._update_status()
+
+    def _listed_in(self, lst, row) -> bool:
+        tags = self.session.tags(row)
+        if self._keep is not None and not self._keep(row, tags):
+            return False
+        return (self.session.tag in tags) == (lst is self.pos)
+
+    def _predict_finished(self, done: int | None, error: str | None) -> None:
+        self.predicting = None
+        if error:
+            self.notify(error, severity="error", timeout=12)
+        else:
+            self.notify(f"Predicted {done} images on {self.predict_device}.")
+        self._update_status()
 
     # ---- save, quit, help -------------------------------------------------------------------
     def action_save(self) -> None:
@@ -526,6 +611,11 @@ class TaggerApp(App):
             text.append(f"  thumbnails… {pending} to go")
         if self.saving:
             text.append("  saving…")
+        if self.predicting is not None:
+            done, total = self.predicting
+            text.append(f"  predicting {done:,}/{total:,} on {self.predict_device or '…'} (p/esc: stop)")
+        elif self.predict_device:
+            text.append(f"  model: {self.predict_device}")
         if self.settings.expression:
             text.append(f"  expr: {self.settings.expression}")
         text.append(f"  {self.settings.colormap}/{self.settings.scaling}")

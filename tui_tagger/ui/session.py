@@ -58,6 +58,10 @@ class Session:
         self.version = 0  # bumped on every change, so views know to rebuild
         # the folder's catalog once its scan is done: told about saved tag files, so its index stays current
         self.catalog = None
+        # predictions made in this session (path -> {tag: p}): kept here and in the rows for sorting, not
+        # written to tag files (``tui-tagger predict --write`` does that), so a save writes only corrections
+        self.predicted: dict[str, dict[str, float]] = {}
+        self.prediction_model: str | None = None
 
     # ---- rows -------------------------------------------------------------------------------
     def add_entries(self, entries) -> None:
@@ -101,6 +105,25 @@ class Session:
             for name in self.tags(row):
                 out[name] = out.get(name, 0) + 1
         return out
+
+    def set_predictions(self, results, model: str) -> list[Row]:
+        """Take a batch of (path, {tag: p} | None, error) results; returns the rows whose p changed."""
+        self.prediction_model = model
+        changed = []
+        for path, probs, error in results:
+            if path not in self.index:
+                continue
+            row = self.row(path)
+            if probs:
+                self.predicted[path] = dict(probs)
+                row.predictions = dict(probs)
+                changed.append(row)
+            elif error and not row.error:
+                row.error = error
+                changed.append(row)
+        if changed:
+            self.version += 1
+        return changed
 
     # ---- views ------------------------------------------------------------------------------
     def split(self, sort: str = "p", keep=None) -> tuple[list[Row], list[Row]]:
@@ -274,3 +297,29 @@ class Session:
         ])
         self.version += 1
         return saved, left, errors
+
+
+def suggest_next(session: Session, rows: list[Row], cursor: int, seen: set[str]) -> int | None:
+    """Index in ``rows`` of the next image to review for the session's tag: not decided by a human
+    (a human source, or a correction this session) and not looked at yet; among those with a model p,
+    the one closest to 0.5, else the next one after ``cursor``. One pass, no sorting: 100k rows ~50 ms."""
+    tag, overrides = session.tag, session.overrides
+    best, best_d, first_after, first = None, 2.0, None, None
+    for i, row in enumerate(rows):
+        if row.path in seen or tag in overrides.get(row.path, ()):
+            continue
+        if tag in row.base and _confirmed(row.base[tag]):
+            continue  # a human put the tag there
+        p = row.predictions.get(tag)
+        if p is not None:
+            d = abs(p - 0.5)
+            if d < best_d and i != cursor:
+                best, best_d = i, d
+        elif best is None and i != cursor:
+            if first is None:
+                first = i
+            if first_after is None and i > cursor:
+                first_after = i
+    if best is not None:
+        return best
+    return first_after if first_after is not None else first

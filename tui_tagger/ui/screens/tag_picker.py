@@ -31,6 +31,36 @@ def fuzzy_score(query: str, name: str) -> float | None:
     return score - len(n) / 100
 
 
+EXACT, PREFIX, WORD, SUBSTRING, FUZZY = range(5)
+
+
+def match_rank(query: str, name: str) -> int | None:
+    """How ``name`` matches what was typed: exact, prefix, a word's prefix ("iso" in "Ring: Isotropic"),
+    substring, fuzzy (letters in order), or None. Lower ranks list first."""
+    q, n = query.lower().strip(), name.lower()
+    if not q or n == q:
+        return EXACT
+    if n.startswith(q):
+        return PREFIX
+    if q in n:
+        words = n.replace(":", " ").replace("-", " ").replace("(", " ").split()
+        return WORD if any(w.startswith(q) for w in words) else SUBSTRING
+    return FUZZY if fuzzy_score(q, n) is not None else None
+
+
+def rank_tags(query: str, attrs, counts: dict[str, int]) -> list:
+    """Attributes matching ``query``: exact, then prefix, word-prefix, substring matches, then fuzzy ones;
+    within each, the tags used most in this folder first, then the vocabulary's order."""
+    ranked = []
+    for order, a in enumerate(attrs):
+        rank = match_rank(query, a.name)
+        if rank is not None:
+            fuzz = fuzzy_score(query, a.name) if rank == FUZZY else 0.0
+            ranked.append((rank, -fuzz, -counts.get(a.name, 0), order, a))
+    ranked.sort(key=lambda x: x[:4])
+    return [x[-1] for x in ranked]
+
+
 class TagPicker(ModalScreen[str | None]):
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
@@ -58,16 +88,16 @@ class TagPicker(ModalScreen[str | None]):
     def _fill(self, text: str) -> None:
         options: list[Option | None] = []
         groups = self.vocab.by_group()
-        scored = []
-        for gi, (group, attrs) in enumerate(groups.items()):
-            for ai, a in enumerate(attrs):
-                s = fuzzy_score(text, a.name)
-                if s is not None:
-                    scored.append((s, gi, ai, group, a))
         if text.strip():
-            scored.sort(key=lambda x: (-x[0], x[1], x[2]))  # best matches first
+            shown = [(a.group, a) for a in rank_tags(text, [a for attrs in groups.values() for a in attrs],
+                                                     self.counts)]
+        else:
+            shown = [(group, a) for group, attrs in groups.items() for a in attrs]
+        # counts in one column: names padded to the longest shown (capped, so one long name can't push it off)
+        width = min(max((len(a.name) for _, a in shown), default=0), 40)
+        digits = len(str(self.total))
         last_group = None
-        for _, _, _, group, a in scored:
+        for group, a in shown:
             if not text.strip() and group != last_group:
                 label = f"{group}  {GROUPS.get(group, OTHER_GROUP)}" if group in GROUPS else OTHER_GROUP
                 options.append(Option(Text(label, style="bold"), disabled=True))
@@ -75,8 +105,8 @@ class TagPicker(ModalScreen[str | None]):
             pos = self.counts.get(a.name, 0)
             line = Text()
             line.append(f"{a.group:<3}", style="dim")
-            line.append(f" {a.name}")  # literal: never markup
-            line.append(f"   +{pos} / −{self.total - pos}", style="dim")
+            line.append(f" {a.name:<{width}}")  # literal: never markup
+            line.append(f"  +{pos:>{digits}} −{self.total - pos:>{digits}}", style="dim")
             options.append(Option(line, id=a.name))
         ol = self.query_one(OptionList)
         ol.clear_options()

@@ -52,6 +52,7 @@ class ImageList(ScrollView, can_focus=True):
         self.sorted = SortedRows()
         self.marked: set[str] = set()
         self._styles: dict[tuple, Style] = {}
+        self._strips: dict[tuple, Strip] = {}  # rendered row lines, by everything they show
 
     # ---- content ----------------------------------------------------------------------------
     @property
@@ -76,25 +77,39 @@ class ImageList(ScrollView, can_focus=True):
     def update_rows(self, gone: list, new: list) -> None:
         """Take ``gone`` rows out (those listed here) and put ``new`` ones in at their sorted places: a move
         touches only the moved rows. The cursor stays on its image, or on the row that took its place."""
-        current, cursor, changed = self.current, self.cursor, False
+        self.end_update(self.begin_update(gone), new)
+
+    def begin_update(self, gone: list) -> tuple:
+        """First half of update_rows: take rows out while their sort keys are still the listed ones (a
+        caller changing a row's p does so between the halves)."""
+        current, cursor, changed, first = self.current, self.cursor, False, len(self.rows)
         for row in gone:
             i = self.sorted.remove(row)
             if i is not None:
-                changed = True
+                changed, first = True, min(first, i)
                 self.marked.discard(row.path)
                 if i < cursor:
                     cursor -= 1
         rows = self.sorted.rows
         anchor = rows[min(cursor, len(rows) - 1)] if rows else None
+        return current, anchor, changed, first
+
+    def end_update(self, state: tuple, new: list) -> None:
+        current, anchor, changed, first = state
         for row in new:
-            self.sorted.insert(row)
+            first = min(first, self.sorted.insert(row))
             changed = True
         if not changed:
             return
         follow = current if current is not None and self.sorted.index(current) is not None else anchor
         self._resized()
-        self.cursor = (self.sorted.index(follow) or 0) if follow is not None else 0
-        self.refresh()
+        cursor = (self.sorted.index(follow) or 0) if follow is not None else 0
+        if cursor != self.cursor:
+            self.cursor = cursor  # repaints the old and new cursor rows (or all, if it scrolled)
+        # rows above the first change did not move: repaint from there down only
+        top, height = first * ROW_H - int(self.scroll_y), self.scrollable_content_region.height
+        if top < height:
+            self.refresh_lines(max(top, 0), height - max(top, 0))
 
     def _listed(self, path: str) -> bool:
         return path in self.session.index and self.sorted.index(self.session.row(path)) is not None
@@ -220,8 +235,7 @@ class ImageList(ScrollView, can_focus=True):
             self._styles[key] = style
         return base + style
 
-    def _thumb_segments(self, row, line: int, base: Style) -> list[Segment]:
-        arr = self.thumbs.get(row.path) if self.thumbs is not None else None
+    def _thumb_segments(self, row, arr, line: int, base: Style) -> list[Segment]:
         if arr is None or arr is FAILED or arr.size == 0:
             if row.error or arr is FAILED:
                 text = " ✗ bad" if line == 0 else ""
@@ -244,35 +258,52 @@ class ImageList(ScrollView, can_focus=True):
                 segs.append(Segment("▀", self._rgb_style(upper, lower, base)))
         return segs
 
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()  # a theme or focus style changed: cached lines carry the old colours
+
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        scroll_y = int(self.scroll_y)
-        index, line = divmod(y + scroll_y, ROW_H)
-        base = self.rich_style
+        index, line = divmod(y + int(self.scroll_y), ROW_H)
         if index >= len(self.rows):
-            return Strip.blank(width, base)
+            return Strip.blank(width, self.rich_style)
         row = self.rows[index]
-        if index == self.cursor:
-            cls = "image-list--cursor" if self.has_focus else "image-list--cursor-blurred"
-            base = base + self.get_component_rich_style(cls)
-        elif row.path in self.marked:
-            base = base + self.get_component_rich_style("image-list--marked")
-        mark = "●" if row.path in self.marked else " "
-        segs = [Segment(mark if line == 0 else " ", base)]
-        segs += self._thumb_segments(row, line, base)
-        segs.append(Segment(" ", base))
-        if line == 0:
-            segs.append(Segment(row.name, base))
-        elif line == 1:
-            dim = base + self.get_component_rich_style("image-list--dim")
-            tag = self.session.tag
-            source = self.session.tags(row).get(tag, "") if tag else ""
-            if tag and tag in self.session.tags(row) and source is None:
-                source = "file"
+        marked = row.path in self.marked
+        state = ((2 + self.has_focus) if index == self.cursor else int(marked), marked)
+        arr = self.thumbs.get(row.path) if self.thumbs is not None else None
+        tag = self.session.tag
+        if line == 1:
+            tags = self.session.tags(row)
+            source = ("file" if tags[tag] is None else tags[tag]) if tag in tags else ""
             p = row.predictions.get(tag)
-            info = f"{source or '':<9}" + (f" p={p:.2f}" if p is not None else "")
-            segs.append(Segment(info, dim))
-        elif row.error:
-            segs.append(Segment(row.error, base + self.get_component_rich_style("image-list--error")))
-        strip = Strip(segs).crop_extend(0, width, base)
+            text = f"{source:<9}" + (f" p={p:.2f}" if p is not None else "")
+        else:
+            text = row.name if line == 0 else (row.error or "")
+        # a move shifts rows on screen: repainting them is a lookup, not a rebuild of their segments
+        key = (row.path, line, state, id(arr), text, bool(row.error), width)
+        strip = self._strips.get(key)
+        if strip is None:
+            strip = self._render_row_line(row, line, state, arr, text, width)
+            if len(self._strips) > 4000:
+                self._strips.clear()
+            self._strips[key] = strip
         return strip
+
+    def _render_row_line(self, row, line: int, state: tuple, arr, text: str, width: int) -> Strip:
+        base = self.rich_style
+        state, marked = state
+        if state >= 2:
+            base = base + self.get_component_rich_style(
+                "image-list--cursor" if state == 3 else "image-list--cursor-blurred")
+        elif state == 1:
+            base = base + self.get_component_rich_style("image-list--marked")
+        segs = [Segment("●" if marked and line == 0 else " ", base)]
+        segs += self._thumb_segments(row, arr, line, base)
+        segs.append(Segment(" ", base))
+        if line == 1:
+            segs.append(Segment(text, base + self.get_component_rich_style("image-list--dim")))
+        elif line == 2 and text:
+            segs.append(Segment(text, base + self.get_component_rich_style("image-list--error")))
+        else:
+            segs.append(Segment(text, base))
+        return Strip(segs).crop_extend(0, width, base)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PIL import Image as PILImage
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -9,19 +10,62 @@ from textual.widgets import SelectionList, Static
 from textual.widgets.selection_list import Selection
 
 from tui_tagger.core.vocabulary import GROUPS
+from tui_tagger.ui.widgets.checklist import TagChecklist
 
 
 def image_widget_class(graphics: str):
-    """The textual-image widget class for ``--graphics`` (None: no images)."""
+    """The textual-image widget class for ``--graphics`` (None: no images), caching what it renders."""
     if graphics == "none":
         return None
     from textual_image import widget as tiw
 
-    return {
+    base = {
         "kitty": tiw.TGPImage,
         "sixel": tiw.SixelImage,
         "halfcell": tiw.HalfcellImage,
     }.get(graphics, tiw.Image)
+    return _cached(base)
+
+
+class _RenderedOnce:
+    """A Rich renderable replaying the segments an image renderable produced for one (image, size):
+    textual-image re-encodes the whole image on every repaint (~20-100 ms for half-cell), and the pane
+    repaints for unrelated reasons (a tick, the title, a theme variable)."""
+
+    def __init__(self, widget) -> None:
+        self.widget = widget
+
+    def __rich_console__(self, console, options):
+        w = self.widget
+        key = (id(w._image), w.render_key, options.max_width, options.height, w._get_styled_size())
+        if w._strip_cache is None or w._strip_cache[0] != key:
+            if w._renderable:
+                w._renderable.cleanup()
+            w._renderable = w._Renderable(w._image, *w._get_styled_size())
+            w._strip_cache = (key, list(console.render(w._renderable, options)))
+        yield from w._strip_cache[1]
+
+
+def _cached(base):
+    def render(self):
+        if not self._image:
+            return ""
+        return _RenderedOnce(self)
+
+    def set_image(self, value) -> None:
+        # the next image at the same pixel size (the usual case: one move, one new image) takes the same
+        # cells: repaint only, no screen-wide layout pass (~50 ms with the checklist)
+        old = self._image
+        if isinstance(value, PILImage.Image) and isinstance(old, PILImage.Image) and value.size == old.size:
+            self._image = value
+            self.refresh()
+        else:
+            base.image.fset(self, value)
+
+    return type(f"Cached{base.__name__}", (base,), {
+        "render": render, "image": property(base.image.fget, set_image), "_strip_cache": None,
+        "render_key": None,
+    }, Renderable=base._Renderable)
 
 
 class InspectPane(Vertical):
@@ -39,7 +83,7 @@ class InspectPane(Vertical):
         else:
             yield Static("(graphics off)", id="inspect-image")
         yield Static("", id="inspect-meta")
-        yield SelectionList[str](id="checklist")
+        yield TagChecklist(id="checklist")
 
     def image_cells(self) -> tuple[int, int]:
         region = self.query_one("#inspect-image").content_region
@@ -67,14 +111,24 @@ class InspectPane(Vertical):
             title.append(row.name, style="bold")  # literal
         self.query_one("#inspect-title", Static).update(title, layout=False)  # fixed size: no layout pass
         self._fill_checklist(tags if row else {}, vocab, session_tag)
+        self.update_predictions(row)
         if row is not None and row.error:
             self.show_error(row.error)
         else:
             self.set_class(False, "-error")  # a no-op when unchanged: a class change restyles the pane
 
+    def update_predictions(self, row) -> None:
+        """The model's p per tag for the shown image (predictions arrive while it is shown)."""
+        if row is not None and row.path == self.path:
+            checklist = self.query_one(TagChecklist)
+            checklist.set_info(checklist.sources, row.predictions)
+        elif row is None:
+            self.query_one(TagChecklist).set_info({}, {})
+
     def _fill_checklist(self, tags: dict, vocab, session_tag: str) -> None:
-        checklist = self.query_one(SelectionList)
-        key = (len(vocab), session_tag, tuple(n for n, src in tags.items() if src not in (None, "human")))
+        checklist = self.query_one(TagChecklist)
+        checklist.set_info(tags, checklist.probs)
+        key = (len(vocab), session_tag)
         if key == getattr(self, "_checklist_key", None):
             # same options: only the ticks change (rebuilding ~100 options per cursor move is slow)
             self._filling = True
@@ -95,21 +149,20 @@ class InspectPane(Vertical):
             for a in attrs:
                 label = Text()
                 label.append(f"{group if group in GROUPS else '--':<3}", style="dim")
-                label.append(f" {a.name}", style="bold" if a.name == session_tag else "")
-                src = tags.get(a.name)
-                if a.name in tags and src not in (None, "human"):
-                    label.append(f" ({src})", style="dim")
+                label.append(f" {a.name}", style="bold" if a.name == session_tag else "")  # literal
                 items.append(Selection(label, a.name, a.name in tags))
         checklist.add_options(items)
         if highlighted is not None and highlighted < len(items):
             checklist.highlighted = highlighted
         self._filling = False
 
-    def show_image(self, pil_image, meta: dict) -> None:
+    def show_image(self, pil_image, meta: dict, key=None) -> None:
+        """Show a pre-sized image; ``key`` (path, settings, size) names what it was rendered from."""
         widget = self.query_one("#inspect-image")
         if self._image_cls is not None:
             # textual-image cannot scale into a hidden (0-wide) area: the image comes back when shown
             visible = widget.size.width > 0 and widget.size.height > 0
+            widget.render_key = key
             widget.image = pil_image if visible else None
         self.query_one("#inspect-meta", Static).update(Text(_format_meta(meta)), layout=False)
 

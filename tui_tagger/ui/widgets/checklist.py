@@ -1,0 +1,60 @@
+"""The inspect pane's tag checklist: a SelectionList whose ticks read as text.
+
+Textual draws "▐X▌" for ticked and unticked alike (only the colour differs), which is unreadable in tmux
+at 256 colours and on monochrome terminals. Here each line starts with "[x]" or "[ ]", then who set the
+tag (human / model / synth / file) and the model's p(tag) where known, in fixed columns.
+"""
+
+from __future__ import annotations
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.strip import Strip
+from textual.widgets import OptionList, SelectionList
+from textual.widgets.option_list import OptionDoesNotExist
+
+SOURCE_W = 6  # "human ", "model ", "synth ", "file  "
+P_W = 5  # "0.93 "
+_SHORT = {"synthetic": "synth", None: "file"}
+
+
+def source_label(source: str | None) -> str:
+    return _SHORT.get(source, source or "")[: SOURCE_W - 1]
+
+
+class TagChecklist(SelectionList[str]):
+    def __init__(self, **kw) -> None:
+        super().__init__(**kw)
+        self.sources: dict[str, str | None] = {}  # ticked tags of the image -> source
+        self.probs: dict[str, float] = {}  # the model's p per tag, where known
+
+    def set_info(self, sources: dict[str, str | None], probs: dict[str, float]) -> None:
+        """Who set each tag and the model's p: drawn in the gutter, so no option is rebuilt."""
+        if sources != self.sources or probs != self.probs:
+            self.sources, self.probs = dict(sources), dict(probs)
+            self.refresh()
+
+    def _get_left_gutter_width(self) -> int:
+        return len("[x] ") + SOURCE_W + P_W
+
+    def render_line(self, y: int) -> Strip:
+        line = OptionList.render_line(self, y)  # the prompt, without SelectionList's button
+        index = self.scroll_offset.y + y
+        try:
+            option = self.get_option_at_index(index)
+        except OptionDoesNotExist:
+            return line
+        name = option.value
+        ticked = name in self._selected
+        under = next(iter(line)).style or self.rich_style
+        meta = Style(meta={"option": index})
+        box = Style(bold=ticked) + meta
+        source = source_label(self.sources.get(name)) if ticked else ""
+        p = self.probs.get(name)
+        dim = under + Style(dim=True) + meta
+        return Strip([
+            Segment("[x] " if ticked else "[ ] ", under + box),
+            Segment(f"{source:<{SOURCE_W}}", dim),
+            Segment(f"{p:.2f} " if p is not None else " " * P_W, dim),
+            *line,
+        ])
