@@ -99,8 +99,7 @@ def test_warm_scan_parses_and_sniffs_nothing(tree, monkeypatch):
     import tui_tagger.core.formats as formats
 
     monkeypatch.setattr(tagfile_mod.TagFile, "read", classmethod(fail))
-    monkeypatch.setattr(formats, "sniff", fail)
-    monkeypatch.setattr(formats, "frame_refs", fail)
+    monkeypatch.setattr(formats, "probe", fail)
     assert Catalog(tree).entries() == first
 
 
@@ -192,7 +191,7 @@ def test_multi_frame_container_one_entry_per_frame_opened_once(tmp_path, monkeyp
     assert all(e.path.startswith(str(root / "scan.h5")) and e.format == "hdf5" for e in entries)
     import tui_tagger.core.formats as formats
 
-    monkeypatch.setattr(formats, "frame_refs", lambda *a: pytest.fail("container reopened"))
+    monkeypatch.setattr(formats, "probe", lambda *a: pytest.fail("container reopened"))
     assert Catalog(root).entries() == entries
 
 
@@ -214,3 +213,80 @@ def test_search_uses_folder_tags_as_known_names(tree):
 def test_search_does_not_match_images_whose_tag_file_is_unreadable(tree):
     (tree / "a2.xml").write_text("")
     assert rels(Catalog(tree).search("not Powder")) == ["b/c1.tif"]
+
+
+def test_cached_entries_need_no_file_system_and_match_the_scan(tree, monkeypatch):
+    (tree / "b" / "d").mkdir()
+    write_tiff(tree / "b" / "d" / "e.tif")
+    write_tiff(tree / "b-side.tif")  # '-' sorts before '/': the walk's order is per folder, not per string
+    assert Catalog(tree).cached_entries() == []  # nothing indexed yet
+    scanned = Catalog(tree).entries()
+    assert rels(scanned) == ["a1.tif", "a2.tif", "b/c1.tif", "b/d/e.tif", "b-side.tif"]
+
+    def no_fs(*args, **kwargs):
+        raise AssertionError("cached_entries must not touch the file system")
+
+    cat = Catalog(tree)
+    cat.db  # opening the index itself may stat its folder
+    with monkeypatch.context() as m:
+        m.setattr(os, "scandir", no_fs)
+        m.setattr(os, "stat", no_fs)
+        cached = cat.cached_entries()
+    assert cached == scanned
+
+
+def test_changes_only_scan_yields_what_differs_and_lists_removed(tree):
+    Catalog(tree).entries()
+    cat = Catalog(tree)
+    cached = cat.cached_entries()
+    write_tags(tree / "a2.xml", "Saturation")  # tags for an untagged image
+    write_tags(tree / "a1.xml", "Amorphous")
+    bump(tree / "a1.xml")
+    (tree / "b" / "c1.tif").unlink()
+    write_tiff(tree / "b" / "c0.tif")
+    changed, removed = cat.refresh()
+    assert rels(changed) == ["a1.tif", "a2.tif", "b/c0.tif"]
+    assert changed[0].tags == {"Amorphous": None} and changed[1].tags == {"Saturation": None}
+    assert removed == [str(tree / "b" / "c1.tif")]
+    assert cat.refresh() == ([], [])  # nothing changed since
+    unchanged = Catalog(tree)
+    before = unchanged.cached_entries()
+    assert list(unchanged.scan(changes_only=True)) == []
+    assert [unchanged.get(e.path) for e in before] == before  # the same Entry objects, kept
+    assert cached[2].rel == "b/c1.tif"
+
+
+def test_single_frames_are_listed_without_a_decoder_and_stacks_per_frame(tmp_path, monkeypatch):
+    import dataclasses
+
+    import fabio
+    import tifffile
+    from PIL import Image
+
+    import tui_tagger.core.formats as formats
+
+    root = tmp_path / "mixed"
+    root.mkdir()
+    write_tiff(root / "one.tif")
+    tifffile.imwrite(root / "big.tif", np.zeros((8, 8), np.uint16), bigtiff=True)
+    tifffile.imwrite(root / "motorola.tif", np.zeros((8, 8), ">u2"), byteorder=">")
+    Image.fromarray(np.zeros((300, 300), np.uint8)).save(root / "pil.tif")  # IFD after the pixels
+    fabio.edfimage.EdfImage(data=np.zeros((6, 5), np.float32)).write(str(root / "one.edf"))
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(root / "one.png")
+    singles = Catalog(root, cache_dir=tmp_path / "c1")
+    monkeypatch.setattr(formats, "FORMATS", [dataclasses.replace(f, refs=lambda p: pytest.fail(f"opened {p}"))
+                                             for f in formats.FORMATS])
+    assert [(e.rel, e.format) for e in singles.entries()] == [
+        ("big.tif", "tiff"), ("motorola.tif", "tiff"), ("one.edf", "edf"), ("one.png", "png"),
+        ("one.tif", "tiff"), ("pil.tif", "tiff")]
+    monkeypatch.undo()
+
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    pages = [Image.fromarray(np.full((300, 300), i, np.uint8)) for i in range(3)]
+    pages[0].save(stacks / "pages.tif", save_all=True, append_images=pages[1:])
+    edf = fabio.edfimage.EdfImage(data=np.zeros((6, 5), np.uint16))
+    edf.append_frame(data=np.ones((6, 5), np.uint16))
+    edf.write(str(stacks / "two.edf"))
+    assert [e.path for e in Catalog(stacks).entries()] == [
+        *(f"{stacks / 'pages.tif'}#{i}" for i in range(3)), *(f"{stacks / 'two.edf'}#{i}" for i in range(2))]

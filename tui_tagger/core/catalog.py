@@ -1,15 +1,20 @@
 """Scan a folder tree for detector images and their tags, with an SQLite index cache.
 
-A cold scan sniffs each file's first bytes (``formats.sniff``; images are never decoded here), asks
-multi-frame containers for their frame refs, and parses each image's tag file. All of it is kept in an
-index keyed by (size, mtime_ns) of the image and of its tag file, so a warm scan is one ``os.scandir``
-walk plus a stat per file: nothing is opened or parsed unless it changed. Entries stream out as they
-are found, folder by folder in name order, so a viewer can show the first screen before a cold scan of
-a big tree ends.
+A cold scan reads each file's first bytes once (``formats.probe``: the format, and for containers and
+possible stacks the frame count; single frames are never decoded) and parses each image's tag file. All
+of it is kept in an index keyed by (size, mtime_ns) of the image and of its tag file, so a warm scan is
+one ``os.scandir`` walk plus a stat per file: nothing is opened or parsed unless it changed. Entries
+stream out as they are found, folder by folder in name order.
+
+A viewer paints its first screen from ``cached_entries()`` (the index alone, no file system), then runs
+``scan(changes_only=True)`` in a worker: it yields only what differs from the index, and leaves the
+paths of vanished entries in ``removed``.
 """
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import json
 import os
@@ -35,7 +40,7 @@ SKIP_SUFFIXES = frozenset(
 _EIGER_DATA = re.compile(r"^(?P<stem>.+)_data_\d{6}\.(?:h5|hdf5|hdf|nxs)$", re.IGNORECASE)
 # Rows are written in batches: one transaction per batch keeps a cold scan of 100k files fast.
 _BATCH = 2000
-# Where a tag file was found, as stored in the index: tags_dir mirror or beside the image.
+# Where a tag-file candidate lives, as stored in the index: the tags_dir mirror or beside the image.
 _MIRROR, _BESIDE = "m", "b"
 
 
@@ -97,10 +102,12 @@ class Catalog:
         self.tags_dir = Path(tags_dir) if tags_dir is not None else None
         self._db_path = index_path(self.root, self.tags_dir, cache_dir)
         self._db: IndexDB | None = None
-        self._entries: dict[str, Entry] = {}  # by path, from the last scan
+        self._entries: dict[str, Entry] = {}  # by path, from the last scan (or cached_entries)
         self._image_errors: dict[str, ErrorRow] = {}
         # folders that could not be listed (permissions): the scan goes on without them
         self.problems: list[str] = []
+        # after a finished scan: paths of the entries the index held that are gone
+        self.removed: list[str] = []
 
     @property
     def db(self) -> IndexDB:
@@ -109,9 +116,54 @@ class Catalog:
         return self._db
 
     # ------------------------------------------------------------------ public API
-    def scan(self) -> Iterator[Entry]:
-        """Stream the entries, folder by folder in name order, updating the index as it goes."""
-        return _Scan(self).run()
+    def cached_entries(self) -> list[Entry]:
+        """What the index holds, in scan order, without touching the file system (empty before the first
+        scan): a viewer's instant first screen. ``scan(changes_only=True)`` then brings it up to date."""
+        with _gc_paused():
+            return self._cached_entries()
+
+    def _cached_entries(self) -> list[Entry]:
+        files, frame_tags, errors = self.db.load(images_only=True)
+        self._image_errors = errors
+        memo: dict[str, dict] = {}
+        prefixes = _Prefixes(self)
+        out: list[Entry] = []
+        for rel, row in files.items():  # in walk order
+            size, mtime, fmt, frames = row[1], row[2], row[3], row[5]
+            beside, mirror = prefixes.get(rel)
+            path = beside + rel[rel.rfind("/") + 1:]
+            if not frames:  # the common case, inlined: this loop is the viewer's wait for a first screen
+                key = row[7]
+                if key:
+                    tag_path = (mirror if key[0] == _MIRROR else beside) + key[2:]
+                    entry = Entry(path, rel, size, mtime, fmt, tag_path, _loads(row[10], memo),
+                                  _loads(row[11], memo), row[12], row[12])
+                else:
+                    entry = Entry(path, rel, size, mtime, fmt, None, {}, {})
+                refs = (entry,)
+            else:
+                refs = [_cached_entry(path + sfx, rel + sfx, size, mtime, fmt, frame_tags.get(rel + sfx), beside,
+                                      mirror, memo) for sfx, _ in json.loads(frames)]
+            for entry in refs:
+                if errors:
+                    err = errors.get(entry.rel)
+                    if err is not None and err.size == size and err.mtime_ns == mtime:
+                        entry.error = f"{err.message}; {entry.error}" if entry.error else err.message
+                out.append(entry)
+        self._entries = {e.path: e for e in out}
+        return out
+
+    def scan(self, changes_only: bool = False) -> Iterator[Entry]:
+        """Stream the entries, folder by folder in name order, updating the index as it goes.
+        ``changes_only``: yield only entries that are new or differ from the index (image or tag file
+        changed); unchanged ones keep the Entry objects ``cached_entries`` gave. Once the walk is done,
+        ``removed`` lists the paths of the entries that are gone."""
+        return _Scan(self, changes_only).run()
+
+    def refresh(self) -> tuple[list[Entry], list[str]]:
+        """(new or changed entries, paths of removed ones) since the index was written: ``scan(True)``."""
+        changed = list(self.scan(changes_only=True))
+        return changed, self.removed
 
     def entries(self) -> list[Entry]:
         return list(self.scan())
@@ -174,6 +226,19 @@ class Catalog:
 # ---------------------------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def _gc_paused():
+    """Building 100k entries triggers full collections that walk every object made so far (quadratic in
+    effect: 100k entries took 10x, not 5x, the time of 20k); none of it is garbage."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def _dumps(value: dict) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")) if value else ""
 
@@ -198,14 +263,53 @@ def _suffix(path: str, ref: str) -> str:
     return ref[cut:] if cut >= 0 else ""
 
 
+class _Prefixes:
+    """Per folder (by rel): the string prefixes of paths beside the images and in the tags_dir mirror."""
+
+    def __init__(self, catalog: Catalog):
+        self.root = catalog.root
+        self.root_prefix = os.path.join(catalog.root, "")  # "data/": paths keep the root as the user gave it
+        tags_dir = catalog.tags_dir
+        self.mirror_root = os.path.join(tags_dir, "") if tags_dir is not None else ""
+        self.cache: dict[str, tuple[str, str]] = {}
+
+    def get(self, rel: str) -> tuple[str, str]:
+        rel_dir = rel[: rel.rfind("/") + 1]  # "" or "a/b/"
+        hit = self.cache.get(rel_dir)
+        if hit is None:
+            hit = self.cache[rel_dir] = self.folder(rel_dir.rstrip("/"))
+        return hit
+
+    def folder(self, rel_dir: str) -> tuple[str, str]:
+        sub = rel_dir.replace("/", os.sep) + os.sep if rel_dir else ""
+        return self.root_prefix + sub, self.mirror_root + sub if self.mirror_root else ""
+
+    def path(self, rel: str) -> str:
+        """The image path of ``rel`` (a file's, not a frame's)."""
+        return self.get(rel)[0] + rel[rel.rfind("/") + 1:]
+
+
+def _cached_entry(path: str, rel: str, size: int, mtime: int, fmt: str, trow: tuple | None,
+                  beside: str, mirror: str, memo: dict) -> Entry:
+    """The Entry an index row describes (``trow``: its TAG_COLUMNS row, or None / NULLs for no tag file)."""
+    if trow is None or not trow[1]:
+        return Entry(path, rel, size, mtime, fmt, None, {}, {})
+    key = trow[1]
+    tag_path = (mirror if key[0] == _MIRROR else beside) + key[2:]
+    tags = _loads(trow[4], memo)
+    preds = _loads(trow[5], memo)
+    return Entry(path, rel, size, mtime, fmt, tag_path, tags, preds, trow[6], trow[6])
+
+
 class _Scan:
     """One walk of the tree: compares each file with the index and writes back what changed."""
 
-    def __init__(self, catalog: Catalog):
+    def __init__(self, catalog: Catalog, changes_only: bool):
         self.cat = catalog
+        self.changes_only = changes_only
         self.root = catalog.root
-        self.root_prefix = os.path.join(catalog.root, "")  # "data/" : paths as the user gave the root
         self.tags_dir = catalog.tags_dir
+        self.prefixes = _Prefixes(catalog)
         self.skip_dirs: set[str] = set()
         if self.tags_dir is not None:
             self.skip_dirs.add(os.path.realpath(self.tags_dir))
@@ -214,39 +318,55 @@ class _Scan:
         self.tags_out: list[tuple] = []
         self.visited: set[tuple[int, int]] = set()
         self.seen_files: set[str] = set()  # images and non-images: the rest are dropped from the index
+        self.changed = False  # set by image()/entry() for the entry being built
 
     def run(self) -> Iterator[Entry]:
-        from tui_tagger.core.formats import frame_refs, sniff
+        from tui_tagger.core import formats
         from tui_tagger.core.tagfile import TagFile
-        from tui_tagger.core.tagstore import image_stem
+        from tui_tagger.core.tagstore import TagStore, split_ref
 
-        self.sniff, self.frame_refs, self.read_tags, self.image_stem = sniff, frame_refs, TagFile.read, image_stem
-        db = self.cat.db
-        self.files_db, self.tags_db, errors = db.load()
-        self.cat._image_errors = errors
-        self.cat.problems = []
+        self.probe_file, self.read_tags = formats.probe, TagFile.read
+        self.store, self.split_ref = TagStore(self.tags_dir, self.root), split_ref
+        cat = self.cat
+        with _gc_paused():
+            self.files_db, self.frame_tags_db, errors = cat.db.load()
+        cat._image_errors = errors
+        cat.problems, cat.removed = [], []
+        self.known = cat._entries  # Entry objects to keep when unchanged (from cached_entries or a scan)
         seen_entries: dict[str, Entry] = {}
-        seen_files = self.seen_files
         complete = False
+        changes_only = self.changes_only
         try:
             for entry in self.walk():
                 seen_entries[entry.path] = entry
-                yield entry
+                if not changes_only or self.changed:
+                    yield entry
                 if len(self.files_out) + len(self.tags_out) >= _BATCH:
                     self.flush()
             complete = True
         finally:
             if complete:  # only a finished walk knows what was deleted
-                seen_refs = {e.rel for e in seen_entries.values()}
-                self.flush(
-                    drop_files=[k for k in self.files_db if k not in seen_files],
-                    drop_tags=[k for k in self.tags_db if k not in seen_refs],
-                    drop_errors=[k for k in errors if k not in seen_refs],
-                )
-                self.cat._entries = seen_entries
+                self.finish(seen_entries, errors)
             else:
                 self.flush()
-                self.cat._entries.update(seen_entries)
+                cat._entries = {**self.known, **seen_entries}
+
+    def finish(self, seen_entries: dict[str, Entry], errors: dict) -> None:
+        seen_files = self.seen_files
+        seen_refs = {e.rel for e in seen_entries.values()}
+        removed, removed_paths = [], []
+        for rel, row in self.files_db.items():  # what the index listed that this walk did not find
+            if row[3] is None:
+                continue
+            for sfx in [""] if not row[5] else [sfx for sfx, _ in json.loads(row[5])]:
+                if rel + sfx not in seen_refs:
+                    removed.append(rel + sfx)
+                    removed_paths.append(self.prefixes.path(rel) + sfx)
+        self.cat.removed = removed_paths
+        drop_tags = removed + [k for k in self.frame_tags_db if k not in seen_refs]
+        self.flush(drop_files=[rel for rel in self.files_db if rel not in seen_files], drop_tags=drop_tags,
+                   drop_errors=[k for k in errors if k not in seen_refs])
+        self.cat._entries = seen_entries
 
     def flush(self, **drops) -> None:
         self.cat.db.write(files=self.files_out, tags=self.tags_out, **drops)
@@ -256,20 +376,22 @@ class _Scan:
     def walk(self) -> Iterator[Entry]:
         """Depth-first in name order (files and folders interleaved, as sorted relative paths would be).
         One generator with an explicit stack: nested generators cost more than the stat per file."""
-        stack: list[tuple[Path, str, Iterator[str] | None, dict]] = [(self.root, "", None, {})]
+        stack: list[list] = [[self.root, "", None, None]]  # folder, rel, names left, listings
         while stack:
-            folder, rel_dir, names, listing = stack[-1]
+            top = stack[-1]
+            folder, rel_dir, names, listings = top
             if names is None:
                 listing = self.list_folder(folder)
                 if listing is None:
                     stack.pop()
                     continue
-                names = iter(sorted(listing))
-                tag_listings = [(_BESIDE, listing)]
-                if self.tags_dir is not None:  # mirrored tag files win over those beside the image
-                    tag_listings.insert(0, (_MIRROR, _listing(self.tags_dir / rel_dir)))
-                stack[-1] = (folder, rel_dir, names, listing)
-                self.tag_listings = tag_listings
+                top[2] = names = iter(sorted(listing))
+                top[3] = listings = {_BESIDE: listing}
+                if self.tags_dir is not None:
+                    listings[_MIRROR] = _listing(self.tags_dir / rel_dir)
+            listing = listings[_BESIDE]
+            self.listings = listings
+            self.beside_prefix, self.mirror_prefix = self.prefixes.folder(rel_dir)
             prefix = rel_dir + "/" if rel_dir else ""
             for name in names:
                 e = listing[name]
@@ -281,7 +403,7 @@ class _Scan:
                 if is_dir:
                     sub = folder / name
                     if not (self.skip_dirs and os.path.realpath(sub) in self.skip_dirs):
-                        stack.append((sub, rel, None, {}))
+                        stack.append([sub, rel, None, None])
                     break
                 dot = name.rfind(".")
                 if dot > 0 and name[dot:].lower() in SKIP_SUFFIXES:
@@ -292,11 +414,6 @@ class _Scan:
                 yield from self.image(e, rel)
             else:
                 stack.pop()
-                if stack:  # back in the parent: its tag listings again
-                    parent, parent_rel, _, parent_listing = stack[-1]
-                    self.tag_listings = [(_BESIDE, parent_listing)]
-                    if self.tags_dir is not None:
-                        self.tag_listings.insert(0, (_MIRROR, _listing(self.tags_dir / parent_rel)))
 
     def list_folder(self, folder: Path) -> dict[str, os.DirEntry] | None:
         try:
@@ -318,87 +435,110 @@ class _Scan:
             return []
         size, mtime = st.st_size, st.st_mtime_ns
         self.seen_files.add(rel)
-        path = self.root_prefix + rel if os.sep == "/" else str(self.root / rel)
+        path = self.beside_prefix + e.name
         row = self.files_db.get(rel)
-        open_error = None
         if row is not None and row[1] == size and row[2] == mtime:
-            fmt, stem, frames = row[3], row[4], row[5]
+            fmt, cands, frames, same_image = row[3], row[4], row[5], True
         else:
-            fmt, stem, frames, open_error = self.probe(path)
-            self.files_out.append((rel, size, mtime, fmt, stem, frames))
+            fmt, cands, frames = self.probe(path)
+            self.files_out.append((rel, size, mtime, fmt, cands, frames))
+            same_image = False
         if fmt is None:
             return []
         if not frames:
-            entries = [self.entry(path, rel, size, mtime, fmt, stem)]
+            entries = [self.entry(path, rel, size, mtime, fmt, cands, row[6:] if row else None, same_image)]
         else:
-            entries = [self.entry(path + sfx, rel + sfx, size, mtime, fmt, st_) for sfx, st_ in json.loads(frames)]
+            ftags, entries, changed = self.frame_tags_db, [], False
+            for sfx, c in json.loads(frames):
+                entries.append(self.entry(path + sfx, rel + sfx, size, mtime, fmt, c, ftags.get(rel + sfx),
+                                          same_image))
+                changed = changed or self.changed
+            self.changed = changed
         errors = self.cat._image_errors
-        if open_error or errors:
+        if errors:
+            known = self.known
             for entry in entries:
                 err = errors.get(entry.rel)
-                image_error = open_error or (err.message if err and (err.size, err.mtime_ns) == (size, mtime) else None)
-                if image_error:
-                    entry.error = f"{image_error}; {entry.error}" if entry.error else image_error
+                if err is not None and err.size == size and err.mtime_ns == mtime and known.get(entry.path) is not entry:
+                    entry.error = f"{err.message}; {entry.error}" if entry.error else err.message
         return entries
 
-    def probe(self, path: str) -> tuple[str | None, str | None, str | None, str | None]:
-        """(format, tag-file stem, JSON [suffix, stem] per frame or None, error): first bytes, frame count."""
-        fmt = self.sniff(path)
+    def probe(self, path: str) -> tuple[str | None, str | None, str | None]:
+        """(format, tag-file candidates, JSON [suffix, candidates] per frame or None): one read of the
+        first bytes; only containers are opened to count frames."""
+        fmt, refs = self.probe_file(path)
         if fmt is None:
-            return None, None, None, None
-        stem = self.image_stem(path)[1]
-        try:
-            refs = self.frame_refs(path)
-        except TaggerError as err:
-            return fmt, stem, None, str(err)
-        except Exception as err:  # noqa: BLE001 - a reader bug must not stop the scan of a whole tree
-            return fmt, stem, None, f"{path}: cannot list frames: {err}"
+            return None, None, None
         if len(refs) == 1 and refs[0] == path:
-            return fmt, stem, None, None
-        frames = [[_suffix(path, r), self.image_stem(r)[1]] for r in refs]
-        return fmt, stem, json.dumps(frames), None
+            return fmt, self.candidates(path), None
+        frames = [[_suffix(path, r), self.candidates(r)] for r in refs]
+        return fmt, self.candidates(path), json.dumps(frames)
+
+    def candidates(self, ref: str) -> str:
+        """TagStore's read candidates of ``ref`` as listing keys, "\\n"-joined: "m:NAME.tag", "b:NAME.xml"."""
+        beside = self.split_ref(ref)[0].parent
+        return "\n".join(f"{_BESIDE if c.parent == beside else _MIRROR}:{c.name}"
+                         for c in self.store.read_candidates(ref))
 
     # ------------------------------------------------------------------ tags
-    def entry(self, path: str, ref_rel: str, size: int, mtime: int, fmt: str, stem: str) -> Entry:
-        """The entry with its tags: the tag file is found in the folder listings (mirror first, .tag
-        before .xml, as TagStore reads them) and its tags come from the index unless it changed."""
-        found = None
-        for where, listing in self.tag_listings:
-            found = listing.get(stem + ".tag") or listing.get(stem + ".xml")
+    def entry(self, path: str, ref_rel: str, size: int, mtime: int, fmt: str, cands: str,
+              row: tuple | None, same_image: bool) -> Entry:
+        """The entry with its tags: the first of the image's tag-file candidates found in the folder
+        listings; its tags come from the index (``row``, TAG_COLUMNS) unless it changed."""
+        listings = self.listings
+        found = key = None
+        for key in cands.split("\n"):
+            found = listings.get(key[0], _EMPTY).get(key[2:])
             if found is not None:
-                break
-        row = self.tags_db.get(ref_rel)
-        if found is not None:
-            try:
-                tag_st = found.stat()
-            except OSError:
-                found = None
+                try:
+                    tag_st = found.stat()
+                    break
+                except OSError:
+                    found = None
         if found is None:
-            if row is None or row[1] is not None:
+            if row is None or row[1] is not None or row[0] is None:
                 self.tags_out.append((ref_rel, None, None, None, "", "", None))
+                self.changed = True
+            elif same_image:
+                known = self.known.get(path)
+                if known is not None and known.tag_path is None:
+                    self.changed = False
+                    return known
+                self.changed = known is None and bool(self.known)
+            else:
+                self.changed = True
             return Entry(path, ref_rel, size, mtime, fmt, None, {}, {})
-        key = where + ":" + found.name  # cwd-independent, unlike found.path
+        tag_path = (self.mirror_prefix if key[0] == _MIRROR else self.beside_prefix) + key[2:]
         tag_size, tag_mtime = tag_st.st_size, tag_st.st_mtime_ns
         if row is not None and row[3] == tag_mtime and row[2] == tag_size and row[1] == key:
+            if same_image:
+                known = self.known.get(path)
+                if known is not None and known.tag_path == tag_path:
+                    self.changed = False
+                    return known
+                self.changed = known is None and bool(self.known)
+            else:
+                self.changed = True
             memo = self.memo
-            tags = memo.get(row[4]) if row[4] else {}
-            if tags is None:
-                tags = memo[row[4]] = json.loads(row[4])
-            preds = _loads(row[5], memo) if row[5] else {}
-            return Entry(path, ref_rel, size, mtime, fmt, found.path, dict(tags), preds, row[6], row[6])
+            return Entry(path, ref_rel, size, mtime, fmt, tag_path, _loads(row[4], memo), _loads(row[5], memo),
+                         row[6], row[6])
+        self.changed = True
         tags: dict[str, str | None] = {}
         preds: dict[str, float] = {}
         error = None
         try:
-            tf = self.read_tags(found.path)
+            tf = self.read_tags(tag_path)
             tags = {name: tag.source for name, tag in tf.tags.items()}
             preds = dict(tf.predictions)
         except TaggerError as err:
             error = str(err)
         except OSError as err:
-            error = f"{found.path}: cannot read: {err.strerror or err}"
+            error = f"{tag_path}: cannot read: {err.strerror or err}"
         self.tags_out.append((ref_rel, key, tag_size, tag_mtime, _dumps(tags), _dumps(preds), error))
-        return Entry(path, ref_rel, size, mtime, fmt, found.path, tags, preds, error, error)
+        return Entry(path, ref_rel, size, mtime, fmt, tag_path, tags, preds, error, error)
+
+
+_EMPTY: dict = {}
 
 
 def _listing(folder: Path) -> dict[str, os.DirEntry]:

@@ -2,8 +2,8 @@
 
 Three tables:
 - ``files``: every file the scan sniffed (non-images too, with format NULL, so a warm scan opens none),
-  the tag-file stem of each image and the frame-ref suffixes of multi-frame containers (so big HDF5
-  files are not reopened).
+  where each image's tag file may be (TagStore.read_candidates, as folder-listing keys) and the frame-ref
+  suffixes of multi-frame containers (so big HDF5 files are not reopened).
 - ``tags``: per image ref, the tag file found for it, its size + mtime_ns and the parsed tags.
 - ``errors``: read errors the viewer reported back (``Catalog.mark_error``), valid while the image's
   size + mtime_ns are unchanged.
@@ -21,11 +21,11 @@ import threading
 from pathlib import Path
 from typing import NamedTuple
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS files (
-    rel TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, format TEXT, stem TEXT, frames TEXT
+    rel TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, format TEXT, cands TEXT, frames TEXT
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tags (
     ref TEXT PRIMARY KEY, tag_path TEXT, tag_size INTEGER, tag_mtime_ns INTEGER,
@@ -39,12 +39,19 @@ CREATE TABLE IF NOT EXISTS errors (
 
 # Rows come back as the plain tuples sqlite makes (building a NamedTuple per row doubled the load time
 # of a 100k index), key first, in column order:
-FILE_COLUMNS = ("rel", "size", "mtime_ns", "format", "stem", "frames")
-# stem: the tag file's NAME (tagstore.image_stem), kept so that a warm scan parses no paths;
-# frames: JSON list of [ref suffix, stem] for multi-frame containers, else NULL
+FILE_COLUMNS = ("rel", "size", "mtime_ns", "format", "cands", "frames")
+# cands: the image's tag-file candidates in read order, "\n"-joined "m:NAME.tag" (tags_dir mirror) or
+# "b:NAME.tag" (beside), so that a warm scan parses no paths; frames: JSON list of [ref suffix, cands]
+# for multi-frame containers, else NULL
 TAG_COLUMNS = ("ref", "tag_path", "tag_size", "tag_mtime_ns", "tags", "predictions", "error")
-# tag_path: "m:NAME.xml" (tags_dir mirror) or "b:NAME.tag" (beside the image), NULL for none;
-# tags: JSON object name -> source; predictions: JSON object name -> p
+# tag_path: the candidate found ("m:NAME.xml"), NULL for none; tags: JSON object name -> source;
+# predictions: JSON object name -> p
+# load(): each file row followed by its own tags row (NULLs when none), from one join
+_JOINED = (f"SELECT {','.join('f.' + c for c in FILE_COLUMNS)},{','.join('t.' + c for c in TAG_COLUMNS)} "
+           "FROM files f LEFT JOIN tags t ON t.ref = f.rel")
+# the frames of containers have tags rows of their own
+_FRAME_TAGS = (f"SELECT {','.join(TAG_COLUMNS)} FROM tags t WHERE NOT EXISTS "
+               "(SELECT 1 FROM files f WHERE f.rel = t.ref)")
 
 
 class ErrorRow(NamedTuple):
@@ -115,19 +122,25 @@ class IndexDB:
                 raise
 
     # ------------------------------------------------------------------ reads
-    def load(self) -> tuple[dict[str, tuple], dict[str, tuple], dict[str, ErrorRow]]:
-        """The whole index as dicts of rows by key (one query per table: far faster than a lookup per file)."""
+    def load(self, images_only: bool = False) -> tuple[dict[str, tuple], dict[str, tuple], dict[str, ErrorRow]]:
+        """The whole index, one query per kind (far faster than a lookup per file): file rows by rel, each
+        with its tags row appended (FILE_COLUMNS + TAG_COLUMNS; the tag columns NULL when it has none),
+        the frames' tags rows by ref, and the reported read errors. ``images_only``: images only, in the
+        order a scan walks them."""
+        # images_only (the catalog's first screen) comes in walk order: per folder, by name; char(1) makes
+        # "b/x" sort before "b-side" as the walk does (BINARY on UTF-8 = Python's order on code points)
+        query = _JOINED + (" WHERE f.format IS NOT NULL ORDER BY replace(f.rel, '/', char(1))" if images_only else "")
         with self._lock:
             try:
-                files = {r[0]: r for r in self._conn.execute(f"SELECT {','.join(FILE_COLUMNS)} FROM files")}
-                tags = {r[0]: r for r in self._conn.execute(f"SELECT {','.join(TAG_COLUMNS)} FROM tags")}
+                files = {r[0]: r for r in self._conn.execute(query)}
+                frame_tags = {r[0]: r for r in self._conn.execute(_FRAME_TAGS)}
                 errors = {r[0]: ErrorRow(*r[1:]) for r in self._conn.execute("SELECT * FROM errors")}
             except sqlite3.OperationalError:  # busy: scan as if cold this once
                 return {}, {}, {}
             except sqlite3.DatabaseError:
                 self._reset()
                 return {}, {}, {}
-        return files, tags, errors
+        return files, frame_tags, errors
 
     # ------------------------------------------------------------------ writes
     def write(self, files: list[tuple] = (), tags: list[tuple] = (), errors: list[tuple] = (),
@@ -135,6 +148,14 @@ class IndexDB:
         """Upsert rows (tuples in column order, key first) and delete keys, in one transaction."""
         if not (files or tags or errors or drop_files or drop_tags or drop_errors):
             return
+        try:
+            self._write(files, tags, errors, drop_files, drop_tags, drop_errors)
+        except UnicodeEncodeError:  # a file name that is not UTF-8 (surrogate-escaped): not cached
+            ok = _encodable
+            self._write(*([r for r in rows if ok(r)] for rows in (files, tags, errors, drop_files, drop_tags,
+                                                                  drop_errors)))
+
+    def _write(self, files, tags, errors, drop_files, drop_tags, drop_errors) -> None:
         with self._lock:
             c = self._conn
             try:
@@ -172,6 +193,16 @@ class IndexDB:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+def _encodable(row) -> bool:
+    try:
+        for value in (row,) if isinstance(row, str) else row:
+            if isinstance(value, str):
+                value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 class _StaleSchema(Exception):

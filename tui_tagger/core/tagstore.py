@@ -134,17 +134,17 @@ class TagStore:
             return found.with_suffix(".tag")
         return found
 
+    def read_candidates(self, image: str | os.PathLike) -> list[Path]:
+        """The files the image's tags may be read from, in order; the first that exists wins: ``NAME.tag``
+        before ``NAME.xml``, in the tags_dir mirror first, then beside the image (read until the first save
+        writes the mirror copy). The catalog matches these against its folder listings."""
+        folder, name = image_stem(image)
+        folders = (self._folder(folder), folder) if self.tags_dir is not None else (folder,)
+        return [where / (name + suffix) for where in folders for suffix in TAG_SUFFIXES]
+
     def source_for(self, image: str | os.PathLike) -> Path | None:
         """The file the image's tags are read from (None when it has none)."""
-        target = self.path_for(image)
-        if target.is_file():
-            return target
-        folder, name = image_stem(image)
-        for where in (self._folder(folder), folder):
-            found = self._existing(where, name)
-            if found is not None:
-                return found
-        return None
+        return next((p for p in self.read_candidates(image) if p.is_file()), None)
 
     def load(self, image: str | os.PathLike) -> TagFile | None:
         """The image's TagFile (None when it has none); its ``path`` is where ``save`` will write."""

@@ -20,14 +20,15 @@ from .base import (
     open_checked,
     parse_ref,
     read_head,
+    read_head_info,
 )
 
-__all__ = ["FORMATS", "Frame", "FrameRef", "ImageFormat", "frame_refs", "parse_ref", "read_image", "sniff"]
+__all__ = ["FORMATS", "Frame", "FrameRef", "ImageFormat", "frame_refs", "parse_ref", "probe", "read_image", "sniff"]
 
 # Order matters: MarCCD is a TIFF with a Mar header, so it is tried before plain TIFF.
 FORMATS: list[ImageFormat] = [
-    ImageFormat("marccd", tiff.sniff_marccd, tiff.read_marccd, ("mccd",), tiff.refs_tiff),
-    ImageFormat("tiff", tiff.sniff_tiff, tiff.read_tiff, ("tif", "tiff"), tiff.refs_tiff),
+    ImageFormat("marccd", tiff.sniff_marccd, tiff.read_marccd, ("mccd",), tiff.refs_tiff, one_frame=tiff.one_page),
+    ImageFormat("tiff", tiff.sniff_tiff, tiff.read_tiff, ("tif", "tiff"), tiff.refs_tiff, one_frame=tiff.one_page),
     ImageFormat("hdf5", hdf5.sniff_hdf5, hdf5.read_hdf5, ("h5", "hdf5", "hdf", "nxs", "nx5", "cxi"), hdf5.refs_hdf5),
     *fabio_formats.formats(),
     *pillow.formats(),
@@ -88,11 +89,28 @@ def read_image(ref: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS) 
 def frame_refs(path: str | os.PathLike) -> list[str]:
     """One ref per frame for multi-frame containers, ``[str(path)]`` otherwise (and for unreadable files,
     whose error read_image reports)."""
+    return probe(path)[1] or [str(path)]
+
+
+def probe(path: str | os.PathLike) -> tuple[str | None, list[str]]:
+    """(format name, frame refs) from one read of the file's first bytes: what listing a folder needs.
+    Single-frame files are never handed to a decoder (a TIFF's first IFD link or an EDF's declared size
+    proves it); only containers and possible stacks are opened to count frames. Never raises:
+    ``(None, [])`` for files that are not images we read, ``[str(path)]`` when the count fails."""
     p = Path(path)
     try:
-        fmt, by_name = _detect(read_head(p), p.name)
-        if fmt is not None and fmt.refs is not None and not by_name:
-            return fmt.refs(p)
+        head, size, compressed = read_head_info(p)
+        fmt, by_name = _detect(head, p.name)
     except Exception:
-        pass
-    return [str(path)]
+        return None, []
+    if fmt is None:
+        return None, []
+    single = [str(path)]
+    if fmt.refs is None or by_name:
+        return fmt.name, single
+    try:
+        if not compressed and fmt.one_frame is not None and fmt.one_frame(head, p, size):
+            return fmt.name, single
+        return fmt.name, fmt.refs(p)
+    except Exception:  # a corrupt file: read_image says what is wrong with it
+        return fmt.name, single

@@ -60,6 +60,15 @@ class ImageFormat:
     extensions: tuple[str, ...] = ()
     refs: Callable[[Path], list[str]] | None = None
     magic: bool = True  # False: the bytes cannot prove the format, so a name match is enough
+    # one_frame(head, path, file_size): True when the first bytes (at most a few more) prove the file holds a
+    # single frame, so that listing a folder never runs a decoder just to count; False: ask refs().
+    # Called only for uncompressed files (file_size is then the size of what the head starts).
+    one_frame: Callable[[bytes, Path, int], bool] | None = None
+
+
+def always_one(head: bytes, path: Path, size: int) -> bool:
+    """one_frame for formats that hold a single frame by construction (CBF, PNG, JPEG...)."""
+    return True
 
 
 _INDEX = re.compile(r"#(-?\d+)$")
@@ -98,19 +107,28 @@ def fail(ref: FrameRef | str | os.PathLike, problem: str) -> ImageReadError:
 def read_head(path: Path, n: int = HEAD_BYTES) -> bytes:
     """The first n bytes of a regular file, decompressed when it is gzip/bzip2 (fabio reads .edf.gz, .cbf.gz).
     Never opens FIFOs or devices, which could block forever."""
-    st = os.stat(path)
-    if not stat.S_ISREG(st.st_mode):
-        raise IsADirectoryError(str(path)) if stat.S_ISDIR(st.st_mode) else OSError("not a regular file")
-    with open(path, "rb") as fh:
-        head = fh.read(n)
+    return read_head_info(path, n)[0]
+
+
+def read_head_info(path: Path, n: int = HEAD_BYTES) -> tuple[bytes, int, bool]:
+    """(head as read_head gives it, file size, whether the file is gzip/bzip2-compressed)."""
+    # O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it (one path lookup, not two)
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise IsADirectoryError(str(path)) if stat.S_ISDIR(st.st_mode) else OSError("not a regular file")
+        head = os.read(fd, n)
+    finally:
+        os.close(fd)
     opener = compressed_opener(head)
     if opener is not None:
         try:
             with opener(path) as fh:
                 head = fh.read(n)
         except (OSError, EOFError, ValueError):
-            pass  # corrupt stream: keep the raw bytes; the reader reports it
-    return head
+            return head, st.st_size, False  # corrupt stream: keep the raw bytes; the reader reports it
+    return head, st.st_size, opener is not None
 
 
 def compressed_opener(head: bytes):

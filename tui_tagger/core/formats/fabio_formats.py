@@ -3,6 +3,7 @@ numpy, ...). fabio also unpacks .gz/.bz2 copies itself. Shapes come from the hea
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from tui_tagger.core.errors import ImageReadError
@@ -10,6 +11,7 @@ from tui_tagger.core.errors import ImageReadError
 from .base import (
     FrameRef,
     ImageFormat,
+    always_one,
     check_index,
     check_size,
     describe_head,
@@ -43,6 +45,8 @@ OTHER_MAGIC = {
     "numpy": (b"\x93NUMPY",),
     "fit2dmask": (b"M\x00\x00\x00A\x00\x00\x00S\x00\x00\x00K\x00\x00\x00",),
 }
+# of the formats above, those whose files can hold several frames: fabio counts them
+MAY_BE_STACKS = {"numpy"}
 OTHER_EXTENSIONS = {
     "mar345": ("mar2300", "mar1200", "mar1600", "mar2000", "mar3450", "mar3000", "mar2400", "mar1800", "mar345"),
     "bruker100": ("sfrm",),
@@ -135,6 +139,34 @@ def read_fabio(ref: FrameRef, head: bytes, max_pixels: int, name: str | None = N
     return make_frame(ref, raw, fmt, meta)
 
 
+_EDF_SIZE = re.compile(rb"^\s*(\w+)\s*=\s*([^;]*?)\s*;", re.MULTILINE)
+_EDF_BYTES = {"unsignedbyte": 1, "signedbyte": 1, "unsigned8": 1, "signed8": 1, "unsignedshort": 2,
+              "signedshort": 2, "unsigned16": 2, "signed16": 2, "unsignedinteger": 4, "signedinteger": 4,
+              "unsignedlong": 4, "signedlong": 4, "unsigned32": 4, "signed32": 4, "float": 4, "floatvalue": 4,
+              "real": 4, "float32": 4, "doublevalue": 8, "double": 8, "float64": 8, "unsigned64": 8, "signed64": 8}
+
+
+def edf_one_frame(head: bytes, path: Path, size: int) -> bool:
+    """An EDF file holds one frame when it is no larger than its first header plus the data that header
+    declares (Size, else Dim_1 x Dim_2 x the DataType's width). Headers are counted only beyond that."""
+    end = head.find(b"}")
+    if end < 0:
+        return False
+    nl = head.find(b"\n", end)
+    header_len = (nl + 1) if nl >= 0 else end + 1
+    keys = {k.lower(): v for k, v in _EDF_SIZE.findall(head[:end])}
+    try:
+        if b"size" in keys:
+            data = int(keys[b"size"])
+        else:
+            width = _EDF_BYTES[keys[b"datatype"].decode("ascii", "replace").lower()]
+            data = int(keys[b"dim_1"]) * int(keys.get(b"dim_2", b"1")) * width
+    except (KeyError, ValueError):
+        return False
+    # a second frame needs at least another header ('{...}', 512-byte blocks in practice)
+    return size < header_len + data + 64
+
+
 @numbered_refs
 def _refs(path: Path) -> int:
     import fabio
@@ -156,11 +188,13 @@ def formats() -> list[ImageFormat]:
         return lambda ref, head, max_pixels: read_fabio(ref, head, max_pixels, name)
 
     out = [
-        ImageFormat("edf", sniff_edf, reader("edf"), ("edf", "cor"), _refs),
-        ImageFormat("cbf", sniff_cbf, reader("cbf"), ("cbf",), _refs),
+        ImageFormat("edf", sniff_edf, reader("edf"), ("edf", "cor"), _refs, one_frame=edf_one_frame),
+        ImageFormat("cbf", sniff_cbf, reader("cbf"), ("cbf",), _refs, one_frame=always_one),
     ]
     for name, magics in OTHER_MAGIC.items():
-        out.append(ImageFormat(name, _starts(magics), reader(name), OTHER_EXTENSIONS.get(name, ()), _refs))
+        one = None if name in MAY_BE_STACKS else always_one
+        out.append(ImageFormat(name, _starts(magics), reader(name), OTHER_EXTENSIONS.get(name, ()), _refs,
+                               one_frame=one))
     for name, exts in OTHER_EXTENSIONS.items():
         if name not in OTHER_MAGIC:  # weak or no magic: the name decides, fabio checks the bytes
             out.append(ImageFormat(name, _named(exts), reader(None), exts, _refs, magic=False))

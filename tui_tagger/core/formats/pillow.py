@@ -7,7 +7,17 @@ import warnings
 
 import numpy as np
 
-from .base import FrameRef, ImageFormat, check_index, check_size, fail, make_frame, numbered_refs, open_source
+from .base import (
+    FrameRef,
+    ImageFormat,
+    always_one,
+    check_index,
+    check_size,
+    fail,
+    make_frame,
+    numbered_refs,
+    open_source,
+)
 
 MAGIC = {
     "png": (b"\x89PNG\r\n\x1a\n",),
@@ -74,4 +84,13 @@ def formats() -> list[ImageFormat]:
     def reader(name):
         return lambda ref, head, max_pixels: read_pillow(ref, head, max_pixels, name)
 
-    return [ImageFormat(name, _sniff(name), reader(name), exts, _refs_of) for name, exts in EXTENSIONS.items()]
+    return [ImageFormat(name, _sniff(name), reader(name), exts, _refs_of, one_frame=_ONE_FRAME.get(name))
+            for name, exts in EXTENSIONS.items()]
+
+
+def _png_one_frame(head: bytes, path, size: int) -> bool:
+    return b"acTL" not in head  # animated PNGs declare their frames before the first image data
+
+
+# GIF and WebP may be animated: Pillow counts their frames
+_ONE_FRAME = {"png": _png_one_frame, "jpeg": always_one, "jpeg2000": always_one, "bmp": always_one}

@@ -88,6 +88,40 @@ def read_tiff(ref: FrameRef, head: bytes, max_pixels: int):
     return make_frame(ref, raw, "tiff", meta)
 
 
+def one_page(head: bytes, path: Path, size: int) -> bool:
+    """True when the first IFD's next-IFD offset is 0: a single-page TIFF, proved by a few header bytes (the
+    IFD usually sits in the head; else one seek reads its entry count and link). Anything odd: False, and
+    tifffile counts the pages."""
+    order = {b"II": "<", b"MM": ">"}.get(head[:2])
+    if order is None or len(head) < 16:
+        return False
+    big = head[2:4] in (b"+\0", b"\0+")
+    ifd = struct.unpack_from(order + ("Q" if big else "I"), head, 8 if big else 4)[0]
+    count_fmt, count_size, entry_size, link_fmt = ("Q", 8, 20, "Q") if big else ("H", 2, 12, "I")
+    if not 8 <= ifd <= size - count_size:
+        return False
+    block = head[ifd : ifd + count_size]
+    if len(block) < count_size:
+        block = _read_at(path, ifd, count_size)
+    if len(block) < count_size:
+        return False
+    link_at = ifd + count_size + struct.unpack(order + count_fmt, block)[0] * entry_size
+    link_size = struct.calcsize(link_fmt)
+    link = head[link_at : link_at + link_size]
+    if len(link) < link_size:
+        link = _read_at(path, link_at, link_size)
+    return len(link) == link_size and struct.unpack(order + link_fmt, link)[0] == 0
+
+
+def _read_at(path: Path, offset: int, n: int) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(offset)
+            return fh.read(n)
+    except OSError:
+        return b""
+
+
 @numbered_refs
 def refs_tiff(path: Path) -> int:
     import tifffile
