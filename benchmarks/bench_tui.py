@@ -1,18 +1,24 @@
-"""TUI figures on a synthetic 100k-row session (no files: measures the UI, not the disk).
+"""TUI figures: time to first paint (cold and warm index), key-press-to-repaint latency while thumbnails
+load, a move (`m`) between lists, and peak RSS.
 
-Prints: time to the first screen and to all rows listed, key-press-to-repaint latency p50/p99 (key sent ->
-the screen's next repaint done; cursor moves, page jumps, pane switches) while thumbnails load (a fake
-10 ms thumbnail per row, never cached), the time one frame takes to compose, a move (`m`) between lists,
-and peak RSS. Run: python benchmarks/bench_tui.py [N]
+Default: a REAL folder of BENCH_N (100000) tiny TIFF frames with tag files, built once in a temp dir (the
+same builder as bench_index.py; BENCH_DIR to choose where), opened twice: cold (empty index: the scan
+streams in) and warm (first screen from the index, then the changes-only verify).
+`--fake`: a synthetic session with no files (the UI alone, a fake 10 ms thumbnail per row).
+`-v`: print slow keys; `BENCH_PROFILE=1`: a cProfile of the move key path.
 
-For a real folder (disk, index cache) see benchmarks/bench_tui_folder.py.
+    python benchmarks/bench_tui.py            # BENCH_N=20000 python benchmarks/bench_tui.py
+    python benchmarks/bench_tui.py --fake 100000
 """
 
 from __future__ import annotations
 
 import asyncio
+import cProfile
+import os
+import pstats
 import resource
-import statistics
+import shutil
 import sys
 import tempfile
 import time
@@ -38,7 +44,7 @@ class FakeCatalog:
     def __init__(self, entries):
         self._entries = entries
 
-    def scan(self):
+    def scan(self, changes_only=False):
         yield from self._entries
 
     def update_tags(self, path, tagfile):
@@ -87,54 +93,119 @@ def pct(values, q):
     return float(np.percentile(np.array(values) * 1000, q))
 
 
-async def main(n: int) -> None:
+class FirstPaint:
+    """When the lists first get rows (the first screen), timed from ``t0``."""
+
+    def __init__(self) -> None:
+        from tui_tagger.ui.widgets.image_list import ImageList
+
+        self.at: float | None = None
+        set_rows = ImageList.set_rows
+
+        def timed_set_rows(lst, rows, key=None):
+            set_rows(lst, rows, key)
+            if rows and self.at is None:
+                self.at = time.perf_counter()
+
+        ImageList.set_rows = timed_set_rows
+
+
+async def open_app(root: Path, label: str, paint: FirstPaint):
+    """Open the app on ``root``; print the time to the first screen and to the end of the scan."""
+    paint.at = None
+    t0 = time.perf_counter()
+    app = TaggerApp(root, tag="Ring: Isotropic", graphics="halfcell")
+    ctx = app.run_test(size=(160, 48))
+    pilot = await ctx.__aenter__()
+    while paint.at is None and time.perf_counter() - t0 < 600:
+        await asyncio.sleep(0.001)
+    first = paint.at - t0
+    while app.scanning:
+        await asyncio.sleep(0.005)
+    done = time.perf_counter() - t0
+    print(f"{label}: first paint {first:.2f} s; scan done {done:.2f} s ({len(app.session.rows)} rows)")
+    return app, pilot, ctx
+
+
+async def key_figures(app, pilot) -> None:
+    """Key-press-to-repaint latency while thumbnails load, then moves, then a full rebuild."""
+    await pilot.pause(0.3)
+    clock = RepaintClock(app.screen)
+    lat = []
+    for key in ["down"] * 60 + ["pagedown"] * 20 + ["tab", "down", "up"] * 10:
+        t = time.perf_counter()
+        await pilot.press(key)
+        lat.append(await clock.next_after(t))
+        if "-v" in sys.argv and lat[-1] > 0.05:
+            print(f"  slow: {key} {lat[-1] * 1000:.0f} ms")
+    print(f"key-press-to-repaint: p50 {pct(lat, 50):.1f} ms, p99 {pct(lat, 99):.1f} ms ({len(lat)} keys, "
+          f"thumbnails loading)")
+    print(f"one repaint: p50 {pct(clock.costs, 50):.1f} ms, p99 {pct(clock.costs, 99):.1f} ms "
+          f"({len(clock.costs)} repaints)")
+    app.pos.focus()
+    await pilot.pause(0.2)
+    prof = cProfile.Profile() if os.environ.get("BENCH_PROFILE") else None
+    moves = []
+    for _ in range(30):
+        t = time.perf_counter()
+        if prof:
+            prof.enable()
+        await pilot.press("m")
+        moves.append(await clock.next_after(t))
+        if prof:
+            prof.disable()
+    print(f"move (m) to repaint: p50 {pct(moves, 50):.1f} ms, p99 {pct(moves, 99):.1f} ms "
+          f"({len(app.pos.rows) + len(app.neg.rows)} rows)")
+    if prof:
+        pstats.Stats(prof, stream=sys.stdout).sort_stats("cumulative").print_stats("tui_tagger", 25)
+    t = time.perf_counter()
+    app.rebuild_lists()
+    print(f"full rebuild of both lists (tag change, filter, sort): {(time.perf_counter() - t) * 1000:.0f} ms")
+
+
+def peak_rss() -> str:
+    return f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
+
+
+async def real_folder(n: int) -> None:
+    sys.path.insert(0, str(Path(__file__).parent))
+    from bench_index import build
+
+    base = Path(tempfile.mkdtemp(prefix="bench_tui_", dir=os.environ.get("BENCH_DIR")))
+    os.environ["TUI_TAGGER_CACHE_DIR"] = str(base / "cache")
+    os.environ.setdefault("TUI_TAGGER_FSYNC", "1")  # as users have it: the journal's fsync is in the figures
+    try:
+        t = time.perf_counter()
+        build(base / "data", n)
+        print(f"built {n} images + tag files in {time.perf_counter() - t:.1f} s")
+        paint = FirstPaint()
+        app, pilot, ctx = await open_app(base / "data", "cold index", paint)
+        await ctx.__aexit__(None, None, None)
+        print(peak_rss() + " (after the cold open)")
+        app, pilot, ctx = await open_app(base / "data", "warm index", paint)
+        await key_figures(app, pilot)
+        app.session.discard_journal()
+        await ctx.__aexit__(None, None, None)
+        print(peak_rss())
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+async def fake_session(n: int) -> None:
     entries = fake_entries(n)
     backend.catalog = lambda root, tags_dir: FakeCatalog(entries)  # the UI alone: no disk
     backend.thumbnail = slow_thumbnail
     backend.read_frame = fake_frame
-    from tui_tagger.ui.widgets.image_list import ImageList
-
-    shown: list[float] = []
-    set_rows = ImageList.set_rows
-
-    def timed_set_rows(self, rows, key=None):
-        set_rows(self, rows, key)
-        if rows and not shown:
-            shown.append(time.perf_counter())
-
-    ImageList.set_rows = timed_set_rows
-    t0 = time.perf_counter()
-    app = TaggerApp(Path(tempfile.mkdtemp()), tag="Ring: Isotropic", graphics="halfcell")
-    async with app.run_test(size=(160, 48)) as pilot:
-        while app.scanning:
-            await asyncio.sleep(0.001)
-        listed = time.perf_counter() - t0
-        await pilot.pause(0.3)
-        print(f"rows: {n}; first rows on screen {shown[0] - t0:.2f} s; all rows listed {listed:.2f} s")
-        clock = RepaintClock(app.screen)
-        lat = []
-        for key in ["down"] * 60 + ["pagedown"] * 20 + ["tab", "down", "up"] * 10:
-            t = time.perf_counter()
-            await pilot.press(key)
-            lat.append(await clock.next_after(t))
-            if "-v" in sys.argv and lat[-1] > 0.05:
-                print(f"  slow: {key} {lat[-1] * 1000:.0f} ms")
-        print(f"key-press-to-repaint: p50 {pct(lat, 50):.1f} ms, p99 {pct(lat, 99):.1f} ms ({len(lat)} keys, "
-              f"thumbnails loading)")
-        print(f"one repaint: p50 {pct(clock.costs, 50):.1f} ms, p99 {pct(clock.costs, 99):.1f} ms "
-              f"({len(clock.costs)} repaints)")
-        moves = []
-        app.pos.focus()
-        for _ in range(10):
-            t = time.perf_counter()
-            await pilot.press("m")
-            moves.append(await clock.next_after(t))
-        print(f"move (m) to repaint: p50 {pct(moves, 50):.1f} ms, max {max(moves) * 1000:.1f} ms")
-        t = time.perf_counter()
-        app.rebuild_lists()
-        print(f"full rebuild of both lists (tag change, filter, sort): {(time.perf_counter() - t) * 1000:.0f} ms")
-    print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    paint = FirstPaint()
+    app, pilot, ctx = await open_app(Path(tempfile.mkdtemp()), f"{n} fake rows", paint)
+    await key_figures(app, pilot)
+    app.session.discard_journal()
+    await ctx.__aexit__(None, None, None)
+    print(peak_rss())
 
 
 if __name__ == "__main__":
-    asyncio.run(main(next((int(a) for a in sys.argv[1:] if a.isdigit()), 100_000)))
+    if "--fake" in sys.argv:
+        asyncio.run(fake_session(next((int(a) for a in sys.argv[1:] if a.isdigit()), 100_000)))
+    else:
+        asyncio.run(real_folder(int(os.environ.get("BENCH_N", "100000"))))

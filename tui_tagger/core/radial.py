@@ -56,6 +56,11 @@ class _Work:
         if self.dark.mean() > 0.6:  # a mostly empty (weak) frame: darkness says nothing
             self.dark[:] = False
 
+    def shade_below(self, row: float) -> None:
+        """Leave out everything below full-resolution ``row`` (a grazing-incidence sample's shadow)."""
+        first = max(0, math.floor(self.from_full(0, row)[1]) + 1)
+        self.dark[first:] = True
+
     def to_full(self, x: float, y: float) -> tuple[float, float]:
         # block index k has its centre at full-resolution (k + 0.5) f - 0.5
         return (x + 0.5) * self.f - 0.5, (y + 0.5) * self.f - 0.5
@@ -143,6 +148,9 @@ def _vote_candidates(w: _Work, n: int = 2) -> list[tuple[float, float]]:
     py, px = np.unravel_index(pick, mag.shape)
     m = mag.ravel()[pick]
     uy, ux = gy.ravel()[pick] / m, gx.ravel()[pick] / m
+    straight = _on_straight_edges(px, py, ux, uy)
+    if (~straight).sum() >= 16:
+        px, py, ux, uy = px[~straight], py[~straight], ux[~straight], uy[~straight]
     span = (1 + _OFF_IMAGE) * max(h, wd)
     t = np.arange(-span, span, 1.0, dtype=np.float32)
     cell = 2.0  # accumulator cell (work pixels)
@@ -161,6 +169,29 @@ def _vote_candidates(w: _Work, n: int = 2) -> list[tuple[float, float]]:
         out.append((lo_x + (ix + 0.5) * cell, lo_y + (iy + 0.5) * cell))
         acc[max(iy - 4, 0) : iy + 5, max(ix - 4, 0) : ix + 5] = 0
     return out
+
+
+# gradient pixels sharing one edge line (2-degree, 1.5-pixel bins) beyond this count make a straight edge
+_STRAIGHT_COUNT = 16
+
+
+def _on_straight_edges(px: np.ndarray, py: np.ndarray, ux: np.ndarray, uy: np.ndarray) -> np.ndarray:
+    """Which gradient pixels lie on long straight edges (streaks, rods, the horizon, beamstop bars).
+
+    Such a pixel's gradient line crosses its own streak, so a streak votes for every point along itself
+    and pulls the centre along it. The test is a one-bin-per-pixel Hough transform of the edge's tangent
+    line (orientation, distance from the origin): the pixels of a straight edge all share one line,
+    while those of a ring of radius R share one only over an arc of R * 2 degrees.
+    """
+    theta = np.arctan2(uy, ux) % np.pi  # orientation, not direction: both edges of a streak count
+    c, s = np.cos(theta), np.sin(theta)
+    rho = px * c + py * s
+    tb = np.minimum((theta / np.radians(2.0)).astype(np.int64), 89)
+    rb = np.floor(rho / 1.5).astype(np.int64)
+    rb -= rb.min()
+    key = tb * (int(rb.max()) + 1) + rb
+    _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    return counts[inverse] >= _STRAIGHT_COUNT
 
 
 def _beamstop_candidate(w: _Work) -> tuple[float, float] | None:
@@ -219,10 +250,25 @@ def find_beam_center(
     coarse = _Work(data, valid, _COARSE_SIDE)
     if not (vote.valid.sum() >= 64 and coarse.g[coarse.valid].std() > 0):
         return None
+    stop = _beamstop_candidate(vote)
+    # grazing incidence: below the horizon the sample's shadow hides the scattering, so only the upper
+    # part counts; there the pattern is mirror-symmetric about the vertical through the beam
+    horizon = _horizon_row(vote)
+    if horizon is not None:
+        horizon = vote.to_full(0, horizon)[1]
+        for w in (vote, coarse):
+            w.shade_below(horizon)
     found = [("vote", vote.to_full(*c)) for c in _vote_candidates(vote)]
-    for name, extra in (("stop", _beamstop_candidate(vote)), ("symmetry", _symmetry_center(vote))):
+    for name, extra in (("stop", stop), ("symmetry", _symmetry_center(vote))):
         if extra is not None:
             found.append((name, vote.to_full(*extra)))
+    if horizon is not None:
+        mx = _mirror_x(vote)
+        if mx is not None:
+            xm = vote.to_full(mx, 0)[0]
+            # the beam sits on that vertical, at or a little below the horizon
+            ys = {round(c[1], 1) for _, c in found} | {horizon + k * 0.02 * max(data.shape) for k in (0, 1, 2, 4)}
+            found += [("mirror", (xm, y)) for y in sorted(ys)]
     hint = None if center is None else (float(center[0]), float(center[1]))
 
     # each candidate settles on the nearby sharpest azimuthal average (a short climb: far away, circles
@@ -243,16 +289,130 @@ def find_beam_center(
     def support(c) -> int:
         return len({o[0] for o in settled if o[0] != c[0] and math.hypot(o[1] - c[1], o[2] - c[2]) <= tol})
 
-    best = max(settled, key=lambda c: (support(c), c[0] == "stop", c[0] == "symmetry", c[3]))
+    # point symmetry is also found along a streak or rod (symmetric across it at any height): it only
+    # overrules a clearly better radial score when it explains nearly as much itself
+    top = max(c[3] for c in settled)
+    best = max(settled, key=lambda c: (support(c), c[0] == "stop", c[0] == "symmetry" and c[3] >= 0.7 * top, c[3]))
     if hint is not None:
         hs = float(score(*(np.array([v]) for v in coarse.from_full(*hint)))[0])
         if hs >= _HINT_SLACK * best[3] or math.dist(coarse.from_full(*hint), best[1:3]) <= tol:
             return hint
     fine = _Work(data, valid, _FINE_SIDE)
-    x, y = fine.from_full(*coarse.to_full(best[1], best[2]))
+    if horizon is not None:
+        fine.shade_below(horizon)
     step = max(coarse.f / fine.f, 1.0)
+    flare = _flare(data, valid)
+    if flare is not None and math.dist(coarse.from_full(*flare), best[1:3]) <= tol:
+        # the unblocked direct beam, where the pattern's centre is: it pins the centre better than the
+        # radial score, which a shadow or a streak can bias by tens of pixels
+        x, y = fine.from_full(*flare)
+        x, y, _ = _climb(_scorer(fine, _FINE_PIXELS), x, y, 1.0, 0.25, fine.g.shape, max_move=1.0)
+        return fine.to_full(x, y)
+    x, y = fine.from_full(*coarse.to_full(best[1], best[2]))
     x, y, _ = _climb(_scorer(fine, _FINE_PIXELS), x, y, step, 0.25, fine.g.shape, max_move=3 * step)
     return fine.to_full(x, y)
+
+
+def _flare(data: np.ndarray, valid: np.ndarray) -> tuple[float, float] | None:
+    """The centre (x, y) of a direct-beam flare: one compact blob far brighter than the rest of the
+    frame (saturated or nearly), possibly split by a narrow beamstop arm; None when there is none."""
+    from scipy import ndimage
+
+    f = max(1, math.ceil(max(data.shape) / _VOTE_SIDE))
+    small, count = _block_mean(data, valid, f)
+    ok = count > 0
+    if ok.sum() < 64:
+        return None
+    v = small[ok]
+    floor, p99 = (float(q) for q in np.percentile(v, (0.5, 99.0)))
+    peak = float(v.max())
+    if not peak - floor > _FLARE_CONTRAST * max(p99 - floor, 1e-6):
+        return None
+    hot = ok & (small - floor >= 0.3 * (peak - floor))
+    labels, n = ndimage.label(ndimage.binary_dilation(hot, iterations=2))
+    k = labels[np.unravel_index(int(np.argmax(np.where(ok, small, -np.inf))), small.shape)]
+    blob = hot & (labels == k)
+    if blob.sum() > _FLARE_MAX_SHARE * ok.sum() or (hot & (labels != k)).sum() > blob.sum():
+        return None  # not one compact flare: a bright ring, a streak, several hot spots
+    ys, xs = np.nonzero(blob)
+    wts = small[ys, xs] - floor
+    return (float((xs * wts).sum() / wts.sum() + 0.5) * f - 0.5, float((ys * wts).sum() / wts.sum() + 0.5) * f - 0.5)
+
+
+# a flare's peak is this many times brighter (above the floor) than the 99th percentile, and covers
+# at most this share of the frame
+_FLARE_CONTRAST = 8.0
+_FLARE_MAX_SHARE = 0.01
+
+
+def _horizon_row(w: _Work) -> float | None:
+    """The sample horizon of a grazing-incidence frame (work rows), or None when there is none.
+
+    Below the horizon the sample blocks the scattering: a straight, sharp drop of the log intensity
+    across the whole width, with everything below it dim. Ring edges are curved and drop in few columns
+    at any one row; the median over columns sees only straight horizontal steps.
+    """
+    use = w.valid & ~w.dark
+    h = w.g.shape[0]
+    if h < 12:
+        return None
+    g = np.where(use, w.g, 0.0)
+    n = use.astype(np.float64)
+    cg, cn = np.cumsum(np.vstack([np.zeros((1, g.shape[1])), g]), 0), np.cumsum(np.vstack([np.zeros((1, g.shape[1])), n]), 0)
+    k = 2  # rows either side of the edge
+    rows = np.arange(k, h - k)
+    import warnings
+
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows (fully masked bands) are expected
+        up = (cg[rows] - cg[rows - k]) / (cn[rows] - cn[rows - k])
+        down = (cg[rows + k] - cg[rows]) / (cn[rows + k] - cn[rows])
+        step = np.nanmedian(np.where((cn[rows] - cn[rows - k] > 0) & (cn[rows + k] - cn[rows] > 0), up - down, np.nan), axis=1)
+    if not np.isfinite(step).any():
+        return None
+    i = int(np.nanargmax(step))
+    r, s = int(rows[i]), float(step[i])
+    if s < _MIN_HORIZON_STEP:
+        return None
+    above, below = w.g[max(r - 3 * k, 0) : r][use[max(r - 3 * k, 0) : r]], w.g[r:][use[r:]]
+    if below.size < 16 or np.median(below) > np.median(above) - 0.7 * s:  # not a shadow: an edge of something
+        return None
+    return r - 0.5  # the edge lies between rows r - 1 and r
+
+
+# the smallest drop of log intensity (median over columns) that makes a horizon
+_MIN_HORIZON_STEP = 0.5
+
+
+def _mirror_x(w: _Work) -> float | None:
+    """The column (work pixels) about which the valid, non-dark part of ``w`` is most mirror-symmetric,
+    or None. Row by row correlation of the image with its left-right reflection, for every axis at once
+    (FFT along rows), summed over rows."""
+    from scipy import fft
+
+    m = w.valid & ~w.dark
+    if m.sum() < 64:
+        return None
+    g = np.where(m, w.g - w.g[m].mean(), 0.0)
+    gvar = float((g[m] ** 2).mean())
+    if not gvar > 0:
+        return None
+    mw = m.astype(np.float64)
+    size = fft.next_fast_len(2 * g.shape[1] - 1, real=True)
+    G, M, G2 = (fft.rfft(a, size, axis=1) for a in (g, mw, g * g))
+    n, S, Q, C = (fft.irfft(a * b, size, axis=1).sum(axis=0) for a, b in ((M, M), (G, M), (G2, M), (G, G)))
+    with np.errstate(all="ignore"):
+        n = np.maximum(np.round(n), 0)
+        cov = C - S * S / np.maximum(n, 1)
+        var = Q - S * S / np.maximum(n, 1)
+        r = cov / (np.maximum(var, 0) + 0.1 * np.maximum(n, 1) * gvar)
+    total = mw.sum()
+    r = np.where(n >= max(0.2 * total, 32), r, -1.0)
+    score = r * (n / total) ** 0.1
+    k = int(np.argmax(score))
+    if r[k] < _MIN_SYMMETRY:
+        return None
+    return k / 2
 
 
 def _symmetry_center(w: _Work) -> tuple[float, float] | None:

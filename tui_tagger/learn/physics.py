@@ -99,11 +99,12 @@ def physics_features(data: np.ndarray, mask: np.ndarray | None = None, meta: dic
     small, sv = _block_mean(data, valid, f)
     img = _log_normalised(small, sv)
     header = (meta or {}).get("beam_center_px")
-    found = None
+    hint = None
     if isinstance(header, (list, tuple)) and len(header) == 2:
-        found = (float(header[0]) / f, float(header[1]) / f)  # the file knows; the search could be wrong
-    if found is None:
-        found = radial.find_beam_center(small, sv)
+        # block k has its centre at full-resolution (k + 0.5) f - 0.5
+        hint = ((float(header[0]) + 0.5) / f - 0.5, (float(header[1]) + 0.5) / f - 0.5)
+    # a header centre is a hint, not the truth: nominal defaults are common, and the image overrules them
+    found = radial.find_beam_center(small, sv, center=hint)
     rows, cols = img.shape
     cx, cy = found if found is not None else ((cols - 1) / 2, (rows - 1) / 2)
     aniso = radial.anisotropy_score(img, sv, (cx, cy))

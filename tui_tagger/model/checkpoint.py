@@ -123,13 +123,23 @@ def default_model_path() -> Path:
     if os.environ.get("TUI_TAGGER_MODEL"):
         candidates.append(Path(os.environ["TUI_TAGGER_MODEL"]))
     candidates.append(config_dir() / "model.pt")
-    candidates.append(Path(__file__).resolve().parent.parent / "models" / "tagger.pt")
+    candidates.extend(shipped_model_paths())
     for c in candidates:
         if c.exists():
             return c
     raise TaggerError(
-        "no model found (looked for $TUI_TAGGER_MODEL, " + ", ".join(str(c) for c in candidates[-2:]) + "); pass --model FILE"
+        "no model found (looked for $TUI_TAGGER_MODEL, " + ", ".join(str(c) for c in candidates[-3:]) + "); pass --model FILE"
     )
+
+
+SHIPPED_NAME = "tagger.pt"
+
+
+def shipped_model_paths() -> list[Path]:
+    """Where the shipped default model may be: ``models/`` at the top of a clone or editable install,
+    then ``tui_tagger/models/`` inside an installed package (package data)."""
+    package = Path(__file__).resolve().parents[1]
+    return [package.parent / "models" / SHIPPED_NAME, package / "models" / SHIPPED_NAME]
 
 
 def _plain(value: Any) -> Any:

@@ -27,12 +27,22 @@ class TrainConfig:
     seed: int = 0
     max_pos_weight: float = 20.0  # rare tags weigh more, but a 1-in-1000 tag must not swamp the rest
     flip: bool = True  # left-right flips: no tag in the vocabulary depends on left vs right
+    # Random shifts by up to this fraction of the frame (0 = none): the beam centre of real frames lies
+    # anywhere (often low, near a round CCD window's edge), so the experiment must not be read off it.
+    shift: float = 0.12
+    # Random contrast: inputs raised to a power in [1/(1+gamma), 1+gamma] (detector exposure and
+    # background differ between beamlines more than the percentile scaling can undo).
+    gamma: float = 0.35
 
 
 # A gap this large between training and validation mean AP (or a validation loss this many times the
 # training loss) is reported as overfitting.
 OVERFIT_AP_GAP = 0.15
 OVERFIT_LOSS_RATIO = 2.0
+
+# Tags whose truth depends on where the beam sits in the frame: frames with one of these present (or not
+# known) are never shifted, since a shift could move an off-frame beam onto the detector.
+POSITION_TAGS = ("Beam off image",)
 
 
 def split_groups(groups: list[str], fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -99,6 +109,10 @@ def fit(
     if len(va) == 0 and config.val_split > 0:
         log("warning: fewer than two sample groups: no validation split, no early stopping")
     pw = pos_weights(y[tr], known[tr], config.max_pos_weight)
+    movable = np.ones(len(x), dtype=bool)
+    for j, tag in enumerate(tags):
+        if tag in POSITION_TAGS:
+            movable &= (known[:, j] > 0) & (y[:, j] == 0)
     model = model.to(device, memory_format=torch.channels_last)
     opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, config.epochs))
@@ -117,9 +131,7 @@ def fit(
             if len(idx) < 2:  # BatchNorm needs two samples
                 continue
             xb, yb, kb = _tensors(x, y, known, idx, device)
-            if config.flip:
-                flip = torch.rand(len(idx), device=device) < 0.5
-                xb = torch.where(flip[:, None, None, None], xb.flip(-1), xb)
+            xb = augment(xb, config, rng, movable[idx])
             with _autocast(device):
                 loss = loss_of(model(xb), yb, kb)
             opt.zero_grad(set_to_none=True)
@@ -181,6 +193,27 @@ def overfitting(train_map: float | None, val_map: float | None, train_loss: floa
         return (f"validation falls far behind training (mean AP {val_map} vs {train_map}, loss {val_loss:.3f} "
                 f"vs {train_loss:.3f}): the model memorises; more (varied) samples or fewer epochs may help")
     return None
+
+
+def augment(xb: torch.Tensor, config: TrainConfig, rng: np.random.Generator, movable: np.ndarray) -> torch.Tensor:
+    """Label-safe training augmentation of a (B, 1, S, S) batch in [0, 1]: left-right flips, contrast
+    (a random power), and shifts (zero = masked fill) of the frames that ``movable`` allows. Never
+    up-down flips or rotations: GISAXS, the horizon and "Oriented z/xy" depend on which way is up."""
+    n, _, h, w = xb.shape
+    if config.flip:
+        flip = torch.from_numpy(rng.random(n) < 0.5).to(xb.device)
+        xb = torch.where(flip[:, None, None, None], xb.flip(-1), xb)
+    if config.gamma > 0:
+        power = np.exp(rng.uniform(-1.0, 1.0, n) * math.log1p(config.gamma)).astype(np.float32)
+        xb = xb.clamp(min=0.0) ** torch.from_numpy(power).to(xb.device)[:, None, None, None]
+    m = int(round(config.shift * min(h, w)))
+    if m > 0 and movable.any():
+        padded = torch.nn.functional.pad(xb, (m, m, m, m))
+        shifts = rng.integers(-m, m + 1, size=(n, 2))
+        rows = [padded[i, :, m + dy : m + dy + h, m + dx : m + dx + w] if movable[i] else xb[i]
+                for i, (dy, dx) in enumerate(shifts)]
+        xb = torch.stack(rows).contiguous(memory_format=torch.channels_last)
+    return xb
 
 
 def _tensors(x, y, known, idx, device):

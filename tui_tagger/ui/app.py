@@ -47,6 +47,8 @@ class TaggerApp(App):
         self.filter_text = ""
         self._keep = None
         self.scanning = True
+        self.verifying = False  # the lists show the index's rows; the scan checks them against the disk
+        self._painted = False  # the lists have been built once
         self.saving = False
         self.scan_error: str | None = None
         self.seen: set[str] = set()
@@ -132,41 +134,83 @@ class TaggerApp(App):
     # ---- scan -------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="scan")
     def scan(self) -> None:
-        batch, last = [], time.monotonic()
+        """Paint from the index at once, then verify against the disk: a warm open sends the index's rows
+        and then only what changed; a cold one (empty index) streams every entry as the walk finds it."""
+        make_rows = self.session.make_rows
+        batch, last, removed, catalog = [], time.monotonic(), [], None
         try:
             catalog = backend.catalog(self.root, self.session.tags_dir)
-            for entry in catalog.scan():
+            cached = backend.cached_entries(catalog)
+            if cached:
+                self.post_message(EntriesArrived(make_rows(cached), cached=True))
+            entries = backend.scan_changes(catalog) if cached else catalog.scan()
+            for entry in entries:
                 batch.append(entry)
                 now = time.monotonic()
                 if now - last > 0.2 or len(batch) >= 5000:
-                    self.post_message(EntriesArrived(batch))
+                    self.post_message(EntriesArrived(make_rows(batch)))
                     batch, last = [], now
+            removed = list(getattr(catalog, "removed", None) or ())
         except TaggerError as err:
-            self.post_message(EntriesArrived(batch, done=True, error=str(err)))
+            self.post_message(EntriesArrived(make_rows(batch), done=True, error=str(err)))
             return
         except Exception as err:  # never a traceback on screen
-            self.post_message(EntriesArrived(batch, done=True, error=f"{self.root}: scan failed: {err}"))
+            self.post_message(EntriesArrived(make_rows(batch), done=True, error=f"{self.root}: scan failed: {err}"))
             return
-        self.post_message(EntriesArrived(batch, done=True, catalog=catalog))
+        self.post_message(EntriesArrived(make_rows(batch), done=True, catalog=catalog, removed=removed))
 
     def on_entries_arrived(self, msg: EntriesArrived) -> None:
-        self.session.add_entries(msg.entries)
+        s = self.session
+        if msg.cached:
+            self.verifying = True
+            s.add_rows(msg.rows)
+        elif self.verifying and not self._refresh_pending and len(msg.rows) <= 5000:
+            self._replace_rows(msg.rows)  # a few files changed since the index: move just their rows
+        else:
+            s.add_rows(msg.rows)
+            self._refresh_pending = self._refresh_pending or bool(msg.rows)
+        if msg.removed:
+            self._remove_rows(msg.removed)
         if msg.catalog is not None:
-            self.session.catalog = msg.catalog
-        if not self.session.tag and self.session.rows:
+            s.catalog = msg.catalog
+        if not s.tag and s.rows:
             self._choose_initial_tag()
         if msg.done:
-            self.scanning = False
+            self.scanning = self.verifying = False
             if msg.error:
                 self.scan_error = msg.error
                 self.notify(msg.error, severity="error", timeout=10)
-            if not self.session.tag:
+            if not s.tag:
                 self._choose_initial_tag()
-            self.rebuild_lists()
-        else:
-            self._refresh_pending = True
-            if not self.pos.rows and not self.neg.rows:
-                self.rebuild_lists()  # the first screen does not wait for the scan
+            if self._refresh_pending or not self._painted:
+                self.rebuild_lists()
+            else:
+                self._update_status()
+        elif msg.cached or not self._painted:
+            self.rebuild_lists()  # the first screen waits neither for the walk nor for the verify
+
+    def _replace_rows(self, rows: list) -> None:
+        """Rows for images already listed (changed on disk) or new: out at their old sort places, in at the
+        new ones; the rest of the lists stays as it is."""
+        s = self.session
+        old = [s.row(r.path) for r in rows if r.path in s.index]
+        states = [lst.begin_update(old) for lst in (self.pos, self.neg)]
+        s.add_rows(rows)
+        for lst, state in zip((self.pos, self.neg), states):
+            lst.end_update(state, [r for r in rows if self._listed_in(lst, r)])
+        self._titles()
+        self._update_status()
+
+    def _remove_rows(self, paths: list[str]) -> None:
+        gone = self.session.remove_paths(paths)
+        if not gone or self._refresh_pending:
+            return
+        for lst in (self.pos, self.neg):
+            lst.update_rows(gone, [])
+        self._titles()
+        if self.inspect.path in paths:
+            self._show_selected()
+        self._update_status()
 
     def _choose_initial_tag(self) -> None:
         vocab = self.session.vocab
@@ -190,6 +234,7 @@ class TaggerApp(App):
     def rebuild_lists(self) -> None:
         t0 = time.monotonic()
         self._refresh_pending = False
+        self._painted = True
         pos, neg = self.session.split(self.sort, self._keep)
         tag = self.session.tag
         self.pos.set_rows(pos, sort_key(self.sort, tag, True))
@@ -218,8 +263,9 @@ class TaggerApp(App):
         self._update_status()
 
     def _titles(self) -> None:
-        self.pos.border_title = f"Positive · {self.session.tag} ({len(self.pos.rows)})"
-        self.neg.border_title = f"Negative ({len(self.neg.rows)})"
+        # Text, not a str: a str title is parsed as markup, and tag names come from files
+        self.pos.border_title = Text(f"Positive · {self.session.tag} ({len(self.pos.rows)})")
+        self.neg.border_title = Text(f"Negative ({len(self.neg.rows)})")
 
     def _thumb_settings(self):
         return dataclasses.replace(self.settings, expression="")
@@ -231,6 +277,8 @@ class TaggerApp(App):
             self.neg.refresh_paths(fresh)
 
     def on_row_selected(self, msg: RowSelected) -> None:
+        if not self.screen_stack:  # a cursor message still queued while the app shuts down
+            return
         if msg.control is not self.active_list() and msg.control is not self._last_list:
             return
         self._show_selected()
@@ -604,7 +652,9 @@ class TaggerApp(App):
         if s.overrides:
             text.append(f"  ● {len(s.overrides)} unsaved", style="bold")
         # background jobs
-        if self.scanning:
+        if self.verifying:
+            text.append("  checking for changes…")
+        elif self.scanning:
             text.append(f"  scanning… {len(s.rows):,} found")
         pending = self.thumbs.pending if self.thumbs is not None else 0
         if pending:

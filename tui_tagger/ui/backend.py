@@ -22,6 +22,18 @@ def catalog(root: Path, tags_dir: Path | None):
     return Catalog(root, tags_dir=tags_dir)
 
 
+def cached_entries(catalog) -> list:
+    """What the catalog's index holds (no file system access), for the first screen; [] when cold."""
+    cached = getattr(catalog, "cached_entries", None)
+    return cached() if cached is not None else []
+
+
+def scan_changes(catalog):
+    """After ``cached_entries``: only the entries that are new or changed; ``catalog.removed`` then lists
+    the paths gone."""
+    return catalog.scan(changes_only=True)
+
+
 def tag_store(root: Path, tags_dir: Path | None):
     from tui_tagger.core.tagstore import TagStore
 
@@ -85,6 +97,8 @@ def fsync_enabled() -> bool:
 
 def display_name(rel: str) -> str:
     """The file name as shown: control characters and escapes replaced, so a name cannot drive the terminal."""
+    if rel.isprintable():  # nearly every name: no per-character pass
+        return rel
     return "".join(ch if ch.isprintable() else "?" for ch in rel)
 
 

@@ -6,14 +6,20 @@ from textual.message import Message
 
 
 class EntriesArrived(Message):
-    """A batch of catalog entries from the scan worker."""
+    """A batch of session rows (built from catalog entries) from the scan worker.
 
-    def __init__(self, entries: list, done: bool = False, error: str | None = None, catalog=None) -> None:
+    ``cached``: the index's contents, for the first screen; the scan that follows sends only the rows that
+    are new or changed, and ``removed`` (paths) with the last batch. ``done``: the last batch."""
+
+    def __init__(self, rows: list, done: bool = False, error: str | None = None, catalog=None,
+                 cached: bool = False, removed: list[str] | None = None) -> None:
         super().__init__()
-        self.entries = entries
+        self.rows = rows
         self.done = done
         self.error = error
         self.catalog = catalog  # with the last batch of a finished scan
+        self.cached = cached
+        self.removed = removed or []
 
 
 class ThumbsReady(Message):
