@@ -64,7 +64,9 @@ def _geometry(rng, size: int, grazing: bool, wide: bool, calibrant: str | None) 
         along, beyond = rng.uniform(0.2, 0.8) * n, rng.uniform(-0.3, -0.03) * n
         cx, cy = [(beyond, along), (n - beyond, along), (along, beyond), (along, n - beyond)][rng.integers(4)]
     else:
-        cx, cy = rng.uniform(0.25, 0.75) * n, rng.uniform(0.25, 0.75) * n
+        # beamlines often put the beam well off the detector's middle (more q on one side; a round CCD
+        # window with the beam near its lower edge): a low beam alone must not read as grazing incidence
+        cx, cy = rng.uniform(0.15, 0.85) * n, rng.uniform(0.15, 0.88) * n
     k = 2 * math.pi / wavelength
     q_limit = 0.95 * 2 * k * math.sin(math.radians(40))  # keep 2-theta under 80 deg
     if calibrant == "LaB6":
@@ -86,7 +88,7 @@ def _instrument(rng, geo: Geometry) -> Instrument:
     margin = 0.1 * n
     if -margin <= geo.cx <= n - 1 + margin and -margin <= geo.cy <= n - 1 + margin:
         if rng.random() < 0.75:
-            inst.beamstop, inst.bs_size = "linear", max(rng.uniform(0.025, 0.06) * n, 3.0)
+            inst.beamstop, inst.bs_size = "linear", max(_log_uniform(rng, 0.012, 0.06) * n, 3.0)  # thin rods too
             if geo.grazing:
                 inst.bs_angle = float(rng.choice([-90, -90, -90, 0, 180, 90]) + rng.uniform(-3, 3))
             elif rng.random() < 0.7:
