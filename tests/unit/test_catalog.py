@@ -147,12 +147,16 @@ def test_missing_folder_is_a_clear_error(tmp_path):
 
 def test_tags_dir_mirror_wins_over_tags_beside(tree, tmp_path):
     mirror = tmp_path / "tags"
-    (mirror / "b").mkdir(parents=True)
-    write_tags(mirror / "b" / "c1.xml", "Grating")
+    here = mirror / os.path.realpath(tree).lstrip(os.sep)  # the mirror holds the folder's absolute path
+    (here / "b").mkdir(parents=True)
+    write_tags(here / "b" / "c1.xml", "Grating")
     entries = Catalog(tree, tags_dir=mirror).entries()
     assert entries[0].tags == {"Powder": None, "Ordered": None}  # still read beside
     assert entries[2].tags == {"Grating": None}
-    assert entries[2].tag_path == str(mirror / "b" / "c1.xml")
+    assert entries[2].tag_path == str(here / "b" / "c1.xml")
+    # the parent folder, opened with the same --tags-dir, finds the same mirrored tag file
+    parent = {e.path: e for e in Catalog(tree.parent, tags_dir=mirror).entries()}
+    assert parent[str(tree / entries[2].rel)].tags == {"Grating": None}
 
 
 def test_update_tags_after_a_save_needs_no_rescan_parse(tree, monkeypatch):

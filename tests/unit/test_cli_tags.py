@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -97,9 +98,28 @@ def test_tags_dir_keeps_tag_files_elsewhere(folder, capsys):
     rc, out, err = run(capsys, "tag", "new.tif", "AgBH_10sec_SAXS", "--add", "Thin film", "--tags-dir", "T")
     assert rc == 0, err
     assert not (folder / "new.xml").exists()
-    assert TagFile.read(folder / "T" / "new.xml").names == ["Thin film"]
-    mirrored = TagFile.read(folder / "T" / "AgBH_10sec_SAXS.tag").names
+    here = folder / "T" / os.path.realpath(folder).lstrip(os.sep)  # T mirrors the absolute path
+    assert TagFile.read(here / "new.xml").names == ["Thin film"]
+    mirrored = TagFile.read(here / "AgBH_10sec_SAXS.tag").names
     assert "Thin film" in mirrored and "AgBH" in mirrored  # the mirror starts from the file beside the image
     assert (folder / "AgBH_10sec_SAXS.tag").read_bytes() == (DATA / "real-examples" / "AgBH_10sec_SAXS.tag").read_bytes()
     rc, out, _ = run(capsys, "tags", "--json", "new.tif", "--tags-dir", "T")
     assert json.loads(out)[0]["tags"] == ["Thin film"]
+
+
+def test_tags_dir_edits_are_seen_by_search_export_and_from_any_folder(folder, capsys, monkeypatch):
+    """One mirror rule for every command: `tag` run from one folder, `search`/`export`/`tags` from another."""
+    (folder / "sub").mkdir()
+    shutil.copy(folder / "AgBH_10sec_SAXS", folder / "sub" / "AgBH_10sec_SAXS")
+    rc, _, err = run(capsys, "tag", "sub/AgBH_10sec_SAXS", "--add", "Saturation", "--tags-dir", str(folder / "T"))
+    assert rc == 0, err
+    monkeypatch.chdir(folder / "sub")
+    for where in (".", str(folder), str(folder / "sub")):
+        rc, out, err = run(capsys, "search", where, "Saturation", "--json", "--tags-dir", str(folder / "T"))
+        assert rc == 0 and [os.path.basename(p) for p in json.loads(out)] == ["AgBH_10sec_SAXS"], (where, out, err)
+    rc, out, _ = run(capsys, "export", ".", "--format", "json", "--tags-dir", str(folder / "T"))
+    assert "Saturation" in json.loads(out)[0]["tags"]
+    rc, out, _ = run(capsys, "tags", "--json", "AgBH_10sec_SAXS", "--tags-dir", str(folder / "T"))
+    assert "Saturation" in json.loads(out)[0]["tags"]
+    rc, _, _ = run(capsys, "search", ".", "Saturation", "--json")  # without the mirror: the untouched file beside
+    assert rc == 1

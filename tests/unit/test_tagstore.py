@@ -75,7 +75,7 @@ def test_tags_dir_mirrors_and_reads_existing_tags_beside_images(tmp_path):
     beside = root / "s1" / "AgBH_10sec_SAXS.tag"
     beside.write_bytes(AGBH.with_suffix(".tag").read_bytes())
     store = TagStore(tags_dir=tmp_path / "mytags", root=root)
-    mirror = tmp_path / "mytags" / "s1" / "AgBH_10sec_SAXS.tag"
+    mirror = tmp_path / "mytags" / os.path.realpath(root).lstrip(os.sep) / "s1" / "AgBH_10sec_SAXS.tag"
     assert store.path_for(img) == mirror
     tf = store.load(img)
     assert "AgBH" in tf.names and tf.path == mirror
@@ -85,7 +85,10 @@ def test_tags_dir_mirrors_and_reads_existing_tags_beside_images(tmp_path):
     assert "Beam streaking" in store.load(img).names
     new_img = root / "s1" / "b.tif"
     new_img.write_bytes(b"x")
-    assert store.path_for(new_img) == tmp_path / "mytags" / "s1" / "b.xml"
+    assert store.path_for(new_img) == mirror.with_name("b.xml")
+    # the same place whatever root (or none: the command line) the store is given
+    for other in (TagStore(tags_dir=tmp_path / "mytags"), TagStore(tags_dir=tmp_path / "mytags", root=tmp_path)):
+        assert other.path_for(img) == mirror and "Beam streaking" in other.load(img).names
 
 
 def test_results_xml_is_read_and_edits_go_to_name_tag(tmp_path):

@@ -100,6 +100,10 @@ class Catalog:
         if not self.root.is_dir():
             raise FileProblem(self.root, "no such folder" if not self.root.exists() else "not a folder")
         self.tags_dir = Path(tags_dir) if tags_dir is not None else None
+        # where the root's tag files are mirrored (TagStore's rule: tags_dir + the root's absolute path)
+        from tui_tagger.core.tagstore import mirror_folder
+
+        self.mirror_base = mirror_folder(self.tags_dir, self.root) if self.tags_dir is not None else None
         self._db_path = index_path(self.root, self.tags_dir, cache_dir)
         self._db: IndexDB | None = None
         self._entries: dict[str, Entry] = {}  # by path, from the last scan (or cached_entries)
@@ -270,7 +274,7 @@ class _Prefixes:
         self.root = catalog.root
         self.root_prefix = os.path.join(catalog.root, "")  # "data/": paths keep the root as the user gave it
         tags_dir = catalog.tags_dir
-        self.mirror_root = os.path.join(tags_dir, "") if tags_dir is not None else ""
+        self.mirror_root = os.path.join(catalog.mirror_base, "") if tags_dir is not None else ""
         self.cache: dict[str, tuple[str, str]] = {}
 
     def get(self, rel: str) -> tuple[str, str]:
@@ -388,7 +392,7 @@ class _Scan:
                 top[2] = names = iter(sorted(listing))
                 top[3] = listings = {_BESIDE: listing}
                 if self.tags_dir is not None:
-                    listings[_MIRROR] = _listing(self.tags_dir / rel_dir)
+                    listings[_MIRROR] = _listing(self.cat.mirror_base / rel_dir)
             listing = listings[_BESIDE]
             self.listings = listings
             self.beside_prefix, self.mirror_prefix = self.prefixes.folder(rel_dir)

@@ -10,9 +10,11 @@ Naming rule (``NAME`` = the image's file name without its image extension):
   component is included: ``file.h5::/entry/data/data_000002#5`` -> ``file_data_000002_5.xml``.
 - a results XML (``<DataFile>``, an analysis pipeline's output) found at ``NAME.xml`` is read for its tags
   but never written: edits go to ``NAME.tag``, which then wins.
-- with ``tags_dir``: the same name, under ``tags_dir`` mirroring the image's folder relative to ``root``
-  (default: the current folder; images outside it mirror their absolute path). Tag files already beside
-  the images are read until the first save writes the mirror copy.
+- with ``tags_dir``: the same name, under ``tags_dir`` mirroring the image folder's absolute (real) path:
+  ``/data/run3/s1/x.tif`` -> ``TAGS/data/run3/s1/x.xml``. The place depends on neither the current folder
+  nor the folder a command was given, so ``tag``, ``tags``, ``search``, ``export``, the TUI and the model
+  commands all agree whichever folder (or parent folder) they are run on. Tag files already beside the
+  images are read until the first save writes the mirror copy.
 """
 
 from __future__ import annotations
@@ -90,6 +92,22 @@ def _is_results_xml(path: Path) -> bool:
     return head.lstrip().startswith(b"<DataFile")
 
 
+def mirror_folder(tags_dir: Path | str, folder: Path | str, root: Path | str | None = None) -> Path:
+    """The folder under ``tags_dir`` that mirrors ``folder``: ``tags_dir`` + the folder's absolute real path.
+
+    With ``root`` (a folder being scanned) a folder lexically under it is placed by the root's real path plus
+    the relative part, exactly as the catalog walks it (a symlinked sub-folder stays where the walk sees it).
+    """
+    real = None
+    if root is not None:
+        rel = os.path.relpath(os.path.abspath(folder), os.path.abspath(root))
+        if rel != ".." and not rel.startswith(".." + os.sep):
+            real = Path(os.path.realpath(root)) / rel if rel != "." else Path(os.path.realpath(root))
+    if real is None:
+        real = Path(os.path.realpath(folder))
+    return Path(tags_dir) / real.relative_to(real.anchor)
+
+
 class TagStore:
     def __init__(self, tags_dir: Path | str | None = None, root: Path | str | None = None):
         self.tags_dir = Path(tags_dir) if tags_dir is not None else None
@@ -98,13 +116,7 @@ class TagStore:
     def _folder(self, folder: Path) -> Path:
         if self.tags_dir is None:
             return folder
-        root = (self.root or Path.cwd()).resolve()
-        folder = folder.resolve()
-        try:
-            rel = folder.relative_to(root)
-        except ValueError:
-            rel = folder.relative_to(folder.anchor)
-        return self.tags_dir / rel
+        return mirror_folder(self.tags_dir, folder, self.root)
 
     @staticmethod
     def _existing(folder: Path, name: str) -> Path | None:
