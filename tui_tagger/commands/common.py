@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from typing import Any
 
-from tui_tagger.core.text import printable
+from tui_tagger.core.text import json_text, printable
 
 
 def print_json(value: Any) -> None:
-    json.dump(value, sys.stdout, ensure_ascii=False, indent=None)
-    sys.stdout.write("\n")
+    sys.stdout.write(json_text(value) + "\n")
 
 
 def warn(message: str) -> None:

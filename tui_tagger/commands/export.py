@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import json
 import sys
 from pathlib import Path
 
@@ -52,7 +51,9 @@ def to_json(entries) -> str:
          "predictions": dict(e.predictions), "error": e.error}
         for e in entries
     ]
-    return json.dumps(rows, ensure_ascii=False, indent=1) + "\n"
+    from tui_tagger.core.text import json_text
+
+    return json_text(rows, indent=1) + "\n"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -72,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
     text = to_csv(entries) if fmt == "csv" else to_json(entries)
     if args.output:
         try:
-            atomic_write_bytes(args.output, text.encode("utf-8"))
+            # surrogateescape: a file name that is not UTF-8 is written as the bytes it has on disk
+            atomic_write_bytes(args.output, text.encode("utf-8", "surrogateescape"))
         except OSError as err:
             raise FileProblem(args.output, f"cannot write: {err.strerror or err}") from None
     else:
