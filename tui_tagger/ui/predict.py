@@ -15,15 +15,15 @@ Result = tuple[str, "dict[str, float] | None", "str | None"]
 BATCH_S = 0.25  # results arriving within this long reach the lists together (one re-sort per batch)
 
 
-def load_predictor():
-    """The default model (``$TUI_TAGGER_MODEL``, the user's ``model.pt``, the shipped one) on the best
-    device. Raises TaggerError naming where a model was looked for."""
+def load_predictor(model: str | None = None, device: str = "auto"):
+    """``model`` (default: ``$TUI_TAGGER_MODEL``, the user's ``model.pt``, the shipped one) on ``device``
+    (auto: the best there is). Raises TaggerError naming where a model was looked for."""
     try:
         from tui_tagger.model.checkpoint import default_model_path
         from tui_tagger.model.infer import LocalPredictor
     except ImportError as err:  # torch missing: say what to install, not a traceback
         raise TaggerError(f"prediction needs torch ({err}); install it with pip install torch") from None
-    return LocalPredictor.load(default_model_path(), "auto")
+    return LocalPredictor.load(model or default_model_path(), device)
 
 
 def model_name(predictor) -> str:

@@ -1,0 +1,98 @@
+"""Pilot tests: the predict / train options dialogs show the shell command's options with their defaults,
+save the TOML that ``--config`` runs again, refuse bad values, and a training run from the TUI writes a
+model that ``p`` then uses, while the UI stays live."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from tui_tagger.commands import predict as predict_cmd
+from tui_tagger.commands import train as train_cmd
+from tui_tagger.model import runconfig
+from tui_tagger.ui.app import TaggerApp
+from tui_tagger.ui.screens.run_dialog import RunDialog
+
+
+async def ready(app, pilot):
+    for _ in range(100):
+        await pilot.pause(0.05)
+        if not app.scanning:
+            break
+    await pilot.pause(0.1)
+
+
+def field(app, key):
+    return app.screen.query_one(f"#opt-{key}")
+
+
+async def test_predict_options_dialog_saves_a_config_the_shell_reruns(folder):
+    app = TaggerApp(folder, graphics="none", thumbnails=False)
+    async with app.run_test(size=(140, 44)) as pilot:
+        await ready(app, pilot)
+        await pilot.press("P")
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, RunDialog)
+        assert field(app, "device").value == "auto" and field(app, "batch").value == "32"  # the CLI's defaults
+        field(app, "batch").value = "4"
+        app.screen.query_one("#save").press()
+        await pilot.pause(0.2)
+        assert not isinstance(app.screen, RunDialog)
+    path = folder / "predict-config.toml"
+    table = runconfig.read(path)["predict"]
+    assert table["batch"] == 4 and table["paths"] == [str(folder.resolve())]
+    assert set(table) <= set(predict_cmd.DEFAULTS)  # nothing --config would not understand
+    # the same file runs from the shell, with the shipped model
+    done = subprocess.run([sys.executable, "-m", "tui_tagger.cli", "predict", "--config", str(path), "--json"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    assert len(lines) == 6 and all(r["error"] is None and r["probabilities"] for r in lines)
+
+
+async def test_a_bad_value_is_named_and_the_dialog_stays(folder):
+    app = TaggerApp(folder, graphics="none", thumbnails=False)
+    async with app.run_test(size=(140, 44)) as pilot:
+        await ready(app, pilot)
+        await pilot.press("P")
+        await pilot.pause(0.1)
+        field(app, "batch").value = "lots"
+        app.screen.query_one("#save").press()
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, RunDialog)
+        assert "Batch size" in str(app.screen.query_one("#run-error").render())
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert not isinstance(app.screen, RunDialog)
+    assert not (folder / "predict-config.toml").exists()
+
+
+async def test_train_from_the_tui_writes_a_model_that_p_then_uses(folder, tmp_path):
+    out = tmp_path / "models" / "mine.pt"
+    app = TaggerApp(folder, graphics="none", thumbnails=False)
+    async with app.run_test(size=(140, 44)) as pilot:
+        await ready(app, pilot)
+        await pilot.press("T")
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, RunDialog)
+        assert field(app, "epochs").value == str(train_cmd.DEFAULTS["epochs"])
+        field(app, "out").value = str(out)
+        field(app, "init").value = ""  # from scratch: quick on three tagged images
+        field(app, "epochs").value = "1"
+        field(app, "val_split").value = "0"
+        app.screen.query_one("#run").press()
+        await pilot.pause(0.2)
+        table = runconfig.read(folder / "train-config.toml")["train"]
+        assert table["dirs"] == [str(folder.resolve())] and table["epochs"] == 1 and table["out"] == str(out)
+        assert set(table) <= set(train_cmd.DEFAULTS)
+        seen_running = False
+        for _ in range(600):  # the UI answers keys while the child process trains
+            await pilot.press("down")
+            seen_running |= "training:" in str(app.status.render())
+            if app.training is None:
+                break
+            await pilot.pause(0.1)
+        assert seen_running
+        assert app.training is None and out.exists()
+        assert app.predict_options["model"] == str(out)  # p predicts with the new model

@@ -1,0 +1,147 @@
+"""Predict-with-options and train from the TUI (a mixin of TaggerApp).
+
+Both open ``RunDialog`` with the shell command's options and defaults; Save writes the TOML that the
+command's ``--config`` reads, Run saves it too (every run records what it ran with, as on the shell) and
+starts the job. Training runs ``tui-tagger train --config FILE`` as a child process read by a worker
+thread: the UI never waits for it, and Escape stops it.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from rich.text import Text
+from textual import work
+
+from tui_tagger.core.errors import TaggerError
+from tui_tagger.ui import run_options
+from tui_tagger.ui.screens.run_dialog import RunDialog
+
+_EPOCH = re.compile(r"^epoch (\d+)\b.*?(?:val_mean_ap ([0-9.]+|None))?\s*$")
+
+
+class RunsMixin:
+    predict_options: dict | None = None  # the options of the last "Predict with options" (p reuses them)
+    training: str | None = None  # the training job's progress line while it runs
+    _train_proc: subprocess.Popen | None = None
+
+    # ---- predict with options ----------------------------------------------------------------
+    def action_predict_options(self) -> None:
+        options = run_options.predict_options()
+        if self.predict_options:  # show what the last run used
+            options = [run_options.Option(o.key, o.label, o.kind, self.predict_options.get(o.key, o.default),
+                                          o.hint, o.optional) for o in options]
+        path = run_options.config_path("predict", self.root)
+        self.push_screen(RunDialog("predict", f"Predict · {self.root}", options, path, "Predict"),
+                         lambda answer: self._predict_dialog_done(answer, path))
+
+    def _predict_dialog_done(self, answer, path: Path) -> None:
+        if answer is None:
+            return
+        action, values = answer
+        if not self._save_run("predict", run_options.predict_table(values, [str(self.root)], self.session.tags_dir), path):
+            return
+        self.predict_options = values
+        if action == "run":
+            if self.predicting is not None:
+                self.action_cancel()
+            self.action_predict()
+
+    # ---- train ---------------------------------------------------------------------------
+    def action_train(self) -> None:
+        if self._train_proc is not None:
+            self.notify("A training run is already going (Escape stops it).")
+            return
+        path = run_options.config_path("train", self.root)
+        self.push_screen(
+            RunDialog("train", f"Train on the tagged images of {self.root}", run_options.train_options(self.root),
+                      path, "Train"),
+            lambda answer: self._train_dialog_done(answer, path))
+
+    def _train_dialog_done(self, answer, path: Path) -> None:
+        if answer is None:
+            return
+        action, values = answer
+        if self.session.dirty:
+            self.notify("Unsaved corrections are not in the tag files yet: save (s) first to train on them.",
+                        severity="warning", timeout=8)
+        if not self._save_run("train", run_options.train_table(values, self.root, self.session.tags_dir), path):
+            return
+        if action == "run":
+            out = Path(values["out"]).expanduser()
+            try:
+                out.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                self.notify(f"{out.parent}: {err.strerror or err}", severity="error")
+                return
+            self.training = "starting…"
+            self._update_status()
+            self.train_run(path, out)
+
+    @work(thread=True, exclusive=True, group="train")
+    def train_run(self, path: Path, out: Path) -> None:
+        cmd = [sys.executable, "-m", "tui_tagger.cli", "train", "--config", str(path)]
+        try:
+            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    text=True, errors="replace", bufsize=1)
+        except OSError as err:
+            self.call_from_thread(self._train_finished, None, f"cannot start training: {err}", out)
+            return
+        self._train_proc = proc
+        last = ""
+        for line in proc.stdout:
+            line = line.strip()
+            if not line:
+                continue
+            last = line
+            m = _EPOCH.match(line)
+            if m:
+                shown = f"epoch {m.group(1)}" + (f", val mAP {m.group(2)}" if m.group(2) not in (None, "None") else "")
+                self.call_from_thread(self._train_progress, shown)
+            elif line.startswith("training "):
+                self.call_from_thread(self._train_progress, "epoch 0 (decoding done)")
+        rc = proc.wait()
+        self.call_from_thread(self._train_finished, rc, last, out)
+
+    def _train_progress(self, text: str) -> None:
+        if self._train_proc is not None:
+            self.training = text
+            self._update_status()
+
+    def _train_finished(self, rc: int | None, last: str, out: Path) -> None:
+        stopped = self._train_proc is None or rc is not None and rc < 0
+        self._train_proc, self.training = None, None
+        if rc == 0:
+            # p uses the new model from now on (a model.pt in the config folder is the default anyway)
+            self.predict_options = {**(self.predict_options or {}), "model": str(out)}
+            self.notify(Text(f"Trained: {out}. Predict (p) now uses it."), timeout=12)
+        elif stopped:
+            self.notify("Training stopped.")
+        else:
+            self.notify(Text(f"Training failed: {last or 'no output'}"), severity="error", timeout=15)
+        self._update_status()
+
+    def cancel_training(self) -> bool:
+        proc = self._train_proc
+        if proc is None:
+            return False
+        self._train_proc = None
+        proc.terminate()
+        self.training = None
+        self.notify("Stopping the training run…")
+        self._update_status()
+        return True
+
+    # ---- shared --------------------------------------------------------------------------
+    def _save_run(self, kind: str, table: dict, path: Path) -> bool:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            run_options.save(kind, table, path)
+        except (TaggerError, OSError) as err:
+            self.notify(Text(str(err)), severity="error", timeout=10)
+            return False
+        self.notify(Text(f"Saved {path} · from the shell: {run_options.shell_command(kind, path)}"), timeout=10)
+        return True

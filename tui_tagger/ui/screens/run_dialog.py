@@ -1,0 +1,84 @@
+"""The predict / train options dialog: every option of the shell command with its default, a Save that
+writes the same TOML the command's ``--config`` reads, and Run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, Static
+
+from tui_tagger.core.errors import TaggerError
+from tui_tagger.ui import run_options
+from tui_tagger.ui.run_options import Option
+
+
+class RunDialog(ModalScreen[tuple[str, dict] | None]):
+    """Dismisses with ("run" | "save", typed values), or None (Escape / Cancel). Save stays open only when
+    the values do not parse (the error shows under the fields)."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, kind: str, title: str, options: list[Option], config_file: Path, run_label: str) -> None:
+        super().__init__()
+        self.kind = kind
+        self.title_text = title
+        self.options = options
+        self.config_file = config_file
+        self.run_label = run_label
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog run-dialog"):
+            yield Static(Text(self.title_text), classes="dialog-message")
+            with VerticalScroll(classes="run-fields"):
+                for o in self.options:
+                    with Horizontal(classes="run-field"):
+                        yield Label(Text(o.label), classes="run-label")
+                        if o.kind is bool:
+                            yield Checkbox("", bool(o.default), id=f"opt-{o.key}")
+                        else:
+                            yield Input(run_options.as_text(o, o.default), placeholder=o.hint, id=f"opt-{o.key}")
+            yield Static(Text("saved to " + str(self.config_file) + " · from the shell: "
+                              + run_options.shell_command(self.kind, self.config_file)), classes="run-shell")
+            yield Static("", id="run-error", classes="run-error")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button(self.run_label, id="run", variant="primary")
+                yield Button("Save config", id="save")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#run", Button).focus()
+
+    def values(self) -> dict:
+        """The typed values of the fields; raises TaggerError naming a bad one."""
+        texts = {}
+        for o in self.options:
+            widget = self.query_one(f"#opt-{o.key}")
+            texts[o.key] = widget.value
+        return run_options.parse(self.options, texts)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._finish("run")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "cancel":
+            self.dismiss(None)
+        else:
+            self._finish(event.button.id)
+
+    def _finish(self, action: str) -> None:
+        try:
+            values = self.values()
+        except TaggerError as err:
+            self.query_one("#run-error", Static).update(Text(str(err)))
+            return
+        self.dismiss((action, values))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
