@@ -160,6 +160,27 @@ def test_gzipped_edf(tmp_path):
     np.testing.assert_array_equal(read_image(tmp_path / "a.edf.gz").data, ramp("uint16"))
 
 
+def test_truncated_edf_is_an_error_not_zero_padding(tmp_path):
+    """fabio pads a short EDF data block with zeros; a truncated file must not pass for a real frame."""
+    from fabio.edfimage import EdfImage
+
+    EdfImage(data=ramp("uint16")).write(tmp_path / "a.edf")
+    data = (tmp_path / "a.edf").read_bytes()
+    (tmp_path / "cut.edf").write_bytes(data[:-100])
+    (tmp_path / "cut.edf.gz").write_bytes(gzip.compress(data[:-100]))
+    for name in ("cut.edf", "cut.edf.gz"):
+        with pytest.raises(ImageReadError, match="truncated EDF") as err:
+            read_image(tmp_path / name)
+        assert str(err.value).startswith(str(tmp_path / name)) and "\n" not in str(err.value)
+    multi = EdfImage(data=ramp("uint16"))
+    multi.append_frame(data=ramp("uint16") + 7)
+    multi.write(tmp_path / "m.edf")
+    (tmp_path / "mcut.edf").write_bytes((tmp_path / "m.edf").read_bytes()[:-100])
+    assert read_image(f"{tmp_path / 'mcut.edf'}#0").data[0, 0] == 0  # the whole first frame is still there
+    with pytest.raises(ImageReadError, match="truncated EDF file: frame 1"):
+        read_image(f"{tmp_path / 'mcut.edf'}#1")
+
+
 # --- HDF5 / NeXus / Eiger ------------------------------------------------------------------------------
 
 def _nexus_stack(path, frames=4, dtype="uint32", mask=None, compression=None):

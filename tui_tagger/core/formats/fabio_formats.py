@@ -118,6 +118,10 @@ def read_fabio(ref: FrameRef, head: bytes, max_pixels: int, name: str | None = N
         img = fabio.open(str(ref.path))
         count = max(int(getattr(img, "nframes", 1) or 1), 1)
         index = check_index(ref, count)
+        frames = getattr(img, "_frames", None)  # EDF: fabio pads a short data block with zeros; we refuse it
+        if frames and index < len(frames) and getattr(frames[index], "incomplete_data", False):
+            raise fail(ref, f"truncated EDF file: frame {index} is shorter than its header declares"
+                            f" ({getattr(frames[index], 'size', '?')} bytes)")
         if index:
             img = img.getframe(index)
         raw = img.data
