@@ -100,6 +100,7 @@ def test_warm_scan_parses_and_sniffs_nothing(tree, monkeypatch):
 
     monkeypatch.setattr(tagfile_mod.TagFile, "read", classmethod(fail))
     monkeypatch.setattr(formats, "probe", fail)
+    monkeypatch.setattr(formats, "probe_problem", fail)
     assert Catalog(tree).entries() == first
 
 
@@ -183,6 +184,20 @@ def test_mark_error_is_kept_until_the_image_changes(tree):
     assert Catalog(tree).entries()[0].error is None
 
 
+def test_empty_and_mislabelled_images_are_listed_as_corrupt_until_fixed(tree):
+    (tree / "empty.tif").write_bytes(b"")
+    (tree / "notes.tif").write_text("a text file named like an image\n")
+    by_rel = {e.rel: e for e in Catalog(tree).entries()}
+    assert by_rel["empty.tif"].error == f"{tree / 'empty.tif'}: empty file (0 bytes)"
+    assert by_rel["notes.tif"].error.startswith(f"{tree / 'notes.tif'}: named like a TIFF file but is not one")
+    assert by_rel["a1.tif"].error is None
+    cached = {e.rel: e for e in Catalog(tree).cached_entries()}  # the index remembers, for the first screen
+    assert cached["empty.tif"].error == by_rel["empty.tif"].error
+    write_tiff(tree / "empty.tif")
+    bump(tree / "empty.tif")
+    assert {e.rel: e for e in Catalog(tree).entries()}["empty.tif"].error is None
+
+
 def test_multi_frame_container_one_entry_per_frame_opened_once(tmp_path, monkeypatch):
     h5py = pytest.importorskip("h5py")
     root = tmp_path / "stack"
@@ -195,7 +210,7 @@ def test_multi_frame_container_one_entry_per_frame_opened_once(tmp_path, monkeyp
     assert all(e.path.startswith(str(root / "scan.h5")) and e.format == "hdf5" for e in entries)
     import tui_tagger.core.formats as formats
 
-    monkeypatch.setattr(formats, "probe", lambda *a: pytest.fail("container reopened"))
+    monkeypatch.setattr(formats, "probe_problem", lambda *a: pytest.fail("container reopened"))
     assert Catalog(root).entries() == entries
 
 

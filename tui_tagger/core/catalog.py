@@ -329,7 +329,7 @@ class _Scan:
         from tui_tagger.core.tagfile import TagFile
         from tui_tagger.core.tagstore import TagStore, split_ref
 
-        self.probe_file, self.read_tags = formats.probe, TagFile.read
+        self.probe_file, self.read_tags = formats.probe_problem, TagFile.read
         self.store, self.split_ref = TagStore(self.tags_dir, self.root), split_ref
         cat = self.cat
         with _gc_paused():
@@ -444,9 +444,13 @@ class _Scan:
         if row is not None and row[1] == size and row[2] == mtime:
             fmt, cands, frames, same_image = row[3], row[4], row[5], True
         else:
-            fmt, cands, frames = self.probe(path)
+            fmt, cands, frames, problem = self.probe(path)
             self.files_out.append((rel, size, mtime, fmt, cands, frames))
             same_image = False
+            if problem is not None:  # empty or mislabelled: known from the first bytes, listed as corrupt
+                err_row = ErrorRow(size, mtime, problem)
+                self.cat._image_errors[rel] = err_row
+                self.cat.db.write(errors=[(rel, *err_row)])
         if fmt is None:
             return []
         if not frames:
@@ -467,16 +471,16 @@ class _Scan:
                     entry.error = f"{err.message}; {entry.error}" if entry.error else err.message
         return entries
 
-    def probe(self, path: str) -> tuple[str | None, str | None, str | None]:
-        """(format, tag-file candidates, JSON [suffix, candidates] per frame or None): one read of the
-        first bytes; only containers are opened to count frames."""
-        fmt, refs = self.probe_file(path)
+    def probe(self, path: str) -> tuple[str | None, str | None, str | None, str | None]:
+        """(format, tag-file candidates, JSON [suffix, candidates] per frame or None, the problem the first
+        bytes prove or None): one read of the first bytes; only containers are opened to count frames."""
+        fmt, refs, problem = self.probe_file(path)
         if fmt is None:
-            return None, None, None
+            return None, None, None, None
         if len(refs) == 1 and refs[0] == path:
-            return fmt, self.candidates(path), None
+            return fmt, self.candidates(path), None, problem
         frames = [[_suffix(path, r), self.candidates(r)] for r in refs]
-        return fmt, self.candidates(path), json.dumps(frames)
+        return fmt, self.candidates(path), json.dumps(frames), problem
 
     def candidates(self, ref: str) -> str:
         """TagStore's read candidates of ``ref`` as listing keys, "\\n"-joined: "m:NAME.tag", "b:NAME.xml"."""

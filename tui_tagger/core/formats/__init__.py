@@ -23,7 +23,7 @@ from .base import (
     read_head_info,
 )
 
-__all__ = ["FORMATS", "Frame", "FrameRef", "ImageFormat", "frame_refs", "parse_ref", "probe", "read_image", "sniff"]
+__all__ = ["FORMATS", "Frame", "FrameRef", "ImageFormat", "frame_refs", "parse_ref", "probe", "probe_problem", "read_image", "sniff"]
 
 # Order matters: MarCCD is a TIFF with a Mar header, so it is tried before plain TIFF.
 FORMATS: list[ImageFormat] = [
@@ -97,20 +97,33 @@ def probe(path: str | os.PathLike) -> tuple[str | None, list[str]]:
     Single-frame files are never handed to a decoder (a TIFF's first IFD link or an EDF's declared size
     proves it); only containers and possible stacks are opened to count frames. Never raises:
     ``(None, [])`` for files that are not images we read, ``[str(path)]`` when the count fails."""
+    fmt, refs, _ = probe_problem(path)
+    return fmt, refs
+
+
+def probe_problem(path: str | os.PathLike) -> tuple[str | None, list[str], str | None]:
+    """``probe`` plus what the first bytes alone prove wrong (the one-line message ``read_image`` would
+    give): an empty file, or one named like a format with a magic number whose bytes are not that format.
+    None when nothing is known to be wrong (a truncated or corrupt body shows only when it is decoded)."""
     p = Path(path)
     try:
         head, size, compressed = read_head_info(p)
         fmt, by_name = _detect(head, p.name)
     except Exception:
-        return None, []
+        return None, [], None
     if fmt is None:
-        return None, []
+        return None, [], None
     single = [str(path)]
+    if size == 0:
+        return fmt.name, single, str(fail(str(path), "empty file (0 bytes)"))
+    if by_name and fmt.magic:
+        return fmt.name, single, str(fail(str(path), f"named like a {fmt.name.upper()} file but is not one "
+                                                      f"({describe_head(head)})"))
     if fmt.refs is None or by_name:
-        return fmt.name, single
+        return fmt.name, single, None
     try:
         if not compressed and fmt.one_frame is not None and fmt.one_frame(head, p, size):
-            return fmt.name, single
-        return fmt.name, fmt.refs(p)
+            return fmt.name, single, None
+        return fmt.name, fmt.refs(p), None
     except Exception:  # a corrupt file: read_image says what is wrong with it
-        return fmt.name, single
+        return fmt.name, single, None
