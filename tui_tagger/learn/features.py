@@ -61,8 +61,7 @@ def _cnn_extractor(model: str | None):
     except ImportError:
         extract = None
     if extract is None:
-        raise TaggerError("no CNN model available: the model core has no feature extractor yet; "
-                          "use --features physics")
+        raise TaggerError("no CNN model available (torch missing?); use --features physics")
     try:
         from tui_tagger.model.checkpoint import default_model_path
 
@@ -73,7 +72,7 @@ def _cnn_extractor(model: str | None):
     except OSError:
         raise TaggerError(f"no CNN model available: {path} not found; train one or use --features physics") from None
     version = f"cnn:{os.path.abspath(path)}:{st.st_size}:{st.st_mtime_ns}"
-    return (lambda refs: np.asarray(extract(refs, model=path), dtype=np.float32)), version
+    return (lambda refs: extract(refs, model=path)), version
 
 
 def compute(items: list[tuple[str, int, int]], source: str = "physics", *, model: str | None = None,
@@ -113,8 +112,8 @@ def compute(items: list[tuple[str, int, int]], source: str = "physics", *, model
         if extract is not None:
             for start in range(0, len(todo), _FLUSH):
                 chunk = todo[start:start + _FLUSH]
-                for i, vec in zip(chunk, extract([items[i][0] for i in chunk])):
-                    keep(i, vec, None)
+                for i, (vec, problem) in zip(chunk, extract([items[i][0] for i in chunk])):
+                    keep(i, None if vec is None else np.asarray(vec, dtype=np.float32), problem)
         else:
             workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
             refs = [items[i][0] for i in todo]

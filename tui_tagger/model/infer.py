@@ -11,6 +11,7 @@ from typing import Any, Callable, Iterator, Protocol
 import numpy as np
 import torch
 
+from tui_tagger.core.errors import TaggerError
 from tui_tagger.model.checkpoint import ModelInfo, load_checkpoint
 from tui_tagger.model.data import batches, default_workers
 from tui_tagger.model.device import resolve_device
@@ -61,6 +62,24 @@ class LocalPredictor:
         x = x.to(self._device, non_blocking=True).contiguous(memory_format=torch.channels_last)
         with torch.inference_mode(), self._autocast():
             return torch.sigmoid(self.model(x).float()).cpu().numpy()
+
+    def embed_paths(self, paths: list[str], batch: int = 32, workers: int | None = None) -> Iterator[tuple]:
+        """(path, penultimate-layer vector or None, error or None) per path, in order."""
+        workers = default_workers() if workers is None else workers
+        pin = self._device.type == "cuda"
+        embed = getattr(self.model, "embed", None)
+        if embed is None:
+            raise TaggerError(f"{self.info.arch}: this architecture gives no features")
+        for index, x, errors in batches(list(paths), self.preprocess, batch, workers, pin):
+            done: dict[int, tuple] = {i: (paths[i], None, e) for i, e in errors}
+            if x is not None:
+                x = x.to(self._device, non_blocking=True).contiguous(memory_format=torch.channels_last)
+                with torch.inference_mode(), self._autocast():
+                    vecs = embed(x).float().cpu().numpy()
+                for i, vec in zip(index, vecs):
+                    done[i] = (paths[i], vec, None)
+            for i in sorted(done):
+                yield done[i]
 
     def predict_arrays(self, batch: np.ndarray) -> np.ndarray:
         batch = np.asarray(batch, dtype=np.float32)

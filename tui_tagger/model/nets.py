@@ -56,6 +56,11 @@ class AlexNetTagger(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.pool(self.features(x)))
 
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """The penultimate layer (``hidden`` values per image, after the ReLU): the frozen features that
+        few-label heads learn on."""
+        return self.classifier[:-1](self.pool(self.features(x)))
+
 
 ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
     "alexnet-tagger": AlexNetTagger,

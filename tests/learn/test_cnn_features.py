@@ -1,0 +1,50 @@
+"""CNN features for the few-label heads: the shipped model's penultimate layer, one vector per readable
+image, a corrupt image reported (not a row of zeros), the cache reused, and `--features cnn` end to end."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import numpy as np
+import pytest
+from test_cli_learn import folder  # noqa: F401  (the fixture: 24 small frames, 18 tagged, one broken)
+
+from tui_tagger.model.checkpoint import shipped_model_paths
+
+SHIPPED = shipped_model_paths()[0]
+pytestmark = pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped model in models/")
+
+
+def _items(folder):
+    import os
+
+    paths = sorted(str(p) for p in folder.iterdir() if p.suffix == ".tif")
+    return [(p, os.stat(p).st_size, os.stat(p).st_mtime_ns) for p in paths]
+
+
+def test_vectors_per_image_and_a_corrupt_one_is_a_problem(folder, tmp_path):
+    from tui_tagger.learn.features import compute
+    from tui_tagger.model.checkpoint import load_checkpoint
+
+    hidden = load_checkpoint(SHIPPED)[0].head.in_features
+    items = _items(folder)
+    fs = compute(items, "cnn", model=str(SHIPPED), cache_dir=tmp_path / "cache")
+    assert fs.X.shape == (len(items) - 1, hidden) and np.isfinite(fs.X).all()
+    assert len(fs.problems) == 1 and "broken.tif" in fs.problems[0]
+    assert fs.X.std(axis=0).max() > 0  # the images differ, so their features do
+    again = compute(items, "cnn", model=str(SHIPPED), cache_dir=tmp_path / "cache")
+    np.testing.assert_array_equal(again.X, fs.X)
+
+
+def test_suggest_with_cnn_features(folder, tmp_path, monkeypatch, capsys):
+    from tui_tagger.commands import suggest
+
+    monkeypatch.setenv("TUI_TAGGER_CACHE_DIR", str(tmp_path / "cache"))
+    parser = argparse.ArgumentParser()
+    suggest.add_arguments(parser)
+    args = parser.parse_args([str(folder), "--features", "cnn", "--model", str(SHIPPED), "--tag", "Ring: Oriented z",
+                              "--count", "3", "--json"])
+    assert suggest.run(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert 1 <= len(out) <= 3 and all(set(o) >= {"path", "score"} for o in out)
