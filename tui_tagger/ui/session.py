@@ -34,6 +34,7 @@ class Row:
     base: dict[str, str | None]  # tags on disk: name -> source
     predictions: dict[str, float] = field(default_factory=dict)
     error: str | None = None
+    size: int = 0  # bytes of the file (with mtime_ns: the key of the feature cache)
 
 
 @dataclass
@@ -69,7 +70,8 @@ class Session:
         """Rows for catalog entries; no session state, so a worker thread builds them (100k: ~0.1 s).
         The entries' tag dicts are shared, not copied: the catalog and the session replace them, never edit."""
         name = backend.display_name
-        return [Row(e.path, e.rel, name(e.rel), e.mtime_ns, e.tags, e.predictions or {}, e.error) for e in entries]
+        return [Row(e.path, e.rel, name(e.rel), e.mtime_ns, e.tags, e.predictions or {}, e.error, e.size)
+                for e in entries]
 
     def add_entries(self, entries) -> None:
         self.add_rows(self.make_rows(entries))
@@ -115,6 +117,23 @@ class Session:
                 out[name] = HUMAN  # added, or a model/synthetic tag a human confirmed
             elif not present:
                 out.pop(name, None)
+        return out
+
+    def labels(self, tag: str) -> dict[str, bool]:
+        """The labels a head learns ``tag`` from: path -> present, for the images a person (or the
+        generator, or a file that does not say) decided on -- a tag file with such tags, or a correction in
+        this session. A tag only the model added is no label (as in ``learn.folder``)."""
+        out: dict[str, bool] = {}
+        for row in self.rows:
+            if row.error:
+                continue
+            if row.path not in self.overrides and not any(src != "model" for src in row.base.values()):
+                continue
+            source = self.tags(row).get(tag, "absent")
+            if source == "absent":
+                out[row.path] = False
+            elif source != "model":
+                out[row.path] = True
         return out
 
     def has(self, row: Row, tag: str | None = None) -> bool:

@@ -1,0 +1,86 @@
+"""Pilot test: the model learns from corrections while you work. After a few corrections the folder's
+features come in (a worker), a head for the current tag trains, and the lists' p(tag) follow the labels;
+the session's labels leave out model-only tags."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tui_tagger.core.tagfile import TagFile
+from tui_tagger.ui.app import TaggerApp
+
+RING = "Ring: Oriented z"
+
+
+def _frame(kind, rng, size=64):
+    y, x = np.mgrid[:size, :size] - size / 2 + 0.5
+    r, chi = np.hypot(x, y), np.arctan2(-y, x)
+    ring = np.exp(-((r - 18) ** 2) / 4)
+    if kind == "z":
+        ring *= np.sin(chi) ** 8
+    return rng.poisson(50 * ring + 200 * np.exp(-r / 6) + 5).astype(np.uint16)
+
+
+@pytest.fixture
+def arcs(tmp_path, monkeypatch):
+    """16 frames: every third has arcs along z; eight have tag files (4 positives, 4 negatives)."""
+    import tifffile
+
+    monkeypatch.setenv("TUI_TAGGER_CACHE_DIR", str(tmp_path / "cache"))
+    rng = np.random.default_rng(1)
+    root = tmp_path / "arcs"
+    root.mkdir()
+    truth = {}
+    for i in range(16):
+        kind = "z" if i % 3 == 0 else "iso"
+        path = root / f"f{i:02d}.tif"
+        tifffile.imwrite(path, _frame(kind, rng))
+        truth[str(path)] = kind == "z"
+    labelled = [0, 3, 6, 9, 1, 2, 4, 5]
+    for i in labelled:
+        path = root / f"f{i:02d}.tif"
+        tf = TagFile.new(path.with_suffix(".xml"), path.name)
+        tf.add(RING if truth[str(path)] else "Ring: Isotropic", source="human")
+        tf.save(fsync=False)
+    # a model-only tag is no label
+    tf = TagFile.new(root / "f12.xml", "f12.tif")
+    tf.add(RING, source="model")
+    tf.save(fsync=False)
+    return root, truth
+
+
+async def _ready(app, pilot):
+    for _ in range(100):
+        await pilot.pause(0.05)
+        if not app.scanning:
+            break
+    await pilot.pause(0.1)
+
+
+async def test_head_learns_from_corrections_and_ranks_the_unlabelled(arcs):
+    root, truth = arcs
+    app = TaggerApp(root, tag=RING, graphics="none", thumbnails=False)
+    async with app.run_test(size=(140, 44)) as pilot:
+        await _ready(app, pilot)
+        labels = app.session.labels(RING)
+        assert sum(labels.values()) == 4 and len(labels) == 8  # f12's model tag is not a label
+        assert str(root / "f12.tif") not in labels
+        app.neg.focus()
+        # a correction: f15 is an isotropic frame; move it to Positive and back (two corrections)
+        app.neg.select_path(str(root / "f10.tif"))
+        await pilot.press("m")
+        await pilot.press("u")
+        for _ in range(200):
+            await pilot.pause(0.05)
+            if app.head_status and app.head_status.startswith("learned"):
+                break
+        assert app.head_status.startswith("learned " + RING), app.head_status
+        p = {r.path: r.predictions.get(RING) for r in app.session.rows}
+        unlabelled = [path for path in p if path not in labels]
+        assert all(p[path] is not None for path in unlabelled)
+        z = [p[path] for path in unlabelled if truth[path]]
+        iso = [p[path] for path in unlabelled if not truth[path]]
+        assert min(z) > max(iso)  # the arcs the person never labelled rank above the isotropic ones
+        # Negative list sorted by p: the most likely missed positive sits on top
+        assert truth[app.neg.rows[0].path]

@@ -1,0 +1,60 @@
+"""A few-label head that follows a person's corrections (no UI, no torch).
+
+The folder's features are computed once (``learn.features``, cached on disk, so a second session starts
+at once); the embedding (PCA) is fitted once on every image. Each retrain is then a class-balanced
+logistic regression on the labelled images' embedded features: well under a second for thousands of
+labels, so it can run after every few corrections.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from tui_tagger.learn.heads import Embedding, fit_embedding, fit_scores
+
+MIN_EACH = 2  # positives and negatives needed before a head says anything
+
+
+class LiveHead:
+    def __init__(self, source: str = "physics", model: str | None = None):
+        self.source = source
+        self.model = model
+        self.paths: list[str] = []
+        self.X: np.ndarray | None = None
+        self.embedding: Embedding | None = None
+        self._Z: np.ndarray | None = None
+        self._row: dict[str, int] = {}
+        self.problems: list[str] = []
+
+    @property
+    def ready(self) -> bool:
+        return self._Z is not None
+
+    def load(self, items: list[tuple[str, int, int]], progress: Callable[[int, int], None] | None = None,
+             cache_dir=None, workers: int | None = None) -> None:
+        """Features of ``items`` = [(ref, size, mtime_ns)]; unreadable images are left out (``problems``)."""
+        from tui_tagger.learn import features
+
+        fs = features.compute(items, self.source, model=self.model, workers=workers, progress=progress,
+                              cache_dir=cache_dir)
+        self.paths, self.X, self.problems = fs.refs, fs.X, fs.problems
+        self._row = {p: i for i, p in enumerate(self.paths)}
+        if len(self.paths) >= 2:
+            self.embedding = fit_embedding(self.X)
+            self._Z = self.embedding.transform(self.X)
+
+    def fit(self, labels: dict[str, bool]) -> dict[str, float] | None:
+        """p(tag) for every image with features, from ``labels`` (path -> present); None while there are
+        fewer than ``MIN_EACH`` labelled positives or negatives."""
+        if self._Z is None:
+            return None
+        idx = [(self._row[p], v) for p, v in labels.items() if p in self._row]
+        y = np.array([v for _, v in idx], dtype=np.float64)
+        if int(y.sum()) < MIN_EACH or int(len(y) - y.sum()) < MIN_EACH:
+            return None
+        coef, intercept = fit_scores(self._Z[[i for i, _ in idx]], y)
+        z = np.clip(self._Z @ coef + intercept, -30, 30)
+        p = 1.0 / (1.0 + np.exp(-z))
+        return {path: round(float(v), 4) for path, v in zip(self.paths, p)}

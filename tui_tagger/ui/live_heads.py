@@ -1,0 +1,112 @@
+"""The model learns from corrections while you work (a mixin of TaggerApp).
+
+On the first correction the folder's features are computed in a worker (cached on disk: the next session
+starts at once); from then on, every ``RETRAIN_EVERY`` corrections on the current tag, and on a change of
+tag, a few-label head (``learn.live``) retrains in a worker and the lists' p(tag) update where they stand.
+"""
+
+from __future__ import annotations
+
+import os
+
+from rich.text import Text
+from textual import work
+
+RETRAIN_EVERY = 3  # corrections on the current tag between retrains
+
+
+class LiveHeadsMixin:
+    live_head = None  # learn.live.LiveHead once the features are in
+    head_status: str | None = None  # the status bar's part
+    _head_loading = False
+    _since_fit = 0
+    _head_enabled = True
+
+    def labels_changed(self) -> None:
+        """After a correction (move, checklist, undo/redo)."""
+        if not self._head_enabled:
+            return
+        if self.live_head is None:
+            self.start_live_heads()
+            return
+        self._since_fit += 1
+        if self._since_fit >= RETRAIN_EVERY:
+            self.retrain_head()
+
+    def start_live_heads(self) -> None:
+        if self._head_loading or self.live_head is not None:
+            return
+        rows = [r for r in self.session.rows if not r.error]
+        if len(rows) < 4:
+            return
+        self._head_loading = True
+        self.head_status = "learning: features…"
+        self._update_status()
+        self.head_features([(r.path, r.size, r.mtime_ns) for r in rows])
+
+    @work(thread=True, exclusive=True, group="head-features")
+    def head_features(self, items: list[tuple[str, int, int]]) -> None:
+        from tui_tagger.learn.live import LiveHead
+
+        head = LiveHead()
+        last = [0]
+
+        def progress(done: int, total: int) -> None:
+            if done - last[0] >= 50 or done == total:
+                last[0] = done
+                self.call_from_thread(self._head_progress, done, total)
+
+        try:
+            head.load(items, progress=progress, workers=max(1, (os.cpu_count() or 2) - 1))
+        except Exception as err:  # never a traceback: the app works on without the head
+            self.call_from_thread(self._head_failed, f"learning from corrections is off: {err}")
+            return
+        self.call_from_thread(self._head_loaded, head)
+
+    def _head_progress(self, done: int, total: int) -> None:
+        self.head_status = f"learning: features {done:,}/{total:,}"
+        self._update_status()
+
+    def _head_failed(self, message: str) -> None:
+        self._head_loading, self._head_enabled, self.head_status = False, False, None
+        self.notify(Text(message), severity="warning", timeout=10)
+        self._update_status()
+
+    def _head_loaded(self, head) -> None:
+        self._head_loading = False
+        self.live_head = head
+        if not head.ready:
+            self._head_failed("learning from corrections is off: too few readable images")
+            return
+        self.retrain_head()
+
+    def retrain_head(self) -> None:
+        """Retrain the head of the current tag from the session's labels now (in a worker)."""
+        if self.live_head is None or not self.live_head.ready or not self.session.tag:
+            return
+        self._since_fit = 0
+        tag = self.session.tag
+        self.fit_head(tag, self.session.labels(tag))
+
+    @work(thread=True, exclusive=True, group="head-fit")
+    def fit_head(self, tag: str, labels: dict[str, bool]) -> None:
+        try:
+            probs = self.live_head.fit(labels)
+        except Exception as err:
+            self.call_from_thread(self._head_failed, f"learning from corrections is off: {err}")
+            return
+        pos = sum(labels.values())
+        self.call_from_thread(self._head_fitted, tag, probs, pos, len(labels) - pos)
+
+    def _head_fitted(self, tag: str, probs: dict[str, float] | None, pos: int, neg: int) -> None:
+        if tag != self.session.tag:
+            return  # the tag changed meanwhile; its own retrain follows
+        if probs is None:
+            self.head_status = f"learning: needs 2+ and 2− labels for {tag} ({pos}+ {neg}−)"
+            self._update_status()
+            return
+        s = self.session
+        results = [(path, {**s.row(path).predictions, tag: p}, None) for path, p in probs.items() if path in s.index]
+        self.apply_predictions(results, f"head:{self.live_head.source}")
+        self.head_status = f"learned {tag} from {pos}+ {neg}−"
+        self._update_status()
