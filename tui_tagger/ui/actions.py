@@ -15,26 +15,27 @@ class Action:
     keys: str  # Textual key names, comma separated
     description: str
     footer: bool = True  # shown in the footer (all are in help and the palette)
+    short: str = ""  # the footer's label (the footer has one line for all of them); else description
 
 
 ACTIONS: tuple[Action, ...] = (
-    Action("move", "m", "Move to other list"),
-    Action("mark", "space", "Mark for bulk move"),
-    Action("next_pane", "tab", "Next pane", footer=False),
-    Action("pick_tag", "t", "Pick tag"),
-    Action("filter", "slash", "Filter"),
-    Action("save", "s", "Save"),
-    Action("undo", "u", "Undo"),
-    Action("redo", "ctrl+r", "Redo"),
-    Action("expression", "e", "Expression"),
-    Action("colormap", "c", "Colour map"),
-    Action("scaling", "g", "Scaling", footer=False),
-    Action("sort", "o", "Sort order", footer=False),
-    Action("predict", "p", "Predict"),
-    Action("cancel", "escape", "Cancel prediction", footer=False),
-    Action("next_suggested", "n", "Next suggested"),
-    Action("help", "question_mark", "Help"),
-    Action("quit", "q", "Quit"),
+    Action("move", "m", "Move to the other list", short="Move"),
+    Action("mark", "space", "Mark / unmark for a bulk move", short="Mark"),
+    Action("next_pane", "tab", "Next pane (lists, inspect)", short="Pane"),
+    Action("pick_tag", "t", "Pick tag", short="Tag"),
+    Action("filter", "slash", "Filter by tag query or name", short="Filter"),
+    Action("save", "s", "Save", short="Save"),
+    Action("undo", "u", "Undo", short="Undo"),
+    Action("redo", "ctrl+r", "Redo", short="Redo"),
+    Action("expression", "e", "Image expression", short="Expr"),
+    Action("colormap", "c", "Next colour map", short="Colours"),
+    Action("scaling", "g", "Next scaling (log, gamma, linear)", footer=False),
+    Action("sort", "o", "Sort order (p, name, time)", footer=False),
+    Action("predict", "p", "Predict (p again stops)", short="Predict"),
+    Action("cancel", "escape", "Stop the prediction", footer=False),
+    Action("next_suggested", "n", "Next suggested image", short="Next"),
+    Action("help", "question_mark", "Help", short="Help"),
+    Action("quit", "q", "Quit", short="Quit"),
 )
 
 BY_ID = {a.id: a for a in ACTIONS}
@@ -44,7 +45,8 @@ def bindings() -> list[Binding]:
     # priority: the keys work whichever widget has focus (except where a modal screen takes them).
     # The binding id is the action id, so a user keymap (Textual's App.set_keymap) can rebind it.
     return [
-        Binding(a.keys, a.id, a.description, show=a.footer, priority=a.id in ("next_pane",), id=a.id)
+        Binding(a.keys, a.id, a.short or a.description, show=a.footer, priority=a.id in ("next_pane",),
+                tooltip=a.description, id=a.id)
         for a in ACTIONS
     ]
 

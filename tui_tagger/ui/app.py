@@ -26,6 +26,20 @@ from tui_tagger.ui.widgets.image_list import ROW_H, THUMB_W, ImageList
 from tui_tagger.ui.widgets.checklist import TagChecklist
 from tui_tagger.ui.widgets.inspect import InspectPane
 
+def plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{n:,} {one if n == 1 else many or one + 's'}"
+
+
+class KeyFooter(Footer):
+    """Textual's footer; below FOOTER_ONE_LINE columns, in two rows (every key of the contract stays visible)."""
+
+    def compose(self) -> ComposeResult:
+        yield from super().compose()
+        if self.screen.has_class("-footer-2"):  # Footer.compose set one grid column per key
+            self.styles.grid_size_columns = max(1, -(-self.styles.grid_size_columns // 2))
+
+
+FOOTER_ONE_LINE = 142  # the footer's keys fit one line from this many columns
 NARROW = 110  # below this many columns the inspect pane replaces the lists instead of sitting beside them
 
 
@@ -45,6 +59,7 @@ class TaggerApp(App):
         self.settings = backend.display_settings()
         self.sort = "p"
         self.filter_text = ""
+        self.filter_kind = ""  # "tags" (a tag query) or "name" (part of a name)
         self._keep = None
         self.scanning = True
         self.verifying = False  # the lists show the index's rows; the scan checks them against the disk
@@ -59,6 +74,7 @@ class TaggerApp(App):
         self.predicting: list[int] | None = None  # [done, total] while a prediction runs
         self.predict_device = ""
         self._frame = (None, None)  # (path, Frame) of the inspected image, so a colour map change doesn't re-read
+        self._shown = -1  # session.version when the inspect pane was last filled
         self.keymap, keymap_problems = actions.load_keymap()
         self.set_keymap(self.keymap)
         themes, self._theme_problems = load_themes()
@@ -84,11 +100,14 @@ class TaggerApp(App):
                 yield self.neg
             yield self.inspect
         yield self.status
-        yield Footer()
+        yield KeyFooter()
+
+    def _lists_hidden(self) -> bool:
+        return self.screen.has_class("-narrow") and self.screen.has_class("-show-inspect")
 
     def active_list(self) -> ImageList:
         focused = self.focused
-        if isinstance(focused, ImageList):
+        if isinstance(focused, ImageList) and not self._lists_hidden():
             return focused
         return self._last_list if getattr(self, "_last_list", None) else self.pos
 
@@ -121,15 +140,27 @@ class TaggerApp(App):
             self.session.discard_journal()
             self.notify("Discarded the unsaved corrections.")
         else:
-            n = self.session.restore(self.session.pending_journal())
-            self.notify(f"Restored corrections on {n} images (unsaved: press s to save).")
+            records = self.session.pending_journal()
+            n = self.session.restore(records)
+            tags = [r.get("tag") for r in records if isinstance(r.get("tag"), str)]
+            if tags and not self.initial_tag:
+                # show the lists the corrections were made in (else the folder's most used tag)
+                self.session.tag = max(set(tags), key=tags.count)
+                self.seen.clear()
+            self.notify(f"Restored corrections on {plural(n, 'image')} (unsaved: press s to save).")
         self.rebuild_lists()
+        self._show_selected()
 
     def on_resize(self, event) -> None:
         self._layout(event.size.width)
 
     def _layout(self, width: int) -> None:
         self.screen.set_class(width < NARROW, "-narrow")
+        two = width < FOOTER_ONE_LINE
+        if two != self.screen.has_class("-footer-2"):
+            self.screen.set_class(two, "-footer-2")
+            for footer in self.screen.query(KeyFooter):
+                footer.refresh(recompose=True)
 
     # ---- scan -------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="scan")
@@ -240,7 +271,11 @@ class TaggerApp(App):
         self.pos.set_rows(pos, sort_key(self.sort, tag, True))
         self.neg.set_rows(neg, sort_key(self.sort, tag, False))
         self._titles()
-        if self.inspect.path is None:
+        lst = self.active_list()
+        other = self.neg if lst is self.pos else self.pos
+        if not lst.rows and other.rows and self.focused is lst:
+            other.focus()  # a filter or tag left this list empty: the images are in the other one
+        elif self.inspect.path is None:
             self._show_selected()
         self._update_status()
         self._next_rebuild = time.monotonic() + 4 * (time.monotonic() - t0)
@@ -281,9 +316,13 @@ class TaggerApp(App):
             return
         if msg.control is not self.active_list() and msg.control is not self._last_list:
             return
+        if msg.path is not None and msg.path == self.inspect.path and self._shown == self.session.version:
+            return  # already shown as it is (a move shows its image itself)
         self._show_selected()
 
     def on_descendant_focus(self, event) -> None:
+        if self._lists_hidden():
+            return  # the lists are hidden (80x24, inspect pane swapped in): a list focused now is Textual's doing
         if isinstance(event.widget, ImageList):
             self._last_list = event.widget
             self._show_selected()
@@ -293,6 +332,7 @@ class TaggerApp(App):
 
     def _show_selected(self) -> None:
         row = self.active_list().current
+        self._shown = self.session.version
         self.inspect.show_row(row, self.session.tags(row) if row else {}, self.session.vocab, self.session.tag)
         if row is not None:
             self.seen.add(row.path)
@@ -357,7 +397,7 @@ class TaggerApp(App):
         self.update_rows(paths)
         self._show_selected()
         if n > 1:
-            self.notify(f"Moved {n} images.")
+            self.notify(f"Moved {plural(n, 'image')}.")
 
     def action_move(self) -> None:
         self._move(self.active_list().selection())
@@ -372,9 +412,17 @@ class TaggerApp(App):
         nxt = order[(idx + 1) % len(order)]
         showing = self.screen.has_class("-show-inspect")
         self.screen.set_class(nxt is order[2], "-show-inspect")
-        nxt.focus()
         if showing != (nxt is order[2]):
-            self.call_after_refresh(self._show_selected)
+            # at 80x24 the pane was display: none, and a hidden widget takes no focus: focus it once it is
+            # shown. Hiding the lists moves Textual's focus to some list meanwhile: inspect the one we left.
+            # (on_descendant_focus ignores that) and the list we left stays the inspected one.
+            def swapped() -> None:
+                nxt.focus()
+                self._show_selected()
+
+            self.call_after_refresh(swapped)
+        else:
+            nxt.focus()
 
     def on_selection_list_selection_toggled(self, event: SelectionList.SelectionToggled) -> None:
         row = self._last_list.current if getattr(self, "_last_list", None) else None
@@ -440,8 +488,8 @@ class TaggerApp(App):
         if text is None:
             return
         text = text.strip()
-        self.filter_text = text
         if not text:
+            self.filter_text = ""
             self._keep = None
         else:
             from tui_tagger.core.errors import QueryError
@@ -450,9 +498,17 @@ class TaggerApp(App):
             try:
                 query = parse_query(text, self.session.vocab)
                 self._keep = lambda row, tags: query.matches(tags, row.predictions)
-            except QueryError:
+                self.filter_kind = "tags"
+            except QueryError as err:
                 needle = text.lower()
+                if not any(needle in row.rel.lower() for row in self.session.rows):
+                    # neither a tag query nor part of any name: say why, keep the lists as they were
+                    self.notify(f"Filter {text!r}: no name contains it, and as a tag query: {err}",
+                                severity="warning", timeout=10)
+                    return
                 self._keep = lambda row, tags: needle in row.rel.lower()
+                self.filter_kind = "name"
+            self.filter_text = text
         self.rebuild_lists()
 
     def action_sort(self) -> None:
@@ -483,8 +539,8 @@ class TaggerApp(App):
 
     def action_expression(self) -> None:
         self.push_screen(
-            PromptDialog("Image expression (e.g. log(x+1), x - median(x)); empty for none",
-                         self.settings.expression, "x"),
+            PromptDialog("Image expression on img (e.g. log1p(img), img - background(img)); empty for none",
+                         self.settings.expression, "img"),
             lambda text: None if text is None else self._apply_settings(expression=text.strip()),
         )
 
@@ -606,7 +662,7 @@ class TaggerApp(App):
             )
             return
         if saved:
-            self.notify(f"Saved {saved} tag files.")
+            self.notify(f"Saved {plural(saved, 'tag file')}.")
         if then_quit and not self.session.dirty:
             self.exit()
 
@@ -624,7 +680,7 @@ class TaggerApp(App):
                 self.exit()
 
         self.push_screen(
-            ChoiceDialog(f"{n} images have unsaved corrections.",
+            ChoiceDialog(f"{plural(n, 'image has', 'images have')} unsaved corrections.",
                          [("save", "Save and quit"), ("discard", "Quit without saving"), ("cancel", "Cancel")],
                          cancel="cancel"),
             answer,
@@ -634,10 +690,10 @@ class TaggerApp(App):
         self.push_screen(HelpScreen(self.keymap))
 
     def get_system_commands(self, screen):
-        yield from super().get_system_commands(screen)
+        for command in super().get_system_commands(screen):
+            if command.title != "Quit":  # ours asks about unsaved corrections and shows the key
+                yield command
         for a in actions.ACTIONS:
-            if a.id in ("quit", "help"):
-                continue
             yield SystemCommand(a.description, f"key: {actions.key_label(a, self.keymap)}",
                                 getattr(self, f"action_{a.id}"))
 
@@ -647,7 +703,7 @@ class TaggerApp(App):
         text.append(f" {s.tag or '-'} ", style="bold")
         text.append(f" +{len(self.pos.rows)} −{len(self.neg.rows)}  of {len(s.rows)} images")
         if self.filter_text:
-            text.append(f"  filter: {self.filter_text}")
+            text.append(f"  filter ({self.filter_kind}): {self.filter_text}")
         text.append(f"  sort: {self.sort}")
         if s.overrides:
             text.append(f"  ● {len(s.overrides)} unsaved", style="bold")

@@ -29,9 +29,15 @@ class ThumbsReady(Message):
 class RowSelected(Message):
     """The cursor of an image list moved to a row (path) or the list became empty (None)."""
 
-    def __init__(self, path: str | None) -> None:
+    def __init__(self, image_list, path: str | None) -> None:
         super().__init__()
+        self.image_list = image_list
         self.path = path
+
+    @property
+    def control(self):
+        """The list whose cursor moved (Message.control is None unless a message names it)."""
+        return self.image_list
 
 
 class RowMoveRequested(Message):

@@ -34,6 +34,11 @@ class TagChecklist(SelectionList[str]):
             self.sources, self.probs = dict(sources), dict(probs)
             self.refresh()
 
+    def _on_focus(self, event) -> None:
+        super()._on_focus(event)
+        if self.highlighted is None and self.option_count:
+            self.highlighted = 0  # tabbing in shows where space will tick (else the first key only moves)
+
     def _get_left_gutter_width(self) -> int:
         return len("[x] ") + SOURCE_W + P_W
 

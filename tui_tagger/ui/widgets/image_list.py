@@ -187,7 +187,7 @@ class ImageList(ScrollView, can_focus=True):
                 self.refresh()
         else:
             self.refresh()
-        self.post_message(RowSelected(self.current.path if self.current else None))
+        self.post_message(RowSelected(self, self.current.path if self.current else None))
 
     # ---- scrolling: the top row is always whole (offsets at row boundaries) ----------------
     @property
@@ -290,8 +290,14 @@ class ImageList(ScrollView, can_focus=True):
         """A component style, cached: resolving one costs ~0.1 ms, and a row line needs up to four."""
         style = self._component.get(name)
         if style is None:
-            style = self._component[name] = (
-                self.rich_style if name == "base" else self.get_component_rich_style(name))
+            if name == "base" or name.startswith(("image-list--cursor", "image-list--marked")):
+                style = self.rich_style if name == "base" else self.get_component_rich_style(name)
+            else:
+                # text styles layered on a row: their colour and weight only, so the cursor's or a mark's
+                # background shows through (a component style carries the widget's background too)
+                full = self.get_component_rich_style(name)
+                style = Style(color=full.color, bold=full.bold, dim=full.dim, italic=full.italic)
+            self._component[name] = style
         return style
 
     def render_line(self, y: int) -> Strip:

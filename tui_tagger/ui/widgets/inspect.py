@@ -112,7 +112,12 @@ class InspectPane(Vertical):
         self.query_one("#inspect-title", Static).update(title, layout=False)  # fixed size: no layout pass
         self._fill_checklist(tags if row else {}, vocab, session_tag)
         self.update_predictions(row)
-        if row is not None and row.error:
+        if row is None:  # an empty list (a filter that matches nothing): no image of another row stays
+            if self._image_cls is not None:
+                self.query_one("#inspect-image").image = None
+            self.query_one("#inspect-meta", Static).update("", layout=False)
+            self.set_class(False, "-error")
+        elif row.error:
             self.show_error(row.error)
         else:
             self.set_class(False, "-error")  # a no-op when unchanged: a class change restyles the pane
