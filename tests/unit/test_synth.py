@@ -223,3 +223,17 @@ def test_importing_the_generator_loads_no_file_libraries():
     code = "import sys, tui_tagger.core.synth; print(sorted({'fabio', 'tifffile', 'scipy'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_readme_lists_exactly_the_attributes_the_generator_tags():
+    """The README's list of truthfully generated attributes is the generator's, name for name."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"<!-- synth-tags -->(.*?)<!-- /synth-tags -->", readme, re.S)
+    assert block, "README.md: the synthetic-data attribute list (between <!-- synth-tags --> markers) is missing"
+    listed = re.findall(r"`([^`]+)`", block.group(1))
+    assert len(listed) == len(set(listed))
+    assert sorted(listed) == sorted(SYNTH_TAGS)
+    assert f"{len(SYNTH_TAGS)} attributes" in readme
