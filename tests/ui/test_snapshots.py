@@ -56,3 +56,23 @@ def test_help_screen(snap_app, snap_compare):
         await pilot.pause(0.1)
 
     assert snap_compare(snap_app, terminal_size=(120, 36), run_before=help_screen)
+
+
+def test_inspect_pane_swapped_in_at_80x24(snap_app, snap_compare):
+    async def inspect(pilot):
+        await settle(pilot)
+        await pilot.press("tab", "tab")  # negatives, then the inspect pane in their place
+        await settle(pilot)
+
+    assert snap_compare(snap_app, terminal_size=(80, 24), run_before=inspect)
+
+
+def test_restore_dialog_after_a_crash(tmp_path, snap_compare):
+    folder = make_folder(tmp_path / "snap", n=4, tagged={"img00": [RING]})
+    from tui_tagger.core.journal import Journal
+
+    journal = Journal(folder, fsync=False)
+    journal.extend([{"image": str(folder / "img01.tif"), "tag": RING, "present": True, "t": 0.0}])
+    journal.close()
+    assert snap_compare(TaggerApp(folder, tag=RING, graphics="halfcell"), terminal_size=(120, 36),
+                        run_before=settle)

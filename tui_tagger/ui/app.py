@@ -14,7 +14,7 @@ from textual.widgets import Footer, SelectionList, Static
 
 from tui_tagger.core.errors import TaggerError
 from tui_tagger.ui import actions, backend, predict
-from tui_tagger.ui.messages import EntriesArrived, RowMoveRequested, RowSelected, ThumbsReady
+from tui_tagger.ui.messages import EntriesArrived, InspectResized, RowMoveRequested, RowSelected, ThumbsReady
 from tui_tagger.ui.screens.dialogs import ChoiceDialog, PromptDialog
 from tui_tagger.ui.screens.help import HelpScreen
 from tui_tagger.ui.screens.tag_picker import TagPicker
@@ -124,7 +124,8 @@ class TaggerApp(App):
             images = len({r.get("image") for r in records})
             self.push_screen(
                 ChoiceDialog(
-                    f"{len(records)} unsaved corrections on {images} images from an earlier session "
+                    f"{plural(len(records), 'unsaved correction')} on {plural(images, 'image')} "
+                    f"from an earlier session "
                     f"(it ended without saving).\nRestore them?",
                     [("restore", "Restore"), ("discard", "Discard")],
                     cancel="restore",  # Escape never loses work
@@ -326,6 +327,11 @@ class TaggerApp(App):
         if isinstance(event.widget, ImageList):
             self._last_list = event.widget
             self._show_selected()
+
+    def on_inspect_resized(self, _: InspectResized) -> None:
+        row = self.active_list().current
+        if row is not None and row.path == self.inspect.path and not row.error:
+            self.load_image(row.path, self.settings)  # the frame is cached: a re-render only
 
     def on_row_move_requested(self, msg: RowMoveRequested) -> None:
         self._move([msg.path])

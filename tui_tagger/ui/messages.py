@@ -46,3 +46,7 @@ class RowMoveRequested(Message):
     def __init__(self, path: str) -> None:
         super().__init__()
         self.path = path
+
+
+class InspectResized(Message):
+    """The inspect pane changed size (shown at 80x24, a terminal resize): the image is rendered again to fit."""

@@ -10,6 +10,7 @@ from textual.widgets import SelectionList, Static
 from textual.widgets.selection_list import Selection
 
 from tui_tagger.core.vocabulary import GROUPS
+from tui_tagger.ui.messages import InspectResized
 from tui_tagger.ui.widgets.checklist import TagChecklist
 
 
@@ -84,6 +85,11 @@ class InspectPane(Vertical):
             yield Static("(graphics off)", id="inspect-image")
         yield Static("", id="inspect-meta")
         yield TagChecklist(id="checklist")
+
+    def on_resize(self, event) -> None:
+        # the image was rendered for the old size (or for none, while the pane was hidden): ask again
+        if self.path is not None and event.size.width > 0 and event.size.height > 0:
+            self.post_message(InspectResized())
 
     def image_cells(self) -> tuple[int, int]:
         region = self.query_one("#inspect-image").content_region
@@ -166,7 +172,8 @@ class InspectPane(Vertical):
         widget = self.query_one("#inspect-image")
         if self._image_cls is not None:
             # textual-image cannot scale into a hidden (0-wide) area: the image comes back when shown
-            visible = widget.size.width > 0 and widget.size.height > 0
+            # (the pane's size: the image widget is as wide as its image, 0 until it has one)
+            visible = self.size.width > 0 and widget.size.height > 0
             widget.render_key = key
             widget.image = pil_image if visible else None
         self.query_one("#inspect-meta", Static).update(Text(_format_meta(meta)), layout=False)
