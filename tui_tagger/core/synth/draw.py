@@ -337,4 +337,8 @@ def draw_scene(seed: int, index: int, size: int) -> Scene:
         if not field and inst.exposure != "weak" and p() < 0.12:
             d.hot_peak()
     noise_seed = int(rng.integers(2**63))
+    # drawn last, so that adding it left every earlier draw (and so every other frame property) as it was
+    if inst.beamstop != "none" and geo.beam_on_image and rng.random() < 0.3:
+        inst.flare = _log_uniform(rng, 30, 3e4)
+        inst.flare_sigma = float(beamstop_reach(inst) * rng.uniform(0.45, 0.9))
     return Scene(geo, inst, d.features, calibrant, noise_seed)

@@ -28,6 +28,10 @@ class Instrument:
     background: float = 0.02  # flat background as a fraction of that median
     high_background: bool = False  # then ``background`` is a fraction of the 90th percentile instead
     dark: float = 0.0  # detector offset (counts)
+    # direct-beam light leaking past the stop's edge (a slightly misaligned or small stop): a bright blob at
+    # the beam, hidden where the stop is; peak counts relative to ``level`` (0 = none) and its width (px)
+    flare: float = 0.0
+    flare_sigma: float = 1.0
 
     @property
     def dtype_max(self) -> int:

@@ -114,6 +114,9 @@ class _Frame:
         total += self.background * self.stop_t + inst.dark
         if geo.beam_on_image or inst.beamstop != "none":
             total += (BEAM_PEAK * inst.level) * direct_beam(geo, inst) * self.stop_t
+        if inst.flare > 0:
+            r = geo.grids().r
+            total += (inst.flare * inst.level) * np.exp(-0.5 * (r / inst.flare_sigma) ** 2) * self.stop_t
         return total
 
     def seen(self, own: np.ndarray, total: np.ndarray, snr_rel: tuple[float, float], lenient: bool = False) -> bool:
