@@ -33,7 +33,7 @@ async def test_moves_keep_both_lists_sorted_as_a_full_rebuild_would(folder):
         incremental = (names(app.pos), names(app.neg))
         app.rebuild_lists()
         assert (names(app.pos), names(app.neg)) == incremental
-        assert app.pos.border_title.endswith(f"({len(app.pos.rows)})")
+        assert app.pos.border_title.startswith(f"Positive ({len(app.pos.rows)})")
 
 
 def test_sorted_rows_put_likely_mistakes_first():

@@ -300,7 +300,8 @@ class TaggerApp(App):
 
     def _titles(self) -> None:
         # Text, not a str: a str title is parsed as markup, and tag names come from files
-        self.pos.border_title = Text(f"Positive · {self.session.tag} ({len(self.pos.rows)})")
+        # the count first: a long tag name is cut at the border's end, the count stays
+        self.pos.border_title = Text(f"Positive ({len(self.pos.rows)}) · {self.session.tag}")
         self.neg.border_title = Text(f"Negative ({len(self.neg.rows)})")
 
     def _thumb_settings(self):
