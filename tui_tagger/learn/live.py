@@ -58,3 +58,22 @@ class LiveHead:
         z = np.clip(self._Z @ coef + intercept, -30, 30)
         p = 1.0 / (1.0 + np.exp(-z))
         return {path: round(float(v), 4) for path, v in zip(self.paths, p)}
+
+    def review(self, labels: dict[str, bool], min_confidence: float = 0.8, outliers: int = 30,
+               seed: int = 0) -> tuple[list[tuple[str, bool, float]], list[tuple[str, float]]]:
+        """(questionable labels as (path, human label, cross-validated p), most contradictory first;
+        the ``outliers`` most unusual images as (path, score)) -- ``learn.review`` on these features."""
+        from tui_tagger.learn.review import outlier_scores, questionable
+
+        if self._Z is None:
+            return [], []
+        lab = np.full(len(self.paths), np.nan)
+        for path, present in labels.items():
+            i = self._row.get(path)
+            if i is not None:
+                lab[i] = 1.0 if present else 0.0
+        found = questionable(self._Z, {"tag": lab}, min_confidence, seed)
+        scores = outlier_scores(self._Z, seed)
+        top = np.argsort(-scores, kind="stable")[:outliers]
+        return ([(self.paths[i], human, p) for i, _, human, p in found],
+                [(self.paths[i], float(scores[i])) for i in top])

@@ -48,10 +48,22 @@ def questionable(Z: np.ndarray, labels: dict[str, np.ndarray], min_confidence: f
     return out
 
 
+OUTLIER_VARIANCE = 0.9  # the leading columns of Z that hold this share of its variance
+
+
 def outlier_scores(Z: np.ndarray, seed: int = 0) -> np.ndarray:
-    """Isolation-forest anomaly score per row (higher = more unusual; about 0.3-0.8)."""
+    """Isolation-forest anomaly score per row (higher = more unusual; about 0.3-0.8), on the leading
+    columns of ``Z`` (PCA scores, strongest first) that hold 90 % of the variance: a forest splits on a
+    random column each time, and dozens of near-empty noise columns would hide an image that stands far
+    out along one strong direction."""
     from sklearn.ensemble import IsolationForest
 
+    Z = np.asarray(Z, dtype=np.float64)
+    var = Z.var(axis=0)
+    if Z.ndim == 2 and Z.shape[1] > 2 and var.sum() > 0:
+        share = np.cumsum(np.sort(var)[::-1]) / var.sum()
+        keep = np.argsort(-var, kind="stable")[: max(2, int(np.searchsorted(share, OUTLIER_VARIANCE)) + 1)]
+        Z = Z[:, np.sort(keep)]
     forest = IsolationForest(n_estimators=200, max_samples=min(256, len(Z)), random_state=seed)
     forest.fit(Z)
     return -forest.score_samples(Z)

@@ -1,0 +1,105 @@
+"""Review in the TUI (a mixin of TaggerApp): walk the questionable labels of the current tag, then the
+outlier images, in the same two lists with the same keys (seeds 003/004; ``tui-tagger review``).
+
+``r`` cycles: off -> questionable labels -> outliers -> off. Questionable labels are the images whose
+label a cross-validated head (trained without them) contradicts with p >= 0.8; their p(tag) becomes that
+head's, so with the p sort the strongest contradictions sit on top of each list: a tagged image the head
+finds untagged-looking tops Positive, the reverse tops Negative. Outliers are the most unusual images by
+an isolation forest on the features. Computed in a worker; the lists are filtered to what was found.
+"""
+
+from __future__ import annotations
+
+import os
+
+from rich.text import Text
+from textual import work
+
+
+def outlier_count(n: int) -> int:
+    """How many outliers review lists: 2 % of the folder, at least 10, at most 200."""
+    return min(200, max(10, n // 50))
+
+
+class ReviewMixin:
+    review_mode: str | None = None  # None | "questionable" | "outliers"
+    review_outliers: list = []
+    _review_pending = False
+
+    def action_review(self) -> None:
+        if self._review_pending:
+            self.notify("Review: still looking…")
+            return
+        if self.review_mode == "questionable":
+            self._review_start("outliers")
+        elif self.review_mode == "outliers":
+            self._review_leave()
+        else:
+            self._review_start("questionable")
+
+    def _review_start(self, mode: str) -> None:
+        tag = self.session.tag
+        rows = [r for r in self.session.rows if not r.error]
+        if len(rows) < 4 or not tag:
+            self.notify("Review needs a tag and at least 4 readable images.")
+            return
+        self._review_pending = True
+        self.notify(Text(f"Review: looking for {'questionable labels of ' + tag if mode == 'questionable' else 'outliers'}…"))
+        items = [(r.path, r.size, r.mtime_ns) for r in rows]
+        self.review_worker(mode, tag, items, self.session.labels(tag))
+
+    @work(thread=True, exclusive=True, group="review")
+    def review_worker(self, mode: str, tag: str, items, labels: dict[str, bool]) -> None:
+        from tui_tagger.learn.live import LiveHead
+
+        try:
+            head = self.live_head
+            if head is None or not head.ready:
+                head = LiveHead()
+                head.load(items, workers=max(1, (os.cpu_count() or 2) - 1))
+            found, outliers = head.review(labels, outliers=outlier_count(len(items)))
+        except Exception as err:  # never a traceback on screen
+            self.call_from_thread(self._review_done, mode, tag, None, None, f"review failed: {err}")
+            return
+        self.call_from_thread(self._review_done, mode, tag, found, outliers, None, head)
+
+    def _review_done(self, mode, tag, found, outliers, error, head=None) -> None:
+        self._review_pending = False
+        if error:
+            self.notify(Text(error), severity="error", timeout=10)
+            return
+        if head is not None and self.live_head is None:
+            self.live_head = head  # the features are in: the live head can use them too
+        if tag != self.session.tag:
+            return  # the tag changed meanwhile
+        s = self.session
+        if mode == "questionable":
+            if not found:
+                labelled = len(s.labels(tag))
+                self.notify(Text(f"Review: no questionable labels for {tag} ({labelled} labelled images; a head "
+                                 "needs 3 of each kind)."), timeout=8)
+                if self.review_mode is None:  # go straight on to the outliers
+                    self._review_start("outliers")
+                return
+            results = [(path, {**s.row(path).predictions, tag: round(p, 4)}, None) for path, _, p in found
+                       if path in s.index]
+            self.apply_predictions(results, "review (cross-validated head)")
+            paths = {path for path, _, _ in found}
+            what = f"review: {len(paths)} questionable {tag}"
+        else:
+            self.review_outliers = outliers  # (path, score), most unusual first
+            paths = {path for path, _ in outliers}
+            what = f"review: {len(paths)} outliers"
+        self.review_mode = mode
+        self.filter_text = what
+        self._keep = lambda row, tags, keep=frozenset(paths): row.path in keep
+        self.sort = "p"
+        self.rebuild_lists()
+        self.notify(Text(f"{what.capitalize()} (r: {'outliers' if mode == 'questionable' else 'leave review'})."))
+
+    def _review_leave(self) -> None:
+        self.review_mode = None
+        self.filter_text = ""
+        self._keep = None
+        self.rebuild_lists()
+        self.notify("Review ended: all images listed.")
