@@ -14,6 +14,11 @@ from textual.widgets import Footer, SelectionList, Static
 
 from tui_tagger.core.errors import TaggerError
 from tui_tagger.ui import actions, backend, predict
+from tui_tagger.ui.analysis import AnalysisMixin, remember_thresholds
+from tui_tagger.ui.heatmap import HeatmapMixin
+from tui_tagger.ui.live_heads import LiveHeadsMixin
+from tui_tagger.ui.review_mode import ReviewMixin
+from tui_tagger.ui.runs import RunsMixin
 from tui_tagger.ui.messages import EntriesArrived, InspectResized, RowMoveRequested, RowSelected, ThumbsReady
 from tui_tagger.ui.screens.dialogs import ChoiceDialog, PromptDialog
 from tui_tagger.ui.screens.help import HelpScreen
@@ -43,7 +48,7 @@ FOOTER_ONE_LINE = 142  # the footer's keys fit one line from this many columns
 NARROW = 110  # below this many columns the inspect pane replaces the lists instead of sitting beside them
 
 
-class TaggerApp(App):
+class TaggerApp(RunsMixin, LiveHeadsMixin, ReviewMixin, AnalysisMixin, HeatmapMixin, App):
     CSS_PATH = "app.tcss"
     TITLE = "tui-tagger"
     BINDINGS = actions.bindings()
@@ -297,6 +302,7 @@ class TaggerApp(App):
         self.neg.update_rows(rows, new_neg)
         self._titles()
         self._update_status()
+        self.labels_changed()  # the head learns from it
 
     def _titles(self) -> None:
         # Text, not a str: a str title is parsed as markup, and tag names come from files
@@ -355,6 +361,7 @@ class TaggerApp(App):
                 self._frame = (path, frame)
             size = self.call_from_thread(self.inspect.pixel_size)
             rgb = backend.render(frame, settings, size)
+            rgb, heat_note, heat_key = self.heat_overlay(path, frame, rgb)  # h: a heat map over it
         except TaggerError as err:
             if remember:  # a bad expression: say so, keep the image as it was
                 self.call_from_thread(self.notify, str(err), severity="error", timeout=8)
@@ -368,9 +375,11 @@ class TaggerApp(App):
 
         pil = PILImage.fromarray(rgb)
         meta = {"format": frame.format, **{k: v for k, v in frame.meta.items() if not isinstance(v, (list, dict))}}
+        if heat_note:
+            meta = {"heat map": heat_note, **meta}
         if remember:
             self.call_from_thread(self._commit_settings, settings)
-        self.call_from_thread(self._image_loaded, path, pil, meta, (path, settings.key(), size))
+        self.call_from_thread(self._image_loaded, path, pil, meta, (path, settings.key() + heat_key, size))
 
     def _image_loaded(self, path, pil, meta, key=None) -> None:
         if self.inspect.path == path:
@@ -483,6 +492,7 @@ class TaggerApp(App):
         self.seen.clear()
         self.rebuild_lists()
         self._show_selected()
+        self.retrain_head()  # the head of the new tag, once the features are in
 
     def action_filter(self) -> None:
         self.push_screen(
@@ -569,6 +579,7 @@ class TaggerApp(App):
 
     def action_cancel(self) -> None:
         if self.predicting is None:
+            self.cancel_training()
             return
         self.workers.cancel_group(self, "predict")
         done, total = self.predicting
@@ -582,15 +593,21 @@ class TaggerApp(App):
 
         worker = get_current_worker()
         try:
-            predictor = self.predictor_factory()
+            opts = self.predict_options or {}
+            if opts.get("model") or opts.get("device") not in (None, "auto"):
+                predictor = predict.load_predictor(opts.get("model"), opts.get("device") or "auto")
+            else:
+                predictor = self.predictor_factory()
             name = predict.model_name(predictor)
+            remember_thresholds(self, predictor)  # the Performance view's precision/recall
             self.call_from_thread(self._predict_started, str(getattr(predictor, "device", "?")))
 
             def on_batch(results, done):
                 if not worker.is_cancelled:
                     self.call_from_thread(self._predictions_arrived, list(results), done, name)
 
-            done = predict.run_batches(predictor, paths, on_batch, lambda: worker.is_cancelled)
+            done = predict.run_batches(predictor, paths, on_batch, lambda: worker.is_cancelled,
+                                       batch=opts.get("batch") or 32, workers=opts.get("workers"))
         except TaggerError as err:
             self.call_from_thread(self._predict_finished, None, str(err))
             return
@@ -608,6 +625,10 @@ class TaggerApp(App):
         if self.predicting is None:
             return  # cancelled meanwhile
         self.predicting[0] = done
+        self.apply_predictions(results, model)
+
+    def apply_predictions(self, results, model: str) -> None:
+        """New p for some images (the model, a head): their rows re-sort where they belong."""
         s = self.session
         rows = [s.row(p) for p, _, _ in results if p in s.index]
         if self._refresh_pending or len(rows) > 5000:
@@ -729,6 +750,10 @@ class TaggerApp(App):
             text.append(f"  predicting {done:,}/{total:,} on {self.predict_device or '…'} (p/esc: stop)")
         elif self.predict_device:
             text.append(f"  model: {self.predict_device}")
+        if self.training is not None:
+            text.append(f"  training: {self.training} (esc: stop)")
+        if self.head_status:
+            text.append(f"  {self.head_status}")
         if self.settings.expression:
             text.append(f"  expr: {self.settings.expression}")
         text.append(f"  {self.settings.colormap}/{self.settings.scaling}")
