@@ -1,0 +1,167 @@
+"""Where the model looks / where the anomaly is: a heat map over the inspect image (a mixin of TaggerApp).
+
+``h`` cycles off -> Grad-CAM of the current tag (``model.cam``) -> outlier patches against the folder
+(``learn.patches``) -> off. Maps are computed in a thread worker (torch is imported there, never on the
+UI thread), kept per (mode, image, tag), and alpha-blended into the RGB picture before it goes to the
+image widget; the inspect pane's metadata line says what is shown. The image re-renders when its map
+arrives, and moving the cursor with a mode on computes the next image's map.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+import numpy as np
+from textual import work
+
+MODES = ("off", "cam", "patches")
+LABELS = {"cam": "where the model looks (Grad-CAM)", "patches": "where the anomaly is (outlier patches)"}
+ALPHA = 0.65  # opacity at heat 1 (heat 0 leaves the image as it is)
+HEAT_RGB = np.array([80, 255, 80], dtype=np.float32)  # lime: apart from every colour map's hues
+_KEEP = 64  # maps kept in memory
+
+
+def blend(rgb: np.ndarray, heat: np.ndarray, alpha: float = ALPHA, color: np.ndarray = HEAT_RGB) -> np.ndarray:
+    """uint8 (H, W, 3) with ``heat`` (H, W, in [0, 1]) blended in: out = rgb (1 - a h) + color a h."""
+    a = (np.clip(np.nan_to_num(heat, nan=0.0), 0.0, 1.0) * np.float32(alpha))[..., None]
+    out = rgb.astype(np.float32) * (1 - a) + color * a
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+class _Heat:
+    """One computed map: ``result`` has ``to_frame(shape)`` (CamResult, PatchMap), or None with ``note``
+    saying why there is no map."""
+
+    def __init__(self, result, note: str, detail: str = "") -> None:
+        self.result, self.note = result, note  # note: the metadata line's (short)
+        self.detail = detail or note  # the notice's
+
+
+class HeatmapMixin:
+    heatmap_mode = "off"
+    _heat_cache: OrderedDict | None = None
+    _heat_pending: set | None = None
+    _heat_told: str | None = None  # the last note announced since the toggle
+    _cam_model = None
+    _cam_lock = threading.Lock()
+
+    # ---- the key ----------------------------------------------------------------------------
+    def action_heatmap(self) -> None:
+        self.heatmap_mode = MODES[(MODES.index(self.heatmap_mode) + 1) % len(MODES)]
+        self._heat_told = None
+        if self._heat_cache:  # failures are tried again
+            for k in [k for k, h in self._heat_cache.items() if getattr(h, "failed", False)]:
+                del self._heat_cache[k]
+        row = self.active_list().current
+        if self.heatmap_mode == "off":
+            self.notify("Heat map off.", timeout=3)
+        elif row is None or row.error:
+            self.notify(f"Heat map: {LABELS[self.heatmap_mode]}; no image to show it on.", timeout=4)
+        else:
+            self.notify(f"Heat map: {LABELS[self.heatmap_mode]}: computing…", timeout=3)
+        if row is not None and not row.error and self.inspect.size.width > 0:
+            self.load_image(row.path, self.settings)  # re-rendered with (or without) the map
+
+    def _heat_key(self, path: str) -> tuple:
+        return (self.heatmap_mode, path, self.session.tag if self.heatmap_mode == "cam" else "")
+
+    # ---- called by load_image (a worker thread) ----------------------------------------------
+    def heat_overlay(self, path: str, frame, rgb: np.ndarray) -> tuple[np.ndarray, str, str]:
+        """(rgb with the current mode's map blended in, a note for the metadata line, a cache-key part).
+        Where the map is not computed yet, asks for it (the image is shown again when it arrives)."""
+        if self.heatmap_mode == "off":
+            return rgb, "", ""
+        key = self._heat_key(path)
+        cache = self._heat_cache if self._heat_cache is not None else {}
+        heat = cache.get(key)
+        if heat is None:
+            self.call_from_thread(self._request_heat, key, frame)
+            return rgb, f"{self.heatmap_mode}: computing…", f"{key}:pending"
+        if heat.result is None:
+            return rgb, heat.note, f"{key}:none"
+        try:
+            return blend(rgb, heat.result.to_frame(rgb.shape[:2])), heat.note, str(key)
+        except Exception as err:  # never lose the image to its overlay
+            return rgb, f"{self.heatmap_mode}: cannot overlay: {err}", f"{key}:none"
+
+    # ---- computing ---------------------------------------------------------------------------
+    def _request_heat(self, key: tuple, frame) -> None:
+        if self._heat_pending is None:
+            self._heat_pending = set()
+        if key in self._heat_pending or key[0] != self.heatmap_mode:
+            return
+        self._heat_pending.add(key)
+        mode, path, tag = key
+        items = []
+        if mode == "patches":
+            items = [(r.path, r.size, r.mtime_ns) for r in self.session.rows if not r.error]
+        model = (getattr(self, "predict_options", None) or {}).get("model")
+        self.compute_heat(key, frame, items, model)
+
+    @work(thread=True, group="heatmap")
+    def compute_heat(self, key: tuple, frame, items: list, model: str | None) -> None:
+        import time
+
+        from tui_tagger.core.errors import TaggerError
+
+        mode, path, tag = key
+        t0 = time.perf_counter()
+        try:
+            heat = self._cam(frame, tag, model) if mode == "cam" else self._patches(frame, path, items)
+        except Exception as err:  # never a traceback: say why, once, and keep the image as it is
+            what = "Grad-CAM" if mode == "cam" else "outlier patches"
+            heat = _Heat(None, f"{what}: {err}" if isinstance(err, TaggerError) else f"{what}: {type(err).__name__}: {err}")
+            heat.failed = True
+        heat.seconds = time.perf_counter() - t0
+        self.call_from_thread(self._heat_ready, key, heat)
+
+    def _cam(self, frame, tag: str, model: str | None) -> _Heat:
+        from tui_tagger.model.cam import CamModel
+
+        with HeatmapMixin._cam_lock:  # one model, one Grad-CAM at a time (hooks are per module)
+            cm = self._cam_model
+            if cm is None or (model and cm.path != str(model)):
+                cm = self._cam_model = CamModel(model)
+            if tag not in cm.info.tags:
+                return _Heat(None, f"the model has no tag {tag!r}: no Grad-CAM",
+                             f"Grad-CAM: the model ({cm.info.name}) has no tag {tag!r}, so no map "
+                             f"({len(cm.info.tags)} tags; h again: outlier patches)")
+            r = cm.cam(frame.data, frame.mask, tag)
+        if r.empty:
+            return _Heat(None, f"Grad-CAM {tag}: no evidence for it anywhere (p={r.p:.2f})")
+        return _Heat(r, f"Grad-CAM {tag} (p={r.p:.2f})",
+                     f"Heat map: where {cm.info.name} looks for {tag} (Grad-CAM, p={r.p:.2f}); h: outlier patches")
+
+    def _patches(self, frame, path: str, items: list) -> _Heat:
+        from tui_tagger.learn import patches
+
+        if len(items) < 2:
+            return _Heat(None, "outlier patches: the folder needs 2+ readable images to compare with")
+        reference = patches.folder_reference(items)
+        pm = patches.patch_map(frame.data, frame.mask, reference)
+        r, c = pm.top
+        how = "per position" if pm.per_position else "pooled"
+        return _Heat(pm, f"outlier patches: top z {pm.top_score:.1f} at row {r + 1} col {c + 1}",
+                     f"Heat map: where this image differs from the folder ({patches.GRID}x{patches.GRID} patches "
+                     f"vs {pm.reference_images} images, {how}); top z {pm.top_score:.1f} at row {r + 1} col {c + 1}")
+
+    def _heat_ready(self, key: tuple, heat: _Heat) -> None:
+        if self._heat_pending is not None:
+            self._heat_pending.discard(key)
+        if self._heat_cache is None:
+            self._heat_cache = OrderedDict()
+        self._heat_cache[key] = heat  # a failure too: said once, tried again on the next toggle
+        while len(self._heat_cache) > _KEEP:
+            self._heat_cache.popitem(last=False)
+        if key[0] != self.heatmap_mode:
+            return  # toggled on meanwhile
+        failed = getattr(heat, "failed", False)
+        if self._heat_told is None or (failed and heat.note != self._heat_told):
+            # the first map after a toggle, and a new reason for having none, get a one-line notice
+            self._heat_told = heat.note
+            self.notify(heat.detail, severity="warning" if heat.result is None else "information",
+                        timeout=6, markup=False)  # tag names are literal
+        row = self.active_list().current
+        if row is not None and row.path == key[1] and self.inspect.path == key[1]:
+            self.load_image(row.path, self.settings)
