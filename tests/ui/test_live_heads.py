@@ -84,3 +84,20 @@ async def test_head_learns_from_corrections_and_ranks_the_unlabelled(arcs):
         assert min(z) > max(iso)  # the arcs the person never labelled rank above the isotropic ones
         # Negative list sorted by p: the most likely missed positive sits on top
         assert truth[app.neg.rows[0].path]
+
+
+def test_a_large_folder_learns_from_a_bounded_sample_with_every_reviewed_image(tmp_path):
+    from tui_tagger.ui.live_heads import pick_images
+    from tui_tagger.ui.session import Row, Session
+
+    s = Session(tmp_path)
+    rows = [Row(f"/d/{i:05d}.tif", f"{i:05d}.tif", f"{i:05d}.tif", 0, {RING: "human"} if i % 97 == 0 else {})
+            for i in range(20000)]
+    s.add_rows(rows)
+    picked = pick_images(s, limit=1000)
+    paths = {r.path for r in picked}
+    assert len(picked) == 1000 and len(paths) == 1000
+    assert all(r.path in paths for r in rows if r.base)  # every reviewed image is in
+    unreviewed = sorted(int(p[3:8]) for p in paths if int(p[3:8]) % 97)
+    assert unreviewed[0] < 100 and unreviewed[-1] > 19000  # the rest spread over the folder
+    s.journal.close()

@@ -13,6 +13,25 @@ from rich.text import Text
 from textual import work
 
 RETRAIN_EVERY = 3  # corrections on the current tag between retrains
+# Features for at most this many images: every reviewed one first, then an even spread of the rest. A head
+# needs few labels, and a 100k folder would otherwise mean half an hour of decoding and GBs of features.
+MAX_IMAGES = 4000
+
+
+def pick_images(session, limit: int = MAX_IMAGES) -> list:
+    """The rows the live head learns from and scores: reviewed rows first, then every k-th other row."""
+    rows = [r for r in session.rows if not r.error]
+    reviewed = [r for r in rows if r.path in session.overrides or any(src != "model" for src in r.base.values())]
+    if len(rows) <= limit:
+        return rows
+    picked = reviewed[:limit]
+    seen = {r.path for r in picked}
+    rest = [r for r in rows if r.path not in seen]
+    room = limit - len(picked)
+    if room > 0 and rest:
+        step = len(rest) / room
+        picked += [rest[int(i * step)] for i in range(min(room, len(rest)))]
+    return picked
 
 
 class LiveHeadsMixin:
@@ -36,7 +55,7 @@ class LiveHeadsMixin:
     def start_live_heads(self) -> None:
         if self._head_loading or self.live_head is not None:
             return
-        rows = [r for r in self.session.rows if not r.error]
+        rows = pick_images(self.session)
         if len(rows) < 4:
             return
         self._head_loading = True

@@ -15,6 +15,8 @@ import os
 from rich.text import Text
 from textual import work
 
+from tui_tagger.ui.live_heads import pick_images
+
 
 def outlier_count(n: int) -> int:
     """How many outliers review lists: 2 % of the folder, at least 10, at most 200."""
@@ -39,7 +41,7 @@ class ReviewMixin:
 
     def _review_start(self, mode: str) -> None:
         tag = self.session.tag
-        rows = [r for r in self.session.rows if not r.error]
+        rows = pick_images(self.session)
         if len(rows) < 4 or not tag:
             self.notify("Review needs a tag and at least 4 readable images.")
             return
