@@ -1,0 +1,141 @@
+"""A 2-D map of the images from their features (no Textual, no torch), and k-means clusters on it.
+
+The features are the physics features (``learn.features``, cached on disk per image). They are
+standardised, then mapped to 2-D by PCA or t-SNE (scikit-learn; no hand-written t-SNE). t-SNE costs
+O(n log n) per iteration, so above ``TSNE_MAX`` images it is fitted on an evenly spread sample and every
+other image is placed at the mean position of its nearest sampled neighbours in the (PCA-reduced)
+feature space. Everything is seeded: the same features give the same map.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+METHODS = ("tsne", "pca")
+LABELS = {"tsne": "t-SNE", "pca": "PCA"}
+TSNE_MAX = 4000  # images t-SNE is fitted on; the rest are placed by nearest neighbours
+PRE_DIMS = 30  # PCA dimensions t-SNE starts from (the usual speed-up; removes noise too)
+
+
+def standardize(X: np.ndarray) -> np.ndarray:
+    """Zero mean, unit variance per feature; non-finite values become the feature's mean; constant
+    features stay 0."""
+    X = np.array(X, dtype=np.float64)
+    if X.size == 0:
+        return X.reshape(len(X), -1)
+    bad = ~np.isfinite(X)
+    if bad.any():
+        col = np.nanmean(np.where(bad, np.nan, X), axis=0)
+        col = np.where(np.isfinite(col), col, 0.0)
+        X[bad] = np.take(col, np.nonzero(bad)[1])
+    mu, sd = X.mean(axis=0), X.std(axis=0)
+    sd[sd == 0] = 1.0
+    return (X - mu) / sd
+
+
+def _pca(Z: np.ndarray, dims: int, seed: int) -> np.ndarray:
+    from sklearn.decomposition import PCA
+
+    dims = max(1, min(dims, Z.shape[0], Z.shape[1]))
+    out = PCA(n_components=dims, random_state=seed).fit_transform(Z)
+    if out.shape[1] < 2:  # one feature or one image: a line
+        out = np.column_stack([out, np.zeros(len(out))])
+    return out
+
+
+def embed(X: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray:
+    """(n, 2) coordinates of the rows of ``X`` by ``method`` ("pca" or "tsne")."""
+    if method not in METHODS:
+        raise ValueError(f"unknown embedding {method!r}; choose one of: {', '.join(METHODS)}")
+    X = np.asarray(X)
+    n = len(X)
+    if n == 0:
+        return np.zeros((0, 2))
+    if n < 3 or X.ndim != 2 or X.shape[1] == 0:
+        return np.column_stack([np.arange(n, dtype=float), np.zeros(n)])
+    Z = standardize(X)
+    if method == "pca" or n < 5:
+        return _pca(Z, 2, seed)[:, :2]
+    from sklearn.manifold import TSNE
+
+    P = _pca(Z, PRE_DIMS, seed)
+    fit_rows = np.arange(n)
+    if n > TSNE_MAX:
+        fit_rows = np.linspace(0, n - 1, TSNE_MAX).round().astype(int)
+    m = len(fit_rows)
+    perplexity = float(min(30.0, max(2.0, (m - 1) / 3.0)))
+    tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed, max_iter=500,
+                learning_rate="auto")
+    Y_fit = tsne.fit_transform(P[fit_rows])
+    if m == n:
+        return Y_fit
+    from sklearn.neighbors import NearestNeighbors
+
+    out = np.empty((n, 2))
+    out[fit_rows] = Y_fit
+    rest = np.setdiff1d(np.arange(n), fit_rows)
+    k = min(5, m)
+    _, nn = NearestNeighbors(n_neighbors=k).fit(P[fit_rows]).kneighbors(P[rest])
+    out[rest] = Y_fit[nn].mean(axis=1)
+    return out
+
+
+def clusters(Y: np.ndarray, k: int | None = None, seed: int = 0, k_max: int = 8) -> np.ndarray:
+    """k-means labels (0..k-1, largest cluster first) of the 2-D points; without ``k``, the k in
+    2..k_max with the best silhouette score (on a sample of at most 2000 points)."""
+    from sklearn.cluster import KMeans
+
+    Y = np.asarray(Y, dtype=np.float64)
+    n = len(Y)
+    if n < 4:
+        return np.zeros(n, dtype=int)
+    if k is None:
+        from sklearn.metrics import silhouette_score
+
+        best, best_score = 2, -2.0
+        for kk in range(2, min(k_max, n - 1) + 1):
+            labels = KMeans(kk, n_init=4, random_state=seed).fit_predict(Y)
+            if len(set(labels)) < 2:
+                continue
+            score = silhouette_score(Y, labels, sample_size=min(2000, n), random_state=seed)
+            if score > best_score + 1e-9:
+                best, best_score = kk, score
+        k = best
+    labels = KMeans(min(k, n), n_init=10, random_state=seed).fit_predict(Y)
+    order = np.argsort(-np.bincount(labels), kind="stable")  # biggest first: cluster 1 is the largest
+    remap = np.empty_like(order)
+    remap[order] = np.arange(len(order))
+    return remap[labels]
+
+
+@dataclass
+class Embedding:
+    """The map of the images that have features: ``xy[i]`` and ``cluster[i]`` belong to ``paths[i]``."""
+
+    method: str
+    paths: list[str]
+    xy: np.ndarray
+    cluster: np.ndarray
+    problems: list[str] = field(default_factory=list)  # images left out (unreadable), one line each
+
+    def members(self, c: int) -> list[str]:
+        return [p for p, k in zip(self.paths, self.cluster) if k == c]
+
+    @property
+    def n_clusters(self) -> int:
+        return int(self.cluster.max()) + 1 if len(self.cluster) else 0
+
+
+def image_embedding(items: list[tuple[str, int, int]], method: str = "tsne", seed: int = 0, cache_dir=None,
+                    workers: int | None = None, progress: Callable[[int, int], None] | None = None,
+                    k: int | None = None) -> Embedding:
+    """Physics features of ``items`` = [(ref, size, mtime_ns)] (from the on-disk cache where current),
+    their 2-D embedding and k-means clusters."""
+    from tui_tagger.learn import features
+
+    fs = features.compute(items, "physics", workers=workers, progress=progress, cache_dir=cache_dir)
+    xy = embed(fs.X, method, seed)
+    return Embedding(method, fs.refs, xy, clusters(xy, k, seed), fs.problems)

@@ -1,0 +1,94 @@
+"""PNG figures of the analysis views for reports (matplotlib, Agg backend; no Textual, no pyplot state,
+so a worker thread can draw them while the app runs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+# point classes of the embedding, coloured the same in the terminal and in the PNG
+STATES = ("positive", "model-only", "negative")
+STATE_COLOURS = {"positive": "#2ca02c", "model-only": "#ff7f0e", "negative": "#7f7f7f"}
+
+
+def _figure(w: float, h: float):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(w, h), dpi=120, layout="constrained")
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fig.savefig(tmp, format="png")
+    tmp.replace(path)
+    return path
+
+
+def relations_png(rel, path: Path, title: str = "") -> Path:
+    """Heat map of the phi correlation, each cell annotated with the number of images sharing both tags."""
+    t = len(rel.tags)
+    fig = _figure(max(5.0, 1.0 + 0.55 * t), max(4.0, 1.0 + 0.5 * t))
+    ax = fig.add_subplot()
+    phi = np.where(np.isnan(rel.phi), 0.0, rel.phi) if t else np.zeros((0, 0))
+    im = ax.imshow(phi, cmap="RdBu_r", vmin=-1, vmax=1) if t else None
+    ax.set_xticks(range(t), rel.tags, rotation=60, ha="right", fontsize=7)
+    ax.set_yticks(range(t), rel.tags, fontsize=7)
+    for i in range(t):
+        for j in range(t):
+            ax.text(j, i, str(int(rel.co[i, j])), ha="center", va="center", fontsize=6,
+                    color="white" if abs(phi[i, j]) > 0.6 else "black")
+    if im is not None:
+        fig.colorbar(im, ax=ax, label="phi (correlation)")
+    ax.set_title(title or f"Tag co-occurrence (counts) and correlation, {rel.n} images", fontsize=9)
+    return _save(fig, path)
+
+
+def performance_png(scores, path: Path, title: str = "") -> Path:
+    """AP, precision and recall per tag, worst first (top of the chart)."""
+    n = len(scores)
+    fig = _figure(7.0, max(2.5, 0.8 + 0.3 * n))
+    ax = fig.add_subplot()
+    y = np.arange(n)
+    h = 0.27
+    ap = [s.ap if s.ap is not None else 0.0 for s in scores]
+    ax.barh(y - h, ap, h, label="AP", color="#1f77b4")
+    ax.barh(y, [s.precision for s in scores], h, label="precision", color="#2ca02c")
+    ax.barh(y + h, [s.recall for s in scores], h, label="recall", color="#ff7f0e")
+    ax.set_yticks(y, [f"{s.tag} (n={s.n}, +{s.support})" for s in scores], fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.set_title(title or "Model performance per tag (worst first)", fontsize=9)
+    return _save(fig, path)
+
+
+def embedding_png(xy: np.ndarray, states: list[str], clusters: np.ndarray | None, path: Path,
+                  title: str = "") -> Path:
+    """The embedding, one colour per state (positive / model-only / negative), cluster numbers at the
+    cluster centres."""
+    fig = _figure(6.5, 5.5)
+    ax = fig.add_subplot()
+    xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+    st = np.array(states)
+    for state in STATES[::-1]:  # negatives underneath
+        sel = st == state
+        if sel.any():
+            ax.scatter(xy[sel, 0], xy[sel, 1], s=8, c=STATE_COLOURS[state], label=f"{state} ({int(sel.sum())})",
+                       alpha=0.8, linewidths=0)
+    if clusters is not None and len(clusters):
+        for c in range(int(clusters.max()) + 1):
+            sel = clusters == c
+            if sel.any():
+                cx, cy = xy[sel].mean(axis=0)
+                ax.annotate(str(c + 1), (cx, cy), fontsize=9, weight="bold", ha="center", va="center",
+                            bbox={"boxstyle": "round", "fc": "white", "alpha": 0.7})
+    ax.legend(fontsize=7, loc="best")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_title(title, fontsize=9)
+    return _save(fig, path)

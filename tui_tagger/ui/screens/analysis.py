@@ -1,0 +1,500 @@
+"""The analysis views (seed 004): attribute relationships, per-tag model performance, and an embedding
+of the images drawn in the terminal (textual-plotext), from which a k-means cluster filters the lists.
+
+Everything heavy runs in thread workers on a snapshot of the session taken on the UI thread; tag names
+come from files and are shown as ``rich.text.Text`` (never parsed as markup).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.table import Table
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Footer, OptionList, Static, TabbedContent, TabPane
+from textual.widgets.option_list import Option
+from textual_plotext import PlotextPlot
+
+from tui_tagger.learn.plots import STATES
+
+TOP_TAGS = 12  # tags in the relations table
+PAIRS = 8  # strongest pairs listed under it
+# the point classes in the terminal (plotext colour names; same meaning as learn.plots.STATE_COLOURS)
+TERM_COLOURS = {"positive": (80, 210, 80), "model-only": (255, 150, 40), "negative": (150, 150, 150)}
+SELECTED = (60, 220, 235)
+DOTS_MAX = 1500  # up to this many images a point is a dot (•); beyond, braille (8 points per cell)
+
+
+@dataclass
+class Snapshot:
+    """What the views need from the session, copied on the UI thread (the workers never touch the session)."""
+
+    root: Path
+    tag: str
+    paths: list[str]
+    items: list[tuple[str, int, int]]  # (ref, size, mtime_ns) for the feature cache
+    tags: list[dict]  # current tags (name -> source), unsaved corrections included
+    predictions: list[dict]
+    reviewed: list[bool]
+    model: str | None
+    thresholds: dict[str, float]
+
+    def state(self, i: int) -> str:
+        """positive (a person's / the file's tag), model-only (the model's tag, or p over the threshold
+        without a tag), negative."""
+        src = self.tags[i].get(self.tag, "absent")
+        if src != "absent":
+            return "model-only" if src == "model" else "positive"
+        p = self.predictions[i].get(self.tag)
+        if p is not None and p >= self.thresholds.get(self.tag, 0.5):
+            return "model-only"
+        return "negative"
+
+
+def snapshot(app) -> Snapshot:
+    s = app.session
+    rows = [r for r in s.rows if not r.error]
+    return Snapshot(
+        root=Path(app.root), tag=s.tag, paths=[r.path for r in rows],
+        items=[(r.path, r.size, r.mtime_ns) for r in rows],
+        tags=[s.tags(r) for r in rows], predictions=[r.predictions or {} for r in rows],
+        # as Session.labels: a tag file with a person's tags, or a correction in this session
+        reviewed=[r.path in s.overrides or any(src != "model" for src in r.base.values()) for r in rows],
+        model=s.prediction_model, thresholds=dict(getattr(app, "model_thresholds", None) or {}),
+    )
+
+
+def export_dir(root: Path) -> Path:
+    """Where the PNGs go: the cache dir, one folder per image folder. Never the image folder itself: a PNG
+    there would be listed (and tagged) as one more image."""
+    from tui_tagger.config import cache_dir
+
+    root = Path(root).resolve()
+    digest = hashlib.sha1(os.fsencode(str(root))).hexdigest()[:8]
+    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in root.name) or "folder"
+    return Path(cache_dir()) / "analysis" / f"{name}-{digest}"
+
+
+# ---- renderables (Text only: names from files are never markup) ---------------------------------
+def _phi_style(r: float) -> str:
+    if r != r:  # NaN
+        return "dim"
+    if r >= 0.5:
+        return "bold green"
+    if r >= 0.15:
+        return "green"
+    if r <= -0.5:
+        return "bold red"
+    if r <= -0.15:
+        return "red"
+    return "dim"
+
+
+def relations_renderable(rel, width: int = 160):
+    """The table of the tags (rows) against as many of them as columns as ``width`` cells hold."""
+    if rel.n == 0 or not rel.tags:
+        return Text("No tags in this folder yet: tag some images (m moves one to Positive), then look again.")
+    table = Table(title=Text(f"Co-occurrence and correlation (phi) of the {len(rel.tags)} most frequent tags "
+                             f"over {rel.n:,} images"), title_justify="left", box=None, padding=(0, 1),
+                  header_style="bold")
+    name_w = min(34, max(len(t) for t in rel.tags))
+    cols = max(2, min(len(rel.tags), (width - 4 - 3 - name_w - 8) // 7))  # each phi column: 6 cells + gap
+    table.add_column("#", justify="right")
+    table.add_column("tag", no_wrap=True, max_width=34, overflow="ellipsis")
+    table.add_column("images", justify="right")
+    for j in range(cols):
+        table.add_column(str(j + 1), justify="right", min_width=5)
+    for i, tag in enumerate(rel.tags):
+        cells = [Text(str(i + 1)), Text(tag), Text(f"{int(rel.counts[i]):,}")]
+        for j in range(cols):
+            if i == j:
+                cells.append(Text("·", style="dim"))
+            else:
+                r = float(rel.phi[i, j])
+                cells.append(Text("  —" if r != r else f"{r:+.2f}", style=_phi_style(r)))
+        table.add_row(*cells)
+    pairs = Table(title=Text("Strongest pairs (images with both · phi)"), title_justify="left", box=None,
+                  padding=(0, 1), header_style="bold")
+    pairs.add_column("tags")
+    pairs.add_column("both", justify="right")
+    pairs.add_column("phi", justify="right")
+    for a, b, co, r in rel.pairs(PAIRS):
+        pairs.add_row(Text(f"{a}  &  {b}"), Text(f"{co:,}"), Text(f"{r:+.2f}", style=_phi_style(r)))
+    from rich.console import Group
+
+    more = f"columns: the first {cols} tags (a wider terminal shows more); " if cols < len(rel.tags) else ""
+    legend = Text(more + "phi: +1 always together, 0 unrelated, −1 never together (counts the images' current tags, "
+                  "unsaved corrections included)", style="dim")
+    return Group(table, Text(""), pairs, Text(""), legend)
+
+
+def performance_renderable(scores, snap: Snapshot):
+    if not any(snap.predictions):
+        return Text("No predictions in this session yet: press p in the main view to run the model over the "
+                    "folder, then open this view (a) again.")
+    if not scores:
+        return Text("No image has both a prediction and a person's label: label some images (or open a labelled "
+                    "folder), then look again.")
+    thr = "the model's per-tag thresholds" if snap.thresholds else "0.5"
+    table = Table(title=Text(f"Model performance per tag, worst first (model: {snap.model or '?'}; "
+                             f"precision and recall at {thr})"), title_justify="left", box=None,
+                  padding=(0, 1), header_style="bold")
+    for col, just in (("tag", "left"), ("labelled", "right"), ("positives", "right"), ("AP", "right"),
+                      ("precision", "right"), ("recall", "right"), ("threshold", "right")):
+        table.add_column(col, justify=just, no_wrap=col == "tag", max_width=40 if col == "tag" else None,
+                         overflow="ellipsis")
+
+    def score(v):
+        if v is None:
+            return Text("—", style="dim")
+        return Text(f"{v:.3f}", style="red" if v < 0.5 else ("yellow" if v < 0.8 else "green"))
+
+    for s in scores:
+        table.add_row(Text(s.tag), Text(f"{s.n:,}"), Text(f"{s.support:,}"), score(s.ap), score(s.precision),
+                      score(s.recall), Text(f"{s.threshold:.2f}"))
+    from rich.console import Group
+
+    note = Text("AP — : the labelled images hold one class only for that tag. Labels: tag files with a person's "
+                "tags and this session's corrections; a tag only the model added is no label.", style="dim")
+    return Group(table, Text(""), note)
+
+
+class AnalysisScreen(ModalScreen[None]):
+    """Relations, Performance and Embedding tabs over the folder open in the app."""
+
+    is_analysis = True
+    DEFAULT_CSS = """
+    AnalysisScreen {
+        background: $background;
+    }
+    AnalysisScreen #analysis {
+        width: 100%;
+        height: 1fr;
+    }
+    AnalysisScreen #analysis-title {
+        height: 1;
+        background: $panel;
+        color: $foreground;
+    }
+    AnalysisScreen TabPane {
+        padding: 0 1;
+    }
+    AnalysisScreen #embed-plot {
+        width: 1fr;
+        height: 1fr;
+        min-width: 30;
+    }
+    AnalysisScreen #embed-side {
+        width: 38;
+        height: 1fr;
+    }
+    AnalysisScreen #embed-info {
+        height: auto;
+        color: $foreground;
+    }
+    AnalysisScreen #clusters {
+        height: 1fr;
+        border: round $panel;
+    }
+    AnalysisScreen #clusters:focus {
+        border: round $primary;
+    }
+    """
+    BINDINGS = [
+        Binding("escape,q", "close", "Close"),
+        Binding("1", "tab('relations')", "Relations"),
+        Binding("2", "tab('performance')", "Performance"),
+        Binding("3", "tab('embedding')", "Embedding"),
+        Binding("m", "method", "PCA / t-SNE"),
+        Binding("x", "export", "Export PNGs"),
+    ]
+
+    def __init__(self, method: str = "tsne") -> None:
+        super().__init__()
+        self.method = method
+        self.snap: Snapshot | None = None
+        self.rel = None
+        self.scores = None
+        self.emb = None  # learn.embedding.Embedding of self.method, once computed
+        self.states: list[str] = []
+        self.exporting = False
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="analysis-title")
+        with TabbedContent(id="analysis", initial="relations"):
+            with TabPane("Relations", id="relations"):
+                with VerticalScroll():
+                    yield Static(Text("Counting tags…"), id="relations-body")
+            with TabPane("Performance", id="performance"):
+                with VerticalScroll():
+                    yield Static(Text("Scoring…"), id="performance-body")
+            with TabPane("Embedding", id="embedding"):
+                with Horizontal():
+                    yield PlotextPlot(id="embed-plot")
+                    with Vertical(id="embed-side"):
+                        yield Static(Text(""), id="embed-info")
+                        yield OptionList(id="clusters")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.snap = snapshot(self.app)
+        title = Text(f" Analysis · {self.snap.root} · current tag: {self.snap.tag or '-'} · "
+                     f"{len(self.snap.paths):,} images", style="bold")
+        self.query_one("#analysis-title", Static).update(title)
+        self.query_one("#relations-body").loading = True
+        self.query_one("#performance-body").loading = True
+        self.compute_tables(self.snap)
+        self.start_embedding()
+
+    # ---- tables -----------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="analysis-tables")
+    def compute_tables(self, snap: Snapshot) -> None:
+        from tui_tagger.learn.relations import performance, relations
+
+        try:
+            rel = relations(snap.tags, TOP_TAGS)
+            scores = performance(zip(snap.tags, snap.predictions, snap.reviewed), snap.thresholds or None)
+        except Exception as err:  # never a traceback on screen
+            self.app.call_from_thread(self._tables_failed, f"analysis failed: {type(err).__name__}: {err}")
+            return
+        self.app.call_from_thread(self._tables_done, rel, scores)
+
+    def _tables_done(self, rel, scores) -> None:
+        if not self.is_attached:
+            return  # closed meanwhile
+        self.rel, self.scores = rel, scores
+        for wid, body in (("#relations-body", relations_renderable(rel, self.size.width)),
+                          ("#performance-body", performance_renderable(scores, self.snap))):
+            w = self.query_one(wid, Static)
+            w.loading = False
+            w.update(body)
+
+    def on_resize(self, event) -> None:
+        if self.rel is not None:
+            self.query_one("#relations-body", Static).update(relations_renderable(self.rel, event.size.width))
+
+    def _tables_failed(self, message: str) -> None:
+        if not self.is_attached:
+            return  # closed meanwhile
+        for wid in ("#relations-body", "#performance-body"):
+            w = self.query_one(wid, Static)
+            w.loading = False
+            w.update(Text(message))
+
+    # ---- embedding --------------------------------------------------------------------------
+    def _cache_key(self) -> tuple:
+        digest = hashlib.sha1(repr(self.snap.items).encode("utf-8", "surrogateescape")).hexdigest()
+        return (self.method, digest)
+
+    def start_embedding(self) -> None:
+        snap = self.snap
+        cache = getattr(self.app, "analysis_cache", None)
+        if cache is None:
+            cache = self.app.analysis_cache = {}
+        key = self._cache_key()
+        if key in cache:
+            self._embedding_done(cache[key], key)
+            return
+        self.emb = None
+        self.query_one("#embed-plot").loading = True
+        self.query_one("#clusters", OptionList).clear_options()
+        self._info(f"{self._method_label()}: computing features of {len(snap.items):,} images…")
+        self.compute_embedding(list(snap.items), self.method, key)
+
+    def _method_label(self) -> str:
+        from tui_tagger.learn.embedding import LABELS
+
+        return LABELS.get(self.method, self.method)
+
+    @work(thread=True, exclusive=True, group="analysis-embedding")
+    def compute_embedding(self, items, method: str, key) -> None:
+        from textual.worker import get_current_worker
+
+        from tui_tagger.learn.embedding import LABELS, image_embedding
+
+        worker = get_current_worker()
+        last = [0.0]
+
+        def progress(done: int, total: int) -> None:
+            now = time.monotonic()
+            if not worker.is_cancelled and (now - last[0] > 0.3 or done == total):
+                last[0] = now
+                msg = (f"{LABELS[method]}: features {done:,}/{total:,}…" if done < total
+                       else f"{LABELS[method]}: mapping {total:,} images…")
+                self.app.call_from_thread(self._info, msg)
+
+        try:
+            emb = image_embedding(items, method, workers=max(1, (os.cpu_count() or 2) - 1), progress=progress)
+        except Exception as err:  # never a traceback on screen
+            if not worker.is_cancelled:
+                self.app.call_from_thread(self._embedding_failed, f"embedding failed: {type(err).__name__}: {err}")
+            return
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._embedding_done, emb, key)
+
+    def _info(self, message: str | Text) -> None:
+        if not self.is_attached:
+            return  # closed meanwhile
+        self.query_one("#embed-info", Static).update(message if isinstance(message, Text) else Text(message))
+
+    def _embedding_failed(self, message: str) -> None:
+        if not self.is_attached:
+            return  # closed meanwhile
+        self.query_one("#embed-plot").loading = False
+        self._info(message)
+
+    def _embedding_done(self, emb, key) -> None:
+        self.app.analysis_cache[key] = emb
+        if not self.is_attached or key != self._cache_key():
+            return  # the method changed meanwhile
+        self.emb = emb
+        index = {p: i for i, p in enumerate(self.snap.paths)}
+        self.states = [self.snap.state(index[p]) for p in emb.paths]
+        self.query_one("#embed-plot").loading = False
+        info = Text()
+        info.append(f"{self._method_label()} of physics features\n", style="bold")
+        info.append(f"{len(emb.paths):,} images, colour: {self.snap.tag or '-'}\n")
+        for state in STATES:
+            n = self.states.count(state)
+            info.append("● ", style={"positive": "green", "model-only": "dark_orange", "negative": "grey50"}[state])
+            info.append(f"{state} {n:,}\n")
+        if emb.problems:
+            info.append(f"{len(emb.problems):,} unreadable, left out\n", style="yellow")
+        info.append("↑↓ choose a cluster · enter: show it in the lists · m: PCA/t-SNE · x: PNGs", style="dim")
+        self._info(info)
+        options = []
+        for c in range(emb.n_clusters):
+            members = [i for i, k in enumerate(emb.cluster) if k == c]
+            pos = sum(self.states[i] == "positive" for i in members)
+            mod = sum(self.states[i] == "model-only" for i in members)
+            label = Text(f"{c + 1:>2}  {len(members):>6,} images  ")
+            label.append(f"+{pos}", style="green")
+            label.append(f" ~{mod}", style="dark_orange")
+            label.append(f" −{len(members) - pos - mod}", style="grey50")
+            options.append(Option(label, id=str(c)))
+        clusters = self.query_one("#clusters", OptionList)
+        clusters.clear_options()
+        clusters.add_options(options)
+        clusters.border_title = Text(f"k-means clusters ({emb.n_clusters})")
+        if options:
+            clusters.highlighted = 0
+        self.draw(0 if options else None)
+        if self.query_one(TabbedContent).active == "embedding":
+            clusters.focus()
+
+    def draw(self, selected: int | None = None) -> None:
+        plot = self.query_one("#embed-plot", PlotextPlot)
+        plt = plot.plt
+        plt.clear_data()
+        plt.clear_figure()
+        emb = self.emb
+        if emb is None or not len(emb.paths):
+            plot.refresh()
+            return
+        xy = emb.xy
+        marker = "dot" if len(emb.paths) <= DOTS_MAX else "braille"
+        for state in STATES[::-1]:  # negatives underneath
+            idx = [i for i, s in enumerate(self.states) if s == state and emb.cluster[i] != selected]
+            if idx:
+                plt.scatter([float(xy[i, 0]) for i in idx], [float(xy[i, 1]) for i in idx], marker=marker,
+                            color=TERM_COLOURS[state], label=state)
+        if selected is not None:
+            idx = [i for i, k in enumerate(emb.cluster) if k == selected]
+            plt.scatter([float(xy[i, 0]) for i in idx], [float(xy[i, 1]) for i in idx], marker="●",
+                        color=SELECTED, label=f"cluster {selected + 1}")
+        for c in range(emb.n_clusters):
+            sel = emb.cluster == c
+            if sel.any():
+                cx, cy = xy[sel].mean(axis=0)
+                plt.text(str(c + 1), float(cx), float(cy), color="white", style="bold")
+        plt.title(f"{self._method_label()} · {self.snap.tag or '-'}")
+        plt.xticks([])
+        plt.yticks([])
+        plot.refresh()
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if event.option_list.id == "clusters" and event.option.id is not None and self.emb is not None:
+            self.draw(int(event.option.id))
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if event.option_list.id == "clusters" and event.option.id is not None:
+            self.apply_cluster(int(event.option.id))
+
+    def apply_cluster(self, c: int) -> None:
+        """Show cluster ``c``'s images in the main lists and go back to them."""
+        if self.emb is None:
+            return
+        members = self.emb.members(c)
+        label = f"cluster {c + 1} of the {self._method_label()} map ({len(members):,} images)"
+        self.dismiss(None)
+        self.app.filter_paths(set(members), label)
+        self.app.notify(f"Showing {label}; / then Enter with an empty filter shows all again.", markup=False)
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "embedding" and self.emb is not None:
+            self.query_one("#clusters", OptionList).focus()
+
+    # ---- actions ----------------------------------------------------------------------------
+    def action_tab(self, pane: str) -> None:
+        self.query_one(TabbedContent).active = pane
+        if pane == "embedding" and self.emb is not None:
+            self.query_one("#clusters", OptionList).focus()
+
+    def action_method(self) -> None:
+        from tui_tagger.learn.embedding import METHODS
+
+        self.method = METHODS[(METHODS.index(self.method) + 1) % len(METHODS)]
+        self.query_one(TabbedContent).active = "embedding"
+        self.start_embedding()
+
+    def action_close(self) -> None:
+        self.workers.cancel_group(self, "analysis-embedding")
+        self.dismiss(None)
+
+    def action_export(self) -> None:
+        if self.exporting:
+            self.notify("Already writing the PNGs…")
+            return
+        if self.rel is None:
+            self.notify("Still counting tags; try again in a moment.")
+            return
+        self.exporting = True
+        self.notify("Writing PNGs…")
+        self.export(self.snap, self.rel, self.scores, self.emb, list(self.states))
+
+    @work(thread=True, exclusive=True, group="analysis-export")
+    def export(self, snap: Snapshot, rel, scores, emb, states) -> None:
+        from tui_tagger.learn import plots
+
+        try:
+            out = export_dir(snap.root)
+            written = [plots.relations_png(rel, out / "relations.png")]
+            if scores:
+                written.append(plots.performance_png(scores, out / "performance.png",
+                                                     f"Model performance per tag, worst first ({snap.model})"))
+            if emb is not None and len(emb.paths):
+                written.append(plots.embedding_png(
+                    emb.xy, states, emb.cluster, out / f"embedding-{emb.method}.png",
+                    f"{self._method_label()} of physics features, coloured by {snap.tag} ({len(emb.paths)} images)"))
+        except Exception as err:  # a read-only cache, a full disk: say so, never a traceback
+            self.app.call_from_thread(self._exported, [], f"PNG export failed: {type(err).__name__}: {err}")
+            return
+        self.app.call_from_thread(self._exported, written, None)
+
+    def _exported(self, written: list[Path], error: str | None) -> None:
+        self.exporting = False
+        self.last_export = written
+        if error:
+            self.app.notify(error, severity="error", timeout=10, markup=False)
+            return
+        names = ", ".join(p.name for p in written)
+        self.app.notify(f"Wrote {names} to {written[0].parent}", timeout=10, markup=False)
