@@ -242,3 +242,21 @@ async def test_markup_in_a_folder_and_file_name_is_shown_literally(tmp_path):
         assert "[red]x[/red].tif" in str(app.inspect.query_one("#inspect-title").render())
         await pilot.press("m")
         assert row.path in {r.path for r in app.pos.rows}
+
+
+async def test_notifications_show_text_from_files_literally(folder):
+    """A filter that matches nothing is echoed in a notification: markup in it stays text, and a stray
+    closing tag does not crash the app."""
+    from tui_tagger.ui.app import TaggerApp
+
+    app = TaggerApp(folder, graphics="none", thumbnails=False)
+    async with app.run_test(size=(140, 44)) as pilot:
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if not app.scanning:
+                break
+        app.notify("[/] [red]x[/red] from a file")
+        await pilot.pause(0.3)  # the toast renders
+        toasts = [str(n.message) for n in app._notifications]
+        assert "[/] [red]x[/red] from a file" in toasts
+        assert app.is_running

@@ -717,6 +717,11 @@ class TaggerApp(RunsMixin, LiveHeadsMixin, ReviewMixin, AnalysisMixin, HeatmapMi
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.keymap))
 
+    def notify(self, message: str, *, markup: bool = False, **kwargs) -> None:
+        """Notifications are plain text unless asked: they carry file names, tag names and errors from
+        files, which Textual would otherwise parse as markup (and a stray "[/" would crash the app)."""
+        super().notify(message, markup=markup, **kwargs)
+
     def get_system_commands(self, screen):
         for command in super().get_system_commands(screen):
             if command.title != "Quit":  # ours asks about unsaved corrections and shows the key

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 
-from rich.text import Text
 from textual import work
 
 RETRAIN_EVERY = 3  # corrections on the current tag between retrains
@@ -88,7 +87,7 @@ class LiveHeadsMixin:
 
     def _head_failed(self, message: str) -> None:
         self._head_loading, self._head_enabled, self.head_status = False, False, None
-        self.notify(Text(message), severity="warning", timeout=10)
+        self.notify(message, severity="warning", timeout=10, markup=False)
         self._update_status()
 
     def _head_loaded(self, head) -> None:

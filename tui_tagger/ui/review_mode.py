@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 
-from rich.text import Text
 from textual import work
 
 from tui_tagger.ui.live_heads import pick_images
@@ -46,7 +45,7 @@ class ReviewMixin:
             self.notify("Review needs a tag and at least 4 readable images.")
             return
         self._review_pending = True
-        self.notify(Text(f"Review: looking for {'questionable labels of ' + tag if mode == 'questionable' else 'outliers'}…"))
+        self.notify(f"Review: looking for {'questionable labels of ' + tag if mode == 'questionable' else 'outliers'}…", markup=False)
         items = [(r.path, r.size, r.mtime_ns) for r in rows]
         self.review_worker(mode, tag, items, self.session.labels(tag))
 
@@ -68,7 +67,7 @@ class ReviewMixin:
     def _review_done(self, mode, tag, found, outliers, error, head=None) -> None:
         self._review_pending = False
         if error:
-            self.notify(Text(error), severity="error", timeout=10)
+            self.notify(error, severity="error", timeout=10, markup=False)
             return
         if head is not None and self.live_head is None:
             self.live_head = head  # the features are in: the live head can use them too
@@ -78,8 +77,8 @@ class ReviewMixin:
         if mode == "questionable":
             if not found:
                 labelled = len(s.labels(tag))
-                self.notify(Text(f"Review: no questionable labels for {tag} ({labelled} labelled images; a head "
-                                 "needs 3 of each kind)."), timeout=8)
+                self.notify(f"Review: no questionable labels for {tag} ({labelled} labelled images; a head "
+                                 "needs 3 of each kind).", timeout=8, markup=False)
                 if self.review_mode is None:  # go straight on to the outliers
                     self._review_start("outliers")
                 return
@@ -97,7 +96,7 @@ class ReviewMixin:
         self._keep = lambda row, tags, keep=frozenset(paths): row.path in keep
         self.sort = "p"
         self.rebuild_lists()
-        self.notify(Text(f"{what.capitalize()} (r: {'outliers' if mode == 'questionable' else 'leave review'})."))
+        self.notify(f"{what.capitalize()} (r: {'outliers' if mode == 'questionable' else 'leave review'}).", markup=False)
 
     def _review_leave(self) -> None:
         self.review_mode = None

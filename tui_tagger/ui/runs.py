@@ -13,7 +13,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from rich.text import Text
 from textual import work
 
 from tui_tagger.core.errors import TaggerError
@@ -117,11 +116,11 @@ class RunsMixin:
         if rc == 0:
             # p uses the new model from now on (a model.pt in the config folder is the default anyway)
             self.predict_options = {**(self.predict_options or {}), "model": str(out)}
-            self.notify(Text(f"Trained: {out}. Predict (p) now uses it."), timeout=12)
+            self.notify(f"Trained: {out}. Predict (p) now uses it.", timeout=12, markup=False)
         elif stopped:
             self.notify("Training stopped.")
         else:
-            self.notify(Text(f"Training failed: {last or 'no output'}"), severity="error", timeout=15)
+            self.notify(f"Training failed: {last or 'no output'}", severity="error", timeout=15, markup=False)
         self._update_status()
 
     def cancel_training(self) -> bool:
@@ -141,7 +140,7 @@ class RunsMixin:
             path.parent.mkdir(parents=True, exist_ok=True)
             run_options.save(kind, table, path)
         except (TaggerError, OSError) as err:
-            self.notify(Text(str(err)), severity="error", timeout=10)
+            self.notify(str(err), severity="error", timeout=10, markup=False)
             return False
-        self.notify(Text(f"Saved {path} · from the shell: {run_options.shell_command(kind, path)}"), timeout=10)
+        self.notify(f"Saved {path} · from the shell: {run_options.shell_command(kind, path)}", timeout=10, markup=False)
         return True
