@@ -15,6 +15,7 @@ from tui_tagger.core.errors import TaggerError
 DEFAULTS = {
     "dirs": [], "out": None, "init": None, "epochs": 30, "device": "auto", "val_split": 0.2, "batch": 32,
     "lr": 1e-3, "seed": 0, "workers": None, "size": 256, "min_support": 2, "patience": 6, "tags_dir": None,
+    "max_pos_weight": 3.0,
 }
 
 
@@ -32,6 +33,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--size", type=int, help="model input size in pixels (256; ignored with --from)")
     p.add_argument("--min-support", type=int, metavar="K", help="learn tags with at least K positives (2)")
     p.add_argument("--patience", type=int, help="stop after this many epochs without a better validation mean AP or loss (6)")
+    p.add_argument("--max-pos-weight", type=float, metavar="W",
+                   help="rare tags' positives weigh up to W times more in the loss (3; 1 = no weighting)")
     p.add_argument("--tags-dir", metavar="DIR", help="tag files live under DIR, mirroring the image folders")
     p.add_argument("--config", metavar="FILE", help="run again with the options of a saved M.toml")
 
@@ -43,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
     runconfig.apply(args, table, DEFAULTS)
     if not args.dirs or not args.out:
         raise TaggerError("train: give at least one DIR and --out M (or --config FILE)")
+    if args.max_pos_weight < 1:
+        raise TaggerError("train: --max-pos-weight must be at least 1")
     if not 0.0 <= args.val_split < 1.0 or args.epochs < 1 or args.batch < 2:
         raise TaggerError("train: --val-split must be in [0, 1), --epochs at least 1, --batch at least 2")
 
@@ -102,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
           f"{len(samples)} images, {len(set(groups))} sample groups, {len(tags)} tags")
 
     config = TrainConfig(epochs=args.epochs, batch=args.batch, lr=args.lr, patience=args.patience,
+                         max_pos_weight=args.max_pos_weight,
                          val_split=args.val_split, seed=args.seed)
     model, summary, thresholds = fit(model, x, y, known, groups, tags, config, device)
     summary["data"] = {
@@ -153,7 +159,7 @@ def _save_config(args, out: Path, device, workers: int, preprocess, summary, thr
             "init": str(Path(args.init).resolve()) if args.init else None, "epochs": args.epochs,
             "device": args.device, "val_split": args.val_split, "batch": args.batch, "lr": args.lr,
             "seed": args.seed, "workers": workers, "size": preprocess["size"], "min_support": args.min_support,
-            "patience": args.patience,
+            "patience": args.patience, "max_pos_weight": args.max_pos_weight,
             "tags_dir": str(Path(args.tags_dir).resolve()) if args.tags_dir else None,
         },
         "preprocess": preprocess,
