@@ -9,7 +9,7 @@ import pytest
 from rich.console import Console
 from textual.widgets import OptionList, Static, TabbedContent
 from textual_plotext import PlotextPlot
-from uihelpers import make_folder
+from uihelpers import make_folder, ready
 
 from tui_tagger.ui.app import TaggerApp
 from tui_tagger.ui.screens.analysis import AnalysisScreen, export_dir
@@ -25,12 +25,6 @@ def tagged(tmp_path):
     return make_folder(tmp_path / "data", n=12, tagged=tags)
 
 
-async def _ready(app, pilot):
-    for _ in range(100):
-        await pilot.pause(0.05)
-        if not app.scanning:
-            break
-    await pilot.pause(0.1)
 
 
 async def _open(app, pilot) -> AnalysisScreen:
@@ -62,7 +56,7 @@ def _text(widget: Static) -> str:
 async def test_tabs_relations_performance_and_a_cluster_filter(tagged):
     app = TaggerApp(tagged, tag="A", graphics="none", thumbnails=False)
     async with app.run_test(size=(140, 44)) as pilot:
-        await _ready(app, pilot)
+        await ready(app, pilot)
         total = len(app.pos.rows) + len(app.neg.rows)
         assert total == 12
         screen = await _open(app, pilot)
@@ -101,7 +95,7 @@ async def test_tabs_relations_performance_and_a_cluster_filter(tagged):
 async def test_performance_worst_first_and_embedding_colours(tagged):
     app = TaggerApp(tagged, tag="A", graphics="none", thumbnails=False)
     async with app.run_test(size=(140, 44)) as pilot:
-        await _ready(app, pilot)
+        await ready(app, pilot)
         # a model that knows A (and B) perfectly and guesses C backwards; C at a threshold of its own
         results = []
         for r in app.session.rows:
@@ -127,7 +121,7 @@ async def test_performance_worst_first_and_embedding_colours(tagged):
 async def test_png_export(tagged):
     app = TaggerApp(tagged, tag="A", graphics="none", thumbnails=False)
     async with app.run_test(size=(140, 44)) as pilot:
-        await _ready(app, pilot)
+        await ready(app, pilot)
         app.apply_predictions([(r.path, {"A": 0.5}, None) for r in app.session.rows], "fake")
         screen = await _open(app, pilot)
         await _embedded(screen, pilot)

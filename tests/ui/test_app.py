@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from uihelpers import make_folder, tags_on_disk
+from uihelpers import make_folder, ready, tags_on_disk
 
 from tui_tagger.ui.app import TaggerApp
 from tui_tagger.ui.screens.dialogs import ChoiceDialog
@@ -20,13 +20,6 @@ def app_on(folder: Path, **kw) -> TaggerApp:
     return TaggerApp(folder, graphics="halfcell", **kw)
 
 
-async def ready(app, pilot):
-    """Wait for the scan to finish and the lists to be built."""
-    for _ in range(100):
-        await pilot.pause(0.05)
-        if not app.scanning:
-            break
-    await pilot.pause(0.1)
 
 
 def names(lst) -> list[str]:

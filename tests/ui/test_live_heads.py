@@ -9,17 +9,9 @@ import pytest
 
 from tui_tagger.core.tagfile import TagFile
 from tui_tagger.ui.app import TaggerApp
+from uihelpers import arc_frame, ready
 
 RING = "Ring: Oriented z"
-
-
-def _frame(kind, rng, size=64):
-    y, x = np.mgrid[:size, :size] - size / 2 + 0.5
-    r, chi = np.hypot(x, y), np.arctan2(-y, x)
-    ring = np.exp(-((r - 18) ** 2) / 4)
-    if kind == "z":
-        ring *= np.sin(chi) ** 8
-    return rng.poisson(50 * ring + 200 * np.exp(-r / 6) + 5).astype(np.uint16)
 
 
 @pytest.fixture
@@ -35,7 +27,7 @@ def arcs(tmp_path, monkeypatch):
     for i in range(16):
         kind = "z" if i % 3 == 0 else "iso"
         path = root / f"f{i:02d}.tif"
-        tifffile.imwrite(path, _frame(kind, rng))
+        tifffile.imwrite(path, arc_frame(kind, rng))
         truth[str(path)] = kind == "z"
     labelled = [0, 3, 6, 9, 1, 2, 4, 5]
     for i in labelled:
@@ -50,19 +42,13 @@ def arcs(tmp_path, monkeypatch):
     return root, truth
 
 
-async def _ready(app, pilot):
-    for _ in range(100):
-        await pilot.pause(0.05)
-        if not app.scanning:
-            break
-    await pilot.pause(0.1)
 
 
 async def test_head_learns_from_corrections_and_ranks_the_unlabelled(arcs):
     root, truth = arcs
     app = TaggerApp(root, tag=RING, graphics="none", thumbnails=False)
     async with app.run_test(size=(140, 44)) as pilot:
-        await _ready(app, pilot)
+        await ready(app, pilot)
         labels = app.session.labels(RING)
         assert sum(labels.values()) == 4 and len(labels) == 8  # f12's model tag is not a label
         assert str(root / "f12.tif") not in labels

@@ -8,7 +8,7 @@ import threading
 import time
 
 import pytest
-from uihelpers import make_folder
+from uihelpers import make_folder, ready
 
 from tui_tagger.core import journal as journal_mod
 from tui_tagger.core.journal import Journal
@@ -25,12 +25,6 @@ def app_on(folder, **kw) -> TaggerApp:
     return TaggerApp(folder, graphics="halfcell", **kw)
 
 
-async def ready(app, pilot):
-    for _ in range(200):
-        await pilot.pause(0.05)
-        if not app.scanning:
-            break
-    await pilot.pause(0.1)
 
 
 def rels(lst) -> list[str]:

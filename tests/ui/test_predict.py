@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-from uihelpers import make_folder
+from uihelpers import make_folder, ready
 
 from tui_tagger.core.errors import TaggerError
 from tui_tagger.core.vocabulary import default_vocabulary
@@ -42,12 +42,6 @@ class SlowPredictor:
             yield path, {RING: self.probs.get(name, 0.5)}, None
 
 
-async def ready(app, pilot):
-    for _ in range(100):
-        await pilot.pause(0.05)
-        if not app.scanning:
-            break
-    await pilot.pause(0.1)
 
 
 async def until(pilot, cond, limit=10.0):

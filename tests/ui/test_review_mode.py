@@ -7,23 +7,20 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from uihelpers import arc_frame, until
+
 from tui_tagger.core.tagfile import TagFile
 from tui_tagger.ui.app import TaggerApp
 
 Z = "Ring: Oriented z"
 
 
-def _frame(kind, rng, size=64):
-    y, x = np.mgrid[:size, :size] - size / 2 + 0.5
-    r, chi = np.hypot(x, y), np.arctan2(-y, x)
+def _frame(kind, rng):
     if kind == "odd":  # nothing like the rest: no rings, no beam, a dark frame with one saturated block
-        img = rng.poisson(2, (size, size)).astype(np.uint16)
+        img = rng.poisson(2, (64, 64)).astype(np.uint16)
         img[5:15, 40:60] = 65535
         return img
-    ring = np.exp(-((r - 18) ** 2) / 4)
-    if kind == "z":
-        ring *= np.sin(chi) ** 8
-    return rng.poisson(300 * ring + 200 * np.exp(-r / 6) + 5).astype(np.uint16)
+    return arc_frame(kind, rng, amp=300)
 
 
 @pytest.fixture
@@ -47,21 +44,13 @@ def planted(tmp_path, monkeypatch):
     return root, wrong
 
 
-async def _until(pilot, cond, tries=300):
-    for _ in range(tries):
-        await pilot.pause(0.05)
-        if cond():
-            return True
-    return False
-
-
 async def test_review_walks_planted_label_errors_then_outliers(planted):
     root, wrong = planted
     app = TaggerApp(root, tag=Z, graphics="none", thumbnails=False)
     async with app.run_test(size=(140, 44)) as pilot:
-        await _until(pilot, lambda: not app.scanning)
+        await until(pilot, lambda: not app.scanning)
         await pilot.press("r")
-        assert await _until(pilot, lambda: app.review_mode == "questionable")
+        assert await until(pilot, lambda: app.review_mode == "questionable")
         listed = {r.path for r in app.pos.rows} | {r.path for r in app.neg.rows}
         assert wrong <= listed and len(listed) <= 6  # the planted errors, and not the whole folder
         assert app.pos.rows[0].path == str(root / "f10.tif")  # tagged z, looks isotropic: top of Positive
@@ -73,7 +62,7 @@ async def test_review_walks_planted_label_errors_then_outliers(planted):
         await pilot.press("m")
         assert Z in app.session.tags(app.session.row(str(root / "f03.tif")))
         await pilot.press("r")
-        assert await _until(pilot, lambda: app.review_mode == "outliers")
+        assert await until(pilot, lambda: app.review_mode == "outliers")
         listed = {r.path for r in app.pos.rows + app.neg.rows}
         assert len(listed) == 10 and str(root / "f30.tif") in listed  # at least 10, else 2 % of the folder
         assert str(root / "f30.tif") in [path for path, _ in app.review_outliers[:3]]

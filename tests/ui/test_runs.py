@@ -13,14 +13,9 @@ from tui_tagger.commands import train as train_cmd
 from tui_tagger.model import runconfig
 from tui_tagger.ui.app import TaggerApp
 from tui_tagger.ui.screens.run_dialog import RunDialog
+from uihelpers import ready
 
 
-async def ready(app, pilot):
-    for _ in range(100):
-        await pilot.pause(0.05)
-        if not app.scanning:
-            break
-    await pilot.pause(0.1)
 
 
 def field(app, key):

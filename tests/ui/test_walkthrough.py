@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from uihelpers import make_folder, tags_on_disk
+from uihelpers import make_folder, ready, tags_on_disk
 
 from tui_tagger.core.tagfile import TagFile
 from tui_tagger.ui import actions
@@ -30,12 +30,6 @@ def app_on(folder: Path, **kw) -> TaggerApp:
     return TaggerApp(folder, graphics="halfcell", **kw)
 
 
-async def ready(app, pilot):
-    for _ in range(100):
-        await pilot.pause(0.05)
-        if not app.scanning:
-            break
-    await pilot.pause(0.1)
 
 
 def names(lst) -> list[str]:

@@ -33,3 +33,31 @@ def tags_on_disk(image: Path) -> set[str]:
 
     tf = TagStore().load(image)
     return set(tf.names) if tf else set()
+
+
+async def ready(app, pilot, tries: int = 200) -> None:
+    """Wait for the scan to finish and the lists to be built."""
+    for _ in range(tries):
+        await pilot.pause(0.05)
+        if not app.scanning:
+            break
+    await pilot.pause(0.1)
+
+
+async def until(pilot, cond, tries: int = 300) -> bool:
+    """Let the app run until ``cond()`` holds (True) or ``tries`` pauses have passed (False)."""
+    for _ in range(tries):
+        await pilot.pause(0.05)
+        if cond():
+            return True
+    return False
+
+
+def arc_frame(kind: str, rng: np.random.Generator, size: int = 64, amp: float = 50) -> np.ndarray:
+    """A small frame: a ring of radius 18 around the centre, isotropic (``iso``) or arcs along z (``z``)."""
+    y, x = np.mgrid[:size, :size] - size / 2 + 0.5
+    r, chi = np.hypot(x, y), np.arctan2(-y, x)
+    ring = np.exp(-((r - 18) ** 2) / 4)
+    if kind == "z":
+        ring *= np.sin(chi) ** 8
+    return rng.poisson(amp * ring + 200 * np.exp(-r / 6) + 5).astype(np.uint16)
