@@ -37,6 +37,11 @@ STAGES = [
     {"sets": [("big256", 12000, 51, 256), ("big512", 3000, 53, 512)],
      "options": ["--size", "128", "--batch", "32", "--epochs", "40", "--patience", "8", "--seed", "0",
                  "--val-split", "0.08", "--lr", "5e-4", "--max-pos-weight", "3"]},
+    # then on 20000 fresh frames more (35000 in all), from where stage 1 ended: no sign of memorising, so
+    # more frames and epochs still help
+    {"sets": [("big256", 12000, 51, 256), ("big512", 3000, 53, 512), ("more256", 20000, 61, 256)],
+     "options": ["--batch", "32", "--epochs", "40", "--patience", "8", "--seed", "1", "--val-split", "0.05",
+                 "--lr", "4e-4", "--max-pos-weight", "3"]},
 ]
 TRAIN_SETS = [s for stage in STAGES for s in stage["sets"]]
 TRAIN_OPTIONS = STAGES[-1]["options"]

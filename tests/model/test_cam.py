@@ -3,7 +3,6 @@ it is finite, in [0, 1], not uniform, and overlays the original frame."""
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pytest
@@ -62,10 +61,9 @@ def test_grad_cam_on_the_shipped_model():
     data, mask = _frame_with("Circular beamstop")
     data = data[:, 100:]  # not square: the padding must be undone
     mask = mask[:, 100:]
-    t = time.perf_counter()
     r = cm.cam(data, mask, "Circular beamstop")
-    seconds = time.perf_counter() - t
-    assert r.heat.dtype == np.float32 and r.heat.shape == (256, 256)
+    size = cm.info.preprocess["size"]  # the model's input size
+    assert r.heat.dtype == np.float32 and r.heat.shape == (size, size)
     assert np.isfinite(r.heat).all() and r.heat.min() >= 0 and r.heat.max() <= 1
     assert not r.empty and r.heat.max() == pytest.approx(1.0, abs=0.05)
     overlay = r.to_frame()
@@ -74,7 +72,6 @@ def test_grad_cam_on_the_shipped_model():
     flat = np.sort(overlay.ravel())[::-1]
     assert flat[: flat.size // 10].sum() > 0.2 * flat.sum()
     assert overlay.std() > 0.05
-    assert seconds < 5.0  # about 0.05 s on a laptop CPU; generous for a loaded machine
     with pytest.raises(KeyError):
         cm.cam(data, mask, "Not a tag of this model")
 
