@@ -55,7 +55,7 @@ async def test_review_walks_planted_label_errors_then_outliers(planted):
         assert wrong <= listed and len(listed) <= 6  # the planted errors, and not the whole folder
         assert app.pos.rows[0].path == str(root / "f10.tif")  # tagged z, looks isotropic: top of Positive
         assert app.neg.rows[0].path == str(root / "f03.tif")  # untagged, looks z: top of Negative
-        assert "questionable" in str(app.status.render())
+        assert "filter (review): 2 questionable" in str(app.status.render())
         # the same keys fix it: move f03 to Positive
         app.neg.focus()
         app.neg.select_path(str(root / "f03.tif"))

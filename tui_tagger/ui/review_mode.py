@@ -86,21 +86,21 @@ class ReviewMixin:
                        if path in s.index]
             self.apply_predictions(results, "review (cross-validated head)")
             paths = {path for path, _, _ in found}
-            what = f"review: {len(paths)} questionable {tag}"
+            what = f"{len(paths)} questionable {tag}"
         else:
             self.review_outliers = outliers  # (path, score), most unusual first
             paths = {path for path, _ in outliers}
-            what = f"review: {len(paths)} outliers"
+            what = f"{len(paths)} outliers"
         self.review_mode = mode
-        self.filter_text = what
+        self.filter_kind, self.filter_text = "review", what
         self._keep = lambda row, tags, keep=frozenset(paths): row.path in keep
         self.sort = "p"
         self.rebuild_lists()
-        self.notify(f"{what.capitalize()} (r: {'outliers' if mode == 'questionable' else 'leave review'}).", markup=False)
+        self.notify(f"Review: {what} (r: {'outliers' if mode == 'questionable' else 'leave review'}).", markup=False)
 
     def _review_leave(self) -> None:
         self.review_mode = None
-        self.filter_text = ""
+        self.filter_kind, self.filter_text = "", ""
         self._keep = None
         self.rebuild_lists()
         self.notify("Review ended: all images listed.")
