@@ -92,6 +92,23 @@ def test_journal_replays_after_a_crash_then_save_clears_it(folder):
     assert Session(folder).pending_journal() == []
 
 
+def test_a_restore_is_one_undoable_step(folder):
+    s = session_on(folder)
+    img3, img0 = str(folder / "img03.tif"), str(folder / "img00.tif")
+    s.move([img3])
+    s.set_tag([img0], "TSAXS", False)
+    del s
+
+    again = session_on(folder)
+    again.restore(again.pending_journal())
+    assert again.has(again.row(img3)) and len(again.dirty) == 2
+    assert sorted(again.undo()) == sorted([img3, img0])
+    assert not again.has(again.row(img3)) and "TSAXS" in again.tags(again.row(img0)) and not again.dirty
+    assert again.pending_journal() == []  # the undo is journalled too: after a crash now, nothing to restore
+    again.redo()
+    assert again.has(again.row(img3)) and len(again.dirty) == 2
+
+
 def test_a_line_cut_short_by_a_crash_is_skipped(tmp_path):
     j = Journal(tmp_path / "data", cache=tmp_path / "cache", fsync=False)
     j.append({"image": "a", "tag": "X", "present": True})

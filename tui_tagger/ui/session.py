@@ -264,12 +264,15 @@ class Session:
         return records if any(v is not None for v in last.values()) else []
 
     def restore(self, records: list[dict]) -> int:
-        """Apply journal records from a previous session (they stay in the journal until saved)."""
+        """Apply journal records from a previous session (they stay in the journal until saved), as one
+        undoable step: ``u`` right after a restore takes it all back (and journals that)."""
+        first: dict[tuple[str, str], bool | None] = {}  # (path, tag) -> value before the restore
         for rec in records:
             path, tag, present = rec.get("image"), rec.get("tag"), rec.get("present")
             if not isinstance(path, str) or not isinstance(tag, str):
                 continue
             ov = self.overrides.setdefault(path, {})
+            first.setdefault((path, tag), ov.get(tag))
             if present is None:
                 ov.pop(tag, None)
             else:
@@ -277,6 +280,11 @@ class Session:
                 self.vocab.add(tag)
             if not ov:
                 del self.overrides[path]
+        step = [(path, tag, before, self.overrides.get(path, {}).get(tag)) for (path, tag), before in first.items()]
+        step = [change for change in step if change[2] != change[3]]
+        if step:
+            self.undo_stack.append(step)
+            self.redo_stack.clear()
         self.version += 1
         return len(self.overrides)
 
