@@ -384,10 +384,10 @@ def _horizon_row(w: _Work) -> float | None:
 _MIN_HORIZON_STEP = 0.5
 
 
-def _mirror_x(w: _Work) -> float | None:
-    """The column (work pixels) about which the valid, non-dark part of ``w`` is most mirror-symmetric,
-    or None. Row by row correlation of the image with its left-right reflection, for every axis at once
-    (FFT along rows), summed over rows."""
+def _reflection_scores(w: _Work, axes: tuple[int, ...], min_share: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """(correlation r, score) of the valid, non-dark part of ``w`` with its reflection, for every
+    reflection at once: index s along ``axes`` reflects about s / 2 (FFT convolutions; masked and dark
+    pixels excluded from every sum). None when the image is too empty or flat to say."""
     from scipy import fft
 
     m = w.valid & ~w.dark
@@ -398,46 +398,13 @@ def _mirror_x(w: _Work) -> float | None:
     if not gvar > 0:
         return None
     mw = m.astype(np.float64)
-    size = fft.next_fast_len(2 * g.shape[1] - 1, real=True)
-    G, M, G2 = (fft.rfft(a, size, axis=1) for a in (g, mw, g * g))
-    n, S, Q, C = (fft.irfft(a * b, size, axis=1).sum(axis=0) for a, b in ((M, M), (G, M), (G2, M), (G, G)))
-    with np.errstate(all="ignore"):
-        n = np.maximum(np.round(n), 0)
-        cov = C - S * S / np.maximum(n, 1)
-        var = Q - S * S / np.maximum(n, 1)
-        r = cov / (np.maximum(var, 0) + 0.1 * np.maximum(n, 1) * gvar)
-    total = mw.sum()
-    r = np.where(n >= max(0.2 * total, 32), r, -1.0)
-    score = r * (n / total) ** 0.1
-    k = int(np.argmax(score))
-    if r[k] < _MIN_SYMMETRY:
-        return None
-    return k / 2
-
-
-def _symmetry_center(w: _Work) -> tuple[float, float] | None:
-    """The centre of point symmetry of ``w`` (work pixels), or None when the image has none.
-
-    Scattering from an unoriented or single-domain sample is centrosymmetric about the direct beam
-    (Friedel symmetry), so the centre c maximises the correlation between I(r) and I(2c - r). Every
-    candidate is scored at once with FFT convolutions (masked and dark pixels excluded from every sum).
-    Only centres on the frame can be found this way.
-    """
-    from scipy import fft
-
-    m = w.valid & ~w.dark
-    if m.sum() < 64:
-        return None
-    g = np.where(m, w.g - w.g[m].mean(), 0.0)
-    gvar = float((g[m] ** 2).mean())
-    if not gvar > 0:
-        return None
-    mw = m.astype(np.float64)
-    # sums over the overlap of the image with its point reflection about c = s / 2, for every s:
-    #   n = conv(m, m), S = conv(g, m), Q = conv(g^2, m), C = conv(g, g)
-    shape = [fft.next_fast_len(2 * k - 1, real=True) for k in g.shape]
-    G, M, G2 = (fft.rfft2(a, shape) for a in (g, mw, g * g))
-    n, S, Q, C = (fft.irfft2(a * b, shape) for a, b in ((M, M), (G, M), (G2, M), (G, G)))
+    # sums over the overlap of the image with its reflection: n = conv(m, m), S = conv(g, m),
+    # Q = conv(g^2, m), C = conv(g, g)
+    shape = [fft.next_fast_len(2 * g.shape[a] - 1, real=True) for a in axes]
+    G, M, G2 = (fft.rfftn(a, shape, axes=axes) for a in (g, mw, g * g))
+    n, S, Q, C = (fft.irfftn(a * b, shape, axes=axes) for a, b in ((M, M), (G, M), (G2, M), (G, G)))
+    if len(axes) < g.ndim:  # a mirror: the same axis for every row, so the rows' sums add up
+        n, S, Q, C = (a.sum(axis=0) for a in (n, S, Q, C))
     with np.errstate(all="ignore"):
         n = np.maximum(np.round(n), 0)
         cov = C - S * S / np.maximum(n, 1)
@@ -446,12 +413,34 @@ def _symmetry_center(w: _Work) -> tuple[float, float] | None:
         r = cov / (np.maximum(var, 0) + 0.1 * np.maximum(n, 1) * gvar)
     total = mw.sum()
     # tiny overlaps (a corner reflected onto itself) correlate perfectly and mean nothing
-    r = np.where(n >= max(0.05 * total, 32), r, -1.0)
-    score = r * (n / total) ** 0.1
-    sy, sx = np.unravel_index(int(np.argmax(score)), score.shape)
-    if r[sy, sx] < _MIN_SYMMETRY:
+    r = np.where(n >= max(min_share * total, 32), r, -1.0)
+    return r, r * (n / total) ** 0.1
+
+
+def _mirror_x(w: _Work) -> float | None:
+    """The column (work pixels) about which the valid, non-dark part of ``w`` is most mirror-symmetric
+    (row by row correlation with the left-right reflection, summed over rows), or None."""
+    found = _reflection_scores(w, (1,), 0.2)
+    if found is None:
         return None
-    return sx / 2, sy / 2
+    r, score = found
+    k = int(np.argmax(score))
+    return k / 2 if r[k] >= _MIN_SYMMETRY else None
+
+
+def _symmetry_center(w: _Work) -> tuple[float, float] | None:
+    """The centre of point symmetry of ``w`` (work pixels), or None when the image has none.
+
+    Scattering from an unoriented or single-domain sample is centrosymmetric about the direct beam
+    (Friedel symmetry), so the centre c maximises the correlation between I(r) and I(2c - r).
+    Only centres on the frame can be found this way.
+    """
+    found = _reflection_scores(w, (0, 1), 0.05)
+    if found is None:
+        return None
+    r, score = found
+    sy, sx = np.unravel_index(int(np.argmax(score)), score.shape)
+    return (sx / 2, sy / 2) if r[sy, sx] >= _MIN_SYMMETRY else None
 
 
 # below this correlation between the image and its 180-degree rotation there is no usable symmetry
