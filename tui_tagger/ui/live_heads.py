@@ -20,7 +20,7 @@ MAX_IMAGES = 4000
 def pick_images(session, limit: int = MAX_IMAGES) -> list:
     """The rows the live head learns from and scores: reviewed rows first, then every k-th other row."""
     rows = [r for r in session.rows if not r.error]
-    reviewed = [r for r in rows if r.path in session.overrides or any(src != "model" for src in r.base.values())]
+    reviewed = [r for r in rows if session.reviewed(r)]
     if len(rows) <= limit:
         return rows
     picked = reviewed[:limit]
@@ -31,6 +31,16 @@ def pick_images(session, limit: int = MAX_IMAGES) -> list:
         step = len(rest) / room
         picked += [rest[int(i * step)] for i in range(min(room, len(rest)))]
     return picked
+
+
+def load_head(items: list[tuple[str, int, int]], progress=None):
+    """A ``learn.live.LiveHead`` with the features of ``items`` (from the disk cache where it has them),
+    decoded by all cores but one. Runs in a worker thread."""
+    from tui_tagger.learn.live import LiveHead
+
+    head = LiveHead()
+    head.load(items, progress=progress, workers=max(1, (os.cpu_count() or 2) - 1))
+    return head
 
 
 class LiveHeadsMixin:
@@ -64,9 +74,6 @@ class LiveHeadsMixin:
 
     @work(thread=True, exclusive=True, group="head-features")
     def head_features(self, items: list[tuple[str, int, int]]) -> None:
-        from tui_tagger.learn.live import LiveHead
-
-        head = LiveHead()
         last = [0]
 
         def progress(done: int, total: int) -> None:
@@ -75,7 +82,7 @@ class LiveHeadsMixin:
                 self.call_from_thread(self._head_progress, done, total)
 
         try:
-            head.load(items, progress=progress, workers=max(1, (os.cpu_count() or 2) - 1))
+            head = load_head(items, progress)
         except Exception as err:  # never a traceback: the app works on without the head
             self.call_from_thread(self._head_failed, f"learning from corrections is off: {err}")
             return
@@ -104,7 +111,8 @@ class LiveHeadsMixin:
             return
         self._since_fit = 0
         tag = self.session.tag
-        self.fit_head(tag, self.session.labels(tag))
+        # only the images with features: a few thousand, not the whole folder, on the key path
+        self.fit_head(tag, self.session.labels(tag, self.live_head.paths))
 
     @work(thread=True, exclusive=True, group="head-fit")
     def fit_head(self, tag: str, labels: dict[str, bool]) -> None:

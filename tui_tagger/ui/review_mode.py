@@ -10,11 +10,9 @@ an isolation forest on the features. Computed in a worker; the lists are filtere
 
 from __future__ import annotations
 
-import os
-
 from textual import work
 
-from tui_tagger.ui.live_heads import pick_images
+from tui_tagger.ui.live_heads import load_head, pick_images
 
 
 def outlier_count(n: int) -> int:
@@ -28,8 +26,8 @@ class ReviewMixin:
     _review_pending = False
 
     def action_review(self) -> None:
-        if self._review_pending:
-            self.notify("Review: still looking…")
+        if self._review_pending or self._head_loading:
+            self.notify("Review: the features are still being computed; try again in a moment.")
             return
         if self.review_mode == "questionable":
             self._review_start("outliers")
@@ -47,17 +45,14 @@ class ReviewMixin:
         self._review_pending = True
         self.notify(f"Review: looking for {'questionable labels of ' + tag if mode == 'questionable' else 'outliers'}…", markup=False)
         items = [(r.path, r.size, r.mtime_ns) for r in rows]
-        self.review_worker(mode, tag, items, self.session.labels(tag))
+        self.review_worker(mode, tag, items, self.session.labels(tag, [r.path for r in rows]))
 
     @work(thread=True, exclusive=True, group="review")
     def review_worker(self, mode: str, tag: str, items, labels: dict[str, bool]) -> None:
-        from tui_tagger.learn.live import LiveHead
-
         try:
             head = self.live_head
             if head is None or not head.ready:
-                head = LiveHead()
-                head.load(items, workers=max(1, (os.cpu_count() or 2) - 1))
+                head = load_head(items)
             found, outliers = head.review(labels, outliers=outlier_count(len(items)))
         except Exception as err:  # never a traceback on screen
             self.call_from_thread(self._review_done, mode, tag, None, None, f"review failed: {err}")

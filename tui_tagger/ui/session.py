@@ -119,15 +119,18 @@ class Session:
                 out.pop(name, None)
         return out
 
-    def labels(self, tag: str) -> dict[str, bool]:
-        """The labels a head learns ``tag`` from: path -> present, for the images a person (or the
-        generator, or a file that does not say) decided on -- a tag file with such tags, or a correction in
-        this session. A tag only the model added is no label (as in ``learn.folder``)."""
+    def reviewed(self, row: Row) -> bool:
+        """A person (or the generator, or a file that does not say) decided on this image: a tag file with
+        such tags, or a correction in this session. A tag only the model added decides nothing."""
+        return not row.error and (row.path in self.overrides or any(src != "model" for src in row.base.values()))
+
+    def labels(self, tag: str, paths=None) -> dict[str, bool]:
+        """The labels a head learns ``tag`` from, path -> present, over the reviewed images (of ``paths``
+        only, when given: the images a head has features for). A model-only tag is no label."""
+        rows = self.rows if paths is None else [self.rows[self.index[p]] for p in paths if p in self.index]
         out: dict[str, bool] = {}
-        for row in self.rows:
-            if row.error:
-                continue
-            if row.path not in self.overrides and not any(src != "model" for src in row.base.values()):
+        for row in rows:
+            if not self.reviewed(row):
                 continue
             source = self.tags(row).get(tag, "absent")
             if source == "absent":
