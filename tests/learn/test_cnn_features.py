@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from test_cli_learn import folder  # noqa: F401  (the fixture: 24 small frames, 18 tagged, one broken)
 
-from tui_tagger.model.checkpoint import shipped_model_paths
+from tui_tagger.model.locate import shipped_model_paths
 
 SHIPPED = shipped_model_paths()[0]
 pytestmark = pytest.mark.skipif(not SHIPPED.exists(), reason="no shipped model in models/")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tui_tagger.model.cam import frame_index, to_frame
-from tui_tagger.model.checkpoint import shipped_model_paths
+from tui_tagger.model.locate import shipped_model_paths
 from tui_tagger.model.transforms import preprocess, preprocess_config
 
 SHIPPED = shipped_model_paths()[0]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tui_tagger.model.checkpoint import default_model_path, shipped_model_paths
+from tui_tagger.model.locate import default_model_path, shipped_model_paths
 
 SHIPPED = shipped_model_paths()[0]
 REAL = Path(__file__).resolve().parents[1] / "data" / "real-examples"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from uihelpers import make_folder
 
-from tui_tagger.model.checkpoint import shipped_model_paths
+from tui_tagger.model.locate import shipped_model_paths
 from tui_tagger.ui.app import TaggerApp
 from tui_tagger.ui.heatmap import blend
 

@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
         raise TaggerError(f"--threshold must be between 0 and 1, not {args.threshold}")
     import numpy as np
 
-    from tui_tagger.model.checkpoint import default_model_path
+    from tui_tagger.model.locate import default_model_path
     from tui_tagger.model.data import label_matrix, labelled_samples
     from tui_tagger.model.infer import LocalPredictor
     from tui_tagger.model.metrics import format_table, tag_metrics

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
 
     from tui_tagger.config import Settings
     from tui_tagger.core.tagstore import TagStore
-    from tui_tagger.model.checkpoint import default_model_path
+    from tui_tagger.model.locate import default_model_path
     from tui_tagger.model.data import default_workers, image_refs
     from tui_tagger.model.infer import LocalPredictor
     from tui_tagger.model.progress import Progress

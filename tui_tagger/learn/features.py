@@ -63,7 +63,7 @@ def _cnn_extractor(model: str | None):
     if extract is None:
         raise TaggerError("no CNN model available (torch missing?); use --features physics")
     try:
-        from tui_tagger.model.checkpoint import default_model_path
+        from tui_tagger.model.locate import default_model_path
 
         path = model or str(default_model_path())
         st = os.stat(path)

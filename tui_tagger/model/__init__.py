@@ -8,8 +8,8 @@ so commands import them inside ``run()``.
 def extract_features(refs: list[str], model: str | None = None, device: str = "cpu", batch: int = 32,
                      workers: int | None = None) -> list[tuple]:
     """Penultimate-layer CNN features of ``refs``: one (vector or None, one-line error or None) per ref,
-    in order. ``model`` defaults to the default model (``checkpoint.default_model_path``)."""
-    from tui_tagger.model.checkpoint import default_model_path
+    in order. ``model`` defaults to the default model (``locate.default_model_path``)."""
+    from tui_tagger.model.locate import default_model_path
     from tui_tagger.model.infer import LocalPredictor
 
     predictor = LocalPredictor.load(model or default_model_path(), device)

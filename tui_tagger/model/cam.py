@@ -138,7 +138,8 @@ class CamModel:
     """A loaded checkpoint kept for repeated Grad-CAMs (the TUI loads it once, in a worker)."""
 
     def __init__(self, path=None, device: str = "cpu") -> None:
-        from tui_tagger.model.checkpoint import default_model_path, load_checkpoint
+        from tui_tagger.model.checkpoint import load_checkpoint
+        from tui_tagger.model.locate import default_model_path
 
         self.path = str(path or default_model_path())
         self.model, self.info = load_checkpoint(self.path, device)

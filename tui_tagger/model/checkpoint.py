@@ -7,7 +7,6 @@ Files are loaded with ``weights_only=True`` (no pickled code runs) on the CPU, t
 from __future__ import annotations
 
 import io
-import os
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -19,7 +18,7 @@ from torch import nn
 
 from tui_tagger import __version__
 from tui_tagger.core.atomic import atomic_write_bytes
-from tui_tagger.core.errors import FileProblem, TaggerError
+from tui_tagger.core.errors import FileProblem
 from tui_tagger.model.nets import create_model
 from tui_tagger.model.transforms import preprocess_config
 
@@ -113,33 +112,6 @@ def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> tup
         raise ModelFileError(path, f"inconsistent model file ({type(err).__name__}: {err})") from None
     model.eval()
     return model.to(device), info
-
-
-def default_model_path() -> Path:
-    """``$TUI_TAGGER_MODEL``, else the user's model (config dir), else the model shipped in the package."""
-    from tui_tagger.config import config_dir
-
-    candidates = []
-    if os.environ.get("TUI_TAGGER_MODEL"):
-        candidates.append(Path(os.environ["TUI_TAGGER_MODEL"]))
-    candidates.append(config_dir() / "model.pt")
-    candidates.extend(shipped_model_paths())
-    for c in candidates:
-        if c.exists():
-            return c
-    raise TaggerError(
-        "no model found (looked for $TUI_TAGGER_MODEL, " + ", ".join(str(c) for c in candidates[-3:]) + "); pass --model FILE"
-    )
-
-
-SHIPPED_NAME = "tagger.pt"
-
-
-def shipped_model_paths() -> list[Path]:
-    """Where the shipped default model may be: ``models/`` at the top of a clone or editable install,
-    then ``tui_tagger/models/`` inside an installed package (package data)."""
-    package = Path(__file__).resolve().parents[1]
-    return [package.parent / "models" / SHIPPED_NAME, package / "models" / SHIPPED_NAME]
 
 
 def _plain(value: Any) -> Any:

@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.widgets import Footer, SelectionList, Static
 
 from tui_tagger.core.errors import TaggerError
@@ -30,6 +30,7 @@ from tui_tagger.ui.thumbs import ThumbLoader
 from tui_tagger.ui.widgets.image_list import ROW_H, THUMB_W, ImageList
 from tui_tagger.ui.widgets.checklist import TagChecklist
 from tui_tagger.ui.widgets.inspect import InspectPane
+
 
 def plural(n: int, one: str, many: str | None = None) -> str:
     return f"{n:,} {one if n == 1 else many or one + 's'}"
@@ -430,8 +431,8 @@ class TaggerApp(RunsMixin, LiveHeadsMixin, ReviewMixin, AnalysisMixin, HeatmapMi
         self.screen.set_class(nxt is order[2], "-show-inspect")
         if showing != (nxt is order[2]):
             # at 80x24 the pane was display: none, and a hidden widget takes no focus: focus it once it is
-            # shown. Hiding the lists moves Textual's focus to some list meanwhile: inspect the one we left.
-            # (on_descendant_focus ignores that) and the list we left stays the inspected one.
+            # shown. Hiding the lists moves Textual's focus to some list meanwhile (on_descendant_focus
+            # ignores that), so the list we left stays the inspected one.
             def swapped() -> None:
                 nxt.focus()
                 self._show_selected()

@@ -19,7 +19,7 @@ def load_predictor(model: str | None = None, device: str = "auto"):
     """``model`` (default: ``$TUI_TAGGER_MODEL``, the user's ``model.pt``, the shipped one) on ``device``
     (auto: the best there is). Raises TaggerError naming where a model was looked for."""
     try:
-        from tui_tagger.model.checkpoint import default_model_path
+        from tui_tagger.model.locate import default_model_path
         from tui_tagger.model.infer import LocalPredictor
     except ImportError as err:  # torch missing: say what to install, not a traceback
         raise TaggerError(f"prediction needs torch ({err}); install it with pip install torch") from None

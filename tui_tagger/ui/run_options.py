@@ -31,7 +31,7 @@ class Option:
 
 def _default_model() -> str:
     try:
-        from tui_tagger.model.checkpoint import default_model_path  # no torch at import
+        from tui_tagger.model.locate import default_model_path  # no torch
 
         return str(default_model_path())
     except (TaggerError, ImportError):
@@ -52,7 +52,7 @@ def predict_options() -> list[Option]:
     ]
 
 
-def train_options(root: Path) -> list[Option]:
+def train_options() -> list[Option]:
     from tui_tagger.commands.train import DEFAULTS as D
     from tui_tagger.config import config_dir
 
@@ -71,7 +71,7 @@ def train_options(root: Path) -> list[Option]:
     ]
 
 
-def as_text(option: Option, value: Any) -> str:
+def as_text(value: Any) -> str:
     return "" if value is None else str(value)
 
 

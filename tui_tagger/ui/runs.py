@@ -56,7 +56,7 @@ class RunsMixin:
             return
         path = run_options.config_path("train", self.root)
         self.push_screen(
-            RunDialog("train", f"Train on the tagged images of {self.root}", run_options.train_options(self.root),
+            RunDialog("train", f"Train on the tagged images of {self.root}", run_options.train_options(),
                       path, "Train"),
             lambda answer: self._train_dialog_done(answer, path))
 

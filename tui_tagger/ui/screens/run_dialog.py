@@ -41,7 +41,7 @@ class RunDialog(ModalScreen[tuple[str, dict] | None]):
                         if o.kind is bool:
                             yield Checkbox("", bool(o.default), id=f"opt-{o.key}")
                         else:
-                            yield Input(run_options.as_text(o, o.default), placeholder=o.hint, id=f"opt-{o.key}")
+                            yield Input(run_options.as_text(o.default), placeholder=o.hint, id=f"opt-{o.key}")
             yield Static(Text("saved to " + str(self.config_file) + " · from the shell: "
                               + run_options.shell_command(self.kind, self.config_file)), classes="run-shell")
             yield Static("", id="run-error", classes="run-error")
