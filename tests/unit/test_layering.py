@@ -39,3 +39,15 @@ def test_cli_help_does_not_import_torch_or_textual():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_the_run_dialogs_options_do_not_import_torch():
+    """P and T build their options on the UI thread: torch (a second to import) must stay out of it."""
+    code = (
+        "import sys\n"
+        "from tui_tagger.ui import run_options\n"
+        "run_options.predict_options(); run_options.train_options()\n"
+        "print('torch' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
