@@ -139,3 +139,17 @@ async def test_save_updates_the_catalog_index(folder):
         entry = app.session.catalog.get(str(folder / "img02.tif"))
         assert RING in entry.tags
     assert RING in tags_on_disk(folder / "img02.tif")
+
+
+async def test_a_late_image_result_after_the_pane_is_gone_is_dropped(folder):
+    # a decode worker can finish while the app quits: its result must not raise (it failed CI once)
+    from PIL import Image
+
+    app = app_on(folder)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(app, pilot)
+        path = app.inspect.path
+        await app.inspect.query_one("#inspect-image").remove()
+        app._image_loaded(path, Image.new("RGB", (8, 8)), {"format": "tiff"})
+        app._image_failed(path, "late")
+        assert app.inspect.image_cells() == (4, 2)

@@ -91,8 +91,16 @@ class InspectPane(Vertical):
         if self.path is not None and event.size.width > 0 and event.size.height > 0:
             self.post_message(InspectResized())
 
+    def _image_widget(self):
+        """The image area, or None while the pane is being torn down (a late worker result at quit)."""
+        found = self.query("#inspect-image")
+        return found.first() if found else None
+
     def image_cells(self) -> tuple[int, int]:
-        region = self.query_one("#inspect-image").content_region
+        widget = self._image_widget()
+        if widget is None:
+            return 4, 2
+        region = widget.content_region
         return max(region.width, 4), max(region.height, 2)
 
     def pixel_size(self) -> tuple[int, int]:
@@ -169,7 +177,9 @@ class InspectPane(Vertical):
 
     def show_image(self, pil_image, meta: dict, key=None) -> None:
         """Show a pre-sized image; ``key`` (path, settings, size) names what it was rendered from."""
-        widget = self.query_one("#inspect-image")
+        widget = self._image_widget()
+        if widget is None:
+            return
         if self._image_cls is not None:
             # textual-image cannot scale into a hidden (0-wide) area: the image comes back when shown
             # (the pane's size: the image widget is as wide as its image, 0 until it has one)
@@ -179,7 +189,9 @@ class InspectPane(Vertical):
         self.query_one("#inspect-meta", Static).update(Text(_format_meta(meta)), layout=False)
 
     def show_error(self, message: str) -> None:
-        widget = self.query_one("#inspect-image")
+        widget = self._image_widget()
+        if widget is None:
+            return
         if self._image_cls is not None:
             widget.image = None
         self.query_one("#inspect-meta", Static).update(Text("✗ " + message, style="bold"), layout=False)
