@@ -26,6 +26,24 @@ def trained(tmp_path_factory):
     return base / "data", model
 
 
+def test_train_exclude_tag_leaves_it_out_and_the_config_reruns_without_it(trained, tmp_path, capsys):
+    from tui_tagger.model.checkpoint import load_checkpoint
+
+    data, _ = trained
+    held = TAGS[0]
+    model = tmp_path / "held.pt"
+    rc = cli.main(["train", str(data), "--out", str(model), "--epochs", "1", "--size", "64", "--batch", "8",
+                   "--workers", "0", "--exclude-tag", held])
+    assert rc == 0
+    tags = load_checkpoint(model)[1].tags
+    assert held not in tags and set(tags) == {"TSAXS", *TAGS} - {held}
+    config = runconfig.read(model.with_suffix(".toml"))
+    assert config["train"]["exclude_tag"] == [held]
+    again = tmp_path / "again.pt"
+    assert cli.main(["train", "--config", str(model.with_suffix(".toml")), "--out", str(again)]) == 0
+    assert held not in load_checkpoint(again)[1].tags
+
+
 def _lines(capsys) -> list[dict]:
     return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
 

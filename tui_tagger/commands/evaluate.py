@@ -23,6 +23,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch", type=int, default=32, metavar="N")
     p.add_argument("--workers", type=int, metavar="N", help="decoding processes (default: cores - 1)")
     p.add_argument("--tags-dir", metavar="DIR", help="tag files live under DIR, mirroring the image folders")
+    p.add_argument("--no-heads", action="store_true",
+                   help="the model's own tags only, not the few-label heads saved with it (tui-tagger train-head)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,7 +38,11 @@ def run(args: argparse.Namespace) -> int:
     from tui_tagger.model.metrics import format_table, tag_metrics
     from tui_tagger.model.progress import Progress
 
-    predictor = LocalPredictor.load(Path(args.model) if args.model else default_model_path(), args.device)
+    problems: list[str] = []
+    predictor = LocalPredictor.load(Path(args.model) if args.model else default_model_path(), args.device,
+                                    heads=not args.no_heads, problems=problems)
+    for problem in problems:
+        warn(problem)
     data = labelled_samples(args.dirs, args.tags_dir)
     for problem in data.problems:
         warn(problem)

@@ -16,7 +16,7 @@ from tui_tagger.core.errors import TaggerError
 # Options a --config file may set; None = "not given on the command line".
 DEFAULTS = {
     "paths": [], "model": None, "device": "auto", "batch": 32, "workers": None, "threshold": None,
-    "write": False, "accept_above": None, "json": False, "tags_dir": None,
+    "write": False, "accept_above": None, "json": False, "tags_dir": None, "no_heads": False,
 }
 CONFIG_NAME = "predict-config.toml"
 
@@ -35,6 +35,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="also add tags with p > P as tags (source=model); implies --write")
     p.add_argument("--json", action="store_true", default=None,
                    help='JSON lines: {"path", "probabilities": {tag: p}, "error"}')
+    p.add_argument("--no-heads", action="store_true", default=None,
+                   help="the model's own tags only, not the few-label heads saved with it (tui-tagger train-head)")
     p.add_argument("--tags-dir", metavar="DIR", help="tag files live under DIR, mirroring the image folders")
     p.add_argument("--config", metavar="FILE", help="run again with the options of a saved predict-config.toml")
     p.add_argument("--save-config", metavar="FILE",
@@ -56,7 +58,10 @@ def run(args: argparse.Namespace) -> int:
     from tui_tagger.model.progress import Progress
 
     model_path = Path(args.model) if args.model else default_model_path()
-    predictor = LocalPredictor.load(model_path, args.device)
+    problems: list[str] = []
+    predictor = LocalPredictor.load(model_path, args.device, heads=not args.no_heads, problems=problems)
+    for problem in problems:
+        warn(problem)
     info = predictor.info
     workers = default_workers() if args.workers is None else args.workers
     roots, refs = [], []
@@ -66,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         roots += [Path(path) if Path(path).is_dir() else Path(path).parent] * len(found)
     if not refs:
         raise TaggerError("no images found under " + ", ".join(args.paths))
-    thresholds = {t: (args.threshold if args.threshold is not None else info.threshold(t)) for t in info.tags}
+    thresholds = {t: (args.threshold if args.threshold is not None else info.threshold(t)) for t in predictor.tags}
     _save_config(args, model_path, predictor, workers, thresholds, len(refs))
 
     fsync = Settings.from_env().fsync
@@ -138,7 +143,10 @@ def _save_config(args, model_path: Path, predictor, workers: int, thresholds: di
             "device": args.device, "batch": args.batch, "workers": workers, "threshold": args.threshold,
             "write": bool(args.write), "accept_above": args.accept_above, "json": bool(args.json),
             "tags_dir": str(Path(args.tags_dir).resolve()) if args.tags_dir else None,
+            "no_heads": bool(args.no_heads),
         },
+        "heads": {"tags": [h.tag for h in predictor.heads],
+                  "trained_on": [str(h.info.get("folder", "")) for h in predictor.heads]},
         "model": {"name": info.name, "arch": info.arch, "created": info.created, "tags": list(info.tags)},
         "preprocess": info.preprocess,
         "thresholds": thresholds,

@@ -15,7 +15,7 @@ from tui_tagger.core.errors import TaggerError
 DEFAULTS = {
     "dirs": [], "out": None, "init": None, "epochs": 30, "device": "auto", "val_split": 0.2, "batch": 32,
     "lr": 1e-3, "seed": 0, "workers": None, "size": 256, "min_support": 2, "patience": 6, "tags_dir": None,
-    "max_pos_weight": 3.0,
+    "max_pos_weight": 3.0, "exclude_tag": [],
 }
 
 
@@ -35,6 +35,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--patience", type=int, help="stop after this many epochs without a better validation mean AP or loss (6)")
     p.add_argument("--max-pos-weight", type=float, metavar="W",
                    help="rare tags' positives weigh up to W times more in the loss (3; 1 = no weighting)")
+    p.add_argument("--exclude-tag", action="append", metavar="NAME",
+                   help="do not learn this tag (repeatable): a tag you label unreliably, or one held out to "
+                        "test few-label heads on (tui-tagger learning-curve)")
     p.add_argument("--tags-dir", metavar="DIR", help="tag files live under DIR, mirroring the image folders")
     p.add_argument("--config", metavar="FILE", help="run again with the options of a saved M.toml")
 
@@ -71,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
         raise TaggerError("no tagged images under " + ", ".join(args.dirs))
 
     base = load_checkpoint(args.init) if args.init else None
-    tags = _tag_list(data.samples, args.min_support, base[1].tags if base else [])
+    exclude = set(args.exclude_tag or [])
+    tags = [t for t in _tag_list(data.samples, args.min_support, base[1].tags if base else []) if t not in exclude]
     if not tags:
         raise TaggerError(f"no tag has {args.min_support} or more positive images: nothing to learn")
     if base:
@@ -160,6 +164,7 @@ def _save_config(args, out: Path, device, workers: int, preprocess, summary, thr
             "device": args.device, "val_split": args.val_split, "batch": args.batch, "lr": args.lr,
             "seed": args.seed, "workers": workers, "size": preprocess["size"], "min_support": args.min_support,
             "patience": args.patience, "max_pos_weight": args.max_pos_weight,
+            "exclude_tag": list(args.exclude_tag or []),
             "tags_dir": str(Path(args.tags_dir).resolve()) if args.tags_dir else None,
         },
         "preprocess": preprocess,

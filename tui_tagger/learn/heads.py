@@ -166,16 +166,75 @@ def train_head(tag: str, X_labelled: np.ndarray, y: np.ndarray, X_all: np.ndarra
     return Head(tag, embedding, coef, intercept, meta)
 
 
+def model_digest(model: str | os.PathLike) -> str:
+    """A short content hash of a model file: a head trained on its features names the model it needs."""
+    h = hashlib.sha256()
+    try:
+        with open(model, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    except OSError as err:
+        raise HeadFileError(model, f"cannot read the model: {err.strerror or err}") from None
+    return h.hexdigest()[:16]
+
+
+def model_heads_dirs(model: str | os.PathLike) -> list[Path]:
+    """Where heads on ``model``'s features live: ``<model>.heads/`` beside it, then (for a model in a
+    folder the user cannot write, e.g. the shipped one in site-packages) ``<config>/heads/<digest>/``."""
+    model = Path(model)
+    return [Path(f"{model}.heads"), config.config_dir() / "heads" / model_digest(model)]
+
+
+def save_model_head(head: Head, model: str | os.PathLike) -> Path:
+    """Save a CNN-feature head with its model (the first writable place of ``model_heads_dirs``)."""
+    head.info = {**head.info, "features": "cnn", "model_digest": model_digest(model)}
+    last: HeadFileError | None = None
+    for folder in model_heads_dirs(model):
+        path = head_path(head.tag, source="cnn", folder=folder)
+        try:
+            head.save(path)
+            return path
+        except HeadFileError as err:
+            last = err
+    raise last  # type: ignore[misc]
+
+
+def load_model_heads(model: str | os.PathLike, problems: list[str] | None = None) -> list[Head]:
+    """The heads saved with ``model`` (one per tag: beside the model wins), those trained on another
+    model's features left out. A head file that cannot be read is named in ``problems``, not raised."""
+    digest = None
+    found: dict[str, Head] = {}
+    for folder in model_heads_dirs(model):
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob("*.cnn.npz")):
+            try:
+                head = Head.load(path)
+            except HeadFileError as err:
+                if problems is not None:
+                    problems.append(str(err))
+                continue
+            digest = digest or model_digest(model)
+            if head.info.get("model_digest") != digest:
+                if problems is not None:
+                    problems.append(f"{path}: trained on another model's features (left out)")
+                continue
+            found.setdefault(head.tag, head)
+    return list(found.values())
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "tag"
 
 
 def head_path(tag: str, root: str | os.PathLike | None = None, model: str | os.PathLike | None = None,
-              source: str = "physics") -> Path:
-    """Where the head for ``tag`` lives: beside ``model`` (``<model>.heads/``) when one is given, else in
-    the cache per folder (``<cache>/heads/<hash of the folder>/``)."""
+              source: str = "physics", folder: str | os.PathLike | None = None) -> Path:
+    """Where the head for ``tag`` lives: in ``folder`` when given, beside ``model`` (``<model>.heads/``)
+    when one is given, else in the cache per image folder (``<cache>/heads/<hash of the folder>/``)."""
     digest = hashlib.sha256(tag.encode()).hexdigest()[:8]  # slugs of different tags may collide
     name = f"{_slug(tag)}-{digest}.{source}.npz"
+    if folder is not None:
+        return Path(folder) / name
     if model is not None:
         return Path(f"{model}.heads") / name
     key = str(Path(root or ".").resolve())

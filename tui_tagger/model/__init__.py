@@ -12,5 +12,5 @@ def extract_features(refs: list[str], model: str | None = None, device: str = "c
     from tui_tagger.model.locate import default_model_path
     from tui_tagger.model.infer import LocalPredictor
 
-    predictor = LocalPredictor.load(model or default_model_path(), device)
+    predictor = LocalPredictor.load(model or default_model_path(), device, heads=False)
     return [(vec, err) for _, vec, err in predictor.embed_paths(list(refs), batch=batch, workers=workers)]

@@ -39,19 +39,36 @@ class LocalPredictor:
     """The model in this process: batches under ``inference_mode``, channels_last (about 1.6x on CPU),
     pinned memory and autocast on CUDA."""
 
-    def __init__(self, model: torch.nn.Module, info: ModelInfo, device: torch.device):
+    def __init__(self, model: torch.nn.Module, info: ModelInfo, device: torch.device, heads: list | None = None):
         self.info = info
-        self.tags = list(info.tags)
         self.preprocess = dict(info.preprocess)
         self._device = device
         self.device = str(device)
         self.model = model.to(device, memory_format=torch.channels_last).eval()
+        self.set_heads(heads or [])
+
+    def set_heads(self, heads: list) -> None:
+        """Few-label heads (``learn.heads.Head``) on the penultimate features: a head's tag is added to the
+        model's, or replaces the model's p for a tag it has (a head learnt from the user's labels)."""
+        if heads and getattr(self.model, "embed", None) is None:
+            raise TaggerError(f"{self.info.arch}: this architecture gives no features for heads")
+        self.heads = list(heads)
+        self.tags = list(self.info.tags) + [h.tag for h in self.heads if h.tag not in self.info.tags]
+        self._head_columns = [self.tags.index(h.tag) for h in self.heads]
 
     @classmethod
-    def load(cls, path: str | Path, device: str = "auto") -> "LocalPredictor":
+    def load(cls, path: str | Path, device: str = "auto", heads: bool = True,
+             problems: list[str] | None = None) -> "LocalPredictor":
+        """The model in ``path`` and (``heads``) the heads saved with it; unreadable heads are named in
+        ``problems`` and left out."""
         dev = resolve_device(device)
         model, info = load_checkpoint(path, "cpu")
-        return cls(model, info, dev)
+        found = []
+        if heads:
+            from tui_tagger.learn.heads import load_model_heads
+
+            found = load_model_heads(path, problems)
+        return cls(model, info, dev, found)
 
     def _autocast(self):
         if self._device.type == "cuda":
@@ -61,7 +78,16 @@ class LocalPredictor:
     def _forward(self, x: torch.Tensor) -> np.ndarray:
         x = x.to(self._device, non_blocking=True).contiguous(memory_format=torch.channels_last)
         with torch.inference_mode(), self._autocast():
-            return torch.sigmoid(self.model(x).float()).cpu().numpy()
+            if not self.heads:
+                return torch.sigmoid(self.model(x).float()).cpu().numpy()
+            feats = self.model.embed(x)  # one pass gives the model's logits and the heads' features
+            probs = torch.sigmoid(self.model.head(feats).float()).cpu().numpy()
+            feats = feats.float().cpu().numpy()
+        out = np.zeros((len(probs), len(self.tags)), np.float32)
+        out[:, : probs.shape[1]] = probs
+        for head, column in zip(self.heads, self._head_columns):
+            out[:, column] = head.predict_proba(feats)
+        return out
 
     def embed_paths(self, paths: list[str], batch: int = 32, workers: int | None = None) -> Iterator[tuple]:
         """(path, penultimate-layer vector or None, error or None) per path, in order."""
