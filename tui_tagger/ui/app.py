@@ -718,6 +718,16 @@ class TaggerApp(RunsMixin, LiveHeadsMixin, ReviewMixin, AnalysisMixin, HeatmapMi
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.keymap))
 
+    def call_from_thread(self, callback, *args, **kwargs):
+        """A worker's result that arrives while the app shuts down is dropped (returns None): the widgets
+        it would update may already be gone."""
+        def guarded(*a, **k):
+            if self._exit or self._closing or self._closed:
+                return None
+            return callback(*a, **k)
+
+        return super().call_from_thread(guarded, *args, **kwargs)
+
     def notify(self, message: str, *, markup: bool = False, **kwargs) -> None:
         """Notifications are plain text unless asked: they carry file names, tag names and errors from
         files, which Textual would otherwise parse as markup (and a stray "[/" would crash the app)."""
