@@ -53,6 +53,27 @@ def test_large_tsne_places_the_rest_by_neighbours(monkeypatch):
     assert Y.shape == (120, 2) and np.isfinite(Y).all()
 
 
+def test_diffusion_map_unrolls_a_curve_that_pca_folds():
+    # frames varying along one physical parameter lie on a curve in feature space: the diffusion map's
+    # first coordinate follows the parameter, where PCA's does not
+    from scipy.stats import spearmanr
+
+    rng = np.random.default_rng(0)
+    t = np.sort(rng.uniform(0, 3 * np.pi, 600))
+    X = np.column_stack([t * np.cos(t), t * np.sin(t), rng.normal(0, 0.1, 600)])
+    assert abs(spearmanr(t, E.embed(X, "diffusion")[:, 0]).correlation) > 0.9
+    assert abs(spearmanr(t, E.embed(X, "pca")[:, 0]).correlation) < 0.6
+
+
+def test_diffusion_map_separates_blobs_and_places_the_rest(monkeypatch):
+    monkeypatch.setattr(E, "TSNE_MAX", 60)
+    X = _blobs(150)
+    labels = E.clusters(E.embed(X, "diffusion"))
+    for block in (slice(0, 50), slice(50, 100), slice(100, 150)):
+        assert len(set(labels[block])) == 1
+    assert len(set(labels)) == 3
+
+
 def test_image_embedding_uses_cached_physics_features(tmp_path):
     import sys
     from pathlib import Path

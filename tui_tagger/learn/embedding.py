@@ -1,10 +1,12 @@
 """A 2-D map of the images from their features (no Textual, no torch), and k-means clusters on it.
 
 The features are the physics features (``learn.features``, cached on disk per image). They are
-standardised, then mapped to 2-D by PCA or t-SNE (scikit-learn; no hand-written t-SNE). t-SNE costs
-O(n log n) per iteration, so above ``TSNE_MAX`` images it is fitted on an evenly spread sample and every
-other image is placed at the mean position of its nearest sampled neighbours in the (PCA-reduced)
-feature space. Everything is seeded: the same features give the same map.
+standardised, then mapped to 2-D by PCA, t-SNE (scikit-learn; no hand-written t-SNE) or a diffusion map
+(seed 002: the leading non-trivial eigenvectors of a random walk on the images' nearest-neighbour graph,
+which unrolls a family of frames that varies along a few physical parameters). t-SNE and the diffusion map
+are fitted on at most ``TSNE_MAX`` evenly spread images; every other image is placed at the mean position
+of its nearest fitted neighbours in the (PCA-reduced) feature space. Everything is seeded: the same
+features give the same map.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-METHODS = ("tsne", "pca")
-LABELS = {"tsne": "t-SNE", "pca": "PCA"}
+METHODS = ("tsne", "pca", "diffusion")
+LABELS = {"tsne": "t-SNE", "pca": "PCA", "diffusion": "diffusion map"}
+DIFFUSION_K = 15  # neighbours per image in the diffusion map's graph (also its local bandwidth)
 TSNE_MAX = 4000  # images t-SNE is fitted on; the rest are placed by nearest neighbours
 PRE_DIMS = 30  # PCA dimensions t-SNE starts from (the usual speed-up; removes noise too)
 
@@ -47,7 +50,7 @@ def _pca(Z: np.ndarray, dims: int, seed: int) -> np.ndarray:
 
 
 def embed(X: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray:
-    """(n, 2) coordinates of the rows of ``X`` by ``method`` ("pca" or "tsne")."""
+    """(n, 2) coordinates of the rows of ``X`` by ``method`` ("pca", "tsne" or "diffusion")."""
     if method not in METHODS:
         raise ValueError(f"unknown embedding {method!r}; choose one of: {', '.join(METHODS)}")
     X = np.asarray(X)
@@ -59,17 +62,20 @@ def embed(X: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray:
     Z = standardize(X)
     if method == "pca" or n < 5:
         return _pca(Z, 2, seed)[:, :2]
-    from sklearn.manifold import TSNE
-
     P = _pca(Z, PRE_DIMS, seed)
     fit_rows = np.arange(n)
     if n > TSNE_MAX:
         fit_rows = np.linspace(0, n - 1, TSNE_MAX).round().astype(int)
     m = len(fit_rows)
-    perplexity = float(min(30.0, max(2.0, (m - 1) / 3.0)))
-    tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed, max_iter=500,
-                learning_rate="auto")
-    Y_fit = tsne.fit_transform(P[fit_rows])
+    if method == "diffusion":
+        Y_fit = diffusion_map(P[fit_rows], seed=seed)
+    else:
+        from sklearn.manifold import TSNE
+
+        perplexity = float(min(30.0, max(2.0, (m - 1) / 3.0)))
+        tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed, max_iter=500,
+                    learning_rate="auto")
+        Y_fit = tsne.fit_transform(P[fit_rows])
     if m == n:
         return Y_fit
     from sklearn.neighbors import NearestNeighbors
@@ -80,6 +86,39 @@ def embed(X: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray:
     k = min(5, m)
     _, nn = NearestNeighbors(n_neighbors=k).fit(P[fit_rows]).kneighbors(P[rest])
     out[rest] = Y_fit[nn].mean(axis=1)
+    return out
+
+
+def diffusion_map(P: np.ndarray, k: int = DIFFUSION_K, seed: int = 0) -> np.ndarray:
+    """(n, 2) diffusion coordinates (Coifman & Lafon 2006) of the rows of ``P``: a k-nearest-neighbour
+    graph with self-tuning Gaussian weights (each image's bandwidth is the distance to its k-th
+    neighbour), the density normalisation alpha = 1 (so the map follows the data's shape, not where frames
+    are dense), then the 2nd and 3rd eigenvectors of the random walk, scaled by their eigenvalues."""
+    from scipy.sparse import coo_matrix, diags
+    from scipy.sparse.linalg import eigsh
+    from sklearn.neighbors import NearestNeighbors
+
+    n = len(P)
+    k = max(2, min(k, n - 1))
+    dist, nn = NearestNeighbors(n_neighbors=k + 1).fit(P).kneighbors(P)
+    sigma = np.maximum(dist[:, -1], 1e-12)
+    rows = np.repeat(np.arange(n), k + 1)
+    w = np.exp(-(dist ** 2) / (sigma[:, None] * sigma[nn])).ravel()
+    W = coo_matrix((w, (rows, nn.ravel())), shape=(n, n)).tocsr()
+    W = W.maximum(W.T)  # symmetric: i near j or j near i
+    q = np.asarray(W.sum(axis=1)).ravel()
+    K = diags(1 / q) @ W @ diags(1 / q)  # alpha = 1
+    d = np.asarray(K.sum(axis=1)).ravel()
+    S = diags(d ** -0.5) @ K @ diags(d ** -0.5)  # symmetric conjugate of the random walk D^-1 K
+    v0 = np.random.default_rng(seed).random(n)
+    vals, vecs = eigsh(S, k=min(3, n - 1), which="LA", v0=v0)
+    order = np.argsort(-vals)
+    vals, vecs = vals[order], vecs[:, order]
+    psi = vecs / vecs[:, :1]  # right eigenvectors of the walk; the first is constant
+    out = psi[:, 1:3] * vals[1:3]
+    out *= np.sign(out[np.argmax(np.abs(out), axis=0), np.arange(out.shape[1])])  # a fixed orientation
+    if out.shape[1] < 2:
+        out = np.column_stack([out, np.zeros(n)])
     return out
 
 
