@@ -67,3 +67,14 @@ def test_heads_of_different_tags_and_places_do_not_collide(tmp_path):
     c = head_path("Ring: Oriented z", model=tmp_path / "m.pt")
     assert len({a, b, c}) == 3
     assert c.parent == tmp_path / "m.pt.heads"
+
+
+def test_a_head_is_one_affine_map_of_the_features():
+    from tui_tagger.learn.heads import train_head
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(60, 12)) * rng.uniform(0.1, 5, 12) + rng.normal(size=12)
+    y = (X[:, 2] + 0.3 * X[:, 5] > X[:, 2].mean()).astype(float)
+    head = train_head("T", X, y, X_all=X)
+    w, c = head.linear()
+    np.testing.assert_allclose(X @ w + c, head.decision(X), rtol=1e-9, atol=1e-9)

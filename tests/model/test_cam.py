@@ -89,3 +89,30 @@ def test_grad_cam_of_a_beamstop_is_hotter_on_the_beamstop():
 
     stop = binary_dilation(~mask, iterations=8)
     assert overlay[stop].mean() > overlay[~stop].mean()
+
+
+@needs_model
+def test_grad_cam_goes_through_a_head_saved_with_the_model(tmp_path):
+    # a head that is exactly the model's own "Circular beamstop" output, under a new name, must give the
+    # same map; CamModel finds the heads saved with the model, as predict does
+    pytest.importorskip("torch")
+    import shutil
+
+    from tui_tagger.learn.heads import Embedding, Head, save_model_head
+    from tui_tagger.model.cam import CamModel
+
+    model = tmp_path / "m.pt"
+    shutil.copy(SHIPPED, model)
+    base = CamModel(model)
+    k = base.info.tags.index("Circular beamstop")
+    w = base.model.head.weight[k].detach().double().numpy()
+    d = w.size
+    emb = Embedding(np.zeros(d), np.ones(d), np.eye(d), np.ones(d))
+    save_model_head(Head("My beamstop", emb, w, float(base.model.head.bias[k].detach())), model)
+    cm = CamModel(model)
+    assert "My beamstop" in cm.tags
+    data, mask = _frame_with("Circular beamstop")
+    mine, theirs = cm.cam(data, mask, "My beamstop"), cm.cam(data, mask, "Circular beamstop")
+    assert mine.p == pytest.approx(theirs.p, abs=1e-4)
+    np.testing.assert_allclose(mine.heat, theirs.heat, atol=1e-4)
+    assert not mine.empty

@@ -94,6 +94,13 @@ class Head:
     def decision(self, X: np.ndarray) -> np.ndarray:
         return self.embedding.transform(X) @ self.coef + self.intercept
 
+    def linear(self) -> tuple[np.ndarray, float]:
+        """(w, c) with decision(X) = X @ w + c: standardise, PCA and the regression are one affine map
+        (so a head is one more linear layer on the CNN's features: Grad-CAM can go through it)."""
+        e = self.embedding
+        w = (e.components.T @ (self.coef / e.sdev)) / e.scale
+        return w, float(self.intercept - e.mean @ w)
+
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         """p(tag) for each row of ``X`` (raw features, as the feature source gives them)."""
         return _sigmoid(self.decision(X))

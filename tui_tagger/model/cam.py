@@ -91,17 +91,29 @@ def _last_conv_block(model):
     return target
 
 
-def grad_cam(model, info, data: np.ndarray, mask: np.ndarray | None, tag: str) -> CamResult:
-    """Grad-CAM of ``tag`` for one frame (``data``/``mask`` as in ``core.formats.Frame``).
-    Raises KeyError when ``tag`` is not one of the model's tags."""
+def grad_cam(model, info, data: np.ndarray, mask: np.ndarray | None, tag: str, heads: dict | None = None) -> CamResult:
+    """Grad-CAM of ``tag`` for one frame (``data``/``mask`` as in ``core.formats.Frame``). ``heads``
+    ({tag: learn.heads.Head} on the model's features) win over the model's own outputs, as in predict.
+    Raises KeyError when ``tag`` is neither a head's nor one of the model's tags."""
     import torch
     import torch.nn.functional as F
 
     from tui_tagger.model.transforms import preprocess
 
-    if tag not in info.tags:
+    head = (heads or {}).get(tag)
+    if head is None and tag not in info.tags:
         raise KeyError(tag)
-    k = info.tags.index(tag)
+    if head is not None:
+        w, c = head.linear()
+        w = torch.tensor(w, dtype=torch.float32)
+
+        def logit_of(t):
+            return model.embed(t)[0] @ w.to(t.device) + c
+    else:
+        k = info.tags.index(tag)
+
+        def logit_of(t):
+            return model(t)[0, k]
     x = preprocess(data, mask, info.preprocess)
     size = x.shape[0]
     device = next(model.parameters()).device
@@ -116,16 +128,16 @@ def grad_cam(model, info, data: np.ndarray, mask: np.ndarray | None, tag: str) -
     try:
         with torch.enable_grad():
             t = torch.from_numpy(x)[None, None].to(device)
-            logits = model(t)
+            logit = logit_of(t)
             act = store["act"]
-            (grad,) = torch.autograd.grad(logits[0, k], act)
+            (grad,) = torch.autograd.grad(logit, act)
         with torch.no_grad():
             weights = grad[0].mean(dim=(1, 2))  # (C,)
             cam = torch.relu((weights[:, None, None] * act[0].detach()).sum(0))
             top = float(cam.max())
             cam = cam / top if top > 0 else torch.zeros_like(cam)
             heat = F.interpolate(cam[None, None], size=(size, size), mode="bilinear", align_corners=False)[0, 0]
-            p = float(torch.sigmoid(logits[0, k].detach()))
+            p = float(torch.sigmoid(logit.detach()))
     finally:
         handle.remove()
         model.train(was_training)
@@ -145,10 +157,14 @@ class CamModel:
         self.model, self.info = load_checkpoint(self.path, device)
         for prm in self.model.parameters():
             prm.requires_grad_(True)
+        from tui_tagger.learn.heads import load_model_heads
+
+        # the heads saved with the model (tui-tagger train-head), as predict uses them
+        self.heads = {h.tag: h for h in load_model_heads(self.path)} if hasattr(self.model, "embed") else {}
 
     @property
     def tags(self) -> list[str]:
-        return list(self.info.tags)
+        return list(self.info.tags) + [t for t in self.heads if t not in self.info.tags]
 
     def cam(self, data: np.ndarray, mask: np.ndarray | None, tag: str) -> CamResult:
-        return grad_cam(self.model, self.info, data, mask, tag)
+        return grad_cam(self.model, self.info, data, mask, tag, self.heads)

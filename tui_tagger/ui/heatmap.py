@@ -123,10 +123,10 @@ class HeatmapMixin:
             cm = self._cam_model
             if cm is None or (model and cm.path != str(model)):
                 cm = self._cam_model = CamModel(model)
-            if tag not in cm.info.tags:
+            if tag not in cm.tags:
                 return _Heat(None, f"the model has no tag {tag!r}: no Grad-CAM",
-                             f"Grad-CAM: the model ({cm.info.name}) has no tag {tag!r}, so no map "
-                             f"({len(cm.info.tags)} tags; h again: outlier patches)")
+                             f"Grad-CAM: the model ({cm.info.name}) has no tag {tag!r} and no head for it, so no "
+                             f"map ({len(cm.tags)} tags; tui-tagger train-head learns one; h again: outlier patches)")
             r = cm.cam(frame.data, frame.mask, tag)
         if r.empty:
             return _Heat(None, f"Grad-CAM {tag}: no evidence for it anywhere (p={r.p:.2f})")
