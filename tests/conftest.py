@@ -15,6 +15,8 @@ def _isolated_dirs(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("TUI_TAGGER_CACHE_DIR", str(base / "cache"))
     monkeypatch.setenv("TUI_TAGGER_CONFIG_DIR", str(base / "config"))
     monkeypatch.setenv("TUI_TAGGER_FSYNC", "0")
+    # the TUI's live head on the numpy-only physics features unless a test asks for the CNN's
+    monkeypatch.setenv("TUI_TAGGER_HEAD_FEATURES", "physics")
 
 
 @pytest.fixture

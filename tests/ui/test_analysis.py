@@ -4,6 +4,7 @@ lists, PNG export."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from rich.console import Console
@@ -142,3 +143,139 @@ async def test_png_export(tagged):
             if screen.emb is not None and screen.emb.method == "pca":
                 break
         assert screen.emb.method == "pca"
+
+
+# ---- Outliers tab ------------------------------------------------------------------------------
+RARE = "Rare: odd frame"
+PLANTED = ("odd00.tif", "odd01.tif", "[bold]odd02.tif")  # the last a file name that would be markup
+
+
+def _odd_frame(k: int, rng):
+    """Nothing like the rest: no rings, no beam; a dark frame with a saturated block (placed per frame)."""
+    import numpy as np
+
+    img = rng.poisson(2, (64, 64)).astype(np.uint16)
+    img[5 + 8 * k:15 + 8 * k, 36:60] = 65535
+    return img
+
+
+def _rare_folder(root, review_all: bool):
+    """24 ordinary frames (rings, iso or arcs along z) and the 3 PLANTED odd ones tagged RARE. With
+    ``review_all`` every ordinary frame has a tag file too (reviewed, without RARE); else only the odd ones
+    are reviewed: one class."""
+    import numpy as np
+    import tifffile
+    from uihelpers import arc_frame
+
+    from tui_tagger.core.tagfile import TagFile
+
+    rng = np.random.default_rng(3)
+    root.mkdir(parents=True)
+    frames = [(f"f{i:02d}.tif", arc_frame("z" if i % 3 == 0 else "iso", rng, amp=300),
+               "Ring: Isotropic" if review_all else None) for i in range(24)]
+    frames += [(name, _odd_frame(k, rng), RARE) for k, name in enumerate(PLANTED)]
+    for name, img, tag in frames:
+        path = root / name
+        tifffile.imwrite(path, img)
+        if tag:
+            tf = TagFile.new(root / (Path(name).stem + ".xml"), name)
+            tf.add(tag, source="human")
+            tf.save(fsync=False)
+    return root
+
+
+async def _outliers(screen, pilot):
+    await pilot.press("4")
+    assert screen.query_one(TabbedContent).active == "outliers"
+    for _ in range(400):
+        await pilot.pause(0.05)
+        if screen.outliers is not None:
+            await pilot.pause(0.1)
+            return screen.outliers
+    raise AssertionError("no outliers: " + _text(screen.query_one("#outlier-info", Static)))
+
+
+def _prompts(options: OptionList) -> list[str]:
+    return [options.get_option_at_index(i).prompt.plain for i in range(options.option_count)]
+
+
+async def test_outliers_tab_roc_of_a_rare_class(tmp_path, monkeypatch):
+    from collections import Counter
+
+    from tui_tagger.learn import features
+
+    root = _rare_folder(tmp_path / "rare", review_all=True)
+    planted = {str(root / n) for n in PLANTED}
+    decoded = Counter()
+    one = features._physics_one
+
+    def counting(ref):
+        decoded[ref] += 1
+        return one(ref)
+
+    monkeypatch.setattr(features, "_physics_one", counting)  # 27 images: decoded in this process
+    app = TaggerApp(root, tag=RARE, graphics="none", thumbnails=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(app, pilot)
+        screen = await _open(app, pilot)
+        assert screen.outliers is None  # computed when the tab is first shown
+        out = await _outliers(screen, pilot)
+        # the tab waited for the Embedding tab's features (same images) instead of decoding them twice
+        assert len(decoded) == 27 and max(decoded.values()) == 1
+        assert (out.positives, out.negatives) == (3, 24)
+        assert out.roc is not None and out.roc["auc"] > 0.95
+        assert out.roc["fpr"][0] == 0.0 and out.roc["tpr"][-1] == 1.0
+        note = _text(screen.query_one("#outlier-note", Static))
+        assert f"AUC {out.roc['auc']:.2f}" in note and RARE in note
+        assert screen.query_one("#roc-plot", PlotextPlot).display
+        # the planted images top the list, named literally (a markup-like name too), marked +
+        assert {out.paths[i] for i in out.top[:3]} == planted
+        listing = screen.query_one("#outlier-list", OptionList)
+        prompts = _prompts(listing)
+        assert len(prompts) == len(out.top) >= 10
+        assert {p.split(" + ", 1)[1] for p in prompts[:3]} == set(PLANTED)
+        assert all(" − " in p for p in prompts[3:])
+        assert app.focused is listing
+        # x writes the ROC with the other figures
+        await pilot.press("x")
+        for _ in range(400):
+            await pilot.pause(0.05)
+            if not screen.exporting:
+                break
+        roc_png = [p for p in screen.last_export if p.name == "roc-outliers.png"]
+        assert roc_png and roc_png[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        # Enter: the lists show the listed outliers, the chosen one selected
+        listing.highlighted = 1
+        chosen = out.paths[out.top[1]]
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert not isinstance(app.screen, AnalysisScreen)
+        shown = {r.path for r in app.pos.rows} | {r.path for r in app.neg.rows}
+        assert shown == {out.paths[i] for i in out.top}
+        assert app.filter_kind == "images" and "outliers" in app.filter_text
+        assert app.active_list().current.path == chosen
+
+
+async def test_outliers_tab_one_class_reviewed_says_so(tmp_path, monkeypatch):
+    from tui_tagger.ui import live_heads
+
+    root = _rare_folder(tmp_path / "rare", review_all=False)
+    app = TaggerApp(root, tag=RARE, graphics="none", thumbnails=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ready(app, pilot)
+        # the app's live head has the features already: the tab uses them, computes none
+        app.live_head = live_heads.load_head([(r.path, r.size, r.mtime_ns) for r in app.session.rows])
+
+        def no_features(*_a, **_k):
+            raise AssertionError("features computed again")
+
+        monkeypatch.setattr(live_heads, "load_head", no_features)
+        screen = await _open(app, pilot)
+        out = await _outliers(screen, pilot)
+        assert out.roc is None and (out.positives, out.negatives) == (3, 0)
+        note = _text(screen.query_one("#outlier-note", Static))
+        assert len(note.strip().splitlines()) == 1
+        assert f"ROC needs reviewed images with and without '{RARE}'" in note
+        assert not screen.query_one("#roc-plot", PlotextPlot).display
+        assert {out.paths[i] for i in out.top[:3]} == {str(root / n) for n in PLANTED}  # listed all the same
+        assert screen.query_one("#outlier-list", OptionList).option_count == len(out.top)

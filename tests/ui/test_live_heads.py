@@ -72,6 +72,53 @@ async def test_head_learns_from_corrections_and_ranks_the_unlabelled(arcs):
         assert truth[app.neg.rows[0].path]
 
 
+async def test_on_cnn_features_a_head_for_a_new_tag_is_saved_with_the_model(arcs, tmp_path, monkeypatch):
+    # the whole loop: corrections in the TUI -> a head on the model's features -> saved beside the model
+    # -> predict gives the tag; a tag the model has itself is learnt live but never saved over it
+    import shutil
+
+    from tui_tagger.learn.heads import load_model_heads
+    from tui_tagger.model.locate import shipped_model_paths
+
+    shipped = shipped_model_paths()[0]
+    if not shipped.exists():
+        pytest.skip("no shipped model in models/")
+    model = tmp_path / "mine.pt"
+    shutil.copy(shipped, model)
+    monkeypatch.setenv("TUI_TAGGER_MODEL", str(model))
+    monkeypatch.setenv("TUI_TAGGER_HEAD_FEATURES", "cnn")
+    root, truth = arcs
+    new = "Sample: my arcs"
+    for xml in root.glob("*.xml"):  # the same labels under a name no model has
+        tf = TagFile.read(xml)
+        if tf.has(RING) and tf.get(RING).source == "human":
+            tf.add(new, source="human")
+            tf.save(fsync=False)
+    for tag, saved in ((RING, False), (new, True)):
+        app = TaggerApp(root, tag=tag, graphics="none", thumbnails=False)
+        async with app.run_test(size=(140, 44)) as pilot:
+            await ready(app, pilot)
+            app.neg.focus()
+            app.neg.select_path(str(root / "f10.tif"))
+            await pilot.press("m")
+            await pilot.press("u")
+            for _ in range(400):
+                await pilot.pause(0.05)
+                if app.head_status and app.head_status.startswith("learned"):
+                    break
+            assert app.head_status.startswith("learned " + tag), app.head_status
+            assert ("saved with the model" in app.head_status) == saved
+    heads = load_model_heads(model)
+    assert [h.tag for h in heads] == [new]
+    assert heads[0].info["positives"] >= 4 and heads[0].info["trained_in"] == "tui"
+    from tui_tagger.model.infer import LocalPredictor
+
+    predictor = LocalPredictor.load(model, "cpu")
+    assert new in predictor.tags
+    p = {path: probs[new] for path, probs, _ in predictor.predict_paths(sorted(truth), workers=0)}
+    assert min(p[k] for k in p if truth[k]) > max(p[k] for k in p if not truth[k])
+
+
 def test_a_large_folder_learns_from_a_bounded_sample_with_every_reviewed_image(tmp_path):
     from tui_tagger.ui.live_heads import pick_images
     from tui_tagger.ui.session import Row, Session

@@ -92,3 +92,21 @@ def embedding_png(xy: np.ndarray, states: list[str], clusters: np.ndarray | None
     ax.set_yticks([])
     ax.set_title(title, fontsize=9)
     return _save(fig, path)
+
+
+def roc_png(curve: dict, path: Path, title: str = "") -> Path:
+    """An ROC curve (``learn.review.roc``'s {"auc", "fpr", "tpr"}) with the chance diagonal."""
+    fig = _figure(5.0, 5.0)
+    ax = fig.add_subplot()
+    ax.plot([0, 1], [0, 1], color="#7f7f7f", linestyle="--", linewidth=1, label="chance (AUC 0.50)")
+    ax.plot(curve["fpr"], curve["tpr"], color="#1f77b4", linewidth=2,
+            label=f"outlier score (AUC {curve['auc']:.2f})")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.01)
+    ax.set_aspect("equal")
+    ax.set_xlabel("false positive rate")
+    ax.set_ylabel("true positive rate")
+    ax.legend(fontsize=8, loc="lower right")
+    # a tag name is text, never mathtext ("$" in a tag)
+    ax.set_title(title or f"ROC, AUC {curve['auc']:.2f}", fontsize=9, parse_math=False)
+    return _save(fig, path)

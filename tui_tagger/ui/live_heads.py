@@ -36,9 +36,9 @@ def pick_images(session, limit: int = MAX_IMAGES) -> list:
 def load_head(items: list[tuple[str, int, int]], progress=None):
     """A ``learn.live.LiveHead`` with the features of ``items`` (from the disk cache where it has them),
     decoded by all cores but one. Runs in a worker thread."""
-    from tui_tagger.learn.live import LiveHead
+    from tui_tagger.learn.live import LiveHead, default_source
 
-    head = LiveHead()
+    head = LiveHead(default_source())
     head.load(items, progress=progress, workers=max(1, (os.cpu_count() or 2) - 1))
     return head
 
@@ -117,14 +117,20 @@ class LiveHeadsMixin:
     @work(thread=True, exclusive=True, group="head-fit")
     def fit_head(self, tag: str, labels: dict[str, bool]) -> None:
         try:
-            probs = self.live_head.fit(labels)
+            probs = self.live_head.fit(labels, tag)
         except Exception as err:
             self.call_from_thread(self._head_failed, f"learning from corrections is off: {err}")
             return
+        saved = None
+        if probs is not None:
+            try:  # a tag the model lacks: predict (P, tui-tagger predict) gives it from now on
+                saved = self.live_head.save_with_model(str(self.session.root))
+            except Exception as err:  # noqa: BLE001 - the live head works on without being saved
+                saved = f"not saved: {err}"
         pos = sum(labels.values())
-        self.call_from_thread(self._head_fitted, tag, probs, pos, len(labels) - pos)
+        self.call_from_thread(self._head_fitted, tag, probs, pos, len(labels) - pos, saved)
 
-    def _head_fitted(self, tag: str, probs: dict[str, float] | None, pos: int, neg: int) -> None:
+    def _head_fitted(self, tag: str, probs: dict[str, float] | None, pos: int, neg: int, saved=None) -> None:
         if tag != self.session.tag:
             return  # the tag changed meanwhile; its own retrain follows
         if probs is None:
@@ -135,4 +141,8 @@ class LiveHeadsMixin:
         results = [(path, {**s.row(path).predictions, tag: p}, None) for path, p in probs.items() if path in s.index]
         self.apply_predictions(results, f"head:{self.live_head.source}")
         self.head_status = f"learned {tag} from {pos}+ {neg}−"
+        if isinstance(saved, str):
+            self.head_status += f" ({saved})"
+        elif saved is not None:
+            self.head_status += " · saved with the model"
         self._update_status()

@@ -1,5 +1,7 @@
-"""The analysis views (seed 004): attribute relationships, per-tag model performance, and an embedding
-of the images drawn in the terminal (textual-plotext), from which a k-means cluster filters the lists.
+"""The analysis views (seed 004): attribute relationships, per-tag model performance, an embedding
+of the images drawn in the terminal (textual-plotext), from which a k-means cluster filters the lists, and
+the outliers (seed 003): isolation-forest scores of the images, with the ROC curve of those scores against
+the current tag over the reviewed images (is the tag a rare, unusual-looking class?).
 
 Everything heavy runs in thread workers on a snapshot of the session taken on the UI thread; tag names
 come from files and are shown as ``rich.text.Text`` (never parsed as markup).
@@ -12,6 +14,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 from rich.text import Text
@@ -26,12 +29,17 @@ from textual_plotext import PlotextPlot
 
 from tui_tagger.learn.plots import STATES
 
+if TYPE_CHECKING:
+    import numpy as np
+
 TOP_TAGS = 12  # tags in the relations table
 PAIRS = 8  # strongest pairs listed under it
 # the point classes in the terminal (plotext colour names; same meaning as learn.plots.STATE_COLOURS)
 TERM_COLOURS = {"positive": (80, 210, 80), "model-only": (255, 150, 40), "negative": (150, 150, 150)}
 SELECTED = (60, 220, 235)
 DOTS_MAX = 1500  # up to this many images a point is a dot (•); beyond, braille (8 points per cell)
+ROC_COLOUR = (60, 220, 235)
+CHANCE_COLOUR = (150, 150, 150)
 
 
 @dataclass
@@ -58,6 +66,58 @@ class Snapshot:
         if p is not None and p >= self.thresholds.get(self.tag, 0.5):
             return "model-only"
         return "negative"
+
+    def labels(self) -> dict[str, bool]:
+        """path -> has the current tag, over the reviewed images (as ``Session.labels``: a tag only the
+        model added is no label either way)."""
+        out: dict[str, bool] = {}
+        for path, tags, reviewed in zip(self.paths, self.tags, self.reviewed):
+            if not reviewed or not self.tag:
+                continue
+            src = tags.get(self.tag, "absent")
+            if src == "absent":
+                out[path] = False
+            elif src != "model":
+                out[path] = True
+        return out
+
+
+@dataclass
+class Outliers:
+    """Outlier scores of the images with features (``scores[i]`` belongs to ``paths[i]``), the ones listed
+    (``top``, most unusual first) and the ROC of the scores against the current tag (None without both
+    classes among the reviewed images)."""
+
+    paths: list[str]
+    scores: np.ndarray
+    top: list[int]
+    labels: dict[str, bool]  # the reviewed images among ``paths``: path -> has the tag
+    roc: dict | None
+    problems: list[str]
+
+    @property
+    def positives(self) -> int:
+        return sum(self.labels.values())
+
+    @property
+    def negatives(self) -> int:
+        return len(self.labels) - self.positives
+
+
+def outlier_analysis(paths: list[str], Z, labels: dict[str, bool], problems=(), seed: int = 0) -> Outliers:
+    """``learn.review.outlier_scores`` of the embedded features ``Z`` (row i: ``paths[i]``) and the ROC of
+    those scores against ``labels`` (path -> has the tag; the reviewed images)."""
+    import numpy as np
+
+    from tui_tagger.learn.review import outlier_scores, roc
+    from tui_tagger.ui.review_mode import outlier_count
+
+    scores = outlier_scores(Z, seed)
+    top = [int(i) for i in np.argsort(-scores, kind="stable")[: outlier_count(len(paths))]]
+    known = [i for i, p in enumerate(paths) if p in labels]
+    lab = {paths[i]: labels[paths[i]] for i in known}
+    curve = roc(scores[known], np.array([lab[paths[i]] for i in known], dtype=bool)) if known else None
+    return Outliers(list(paths), scores, top, lab, curve, list(problems))
 
 
 def snapshot(app) -> Snapshot:
@@ -107,7 +167,8 @@ def relations_renderable(rel, width: int = 160):
                              f"over {rel.n:,} images"), title_justify="left", box=None, padding=(0, 1),
                   header_style="bold")
     name_w = min(34, max(len(t) for t in rel.tags))
-    cols = max(2, min(len(rel.tags), (width - 4 - 3 - name_w - 8) // 7))  # each phi column: 6 cells + gap
+    # each phi column: 6 cells + gap; at least 2 (as many as there are tags: one tag, one column)
+    cols = min(len(rel.tags), max(2, (width - 4 - 3 - name_w - 8) // 7))
     table.add_column("#", justify="right")
     table.add_column("tag", no_wrap=True, max_width=34, overflow="ellipsis")
     table.add_column("images", justify="right")
@@ -168,8 +229,49 @@ def performance_renderable(scores, snap: Snapshot):
     return Group(table, Text(""), note)
 
 
+def roc_note(out: Outliers, tag: str) -> Text:
+    """The Outliers tab's one line above the plot: the AUC, or why there is no ROC."""
+    if not tag:
+        return Text("ROC needs a current tag (t in the main view); the outliers are listed all the same.")
+    if out.roc is None:
+        note = Text(f"ROC needs reviewed images with and without '{tag}' ")
+        note.append(f"(reviewed: {out.positives:,} with, {out.negatives:,} without)", style="dim")
+        return note
+    note = Text(f"AUC {out.roc['auc']:.2f}", style="bold")
+    note.append(f" of the outlier scores for '{tag}' over {len(out.labels):,} reviewed images "
+                f"({out.positives:,} with, {out.negatives:,} without) ")
+    note.append("· 1: the tagged are the most unusual, 0.5: chance", style="dim")
+    return note
+
+
+def outlier_option(rank: int, score: float, path: str, label: bool | None) -> Text:
+    """One line of the outlier list: rank, score, the image's label for the current tag, file name."""
+    line = Text(f"{rank:>3}  {score:.3f} ", no_wrap=True, overflow="ellipsis")
+    if label is None:
+        line.append("·", style="dim")
+    else:
+        line.append("+" if label else "−", style="green" if label else "grey50")
+    line.append(" ")
+    line.append(Path(path).name)  # a file name, never markup
+    return line
+
+
+def _progress_line(app, worker, show, what: str, then: str):
+    """A features progress callback for a worker: ``show`` gets at most ~3 lines a second (and the last)."""
+    last = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        now = time.monotonic()
+        if not worker.is_cancelled and (now - last[0] > 0.3 or done == total):
+            last[0] = now
+            msg = f"{what}: features {done:,}/{total:,}…" if done < total else f"{what}: {then} {total:,} images…"
+            app.call_from_thread(show, msg)
+
+    return progress
+
+
 class AnalysisScreen(ModalScreen[None]):
-    """Relations, Performance and Embedding tabs over the folder open in the app."""
+    """Relations, Performance, Embedding and Outliers tabs over the folder open in the app."""
 
     is_analysis = True
     DEFAULT_CSS = """
@@ -208,13 +310,42 @@ class AnalysisScreen(ModalScreen[None]):
     AnalysisScreen #clusters:focus {
         border: round $primary;
     }
+    AnalysisScreen #outlier-note {
+        height: auto;
+        max-height: 2;
+        color: $foreground;
+    }
+    AnalysisScreen #roc-plot {
+        width: 1fr;
+        height: 1fr;
+        min-width: 30;
+    }
+    AnalysisScreen #outlier-side {
+        width: 46;
+        height: 1fr;
+    }
+    AnalysisScreen #outlier-side.wide {
+        width: 1fr;
+    }
+    AnalysisScreen #outlier-info {
+        height: auto;
+        color: $foreground;
+    }
+    AnalysisScreen #outlier-list {
+        height: 1fr;
+        border: round $panel;
+    }
+    AnalysisScreen #outlier-list:focus {
+        border: round $primary;
+    }
     """
     BINDINGS = [
         Binding("escape,q", "close", "Close"),
         Binding("1", "tab('relations')", "Relations"),
         Binding("2", "tab('performance')", "Performance"),
         Binding("3", "tab('embedding')", "Embedding"),
-        Binding("m", "method", "PCA / t-SNE"),
+        Binding("4", "tab('outliers')", "Outliers"),
+        Binding("m", "method", "t-SNE / PCA / diffusion"),
         Binding("x", "export", "Export PNGs"),
     ]
 
@@ -226,6 +357,10 @@ class AnalysisScreen(ModalScreen[None]):
         self.scores = None
         self.emb = None  # learn.embedding.Embedding of self.method, once computed
         self.states: list[str] = []
+        self.outliers: Outliers | None = None  # once the Outliers tab has computed them
+        self._outliers_started = False
+        self._features_pending = False  # an embedding worker is computing (decoding) the features
+        self._outliers_waiting = False  # the Outliers tab waits for them (then reads them from the disk cache)
         self.exporting = False
 
     def compose(self) -> ComposeResult:
@@ -243,6 +378,14 @@ class AnalysisScreen(ModalScreen[None]):
                     with Vertical(id="embed-side"):
                         yield Static(Text(""), id="embed-info")
                         yield OptionList(id="clusters")
+            with TabPane("Outliers", id="outliers"):
+                with Vertical():
+                    yield Static(Text(""), id="outlier-note")
+                    with Horizontal():
+                        yield PlotextPlot(id="roc-plot")
+                        with Vertical(id="outlier-side"):
+                            yield Static(Text(""), id="outlier-info")
+                            yield OptionList(id="outlier-list")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -308,6 +451,7 @@ class AnalysisScreen(ModalScreen[None]):
         self.query_one("#embed-plot").loading = True
         self.query_one("#clusters", OptionList).clear_options()
         self._info(f"{self._method_label()}: computing features of {len(snap.items):,} images…")
+        self._features_pending = True
         self.compute_embedding(list(snap.items), self.method, key)
 
     def _method_label(self) -> str:
@@ -322,15 +466,15 @@ class AnalysisScreen(ModalScreen[None]):
         from tui_tagger.learn.embedding import LABELS, image_embedding
 
         worker = get_current_worker()
-        last = [0.0]
+        first = [True]
+        shown = _progress_line(self.app, worker, self._info, LABELS[method], "mapping")
 
         def progress(done: int, total: int) -> None:
-            now = time.monotonic()
-            if not worker.is_cancelled and (now - last[0] > 0.3 or done == total):
-                last[0] = now
-                msg = (f"{LABELS[method]}: features {done:,}/{total:,}…" if done < total
-                       else f"{LABELS[method]}: mapping {total:,} images…")
-                self.app.call_from_thread(self._info, msg)
+            if first[0]:  # the first call counts what the disk cache had: all of it, nothing to wait for
+                first[0] = False
+                if done == total and not worker.is_cancelled:
+                    self.app.call_from_thread(self._features_in)
+            shown(done, total)
 
         try:
             emb = image_embedding(items, method, workers=max(1, (os.cpu_count() or 2) - 1), progress=progress)
@@ -346,13 +490,23 @@ class AnalysisScreen(ModalScreen[None]):
             return  # closed meanwhile
         self.query_one("#embed-info", Static).update(message if isinstance(message, Text) else Text(message))
 
+    def _features_in(self) -> None:
+        """The embedding's features are all in the disk cache (they were, or its worker returned: the last
+        ones are saved when ``features.compute`` returns): an Outliers tab waiting for them starts."""
+        self._features_pending = False
+        if self._outliers_waiting and self.is_attached:
+            self._outliers_waiting = False
+            self.start_outliers()
+
     def _embedding_failed(self, message: str) -> None:
+        self._features_in()
         if not self.is_attached:
             return  # closed meanwhile
         self.query_one("#embed-plot").loading = False
         self._info(message)
 
     def _embedding_done(self, emb, key) -> None:
+        self._features_in()
         self.app.analysis_cache[key] = emb
         if not self.is_attached or key != self._cache_key():
             return  # the method changed meanwhile
@@ -428,6 +582,8 @@ class AnalysisScreen(ModalScreen[None]):
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if event.option_list.id == "clusters" and event.option.id is not None:
             self.apply_cluster(int(event.option.id))
+        elif event.option_list.id == "outlier-list" and event.option.id is not None:
+            self.apply_outlier(int(event.option.id))
 
     def apply_cluster(self, c: int) -> None:
         """Show cluster ``c``'s images in the main lists and go back to them."""
@@ -442,12 +598,149 @@ class AnalysisScreen(ModalScreen[None]):
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id == "embedding" and self.emb is not None:
             self.query_one("#clusters", OptionList).focus()
+        elif event.pane.id == "outliers":
+            if not self._outliers_started:
+                self.start_outliers()
+            elif self.outliers is not None:
+                self.query_one("#outlier-list", OptionList).focus()
+
+    # ---- outliers ---------------------------------------------------------------------------
+    def start_outliers(self) -> None:
+        """Compute the outlier scores (first time the tab shows): on the live head's features when the app
+        has them, else on the features of the images a live head would take (``pick_images``: reviewed
+        first, at most 4000), from the disk cache where it has them."""
+        from tui_tagger.ui.live_heads import pick_images
+
+        self._outliers_started = True
+        head = getattr(self.app, "live_head", None)
+        head = head if head is not None and head.ready else None
+        self.query_one("#roc-plot").loading = True
+        self.query_one("#outlier-list", OptionList).clear_options()
+        if head is None and self._features_pending:
+            # the Embedding tab is decoding the same images: wait, then take its features from the cache
+            self._outliers_waiting = True
+            self._outlier_info("Outliers: waiting for the Embedding tab (it computes the same features)…")
+            return
+        rows = [] if head is not None else pick_images(self.app.session)
+        items = [(r.path, r.size, r.mtime_ns) for r in rows]
+        n = len(head.paths) if head is not None else len(items)
+        self._outlier_info(f"Outliers: {'scoring' if head is not None else 'computing features of'} {n:,} images…")
+        self.compute_outliers(items, head, self.snap.labels())
+
+    @work(thread=True, exclusive=True, group="analysis-outliers")
+    def compute_outliers(self, items, head, labels: dict[str, bool]) -> None:
+        from textual.worker import get_current_worker
+
+        from tui_tagger.ui import live_heads
+
+        worker = get_current_worker()
+        progress = _progress_line(self.app, worker, self._outlier_info, "Outliers", "scoring")
+
+        try:
+            if head is None:
+                head = live_heads.load_head(items, progress)
+            if not head.ready or len(head.paths) < 4:
+                raise ValueError("fewer than 4 readable images")
+            out = outlier_analysis(head.paths, head._Z, labels, head.problems)
+        except Exception as err:  # never a traceback on screen
+            if not worker.is_cancelled:
+                self.app.call_from_thread(self._outliers_failed, f"outliers failed: {type(err).__name__}: {err}")
+            return
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._outliers_done, out)
+
+    def _outlier_info(self, message: str | Text) -> None:
+        if not self.is_attached:
+            return  # closed meanwhile
+        self.query_one("#outlier-info", Static).update(message if isinstance(message, Text) else Text(message))
+
+    def _outliers_failed(self, message: str) -> None:
+        if not self.is_attached:
+            return  # closed meanwhile
+        self.query_one("#roc-plot").loading = False
+        self._outlier_info(message)
+
+    def _outliers_done(self, out: Outliers) -> None:
+        if not self.is_attached:
+            return  # closed meanwhile
+        self.outliers = out
+        tag = self.snap.tag
+        self.query_one("#outlier-note", Static).update(roc_note(out, tag))
+        plot = self.query_one("#roc-plot", PlotextPlot)
+        plot.loading = False
+        plot.display = out.roc is not None
+        self.query_one("#outlier-side").set_class(out.roc is None, "wide")
+        self.draw_roc()
+        info = Text()
+        info.append("Most unusual images\n", style="bold")
+        info.append("isolation forest on the physics features\n")
+        info.append("+", style="green")
+        info.append(" tagged  ")
+        info.append("−", style="grey50")
+        info.append(" untagged  ")
+        info.append("·", style="dim")
+        info.append(" not reviewed\n")
+        if out.problems:
+            info.append(f"{len(out.problems):,} unreadable, left out\n", style="yellow")
+        info.append("enter: show these in the lists · x: PNGs", style="dim")
+        self._outlier_info(info)
+        listing = self.query_one("#outlier-list", OptionList)
+        listing.clear_options()
+        listing.add_options([Option(outlier_option(k + 1, float(out.scores[i]), out.paths[i],
+                                                   out.labels.get(out.paths[i])), id=str(i))
+                             for k, i in enumerate(out.top)])
+        listing.border_title = Text(f"top {len(out.top):,} of {len(out.paths):,} · score")
+        if out.top:
+            listing.highlighted = 0
+        if self.query_one(TabbedContent).active == "outliers":
+            listing.focus()
+
+    def draw_roc(self) -> None:
+        plot = self.query_one("#roc-plot", PlotextPlot)
+        plt = plot.plt
+        plt.clear_data()
+        plt.clear_figure()
+        out = self.outliers
+        if out is None or out.roc is None:
+            plot.refresh()
+            return
+        plt.plot([0.0, 1.0], [0.0, 1.0], color=CHANCE_COLOUR, label="chance")
+        plt.plot(out.roc["fpr"], out.roc["tpr"], color=ROC_COLOUR, marker="braille",
+                 label=f"outlier score (AUC {out.roc['auc']:.2f})")
+        plt.xlim(0, 1)
+        plt.ylim(0, 1)
+        plt.xlabel("false positive rate")
+        plt.ylabel("true positive rate")
+        plt.title(f"ROC · {self.snap.tag} · AUC {out.roc['auc']:.2f}")  # short: plotext drops a long one
+        plot.refresh()
+
+    def apply_outlier(self, i: int) -> None:
+        """Show the listed outliers in the main lists, the chosen one selected, and go back to them."""
+        out = self.outliers
+        if out is None:
+            return
+        path = out.paths[i]
+        listed = {out.paths[k] for k in out.top}
+        label = f"top {len(listed):,} outliers (isolation forest)"
+        self.dismiss(None)
+        app = self.app
+        app.filter_paths(listed, label)
+        for lst in (app.pos, app.neg):
+            if lst.select_path(path):
+                lst.focus()
+                app._last_list = lst
+                app._show_selected()
+                break
+        app.notify(f"Showing the {label}, {Path(path).name} selected; / then Enter with an empty filter shows "
+                   "all again.", markup=False)
 
     # ---- actions ----------------------------------------------------------------------------
     def action_tab(self, pane: str) -> None:
         self.query_one(TabbedContent).active = pane
         if pane == "embedding" and self.emb is not None:
             self.query_one("#clusters", OptionList).focus()
+        elif pane == "outliers" and self.outliers is not None:
+            self.query_one("#outlier-list", OptionList).focus()
 
     def action_method(self) -> None:
         from tui_tagger.learn.embedding import METHODS
@@ -458,6 +751,7 @@ class AnalysisScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.workers.cancel_group(self, "analysis-embedding")
+        self.workers.cancel_group(self, "analysis-outliers")
         self.dismiss(None)
 
     def action_export(self) -> None:
@@ -469,10 +763,10 @@ class AnalysisScreen(ModalScreen[None]):
             return
         self.exporting = True
         self.notify("Writing PNGs…")
-        self.export(self.snap, self.rel, self.scores, self.emb, list(self.states))
+        self.export(self.snap, self.rel, self.scores, self.emb, list(self.states), self.outliers)
 
     @work(thread=True, exclusive=True, group="analysis-export")
-    def export(self, snap: Snapshot, rel, scores, emb, states) -> None:
+    def export(self, snap: Snapshot, rel, scores, emb, states, outliers: Outliers | None = None) -> None:
         from tui_tagger.learn import plots
 
         try:
@@ -485,6 +779,11 @@ class AnalysisScreen(ModalScreen[None]):
                 written.append(plots.embedding_png(
                     emb.xy, states, emb.cluster, out / f"embedding-{emb.method}.png",
                     f"{self._method_label()} of physics features, coloured by {snap.tag} ({len(emb.paths)} images)"))
+            if outliers is not None and outliers.roc is not None:
+                written.append(plots.roc_png(
+                    outliers.roc, out / "roc-outliers.png",
+                    f"ROC of the outlier scores against {snap.tag}\n{len(outliers.labels)} reviewed images: "
+                    f"{outliers.positives} with, {outliers.negatives} without"))
         except Exception as err:  # a read-only cache, a full disk: say so, never a traceback
             self.app.call_from_thread(self._exported, [], f"PNG export failed: {type(err).__name__}: {err}")
             return
