@@ -102,3 +102,15 @@ def test_review_json_keys_and_planted_error(folder, capsys):
     assert data["questionable"][0] == {**data["questionable"][0], "tag": "Ring: Oriented z", "human": False}
     assert all(set(o) == {"path", "score"} for o in data["outliers"])
     assert 0 <= data["roc"]["auc"] <= 1
+
+
+def test_review_plot_draws_the_roc_curve_and_needs_an_anomaly_tag(folder, tmp_path, capsys):
+    from PIL import Image
+
+    png = tmp_path / "out" / "roc.png"
+    rc, out, err = _run(review, [str(folder), "--anomaly-tag", "Ring: Oriented z", "--plot", str(png)], capsys)
+    assert rc == 0, err
+    with Image.open(png) as im:
+        assert im.format == "PNG" and im.size[0] > 100
+    with pytest.raises(TaggerError, match="--anomaly-tag"):
+        _run(review, [str(folder), "--plot", str(tmp_path / "x.png")], capsys)

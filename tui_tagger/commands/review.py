@@ -20,6 +20,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="list a label when the head says the opposite with at least this p (default 0.8)")
     parser.add_argument("--count", type=positive_int, default=20, metavar="N", help="outliers to list (default 20)")
     parser.add_argument("--anomaly-tag", metavar="NAME", help="report the ROC AUC of the outlier scores for this tag")
+    parser.add_argument("--plot", metavar="FILE.png", help="with --anomaly-tag: draw the ROC curve into this PNG")
     parser.add_argument("--json", action="store_true", help="print the findings as JSON")
 
 
@@ -32,6 +33,8 @@ def run(args: argparse.Namespace) -> int:
     from tui_tagger.learn.heads import fit_embedding
     from tui_tagger.learn.review import outlier_scores, questionable, roc
 
+    if args.plot and not args.anomaly_tag:
+        raise TaggerError("--plot draws the ROC curve of --anomaly-tag NAME: give it too")
     if not 0.5 < args.confidence < 1:
         raise TaggerError(f"--confidence must be between 0.5 and 1, not {args.confidence}")
     data = load(args)
@@ -54,6 +57,15 @@ def run(args: argparse.Namespace) -> int:
             raise TaggerError(f"{args.dir}: the labelled images are all {'with' if np.nansum(lab) else 'without'} "
                               f"{anomaly!r}; an ROC curve needs both")
         out["roc"] = {"tag": anomaly, **curve}
+        if args.plot:
+            from pathlib import Path
+
+            from tui_tagger.learn.plots import roc_png
+
+            try:
+                roc_png(curve, Path(args.plot), f"outlier scores vs {anomaly} (AUC {curve['auc']:.2f})")
+            except OSError as err:
+                raise TaggerError(f"{args.plot}: cannot write the plot: {err.strerror or err}") from None
     if args.json:
         print_json(out)
         return 0
