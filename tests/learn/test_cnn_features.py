@@ -48,3 +48,17 @@ def test_suggest_with_cnn_features(folder, tmp_path, monkeypatch, capsys):
     assert suggest.run(args) == 0
     out = json.loads(capsys.readouterr().out)
     assert 1 <= len(out) <= 3 and all(set(o) >= {"path", "score"} for o in out)
+
+
+def test_heads_learn_on_cnn_features_by_default_when_a_model_is_there(monkeypatch):
+    from tui_tagger.learn.features import default_source
+
+    monkeypatch.delenv("TUI_TAGGER_HEAD_FEATURES", raising=False)
+    assert default_source() == "cnn"  # torch and the shipped model are here
+    monkeypatch.setenv("TUI_TAGGER_HEAD_FEATURES", "physics")
+    assert default_source() == "physics"
+    import importlib.util
+
+    monkeypatch.setenv("TUI_TAGGER_HEAD_FEATURES", "auto")
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else object())
+    assert default_source() == "physics"  # no torch: the numpy-only features

@@ -33,6 +33,26 @@ class FeatureSet:
     problems: list[str] = field(default_factory=list)  # one line per image that could not be read
 
 
+def default_source() -> str:
+    """The features heads learn on (the TUI's live head; ``--features auto`` on the command line):
+    ``$TUI_TAGGER_HEAD_FEATURES`` (cnn | physics), else the CNN's when torch and a model are there (on synthetic folders they gave heads 5-10 points more accurate at 50 labels
+    than the physics features), else the physics features."""
+    want = os.environ.get("TUI_TAGGER_HEAD_FEATURES", "auto").strip().lower()
+    if want in ("cnn", "physics"):
+        return want
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        return "physics"
+    try:
+        from tui_tagger.model.locate import default_model_path
+
+        default_model_path()
+    except TaggerError:
+        return "physics"
+    return "cnn"
+
+
 def _physics_one(ref: str) -> tuple[np.ndarray | None, str | None]:
     from tui_tagger.core.formats import read_image
     from tui_tagger.learn.physics import physics_features

@@ -9,7 +9,6 @@ have can be saved with the model (``save_with_model``), so that predict gives it
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
 import numpy as np
@@ -17,28 +16,6 @@ import numpy as np
 from tui_tagger.learn.heads import Embedding, Head, fit_embedding, fit_scores
 
 MIN_EACH = 2  # positives and negatives needed before a head says anything
-
-
-def default_source() -> str:
-    """The live head's features: ``$TUI_TAGGER_HEAD_FEATURES`` (cnn | physics), else the CNN's when torch
-    and a model are there (on synthetic folders they gave heads 5-10 points more accurate at 50 labels
-    than the physics features), else the physics features."""
-    want = os.environ.get("TUI_TAGGER_HEAD_FEATURES", "auto").strip().lower()
-    if want in ("cnn", "physics"):
-        return want
-    import importlib.util
-
-    from tui_tagger.core.errors import TaggerError
-
-    if importlib.util.find_spec("torch") is None:
-        return "physics"
-    try:
-        from tui_tagger.model.locate import default_model_path
-
-        default_model_path()
-    except TaggerError:
-        return "physics"
-    return "cnn"
 
 
 class LiveHead:

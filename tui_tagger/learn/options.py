@@ -11,16 +11,20 @@ from tui_tagger.learn.features import SOURCES
 def add_folder_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dir", metavar="DIR", help="folder of images (searched recursively)")
     parser.add_argument("--tags-dir", metavar="DIR", help="tag files are kept under DIR, mirroring the tree")
-    parser.add_argument("--features", choices=SOURCES, default="physics",
-                        help="per-image features: hand-made scattering features (default) or the CNN's")
+    parser.add_argument("--features", choices=(*SOURCES, "auto"), default="auto",
+                        help="per-image features: the CNN's (the model's penultimate layer), hand-made scattering "
+                             "features, or auto (default): the CNN's when torch and a model are there")
     parser.add_argument("--model", metavar="FILE", help="model file for --features cnn (default: the shipped one)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
 
 
 def load(args: argparse.Namespace):
     """The folder's features and labels; images that cannot be read are named on stderr and left out."""
+    from tui_tagger.learn.features import default_source
     from tui_tagger.learn.folder import load_folder
 
+    if args.features == "auto":
+        args.features = default_source()
     data = load_folder(args.dir, args.tags_dir, args.features, args.model)
     for problem in data.problems:
         warn(f"{problem} (left out)")

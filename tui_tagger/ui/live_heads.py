@@ -36,7 +36,8 @@ def pick_images(session, limit: int = MAX_IMAGES) -> list:
 def load_head(items: list[tuple[str, int, int]], progress=None):
     """A ``learn.live.LiveHead`` with the features of ``items`` (from the disk cache where it has them),
     decoded by all cores but one. Runs in a worker thread."""
-    from tui_tagger.learn.live import LiveHead, default_source
+    from tui_tagger.learn.features import default_source
+    from tui_tagger.learn.live import LiveHead
 
     head = LiveHead(default_source())
     head.load(items, progress=progress, workers=max(1, (os.cpu_count() or 2) - 1))
