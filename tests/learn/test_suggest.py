@@ -71,3 +71,16 @@ def test_cold_start_gives_distinct_unlabelled_images_spread_over_groups():
 def test_nothing_left_to_label_gives_nothing():
     Z = np.random.default_rng(5).normal(size=(10, 2))
     assert suggest(Z, np.zeros(10), 5) == []
+
+
+def test_with_one_class_labelled_the_next_picks_cover_the_groups_no_label_reached():
+    # the cold start: 20 negatives, all from one kind of frame; the next picks are one of each other kind,
+    # not more of the kind already seen (that is how the first positives of a new tag turn up)
+    rng = np.random.default_rng(6)
+    centres = rng.normal(scale=10, size=(5, 4))
+    Z = np.concatenate([c + rng.normal(size=(200, 4)) for c in centres])
+    labels = np.full(len(Z), np.nan)
+    labels[rng.choice(200, 20, replace=False)] = 0.0
+    picks = [i for i, _ in suggest(Z, labels, 4)]
+    assert len(picks) == 4 and all(np.isnan(labels[i]) for i in picks)
+    assert {i // 200 for i in picks} == {1, 2, 3, 4}

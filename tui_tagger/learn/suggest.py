@@ -4,9 +4,12 @@ Works on embedded features ``Z`` (``heads.Embedding``: PCA scores in one common 
 meaningful) and a label vector (1 present, 0 absent, NaN not labelled):
 
 - both classes labelled: a head's p for every unlabelled image; value = uncertainty 1 - |2p - 1|;
-- one class only: a head of the labelled images against the unlabelled ones (positive-unlabelled
-  learning) gives how unlike the known negatives (or how like the known positives) each image is;
-- no labels: value = typicality (density), so the first picks represent the big groups of frames.
+- fewer than ``MIN_EACH`` of a class labelled (the cold start): the medoids of the groups of frames no
+  labelled image belongs to yet (k-means), biggest group first: representative *and* different, so the
+  first labels cover the data's kinds of frames and soon hold both classes. (On the synthetic held-out-tag
+  learning curves this beat the former "most typical first", whose picks were all of the majority class, at
+  20 labels on 3 tags of 4 and made suggestions beat random choice from 30 labels on all 4.) A head of
+  the labelled images against the unlabelled ones (positive-unlabelled learning) still fills the reserve.
 
 Greedy selection multiplies each candidate's value by (1 - similarity to the nearest labelled or
 already chosen image), so a run of near-duplicate frames yields one pick, not ten. ``reserve`` of the
@@ -24,6 +27,8 @@ from tui_tagger.learn.heads import fit_scores, _sigmoid
 # candidates considered per kind of pick (the rest cannot win anyway): keeps 85k-image folders fast
 _POOL = 4000
 _CHUNK = 2048
+MIN_EACH = 2  # labelled positives and negatives before uncertainty means something
+_MAX_GROUPS = 200  # k-means groups at most in the cold start (labelled images beyond share them)
 
 
 def _bandwidth(Z: np.ndarray, rng: np.random.Generator) -> float:
@@ -51,17 +56,6 @@ def _max_similarity(P: np.ndarray, Q: np.ndarray, h: float) -> np.ndarray:
     return out
 
 
-def _density(Z: np.ndarray, cand: np.ndarray, rng: np.random.Generator, h: float) -> np.ndarray:
-    """Kernel density of each candidate against a sample of all images, scaled to a max of 1."""
-    ref = Z[rng.choice(len(Z), size=min(len(Z), 2000), replace=False)]
-    dens = np.zeros(len(cand))
-    P = Z[cand]
-    pn = (P * P).sum(axis=1)
-    d2 = np.maximum(pn[:, None] + (ref * ref).sum(axis=1)[None, :] - 2 * P @ ref.T, 0)
-    dens = np.exp(-d2 / (2 * (2 * h) ** 2)).mean(axis=1)
-    return dens / dens.max() if dens.max() > 0 else np.ones(len(cand))
-
-
 def unlabelled_p(Z: np.ndarray, labels: np.ndarray, C: float | None = None, seed: int = 0) -> np.ndarray | None:
     """p(present) for every image from the labelled ones, or None without labels (see module doc)."""
     known = ~np.isnan(labels)
@@ -84,6 +78,35 @@ def unlabelled_p(Z: np.ndarray, labels: np.ndarray, C: float | None = None, seed
                          np.full(len(other), 0.0 if positive else 1.0)])
     coef, b = fit_scores(Zt, yt, **kw)
     return _sigmoid(Z @ coef + b)
+
+
+def _medoids(Z: np.ndarray, cand: np.ndarray, taken: np.ndarray, k: int, rng: np.random.Generator,
+             h: float, diversity: float) -> list[tuple[int, float]]:
+    """Up to ``k`` of ``cand``: the images nearest the centres of the k-means groups of (``cand`` + the
+    labelled ``taken``) that hold no labelled image, biggest group first, each discounted by its
+    similarity to the labelled images and the picks before it (a big kind of frame split into several
+    groups gives one pick, not several); score = the group's share of the images."""
+    from sklearn.cluster import KMeans
+
+    rows = np.concatenate([cand, taken])
+    groups = min(len(rows), min(len(taken), _MAX_GROUPS) + k)
+    if groups < 2 or k <= 0:
+        return [(int(i), 1.0) for i in cand[:k]]
+    km = KMeans(n_clusters=groups, n_init=1, max_iter=100, random_state=int(rng.integers(2**31))).fit(Z[rows])
+    lab = km.labels_
+    covered = set(lab[len(cand):].tolist())
+    sizes = np.bincount(lab, minlength=groups)
+    medoids, share = [], []
+    for g in range(groups):
+        members = np.flatnonzero(lab[:len(cand)] == g)
+        if g in covered or len(members) == 0:
+            continue
+        d = ((Z[cand[members]] - km.cluster_centers_[g]) ** 2).sum(axis=1)
+        medoids.append(int(cand[members[int(np.argmin(d))]]))
+        share.append(sizes[g] / len(rows))
+    if not medoids:
+        return []
+    return _greedy(Z, np.array(medoids, dtype=np.intp), np.array(share), taken, k, h, diversity)
 
 
 def _greedy(Z: np.ndarray, cand: np.ndarray, value: np.ndarray, taken: np.ndarray, k: int, h: float,
@@ -124,7 +147,7 @@ def suggest(Z: np.ndarray, labels: np.ndarray, k: int = 10, *, reserve: float = 
     h = _bandwidth(Z, rng)
     n_known, n_pos = len(taken), float(np.nansum(labels))
     # uncertainty means something when p comes from a head of both classes (or from the caller)
-    informed = p is not None or 0 < n_pos < n_known
+    informed = p is not None or (n_pos >= MIN_EACH and n_known - n_pos >= MIN_EACH)
     if p is None:
         p = unlabelled_p(Z, labels, seed=seed)
     n_reserve = min(k - 1, math.ceil(k * reserve)) if k > 1 else 0
@@ -136,15 +159,14 @@ def suggest(Z: np.ndarray, labels: np.ndarray, k: int = 10, *, reserve: float = 
         picks = _greedy(Z, cand, p[cand], taken, n_reserve, h, diversity)
     chosen = np.array([i for i, _ in picks], dtype=np.intp)
     rest = np.setdiff1d(unl, chosen)
-    if informed:
-        value = 1 - np.abs(2 * p[rest] - 1)
-    else:
-        # cold start (or one class): typical images first, spread out; a candidate sample keeps it fast
+    if not informed:
+        # cold start: group medoids (see the module doc); a candidate sample keeps it fast
         if len(rest) > _POOL:
             rest = rng.choice(rest, size=_POOL, replace=False)
-        value = _density(Z, rest, rng, h)
-        if p is not None and n_known:  # one class: lean towards what the known class is not
-            value = value * (0.5 + np.abs(p[rest] - labels[taken].mean()))
+        picks += _medoids(Z, rest, np.concatenate([taken, chosen]).astype(np.intp), k - len(picks), rng, h, diversity)
+        picks.sort(key=lambda t: -t[1])
+        return picks
+    value = 1 - np.abs(2 * p[rest] - 1)
     order = np.argsort(-value, kind="stable")[:_POOL]
     rest, value = rest[order], value[order]
     picks += _greedy(Z, rest, value, np.concatenate([taken, chosen]), k - len(picks), h, diversity)
