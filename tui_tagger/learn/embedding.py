@@ -159,6 +159,13 @@ class Embedding:
     xy: np.ndarray
     cluster: np.ndarray
     problems: list[str] = field(default_factory=list)  # images left out (unreadable), one line each
+    source: str = "physics"  # the features it was computed from (learn.features.SOURCES)
+
+    @property
+    def source_label(self) -> str:
+        from tui_tagger.learn.features import SOURCE_LABELS
+
+        return SOURCE_LABELS.get(self.source, self.source)
 
     def members(self, c: int) -> list[str]:
         return [p for p, k in zip(self.paths, self.cluster) if k == c]
@@ -170,11 +177,13 @@ class Embedding:
 
 def image_embedding(items: list[tuple[str, int, int]], method: str = "tsne", seed: int = 0, cache_dir=None,
                     workers: int | None = None, progress: Callable[[int, int], None] | None = None,
-                    k: int | None = None) -> Embedding:
-    """Physics features of ``items`` = [(ref, size, mtime_ns)] (from the on-disk cache where current),
-    their 2-D embedding and k-means clusters."""
+                    k: int | None = None, source: str | None = None) -> Embedding:
+    """Features of ``items`` = [(ref, size, mtime_ns)] (``source``, default ``features.default_source()``:
+    the CNN's when there is a model, as the heads use; from the on-disk cache where current), their 2-D
+    embedding and k-means clusters."""
     from tui_tagger.learn import features
 
-    fs = features.compute(items, "physics", workers=workers, progress=progress, cache_dir=cache_dir)
+    source = source or features.default_source()
+    fs = features.compute(items, source, workers=workers, progress=progress, cache_dir=cache_dir)
     xy = embed(fs.X, method, seed)
-    return Embedding(method, fs.refs, xy, clusters(xy, k, seed), fs.problems)
+    return Embedding(method, fs.refs, xy, clusters(xy, k, seed), fs.problems, source)

@@ -18,6 +18,7 @@ from tui_tagger.core.errors import TaggerError
 from tui_tagger.learn.featcache import FeatureCache
 
 SOURCES = ("physics", "cnn")
+SOURCE_LABELS = {"physics": "physics features", "cnn": "CNN features"}  # as the screens name them
 # below this many images to compute, worker processes cost more to start than they save
 _POOL_MIN = 64
 _FLUSH = 256

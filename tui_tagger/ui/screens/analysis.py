@@ -94,6 +94,13 @@ class Outliers:
     labels: dict[str, bool]  # the reviewed images among ``paths``: path -> has the tag
     roc: dict | None
     problems: list[str]
+    source: str = "physics"  # the features scored
+
+    @property
+    def source_label(self) -> str:
+        from tui_tagger.learn.features import SOURCE_LABELS
+
+        return SOURCE_LABELS.get(self.source, self.source)
 
     @property
     def positives(self) -> int:
@@ -104,7 +111,8 @@ class Outliers:
         return len(self.labels) - self.positives
 
 
-def outlier_analysis(paths: list[str], Z, labels: dict[str, bool], problems=(), seed: int = 0) -> Outliers:
+def outlier_analysis(paths: list[str], Z, labels: dict[str, bool], problems=(), seed: int = 0,
+                     source: str = "physics") -> Outliers:
     """``learn.review.outlier_scores`` of the embedded features ``Z`` (row i: ``paths[i]``) and the ROC of
     those scores against ``labels`` (path -> has the tag; the reviewed images)."""
     import numpy as np
@@ -117,7 +125,7 @@ def outlier_analysis(paths: list[str], Z, labels: dict[str, bool], problems=(), 
     known = [i for i, p in enumerate(paths) if p in labels]
     lab = {paths[i]: labels[paths[i]] for i in known}
     curve = roc(scores[known], np.array([lab[paths[i]] for i in known], dtype=bool)) if known else None
-    return Outliers(list(paths), scores, top, lab, curve, list(problems))
+    return Outliers(list(paths), scores, top, lab, curve, list(problems), source)
 
 
 def snapshot(app) -> Snapshot:
@@ -515,7 +523,7 @@ class AnalysisScreen(ModalScreen[None]):
         self.states = [self.snap.state(index[p]) for p in emb.paths]
         self.query_one("#embed-plot").loading = False
         info = Text()
-        info.append(f"{self._method_label()} of physics features\n", style="bold")
+        info.append(f"{self._method_label()} of {emb.source_label}\n", style="bold")
         info.append(f"{len(emb.paths):,} images, colour: {self.snap.tag or '-'}\n")
         for state in STATES:
             n = self.states.count(state)
@@ -641,7 +649,7 @@ class AnalysisScreen(ModalScreen[None]):
                 head = live_heads.load_head(items, progress)
             if not head.ready or len(head.paths) < 4:
                 raise ValueError("fewer than 4 readable images")
-            out = outlier_analysis(head.paths, head._Z, labels, head.problems)
+            out = outlier_analysis(head.paths, head._Z, labels, head.problems, source=head.source)
         except Exception as err:  # never a traceback on screen
             if not worker.is_cancelled:
                 self.app.call_from_thread(self._outliers_failed, f"outliers failed: {type(err).__name__}: {err}")
@@ -673,7 +681,7 @@ class AnalysisScreen(ModalScreen[None]):
         self.draw_roc()
         info = Text()
         info.append("Most unusual images\n", style="bold")
-        info.append("isolation forest on the physics features\n")
+        info.append(f"isolation forest on the {out.source_label}\n")
         info.append("+", style="green")
         info.append(" tagged  ")
         info.append("−", style="grey50")
@@ -778,7 +786,7 @@ class AnalysisScreen(ModalScreen[None]):
             if emb is not None and len(emb.paths):
                 written.append(plots.embedding_png(
                     emb.xy, states, emb.cluster, out / f"embedding-{emb.method}.png",
-                    f"{self._method_label()} of physics features, coloured by {snap.tag} ({len(emb.paths)} images)"))
+                    f"{self._method_label()} of {emb.source_label}, coloured by {snap.tag} ({len(emb.paths)} images)"))
             if outliers is not None and outliers.roc is not None:
                 written.append(plots.roc_png(
                     outliers.roc, out / "roc-outliers.png",
