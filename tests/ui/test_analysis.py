@@ -115,6 +115,11 @@ async def test_performance_worst_first_and_embedding_colours(tagged):
         await pilot.press("3")
         await _embedded(screen, pilot)
         assert screen.states.count("positive") == 6 and screen.states.count("negative") == 6
+        await pilot.press("v")  # colour by the model's p(A): 0.9 for the six with A, 0.1 for the others
+        assert screen.states.count("p ≥ 0.8") == 6 and screen.states.count("p < 0.2") == 6
+        assert "colour: p(A)" in _text(screen.query_one("#embed-info", Static))
+        await pilot.press("v")
+        assert screen.states.count("positive") == 6
         await pilot.press("escape")
         assert not isinstance(app.screen, AnalysisScreen)
 

@@ -9,7 +9,18 @@ import numpy as np
 
 # point classes of the embedding, coloured the same in the terminal and in the PNG
 STATES = ("positive", "model-only", "negative")
-STATE_COLOURS = {"positive": "#2ca02c", "model-only": "#ff7f0e", "negative": "#7f7f7f"}
+# colour by the model's p(tag) instead: bins, most likely first (viridis-like, then grey for no p)
+P_STATES = ("p ≥ 0.8", "p 0.5–0.8", "p 0.2–0.5", "p < 0.2", "no p")
+STATE_COLOURS = {"positive": "#2ca02c", "model-only": "#ff7f0e", "negative": "#7f7f7f",
+                 "p ≥ 0.8": "#fde725", "p 0.5–0.8": "#5ec962", "p 0.2–0.5": "#21918c", "p < 0.2": "#3b528b",
+                 "no p": "#b0b0b0"}
+
+
+def p_state(p: float | None) -> str:
+    """The ``P_STATES`` bin of a probability (None: the image has no prediction)."""
+    if p is None:
+        return "no p"
+    return P_STATES[0 if p >= 0.8 else 1 if p >= 0.5 else 2 if p >= 0.2 else 3]
 
 
 def _figure(w: float, h: float):
@@ -68,14 +79,14 @@ def performance_png(scores, path: Path, title: str = "") -> Path:
 
 
 def embedding_png(xy: np.ndarray, states: list[str], clusters: np.ndarray | None, path: Path,
-                  title: str = "") -> Path:
-    """The embedding, one colour per state (positive / model-only / negative), cluster numbers at the
-    cluster centres."""
+                  title: str = "", order: tuple[str, ...] = STATES) -> Path:
+    """The embedding, one colour per state (``order``: positive / model-only / negative, or the
+    ``P_STATES`` bins), cluster numbers at the cluster centres."""
     fig = _figure(6.5, 5.5)
     ax = fig.add_subplot()
     xy = np.asarray(xy, dtype=float).reshape(-1, 2)
     st = np.array(states)
-    for state in STATES[::-1]:  # negatives underneath
+    for state in order[::-1]:  # negatives (or low p) underneath
         sel = st == state
         if sel.any():
             ax.scatter(xy[sel, 0], xy[sel, 1], s=8, c=STATE_COLOURS[state], label=f"{state} ({int(sel.sum())})",

@@ -27,7 +27,7 @@ from textual.widgets import Footer, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 from textual_plotext import PlotextPlot
 
-from tui_tagger.learn.plots import STATES
+from tui_tagger.learn.plots import P_STATES, STATES, p_state
 
 if TYPE_CHECKING:
     import numpy as np
@@ -35,7 +35,13 @@ if TYPE_CHECKING:
 TOP_TAGS = 12  # tags in the relations table
 PAIRS = 8  # strongest pairs listed under it
 # the point classes in the terminal (plotext colour names; same meaning as learn.plots.STATE_COLOURS)
-TERM_COLOURS = {"positive": (80, 210, 80), "model-only": (255, 150, 40), "negative": (150, 150, 150)}
+TERM_COLOURS = {"positive": (80, 210, 80), "model-only": (255, 150, 40), "negative": (150, 150, 150),
+                "p ≥ 0.8": (253, 231, 37), "p 0.5–0.8": (94, 201, 98), "p 0.2–0.5": (33, 145, 140),
+                "p < 0.2": (59, 82, 139), "no p": (110, 110, 110)}
+
+
+def _style(state: str) -> str:
+    return "rgb({},{},{})".format(*TERM_COLOURS[state])
 SELECTED = (60, 220, 235)
 DOTS_MAX = 1500  # up to this many images a point is a dot (•); beyond, braille (8 points per cell)
 ROC_COLOUR = (60, 220, 235)
@@ -354,6 +360,7 @@ class AnalysisScreen(ModalScreen[None]):
         Binding("3", "tab('embedding')", "Embedding"),
         Binding("4", "tab('outliers')", "Outliers"),
         Binding("m", "method", "t-SNE / PCA / diffusion"),
+        Binding("v", "colour", "Colour: tag / p"),
         Binding("x", "export", "Export PNGs"),
     ]
 
@@ -364,7 +371,9 @@ class AnalysisScreen(ModalScreen[None]):
         self.rel = None
         self.scores = None
         self.emb = None  # learn.embedding.Embedding of self.method, once computed
-        self.states: list[str] = []
+        self.tag_states: list[str] = []  # per embedded image: positive / model-only / negative
+        self.p_states: list[str] = []  # per embedded image: its p(tag) bin
+        self.colour_by = "tag"  # v: "tag" or "p"
         self.outliers: Outliers | None = None  # once the Outliers tab has computed them
         self._outliers_started = False
         self._features_pending = False  # an embedding worker is computing (decoding) the features
@@ -520,24 +529,15 @@ class AnalysisScreen(ModalScreen[None]):
             return  # the method changed meanwhile
         self.emb = emb
         index = {p: i for i, p in enumerate(self.snap.paths)}
-        self.states = [self.snap.state(index[p]) for p in emb.paths]
+        self.tag_states = [self.snap.state(index[p]) for p in emb.paths]
+        self.p_states = [p_state(self.snap.predictions[index[p]].get(self.snap.tag)) for p in emb.paths]
         self.query_one("#embed-plot").loading = False
-        info = Text()
-        info.append(f"{self._method_label()} of {emb.source_label}\n", style="bold")
-        info.append(f"{len(emb.paths):,} images, colour: {self.snap.tag or '-'}\n")
-        for state in STATES:
-            n = self.states.count(state)
-            info.append("● ", style={"positive": "green", "model-only": "dark_orange", "negative": "grey50"}[state])
-            info.append(f"{state} {n:,}\n")
-        if emb.problems:
-            info.append(f"{len(emb.problems):,} unreadable, left out\n", style="yellow")
-        info.append("↑↓ choose a cluster · enter: show it in the lists · m: PCA/t-SNE · x: PNGs", style="dim")
-        self._info(info)
+        self._colour_info()
         options = []
         for c in range(emb.n_clusters):
             members = [i for i, k in enumerate(emb.cluster) if k == c]
-            pos = sum(self.states[i] == "positive" for i in members)
-            mod = sum(self.states[i] == "model-only" for i in members)
+            pos = sum(self.tag_states[i] == "positive" for i in members)
+            mod = sum(self.tag_states[i] == "model-only" for i in members)
             label = Text(f"{c + 1:>2}  {len(members):>6,} images  ")
             label.append(f"+{pos}", style="green")
             label.append(f" ~{mod}", style="dark_orange")
@@ -553,6 +553,38 @@ class AnalysisScreen(ModalScreen[None]):
         if self.query_one(TabbedContent).active == "embedding":
             clusters.focus()
 
+    @property
+    def states(self) -> list[str]:
+        """Each embedded image's colour class: by tag (positive / model-only / negative) or by p bin."""
+        return self.p_states if self.colour_by == "p" else self.tag_states
+
+    @property
+    def order(self) -> tuple[str, ...]:
+        return P_STATES if self.colour_by == "p" else STATES
+
+    def _colour_info(self) -> None:
+        emb = self.emb
+        info = Text()
+        info.append(f"{self._method_label()} of {emb.source_label}\n", style="bold")
+        what = f"p({self.snap.tag or '-'})" if self.colour_by == "p" else (self.snap.tag or "-")
+        info.append(f"{len(emb.paths):,} images, colour: {what}\n")
+        for state in self.order:
+            info.append("● ", style=_style(state))
+            info.append(f"{state} {self.states.count(state):,}\n")
+        if emb.problems:
+            info.append(f"{len(emb.problems):,} unreadable, left out\n", style="yellow")
+        info.append("↑↓ choose a cluster · enter: show it in the lists · m: map · v: colour by tag / p · x: PNGs",
+                    style="dim")
+        self._info(info)
+
+    def action_colour(self) -> None:
+        """v: colour the map by the current tag, or by the model's p of it (press p in the main view first)."""
+        self.colour_by = "p" if self.colour_by == "tag" else "tag"
+        self.query_one(TabbedContent).active = "embedding"
+        if self.emb is not None:
+            self._colour_info()
+            self.draw()
+
     def draw(self, selected: int | None = None) -> None:
         plot = self.query_one("#embed-plot", PlotextPlot)
         plt = plot.plt
@@ -564,8 +596,9 @@ class AnalysisScreen(ModalScreen[None]):
             return
         xy = emb.xy
         marker = "dot" if len(emb.paths) <= DOTS_MAX else "braille"
-        for state in STATES[::-1]:  # negatives underneath
-            idx = [i for i, s in enumerate(self.states) if s == state and emb.cluster[i] != selected]
+        states = self.states
+        for state in self.order[::-1]:  # negatives (or low p) underneath
+            idx = [i for i, s in enumerate(states) if s == state and emb.cluster[i] != selected]
             if idx:
                 plt.scatter([float(xy[i, 0]) for i in idx], [float(xy[i, 1]) for i in idx], marker=marker,
                             color=TERM_COLOURS[state], label=state)
@@ -771,10 +804,11 @@ class AnalysisScreen(ModalScreen[None]):
             return
         self.exporting = True
         self.notify("Writing PNGs…")
-        self.export(self.snap, self.rel, self.scores, self.emb, list(self.states), self.outliers)
+        self.export(self.snap, self.rel, self.scores, self.emb, list(self.states), self.outliers, self.order)
 
     @work(thread=True, exclusive=True, group="analysis-export")
-    def export(self, snap: Snapshot, rel, scores, emb, states, outliers: Outliers | None = None) -> None:
+    def export(self, snap: Snapshot, rel, scores, emb, states, outliers: Outliers | None = None,
+               order: tuple[str, ...] = STATES) -> None:
         from tui_tagger.learn import plots
 
         try:
@@ -786,7 +820,9 @@ class AnalysisScreen(ModalScreen[None]):
             if emb is not None and len(emb.paths):
                 written.append(plots.embedding_png(
                     emb.xy, states, emb.cluster, out / f"embedding-{emb.method}.png",
-                    f"{self._method_label()} of {emb.source_label}, coloured by {snap.tag} ({len(emb.paths)} images)"))
+                    f"{self._method_label()} of {emb.source_label}, coloured by "
+                    f"{'p(' + str(snap.tag) + ')' if order is P_STATES else snap.tag} ({len(emb.paths)} images)",
+                    order))
             if outliers is not None and outliers.roc is not None:
                 written.append(plots.roc_png(
                     outliers.roc, out / "roc-outliers.png",
