@@ -44,6 +44,18 @@ def arcs(tmp_path, monkeypatch):
 
 
 
+async def correct_and_learn(app, pilot, path, limit: float = 20.0) -> None:
+    """Move ``path`` from Negative to Positive and back (two corrections), then wait for the head."""
+    app.neg.focus()
+    app.neg.select_path(str(path))
+    await pilot.press("m")
+    await pilot.press("u")
+    for _ in range(int(limit / 0.05)):
+        await pilot.pause(0.05)
+        if app.head_status and app.head_status.startswith("learned"):
+            break
+
+
 async def test_head_learns_from_corrections_and_ranks_the_unlabelled(arcs):
     root, truth = arcs
     app = TaggerApp(root, tag=RING, graphics="none", thumbnails=False)
@@ -52,15 +64,8 @@ async def test_head_learns_from_corrections_and_ranks_the_unlabelled(arcs):
         labels = app.session.labels(RING)
         assert sum(labels.values()) == 4 and len(labels) == 8  # f12's model tag is not a label
         assert str(root / "f12.tif") not in labels
-        app.neg.focus()
-        # a correction: f15 is an isotropic frame; move it to Positive and back (two corrections)
-        app.neg.select_path(str(root / "f10.tif"))
-        await pilot.press("m")
-        await pilot.press("u")
-        for _ in range(200):
-            await pilot.pause(0.05)
-            if app.head_status and app.head_status.startswith("learned"):
-                break
+        # a correction: f10 is an isotropic frame; move it to Positive and back (two corrections)
+        await correct_and_learn(app, pilot, root / "f10.tif")
         assert app.head_status.startswith("learned " + RING), app.head_status
         p = {r.path: r.predictions.get(RING) for r in app.session.rows}
         unlabelled = [path for path in p if path not in labels]
@@ -98,14 +103,7 @@ async def test_on_cnn_features_a_head_for_a_new_tag_is_saved_with_the_model(arcs
         app = TaggerApp(root, tag=tag, graphics="none", thumbnails=False)
         async with app.run_test(size=(140, 44)) as pilot:
             await ready(app, pilot)
-            app.neg.focus()
-            app.neg.select_path(str(root / "f10.tif"))
-            await pilot.press("m")
-            await pilot.press("u")
-            for _ in range(400):
-                await pilot.pause(0.05)
-                if app.head_status and app.head_status.startswith("learned"):
-                    break
+            await correct_and_learn(app, pilot, root / "f10.tif")
             assert app.head_status.startswith("learned " + tag), app.head_status
             assert ("saved with the model" in app.head_status) == saved
     heads = load_model_heads(model)
