@@ -44,6 +44,27 @@ def test_train_exclude_tag_leaves_it_out_and_the_config_reruns_without_it(traine
     assert held not in load_checkpoint(again)[1].tags
 
 
+def test_fine_tuning_keeps_the_models_size_unless_given_and_can_raise_it(trained, tmp_path, capsys):
+    from tui_tagger.model.checkpoint import load_checkpoint
+
+    data, model = trained
+    same, bigger = tmp_path / "same.pt", tmp_path / "bigger.pt"
+    common = ["--epochs", "1", "--batch", "8", "--workers", "0", "--from", str(model)]
+    assert cli.main(["train", str(data), "--out", str(same), *common]) == 0
+    assert load_checkpoint(same)[1].preprocess["size"] == 64  # not the default 256
+    assert cli.main(["train", str(data), "--out", str(bigger), "--size", "96", *common]) == 0
+    info = load_checkpoint(bigger)[1]
+    assert info.preprocess["size"] == 96
+    assert {k: v for k, v in info.preprocess.items() if k != "size"} == {
+        k: v for k, v in load_checkpoint(model)[1].preprocess.items() if k != "size"}
+    capsys.readouterr()
+    assert cli.main(["predict", str(data), "--model", str(bigger), "--json"]) == 0
+    lines = _lines(capsys)
+    assert len(lines) == 30 and all(line["error"] is None and line["probabilities"] for line in lines)
+    assert cli.main(["train", str(data), "--out", str(tmp_path / "x.pt"), "--size", "20", *common]) == 1
+    assert "--size" in capsys.readouterr().err
+
+
 def _lines(capsys) -> list[dict]:
     return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
 

@@ -30,7 +30,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, help="learning rate (1e-3)")
     p.add_argument("--seed", type=int, help="random seed (0)")
     p.add_argument("--workers", type=int, metavar="N", help="decoding processes (default: cores - 1)")
-    p.add_argument("--size", type=int, help="model input size in pixels (256; ignored with --from)")
+    p.add_argument("--size", type=int,
+                   help="model input size in pixels (256; with --from: the model's own unless given, so a "
+                        "model can be fine-tuned at a higher resolution)")
     p.add_argument("--min-support", type=int, metavar="K", help="learn tags with at least K positives (2)")
     p.add_argument("--patience", type=int, help="stop after this many epochs without a better validation mean AP or loss (6)")
     p.add_argument("--max-pos-weight", type=float, metavar="W",
@@ -46,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from tui_tagger.model import runconfig
 
     table = runconfig.read(args.config).get("train", {}) if args.config else {}
+    size_given = args.size is not None or "size" in table  # before the defaults fill it in
     runconfig.apply(args, table, DEFAULTS)
     if not args.dirs or not args.out:
         raise TaggerError("train: give at least one DIR and --out M (or --config FILE)")
@@ -63,7 +66,6 @@ def run(args: argparse.Namespace) -> int:
     from tui_tagger.model.nets import DEFAULT_ARCH, count_parameters, create_model
     from tui_tagger.model.progress import Progress
     from tui_tagger.model.train import TrainConfig, adapt_head, fit
-    from tui_tagger.model.transforms import preprocess_config
 
     device = resolve_device(args.device)
     workers = default_workers() if args.workers is None else args.workers
@@ -81,9 +83,12 @@ def run(args: argparse.Namespace) -> int:
     if base:
         model, old = base
         preprocess, arch, arch_config = old.preprocess, old.arch, old.arch_config
+        if size_given and args.size != preprocess["size"]:
+            # the convolutions and the adaptive pool take any input size: only the resize step changes
+            preprocess = _preprocess_for(args.size, preprocess)
         model = adapt_head(model, old.tags, tags)
     else:
-        preprocess = preprocess_config({"size": args.size})
+        preprocess = _preprocess_for(args.size)
         arch, arch_config = DEFAULT_ARCH, {}
         model = create_model(arch, len(tags), arch_config)
 
@@ -135,6 +140,15 @@ def run(args: argparse.Namespace) -> int:
     _save_config(args, out, device, workers, preprocess, summary, thresholds)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB) and {out.with_suffix('.toml')}")
     return 0
+
+
+def _preprocess_for(size, base: dict | None = None) -> dict:
+    from tui_tagger.model.transforms import preprocess_config
+
+    try:
+        return preprocess_config({**(base or {}), "size": size})
+    except ValueError as err:
+        raise TaggerError(f"train: --size: {err}") from None
 
 
 def _tag_list(samples, min_support: int, keep: list[str]) -> list[str]:
