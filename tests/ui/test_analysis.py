@@ -229,6 +229,8 @@ async def test_outliers_tab_roc_of_a_rare_class(tmp_path, monkeypatch):
         assert len(decoded) == 27 and max(decoded.values()) == 1
         assert (out.positives, out.negatives) == (3, 24)
         assert out.roc is not None and out.roc["auc"] > 0.95
+        # the features are in: the app's live head took them (the next correction does not load them again)
+        assert app.live_head is not None and set(app.live_head.paths) == set(out.paths)
         assert out.roc["fpr"][0] == 0.0 and out.roc["tpr"][-1] == 1.0
         note = _text(screen.query_one("#outlier-note", Static))
         assert f"AUC {out.roc['auc']:.2f}" in note and RARE in note

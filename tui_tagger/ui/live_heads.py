@@ -106,6 +106,12 @@ class LiveHeadsMixin:
             return
         self.retrain_head()
 
+    def adopt_head(self, head) -> None:
+        """Features loaded by another view (review, the Outliers tab): the live head takes them when it
+        has none yet, so they are not computed twice."""
+        if self.live_head is None and head is not None and head.ready:
+            self.live_head = head
+
     def retrain_head(self) -> None:
         """Retrain the head of the current tag from the session's labels now (in a worker)."""
         if self.live_head is None or not self.live_head.ready or not self.session.tag:

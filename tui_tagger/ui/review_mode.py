@@ -64,8 +64,7 @@ class ReviewMixin:
         if error:
             self.notify(error, severity="error", timeout=10, markup=False)
             return
-        if head is not None and self.live_head is None:
-            self.live_head = head  # the features are in: the live head can use them too
+        self.adopt_head(head)
         if tag != self.session.tag:
             return  # the tag changed meanwhile
         s = self.session

@@ -688,7 +688,7 @@ class AnalysisScreen(ModalScreen[None]):
                 self.app.call_from_thread(self._outliers_failed, f"outliers failed: {type(err).__name__}: {err}")
             return
         if not worker.is_cancelled:
-            self.app.call_from_thread(self._outliers_done, out)
+            self.app.call_from_thread(self._outliers_done, out, head)
 
     def _outlier_info(self, message: str | Text) -> None:
         if not self.is_attached:
@@ -701,9 +701,12 @@ class AnalysisScreen(ModalScreen[None]):
         self.query_one("#roc-plot").loading = False
         self._outlier_info(message)
 
-    def _outliers_done(self, out: Outliers) -> None:
+    def _outliers_done(self, out: Outliers, head=None) -> None:
         if not self.is_attached:
             return  # closed meanwhile
+        adopt = getattr(self.app, "adopt_head", None)
+        if adopt is not None:
+            adopt(head)
         self.outliers = out
         tag = self.snap.tag
         self.query_one("#outlier-note", Static).update(roc_note(out, tag))
