@@ -47,6 +47,11 @@ STAGES = [
     {"sets": [("more256b", 20000, 63, 256), ("more512", 5000, 65, 512)],
      "options": ["--batch", "32", "--epochs", "25", "--patience", "6", "--seed", "2", "--val-split", "0.05",
                  "--lr", "3e-4", "--max-pos-weight", "3"]},
+    # then at 256 px input (train --from --size): the last feature map grows from 3x3 to 7x7 cells, so
+    # ring texture, spots along a ring and higher orders have the pixels to show in; on 25000 fresh frames
+    {"sets": [("more256c", 20000, 67, 256), ("more512b", 5000, 69, 512)],
+     "options": ["--size", "256", "--batch", "32", "--epochs", "10", "--patience", "4", "--seed", "3",
+                 "--val-split", "0.05", "--lr", "3e-4", "--max-pos-weight", "3"]},
 ]
 TRAIN_SETS = [s for stage in STAGES for s in stage["sets"]]
 TRAIN_OPTIONS = STAGES[-1]["options"]
