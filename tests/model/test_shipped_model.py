@@ -40,7 +40,6 @@ def test_shipped_model_is_small():
 
 
 @needs_model
-@pytest.mark.xfail(reason="known gap: the shipped model still reads the real AgBH frame as GIWAXS", strict=True)
 def test_real_examples_come_out_right():
     from tui_tagger.model.infer import LocalPredictor
 
