@@ -502,10 +502,14 @@ class AnalysisScreen(ModalScreen[None]):
         if not worker.is_cancelled:
             self.app.call_from_thread(self._embedding_done, emb, key)
 
-    def _info(self, message: str | Text) -> None:
+    def _show_line(self, selector: str, message: str | Text) -> None:
+        """A progress / result line (plain strings literally: they may hold file names)."""
         if not self.is_attached:
             return  # closed meanwhile
-        self.query_one("#embed-info", Static).update(message if isinstance(message, Text) else Text(message))
+        self.query_one(selector, Static).update(message if isinstance(message, Text) else Text(message))
+
+    def _info(self, message: str | Text) -> None:
+        self._show_line("#embed-info", message)
 
     def _features_in(self) -> None:
         """The embedding's features are all in the disk cache (they were, or its worker returned: the last
@@ -691,9 +695,7 @@ class AnalysisScreen(ModalScreen[None]):
             self.app.call_from_thread(self._outliers_done, out, head)
 
     def _outlier_info(self, message: str | Text) -> None:
-        if not self.is_attached:
-            return  # closed meanwhile
-        self.query_one("#outlier-info", Static).update(message if isinstance(message, Text) else Text(message))
+        self._show_line("#outlier-info", message)
 
     def _outliers_failed(self, message: str) -> None:
         if not self.is_attached:
