@@ -56,6 +56,11 @@ STAGES = [
     {"sets": [("more256d", 20000, 71, 256), ("more512c", 5000, 73, 512)],
      "options": ["--batch", "32", "--epochs", "10", "--patience", "4", "--seed", "4", "--val-split", "0.05",
                  "--lr", "2e-4", "--max-pos-weight", "3"]},
+    # then with the classifier reading the whole 7x7 feature map (train --pool 7, carried over exactly from
+    # the 4x4 grid), on 26000 fresh frames, mostly 256 px (synth's default size)
+    {"sets": [("more256e", 12000, 85, 256), ("more256f", 8000, 87, 256), ("more512d", 6000, 81, 512)],
+     "options": ["--pool", "7", "--batch", "32", "--epochs", "10", "--patience", "4", "--seed", "5",
+                 "--val-split", "0.05", "--lr", "2e-4", "--max-pos-weight", "3"]},
 ]
 TRAIN_SETS = [s for stage in STAGES for s in stage["sets"]]
 TRAIN_OPTIONS = STAGES[-1]["options"]

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from tui_tagger.model.checkpoint import FORMAT_VERSION, ModelFileError, ModelInfo, load_checkpoint, save_checkpoint
-from tui_tagger.model.nets import count_parameters, create_model
+from tui_tagger.model.nets import count_parameters, create_model, regrid_pool
 from tui_tagger.model.transforms import preprocess_config
 
 TAGS = ["Ring: Isotropic", "Beam streaking", "Not in the vocabulary"]
@@ -112,3 +112,13 @@ def test_cli_reports_a_bad_model_in_one_line(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 1
     assert out.stderr.count("\n") == 1 and str(bad) in out.stderr and "Traceback" not in out.stderr
+
+
+def test_a_finer_classifier_grid_keeps_what_the_model_learnt():
+    torch.manual_seed(0)
+    model = create_model("alexnet-tagger", 3).eval()
+    x = torch.rand(2, 1, 256, 256)
+    finer, config = regrid_pool(model, "alexnet-tagger", {}, 7, 256)  # 7 = the last feature map at 256 px
+    assert config == {"pool": 7} and finer.pool.output_size == 7
+    with torch.no_grad():
+        assert torch.allclose(model(x), finer.eval()(x), atol=1e-5)

@@ -65,6 +65,25 @@ def test_fine_tuning_keeps_the_models_size_unless_given_and_can_raise_it(trained
     assert "--size" in capsys.readouterr().err
 
 
+def test_fine_tuning_with_a_finer_classifier_grid(trained, tmp_path, capsys):
+    from tui_tagger.model.checkpoint import load_checkpoint
+
+    data, model = trained
+    finer = tmp_path / "finer.pt"
+    common = ["--epochs", "1", "--batch", "8", "--workers", "0", "--from", str(model)]
+    assert cli.main(["train", str(data), "--out", str(finer), "--pool", "2", *common]) == 0
+    assert load_checkpoint(finer)[1].arch_config["pool"] == 2
+    assert runconfig.read(finer.with_suffix(".toml"))["train"]["pool"] == 2
+    again = tmp_path / "again.pt"  # a fine-tune of it keeps its grid
+    assert cli.main(["train", str(data), "--out", str(again), *common[:-1], str(finer)]) == 0
+    assert load_checkpoint(again)[1].arch_config["pool"] == 2
+    capsys.readouterr()
+    assert cli.main(["predict", str(data), "--model", str(again), "--json"]) == 0
+    assert all(line["error"] is None for line in _lines(capsys))
+    assert cli.main(["train", str(data), "--out", str(tmp_path / "x.pt"), "--pool", "0", *common]) == 1
+    assert "--pool" in capsys.readouterr().err
+
+
 def _lines(capsys) -> list[dict]:
     return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
 

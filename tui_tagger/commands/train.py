@@ -15,8 +15,9 @@ from tui_tagger.core.errors import TaggerError
 DEFAULTS = {
     "dirs": [], "out": None, "init": None, "epochs": 30, "device": "auto", "val_split": 0.2, "batch": 32,
     "lr": 1e-3, "seed": 0, "workers": None, "size": 256, "min_support": 2, "patience": 6, "tags_dir": None,
-    "max_pos_weight": 3.0, "exclude_tag": [],
+    "max_pos_weight": 3.0, "exclude_tag": [], "pool": None,
 }
+MAX_POOL = 16
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -33,6 +34,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--size", type=int,
                    help="model input size in pixels (256; with --from: the model's own unless given, so a "
                         "model can be fine-tuned at a higher resolution)")
+    p.add_argument("--pool", type=int, metavar="N",
+                   help="the classifier reads N x N cells of the last feature map (4 for a new model; with "
+                        "--from: the model's own unless given; growing it keeps what the model learnt)")
     p.add_argument("--min-support", type=int, metavar="K", help="learn tags with at least K positives (2)")
     p.add_argument("--patience", type=int, help="stop after this many epochs without a better validation mean AP or loss (6)")
     p.add_argument("--max-pos-weight", type=float, metavar="W",
@@ -56,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
         raise TaggerError("train: --max-pos-weight must be at least 1")
     if not 0.0 <= args.val_split < 1.0 or args.epochs < 1 or args.batch < 2:
         raise TaggerError("train: --val-split must be in [0, 1), --epochs at least 1, --batch at least 2")
+    if args.pool is not None and not 1 <= args.pool <= MAX_POOL:
+        raise TaggerError(f"train: --pool must be between 1 and {MAX_POOL} (got {args.pool})")
 
     import numpy as np
 
@@ -63,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     from tui_tagger.model.data import batches, default_workers, label_matrix, labelled_samples
     from tui_tagger.model.device import resolve_device
     from tui_tagger.model.metrics import format_table
-    from tui_tagger.model.nets import DEFAULT_ARCH, count_parameters, create_model
+    from tui_tagger.model.nets import DEFAULT_ARCH, count_parameters, create_model, regrid_pool
     from tui_tagger.model.progress import Progress
     from tui_tagger.model.train import TrainConfig, adapt_head, fit
 
@@ -87,9 +93,14 @@ def run(args: argparse.Namespace) -> int:
             # the convolutions and the adaptive pool take any input size: only the resize step changes
             preprocess = _preprocess_for(args.size, preprocess)
         model = adapt_head(model, old.tags, tags)
+        if args.pool is not None:
+            try:
+                model, arch_config = regrid_pool(model, arch, arch_config, args.pool, preprocess["size"])
+            except ValueError as err:
+                raise TaggerError(f"train: --pool: {err}") from None
     else:
         preprocess = _preprocess_for(args.size)
-        arch, arch_config = DEFAULT_ARCH, {}
+        arch, arch_config = DEFAULT_ARCH, ({} if args.pool is None else {"pool": args.pool})
         model = create_model(arch, len(tags), arch_config)
 
     # Decode + preprocess every image once (workers), kept as float16: 128 KiB per 256x256 frame.
@@ -178,7 +189,7 @@ def _save_config(args, out: Path, device, workers: int, preprocess, summary, thr
             "device": args.device, "val_split": args.val_split, "batch": args.batch, "lr": args.lr,
             "seed": args.seed, "workers": workers, "size": preprocess["size"], "min_support": args.min_support,
             "patience": args.patience, "max_pos_weight": args.max_pos_weight,
-            "exclude_tag": list(args.exclude_tag or []),
+            "exclude_tag": list(args.exclude_tag or []), "pool": args.pool,
             "tags_dir": str(Path(args.tags_dir).resolve()) if args.tags_dir else None,
         },
         "preprocess": preprocess,

@@ -47,6 +47,11 @@ class ModelInfo:
     def threshold(self, tag: str, default: float = 0.5) -> float:
         return float(self.thresholds.get(tag, default))
 
+    @property
+    def mirror(self) -> bool:
+        """Trained on left-right flipped frames too: inference averages each frame with its mirror."""
+        return bool((self.training.get("config") or {}).get("flip", False))
+
 
 def save_checkpoint(path: str | Path, model: nn.Module, info: ModelInfo, half: bool = True) -> None:
     """Write atomically (a crash never leaves a half model where a good one was)."""

@@ -15,6 +15,7 @@ from tui_tagger.core.errors import TaggerError
 from tui_tagger.model.checkpoint import ModelInfo, load_checkpoint
 from tui_tagger.model.data import batches, default_workers
 from tui_tagger.model.device import resolve_device
+from tui_tagger.model.nets import mirror_average
 
 # (path, {tag: p} or None, one-line error or None)
 Result = tuple[str, "dict[str, float] | None", "str | None"]
@@ -79,9 +80,13 @@ class LocalPredictor:
         x = x.to(self._device, non_blocking=True).contiguous(memory_format=torch.channels_last)
         with torch.inference_mode(), self._autocast():
             if not self.heads:
-                return torch.sigmoid(self.model(x).float()).cpu().numpy()
+                logits = mirror_average(self.model, x) if self.info.mirror else self.model(x)
+                return torch.sigmoid(logits.float()).cpu().numpy()
             feats = self.model.embed(x)  # one pass gives the model's logits and the heads' features
-            probs = torch.sigmoid(self.model.head(feats).float()).cpu().numpy()
+            logits = self.model.head(feats)
+            if self.info.mirror:  # heads learn on the frames as they are: only the model's logits are averaged
+                logits = (logits + self.model(x.flip(-1))) * 0.5
+            probs = torch.sigmoid(logits.float()).cpu().numpy()
             feats = feats.float().cpu().numpy()
         out = np.zeros((len(probs), len(self.tags)), np.float32)
         out[:, : probs.shape[1]] = probs

@@ -79,3 +79,41 @@ def create_model(arch: str, num_tags: int, config: dict[str, Any] | None = None)
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+def mirror_average(fn, x: torch.Tensor) -> torch.Tensor:
+    """``fn`` (frames -> logits or features) averaged over each frame and its left-right mirror: no tag
+    depends on left vs right, and the average of the two views ranks better than either (synthetic test
+    mean AP +0.003 to +0.004 for the shipped model) at twice the model time, still far under decoding."""
+    return (fn(x) + fn(x.flip(-1))) * 0.5
+
+
+def _pool_matrix(pool: int, side: int) -> torch.Tensor:
+    """The adaptive average pool of a side x side map to pool x pool cells, as a (pool², side²) matrix."""
+    basis = torch.eye(side * side).reshape(side * side, 1, side, side)
+    return nn.functional.adaptive_avg_pool2d(basis, pool).reshape(side * side, pool * pool).T
+
+
+def regrid_pool(model: nn.Module, arch: str, arch_config: dict[str, Any], pool: int,
+                input_size: int) -> tuple[nn.Module, dict]:
+    """The same network with its classifier reading ``pool`` x ``pool`` cells of the last feature map
+    instead of its own number, the first classifier layer carried over so that the outputs stay what
+    they were: exactly when the new grid is the feature map itself (7 cells at a 256 px input), else the
+    least-squares nearest. A fine-tune can so give the classifier finer positions without starting over."""
+    old = int(arch_config.get("pool", 4))
+    if pool == old:
+        return model, arch_config
+    if not isinstance(model, AlexNetTagger):
+        raise ValueError(f"{arch}: its classifier grid cannot be changed")
+    config = {**arch_config, "pool": int(pool)}
+    new = create_model(arch, model.head.out_features, config)
+    with torch.no_grad():
+        side = model.features(torch.zeros(1, model.features[0].in_channels, input_size, input_size)).shape[-1]
+        mix = _pool_matrix(old, side) @ torch.linalg.pinv(_pool_matrix(pool, side))  # (old², new²)
+        state = model.state_dict()
+        fc = model.classifier[2].weight  # Flatten, Dropout, Linear: (hidden, channels * old²)
+        hidden, channels = fc.shape[0], fc.shape[1] // (old * old)
+        state["classifier.2.weight"] = torch.einsum("hco,on->hcn", fc.float().reshape(hidden, channels, old * old),
+                                                    mix).reshape(hidden, channels * pool * pool).to(fc.dtype)
+        new.load_state_dict(state)
+    return new.train(model.training), config

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from tui_tagger.model.metrics import best_thresholds, tag_metrics
+from tui_tagger.model.nets import mirror_average
 
 
 @dataclass
@@ -145,7 +146,7 @@ def fit(
         train_loss = total / max(seen, 1)
         row = {"epoch": epoch, "train_loss": round(train_loss, 4)}
         if len(va):
-            probs, val_loss = _evaluate(model, x, y, known, va, device, loss_of, config.batch)
+            probs, val_loss = _evaluate(model, x, y, known, va, device, loss_of, config.batch, config.flip)
             val_map = tag_metrics(y[va], probs, tags, 0.5, known[va])["mean_ap"]
             row.update(val_loss=round(val_loss, 4), val_mean_ap=val_map)
             # best = highest validation mean AP (the ranking users rely on), then lowest loss
@@ -177,8 +178,8 @@ def fit(
     }
     thresholds: dict[str, float] = {}
     if len(va):
-        val_probs, val_loss = _evaluate(model, x, y, known, va, device, loss_of, config.batch)
-        train_probs, train_loss = _evaluate(model, x, y, known, tr, device, loss_of, config.batch)
+        val_probs, val_loss = _evaluate(model, x, y, known, va, device, loss_of, config.batch, config.flip)
+        train_probs, train_loss = _evaluate(model, x, y, known, tr, device, loss_of, config.batch, config.flip)
         train_map = tag_metrics(y[tr], train_probs, tags, 0.5, known[tr])["mean_ap"]
         thresholds = best_thresholds(y[va], val_probs, tags, known[va])
         val_m = tag_metrics(y[va], val_probs, tags, thresholds, known[va])
@@ -230,14 +231,15 @@ def _autocast(device: torch.device):
     return contextlib.nullcontext()
 
 
-def _evaluate(model, x, y, known, idx, device, loss_of, batch) -> tuple[np.ndarray, float]:
+def _evaluate(model, x, y, known, idx, device, loss_of, batch, mirror=False) -> tuple[np.ndarray, float]:
+    """Probabilities as predict gives them (``mirror``: averaged with the mirrored frame) and the loss."""
     model.eval()
     probs, total = [], 0.0
     with torch.inference_mode(), _autocast(device):
         for start in range(0, len(idx), batch):
             sel = idx[start : start + batch]
             xb, yb, kb = _tensors(x, y, known, sel, device)
-            logits = model(xb).float()
+            logits = (mirror_average(model, xb) if mirror else model(xb)).float()
             total += float(loss_of(logits, yb, kb)) * len(sel)
             probs.append(torch.sigmoid(logits).cpu().numpy())
     return np.concatenate(probs), total / max(len(idx), 1)

@@ -1,0 +1,50 @@
+"""Inference averages a frame with its mirror when (and only when) the model was trained on mirrored frames."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from tui_tagger.model.checkpoint import ModelInfo
+from tui_tagger.model.infer import LocalPredictor
+from tui_tagger.model.nets import create_model
+from tui_tagger.model.transforms import preprocess_config
+
+TAGS = ["Ring: Isotropic", "Vertical streaks", "Ring: Oriented other"]
+
+
+def _predictor(flip: bool | None) -> LocalPredictor:
+    torch.manual_seed(0)
+    model = create_model("alexnet-tagger", len(TAGS)).eval()
+    training = {} if flip is None else {"config": {"flip": flip}}
+    info = ModelInfo("alexnet-tagger", {}, TAGS, preprocess_config({"size": 64}), {}, training)
+    return LocalPredictor(model, info, torch.device("cpu"))
+
+
+def _frames() -> np.ndarray:
+    rng = np.random.default_rng(1)
+    x = rng.random((4, 64, 64), dtype=np.float32)
+    x[:, :, :20] *= 0.1  # lopsided, so that a frame and its mirror differ
+    return x
+
+
+def test_a_model_trained_on_flips_gives_a_frame_and_its_mirror_the_same_probabilities():
+    pred = _predictor(flip=True)
+    x = _frames()
+    p = pred.predict_arrays(x)
+    assert np.allclose(p, pred.predict_arrays(x[:, :, ::-1].copy()), atol=1e-5)
+    with torch.no_grad():
+        t = torch.from_numpy(x)[:, None]
+        expected = torch.sigmoid((pred.model(t) + pred.model(t.flip(-1))) / 2).numpy()
+    assert np.allclose(p, expected, atol=1e-5)
+
+
+def test_a_model_not_trained_on_flips_sees_the_frame_as_it_is():
+    for flip in (False, None):  # None: a model that says nothing of how it was trained
+        pred = _predictor(flip=flip)
+        x = _frames()
+        p = pred.predict_arrays(x)
+        with torch.no_grad():
+            expected = torch.sigmoid(pred.model(torch.from_numpy(x)[:, None])).numpy()
+        assert np.allclose(p, expected, atol=1e-5)
+        assert not np.allclose(p, pred.predict_arrays(x[:, :, ::-1].copy()), atol=1e-4)
