@@ -161,6 +161,7 @@ Written by `benchmarks/train_shipped_model.py` (rerun it to reproduce every figu
   (last stage: {t['train_frames']} frames for training, {t['val_frames']} for validation).
   Augmentation: left-right flips, random contrast (power), random shifts of frames whose beam is on the
   detector (never up-down flips or rotations: GISAXS and the orientation tags depend on which way is up).
+  {'Predict averages each frame with its left-right mirror (the model was trained on flips), as the test below did.' if info.mirror else ''}
 - Training time: {train_time}
 - Epochs run: {t['epochs_run']}, best epoch {t['best_epoch']} (early stopping on validation mean AP).
 - Tags: the {len(info.tags)} tags the generator states truthfully (present or absent) on every frame.
