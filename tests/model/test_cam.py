@@ -54,7 +54,7 @@ def _frame_with(tag: str, size: int = 1024, meta: bool = False):
 
 @needs_model
 def test_grad_cam_on_the_shipped_model():
-    pytest.importorskip("torch")
+    torch = pytest.importorskip("torch")
     from tui_tagger.model.cam import CamModel
 
     cm = CamModel(SHIPPED)
@@ -72,6 +72,13 @@ def test_grad_cam_on_the_shipped_model():
     flat = np.sort(overlay.ravel())[::-1]
     assert flat[: flat.size // 10].sum() > 0.2 * flat.sum()
     assert overlay.std() > 0.05
+    # the p beside the heat map is the one predict gives (the mirror average of the shipped model)
+    from tui_tagger.model.infer import LocalPredictor
+
+    pred = LocalPredictor(cm.model, cm.info, torch.device("cpu"))
+    probs = pred.predict_arrays(preprocess(data, mask, cm.info.preprocess))[0]
+    for tag in ("Circular beamstop", "Peaks: Isolated"):  # the second far from 0 or 1 on this frame
+        assert cm.cam(data, mask, tag).p == pytest.approx(float(probs[cm.info.tags.index(tag)]), abs=1e-4)
     with pytest.raises(KeyError):
         cm.cam(data, mask, "Not a tag of this model")
 

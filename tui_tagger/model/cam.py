@@ -137,6 +137,8 @@ def grad_cam(model, info, data: np.ndarray, mask: np.ndarray | None, tag: str, h
             top = float(cam.max())
             cam = cam / top if top > 0 else torch.zeros_like(cam)
             heat = F.interpolate(cam[None, None], size=(size, size), mode="bilinear", align_corners=False)[0, 0]
+            if head is None and info.mirror:  # the p that predict gives (the heat is of the frame as it is)
+                logit = (logit.detach() + logit_of(t.flip(-1))) * 0.5
             p = float(torch.sigmoid(logit.detach()))
     finally:
         handle.remove()
