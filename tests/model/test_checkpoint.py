@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from tui_tagger.model.checkpoint import FORMAT_VERSION, ModelFileError, ModelInfo, load_checkpoint, save_checkpoint
-from tui_tagger.model.nets import count_parameters, create_model, regrid_pool
+from tui_tagger.model.nets import add_attention, count_parameters, create_model, regrid_pool, widen
 from tui_tagger.model.transforms import preprocess_config
 
 TAGS = ["Ring: Isotropic", "Beam streaking", "Not in the vocabulary"]
@@ -122,3 +122,63 @@ def test_a_finer_classifier_grid_keeps_what_the_model_learnt():
     assert config == {"pool": 7} and finer.pool.output_size == 7
     with torch.no_grad():
         assert torch.allclose(model(x), finer.eval()(x), atol=1e-5)
+
+
+def test_a_wider_network_computes_what_the_narrow_one_did():
+    torch.manual_seed(0)
+    model = create_model("alexnet-tagger", 3, {"pool": 2})
+    model.train()
+    for _ in range(3):  # BatchNorm running statistics away from their initial values
+        model(torch.rand(4, 1, 96, 96))
+    model.eval()
+    x = torch.rand(2, 1, 96, 96)
+    wide, config = widen(model, "alexnet-tagger", {"pool": 2}, [40, 64, 160, 150, 100], 600)
+    assert config == {"pool": 2, "widths": [40, 64, 160, 150, 100], "hidden": 600}
+    assert count_parameters(wide) > count_parameters(model)
+    with torch.no_grad():
+        assert torch.allclose(model(x), wide.eval()(x), atol=1e-5)
+    # and what reads the new channels and units learns (their weights out get a gradient)
+    wide.train()
+    wide(torch.rand(4, 1, 96, 96)).sum().backward()
+    assert wide.classifier[5].weight.grad[:, 512:].abs().sum() > 0  # new hidden units
+    assert wide.classifier[2].weight.grad.reshape(600, 100, 4)[:, 96:].abs().sum() > 0  # new conv5 channels
+    assert wide.features[11].weight.grad[:, 128:].abs().sum() > 0  # conv4 reading conv3's new channels
+
+
+def test_widths_only_grow():
+    model = create_model("alexnet-tagger", 3)
+    with pytest.raises(ValueError, match="only grow"):
+        widen(model, "alexnet-tagger", {}, [16, 64, 128, 128, 96])
+    with pytest.raises(ValueError, match="only grow"):
+        widen(model, "alexnet-tagger", {}, None, 256)
+    same, config = widen(model, "alexnet-tagger", {}, None, None)
+    assert same is model and config == {}
+
+
+def test_cell_attention_added_to_a_trained_model_starts_as_the_identity(tmp_path):
+    torch.manual_seed(0)
+    model = create_model("alexnet-tagger", 3, {"pool": 3}).eval()
+    x = torch.rand(2, 1, 96, 96)
+    attentive, config = add_attention(model, "alexnet-tagger", {"pool": 3}, 2)
+    assert config == {"pool": 3, "attention": 2} and len(attentive.mix) == 2
+    with torch.no_grad():
+        assert torch.allclose(model(x), attentive.eval()(x), atol=1e-6)
+    # a training step moves it: the blocks' last layers get a gradient
+    attentive.train()
+    attentive(torch.rand(4, 1, 96, 96)).sum().backward()
+    assert attentive.mix[0].attn.out_proj.weight.grad.abs().sum() > 0
+    # it round-trips through a checkpoint (fp16 weights), and blocks are never removed
+    with torch.no_grad():
+        attentive.mix[0].attn.out_proj.weight.normal_(0, 0.1)  # as if trained: the block now matters
+    attentive.eval()
+    path = tmp_path / "a.pt"
+    save_checkpoint(path, attentive, ModelInfo("alexnet-tagger", config, ["a", "b", "c"], preprocess_config({"size": 96})))
+    loaded, info = load_checkpoint(path)
+    assert info.arch_config == config
+    with torch.no_grad():
+        assert not torch.allclose(model(x), attentive(x), atol=1e-3)
+        assert torch.allclose(loaded.float()(x), attentive(x), atol=2e-2)
+    with pytest.raises(ValueError, match="cannot be removed"):
+        add_attention(attentive, "alexnet-tagger", config, 1)
+    with pytest.raises(ValueError, match="attention"):
+        regrid_pool(attentive, "alexnet-tagger", config, 4, 96)

@@ -84,6 +84,31 @@ def test_fine_tuning_with_a_finer_classifier_grid(trained, tmp_path, capsys):
     assert "--pool" in capsys.readouterr().err
 
 
+def test_fine_tuning_a_wider_network_with_cell_attention(trained, tmp_path, capsys):
+    from tui_tagger.model.checkpoint import load_checkpoint
+    from tui_tagger.model.nets import count_parameters
+
+    data, model = trained
+    wider = tmp_path / "wider.pt"
+    common = ["--epochs", "1", "--batch", "8", "--workers", "0", "--from", str(model)]
+    assert cli.main(["train", str(data), "--out", str(wider), "--widths", "32,64,128,160,128", "--hidden", "640",
+                     "--attention", "1", "--focal", "1", *common]) == 0
+    m, info = load_checkpoint(wider)
+    assert info.arch_config["widths"] == [32, 64, 128, 160, 128] and info.arch_config["hidden"] == 640
+    assert info.arch_config["attention"] == 1 and len(m.mix) == 1
+    assert count_parameters(m) > count_parameters(load_checkpoint(model)[0])
+    saved = runconfig.read(wider.with_suffix(".toml"))["train"]
+    assert saved["widths"] == [32, 64, 128, 160, 128] and saved["hidden"] == 640 and saved["focal"] == 1
+    capsys.readouterr()
+    assert cli.main(["predict", str(data), "--model", str(wider), "--json"]) == 0
+    assert all(line["error"] is None for line in _lines(capsys))
+    for bad in (["--widths", "32,64"], ["--widths", "16,64,128,128,96"], ["--hidden", "0"], ["--focal", "-1"],
+                ["--attention", "-1"]):
+        assert cli.main(["train", str(data), "--out", str(tmp_path / "x.pt"), *bad, *common]) == 1
+        err = capsys.readouterr().err
+        assert bad[0] in err and err.count("\n") == 1, err
+
+
 def _lines(capsys) -> list[dict]:
     return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
 

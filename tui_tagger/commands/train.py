@@ -15,9 +15,27 @@ from tui_tagger.core.errors import TaggerError
 DEFAULTS = {
     "dirs": [], "out": None, "init": None, "epochs": 30, "device": "auto", "val_split": 0.2, "batch": 32,
     "lr": 1e-3, "seed": 0, "workers": None, "size": 256, "min_support": 2, "patience": 6, "tags_dir": None,
-    "max_pos_weight": 3.0, "exclude_tag": [], "pool": None,
+    "max_pos_weight": 3.0, "exclude_tag": [], "pool": None, "widths": None, "hidden": None, "attention": None,
+    "focal": 0.0,
 }
 MAX_POOL = 16
+MAX_WIDTH = 4096
+MAX_ATTENTION = 8
+
+
+def _widths(value) -> list[int] | None:
+    """--widths as 5 channel counts: "32,64,160,160,128" on the command line, a list from a --config file."""
+    if value is None:
+        return None
+    parts = value.split(",") if isinstance(value, str) else list(value)
+    try:
+        widths = [int(v) for v in parts]
+    except (TypeError, ValueError):
+        widths = []
+    if len(widths) != 5 or not all(1 <= w <= MAX_WIDTH for w in widths):
+        raise TaggerError(f"train: --widths takes 5 channel counts between 1 and {MAX_WIDTH}, like 32,64,128,128,96 "
+                          f"(got {value!r})")
+    return widths
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -37,6 +55,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pool", type=int, metavar="N",
                    help="the classifier reads N x N cells of the last feature map (4 for a new model; with "
                         "--from: the model's own unless given; growing it keeps what the model learnt)")
+    p.add_argument("--widths", metavar="W1,...,W5",
+                   help="channels of the 5 convolutions (default 32,64,128,128,96); with --from they can only "
+                        "grow, and the new channels start out silent: the model computes what it did")
+    p.add_argument("--hidden", type=int, metavar="N",
+                   help="hidden units of the classifier (default 512); with --from it can only grow, as --widths")
+    p.add_argument("--attention", type=int, metavar="N",
+                   help="self-attention blocks across the cells of the last feature map (default 0); with --from "
+                        "new blocks start as the identity: the model computes what it did")
+    p.add_argument("--focal", type=float, metavar="G",
+                   help="focal loss exponent: 0 (default) is plain weighted BCE; 1-2 gives the frames a tag "
+                        "gets wrong more of the gradient")
     p.add_argument("--min-support", type=int, metavar="K", help="learn tags with at least K positives (2)")
     p.add_argument("--patience", type=int, help="stop after this many epochs without a better validation mean AP or loss (6)")
     p.add_argument("--max-pos-weight", type=float, metavar="W",
@@ -62,6 +91,13 @@ def run(args: argparse.Namespace) -> int:
         raise TaggerError("train: --val-split must be in [0, 1), --epochs at least 1, --batch at least 2")
     if args.pool is not None and not 1 <= args.pool <= MAX_POOL:
         raise TaggerError(f"train: --pool must be between 1 and {MAX_POOL} (got {args.pool})")
+    widths = _widths(args.widths)
+    if args.hidden is not None and not 1 <= args.hidden <= MAX_WIDTH:
+        raise TaggerError(f"train: --hidden must be between 1 and {MAX_WIDTH} (got {args.hidden})")
+    if args.attention is not None and not 0 <= args.attention <= MAX_ATTENTION:
+        raise TaggerError(f"train: --attention must be between 0 and {MAX_ATTENTION} (got {args.attention})")
+    if not 0 <= args.focal <= 5:
+        raise TaggerError(f"train: --focal must be between 0 and 5 (got {args.focal})")
 
     import numpy as np
 
@@ -69,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     from tui_tagger.model.data import batches, default_workers, label_matrix, labelled_samples
     from tui_tagger.model.device import resolve_device
     from tui_tagger.model.metrics import format_table
-    from tui_tagger.model.nets import DEFAULT_ARCH, count_parameters, create_model, regrid_pool
+    from tui_tagger.model.nets import DEFAULT_ARCH, add_attention, count_parameters, create_model, regrid_pool, widen
     from tui_tagger.model.progress import Progress
     from tui_tagger.model.train import TrainConfig, adapt_head, fit
 
@@ -98,9 +134,20 @@ def run(args: argparse.Namespace) -> int:
                 model, arch_config = regrid_pool(model, arch, arch_config, args.pool, preprocess["size"])
             except ValueError as err:
                 raise TaggerError(f"train: --pool: {err}") from None
+        if widths is not None or args.hidden is not None:
+            try:
+                model, arch_config = widen(model, arch, arch_config, widths, args.hidden)
+            except ValueError as err:
+                raise TaggerError(f"train: --widths/--hidden: {err}") from None
+        if args.attention is not None:
+            try:
+                model, arch_config = add_attention(model, arch, arch_config, args.attention)
+            except ValueError as err:
+                raise TaggerError(f"train: --attention: {err}") from None
     else:
         preprocess = _preprocess_for(args.size)
-        arch, arch_config = DEFAULT_ARCH, ({} if args.pool is None else {"pool": args.pool})
+        arch_config = {"pool": args.pool, "widths": widths, "hidden": args.hidden, "attention": args.attention}
+        arch, arch_config = DEFAULT_ARCH, {k: v for k, v in arch_config.items() if v is not None}
         model = create_model(arch, len(tags), arch_config)
 
     # Decode + preprocess every image once (workers), kept as float16: 128 KiB per 256x256 frame.
@@ -127,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
           f"{len(samples)} images, {len(set(groups))} sample groups, {len(tags)} tags")
 
     config = TrainConfig(epochs=args.epochs, batch=args.batch, lr=args.lr, patience=args.patience,
-                         max_pos_weight=args.max_pos_weight,
+                         max_pos_weight=args.max_pos_weight, focal=args.focal,
                          val_split=args.val_split, seed=args.seed)
     model, summary, thresholds = fit(model, x, y, known, groups, tags, config, device)
     summary["data"] = {
@@ -190,6 +237,7 @@ def _save_config(args, out: Path, device, workers: int, preprocess, summary, thr
             "seed": args.seed, "workers": workers, "size": preprocess["size"], "min_support": args.min_support,
             "patience": args.patience, "max_pos_weight": args.max_pos_weight,
             "exclude_tag": list(args.exclude_tag or []), "pool": args.pool,
+            "widths": _widths(args.widths), "hidden": args.hidden, "attention": args.attention, "focal": args.focal,
             "tags_dir": str(Path(args.tags_dir).resolve()) if args.tags_dir else None,
         },
         "preprocess": preprocess,

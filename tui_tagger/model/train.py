@@ -36,6 +36,9 @@ class TrainConfig:
     # Random contrast: inputs raised to a power in [1/(1+gamma), 1+gamma] (detector exposure and
     # background differ between beamlines more than the percentile scaling can undo).
     gamma: float = 0.35
+    # Focal loss exponent (0 = plain BCE): (1 - p_true)^focal down-weights the frames a tag is already
+    # sure of, so the hard ones (faint arcs, mixed textures) carry more of the gradient.
+    focal: float = 0.0
 
 
 # A gap this large between training and validation mean AP (or a validation loss this many times the
@@ -122,7 +125,12 @@ def fit(
     loss_fn = nn.BCEWithLogitsLoss(pos_weight=torch.from_numpy(pw).to(device), reduction="none")
 
     def loss_of(logits, yb, kb):
-        return (loss_fn(logits.float(), yb) * kb).sum() / kb.sum().clamp(min=1)
+        logits = logits.float()
+        loss = loss_fn(logits, yb) * kb
+        if config.focal > 0:
+            p = torch.sigmoid(logits)
+            loss = loss * (yb * (1 - p) + (1 - yb) * p).pow(config.focal)
+        return loss.sum() / kb.sum().clamp(min=1)
 
     history, best, best_state, best_epoch, stale = [], (-1.0, -math.inf), None, 0, 0
     for epoch in range(1, config.epochs + 1):
