@@ -61,6 +61,17 @@ STAGES = [
     {"sets": [("more256e", 12000, 85, 256), ("more256f", 8000, 87, 256), ("more512d", 6000, 81, 512)],
      "options": ["--pool", "7", "--batch", "32", "--epochs", "10", "--patience", "4", "--seed", "5",
                  "--val-split", "0.05", "--lr", "2e-4", "--max-pos-weight", "3"]},
+    # then grown (train --hidden --attention: the new units and blocks start silent, so it begins where
+    # stage 6 ended): self-attention across the 7x7 cells lets the classifier relate things far apart
+    # (arcs to the beam, spots at one radius, the spacing of lamellar orders: the weakest tags), on
+    # 29000 fresh frames
+    {"sets": [("more256g", 14000, 89, 256), ("more512e", 5000, 91, 512), ("more256h", 10000, 93, 256)],
+     "options": ["--hidden", "768", "--attention", "2", "--batch", "32", "--epochs", "14", "--patience", "5",
+                 "--seed", "6", "--val-split", "0.05", "--lr", "2e-4", "--max-pos-weight", "3"]},
+    # and a short polish at a lower lr on 14000 fresh frames (stage 7 ended still improving)
+    {"sets": [("more256i", 6000, 95, 256), ("more256j", 6000, 97, 256), ("more512f", 2000, 99, 512)],
+     "options": ["--batch", "32", "--epochs", "4", "--patience", "3", "--seed", "7", "--val-split", "0.05",
+                 "--lr", "1e-4", "--max-pos-weight", "3"]},
 ]
 TRAIN_SETS = [s for stage in STAGES for s in stage["sets"]]
 TRAIN_OPTIONS = STAGES[-1]["options"]
