@@ -10,7 +10,7 @@ from tests.model.helpers import TAGS, labelled_arrays
 from tui_tagger.model.data import Sample, group_key, label_matrix
 from tui_tagger.model.metrics import tag_metrics
 from tui_tagger.model.nets import create_model
-from tui_tagger.model.train import TrainConfig, adapt_head, fit, overfitting, pos_weights, split_groups
+from tui_tagger.model.train import TrainConfig, adapt_head, fit, masked_loss, overfitting, pos_weights, split_groups
 from tui_tagger.model.transforms import preprocess, preprocess_config
 
 
@@ -96,3 +96,17 @@ def test_fine_tuning_keeps_the_rows_of_known_tags():
     model = adapt_head(model, ["a", "b"], ["b", "c", "a"])
     assert model.head.out_features == 3
     assert torch.equal(model.head.weight[0], old[1]) and torch.equal(model.head.weight[2], old[0])
+
+
+def test_focal_loss_weighs_the_labels_the_model_gets_wrong():
+    bce = torch.nn.BCEWithLogitsLoss(reduction="none")
+    y = torch.tensor([[1.0, 0.0]])
+    known = torch.ones_like(y)
+    sure_right, sure_wrong = torch.tensor([[4.0, -4.0]]), torch.tensor([[-4.0, 4.0]])
+    assert masked_loss(bce, sure_right, y, known) == pytest.approx(float(bce(sure_right, y).mean()))
+    # focal shrinks the confident right answers far more than the confident wrong ones
+    right_share = masked_loss(bce, sure_right, y, known, 2.0) / masked_loss(bce, sure_right, y, known)
+    wrong_share = masked_loss(bce, sure_wrong, y, known, 2.0) / masked_loss(bce, sure_wrong, y, known)
+    assert right_share < 1e-3 and wrong_share > 0.9
+    # unknown labels never count
+    assert masked_loss(bce, sure_wrong, y, torch.tensor([[0.0, 0.0]]), 2.0) == 0

@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
         raise TaggerError("train: --val-split must be in [0, 1), --epochs at least 1, --batch at least 2")
     if args.pool is not None and not 1 <= args.pool <= MAX_POOL:
         raise TaggerError(f"train: --pool must be between 1 and {MAX_POOL} (got {args.pool})")
-    widths = _widths(args.widths)
+    widths = args.widths = _widths(args.widths)  # parsed once: the saved config holds the list
     if args.hidden is not None and not 1 <= args.hidden <= MAX_WIDTH:
         raise TaggerError(f"train: --hidden must be between 1 and {MAX_WIDTH} (got {args.hidden})")
     if args.attention is not None and not 0 <= args.attention <= MAX_ATTENTION:
@@ -237,7 +237,7 @@ def _save_config(args, out: Path, device, workers: int, preprocess, summary, thr
             "seed": args.seed, "workers": workers, "size": preprocess["size"], "min_support": args.min_support,
             "patience": args.patience, "max_pos_weight": args.max_pos_weight,
             "exclude_tag": list(args.exclude_tag or []), "pool": args.pool,
-            "widths": _widths(args.widths), "hidden": args.hidden, "attention": args.attention, "focal": args.focal,
+            "widths": args.widths, "hidden": args.hidden, "attention": args.attention, "focal": args.focal,
             "tags_dir": str(Path(args.tags_dir).resolve()) if args.tags_dir else None,
         },
         "preprocess": preprocess,

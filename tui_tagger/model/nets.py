@@ -132,8 +132,10 @@ def regrid_pool(model: nn.Module, arch: str, arch_config: dict[str, Any], pool: 
     old = int(arch_config.get("pool", 4))
     if pool == old:
         return model, arch_config
-    if not isinstance(model, AlexNetTagger) or len(model.mix):
-        raise ValueError(f"{arch}: its classifier grid cannot be changed" + (" (it has cell attention)" if isinstance(model, AlexNetTagger) else ""))
+    if not isinstance(model, AlexNetTagger):
+        raise ValueError(f"{arch}: its classifier grid cannot be changed")
+    if len(model.mix):  # the attention blocks' cell positions are learnt for the grid they have
+        raise ValueError("the classifier grid cannot change once the model has cell attention")
     config = {**arch_config, "pool": int(pool)}
     new = create_model(arch, model.head.out_features, config)
     with torch.no_grad():

@@ -125,12 +125,7 @@ def fit(
     loss_fn = nn.BCEWithLogitsLoss(pos_weight=torch.from_numpy(pw).to(device), reduction="none")
 
     def loss_of(logits, yb, kb):
-        logits = logits.float()
-        loss = loss_fn(logits, yb) * kb
-        if config.focal > 0:
-            p = torch.sigmoid(logits)
-            loss = loss * (yb * (1 - p) + (1 - yb) * p).pow(config.focal)
-        return loss.sum() / kb.sum().clamp(min=1)
+        return masked_loss(loss_fn, logits, yb, kb, config.focal)
 
     history, best, best_state, best_epoch, stale = [], (-1.0, -math.inf), None, 0, 0
     for epoch in range(1, config.epochs + 1):
@@ -195,6 +190,17 @@ def fit(
                        val_mean_ap=val_m["mean_ap"], val_metrics=val_m["tags"])
         summary["overfitting"] = overfitting(train_map, val_m["mean_ap"], train_loss, val_loss)
     return model.cpu().eval(), summary, thresholds
+
+
+def masked_loss(loss_fn, logits: torch.Tensor, yb: torch.Tensor, kb: torch.Tensor, focal: float = 0.0) -> torch.Tensor:
+    """Mean loss over the known (frame, tag) labels; with ``focal`` > 0 each term is weighed by
+    (1 - p_true)^focal, so labels the model already gets right count less."""
+    logits = logits.float()
+    loss = loss_fn(logits, yb) * kb
+    if focal > 0:
+        p = torch.sigmoid(logits)
+        loss = loss * (yb * (1 - p) + (1 - yb) * p).pow(focal)
+    return loss.sum() / kb.sum().clamp(min=1)
 
 
 def overfitting(train_map: float | None, val_map: float | None, train_loss: float, val_loss: float) -> str | None:
