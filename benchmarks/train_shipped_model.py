@@ -72,6 +72,10 @@ STAGES = [
     {"sets": [("more256i", 6000, 95, 256), ("more256j", 6000, 97, 256), ("more512f", 2000, 99, 512)],
      "options": ["--batch", "32", "--epochs", "4", "--patience", "3", "--seed", "7", "--val-split", "0.05",
                  "--lr", "1e-4", "--max-pos-weight", "3"]},
+    # then a longer run on 28000 fresh frames (short polishes had stopped paying; stage 7's long run had not)
+    {"sets": [("more256m", 14000, 105, 256), ("more512g", 4000, 107, 512), ("more256n", 10000, 109, 256)],
+     "options": ["--batch", "32", "--epochs", "7", "--patience", "4", "--seed", "8", "--val-split", "0.05",
+                 "--lr", "1.5e-4", "--max-pos-weight", "3"]},
 ]
 TRAIN_SETS = [s for stage in STAGES for s in stage["sets"]]
 TRAIN_OPTIONS = STAGES[-1]["options"]
