@@ -10,7 +10,7 @@ import pytest
 from rich.console import Console
 from textual.widgets import OptionList, Static, TabbedContent
 from textual_plotext import PlotextPlot
-from uihelpers import make_folder, ready
+from uihelpers import make_folder, ready, until
 
 from tui_tagger.ui.app import TaggerApp
 from tui_tagger.ui.screens.analysis import AnalysisScreen, export_dir
@@ -73,18 +73,16 @@ async def test_tabs_relations_performance_and_a_cluster_filter(tagged):
         assert screen.query_one(TabbedContent).active == "embedding"
         assert screen.query_one("#embed-plot", PlotextPlot).display
         await _embedded(screen, pilot)
-        await pilot.pause(0.1)
         clusters = screen.query_one("#clusters", OptionList)
         assert clusters.option_count == screen.emb.n_clusters >= 2
-        assert app.focused is clusters
+        assert await until(pilot, lambda: app.focused is clusters)  # focused after the embedding is in
         await pilot.press("tab")  # the main screen's pane switch stays out of the analysis screen
         assert isinstance(app.screen, AnalysisScreen)
         clusters.focus()
         await pilot.press("down")  # the second cluster
         members = set(screen.emb.members(1))
         await pilot.press("enter")
-        await pilot.pause(0.2)
-        assert not isinstance(app.screen, AnalysisScreen)
+        assert await until(pilot, lambda: not isinstance(app.screen, AnalysisScreen))  # the list's message
         shown = {r.path for r in app.pos.rows} | {r.path for r in app.neg.rows}
         assert shown == members and 0 < len(shown) < total
         assert app.filter_kind == "images" and "cluster 2" in app.filter_text
@@ -242,7 +240,7 @@ async def test_outliers_tab_roc_of_a_rare_class(tmp_path, monkeypatch):
         assert len(prompts) == len(out.top) >= 10
         assert {p.split(" + ", 1)[1] for p in prompts[:3]} == set(PLANTED)
         assert all(" − " in p for p in prompts[3:])
-        assert app.focused is listing
+        assert await until(pilot, lambda: app.focused is listing)  # focused after the scores are in
         # x writes the ROC with the other figures
         await pilot.press("x")
         for _ in range(400):
@@ -255,12 +253,12 @@ async def test_outliers_tab_roc_of_a_rare_class(tmp_path, monkeypatch):
         listing.highlighted = 1
         chosen = out.paths[out.top[1]]
         await pilot.press("enter")
-        await pilot.pause(0.2)
-        assert not isinstance(app.screen, AnalysisScreen)
+        assert await until(pilot, lambda: not isinstance(app.screen, AnalysisScreen))  # the list's message
         shown = {r.path for r in app.pos.rows} | {r.path for r in app.neg.rows}
         assert shown == {out.paths[i] for i in out.top}
         assert app.filter_kind == "images" and "outliers" in app.filter_text
-        assert app.active_list().current.path == chosen
+        # the chosen image's list takes the focus once the main screen is back
+        assert await until(pilot, lambda: getattr(app.active_list().current, "path", None) == chosen)
 
 
 async def test_outliers_tab_one_class_reviewed_says_so(tmp_path, monkeypatch):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from uihelpers import make_folder, ready, tags_on_disk
+from uihelpers import make_folder, ready, tags_on_disk, until
 
 from tui_tagger.ui.app import TaggerApp
 from tui_tagger.ui.screens.dialogs import ChoiceDialog
@@ -63,8 +63,8 @@ async def test_move_bulk_move_undo_redo_and_save(folder):
         assert "3 unsaved" in str(app.query_one("#status").render())
         await pilot.press("s")
         await app.workers.wait_for_complete()
-        await pilot.pause(0.1)
-        assert not app.session.dirty
+        # saved: the worker cleared the corrections and its result came back to the app (saving off)
+        assert await until(pilot, lambda: not app.session.dirty and not app.saving)
     assert tags_on_disk(folder / "img00.tif") == {"TSAXS"}
     assert tags_on_disk(folder / "img03.tif") == {RING}
 
@@ -77,7 +77,8 @@ async def test_pick_tag_by_fuzzy_search(folder):
         assert isinstance(app.screen, TagPicker)
         await pilot.press(*"tsaxs")
         await pilot.press("enter")
-        assert app.session.tag == "TSAXS"
+        # the picker's answer reaches the app after the dialog closes (a callback, not the key press)
+        assert await until(pilot, lambda: app.session.tag == "TSAXS")
         assert sorted(names(app.pos)) == ["img00.tif", "img02.tif"]
 
 
@@ -95,13 +96,15 @@ async def test_checklist_tick_adds_a_tag(folder):
         app.rebuild_lists()
         app.neg.cursor = 0  # img02
         app.neg.focus()
-        await pilot.pause(0.1)
+        # the pane follows the focused list once the focus has moved (after a refresh on a loaded machine)
+        assert await until(pilot, lambda: app.inspect.path == str(folder / "img02.tif"))
         checklist = app.inspect.query_one("#checklist")
         index = next(i for i in range(checklist.option_count) if checklist.get_option_at_index(i).value == RING)
         checklist.focus()
         checklist.highlighted = index
         await pilot.press("space")
-        assert RING in app.session.tags(app.session.row(str(folder / "img02.tif")))
+        # the tick reaches the app as a message from the checklist
+        assert await until(pilot, lambda: RING in app.session.tags(app.session.row(str(folder / "img02.tif"))))
         assert "img02.tif" in names(app.pos)
 
 
@@ -130,8 +133,7 @@ async def test_journal_replay_after_a_crash(folder):
         await ready(again, pilot)
         assert isinstance(again.screen, ChoiceDialog)
         await pilot.press("enter")  # the default button restores
-        await pilot.pause(0.1)
-        assert {r.path for r in again.pos.rows} == moved
+        assert await until(pilot, lambda: {r.path for r in again.pos.rows} == moved)
         assert again.session.dirty
 
 
@@ -155,10 +157,7 @@ async def test_corrupt_image_is_marked_and_the_app_keeps_working(folder):
         await ready(app, pilot)
         app.neg.focus()
         app.neg.select_path(str(folder / "img05.tif"))
-        for _ in range(40):
-            await pilot.pause(0.05)
-            if app.session.row(str(folder / "img05.tif")).error:
-                break
+        assert await until(pilot, lambda: app.session.row(str(folder / "img05.tif")).error)  # the image worker
         assert "img05.tif" in app.session.row(str(folder / "img05.tif")).error
         assert app.inspect.has_class("-error")
         await pilot.press("m")  # still taggable
@@ -176,18 +175,18 @@ async def test_bad_expression_leaves_image_and_settings_alone(folder):
         assert app.settings.expression == ""
         await pilot.press("c")
         await app.workers.wait_for_complete()
-        await pilot.pause(0.1)
-        assert app.settings.colormap != "cmr"
+        assert await until(pilot, lambda: app.settings.colormap != "cmr")  # committed when the image is drawn
 
 
 async def test_filter_by_query_and_by_name(folder):
     app = app_on(folder)
     async with app.run_test(size=(160, 48)) as pilot:
         await ready(app, pilot)
+        # the filter applies when the dialog's answer reaches the app (a callback after it closes)
         await pilot.press("slash", *"TSAXS", "enter")
-        assert names(app.pos) == ["img00.tif"] and names(app.neg) == ["img02.tif"]
+        assert await until(pilot, lambda: names(app.pos) == ["img00.tif"] and names(app.neg) == ["img02.tif"])
         await pilot.press("slash", "ctrl+u", *"img04", "enter")
-        assert names(app.neg) == ["img04.tif"] and app.pos.rows == []
+        assert await until(pilot, lambda: names(app.neg) == ["img04.tif"] and app.pos.rows == [])
 
 
 async def test_small_terminal_hides_inspect_until_tab(folder):
@@ -196,8 +195,7 @@ async def test_small_terminal_hides_inspect_until_tab(folder):
         await ready(app, pilot)
         assert not app.inspect.display or app.inspect.region.width == 0
         await pilot.press("tab", "tab")
-        await pilot.pause(0.05)
-        assert app.inspect.region.width > 0
+        assert await until(pilot, lambda: app.inspect.region.width > 0)  # shown after the next refresh
 
 
 async def test_right_click_moves_a_row(folder):
@@ -206,5 +204,4 @@ async def test_right_click_moves_a_row(folder):
         await ready(app, pilot)
         first = app.neg.rows[0].path
         await pilot.click("#neg", offset=(12, 1), button=3)
-        await pilot.pause(0.05)
-        assert first in {r.path for r in app.pos.rows}
+        assert await until(pilot, lambda: first in {r.path for r in app.pos.rows})  # a message to the app

@@ -6,13 +6,26 @@ from __future__ import annotations
 import os
 
 from test_app import RING, app_on, names, ready
-from uihelpers import tags_on_disk
+from uihelpers import tags_on_disk, until
 
 from tui_tagger.core.journal import Journal
 from tui_tagger.ui.actions import BY_ID, key_label
 from tui_tagger.ui.screens.dialogs import ChoiceDialog
 from tui_tagger.ui.screens.help import HelpScreen
 from tui_tagger.ui.sorted_rows import SortedRows, sort_key
+
+
+def highlighted_command(app) -> str:
+    """The open command palette's highlighted entry, as text ("" while none is, or no palette is open)."""
+    from textual.command import CommandList, CommandPalette
+
+    if not isinstance(app.screen, CommandPalette):
+        return ""
+    found = app.screen.query(CommandList)
+    if not found or found.first().highlighted is None:
+        return ""
+    commands = found.first()
+    return str(commands.get_option_at_index(commands.highlighted).prompt)
 
 
 def config_file(name: str):
@@ -83,14 +96,17 @@ async def test_theme_from_argument_and_from_the_command_palette(folder):
     async with app.run_test(size=(160, 48)) as pilot:
         await ready(app, pilot)
         assert app.theme == "beamline-light"
+        # the palette searches in the background: wait for what each step shows, not a fixed time
         await pilot.press("ctrl+p")
-        await pilot.press(*"theme", "enter")
-        await pilot.pause(0.2)
-        await pilot.press(*"beamline-dark")
-        await pilot.pause(0.2)
+        palette = app.screen
+        await pilot.press(*"theme")
+        assert await until(pilot, lambda: highlighted_command(app).startswith("Theme")), highlighted_command(app)
         await pilot.press("enter")
-        await pilot.pause(0.2)
-        assert app.theme == "beamline-dark"
+        assert await until(pilot, lambda: app.screen is not palette and highlighted_command(app))  # the themes
+        await pilot.press(*"beamline-dark")
+        assert await until(pilot, lambda: highlighted_command(app) == "beamline-dark"), highlighted_command(app)
+        await pilot.press("enter")
+        assert await until(pilot, lambda: app.theme == "beamline-dark")
 
 
 def test_open_rejects_an_unknown_theme(folder, capsys):
@@ -134,8 +150,8 @@ async def test_save_updates_the_catalog_index(folder):
         app.rebuild_lists()
         await pilot.press("tab", "m", "s")  # img02 gets the tag
         await app.workers.wait_for_complete()
-        await pilot.pause(0.1)
-        assert not app.session.dirty
+        # saved: the worker cleared the corrections and told the catalog, and its result came back (saving off)
+        assert await until(pilot, lambda: not app.session.dirty and not app.saving)
         entry = app.session.catalog.get(str(folder / "img02.tif"))
         assert RING in entry.tags
     assert RING in tags_on_disk(folder / "img02.tif")

@@ -8,7 +8,7 @@ import threading
 import time
 
 import pytest
-from uihelpers import make_folder, ready
+from uihelpers import make_folder, ready, until
 
 from tui_tagger.core import journal as journal_mod
 from tui_tagger.core.journal import Journal
@@ -29,6 +29,12 @@ def app_on(folder, **kw) -> TaggerApp:
 
 def rels(lst) -> list[str]:
     return sorted(r.rel for r in lst.rows)
+
+
+def cursor_row_whole(lst) -> bool:
+    """The cursor's row is whole on screen (the list scrolls to it after the next refresh, not at once)."""
+    top = lst.cursor * ROW_H - lst.scroll_y
+    return 0 <= top <= lst.scrollable_content_region.height - ROW_H
 
 
 async def test_warm_open_paints_from_the_index_then_applies_changes(folder, monkeypatch):
@@ -93,15 +99,14 @@ async def test_scroll_offsets_stay_on_row_boundaries(tmp_path, size):
         offsets = []
         for key in ["end", "pageup", "up", "home", "pagedown", "pagedown", "down", "down"]:
             await pilot.press(key)
+            assert await until(pilot, lambda: cursor_row_whole(lst)), (key, lst.cursor, lst.scroll_y)
             offsets.append(lst.scroll_y)
         app.action_sort()  # a re-sort moves the cursor's row
-        await pilot.pause()
+        assert await until(pilot, lambda: cursor_row_whole(lst)), (lst.cursor, lst.scroll_y)
         offsets.append(lst.scroll_y)
-        top = lst.cursor * ROW_H - lst.scroll_y  # the cursor's row is whole on screen
-        assert 0 <= top <= lst.scrollable_content_region.height - ROW_H
-        for y in (0, 1):  # a wheel notch of one line down moves a whole row, it does not snap back
-            lst.scroll_to(y=y, animate=False)
-            await pilot.pause()
+        for y, want in ((0, 0), (1, ROW_H)):  # a wheel notch of one line down moves a whole row, no snap back
+            lst.scroll_to(y=y, animate=False)  # applied after the next refresh
+            assert await until(pilot, lambda want=want: lst.scroll_y == want), (y, lst.scroll_y)
             offsets.append(lst.scroll_y)
         assert all(y % ROW_H == 0 for y in offsets), offsets
         assert offsets[0] > 0  # it did scroll
@@ -116,8 +121,7 @@ async def test_cursor_move_repaints_its_rows_when_scrolled(tmp_path, monkeypatch
         lst = app.neg
         lst.focus()
         await pilot.press("end")
-        await pilot.pause()
-        assert lst.scroll_y > 0
+        assert await until(pilot, lambda: lst.scroll_y > 0)  # the scroll follows after the next refresh
         regions = []
         refresh = type(lst).refresh
 

@@ -13,7 +13,7 @@ from tui_tagger.commands import train as train_cmd
 from tui_tagger.model import runconfig
 from tui_tagger.ui.app import TaggerApp
 from tui_tagger.ui.screens.run_dialog import RunDialog
-from uihelpers import ready
+from uihelpers import ready, until
 
 
 
@@ -22,19 +22,23 @@ def field(app, key):
     return app.screen.query_one(f"#opt-{key}")
 
 
+def dialog_up(app) -> bool:
+    """The options dialog is open and its fields are mounted (they compose after the key press returns)."""
+    return isinstance(app.screen, RunDialog) and bool(app.screen.query("#run-error"))
+
+
 async def test_predict_options_dialog_saves_a_config_the_shell_reruns(folder):
     app = TaggerApp(folder, graphics="none", thumbnails=False)
     async with app.run_test(size=(140, 44)) as pilot:
         await ready(app, pilot)
         await pilot.press("P")
-        await pilot.pause(0.1)
-        assert isinstance(app.screen, RunDialog)
+        assert await until(pilot, lambda: dialog_up(app))
         assert field(app, "device").value == "auto" and field(app, "batch").value == "32"  # the CLI's defaults
         field(app, "batch").value = "4"
         app.screen.query_one("#save").press()
-        await pilot.pause(0.2)
-        assert not isinstance(app.screen, RunDialog)
-    path = folder / "predict-config.toml"
+        path = folder / "predict-config.toml"
+        # the button's message closes the dialog; its answer, a callback after that, writes the file
+        assert await until(pilot, lambda: not isinstance(app.screen, RunDialog) and path.exists())
     table = runconfig.read(path)["predict"]
     assert table["batch"] == 4 and table["paths"] == [str(folder.resolve())]
     assert set(table) <= set(predict_cmd.DEFAULTS)  # nothing --config would not understand
@@ -51,12 +55,12 @@ async def test_a_bad_value_is_named_and_the_dialog_stays(folder):
     async with app.run_test(size=(140, 44)) as pilot:
         await ready(app, pilot)
         await pilot.press("P")
-        await pilot.pause(0.1)
+        assert await until(pilot, lambda: dialog_up(app))
         field(app, "batch").value = "lots"
         app.screen.query_one("#save").press()
-        await pilot.pause(0.1)
+        error = app.screen.query_one("#run-error")
+        assert await until(pilot, lambda: "Batch size" in str(error.render()))  # the button's message
         assert isinstance(app.screen, RunDialog)
-        assert "Batch size" in str(app.screen.query_one("#run-error").render())
         await pilot.press("escape")
         await pilot.pause(0.1)
         assert not isinstance(app.screen, RunDialog)
@@ -69,15 +73,15 @@ async def test_train_from_the_tui_writes_a_model_that_p_then_uses(folder, tmp_pa
     async with app.run_test(size=(140, 44)) as pilot:
         await ready(app, pilot)
         await pilot.press("T")
-        await pilot.pause(0.1)
-        assert isinstance(app.screen, RunDialog)
+        assert await until(pilot, lambda: dialog_up(app))
         assert field(app, "epochs").value == str(train_cmd.DEFAULTS["epochs"])
         field(app, "out").value = str(out)
         field(app, "init").value = ""  # from scratch: quick on three tagged images
         field(app, "epochs").value = "1"
         field(app, "val_split").value = "0"
         app.screen.query_one("#run").press()
-        await pilot.pause(0.2)
+        # the dialog's answer (a callback after it closes) saves the config and starts the run
+        assert await until(pilot, lambda: (folder / "train-config.toml").exists())
         table = runconfig.read(folder / "train-config.toml")["train"]
         assert table["dirs"] == [str(folder.resolve())] and table["epochs"] == 1 and table["out"] == str(out)
         assert set(table) <= set(train_cmd.DEFAULTS)

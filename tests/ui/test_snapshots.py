@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from textual.worker import WorkerCancelled
-from uihelpers import make_folder
+from uihelpers import make_folder, until
 
 from tui_tagger.ui.app import TaggerApp
 
@@ -70,6 +70,10 @@ def test_inspect_pane_swapped_in_at_80x24(snap_app, snap_compare):
     async def inspect(pilot):
         await settle(pilot)
         await pilot.press("tab", "tab")  # negatives, then the inspect pane in their place
+        app = pilot.app
+        checklist = app.inspect.query_one("#checklist")
+        # swapped in and focused after the next refresh (then its image loads): wait for that, then settle
+        assert await until(pilot, lambda: app.inspect.region.width > 0 and app.focused is checklist)
         await settle(pilot)
 
     assert snap_compare(snap_app, terminal_size=(80, 24), run_before=inspect)
