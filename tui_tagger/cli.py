@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "predict": ("predict", "per-image tag probabilities from a model"),
     "train": ("train", "train or fine-tune a model on tagged folders"),
     "evaluate": ("evaluate", "per-tag metrics of a model on tagged folders"),
+    "average": ("average", "one model whose weights are the mean of models fine-tuned from one another"),
     "train-head": ("train_head", "a few-label head for one tag on the model's features, saved with the model"),
     "suggest": ("suggest", "images whose label would teach the model the most, for one tag"),
     "learning-curve": ("learning_curve", "simulate labelling by suggestion vs at random on a labelled folder"),
