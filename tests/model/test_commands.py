@@ -109,6 +109,34 @@ def test_fine_tuning_a_wider_network_with_cell_attention(trained, tmp_path, caps
         assert bad[0] in err and err.count("\n") == 1, err
 
 
+def test_bf16_training_steps_learn_and_are_recorded(trained, tmp_path, capsys):
+    from tui_tagger.model.checkpoint import load_checkpoint
+
+    data, model = trained
+    out = tmp_path / "bf16.pt"
+    common = ["--epochs", "1", "--batch", "8", "--workers", "0", "--from", str(model)]
+    assert cli.main(["train", str(data), "--out", str(out), "--precision", "bf16", "--lr", "1e-2", *common]) == 0
+    info = load_checkpoint(out)[1]
+    assert info.training["config"]["precision"] == "bf16"
+    assert all(p.dtype.is_floating_point for p in load_checkpoint(out)[0].parameters())  # weights stay float
+    assert runconfig.read(out.with_suffix(".toml"))["train"]["precision"] == "bf16"
+    moved = [not torch_equal(a, b) for a, b in zip(load_checkpoint(model)[0].parameters(),
+                                                   load_checkpoint(out)[0].parameters())]
+    assert any(moved)  # the bf16 steps changed the weights
+    bad = tmp_path / "bad.toml"
+    bad.write_text(out.with_suffix(".toml").read_text().replace('precision = "bf16"', 'precision = "fp8"'))
+    capsys.readouterr()
+    assert cli.main(["train", "--config", str(bad), "--out", str(tmp_path / "x.pt")]) == 1
+    err = capsys.readouterr().err
+    assert "precision" in err and "fp8" in err and err.count("\n") == 1
+
+
+def torch_equal(a, b) -> bool:
+    import torch
+
+    return bool(torch.equal(a, b))
+
+
 def _lines(capsys) -> list[dict]:
     return [json.loads(line) for line in capsys.readouterr().out.splitlines()]
 

@@ -20,7 +20,8 @@ def _mean_ap(model, x, y):
     return tag_metrics(y, probs, TAGS)["mean_ap"]
 
 
-def test_a_tiny_task_is_learned_on_the_cpu():
+@pytest.mark.parametrize("precision", ["auto", "bf16"])
+def test_a_tiny_task_is_learned_on_the_cpu(precision):
     images, y = labelled_arrays(96, 64, seed=0)
     cfg = preprocess_config({"size": 64})
     x = np.stack([preprocess(img, None, cfg) for img in images]).astype(np.float16)
@@ -31,7 +32,8 @@ def test_a_tiny_task_is_learned_on_the_cpu():
     before = _mean_ap(model, test_x, test_y)
     logs = []
     model, summary, thresholds = fit(model, x, y, np.ones_like(y), [str(i) for i in range(len(y))], TAGS,
-                                     TrainConfig(epochs=5, batch=16, lr=2e-3), torch.device("cpu"), logs.append)
+                                     TrainConfig(epochs=5, batch=16, lr=2e-3, precision=precision), torch.device("cpu"),
+                                     logs.append)
     history = summary["history"]
     assert history[-1]["train_loss"] < 0.5 * history[0]["train_loss"]
     after = _mean_ap(model, test_x, test_y)

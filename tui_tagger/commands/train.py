@@ -16,7 +16,7 @@ DEFAULTS = {
     "dirs": [], "out": None, "init": None, "epochs": 30, "device": "auto", "val_split": 0.2, "batch": 32,
     "lr": 1e-3, "seed": 0, "workers": None, "size": 256, "min_support": 2, "patience": 6, "tags_dir": None,
     "max_pos_weight": 3.0, "exclude_tag": [], "pool": None, "widths": None, "hidden": None, "attention": None,
-    "focal": 0.0,
+    "focal": 0.0, "precision": "auto",
 }
 MAX_POOL = 16
 MAX_WIDTH = 4096
@@ -66,6 +66,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--focal", type=float, metavar="G",
                    help="focal loss exponent: 0 (default) is plain weighted BCE; 1-2 gives the frames a tag "
                         "gets wrong more of the gradient")
+    p.add_argument("--precision", choices=("auto", "fp32", "bf16"),
+                   help="arithmetic of the training steps: auto (default: bfloat16 on CUDA, float32 on the CPU), "
+                        "fp32, or bf16 (on the CPU too: about 1.4x faster on CPUs with AMX, such as Xeon "
+                        "Sapphire Rapids and later)")
     p.add_argument("--min-support", type=int, metavar="K", help="learn tags with at least K positives (2)")
     p.add_argument("--patience", type=int, help="stop after this many epochs without a better validation mean AP or loss (6)")
     p.add_argument("--max-pos-weight", type=float, metavar="W",
@@ -107,9 +111,13 @@ def run(args: argparse.Namespace) -> int:
     from tui_tagger.model.metrics import format_table
     from tui_tagger.model.nets import DEFAULT_ARCH, add_attention, count_parameters, create_model, regrid_pool, widen
     from tui_tagger.model.progress import Progress
-    from tui_tagger.model.train import TrainConfig, adapt_head, fit
+    from tui_tagger.model.train import PRECISIONS, TrainConfig, adapt_head, cpu_has_fast_bf16, fit
 
     device = resolve_device(args.device)
+    if args.precision not in PRECISIONS:  # a --config file may hold anything
+        raise TaggerError(f"train: precision must be one of {', '.join(PRECISIONS)} (got {args.precision!r})")
+    if args.precision == "bf16" and device.type == "cpu" and not cpu_has_fast_bf16():
+        warn("train: --precision bf16 on a CPU without AMX or AVX-512 BF16 is slower than fp32")
     workers = default_workers() if args.workers is None else args.workers
     data = labelled_samples(args.dirs, args.tags_dir)
     for problem in data.problems:
@@ -174,7 +182,7 @@ def run(args: argparse.Namespace) -> int:
           f"{len(samples)} images, {len(set(groups))} sample groups, {len(tags)} tags")
 
     config = TrainConfig(epochs=args.epochs, batch=args.batch, lr=args.lr, patience=args.patience,
-                         max_pos_weight=args.max_pos_weight, focal=args.focal,
+                         max_pos_weight=args.max_pos_weight, focal=args.focal, precision=args.precision,
                          val_split=args.val_split, seed=args.seed)
     model, summary, thresholds = fit(model, x, y, known, groups, tags, config, device)
     summary["data"] = {
@@ -238,6 +246,7 @@ def _save_config(args, out: Path, device, workers: int, preprocess, summary, thr
             "patience": args.patience, "max_pos_weight": args.max_pos_weight,
             "exclude_tag": list(args.exclude_tag or []), "pool": args.pool,
             "widths": args.widths, "hidden": args.hidden, "attention": args.attention, "focal": args.focal,
+            "precision": args.precision,
             "tags_dir": str(Path(args.tags_dir).resolve()) if args.tags_dir else None,
         },
         "preprocess": preprocess,

@@ -39,6 +39,10 @@ class TrainConfig:
     # Focal loss exponent (0 = plain BCE): (1 - p_true)^focal down-weights the frames a tag is already
     # sure of, so the hard ones (faint arcs, mixed textures) carry more of the gradient.
     focal: float = 0.0
+    # Training steps' arithmetic: "auto" (bfloat16 autocast on CUDA, float32 on the CPU), "fp32" or "bf16"
+    # (autocast on the CPU too: about 1.4x the images/s on a CPU with AMX; slower on one without). The
+    # weights stay float32 and validation runs as predict does, so thresholds match what predict gives.
+    precision: str = "auto"
 
 
 # A gap this large between training and validation mean AP (or a validation loss this many times the
@@ -138,7 +142,7 @@ def fit(
                 continue
             xb, yb, kb = _tensors(x, y, known, idx, device)
             xb = augment(xb, config, rng, movable[idx])
-            with _autocast(device):
+            with _autocast(device, config.precision):
                 loss = loss_of(model(xb), yb, kb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -239,10 +243,21 @@ def _tensors(x, y, known, idx, device):
     return xb, torch.from_numpy(y[idx]).to(device), torch.from_numpy(known[idx]).to(device)
 
 
-def _autocast(device: torch.device):
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def _autocast(device: torch.device, precision: str = "auto"):
+    if precision == "fp32" or (precision == "auto" and device.type != "cuda"):
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=torch.bfloat16)
+
+
+def cpu_has_fast_bf16() -> bool:
+    """AMX or AVX-512 BF16: where bfloat16 training on the CPU pays."""
+    try:
+        return bool(torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported())
+    except AttributeError:  # older torch: no way to tell
+        return False
 
 
 def _evaluate(model, x, y, known, idx, device, loss_of, batch, mirror=False) -> tuple[np.ndarray, float]:
