@@ -1,6 +1,8 @@
 """Reproduce the shipped default model end to end, with the project's own commands only:
 
-    synthetic train sets -> tui-tagger train -> synthetic test sets of OTHER seeds -> tui-tagger evaluate
+    synthetic train sets -> tui-tagger train, stage by stage (each kept as WORK/stageN.pt)
+    -> tui-tagger average of the last stages (thresholds chosen on validation sets of other seeds)
+    -> synthetic test sets of OTHER seeds -> tui-tagger evaluate
     -> tui-tagger predict on the two real examples -> models/MODEL_CARD.md
 
     python benchmarks/train_shipped_model.py [--work /tmp/tagger-train] [--out models/tagger.pt]
@@ -15,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
+import shutil
 import subprocess
 import sys
 import time
@@ -95,6 +98,11 @@ STAGES = [
      "options": ["--batch", "32", "--epochs", "10", "--patience", "4", "--seed", "11", "--val-split", "0.03",
                  "--lr", "1.5e-4", "--max-pos-weight", "3", "--precision", "bf16"]},
 ]
+# Then the shipped model is the mean of the last stages' weights (tui-tagger average: a model soup; each
+# stage ended at the low point of its own cosine cycle, in one basin with the stage before), its
+# thresholds chosen on validation sets of seeds neither training nor the test used.
+SOUP_STAGES: list[int] = [10, 11, 12]
+VAL_SETS = [("val512", 600, 139, 512), ("val256", 300, 141, 256)]
 TRAIN_SETS = [s for stage in STAGES for s in stage["sets"]]
 TRAIN_OPTIONS = STAGES[-1]["options"]
 REAL_TRUTH = {  # what the two real MarCCD frames must come out as (their human tag files)
@@ -107,6 +115,11 @@ def sh(cmd: list[str], capture: bool = False) -> str:
     print("$", " ".join(shlex.quote(c) for c in cmd), flush=True)
     done = subprocess.run(cmd, check=True, text=True, stdout=subprocess.PIPE if capture else None)
     return done.stdout if capture else ""
+
+
+def stage_file(work: Path, number: int) -> Path:
+    """Where stage ``number``'s model is kept (the soup averages several)."""
+    return work / f"stage{number}.pt"
 
 
 def synth(work: Path, sets) -> list[str]:
@@ -125,7 +138,8 @@ def main() -> int:
     ap.add_argument("--out", type=Path, default=REPO / "models" / "tagger.pt")
     ap.add_argument("--card", type=Path, default=None, help="model card (default: MODEL_CARD.md beside --out)")
     ap.add_argument("--card-only", action="store_true", help="skip training; evaluate the existing model")
-    ap.add_argument("--stage", type=int, default=1, help="start at this training stage (1-based)")
+    ap.add_argument("--stage", type=int, default=1,
+                    help="start at this training stage (1-based), from WORK/stage{N-1}.pt (else the model at --out)")
     args = ap.parse_args()
     card = args.card or args.out.parent / "MODEL_CARD.md"
     args.work.mkdir(parents=True, exist_ok=True)
@@ -138,8 +152,17 @@ def main() -> int:
             if number < args.stage:
                 continue
             train_dirs = synth(args.work, stage["sets"])
-            fine_tune = ["--from", str(args.out)] if number > 1 else []
-            sh(["tui-tagger", "train", *train_dirs, "--out", str(args.out), *fine_tune, *stage["options"]])
+            before = stage_file(args.work, number - 1)
+            fine_tune = ["--from", str(before if before.exists() else args.out)] if number > 1 else []
+            sh(["tui-tagger", "train", *train_dirs, "--out", str(stage_file(args.work, number)), *fine_tune,
+                *stage["options"]])
+        parts = [stage_file(args.work, n) for n in SOUP_STAGES] or [stage_file(args.work, len(STAGES))]
+        if len(parts) > 1:
+            sh(["tui-tagger", "average", *map(str, parts), "--out", str(args.out), "--val",
+                *synth(args.work, VAL_SETS)])
+        else:
+            shutil.copyfile(parts[0], args.out)
+            shutil.copyfile(parts[0].with_suffix(".toml"), args.out.with_suffix(".toml"))
         train_seconds = time.monotonic() - start
     test_dirs = synth(args.work, TEST_SETS)
     evaluation = json.loads(sh(["tui-tagger", "evaluate", *test_dirs, "--model", str(args.out), "--json"], capture=True))
@@ -149,6 +172,21 @@ def main() -> int:
     write_card(card, args.out, evaluation, real, train_seconds)
     print(f"mean AP on the synthetic test sets: {evaluation['mean_ap']}; model card: {card}")
     return 0
+
+
+def soup_text(t: dict) -> str:
+    """The card's lines on the averaging step (none when the model is one stage's)."""
+    parts = t.get("averaged_from")
+    if not parts:
+        return ""
+    val = t.get("averaged_val") or {}
+    aps = {k if k == "average" else str(Path(k).resolve()): v for k, v in (val.get("mean_ap") or {}).items()}
+    named = ", ".join(f"{Path(p['path']).stem} ({aps[p['path']]:.4f})" if p["path"] in aps else Path(p["path"]).stem
+                      for p in parts)
+    mean = f" ({aps['average']:.4f})" if "average" in aps else ""
+    return (f"- The shipped weights are the mean of {len(parts)} stages' (`tui-tagger average`, a model soup): {named}"
+            f" -> the mean{mean}, mean AP on {val.get('images', '?')} validation frames of "
+            f"{', '.join(f'seed {s} at {z} px' for _, _, s, z in VAL_SETS)}, where its thresholds were chosen.")
 
 
 def write_card(card: Path, model_path: Path, evaluation: dict, real: list[dict], train_seconds: float | None) -> None:
@@ -192,6 +230,7 @@ Written by `benchmarks/train_shipped_model.py` (rerun it to reproduce every figu
   {len(STAGES)} stages, each fine-tuning the one before (`--from`):
 {chr(10).join(f"  {k}. {', '.join(f'{c} frames of seed {s} at {z} px' for _, c, s, z in st['sets'])}, options `{' '.join(st['options'])}`" for k, st in enumerate(STAGES, 1))}
   (last stage: {t['train_frames']} frames for training, {t['val_frames']} for validation).
+{soup_text(t)}
   Augmentation: left-right flips, random contrast (power), random shifts of frames whose beam is on the
   detector (never up-down flips or rotations: GISAXS and the orientation tags depend on which way is up).
   {'Predict averages each frame with its left-right mirror (the model was trained on flips), as the test below did.' if info.mirror else ''}

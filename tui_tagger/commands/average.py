@@ -97,34 +97,20 @@ def _validate(args, model, info) -> dict:
     import numpy as np
 
     from tui_tagger.model.checkpoint import load_checkpoint
-    from tui_tagger.model.data import batches, default_workers, label_matrix, labelled_samples
+    from tui_tagger.model.data import decode_all, default_workers, label_matrix, labelled_samples
     from tui_tagger.model.device import resolve_device
     from tui_tagger.model.infer import LocalPredictor
     from tui_tagger.model.metrics import best_thresholds, tag_metrics
-    from tui_tagger.model.progress import Progress
 
     data = labelled_samples(args.val, args.tags_dir)
     for problem in data.problems:
         warn(problem)
     if not data.samples:
         raise TaggerError("average: no tagged images under --val " + ", ".join(args.val))
-    size = info.preprocess["size"]
-    x = np.zeros((len(data.samples), size, size), dtype=np.float32)
-    ok = np.zeros(len(data.samples), dtype=bool)
     workers = default_workers() if args.workers is None else args.workers
-    progress = Progress(len(data.samples), "decode")
-    for index, xb, errors in batches([s.ref for s in data.samples], info.preprocess, args.batch, workers):
-        if xb is not None:
-            x[index] = xb[:, 0].numpy()
-            ok[index] = True
-        for _, err in errors:
-            progress.close()
-            warn(err)
-        progress(len(index) + len(errors))
-    progress.close()
+    x, ok = decode_all([s.ref for s in data.samples], info.preprocess, args.batch, workers, warn, np.float32)
     if not ok.any():
         raise TaggerError("average: no readable tagged images under --val")
-    x = x[ok]
     y, known = label_matrix([s for s, good in zip(data.samples, ok) if good], info.tags)
     device = resolve_device(args.device)
 

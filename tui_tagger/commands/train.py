@@ -103,14 +103,11 @@ def run(args: argparse.Namespace) -> int:
     if not 0 <= args.focal <= 5:
         raise TaggerError(f"train: --focal must be between 0 and 5 (got {args.focal})")
 
-    import numpy as np
-
     from tui_tagger.model.checkpoint import ModelInfo, load_checkpoint, save_checkpoint
-    from tui_tagger.model.data import batches, default_workers, label_matrix, labelled_samples
+    from tui_tagger.model.data import decode_all, default_workers, label_matrix, labelled_samples
     from tui_tagger.model.device import resolve_device
     from tui_tagger.model.metrics import format_table
     from tui_tagger.model.nets import DEFAULT_ARCH, add_attention, count_parameters, create_model, regrid_pool, widen
-    from tui_tagger.model.progress import Progress
     from tui_tagger.model.train import PRECISIONS, TrainConfig, adapt_head, cpu_has_fast_bf16, fit
 
     device = resolve_device(args.device)
@@ -158,22 +155,8 @@ def run(args: argparse.Namespace) -> int:
         arch, arch_config = DEFAULT_ARCH, {k: v for k, v in arch_config.items() if v is not None}
         model = create_model(arch, len(tags), arch_config)
 
-    # Decode + preprocess every image once (workers), kept as float16: 128 KiB per 256x256 frame.
-    size = preprocess["size"]
-    x = np.zeros((len(data.samples), size, size), dtype=np.float16)
-    ok = np.zeros(len(data.samples), dtype=bool)
-    progress = Progress(len(data.samples), "decode")
-    for index, xb, errors in batches([s.ref for s in data.samples], preprocess, args.batch, workers):
-        if xb is not None:
-            x[index] = xb[:, 0].numpy()
-            ok[index] = True
-        for _, err in errors:
-            progress.close()
-            warn(err)
-        progress(len(index) + len(errors))
-    progress.close()
+    x, ok = decode_all([s.ref for s in data.samples], preprocess, args.batch, workers, warn)
     samples = [s for s, good in zip(data.samples, ok) if good]
-    x = x[ok]
     if len(samples) < 2:
         raise TaggerError("fewer than two readable tagged images: nothing to train on")
     y, known = label_matrix(samples, tags)

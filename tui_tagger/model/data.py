@@ -199,3 +199,28 @@ def batches(
 def default_workers() -> int:
     """Leave one core to the model: decoding workers = cores - 1 (at most 8)."""
     return max(0, min(8, (os.cpu_count() or 1) - 1))
+
+
+def decode_all(
+    refs: list[str], config: dict[str, Any], batch: int, workers: int, warn: Callable[[str], None],
+    dtype: Any = np.float16,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(inputs (M, S, S) of the M readable refs, ok (N,) bool): every ref decoded and preprocessed once
+    (in ``workers`` processes, a progress bar on a terminal), each unreadable one reported by ``warn``.
+    float16 keeps a 256x256 frame in 128 KiB: 60000 training frames in 8 GB."""
+    from tui_tagger.model.progress import Progress
+
+    size = config["size"]
+    x = np.zeros((len(refs), size, size), dtype=dtype)
+    ok = np.zeros(len(refs), dtype=bool)
+    progress = Progress(len(refs), "decode")
+    for index, xb, errors in batches(refs, config, batch, workers):
+        if xb is not None:
+            x[index] = xb[:, 0].numpy()
+            ok[index] = True
+        for _, err in errors:
+            progress.close()
+            warn(err)
+        progress(len(index) + len(errors))
+    progress.close()
+    return (x if ok.all() else x[ok]), ok  # no copy of a large array when all is well

@@ -10,7 +10,6 @@ import copy
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
 from tui_tagger.core.errors import TaggerError
