@@ -66,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
         best_part = max(v for k, v in report["mean_ap"].items() if k != "average")
         if report["mean_ap"]["average"] < best_part:
             warn(f"the average ranks worse on --val than its best part (mean AP {report['mean_ap']['average']} "
-                 f"< {best_part}): the models may not share a basin (train one --from the other)")
+                 f"< {best_part}): keep the best part alone, or average parts of like quality fine-tuned "
+                 "from one another")
     try:
         save_checkpoint(out, model, info)
     except OSError as err:
