@@ -64,6 +64,8 @@ def test_val_compares_the_parts_chooses_thresholds_and_the_config_reruns(stages,
     assert all(0.0 <= v <= 1.0 for v in report["mean_ap"].values())
     info = load_checkpoint(out)[1]
     assert info.training["averaged_val"]["images"] == 16
+    named = {p["path"] for p in info.training["averaged_from"]}
+    assert set(info.training["averaged_val"]["mean_ap"]) == named | {"average"}  # one name for each part
     config = runconfig.read(out.with_suffix(".toml"))
     assert config["average"]["val"] == [str(val.resolve())]
     assert config["thresholds"] == pytest.approx(info.thresholds, abs=1e-4)

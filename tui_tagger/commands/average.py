@@ -126,6 +126,7 @@ def _validate(args, model, info) -> dict:
     probs = probs_of(model, info)
     mean_ap["average"] = tag_metrics(y, probs, info.tags, 0.5, known)["mean_ap"]
     info.thresholds = best_thresholds(y, probs, info.tags, known)
+    stored = {k if k == "average" else str(Path(k).resolve()): v for k, v in mean_ap.items()}  # as averaged_from
     info.training["averaged_val"] = {"dirs": [str(Path(d).resolve()) for d in args.val], "images": int(ok.sum()),
-                                     "mean_ap": mean_ap}
+                                     "mean_ap": stored}
     return {"mean_ap": mean_ap, "val_images": int(ok.sum())}
