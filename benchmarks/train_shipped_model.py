@@ -91,7 +91,7 @@ STAGES = [
      "options": ["--batch", "32", "--epochs", "4", "--patience", "3", "--seed", "10", "--val-split", "0.1",
                  "--lr", "8e-5", "--max-pos-weight", "3"]},
     # then the longest run on fresh frames yet: 60000 (stage 9, the last big gain, had 28000), a fifth at
-    # 512 px, at stage 9's lr, in bfloat16 steps (1.6x the images/s on this AMX CPU: 10 epochs in the time of 6)
+    # 512 px, at stage 9's lr, in bfloat16 steps (1.35x the images/s of fp32 on this AMX CPU)
     {"sets": [("more256q", 12000, 121, 256), ("more256r", 12000, 123, 256), ("more512k", 4000, 125, 512),
               ("more512l", 4000, 127, 512), ("more256s", 8000, 129, 256), ("more512m", 4000, 133, 512),
               ("more256t", 8000, 135, 256), ("more256u", 8000, 137, 256)],

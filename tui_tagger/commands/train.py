@@ -68,7 +68,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "gets wrong more of the gradient")
     p.add_argument("--precision", choices=("auto", "fp32", "bf16"),
                    help="arithmetic of the training steps: auto (default: bfloat16 on CUDA, float32 on the CPU), "
-                        "fp32, or bf16 (on the CPU too: about 1.4x faster on CPUs with AMX, such as Xeon "
+                        "fp32, or bf16 (on the CPU too: about 1.35x faster on CPUs with AMX, such as Xeon "
                         "Sapphire Rapids and later)")
     p.add_argument("--min-support", type=int, metavar="K", help="learn tags with at least K positives (2)")
     p.add_argument("--patience", type=int, help="stop after this many epochs without a better validation mean AP or loss (6)")

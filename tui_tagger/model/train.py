@@ -40,7 +40,7 @@ class TrainConfig:
     # sure of, so the hard ones (faint arcs, mixed textures) carry more of the gradient.
     focal: float = 0.0
     # Training steps' arithmetic: "auto" (bfloat16 autocast on CUDA, float32 on the CPU), "fp32" or "bf16"
-    # (autocast on the CPU too: about 1.4x the images/s on a CPU with AMX; slower on one without). The
+    # (autocast on the CPU too: about 1.35x the images/s on a CPU with AMX; slower on one without). The
     # weights stay float32 and validation runs as predict does, so thresholds match what predict gives.
     precision: str = "auto"
 
