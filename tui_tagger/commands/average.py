@@ -1,6 +1,6 @@
 """tui-tagger average M1 M2... --out M : one model whose weights are the mean of models fine-tuned from
-one another (successive ``train --from`` stages): a "model soup" that ranks better than its parts at the
-cost of one model.
+one another (successive ``train --from`` stages): a "model soup", which often ranks better than its parts
+at the cost of one model (not when one part is far ahead of the others: ``--val`` tells).
 
 With ``--val DIR...`` (labelled folders none of the models trained on) each part and the mean are
 evaluated there, the per-tag thresholds are chosen again on the mean's probabilities, and the mean AP of

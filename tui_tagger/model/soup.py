@@ -1,7 +1,8 @@
 """Weight averaging of models fine-tuned from one another: a "model soup" (Wortsman et al. 2022), the
 same idea as stochastic weight averaging's mean of the ends of learning-rate cycles. Each ``train --from``
 stage ends at the low point of its own cosine cycle, so its weights lie in one basin with the stage
-before; their mean ranks better than any one of them, in one network of the same size and speed (a
+before; when the parts are of like quality their mean often ranks better than any one of them (not when
+one part is far ahead: measure with ``average --val``), in one network of the same size and speed (a
 prediction ensemble would cost a forward pass per model)."""
 
 from __future__ import annotations
