@@ -145,7 +145,7 @@ async def test_markup_and_escapes_in_file_names_are_shown_literally(tmp_path):
     async with app.run_test(size=(160, 48)) as pilot:
         await ready(app, pilot)
         row = app.neg.rows[0]
-        assert row.name == "[bold red]x[blink]?[31m.tif"
+        assert row.name == "[bold red]x[blink]\\x1b[31m.tif"  # core.text.printable: the escape shown
         line = "".join(seg.text for seg in app.neg.render_line(0))
         assert "[bold red]x[blink]" in line and "\x1b" not in line
 

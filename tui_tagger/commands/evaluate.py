@@ -11,6 +11,7 @@ from pathlib import Path
 
 from tui_tagger.commands.common import print_json, warn
 from tui_tagger.core.errors import TaggerError
+from tui_tagger.core.text import printable
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
@@ -69,6 +70,6 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json(metrics)
     else:
-        print(f"{int(ok.sum())} images, model {predictor.info.name} ({len(tags)} tags)")
+        print(f"{int(ok.sum())} images, model {printable(str(predictor.info.name))} ({len(tags)} tags)")
         print(format_table(metrics))
     return 0 if ok.all() else 1

@@ -32,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
 
     from tui_tagger.commands.common import print_json
     from tui_tagger.core.errors import TaggerError
+    from tui_tagger.core.text import printable
     from tui_tagger.learn.curve import learning_curve
     from tui_tagger.learn.folder import resolve_tag
     from tui_tagger.learn.heads import fit_embedding
@@ -53,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         print_json({"tag": tag, "points": [{k: (_num(v) if isinstance(v, float) else v) for k, v in p.items()}
                                            for p in points]})
         return 0
-    print(f"# {tag}: {len(known)} labelled images, {int(truth.sum())} present")
+    print(f"# {printable(tag)}: {len(known)} labelled images, {int(truth.sum())} present")
     print(f"{'labels':>6}  {'accuracy':>8}  {'AP':>6}  {'random acc':>10}  {'random AP':>9}")
     for p in points:
         print(f"{p['labels']:>6}  {p['accuracy']:>8.3f}  {p['ap']:>6.3f}  {p['random_accuracy']:>10.3f}  "

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from tui_tagger.commands.common import print_json, warn
 from tui_tagger.core.errors import TaggerError
+from tui_tagger.core.text import printable
 
 # Options a --config file may set; None = "not given on the command line".
 DEFAULTS = {
@@ -92,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
             else:
                 above = sorted(((p, t) for t, p in probs.items() if p >= thresholds[t]), reverse=True)
                 progress.close()
-                print(f"{ref}: " + (", ".join(f"{t} {p:.2f}" for p, t in above) or "-"))
+                print(f"{printable(ref)}: " + (", ".join(f"{printable(t)} {p:.2f}" for p, t in above) or "-"))
             sys.stdout.flush()
     finally:
         progress.close()

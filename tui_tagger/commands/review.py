@@ -29,6 +29,7 @@ def run(args: argparse.Namespace) -> int:
 
     from tui_tagger.commands.common import print_json
     from tui_tagger.core.errors import TaggerError
+    from tui_tagger.core.text import printable
     from tui_tagger.learn.folder import folder_tags, resolve_tag
     from tui_tagger.learn.heads import fit_embedding
     from tui_tagger.learn.review import outlier_scores, questionable, roc
@@ -71,10 +72,10 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(f"# questionable labels ({len(found)}): human label, cross-validated p")
     for q in out["questionable"]:
-        print(f"{'present' if q['human'] else 'absent':>7}  p={q['p']:.3f}  {q['tag']}  {q['path']}")
+        print(f"{'present' if q['human'] else 'absent':>7}  p={q['p']:.3f}  {printable(q['tag'])}  {printable(q['path'])}")
     print(f"# outliers (isolation forest score, top {len(top)})")
     for o in out["outliers"]:
-        print(f"{o['score']:.3f}  {o['path']}")
+        print(f"{o['score']:.3f}  {printable(o['path'])}")
     if curve:
-        print(f"# outlier scores vs {anomaly!r}: ROC AUC {curve['auc']:.3f}")
+        print(f"# outlier scores vs '{printable(anomaly)}': ROC AUC {curve['auc']:.3f}")
     return 0

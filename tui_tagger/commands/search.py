@@ -10,6 +10,7 @@ import argparse
 
 from tui_tagger.commands.common import print_json, warn
 from tui_tagger.core.errors import TaggerError
+from tui_tagger.core.text import printable
 
 QUERY_HELP = (
     "tag query, e.g. '\"Ring: Isotropic\" and not Saturation'; operators not > and > or, parentheses, "
@@ -44,5 +45,5 @@ def run(args: argparse.Namespace) -> int:
         print_json(hits)
     else:
         for path in hits:
-            print(path)
+            print(printable(path))
     return 0 if hits else 1

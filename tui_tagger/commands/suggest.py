@@ -24,6 +24,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from tui_tagger.commands.common import print_json, warn
+    from tui_tagger.core.text import printable
     from tui_tagger.learn.folder import resolve_tag
     from tui_tagger.learn.heads import Head, fit_embedding, fit_scores, head_path
     from tui_tagger.learn.suggest import suggest
@@ -47,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print_json([{"path": data.entries[i].path, "score": round(s, 4)} for i, s in picks])
         return 0
-    print(f"# {tag}: {pos} present, {neg} absent, {int((~known).sum())} unlabelled", flush=True)
+    print(f"# {printable(tag)}: {pos} present, {neg} absent, {int((~known).sum())} unlabelled", flush=True)
     for i, s in picks:
-        print(f"{s:.3f}  {data.entries[i].path}")
+        print(f"{s:.3f}  {printable(data.entries[i].path)}")
     return 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 from tui_tagger.commands.common import warn
 from tui_tagger.commands.tags import store_from
 from tui_tagger.core.errors import TaggerError
+from tui_tagger.core.text import printable
 
 
 def add_arguments(parser) -> None:
@@ -67,6 +68,6 @@ def run(args) -> int:
             warn(str(err))
             failed = True
             continue
-        change = [f"+{n}" for n in added] + [f"-{n}" for n in removed]
-        print(f"{file}: {' '.join(change) if change else 'unchanged'} -> {tf.path}")
+        change = [f"+{printable(n)}" for n in added] + [f"-{printable(n)}" for n in removed]
+        print(f"{printable(str(file))}: {' '.join(change) if change else 'unchanged'} -> {printable(str(tf.path))}")
     return 1 if failed else 0

@@ -6,6 +6,7 @@ import os
 
 from tui_tagger.commands.common import print_json, warn
 from tui_tagger.core.errors import TaggerError
+from tui_tagger.core.text import printable
 
 
 def add_arguments(parser) -> None:
@@ -51,11 +52,12 @@ def _print_row(row: dict) -> None:
     if row["error"]:
         warn(row["error"])
         return
+    path = printable(row["path"])  # names and sources from files: a newline in one shows as \n
     if row["tag_file"] is None:
-        print(f"{row['path']}: (no tag file)")
+        print(f"{path}: (no tag file)")
         return
     parts = []
     for name in row["tags"]:
         source = row["sources"].get(name)
-        parts.append(f"{name} ({source})" if source else name)
-    print(f"{row['path']}: {', '.join(parts) if parts else '(no tags)'}")
+        parts.append(f"{printable(name)} ({printable(source)})" if source else printable(name))
+    print(f"{path}: {', '.join(parts) if parts else '(no tags)'}")

@@ -29,6 +29,7 @@ def run(args: argparse.Namespace) -> int:
 
     from tui_tagger.commands.common import print_json, warn
     from tui_tagger.core.errors import TaggerError
+    from tui_tagger.core.text import printable
     from tui_tagger.learn.folder import load_folder, resolve_tag
     from tui_tagger.learn.heads import fit_embedding, save_model_head, train_head
     from tui_tagger.learn.review import cross_val_p
@@ -73,9 +74,9 @@ def run(args: argparse.Namespace) -> int:
         report[tag] = {"path": str(path), "positives": pos, "negatives": neg, "cv_ap": cv_ap, "cv_accuracy": cv_acc}
         if not args.json:
             cv = f", cross-validated AP {cv_ap:.3f}, accuracy {cv_acc:.3f}" if cv_ap is not None else ""
-            print(f"{tag}: {pos} with, {neg} without{cv} -> {path}", flush=True)
+            print(f"{printable(tag)}: {pos} with, {neg} without{cv} -> {printable(str(path))}", flush=True)
             if tag in model_tags:
-                print(f"  (the model has {tag!r} too: predict now gives the head's p for it)", flush=True)
+                print(f"  (the model has '{printable(tag)}' too: predict now gives the head's p for it)", flush=True)
     if args.json:
         print_json(report)
     return 1 if failed else 0

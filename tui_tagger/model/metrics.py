@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from tui_tagger.core.text import printable
+
 
 def tag_metrics(
     y: np.ndarray, probs: np.ndarray, tags: list[str], thresholds: dict[str, float] | float = 0.5,
@@ -73,7 +75,7 @@ def format_table(metrics: dict[str, Any]) -> str:
     f = lambda v: "   -  " if v is None else f"{v:6.3f}"  # noqa: E731
     for tag, m in metrics["tags"].items():
         rows.append(
-            f"{tag[:32]:32} {m['support']:7d} {f(m['ap'])} {f(m['prevalence'])} {f(m['auc'])} "
+            f"{printable(tag)[:32]:32} {m['support']:7d} {f(m['ap'])} {f(m['prevalence'])} {f(m['auc'])} "
             f"{f(m['precision'])} {f(m['recall'])} {f(m['f1'])}"
         )
     mean = metrics.get("mean_ap")

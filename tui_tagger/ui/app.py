@@ -13,6 +13,7 @@ from textual.containers import Horizontal
 from textual.widgets import Footer, SelectionList, Static
 
 from tui_tagger.core.errors import TaggerError
+from tui_tagger.core.text import printable
 from tui_tagger.ui import actions, backend, predict
 from tui_tagger.ui.analysis import AnalysisMixin, remember_thresholds
 from tui_tagger.ui.heatmap import HeatmapMixin
@@ -308,7 +309,7 @@ class TaggerApp(RunsMixin, LiveHeadsMixin, ReviewMixin, AnalysisMixin, HeatmapMi
     def _titles(self) -> None:
         # Text, not a str: a str title is parsed as markup, and tag names come from files
         # the count first: a long tag name is cut at the border's end, the count stays
-        self.pos.border_title = Text(f"Positive ({len(self.pos.rows)}) · {self.session.tag}")
+        self.pos.border_title = Text(f"Positive ({len(self.pos.rows)}) · {printable(self.session.tag)}")
         self.neg.border_title = Text(f"Negative ({len(self.neg.rows)})")
 
     def _thumb_settings(self):
@@ -680,7 +681,7 @@ class TaggerApp(RunsMixin, LiveHeadsMixin, ReviewMixin, AnalysisMixin, HeatmapMi
         for err in errors[:3]:
             self.notify(err, severity="error", timeout=10)
         if left:
-            lines = "\n".join(f"{c.path}: {m}" for c in left[:6] for m in c.messages[:2])
+            lines = "\n".join(f"{printable(c.path)}: {printable(m)}" for c in left[:6] for m in c.messages[:2])
             self.push_screen(
                 ChoiceDialog(
                     f"{len(left)} tag files were changed on disk in ways that clash with yours:\n{lines}\n"
@@ -730,8 +731,10 @@ class TaggerApp(RunsMixin, LiveHeadsMixin, ReviewMixin, AnalysisMixin, HeatmapMi
 
     def notify(self, message: str, *, markup: bool = False, **kwargs) -> None:
         """Notifications are plain text unless asked: they carry file names, tag names and errors from
-        files, which Textual would otherwise parse as markup (and a stray "[/" would crash the app)."""
-        super().notify(message, markup=markup, **kwargs)
+        files, which Textual would otherwise parse as markup (and a stray "[/" would crash the app). They
+        are one line each: every control character in them is made visible (``printable``), a newline
+        in a file name included."""
+        super().notify(printable(message), markup=markup, **kwargs)
 
     def get_system_commands(self, screen):
         for command in super().get_system_commands(screen):
@@ -744,10 +747,11 @@ class TaggerApp(RunsMixin, LiveHeadsMixin, ReviewMixin, AnalysisMixin, HeatmapMi
     def _update_status(self) -> None:
         s = self.session
         text = Text()
-        text.append(f" {s.tag or '-'} ", style="bold")
+        # one line, and the tag, filter and expression come from files or the keyboard: controls made visible
+        text.append(f" {printable(s.tag) or '-'} ", style="bold")
         text.append(f" +{len(self.pos.rows)} −{len(self.neg.rows)}  of {len(s.rows)} images")
         if self.filter_text:
-            text.append(f"  filter ({self.filter_kind}): {self.filter_text}")
+            text.append(f"  filter ({self.filter_kind}): {printable(self.filter_text)}")
         text.append(f"  sort: {self.sort}")
         if s.overrides:
             text.append(f"  ● {len(s.overrides)} unsaved", style="bold")
@@ -769,9 +773,9 @@ class TaggerApp(RunsMixin, LiveHeadsMixin, ReviewMixin, AnalysisMixin, HeatmapMi
         if self.training is not None:
             text.append(f"  training: {self.training} (esc: stop)")
         if self.head_status:
-            text.append(f"  {self.head_status}")
+            text.append(f"  {printable(self.head_status)}")
         if self.settings.expression:
-            text.append(f"  expr: {self.settings.expression}")
+            text.append(f"  expr: {printable(self.settings.expression)}")
         text.append(f"  {self.settings.colormap}/{self.settings.scaling}")
         if text != self._status_text:  # one line, fixed height: no layout pass needed
             self._status_text = text

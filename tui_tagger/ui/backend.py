@@ -95,13 +95,6 @@ def fsync_enabled() -> bool:
     return Settings.from_env().fsync
 
 
-def display_name(rel: str) -> str:
-    """The file name as shown: control characters and escapes replaced, so a name cannot drive the terminal."""
-    if rel.isprintable():  # nearly every name: no per-character pass
-        return rel
-    return "".join(ch if ch.isprintable() else "?" for ch in rel)
-
-
 def file_meta(ref: str) -> dict:
     path = ref.split("::", 1)[0]
     try:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tui_tagger.core.errors import TaggerError
 from tui_tagger.core.journal import Journal
+from tui_tagger.core.text import printable
 from tui_tagger.core.vocabulary import Vocabulary, default_vocabulary
 from tui_tagger.ui import backend
 from tui_tagger.ui.sorted_rows import sort_key
@@ -29,7 +30,7 @@ def _confirmed(source: str | None) -> bool:
 class Row:
     path: str  # image ref, as the catalog gives it
     rel: str
-    name: str  # printable form of rel
+    name: str  # rel as shown: printable(rel)
     mtime_ns: int
     base: dict[str, str | None]  # tags on disk: name -> source
     predictions: dict[str, float] = field(default_factory=dict)
@@ -69,8 +70,7 @@ class Session:
     def make_rows(entries) -> list[Row]:
         """Rows for catalog entries; no session state, so a worker thread builds them (100k: ~0.1 s).
         The entries' tag dicts are shared, not copied: the catalog and the session replace them, never edit."""
-        name = backend.display_name
-        return [Row(e.path, e.rel, name(e.rel), e.mtime_ns, e.tags, e.predictions or {}, e.error, e.size)
+        return [Row(e.path, e.rel, printable(e.rel), e.mtime_ns, e.tags, e.predictions or {}, e.error, e.size)
                 for e in entries]
 
     def add_entries(self, entries) -> None:

@@ -4,7 +4,8 @@ the outliers (seed 003): isolation-forest scores of the images, with the ROC cur
 the current tag over the reviewed images (is the tag a rare, unusual-looking class?).
 
 Everything heavy runs in thread workers on a snapshot of the session taken on the UI thread; tag names
-come from files and are shown as ``rich.text.Text`` (never parsed as markup).
+come from files and are shown as ``rich.text.Text`` (never parsed as markup), through ``printable`` (their
+control characters made visible).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from textual.widgets import Footer, OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 from textual_plotext import PlotextPlot
 
+from tui_tagger.core.text import printable
 from tui_tagger.learn.plots import P_STATES, STATES, p_state
 
 if TYPE_CHECKING:
@@ -180,7 +182,7 @@ def relations_renderable(rel, width: int = 160):
     table = Table(title=Text(f"Co-occurrence and correlation (phi) of the {len(rel.tags)} most frequent tags "
                              f"over {rel.n:,} images"), title_justify="left", box=None, padding=(0, 1),
                   header_style="bold")
-    name_w = min(34, max(len(t) for t in rel.tags))
+    name_w = min(34, max(len(printable(t)) for t in rel.tags))
     # each phi column: 6 cells + gap; at least 2 (as many as there are tags: one tag, one column)
     cols = min(len(rel.tags), max(2, (width - 4 - 3 - name_w - 8) // 7))
     table.add_column("#", justify="right")
@@ -189,7 +191,7 @@ def relations_renderable(rel, width: int = 160):
     for j in range(cols):
         table.add_column(str(j + 1), justify="right", min_width=5)
     for i, tag in enumerate(rel.tags):
-        cells = [Text(str(i + 1)), Text(tag), Text(f"{int(rel.counts[i]):,}")]
+        cells = [Text(str(i + 1)), Text(printable(tag)), Text(f"{int(rel.counts[i]):,}")]
         for j in range(cols):
             if i == j:
                 cells.append(Text("·", style="dim"))
@@ -203,7 +205,7 @@ def relations_renderable(rel, width: int = 160):
     pairs.add_column("both", justify="right")
     pairs.add_column("phi", justify="right")
     for a, b, co, r in rel.pairs(PAIRS):
-        pairs.add_row(Text(f"{a}  &  {b}"), Text(f"{co:,}"), Text(f"{r:+.2f}", style=_phi_style(r)))
+        pairs.add_row(Text(f"{printable(a)}  &  {printable(b)}"), Text(f"{co:,}"), Text(f"{r:+.2f}", style=_phi_style(r)))
     from rich.console import Group
 
     more = f"columns: the first {cols} tags (a wider terminal shows more); " if cols < len(rel.tags) else ""
@@ -220,7 +222,7 @@ def performance_renderable(scores, snap: Snapshot):
         return Text("No image has both a prediction and a person's label: label some images (or open a labelled "
                     "folder), then look again.")
     thr = "the model's per-tag thresholds" if snap.thresholds else "0.5"
-    table = Table(title=Text(f"Model performance per tag, worst first (model: {snap.model or '?'}; "
+    table = Table(title=Text(f"Model performance per tag, worst first (model: {printable(snap.model or '?')}; "
                              f"precision and recall at {thr})"), title_justify="left", box=None,
                   padding=(0, 1), header_style="bold")
     for col, just in (("tag", "left"), ("labelled", "right"), ("positives", "right"), ("AP", "right"),
@@ -234,7 +236,7 @@ def performance_renderable(scores, snap: Snapshot):
         return Text(f"{v:.3f}", style="red" if v < 0.5 else ("yellow" if v < 0.8 else "green"))
 
     for s in scores:
-        table.add_row(Text(s.tag), Text(f"{s.n:,}"), Text(f"{s.support:,}"), score(s.ap), score(s.precision),
+        table.add_row(Text(printable(s.tag)), Text(f"{s.n:,}"), Text(f"{s.support:,}"), score(s.ap), score(s.precision),
                       score(s.recall), Text(f"{s.threshold:.2f}"))
     from rich.console import Group
 
@@ -245,7 +247,9 @@ def performance_renderable(scores, snap: Snapshot):
 
 def roc_note(out: Outliers, tag: str) -> Text:
     """The Outliers tab's one line above the plot: the AUC, or why there is no ROC."""
-    if not tag:
+    if tag:
+        tag = printable(tag)
+    else:
         return Text("ROC needs a current tag (t in the main view); the outliers are listed all the same.")
     if out.roc is None:
         note = Text(f"ROC needs reviewed images with and without '{tag}' ")
@@ -266,7 +270,7 @@ def outlier_option(rank: int, score: float, path: str, label: bool | None) -> Te
     else:
         line.append("+" if label else "−", style="green" if label else "grey50")
     line.append(" ")
-    line.append(Path(path).name)  # a file name, never markup
+    line.append(printable(Path(path).name))  # a file name: controls made visible, never markup
     return line
 
 
@@ -407,7 +411,7 @@ class AnalysisScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.snap = snapshot(self.app)
-        title = Text(f" Analysis · {self.snap.root} · current tag: {self.snap.tag or '-'} · "
+        title = Text(f" Analysis · {printable(str(self.snap.root))} · current tag: {printable(self.snap.tag) or '-'} · "
                      f"{len(self.snap.paths):,} images", style="bold")
         self.query_one("#analysis-title", Static).update(title)
         self.query_one("#relations-body").loading = True
@@ -448,7 +452,7 @@ class AnalysisScreen(ModalScreen[None]):
         for wid in ("#relations-body", "#performance-body"):
             w = self.query_one(wid, Static)
             w.loading = False
-            w.update(Text(message))
+            w.update(Text(printable(message)))
 
     # ---- embedding --------------------------------------------------------------------------
     def _cache_key(self) -> tuple:
@@ -506,7 +510,7 @@ class AnalysisScreen(ModalScreen[None]):
         """A progress / result line (plain strings literally: they may hold file names)."""
         if not self.is_attached:
             return  # closed meanwhile
-        self.query_one(selector, Static).update(message if isinstance(message, Text) else Text(message))
+        self.query_one(selector, Static).update(message if isinstance(message, Text) else Text(printable(message)))
 
     def _info(self, message: str | Text) -> None:
         self._show_line("#embed-info", message)
@@ -570,7 +574,8 @@ class AnalysisScreen(ModalScreen[None]):
         emb = self.emb
         info = Text()
         info.append(f"{self._method_label()} of {emb.source_label}\n", style="bold")
-        what = f"p({self.snap.tag or '-'})" if self.colour_by == "p" else (self.snap.tag or "-")
+        tag = printable(self.snap.tag) or "-"
+        what = f"p({tag})" if self.colour_by == "p" else tag
         info.append(f"{len(emb.paths):,} images, colour: {what}\n")
         for state in self.order:
             info.append("● ", style=_style(state))
@@ -615,7 +620,7 @@ class AnalysisScreen(ModalScreen[None]):
             if sel.any():
                 cx, cy = xy[sel].mean(axis=0)
                 plt.text(str(c + 1), float(cx), float(cy), color="white", style="bold")
-        plt.title(f"{self._method_label()} · {self.snap.tag or '-'}")
+        plt.title(f"{self._method_label()} · {printable(self.snap.tag) or '-'}")
         plt.xticks([])
         plt.yticks([])
         plot.refresh()
@@ -757,7 +762,7 @@ class AnalysisScreen(ModalScreen[None]):
         plt.ylim(0, 1)
         plt.xlabel("false positive rate")
         plt.ylabel("true positive rate")
-        plt.title(f"ROC · {self.snap.tag} · AUC {out.roc['auc']:.2f}")  # short: plotext drops a long one
+        plt.title(f"ROC · {printable(self.snap.tag)} · AUC {out.roc['auc']:.2f}")  # short: plotext drops a long one
         plot.refresh()
 
     def apply_outlier(self, i: int) -> None:

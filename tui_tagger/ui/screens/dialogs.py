@@ -1,4 +1,7 @@
-"""Small modal dialogs: a choice between buttons (quit, restore, conflicts) and a one-line prompt."""
+"""Small modal dialogs: a choice between buttons (quit, restore, conflicts) and a one-line prompt.
+
+Messages are the program's own, possibly several lines: shown as ``Text`` (never markup) through
+``printable(message, layout=True)``, so their newlines stay; the names in them are ``printable`` already."""
 
 from __future__ import annotations
 
@@ -8,6 +11,8 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
+
+from tui_tagger.core.text import printable
 
 
 class ChoiceDialog(ModalScreen[str | None]):
@@ -23,7 +28,7 @@ class ChoiceDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(Text(self.message), classes="dialog-message")
+            yield Static(Text(printable(self.message, layout=True)), classes="dialog-message")
             with Horizontal(classes="dialog-buttons"):
                 for i, (cid, label) in enumerate(self.choices):
                     yield Button(label, id=f"choice-{cid}", variant="primary" if i == 0 else "default")
@@ -52,7 +57,7 @@ class PromptDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(Text(self.title_text), classes="dialog-message")
+            yield Static(Text(printable(self.title_text, layout=True)), classes="dialog-message")
             yield Input(self.value, placeholder=self.placeholder, id="prompt-input")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

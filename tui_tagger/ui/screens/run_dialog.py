@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from tui_tagger.core.errors import TaggerError
+from tui_tagger.core.text import printable
 from tui_tagger.ui import run_options
 from tui_tagger.ui.run_options import Option
 
@@ -76,7 +77,7 @@ class RunDialog(ModalScreen[tuple[str, dict] | None]):
         try:
             values = self.values()
         except TaggerError as err:
-            self.query_one("#run-error", Static).update(Text(str(err)))
+            self.query_one("#run-error", Static).update(Text(printable(str(err))))
             return
         self.dismiss((action, values))
 

@@ -1,5 +1,6 @@
 """The tag picker: fuzzy search over all tags (vocabulary + tags found in the folder), grouped G1-G7,
-each with its positive/negative counts in this folder."""
+each with its positive/negative counts in this folder. Names from files are shown through ``printable``
+(controls made visible) as ``Text`` (never markup)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from tui_tagger.core.text import printable
 from tui_tagger.core.vocabulary import GROUPS, OTHER_GROUP
 
 
@@ -94,7 +96,7 @@ class TagPicker(ModalScreen[str | None]):
         else:
             shown = [(group, a) for group, attrs in groups.items() for a in attrs]
         # counts in one column: names padded to the longest shown (capped, so one long name can't push it off)
-        width = min(max((len(a.name) for _, a in shown), default=0), 40)
+        width = min(max((len(printable(a.name)) for _, a in shown), default=0), 40)
         digits = len(str(self.total))
         last_group = None
         for group, a in shown:
@@ -105,7 +107,7 @@ class TagPicker(ModalScreen[str | None]):
             pos = self.counts.get(a.name, 0)
             line = Text()
             line.append(f"{a.group:<3}", style="dim")
-            line.append(f" {a.name:<{width}}")  # literal: never markup
+            line.append(f" {printable(a.name):<{width}}")  # controls made visible; Text: never markup
             line.append(f"  +{pos:>{digits}} −{self.total - pos:>{digits}}", style="dim")
             options.append(Option(line, id=a.name))
         ol = self.query_one(OptionList)

@@ -2,7 +2,9 @@
 
 Textual draws "▐X▌" for ticked and unticked alike (only the colour differs), which is unreadable in tmux
 at 256 colours and on monochrome terminals. Here each line starts with "[x]" or "[ ]", then who set the
-tag (human / model / synth / file) and the model's p(tag) where known, in fixed columns.
+tag (human / model / synth / file) and the model's p(tag) where known, in fixed columns. Tag names and
+sources come from files: shown through ``printable`` (a control character shows as ``\x9b``, a newline as
+``\n``), as plain text, never markup.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ from textual.strip import Strip
 from textual.widgets import OptionList, SelectionList
 from textual.widgets.option_list import OptionDoesNotExist
 
+from tui_tagger.core.text import printable
+
 SOURCE_W = 6  # "human ", "model ", "synth ", "file  "
 P_W = 5  # "0.93 "
 _SHORT = {"synthetic": "synth", None: "file"}
 
 
 def source_label(source: str | None) -> str:
-    return _SHORT.get(source, source or "")[: SOURCE_W - 1]
+    return printable(_SHORT.get(source, source or ""))[: SOURCE_W - 1]  # a tag file's source attribute
 
 
 class TagChecklist(SelectionList[str]):

@@ -2,7 +2,8 @@
 
 Each row is three lines: an inline false-colour thumbnail drawn as ``▀`` half blocks (foreground = upper
 pixel, background = lower pixel) and the name, then the tag's source and p(tag). Names are drawn as
-plain segments (never parsed as markup). 100k rows cost one list of Row objects, no widgets.
+plain segments (never parsed as markup), with their controls made visible (``printable``). 100k rows cost
+one list of Row objects, no widgets.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from tui_tagger.core.text import printable
 from tui_tagger.ui.messages import RowMoveRequested, RowSelected
 from tui_tagger.ui.sorted_rows import SortedRows
 from tui_tagger.ui.thumbs import FAILED
@@ -314,9 +316,9 @@ class ImageList(ScrollView, can_focus=True):
             tags = self.session.tags(row)
             source = ("file" if tags[tag] is None else tags[tag]) if tag in tags else ""
             p = row.predictions.get(tag)
-            text = f"{source:<9}" + (f" p={p:.2f}" if p is not None else "")
+            text = f"{printable(source):<9}" + (f" p={p:.2f}" if p is not None else "")  # source: from the file
         else:
-            text = row.name if line == 0 else (row.error or "")
+            text = row.name if line == 0 else printable(row.error or "")
         # a move shifts rows on screen: repainting them is a lookup, not a rebuild of their segments
         key = (row.path, line, state, id(arr), text, bool(row.error), width)
         strip = self._strips.get(key)

@@ -9,6 +9,7 @@ from textual.containers import Vertical
 from textual.widgets import SelectionList, Static
 from textual.widgets.selection_list import Selection
 
+from tui_tagger.core.text import printable
 from tui_tagger.core.vocabulary import GROUPS
 from tui_tagger.ui.messages import InspectResized
 from tui_tagger.ui.widgets.checklist import TagChecklist
@@ -122,7 +123,7 @@ class InspectPane(Vertical):
         if row is None:
             title.append("no image")
         else:
-            title.append(row.name, style="bold")  # literal
+            title.append(row.name, style="bold")  # printable(rel), as Text: literal
         self.query_one("#inspect-title", Static).update(title, layout=False)  # fixed size: no layout pass
         self._fill_checklist(tags if row else {}, vocab, session_tag)
         self.update_predictions(row)
@@ -168,7 +169,8 @@ class InspectPane(Vertical):
             for a in attrs:
                 label = Text()
                 label.append(f"{group if group in GROUPS else '--':<3}", style="dim")
-                label.append(f" {a.name}", style="bold" if a.name == session_tag else "")  # literal
+                # a tag name from a file: controls made visible, and as Text never markup
+                label.append(f" {printable(a.name)}", style="bold" if a.name == session_tag else "")
                 items.append(Selection(label, a.name, a.name in tags))
         checklist.add_options(items)
         if highlighted is not None and highlighted < len(items):
@@ -194,7 +196,7 @@ class InspectPane(Vertical):
             return
         if self._image_cls is not None:
             widget.image = None
-        self.query_one("#inspect-meta", Static).update(Text("✗ " + message, style="bold"), layout=False)
+        self.query_one("#inspect-meta", Static).update(Text("✗ " + printable(message), style="bold"), layout=False)
         self.set_class(True, "-error")
 
 
@@ -204,6 +206,6 @@ def _format_meta(meta: dict) -> str:
     for k, v in meta.items():
         if isinstance(v, float):
             v = f"{v:.4g}"
-        text = "".join(ch if ch.isprintable() else "?" for ch in f"{k}: {v}")
+        text = f"{printable(str(k))}: {printable(str(v))}"  # keys and values from the file's header
         keep.append(text[:60])
     return "  ".join(keep[:12])
