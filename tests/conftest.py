@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,11 @@ def _isolated_dirs(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("TUI_TAGGER_CACHE_DIR", str(base / "cache"))
     monkeypatch.setenv("TUI_TAGGER_CONFIG_DIR", str(base / "config"))
     monkeypatch.setenv("TUI_TAGGER_FSYNC", "0")
+    # the journal's fallback folder (and any other temp file) stays in the test's own folder
+    tmp = base / "tmp"
+    tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(tmp))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
     # the TUI's live head on the numpy-only physics features unless a test asks for the CNN's
     monkeypatch.setenv("TUI_TAGGER_HEAD_FEATURES", "physics")
 

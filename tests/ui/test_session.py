@@ -142,7 +142,9 @@ def test_clashing_change_is_asked_about_not_overwritten(folder):
     saved, left, errors = s.save()
     assert saved == 0 and len(left) == 1 and "TSAXS" in left[0].messages[0]
     assert s.dirty  # still unsaved and journalled
-    assert Session(folder).pending_journal()
+    assert {r["image"] for r in s.journal.records()} == {str(img)}
+    other = Session(folder)
+    assert other.pending_journal() == [] and len(other.live_sessions()) == 1  # alive: not offered to others
     saved, left, errors = s.save(resolve=lambda c: True)
     assert saved == 1 and "TSAXS" in tags_on_disk(img)  # the merge keeps the disk's change
 

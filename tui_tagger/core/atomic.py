@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
+
+# The temp files atomic_write_bytes makes: ".<target>.<8 random chars from mkstemp>.tmp"
+_TEMP = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
 
 
 def atomic_write_bytes(path: str | Path, data: bytes, fsync: bool = True) -> None:
@@ -51,3 +55,18 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def remove_stale_temp(entry: os.DirEntry, before: float) -> bool:
+    """Remove ``entry`` if it is a temp file of ours (``atomic_write_bytes``'s pattern) last written before
+    ``before`` (the start of the session: a save a crash cut short left it; a live writer's temp is newer).
+    Returns whether it was removed."""
+    if not _TEMP.fullmatch(entry.name):
+        return False
+    try:
+        if not entry.is_file(follow_symlinks=False) or entry.stat(follow_symlinks=False).st_mtime >= before:
+            return False
+        os.unlink(entry.path)
+        return True
+    except OSError:
+        return False

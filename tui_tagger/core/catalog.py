@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tui_tagger import config
+from tui_tagger.core.atomic import remove_stale_temp
 from tui_tagger.core.errors import FileProblem, TaggerError
 from tui_tagger.core.index_db import ErrorRow, IndexDB
 from tui_tagger.core.query import Query, parse_query
@@ -112,6 +113,10 @@ class Catalog:
         self.problems: list[str] = []
         # after a finished scan: paths of the entries the index held that are gone
         self.removed: list[str] = []
+        # set by a session that writes tag files: the scan removes our temp files older than this (saves a
+        # crash cut short); read-only commands leave it None and delete nothing
+        self.sweep_temps_before: float | None = None
+        self.swept = 0
 
     @property
     def db(self) -> IndexDB:
@@ -392,7 +397,7 @@ class _Scan:
                 top[2] = names = iter(sorted(listing))
                 top[3] = listings = {_BESIDE: listing}
                 if self.tags_dir is not None:
-                    listings[_MIRROR] = _listing(self.cat.mirror_base / rel_dir)
+                    listings[_MIRROR] = _listing(self.cat.mirror_base / rel_dir, self.cat)
             listing = listings[_BESIDE]
             self.listings = listings
             self.beside_prefix, self.mirror_prefix = self.prefixes.folder(rel_dir)
@@ -427,7 +432,13 @@ class _Scan:
                 return None
             self.visited.add(key)
             with os.scandir(folder) as it:
-                return {e.name: e for e in it if e.name[0] != "." and e.name != "__pycache__"}
+                listing = {e.name: e for e in it if e.name != "__pycache__"}
+            hidden = [n for n in listing if n[0] == "."]
+            for name in hidden:
+                e = listing.pop(name)
+                if self.cat.sweep_temps_before is not None and remove_stale_temp(e, self.cat.sweep_temps_before):
+                    self.cat.swept += 1
+            return listing
         except OSError as err:
             self.cat.problems.append(f"{folder}: cannot list the folder: {err.strerror or err}")
             return None
@@ -549,9 +560,15 @@ class _Scan:
 _EMPTY: dict = {}
 
 
-def _listing(folder: Path) -> dict[str, os.DirEntry]:
+def _listing(folder: Path, cat: "Catalog | None" = None) -> dict[str, os.DirEntry]:
     try:
         with os.scandir(folder) as it:
-            return {e.name: e for e in it}
+            listing = {e.name: e for e in it}
     except OSError:
         return {}
+    if cat is not None and cat.sweep_temps_before is not None:
+        for name in [n for n in listing if n[0] == "."]:
+            if remove_stale_temp(listing[name], cat.sweep_temps_before):
+                del listing[name]
+                cat.swept += 1
+    return listing

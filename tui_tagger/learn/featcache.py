@@ -20,6 +20,16 @@ _SCHEMA = """CREATE TABLE IF NOT EXISTS feats (
     ref TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, version TEXT, vec BLOB)"""
 
 
+def _key(ref: str) -> str:
+    """The row key of an image ref. SQLite text must be UTF-8: a name that is not (lone surrogates from
+    ``os.fsdecode``) is keyed by its bytes in hex, after a NUL no real name holds, so keys never collide."""
+    try:
+        ref.encode("utf-8")
+        return ref
+    except UnicodeEncodeError:
+        return "\0" + ref.encode("utf-8", "surrogateescape").hex()
+
+
 def cache_path(source: str, cache_dir: str | os.PathLike | None = None) -> Path:
     return Path(cache_dir or config.cache_dir()) / "features" / source / "features.sqlite"
 
@@ -61,12 +71,12 @@ class FeatureCache:
             marks = ",".join("?" * len(chunk))
             try:
                 rows = db.execute(f"SELECT ref, size, mtime_ns, version, vec FROM feats WHERE ref IN ({marks})",
-                                  [c[0] for c in chunk]).fetchall()
+                                  [_key(c[0]) for c in chunk]).fetchall()
             except sqlite3.Error:
                 return found
             by_ref = {r[0]: r for r in rows}
             for i, (ref, size, mtime_ns) in enumerate(chunk):
-                row = by_ref.get(ref)
+                row = by_ref.get(_key(ref))
                 if row and row[1] == size and row[2] == mtime_ns and row[3] == self.version:
                     found[start + i] = np.frombuffer(row[4], dtype=np.float32)
         return found
@@ -78,7 +88,7 @@ class FeatureCache:
         try:
             with db:
                 db.executemany("INSERT OR REPLACE INTO feats VALUES (?, ?, ?, ?, ?)",
-                               [(ref, size, mtime, self.version, np.asarray(v, np.float32).tobytes())
+                               [(_key(ref), size, mtime, self.version, np.asarray(v, np.float32).tobytes())
                                 for ref, size, mtime, v in rows])
         except sqlite3.Error:
             pass  # a full disk or a locked cache costs only recomputation next time

@@ -64,6 +64,7 @@ class Session:
         # written to tag files (``tui-tagger predict --write`` does that), so a save writes only corrections
         self.predicted: dict[str, dict[str, float]] = {}
         self.prediction_model: str | None = None
+        self._orphans = None  # dead sessions' journals, claimed by pending_journal until restore/discard
 
     # ---- rows -------------------------------------------------------------------------------
     @staticmethod
@@ -259,16 +260,46 @@ class Session:
 
     # ---- journal ----------------------------------------------------------------------------
     def pending_journal(self) -> list[dict]:
-        """The journal's records that still change something: a tag set and set back cancels out."""
-        records = self.journal.records()
+        """The corrections of sessions on this folder that ended without saving (their journals are
+        orphans: no live session holds them), less those that change nothing any more: a tag set and
+        set back, or a correction already in the tag file (a save that the crash interrupted after
+        writing the file). The orphans stay claimed by this session until ``restore`` or ``discard_orphans``."""
+        if self._orphans is not None:
+            self._orphans.release()
+        self._orphans = self.journal.orphans()
         last: dict[tuple, object] = {}
-        for rec in records:
-            last[(rec.get("image"), rec.get("tag"))] = rec.get("present")
-        return records if any(v is not None for v in last.values()) else []
+        for rec in self._orphans.records:
+            path, tag = rec.get("image"), rec.get("tag")
+            if isinstance(path, str) and isinstance(tag, str):
+                last[(path, tag)] = rec.get("present")
+        disk: dict[str, dict[str, str | None] | None] = {}
+        store = None
+        unsaved = set()
+        for (path, tag), present in last.items():
+            if present is None:
+                continue  # back to the file's value: nothing to restore
+            if path not in disk:
+                if store is None:
+                    store = backend.tag_store(self.root, self.tags_dir)
+                try:
+                    tf = store.load(path)
+                    disk[path] = {} if tf is None else {n: t.source for n, t in tf.tags.items()}
+                except TaggerError:
+                    disk[path] = None  # unreadable now: offer the correction, the save will say why
+            tags = disk[path]
+            if tags is None or (present and not (tag in tags and _confirmed(tags[tag]))) or (
+                    not present and tag in tags):
+                unsaved.add((path, tag))
+        return [r for r in self._orphans.records if (r.get("image"), r.get("tag")) in unsaved]
+
+    def live_sessions(self):
+        """Other sessions open on this folder right now (their corrections are theirs, never offered)."""
+        return self.journal.live_sessions()
 
     def restore(self, records: list[dict]) -> int:
-        """Apply journal records from a previous session (they stay in the journal until saved), as one
-        undoable step: ``u`` right after a restore takes it all back (and journals that)."""
+        """Apply journal records from a session that died (``pending_journal``), as one undoable step:
+        ``u`` right after a restore takes it all back (and journals that). They move into this session's
+        journal, and the dead session's files go."""
         first: dict[tuple[str, str], bool | None] = {}  # (path, tag) -> value before the restore
         for rec in records:
             path, tag, present = rec.get("image"), rec.get("tag"), rec.get("present")
@@ -288,10 +319,20 @@ class Session:
         if step:
             self.undo_stack.append(step)
             self.redo_stack.clear()
+        if self._orphans is not None:
+            self.journal.adopt(self._orphans, records)
+            self._orphans = None
         self.version += 1
         return len(self.overrides)
 
+    def discard_orphans(self) -> None:
+        """Throw away the corrections of sessions that died (the restore prompt's Discard)."""
+        if self._orphans is not None:
+            self.journal.discard(self._orphans)
+            self._orphans = None
+
     def discard_journal(self) -> None:
+        """Throw away this session's own unsaved corrections (quit without saving)."""
         self.journal.clear()
 
     def _tell_catalog(self, path: str, tagfile) -> None:
@@ -344,8 +385,9 @@ class Session:
             saved += 1
             self._tell_catalog(path, tf)
         # what could not be saved stays journalled
+        t = round(time.time(), 3)
         self.journal.rewrite([
-            {"image": p, "tag": t, "present": v} for p, ov in self.overrides.items() for t, v in ov.items()
+            {"image": p, "tag": g, "present": v, "t": t} for p, ov in self.overrides.items() for g, v in ov.items()
         ])
         self.version += 1
         return saved, left, errors
