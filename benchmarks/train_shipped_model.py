@@ -198,6 +198,19 @@ def soup_text(t: dict) -> str:
             f"{', '.join(f'seed {s} at {z} px' for _, _, s, z in VAL_SETS)}, where its thresholds were chosen.")
 
 
+REAL_DEV_HEADING = "## Real frames (real-dev)"
+
+
+def kept_section(text: str, heading: str) -> str:
+    """The section of ``text`` under ``heading`` up to the next ``## `` heading, with a blank line before it
+    ("" when there is none): a section the card keeps from one rewrite to the next."""
+    start = text.find("\n" + heading + "\n")
+    if start < 0:
+        return ""
+    end = text.find("\n## ", start + len(heading) + 2)
+    return "\n" + text[start + 1: end if end >= 0 else len(text)].rstrip("\n") + "\n"
+
+
 def write_card(card: Path, model_path: Path, evaluation: dict, real: list[dict], train_seconds: float | None) -> None:
     from tui_tagger.model.checkpoint import load_checkpoint
     from tui_tagger.model.nets import count_parameters
@@ -225,6 +238,7 @@ def write_card(card: Path, model_path: Path, evaluation: dict, real: list[dict],
         exp = ["TSAXS", "GISAXS", "TWAXS", "GIWAXS"]
         top = max(exp, key=lambda e: probs.get(e, 0.0)) if probs else "?"
         real_rows.append(f"| {name} | {', '.join(want)} | {top} | {shown or r.get('error')} |")
+    real_dev = kept_section(old, REAL_DEV_HEADING)  # written from benchmarks/bench_real.py, not here
     history = "\n".join(
         f"| {h['epoch']} | {h['train_loss']} | {h.get('val_loss', '–')} | {h.get('val_mean_ap', '–')} |" for h in t["history"])
     size_mb = model_path.stat().st_size / 1e6
@@ -261,7 +275,7 @@ precision/recall/F1 at the model's per-tag threshold (chosen on the validation s
 | image | human tags checked | most likely experiment | p (threshold) |
 |---|---|---|---|
 {chr(10).join(real_rows)}
-
+{real_dev}
 ## Overfitting check
 
 Train mean AP {t.get('train_mean_ap')} vs validation mean AP {t.get('val_mean_ap')}; train loss
