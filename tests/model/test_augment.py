@@ -42,3 +42,15 @@ def test_shifts_move_only_movable_frames_and_fill_with_zero():
     moved = out[torch.from_numpy(movable)]
     assert set(torch.unique(moved).tolist()) <= {0.0, 0.5}
     assert (moved == 0).any()  # some frame was shifted: its uncovered edge reads as masked (0)
+
+
+def test_augmentation_keeps_what_is_not_a_pixel_as_it_is():
+    x = torch.full((8, 1, 32, 32), 0.5)
+    x[:, :, :8] = -1.0  # padding
+    out = augment(x, TrainConfig(flip=False, shift=0.2, gamma=0.5, invalid=-1.0), np.random.default_rng(2),
+                  np.ones(8, bool))
+    assert set(torch.unique(out).tolist()) <= {-1.0} | set(torch.unique(out[out >= 0]).tolist())
+    assert (out >= 0).sum() > 0 and float(out.min()) == -1.0
+    assert not ((out < 0) & (out > -1.0)).any()  # contrast never bends -1 into a pixel value
+    shifted_in = out[:, :, -2:, :]  # rows shifted in from below the frame are filled with -1, not 0
+    assert not (shifted_in == 0).any()

@@ -83,3 +83,24 @@ def test_shrinking_first_equals_mapping_every_pixel_first():
     full = preprocess(data, mask, preprocess_config({"size": 128}))  # no resize: every pixel mapped
     expected = full.reshape(64, 2, 64, 2).max(axis=(1, 3))
     np.testing.assert_allclose(preprocess(data, mask, preprocess_config({"size": 64})), expected, atol=1e-6)
+
+
+def test_with_invalid_minus_one_padding_gaps_and_masked_pixels_are_not_dark_pixels():
+    """A strip detector padded to a square: the padding and a module gap must not read as a dark region
+    (0 is also the darkest real pixel), or the padding's edge passes for a GISAXS horizon."""
+    rng = np.random.default_rng(0)
+    strip = rng.poisson(20, (64, 512)).astype(np.float32)
+    strip[:, 0] = 0  # a dark column of real pixels
+    mask = np.ones_like(strip, dtype=bool)
+    mask[:, 248:264] = False  # a gap between modules (two whole 8-pixel blocks at this size)
+    for reduce in ("max", "mean"):
+        out = preprocess(strip, mask, preprocess_config({"size": 64, "invalid": -1.0, "reduce": reduce}))
+        assert out.shape == (64, 64)
+        assert np.all(out[:24] == -1.0) and np.all(out[-24:] == -1.0)  # the padding above and below
+        assert np.all(out[30:34, 31:33] == -1.0)  # the gap
+        assert out[30:34].min() >= -1.0 and (out[30:34, 34:] >= 0).all()  # real pixels stay in [0, 1]
+    old = preprocess(strip, mask, preprocess_config({"size": 64}))
+    assert old.min() == 0.0 and np.all(old[:24] == 0.0)  # the first models' input, unchanged
+    assert preprocess_config({})["invalid"] == 0.0  # a model file without the key is read as before
+    with pytest.raises(ValueError):
+        preprocess_config({"invalid": 0.5})

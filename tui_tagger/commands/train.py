@@ -16,7 +16,7 @@ DEFAULTS = {
     "dirs": [], "out": None, "init": None, "epochs": 30, "device": "auto", "val_split": 0.2, "batch": 32,
     "lr": 1e-3, "seed": 0, "workers": None, "size": 256, "min_support": 2, "patience": 6, "tags_dir": None,
     "max_pos_weight": 3.0, "exclude_tag": [], "pool": None, "widths": None, "hidden": None, "attention": None,
-    "focal": 0.0, "precision": "auto",
+    "focal": 0.0, "precision": "auto", "invalid": None,
 }
 MAX_POOL = 16
 MAX_WIDTH = 4096
@@ -70,6 +70,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="arithmetic of the training steps: auto (default: bfloat16 on CUDA, float32 on the CPU), "
                         "fp32, or bf16 (on the CPU too: about 1.35x faster on CPUs with AMX, such as Xeon "
                         "Sapphire Rapids and later)")
+    p.add_argument("--invalid", type=float, choices=(0.0, -1.0), metavar="V",
+                   help="what masked pixels, detector gaps and the padding to a square are in the model's input: "
+                        "-1 (default for a new model: the network tells them from dark pixels, so a strip "
+                        "detector's padding is no horizon) or 0 (the first models); with --from: the model's own "
+                        "unless given")
     p.add_argument("--min-support", type=int, metavar="K", help="learn tags with at least K positives (2)")
     p.add_argument("--patience", type=int, help="stop after this many epochs without a better validation mean AP or loss (6)")
     p.add_argument("--max-pos-weight", type=float, metavar="W",
@@ -133,6 +138,8 @@ def run(args: argparse.Namespace) -> int:
         if size_given and args.size != preprocess["size"]:
             # the convolutions and the adaptive pool take any input size: only the resize step changes
             preprocess = _preprocess_for(args.size, preprocess)
+        if args.invalid is not None and args.invalid != preprocess.get("invalid", 0.0):
+            preprocess = _preprocess_for(preprocess["size"], {**preprocess, "invalid": args.invalid})
         model = adapt_head(model, old.tags, tags)
         if args.pool is not None:
             try:
@@ -150,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
             except ValueError as err:
                 raise TaggerError(f"train: --attention: {err}") from None
     else:
-        preprocess = _preprocess_for(args.size)
+        preprocess = _preprocess_for(args.size, {"invalid": -1.0 if args.invalid is None else args.invalid})
         arch_config = {"pool": args.pool, "widths": widths, "hidden": args.hidden, "attention": args.attention}
         arch, arch_config = DEFAULT_ARCH, {k: v for k, v in arch_config.items() if v is not None}
         model = create_model(arch, len(tags), arch_config)
@@ -166,7 +173,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = TrainConfig(epochs=args.epochs, batch=args.batch, lr=args.lr, patience=args.patience,
                          max_pos_weight=args.max_pos_weight, focal=args.focal, precision=args.precision,
-                         val_split=args.val_split, seed=args.seed)
+                         val_split=args.val_split, seed=args.seed, invalid=float(preprocess["invalid"]))
     model, summary, thresholds = fit(model, x, y, known, groups, tags, config, device)
     summary["data"] = {
         "dirs": [str(Path(d).resolve()) for d in args.dirs], "images": len(samples),
@@ -197,7 +204,7 @@ def _preprocess_for(size, base: dict | None = None) -> dict:
     try:
         return preprocess_config({**(base or {}), "size": size})
     except ValueError as err:
-        raise TaggerError(f"train: --size: {err}") from None
+        raise TaggerError(f"train: --size/--invalid: {err}") from None
 
 
 def _tag_list(samples, min_support: int, keep: list[str]) -> list[str]:
@@ -229,7 +236,7 @@ def _save_config(args, out: Path, device, workers: int, preprocess, summary, thr
             "patience": args.patience, "max_pos_weight": args.max_pos_weight,
             "exclude_tag": list(args.exclude_tag or []), "pool": args.pool,
             "widths": args.widths, "hidden": args.hidden, "attention": args.attention, "focal": args.focal,
-            "precision": args.precision,
+            "precision": args.precision, "invalid": float(preprocess["invalid"]),
             "tags_dir": str(Path(args.tags_dir).resolve()) if args.tags_dir else None,
         },
         "preprocess": preprocess,

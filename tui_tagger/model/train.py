@@ -43,6 +43,8 @@ class TrainConfig:
     # (autocast on the CPU too: about 1.35x the images/s on a CPU with AMX; slower on one without). The
     # weights stay float32 and validation runs as predict does, so thresholds match what predict gives.
     precision: str = "auto"
+    # the preprocessing's value for what is not a pixel (``transforms`` "invalid"): augmentation keeps it
+    invalid: float = 0.0
 
 
 # A gap this large between training and validation mean AP (or a validation loss this many times the
@@ -218,18 +220,20 @@ def overfitting(train_map: float | None, val_map: float | None, train_loss: floa
 
 def augment(xb: torch.Tensor, config: TrainConfig, rng: np.random.Generator, movable: np.ndarray) -> torch.Tensor:
     """Label-safe training augmentation of a (B, 1, S, S) batch in [0, 1]: left-right flips, contrast
-    (a random power), and shifts (zero = masked fill) of the frames that ``movable`` allows. Never
+    (a random power), and shifts (``config.invalid`` fills, as masked pixels) of the frames that ``movable`` allows. Never
     up-down flips or rotations: GISAXS, the horizon and "Oriented z/xy" depend on which way is up."""
     n, _, h, w = xb.shape
+    fill = config.invalid  # what is not a pixel (masked, gaps, padding): kept as it is, shifted in as it is
     if config.flip:
         flip = torch.from_numpy(rng.random(n) < 0.5).to(xb.device)
         xb = torch.where(flip[:, None, None, None], xb.flip(-1), xb)
     if config.gamma > 0:
         power = np.exp(rng.uniform(-1.0, 1.0, n) * math.log1p(config.gamma)).astype(np.float32)
-        xb = xb.clamp(min=0.0) ** torch.from_numpy(power).to(xb.device)[:, None, None, None]
+        powered = xb.clamp(min=0.0) ** torch.from_numpy(power).to(xb.device)[:, None, None, None]
+        xb = torch.where(xb < 0, xb, powered) if fill < 0 else powered
     m = int(round(config.shift * min(h, w)))
     if m > 0 and movable.any():
-        padded = torch.nn.functional.pad(xb, (m, m, m, m))
+        padded = torch.nn.functional.pad(xb, (m, m, m, m), value=fill)
         shifts = rng.integers(-m, m + 1, size=(n, 2))
         rows = [padded[i, :, m + dy : m + dy + h, m + dx : m + dx + w] if movable[i] else xb[i]
                 for i, (dy, dx) in enumerate(shifts)]

@@ -20,7 +20,12 @@ DEFAULT_PREPROCESS: dict[str, Any] = {
     "pmax": 99.9,
     "fit": "pad",  # "pad": pad to a square (masked) first, keeps ring shapes; "stretch": do not
     "reduce": "max",  # block reduction when shrinking: "max" keeps thin peaks and streaks, or "mean"
+    # what masked pixels, detector gaps and the padding to a square become. 0 (the first models) is also
+    # the darkest real pixel, so padding can pass for a dark region (a strip detector's padding looked like
+    # a GISAXS horizon); -1 sits outside [0, 1], so the network can tell what is not a pixel at all.
+    "invalid": 0.0,
 }
+INVALID_VALUES = (0.0, -1.0)
 
 # Percentiles from at most this many valid pixels (a fixed stride, so the result is deterministic).
 _SAMPLE = 1 << 18
@@ -37,13 +42,16 @@ def preprocess_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]
         raise ValueError(f"preprocessing version {cfg['version']} is not supported (this is {PREPROCESS_VERSION})")
     if not isinstance(cfg["size"], int) or not 64 <= cfg["size"] <= 1024:
         raise ValueError(f"preprocessing size must be a whole number from 64 to 1024, not {cfg['size']!r}")
+    if cfg["invalid"] not in INVALID_VALUES:
+        raise ValueError(f"preprocessing invalid must be one of {INVALID_VALUES}, not {cfg['invalid']!r}")
     if cfg["fit"] not in ("pad", "stretch") or cfg["reduce"] not in ("max", "mean"):
         raise ValueError(f"bad preprocessing fit/reduce: {cfg['fit']!r}/{cfg['reduce']!r}")
     return cfg
 
 
 def preprocess(data: np.ndarray, mask: np.ndarray | None, config: dict[str, Any]) -> np.ndarray:
-    """Detector counts -> float32 (size, size) in [0, 1]; masked and non-finite pixels -> 0.
+    """Detector counts -> float32 (size, size) in [0, 1]; masked and non-finite pixels, and the padding
+    to a square, -> ``config["invalid"]`` (0 or -1; a block with any valid pixel is valid).
 
     log1p(x - floor), then percentiles of the valid pixels set the range, then resize. Percentiles are
     taken on the counts (log1p is monotonic, so the order statistics are the same), once, on a strided
@@ -58,8 +66,9 @@ def preprocess(data: np.ndarray, mask: np.ndarray | None, config: dict[str, Any]
     if mask is not None:
         valid &= np.asarray(mask, dtype=bool)
     values = data[valid]
+    invalid = np.float32(config.get("invalid", 0.0))
     if not values.size:
-        return np.zeros((size, size), dtype=np.float32)
+        return np.full((size, size), invalid, dtype=np.float32)
     if values.size > _SAMPLE:
         values = values[:: values.size // _SAMPLE]
     floor, lo, hi = np.percentile(values, [config["floor_percentile"], config["pmin"], config["pmax"]])
@@ -76,10 +85,15 @@ def preprocess(data: np.ndarray, mask: np.ndarray | None, config: dict[str, Any]
         return np.clip(x, 0.0, 1.0, out=x)
 
     if config["reduce"] == "max":
-        x = np.where(valid, data, np.float32(-np.inf))
-        return to_unit(_resize(x, size, config["fit"], "max", -np.inf))
-    x = to_unit(np.where(valid, data, np.float32(-np.inf)))
-    return _resize(x, size, config["fit"], "mean", 0.0)
+        x = _resize(np.where(valid, data, np.float32(-np.inf)), size, config["fit"], "max", -np.inf)
+        hole = np.isneginf(x) if invalid else None
+        x = to_unit(x)
+    else:
+        x = _resize(to_unit(np.where(valid, data, np.float32(-np.inf))), size, config["fit"], "mean", 0.0)
+        hole = _resize(valid.astype(np.float32), size, config["fit"], "max", 0.0) == 0 if invalid else None
+    if hole is not None:
+        x[hole] = invalid
+    return x
 
 
 def _resize(x: np.ndarray, size: int, fit: str, reduce: str, fill: float) -> np.ndarray:
