@@ -1,4 +1,5 @@
-"""``tui-tagger info FILE...``: format, shape, dtype, range and masked fraction of each image."""
+"""``tui-tagger info FILE...``: format, shape, dtype, range and masked fraction of each image, and the
+scattering geometry its header (or a PONI file) gives (``info_geometry``)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import math
 
 from tui_tagger.core.text import printable
+from tui_tagger.commands import info_geometry
 from tui_tagger.commands.common import print_json, warn
 from tui_tagger.core.errors import ImageReadError
 from tui_tagger.core.formats import parse_ref, read_image
@@ -20,6 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE",
                         help="image files; HDF5 frames as file.h5::/entry/data/data#12 or file.h5#12")
     parser.add_argument("--json", action="store_true", help="print a JSON list with one object per file")
+    info_geometry.add_arguments(parser)
 
 
 def describe(ref: str) -> dict[str, object]:
@@ -93,11 +96,18 @@ def print_table(records: list[dict[str, object]]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    geometry = info_geometry.GeometryOptions(args)  # a malformed --poni file: one line naming it, nothing else
     records = [describe(ref) for ref in args.files]
+    for rec in records:
+        rec["geometry"] = geometry.record(rec)
     if args.json:
         print_json(records)
     else:
         print_table(records)
+        lines = info_geometry.text_lines(records)
+        if lines:
+            print()
+            print("\n".join(lines))
     for rec in records:
         if rec["error"]:
             warn(str(rec["error"]))
