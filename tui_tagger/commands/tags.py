@@ -28,6 +28,7 @@ def run(args) -> int:
     store = store_from(args)
     rows = []
     failed = False
+    shown: set[str] = set()  # errors already printed: `tags *` names an image and its tag file, one error
     for file in args.files:
         row = {"path": os.fspath(file), "tags": [], "sources": {}, "error": None, "tag_file": None}
         try:
@@ -41,8 +42,10 @@ def run(args) -> int:
             row["sources"] = {t.name: t.source for t in tf.tags.values()}
             row["tag_file"] = str(tf.read_from)
         rows.append(row)
-        if not args.json:
+        if not args.json and not (row["error"] and row["error"] in shown):
             _print_row(row)
+            if row["error"]:
+                shown.add(row["error"])
     if args.json:
         print_json(rows)
     return 1 if failed else 0

@@ -239,8 +239,13 @@ def _check_exponent(node: ast.AST) -> None:
         return
     with np.errstate(all="ignore"):
         value = float(_compile(node)({}))
+    if math.isnan(value):
+        raise ExpressionError(f"the exponent is not a number (it works out to nan); use a number from "
+                              f"-{MAX_EXPONENT} to {MAX_EXPONENT}")
+    if math.isinf(value):
+        raise ExpressionError(f"the exponent is infinite; use a number from -{MAX_EXPONENT} to {MAX_EXPONENT}")
     if not abs(value) <= MAX_EXPONENT:
-        raise ExpressionError(f"exponent too large: {value:g} (at most {MAX_EXPONENT})")
+        raise ExpressionError(f"exponent too large: {value:g} (at most {MAX_EXPONENT} in size)")
 
 
 def _compile_compare(node: ast.Compare) -> Evaluator:

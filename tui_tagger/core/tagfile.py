@@ -16,6 +16,7 @@ Safety rules:
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from lxml import etree
 from tui_tagger.core.atomic import atomic_write_bytes
 from tui_tagger.core.text import printable
 from tui_tagger.core.errors import TagFileError
+from tui_tagger.core.regular import NotRegularFile, open_regular
 from tui_tagger.core.vocabulary import FIELD_EXTRAS, GROUPS, KNOWN_IDS, OTHER_GROUP, Attribute, default_vocabulary
 
 MAX_BYTES = 4 * 1024 * 1024  # real tag files are ~2 KiB; anything this big is not one
@@ -83,12 +85,14 @@ def _int(text: str | None) -> int | None:
 
 
 def _float(text: str | None) -> float | None:
+    """A finite number, else None: 'nan', 'inf' or '1e999' in a file say nothing (the text stays as it is)."""
     if text is None:
         return None
     try:
-        return float(str(text).strip())
+        value = float(str(text).strip())
     except (TypeError, ValueError):
         return None
+    return value if math.isfinite(value) else None
 
 
 def _fmt_p(p: float) -> str:
@@ -127,7 +131,7 @@ def parse_xml(path: Path, data: bytes):
 
 def _read_bytes(path: Path) -> tuple[bytes, tuple[int, int, int]]:
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:  # a FIFO or device named x.tag is refused, never waited on
             st = os.fstat(fh.fileno())
             if st.st_size > MAX_BYTES:
                 raise TagFileError(path, f"is {st.st_size / 2**20:.1f} MiB; a tag file is small (limit {MAX_BYTES // 2**20} MiB)")
@@ -136,6 +140,8 @@ def _read_bytes(path: Path) -> tuple[bytes, tuple[int, int, int]]:
         raise TagFileError(path, "no such tag file") from None
     except IsADirectoryError:
         raise TagFileError(path, "is a folder, not a tag file") from None
+    except NotRegularFile as err:
+        raise TagFileError(path, err.strerror) from None  # "not a regular file (a FIFO)"
     except OSError as err:
         raise TagFileError(path, f"cannot read: {err.strerror or err}") from None
     return data, (st.st_size, st.st_mtime_ns, st.st_ino)

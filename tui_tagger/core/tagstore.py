@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from pathlib import Path
 
 from tui_tagger.core.errors import ImageReadError, TagFileError
+from tui_tagger.core.regular import NotRegularFile, check_regular, open_regular
 from tui_tagger.core.tagfile import TagFile
 
 TAG_SUFFIXES = (".tag", ".xml")
@@ -84,12 +86,22 @@ def is_tag_file(path: str | os.PathLike) -> bool:
 def _is_results_xml(path: Path) -> bool:
     """Cheap sniff: does the file's root element read <DataFile ...>?"""
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:
             head = fh.read(4096)
-    except OSError:
+    except OSError:  # a FIFO or device too: never waited on
         return False
     head = re.sub(rb"<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>", b"", head, flags=re.S)
     return head.lstrip().startswith(b"<DataFile")
+
+
+def _present(path: Path) -> bool:
+    """Whether ``path`` is there as a tag file: anything but a folder or a dangling link. A FIFO or device
+    named NAME.tag counts (the catalog finds it too): reading it fails with "not a regular file (a FIFO)",
+    so its tags are unknown and nothing is written beside it, rather than it being silently passed over."""
+    try:
+        return not stat.S_ISDIR(os.stat(path).st_mode)
+    except (OSError, ValueError):
+        return False
 
 
 def mirror_folder(tags_dir: Path | str, folder: Path | str, root: Path | str | None = None) -> Path:
@@ -122,7 +134,7 @@ class TagStore:
     def _existing(folder: Path, name: str) -> Path | None:
         for suffix in TAG_SUFFIXES:
             p = folder / (name + suffix)
-            if p.is_file():
+            if _present(p):
                 return p
         return None
 
@@ -156,7 +168,7 @@ class TagStore:
 
     def source_for(self, image: str | os.PathLike) -> Path | None:
         """The file the image's tags are read from (None when it has none)."""
-        return next((p for p in self.read_candidates(image) if p.is_file()), None)
+        return next((p for p in self.read_candidates(image) if _present(p)), None)
 
     def load(self, image: str | os.PathLike) -> TagFile | None:
         """The image's TagFile (None when it has none); its ``path`` is where ``save`` will write."""
@@ -174,8 +186,15 @@ class TagStore:
         """
         if is_tag_file(file) and "::" not in os.fspath(file):
             return TagFile.read(file)  # must exist: a tag file is never created from a typed name
-        if not split_ref(file)[0].exists():
-            raise ImageReadError(split_ref(file)[0], "no such file")
+        image = split_ref(file)[0]
+        try:
+            check_regular(image)
+        except FileNotFoundError:
+            raise ImageReadError(image, "no such file") from None
+        except NotRegularFile as err:  # a FIFO or device named like an image: not an image, no tag file
+            raise ImageReadError(image, err.strerror) from None
+        except OSError:
+            pass  # a folder, an unreadable one...: as before, the tag file is looked up all the same
         return self.load_or_new(file) if create else self.load(file)
 
     def load_or_new(self, image: str | os.PathLike) -> TagFile:

@@ -22,6 +22,7 @@ from typing import Any, Callable
 import numpy as np
 
 from tui_tagger.core.atomic import atomic_write_bytes
+from tui_tagger.core.regular import open_regular
 
 _SUFFIX = ".npy"
 _TRIM_TO = 0.8  # after a trim the cache holds at most this fraction of max_bytes
@@ -120,7 +121,7 @@ class ThumbnailCache:
     @staticmethod
     def _load(entry: Path, size: tuple[int, int]) -> np.ndarray | None:
         try:
-            with open(entry, "rb") as fh:
+            with open_regular(entry) as fh:  # never waits on a FIFO put in the cache
                 rgb = np.load(fh, allow_pickle=False)
         except FileNotFoundError:
             return None

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from tui_tagger.core.errors import ImageReadError
+from tui_tagger.core.regular import NotRegularFile
 
 from . import fabio_formats, hdf5, pillow, tiff
 from .base import (
@@ -15,6 +16,7 @@ from .base import (
     Frame,
     FrameRef,
     ImageFormat,
+    decoder_problem,
     describe_head,
     fail,
     open_checked,
@@ -82,8 +84,7 @@ def read_image(ref: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS) 
     except RecursionError:
         raise fail(r, f"corrupt {fmt.name} file (endless structure)") from None
     except Exception as err:  # a decoder's own complaint about a corrupt file
-        problem = " ".join(str(err).split()) or type(err).__name__
-        raise fail(r, f"corrupt or unreadable {fmt.name} file ({problem})") from None
+        raise fail(r, decoder_problem(err, fmt.name)) from None
 
 
 def frame_refs(path: str | os.PathLike) -> list[str]:
@@ -103,12 +104,17 @@ def probe(path: str | os.PathLike) -> tuple[str | None, list[str]]:
 
 def probe_problem(path: str | os.PathLike) -> tuple[str | None, list[str], str | None]:
     """``probe`` plus what the first bytes alone prove wrong (the one-line message ``read_image`` would
-    give): an empty file, or one named like a format with a magic number whose bytes are not that format.
+    give): an empty file, one named like a format with a magic number whose bytes are not that format, or a
+    FIFO, device or socket named like an image (listed with "not a regular file (a FIFO)", never read: a
+    read could wait forever).
     None when nothing is known to be wrong (a truncated or corrupt body shows only when it is decoded)."""
     p = Path(path)
     try:
         head, size, compressed = read_head_info(p)
         fmt, by_name = _detect(head, p.name)
+    except NotRegularFile as err:  # a FIFO or device named like an image: listed as bad, never read
+        fmt, _ = _detect(b"", p.name)
+        return (fmt.name, [str(path)], str(fail(str(path), err.strerror))) if fmt else (None, [], None)
     except Exception:
         return None, [], None
     if fmt is None:

@@ -4,13 +4,14 @@ and turning a decoded array into float32 data plus a validity mask."""
 from __future__ import annotations
 
 import bz2
+import codecs
+import contextlib
 import gzip
 import io
 import logging
 import math
 import os
 import re
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -18,6 +19,7 @@ from typing import Callable
 import numpy as np
 
 from tui_tagger.core.errors import ImageReadError
+from tui_tagger.core.regular import NotRegularFile, check_regular, open_regular
 
 HEAD_BYTES = 4096  # enough for every magic number and the EDF/CBF/MarCCD headers we sniff
 DEFAULT_MAX_PIXELS = 2**28
@@ -112,26 +114,23 @@ def read_head(path: Path, n: int = HEAD_BYTES) -> bytes:
 
 def read_head_info(path: Path, n: int = HEAD_BYTES) -> tuple[bytes, int, bool]:
     """(head as read_head gives it, file size, whether the file is gzip/bzip2-compressed)."""
-    # O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it (one path lookup, not two)
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise IsADirectoryError(str(path)) if stat.S_ISDIR(st.st_mode) else OSError("not a regular file")
-        head = os.read(fd, n)
-    finally:
-        os.close(fd)
-    opener = compressed_opener(head)
-    if opener is not None:
-        try:
-            with opener(path) as fh:
-                head = fh.read(n)
-        except (OSError, EOFError, ValueError):
-            return head, st.st_size, False  # corrupt stream: keep the raw bytes; the reader reports it
-    return head, st.st_size, opener is not None
+    # open_regular: opening a FIFO never waits for a writer; fstat then refuses it (one path lookup, not two)
+    with open_regular(path) as fh:
+        size = os.fstat(fh.fileno()).st_size
+        head = fh.read(n)
+        opener = compressed_opener(head)
+        if opener is not None:
+            fh.seek(0)
+            try:
+                with opener(fh) as z:
+                    head = z.read(n)
+            except (OSError, EOFError, ValueError):
+                return head, size, False  # corrupt stream: keep the raw bytes; the reader reports it
+    return head, size, opener is not None
 
 
 def compressed_opener(head: bytes):
+    """A function opening a gzip/bzip2 stream (a path or a binary file object) when head starts one."""
     if head[:2] == b"\x1f\x8b":
         return lambda p: gzip.open(p, "rb")
     if head[:3] == b"BZh":
@@ -139,49 +138,85 @@ def compressed_opener(head: bytes):
     return None
 
 
+@contextlib.contextmanager
 def open_source(ref: FrameRef, max_pixels: int):
-    """The path, or for a .gz/.bz2 copy its decompressed bytes (bounded, so a bomb cannot fill memory)."""
-    with open(ref.path, "rb") as fh:
+    """The file behind ref opened for reading (a regular file only: never a FIFO or device), or for a
+    .gz/.bz2 copy its decompressed bytes (bounded, so a bomb cannot fill memory). Closed on exit."""
+    with open_regular(ref.path) as fh:
         opener = compressed_opener(fh.read(4))
-    if opener is None:
-        return ref.path
-    limit = max_pixels * 16 + 2**20
-    with opener(ref.path) as fh:
-        data = fh.read(limit + 1)
+        fh.seek(0)
+        if opener is None:
+            yield fh
+            return
+        limit = max_pixels * 16 + 2**20
+        with opener(fh) as z:
+            data = z.read(limit + 1)
     if len(data) > limit:
         raise fail(ref, f"decompresses to more than {limit:,} bytes")
-    return io.BytesIO(data)
+    yield io.BytesIO(data)
+
+
+def checked_path(ref: FrameRef) -> str:
+    """ref's path for a library that opens files by name (fabio, h5py), once it is known to be a regular
+    file: such a library would wait forever on a FIFO."""
+    try:
+        check_regular(ref.path)
+    except OSError as err:
+        raise open_error(ref, err) from None
+    return str(ref.path)
+
+
+def open_error(ref: FrameRef, err: OSError) -> ImageReadError:
+    """The one-line ImageReadError for an OSError met opening the file behind ref."""
+    if isinstance(err, NotRegularFile):
+        return fail(ref, err.strerror)
+    if isinstance(err, FileNotFoundError):
+        return fail(ref, "no such file")
+    if isinstance(err, IsADirectoryError):
+        return fail(ref, "is a directory, not an image file")
+    if isinstance(err, PermissionError):
+        return fail(ref, "permission denied")
+    return fail(ref, f"cannot read: {err.strerror or err}")
 
 
 def open_checked(ref: FrameRef) -> bytes:
     """The head of the file behind ref, or an ImageReadError saying why there is none."""
-    path = ref.path
     try:
-        head = read_head(path)
-    except FileNotFoundError:
-        raise fail(ref, "no such file") from None
-    except IsADirectoryError:
-        raise fail(ref, "is a directory, not an image file") from None
-    except PermissionError:
-        raise fail(ref, "permission denied") from None
+        head = read_head(ref.path)
     except OSError as err:
-        raise fail(ref, f"cannot read: {err.strerror or err}") from None
+        raise open_error(ref, err) from None
     if not head:
         raise fail(ref, "empty file (0 bytes)")
     return head
 
 
 def describe_head(head: bytes) -> str:
-    """A few words on what a file that is not an image starts with, for error messages."""
-    sample = head[:64]
-    try:
-        text = sample.decode("utf-8")
+    """A few words on what a file that is not an image is, for error messages. Never any of its bytes: the
+    file may be anything a link points at (/etc/passwd named x.tif)."""
+    try:  # incremental: a multi-byte character cut at the end of the sample is still text
+        text = codecs.getincrementaldecoder("utf-8")().decode(head[:512], final=False)
     except UnicodeDecodeError:
-        return f"starts with bytes {sample[:8].hex(' ')}"
-    if all(c.isprintable() or c in "\r\n\t" for c in text):
-        words = " ".join(text.split())[:24]
-        return f"starts with text {words!r}"
-    return f"starts with bytes {sample[:8].hex(' ')}"
+        text = None
+    if text and all(c.isprintable() or c in "\r\n\t" for c in text):
+        return "it holds text, not image data"
+    return "unknown magic bytes"
+
+
+def decoder_problem(err: Exception, fmt: str) -> str:
+    """A decoder's complaint about a corrupt file in words for a user. A library's internal errors
+    (an assert, a missing header key, None where a block was expected) say nothing to a beamline user:
+    they become "truncated or corrupt"."""
+    if isinstance(err, AssertionError):
+        return f"truncated or corrupt {fmt} file (the pixel data does not match the size its header declares)"
+    if isinstance(err, KeyError):
+        key = " ".join(str(err.args[0] if err.args else "").split())[:40]
+        return f"corrupt {fmt} file (its header lacks {key!r})" if key else f"corrupt {fmt} file (incomplete header)"
+    if isinstance(err, (AttributeError, TypeError, IndexError, ZeroDivisionError, UnboundLocalError)):
+        return f"truncated or corrupt {fmt} file (its structure is not what the format requires)"
+    text = " ".join(str(err).split())
+    if isinstance(err, ValueError) and text.startswith(("invalid literal for", "could not convert")):
+        return f"corrupt {fmt} file (a header value that should be a number is not one)"
+    return f"corrupt or unreadable {fmt} file ({text[:200] or type(err).__name__})"
 
 
 def check_size(ref: FrameRef, shape, max_pixels: int) -> None:
@@ -246,7 +281,11 @@ def make_frame(
     if raw.size == 0:
         raise fail(ref, f"has no pixels (shape {format_shape(raw.shape)})")
     if not colour and min(raw.shape) == 1:  # a single row or column is a profile, not an image
-        raise fail(ref, f"holds 1-D data (shape {format_shape(raw.shape)}), not a 2-D image")
+        rows, cols = raw.shape
+        if rows == cols == 1:
+            raise fail(ref, "holds a single pixel (shape 1x1), not an image")
+        line = f"a single row of {cols} pixels" if rows == 1 else f"a single column of {rows} pixels"
+        raise fail(ref, f"holds {line} (1-D data, shape {format_shape(raw.shape)}), not a 2-D image")
     if colour:
         meta["colour"] = True
         data = to_grey(raw)

@@ -13,12 +13,16 @@ from .base import (
     ImageFormat,
     always_one,
     check_index,
+    checked_path,
     check_size,
+    decoder_problem,
     describe_head,
     fail,
     json_value,
     make_frame,
     numbered_refs,
+    open_error,
+    open_source,
     parse_pilatus_header,
 )
 
@@ -70,7 +74,9 @@ def _shape_from_header(ref: FrameRef):
     import fabio
 
     try:
-        img = fabio.openheader(str(ref.path))
+        img = fabio.openheader(checked_path(ref))
+    except ImageReadError:
+        raise
     except Exception:
         return None  # the full read reports the problem
     shape = getattr(img, "shape", None)
@@ -108,14 +114,50 @@ def _header_meta(header: dict) -> dict[str, object]:
     return out
 
 
+# A CBF's pixels follow "--CIF-BINARY-FORMAT-SECTION--", its MIME header, then these four bytes. fabio
+# reads on until it finds them: past the end of a file that lacks them, forever (fabio 2024-2026).
+CBF_SECTION = b"--CIF-BINARY-FORMAT-SECTION--"
+CBF_START = b"\x0c\x1a\x04\xd5"
+
+
+def check_cbf(ref: FrameRef, head: bytes, max_pixels: int) -> None:
+    """Refuse a CBF without a binary section, or whose binary section never reaches the pixel data
+    (a truncated file, a header alone), before fabio loops on it."""
+    cut = head.find(CBF_SECTION)
+    if cut >= 0 and CBF_START in head[cut + len(CBF_SECTION):]:
+        return  # the usual case: both within the first few KiB
+    found, tail = False, b""
+    try:
+        with open_source(ref, max_pixels) as src:
+            while True:
+                chunk = src.read(1 << 16)
+                if not chunk:
+                    break
+                buf = tail + chunk
+                if not found:
+                    cut = buf.find(CBF_SECTION)
+                    if cut >= 0:
+                        found, buf = True, buf[cut + len(CBF_SECTION):]
+                if found and CBF_START in buf:
+                    return
+                tail = buf[-len(CBF_SECTION):]
+    except OSError as err:
+        raise open_error(ref, err) from None
+    if not found:
+        raise fail(ref, "truncated or corrupt CBF file: it has no binary data section (no pixels)")
+    raise fail(ref, "truncated CBF file: the binary data section ends before its pixel data starts")
+
+
 def read_fabio(ref: FrameRef, head: bytes, max_pixels: int, name: str | None = None):
     import fabio
 
+    if name == "cbf":
+        check_cbf(ref, head, max_pixels)
     shape = _shape_from_header(ref)
     if shape:
         check_size(ref, shape, max_pixels)
     try:
-        img = fabio.open(str(ref.path))
+        img = fabio.open(checked_path(ref))
         count = max(int(getattr(img, "nframes", 1) or 1), 1)
         index = check_index(ref, count)
         frames = getattr(img, "_frames", None)  # EDF: fabio pads a short data block with zeros; we refuse it
@@ -131,8 +173,7 @@ def read_fabio(ref: FrameRef, head: bytes, max_pixels: int, name: str | None = N
     except ImageReadError:
         raise
     except Exception as err:
-        problem = " ".join(str(err).split()) or type(err).__name__
-        raise fail(ref, f"corrupt or unreadable {name or 'image'} file ({problem})") from None
+        raise fail(ref, decoder_problem(err, name.upper() if name else "image")) from None
     if raw is None:
         raise fail(ref, f"no image data found ({describe_head(head)})")
     if not shape:
@@ -175,7 +216,7 @@ def edf_one_frame(head: bytes, path: Path, size: int) -> bool:
 def _refs(path: Path) -> int:
     import fabio
 
-    with fabio.open(str(path)) as img:
+    with fabio.open(checked_path(FrameRef(str(path), Path(path)))) as img:
         return max(int(getattr(img, "nframes", 1) or 1), 1)
 
 

@@ -5,14 +5,16 @@ links to data files, read as one stack. The NeXus detector's pixel_mask joins th
 from __future__ import annotations
 
 import math
+import os
 import re
 from pathlib import Path
 
 import numpy as np
 
 from tui_tagger.core.errors import ImageReadError
+from tui_tagger.core.regular import NotRegularFile, check_regular
 
-from .base import FrameRef, check_index, check_size, fail, json_value, make_frame
+from .base import FrameRef, check_index, check_size, checked_path, fail, json_value, make_frame
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _EIGER_PART = re.compile(r"^data_\d+$")
@@ -63,6 +65,137 @@ def _open_error(f, path: str, ref: FrameRef, err: Exception | None) -> ImageRead
         return fail(ref, f"{path} is a link to {link.filename}:{link.path}, which cannot be opened "
                          "(data file missing or moved?)")
     return fail(ref, f"cannot open {path}" + (f": {' '.join(str(err).split())}" if err else ""))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Bytes of other files. An HDF5 file can make h5py read another file as if it were its own: a dataset with
+# external raw storage (its values are bytes of any file, /etc/passwd as well as a data file), a virtual
+# dataset mapping other files' datasets, an external link to another HDF5 file. The first two are refused
+# outright. External links are followed only the way Eiger master files use them: a bare file name
+# (series_data_000001.h5) naming a regular file beside the linking file, itself checked the same way.
+# Links are checked before anything is looked up: HDF5 follows them inside every lookup, and would open a
+# FIFO and wait on it.
+
+_LINK_DEPTH = 4  # master -> data file -> ...: deeper chains are not what detectors write
+_CHECKED: dict[tuple, str | None] = {}  # (real path, size, mtime_ns) -> the problem, None when fine
+
+
+def _short(name) -> str:
+    text = name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name)
+    text = " ".join(text.split())
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _external_links(f) -> list[tuple[str, str]]:
+    """(link path in the file, target file name) of every external link reached through hard links."""
+    h5l = _h5py().h5l
+    found: list[tuple[str, str]] = []
+
+    def visit(name, info):
+        if info.type == h5l.TYPE_EXTERNAL:
+            found.append((name.decode("utf-8", "replace"), os.fsdecode(f.id.links.get_val(name)[0])))
+        return None
+
+    f.id.links.visit(visit, info=True)  # lists links without following any
+    return found
+
+
+def _link_problem(path: Path, depth: int, seen: set) -> str | None:
+    """Why the external links of the HDF5 file ``path`` (and of the files they name) must not be followed,
+    or None. Results are kept per (file, size, mtime): a frame read does not reopen every data file."""
+    try:
+        st = check_regular(path)
+    except NotRegularFile as err:
+        return f"{path.name}: {err.strerror}"
+    except OSError:
+        return None  # missing or unreadable: h5py says so when (if ever) the link is used
+    key = (os.path.realpath(path), st.st_size, st.st_mtime_ns)
+    if key in _CHECKED:
+        return _CHECKED[key]
+    if key[0] in seen:
+        return None  # a loop back to a file being checked: its own links are checked there
+    seen.add(key[0])
+    h5py = _h5py()
+    try:
+        with h5py.File(path, "r") as f:
+            problem = _links_problem(f, path, depth, seen)
+    except OSError:
+        problem = None  # not HDF5 at all: h5py refuses to follow the link into it
+    if len(_CHECKED) > 4096:
+        _CHECKED.clear()
+    _CHECKED[key] = problem
+    return problem
+
+
+def _links_problem(f, path: Path, depth: int, seen: set) -> str | None:
+    folder = Path(path).parent
+    for where, target in _external_links(f):
+        bare = target and "/" not in target and "\\" not in target and target not in (".", "..")
+        if not bare:
+            return (f"/{where} is an external link to {_short(target)}, outside this file's folder: refused "
+                    f"(links are followed only to data files beside the file)")
+        beside = folder / target
+        if not os.path.lexists(beside):
+            # HDF5 would go on to look for it under HDF5_EXT_PREFIX and in the working folder
+            prefixes = [p for p in os.environ.get("HDF5_EXT_PREFIX", "").split(os.pathsep) if p]
+            if any(os.path.lexists(Path(p) / target) for p in [*prefixes, "."]):
+                return (f"/{where} is an external link to {_short(target)}, which is not beside this file: "
+                        f"refused (links are followed only to data files beside the file)")
+            continue  # dangling: reported when used
+        if depth >= _LINK_DEPTH:
+            return f"/{where}: external links nested more than {_LINK_DEPTH} files deep: refused"
+        problem = _link_problem(beside, depth + 1, seen)
+        if problem is not None:
+            return f"/{where} is an external link to {_short(target)}: {problem}"
+    return None
+
+
+def _own_data(ds, ref: FrameRef) -> None:
+    """Refuse a dataset whose values are another file's bytes (external storage, virtual dataset)."""
+    try:
+        external = ds.external
+    except Exception:
+        external = None
+    if external:
+        first = _short(external[0][0])
+        raise fail(ref, f"dataset {ds.name} keeps its values in another file ({first}; HDF5 external "
+                        "storage): refused")
+    if getattr(ds, "is_virtual", False):
+        try:
+            sources = sorted({_short(m.file_name) for m in ds.virtual_sources()} - {"."})
+        except Exception:
+            sources = ["?"]
+        if sources:
+            raise fail(ref, f"dataset {ds.name} is a virtual dataset reading other files ({sources[0]}"
+                            f"{', ...' if len(sources) > 1 else ''}): refused")
+
+
+def _is_own(ds) -> bool:
+    """Whether a small metadata dataset holds its own values (else it is ignored, not read)."""
+    try:
+        _own_data(ds, FrameRef("", Path()))
+    except ImageReadError:
+        return False
+    return True
+
+
+def _open(ref: FrameRef):
+    """The HDF5 file behind ref, open, once it is a regular file whose external links may be followed."""
+    h5py = _h5py()
+    name = checked_path(ref)
+    try:
+        f = h5py.File(name, "r")
+    except OSError as err:
+        raise fail(ref, f"corrupt or truncated HDF5 file ({' '.join(str(err).split())[:200]})") from None
+    try:
+        problem = _links_problem(f, Path(name), 0, {os.path.realpath(name)})
+    except BaseException:
+        f.close()
+        raise
+    if problem is not None:
+        f.close()
+        raise fail(ref, problem)
+    return f
 
 
 def _get(f, path: str, ref: FrameRef):
@@ -217,7 +350,7 @@ def _pixel_mask(detectors: list, shape: tuple) -> np.ndarray | None:
                 obj = det.get(key)
             except Exception:
                 continue
-            if obj is not None and hasattr(obj, "shape") and tuple(obj.shape) == shape:
+            if obj is not None and hasattr(obj, "shape") and tuple(obj.shape) == shape and _is_own(obj):
                 return obj[()] != 0  # NeXus: 0 = good pixel, any bit set = gap, dead, hot...
     return None
 
@@ -228,7 +361,7 @@ _LENGTH_MM = {"m": 1e3, "meter": 1e3, "metre": 1e3, "mm": 1.0, "um": 1e-3, "micr
 def _scalar(group, key):
     try:
         obj = group.get(key)
-        if obj is None or not hasattr(obj, "shape") or obj.size != 1:
+        if obj is None or not hasattr(obj, "shape") or obj.size != 1 or not _is_own(obj):
             return None, None
         return obj[()].item() if hasattr(obj[()], "item") else obj[()], _attr(obj, "units")
     except Exception:
@@ -263,15 +396,12 @@ def _detector_meta(f, detectors: list) -> dict[str, object]:
 
 
 def read_hdf5(ref: FrameRef, head: bytes, max_pixels: int):
-    h5py = _h5py()
-    try:
-        f = h5py.File(ref.path, "r")
-    except OSError as err:
-        raise fail(ref, f"corrupt or truncated HDF5 file ({' '.join(str(err).split())})") from None
-    with f:
+    with _open(ref) as f:
         stack = _resolve(f, ref)
         if len(stack.frame_shape) != 2:
             raise fail(ref, f"dataset {stack.name} is {len(stack.parts[0].shape)}-D, not an image")
+        for part in stack.parts:
+            _own_data(part, ref)
         index = check_index(ref, stack.count)
         check_size(ref, stack.frame_shape, max_pixels)
         try:
@@ -291,9 +421,8 @@ def read_hdf5(ref: FrameRef, head: bytes, max_pixels: int):
 
 
 def refs_hdf5(path: Path) -> list[str]:
-    h5py = _h5py()
     ref = FrameRef(str(path), Path(path))
-    with h5py.File(path, "r") as f:
+    with _open(ref) as f:
         stack = _resolve(f, ref)
         if stack.count <= 1:
             return [str(path)]

@@ -7,6 +7,8 @@ import warnings
 
 import numpy as np
 
+from tui_tagger.core.regular import NotRegularFile, open_regular
+
 from .base import (
     FrameRef,
     ImageFormat,
@@ -52,19 +54,24 @@ def read_pillow(ref: FrameRef, head: bytes, max_pixels: int, name: str):
     from PIL import Image
 
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit applies
-            im = Image.open(open_source(ref, max_pixels))
-        with im:
-            count = int(getattr(im, "n_frames", 1) or 1)
-            index = check_index(ref, count)
-            if index:
-                im.seek(index)
-            width, height = im.size
-            check_size(ref, (height, width), max_pixels)
-            mode = im.mode
-            im.load()
-            raw = np.asarray(im.convert(_CONVERT[mode]) if mode in _CONVERT else im)
+        with open_source(ref, max_pixels) as src:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit applies
+                im = Image.open(src)
+            with im:
+                count = int(getattr(im, "n_frames", 1) or 1)
+                index = check_index(ref, count)
+                if index:
+                    im.seek(index)
+                width, height = im.size
+                check_size(ref, (height, width), max_pixels)
+                mode = im.mode
+                im.load()
+                raw = np.asarray(im.convert(_CONVERT[mode]) if mode in _CONVERT else im)
+    except NotRegularFile as err:
+        raise fail(ref, err.strerror) from None
+    except Image.UnidentifiedImageError:  # its message names the file object, not the file
+        raise fail(ref, f"corrupt or truncated {name.upper()} file (Pillow cannot identify its contents)") from None
     except (OSError, ValueError, SyntaxError, EOFError) as err:  # Pillow's errors for corrupt/truncated files
         raise fail(ref, f"corrupt or truncated {name.upper()} file ({' '.join(str(err).split())})") from None
     meta: dict[str, object] = {"frames": count, "frame": index, "mode": mode}
@@ -76,7 +83,7 @@ def read_pillow(ref: FrameRef, head: bytes, max_pixels: int, name: str):
 def _refs_of(path) -> int:
     from PIL import Image
 
-    with Image.open(path) as im:
+    with open_regular(path) as fh, Image.open(fh) as im:
         return int(getattr(im, "n_frames", 1) or 1)
 
 

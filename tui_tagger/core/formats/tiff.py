@@ -4,9 +4,10 @@ tifffile cannot decode without the optional imagecodecs package (LZW, JPEG)."""
 
 from __future__ import annotations
 
-import io
 import struct
 from pathlib import Path
+
+from tui_tagger.core.regular import open_regular
 
 from .base import (
     FrameRef,
@@ -16,6 +17,7 @@ from .base import (
     json_value,
     make_frame,
     numbered_refs,
+    open_error,
     open_source,
     parse_pilatus_header,
 )
@@ -47,9 +49,8 @@ def _read_pages(ref: FrameRef, head: bytes, max_pixels: int):
     """(raw array, frame count, tifffile page) of the frame ref asks for."""
     import tifffile
 
-    src = open_source(ref, max_pixels)
     try:
-        with tifffile.TiffFile(src) as tif:
+        with open_source(ref, max_pixels) as src, tifffile.TiffFile(src) as tif:
             count = len(tif.pages)
             if count == 0:
                 raise fail(ref, "TIFF file without images")
@@ -64,9 +65,11 @@ def _read_pages(ref: FrameRef, head: bytes, max_pixels: int):
                     raise
                 raw = _read_with_pillow(src, index)
     except tifffile.TiffFileError as err:
-        raise fail(ref, f"corrupt TIFF: {err}") from None
+        raise fail(ref, f"corrupt TIFF: {' '.join(str(err).split())[:200]}") from None
     except ValueError as err:  # tifffile says "failed to read 20000 bytes, got 9872" for short files
-        raise fail(ref, f"truncated or corrupt TIFF: {err}") from None
+        raise fail(ref, f"truncated or corrupt TIFF: {' '.join(str(err).split())[:200]}") from None
+    except OSError as err:
+        raise open_error(ref, err) from None
     meta: dict[str, object] = {"frames": count, "frame": index}
     meta.update(parse_pilatus_header(description))  # Pilatus TIFFs carry their header in ImageDescription
     return raw, meta
@@ -76,8 +79,7 @@ def _read_with_pillow(src, index: int):
     import numpy as np
     from PIL import Image
 
-    if isinstance(src, io.BytesIO):
-        src.seek(0)
+    src.seek(0)
     with Image.open(src) as im:
         im.seek(index)
         return np.asarray(im)
@@ -115,7 +117,7 @@ def one_page(head: bytes, path: Path, size: int) -> bool:
 
 def _read_at(path: Path, offset: int, n: int) -> bytes:
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:
             fh.seek(offset)
             return fh.read(n)
     except OSError:
@@ -126,7 +128,7 @@ def _read_at(path: Path, offset: int, n: int) -> bytes:
 def refs_tiff(path: Path) -> int:
     import tifffile
 
-    with tifffile.TiffFile(path) as tif:
+    with open_regular(path) as fh, tifffile.TiffFile(fh) as tif:
         return len(tif.pages)
 
 
