@@ -28,6 +28,8 @@ import math
 import re
 from pathlib import Path
 
+from tui_tagger.core.regular import check_regular, open_regular
+
 from .base import Geometry, plausible, wavelength_m
 
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
@@ -315,7 +317,7 @@ _FABIO = {
 def from_fabio(path: Path) -> Geometry:
     import fabio
 
-    _open_regular(path).close()  # fabio opens by name: never hand it a FIFO
+    check_regular(path)  # fabio opens by name: never hand it a FIFO
     img = fabio.openheader(str(path))
     name = type(img).__name__
     header = dict(img.header or {})
@@ -341,22 +343,6 @@ def from_fabio(path: Path) -> Geometry:
     return found.geometry()
 
 
-def _open_regular(path: Path):
-    """``path`` opened for reading, a regular file only: opening a FIFO must not wait for a writer."""
-    import os
-    import stat
-
-    nonblock = getattr(os, "O_NONBLOCK", 0)
-    fh = open(path, "rb", opener=lambda p, flags: os.open(p, flags | nonblock))  # .name stays the path
-    try:
-        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-            raise OSError(f"{path}: not a regular file")
-    except BaseException:
-        fh.close()
-        raise
-    return fh
-
-
 def _tiff_source(fh, max_bytes: int):
     """The open TIFF file, or the decompressed bytes of a .gz/.bz2 copy (bounded)."""
     import bz2
@@ -378,7 +364,7 @@ def _tiff_source(fh, max_bytes: int):
 def from_tiff(path: Path, max_pixels: int) -> Geometry:
     import tifffile
 
-    with _open_regular(path) as fh, tifffile.TiffFile(_tiff_source(fh, max_pixels * 16 + 2**20)) as tif:
+    with open_regular(path) as fh, tifffile.TiffFile(_tiff_source(fh, max_pixels * 16 + 2**20)) as tif:
         if not tif.pages:
             return Geometry()
         page = tif.pages[0]
@@ -562,7 +548,7 @@ def from_hdf5(path: Path) -> Geometry:
     import h5py
 
     found = _Found("NeXus")
-    _open_regular(path).close()  # h5py opens by name: never hand it a FIFO
+    check_regular(path)  # h5py opens by name: never hand it a FIFO
     with h5py.File(path, "r") as f:
         aps_metadata(f, found)  # first: its values say which camera's, the NXdetector's here lack units
         nexus(f, found)
