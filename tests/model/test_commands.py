@@ -65,6 +65,23 @@ def test_fine_tuning_keeps_the_models_size_unless_given_and_can_raise_it(trained
     assert "--size" in capsys.readouterr().err
 
 
+def test_new_models_mark_what_is_not_a_pixel_and_a_fine_tune_can_switch_to_it(trained, tmp_path, capsys):
+    from tui_tagger.model.checkpoint import load_checkpoint
+
+    data, model = trained
+    assert load_checkpoint(model)[1].preprocess["invalid"] == -1.0  # a new model's default
+    zero, back = tmp_path / "zero.pt", tmp_path / "back.pt"
+    common = ["--epochs", "1", "--batch", "8", "--workers", "0"]
+    assert cli.main(["train", str(data), "--out", str(zero), "--size", "64", "--invalid", "0", *common]) == 0
+    assert load_checkpoint(zero)[1].preprocess["invalid"] == 0.0
+    assert cli.main(["train", str(data), "--out", str(back), "--from", str(zero), "--invalid", "-1", *common]) == 0
+    assert load_checkpoint(back)[1].preprocess["invalid"] == -1.0
+    assert runconfig.read(back.with_suffix(".toml"))["train"]["invalid"] == -1.0
+    capsys.readouterr()
+    assert cli.main(["predict", str(data), "--model", str(back), "--json"]) == 0
+    assert all(line["error"] is None for line in _lines(capsys))
+
+
 def test_fine_tuning_with_a_finer_classifier_grid(trained, tmp_path, capsys):
     from tui_tagger.model.checkpoint import load_checkpoint
 
@@ -186,14 +203,49 @@ def test_predict_config_reruns_the_same_run(trained, tmp_path, capsys):
     data, model = trained
     saved = tmp_path / "run.toml"
     assert cli.main(["predict", str(data), "--model", str(model), "--json", "--workers", "0",
-                     "--threshold", "0.4", "--save-config", str(saved)]) == 0
+                     "--threshold", "0.4", "--config-out", str(saved)]) == 0
     first = _lines(capsys)
     assert len(first) == 30
     config = runconfig.read(saved)
     assert config["predict"]["threshold"] == 0.4 and config["predict"]["model"] == str(model.resolve())
     assert config["preprocess"]["size"] == 64 and config["run"]["device_used"] == "cpu"
     assert cli.main(["predict", "--config", str(saved), "--save-config", str(tmp_path / "again.toml")]) == 0
+    assert _lines(capsys) == first  # --save-config: the old name of --config-out still works
+    assert runconfig.read(tmp_path / "again.toml")["predict"] == config["predict"]
+
+
+def test_predict_writes_nothing_into_the_image_folder(trained, tmp_path, capsys):
+    """A read-only run leaves the data folder as it was: its configuration goes to the config folder,
+    into the image folder only when --config-out names a file there, and --config reruns it."""
+    from tui_tagger.config import config_dir
+
+    data, model = trained
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for image in sorted(data.glob("*.tif"))[:3]:
+        shutil.copy(image, folder / image.name)
+    before = sorted(p.name for p in folder.iterdir())
+    assert cli.main(["predict", str(folder), "--model", str(model), "--json", "--workers", "0"]) == 0
+    first = _lines(capsys)
+    assert len(first) == 3 and all(r["error"] is None for r in first)
+    assert sorted(p.name for p in folder.iterdir()) == before
+    saved = runconfig.default_path("predict", folder)
+    assert config_dir() in saved.parents and saved.name == "predict-config.toml"
+    assert runconfig.read(saved)["predict"]["paths"] == [str(folder.resolve())]
+    assert runconfig.default_path("predict", data) != saved  # one per folder
+    # asked for: there, and nowhere else
+    asked = folder / "my-run.toml"
+    saved.unlink()
+    assert cli.main(["predict", str(folder), "--model", str(model), "--json", "--workers", "0",
+                     "--config-out", str(asked)]) == 0
     assert _lines(capsys) == first
+    assert asked.exists() and not saved.exists()
+    assert runconfig.read(asked)["predict"]["model"] == str(model.resolve())
+    # and it reruns from anywhere, again leaving the folder alone
+    asked.rename(tmp_path / "run.toml")
+    assert cli.main(["predict", "--config", str(tmp_path / "run.toml")]) == 0
+    assert _lines(capsys) == first
+    assert sorted(p.name for p in folder.iterdir()) == before
 
 
 def test_evaluate_json_keys(trained, capsys):

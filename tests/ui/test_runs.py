@@ -10,7 +10,9 @@ import sys
 
 from tui_tagger.commands import predict as predict_cmd
 from tui_tagger.commands import train as train_cmd
+from tui_tagger.config import config_dir
 from tui_tagger.model import runconfig
+from tui_tagger.ui import run_options
 from tui_tagger.ui.app import TaggerApp
 from tui_tagger.ui.screens.run_dialog import RunDialog
 from uihelpers import ready, until
@@ -35,10 +37,14 @@ async def test_predict_options_dialog_saves_a_config_the_shell_reruns(folder):
         assert await until(pilot, lambda: dialog_up(app))
         assert field(app, "device").value == "auto" and field(app, "batch").value == "32"  # the CLI's defaults
         field(app, "batch").value = "4"
+        path = run_options.config_path("predict", folder)
+        assert config_dir() in path.parents and not path.exists()  # the config folder, not the images'
+        shown = str(app.screen.query_one(".run-shell").render())
+        assert str(path) in shown and "saved to" not in shown  # not said before it is true
         app.screen.query_one("#save").press()
-        path = folder / "predict-config.toml"
         # the button's message closes the dialog; its answer, a callback after that, writes the file
         assert await until(pilot, lambda: not isinstance(app.screen, RunDialog) and path.exists())
+    assert not list(folder.glob("*.toml"))  # nothing written beside the images
     table = runconfig.read(path)["predict"]
     assert table["batch"] == 4 and table["paths"] == [str(folder.resolve())]
     assert set(table) <= set(predict_cmd.DEFAULTS)  # nothing --config would not understand
@@ -64,7 +70,7 @@ async def test_a_bad_value_is_named_and_the_dialog_stays(folder):
         await pilot.press("escape")
         await pilot.pause(0.1)
         assert not isinstance(app.screen, RunDialog)
-    assert not (folder / "predict-config.toml").exists()
+    assert not (folder / "predict-config.toml").exists() and not run_options.config_path("predict", folder).exists()
 
 
 async def test_train_from_the_tui_writes_a_model_that_p_then_uses(folder, tmp_path):
@@ -81,8 +87,10 @@ async def test_train_from_the_tui_writes_a_model_that_p_then_uses(folder, tmp_pa
         field(app, "val_split").value = "0"
         app.screen.query_one("#run").press()
         # the dialog's answer (a callback after it closes) saves the config and starts the run
-        assert await until(pilot, lambda: (folder / "train-config.toml").exists())
-        table = runconfig.read(folder / "train-config.toml")["train"]
+        saved = run_options.config_path("train", folder)
+        assert await until(pilot, lambda: saved.exists())
+        assert not (folder / "train-config.toml").exists()
+        table = runconfig.read(saved)["train"]
         assert table["dirs"] == [str(folder.resolve())] and table["epochs"] == 1 and table["out"] == str(out)
         assert set(table) <= set(train_cmd.DEFAULTS)
         seen_running = False

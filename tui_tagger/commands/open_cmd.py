@@ -23,6 +23,9 @@ def add_view_arguments(parser: argparse.ArgumentParser) -> None:
                         help="how the inspect pane draws images (default: detected)")
     parser.add_argument("--tags-dir", metavar="DIR", type=Path,
                         help="keep tag files under DIR (mirroring the folder) instead of beside the images")
+    parser.add_argument("--model", metavar="M", type=Path,
+                        help="the model that predict (p, P), training (T), heat maps (h) and learning from "
+                             "corrections use (default: $TUI_TAGGER_MODEL, the user's, the shipped one)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,7 +45,18 @@ def check_theme(name: str) -> None:
         raise TaggerError(f"unknown theme {name!r}; known: {', '.join(sorted(known))}")
 
 
+def check_model(model: Path | None) -> Path | None:
+    """``--model M`` as an absolute path; a one-line TaggerError when there is no such file."""
+    if model is None:
+        return None
+    model = model.expanduser()
+    if not model.is_file():
+        raise TaggerError(f"{model}: model file not found" if not model.exists() else f"{model}: not a model file")
+    return model.resolve()
+
+
 def launch(root: Path, args: argparse.Namespace) -> int:
+    model = check_model(getattr(args, "model", None))  # at start, not at the first p: scripts get it too
     if args.theme:
         check_theme(args.theme)  # before the terminal check: scripts get the error too
     if not sys.stdout.isatty() or not sys.stdin.isatty():
@@ -52,5 +66,6 @@ def launch(root: Path, args: argparse.Namespace) -> int:
         import textual_image.widget  # noqa: F401
     from tui_tagger.ui.app import TaggerApp
 
-    TaggerApp(root.resolve(), tag=args.tag, tags_dir=args.tags_dir, graphics=args.graphics, theme=args.theme).run()
+    TaggerApp(root.resolve(), tag=args.tag, tags_dir=args.tags_dir, graphics=args.graphics, theme=args.theme,
+              model=model).run()
     return 0

@@ -40,8 +40,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="the model's own tags only, not the few-label heads saved with it (tui-tagger train-head)")
     p.add_argument("--tags-dir", metavar="DIR", help="tag files live under DIR, mirroring the image folders")
     p.add_argument("--config", metavar="FILE", help="run again with the options of a saved predict-config.toml")
-    p.add_argument("--save-config", metavar="FILE",
-                   help=f"where to write the run's configuration (default: {CONFIG_NAME} in the first PATH's folder)")
+    p.add_argument("--config-out", metavar="FILE",
+                   help=f"write the run's configuration to FILE (default: runs/FOLDER-HASH/{CONFIG_NAME} in the "
+                        "config folder; never into the image folder unless named here)")
+    p.add_argument("--save-config", dest="config_out", metavar="FILE", help=argparse.SUPPRESS)  # the old name
 
 
 def run(args: argparse.Namespace) -> int:
@@ -135,7 +137,8 @@ def _save_config(args, model_path: Path, predictor, workers: int, thresholds: di
     from tui_tagger.model import runconfig
 
     first = Path(args.paths[0])
-    target = Path(args.save_config) if args.save_config else (first if first.is_dir() else first.parent) / CONFIG_NAME
+    target = Path(args.config_out) if args.config_out else \
+        runconfig.default_path("predict", first if first.is_dir() else first.parent)
     info = predictor.info
     config = {
         "predict": {

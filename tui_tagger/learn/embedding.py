@@ -177,13 +177,13 @@ class Embedding:
 
 def image_embedding(items: list[tuple[str, int, int]], method: str = "tsne", seed: int = 0, cache_dir=None,
                     workers: int | None = None, progress: Callable[[int, int], None] | None = None,
-                    k: int | None = None, source: str | None = None) -> Embedding:
+                    k: int | None = None, source: str | None = None, model: str | None = None) -> Embedding:
     """Features of ``items`` = [(ref, size, mtime_ns)] (``source``, default ``features.default_source()``:
-    the CNN's when there is a model, as the heads use; from the on-disk cache where current), their 2-D
-    embedding and k-means clusters."""
+    the CNN's when there is a model -- ``model``, else the default one -- as the heads use; from the on-disk
+    cache where current), their 2-D embedding and k-means clusters."""
     from tui_tagger.learn import features
 
-    source = source or features.default_source()
-    fs = features.compute(items, source, workers=workers, progress=progress, cache_dir=cache_dir)
+    source = source or features.default_source(model)
+    fs = features.compute(items, source, model=model, workers=workers, progress=progress, cache_dir=cache_dir)
     xy = embed(fs.X, method, seed)
     return Embedding(method, fs.refs, xy, clusters(xy, k, seed), fs.problems, source)

@@ -34,9 +34,10 @@ class FeatureSet:
     problems: list[str] = field(default_factory=list)  # one line per image that could not be read
 
 
-def default_source() -> str:
+def default_source(model: str | None = None) -> str:
     """The features heads learn on (the TUI's live head; ``--features auto`` on the command line):
-    ``$TUI_TAGGER_HEAD_FEATURES`` (cnn | physics), else the CNN's when torch and a model are there (on synthetic folders they gave heads 5-10 points more accurate at 50 labels
+    ``$TUI_TAGGER_HEAD_FEATURES`` (cnn | physics), else the CNN's when torch and a model (``model``, else the
+    default one) are there (on synthetic folders they gave heads 5-10 points more accurate at 50 labels
     than the physics features), else the physics features."""
     want = os.environ.get("TUI_TAGGER_HEAD_FEATURES", "auto").strip().lower()
     if want in ("cnn", "physics"):
@@ -45,6 +46,8 @@ def default_source() -> str:
 
     if importlib.util.find_spec("torch") is None:
         return "physics"
+    if model:
+        return "cnn" if os.path.isfile(model) else "physics"
     try:
         from tui_tagger.model.locate import default_model_path
 

@@ -24,7 +24,7 @@ def load(args: argparse.Namespace):
     from tui_tagger.learn.folder import load_folder
 
     if args.features == "auto":
-        args.features = default_source()
+        args.features = default_source(args.model)
     data = load_folder(args.dir, args.tags_dir, args.features, args.model)
     for problem in data.problems:
         warn(f"{problem} (left out)")

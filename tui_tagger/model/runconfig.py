@@ -48,8 +48,23 @@ def dumps(config: dict[str, dict[str, Any]]) -> str:
 
 
 def write(path: str | Path, config: dict[str, dict[str, Any]], header: str = "") -> None:
+    """Write ``config`` atomically, making the folder when it is missing (the config folder on first use)."""
     text = "".join(f"# {line}\n" for line in header.splitlines()) + dumps(config)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, text.encode("utf-8"), fsync=False)
+
+
+def default_path(kind: str, folder: str | Path) -> Path:
+    """Where a ``kind`` run (predict, train) on ``folder`` keeps its configuration when no file is named
+    (``--config-out``): ``runs/NAME-HASH/KIND-config.toml`` in the config folder, one per data folder --
+    never the data folder itself, which a read-only run must leave as it found it."""
+    import hashlib
+
+    from tui_tagger.config import config_dir
+
+    folder = Path(folder).expanduser().resolve()
+    digest = hashlib.sha1(str(folder).encode("utf-8", "surrogateescape")).hexdigest()[:8]
+    return config_dir() / "runs" / f"{folder.name or 'root'}-{digest}" / f"{kind}-config.toml"
 
 
 def read(path: str | Path) -> dict[str, Any]:

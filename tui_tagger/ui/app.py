@@ -57,9 +57,10 @@ class TaggerApp(RunsMixin, LiveHeadsMixin, ReviewMixin, AnalysisMixin, HeatmapMi
 
     def __init__(self, root: Path, *, tag: str | None = None, tags_dir: Path | None = None,
                  theme: str | None = None, graphics: str = "auto", thumbnails: bool = True,
-                 session: Session | None = None, predictor=None) -> None:
+                 session: Session | None = None, predictor=None, model: str | Path | None = None) -> None:
         super().__init__()
         self.root = Path(root)
+        self.model = str(model) if model else None  # --model: p, P, T, h and the live heads use it
         self.session = session or Session(self.root, tags_dir)
         self.initial_tag = tag
         self.graphics = graphics
@@ -596,8 +597,9 @@ class TaggerApp(RunsMixin, LiveHeadsMixin, ReviewMixin, AnalysisMixin, HeatmapMi
         worker = get_current_worker()
         try:
             opts = self.predict_options or {}
-            if opts.get("model") or opts.get("device") not in (None, "auto"):
-                predictor = predict.load_predictor(opts.get("model"), opts.get("device") or "auto")
+            model = self.model_file()
+            if model or opts.get("device") not in (None, "auto"):
+                predictor = predict.load_predictor(model, opts.get("device") or "auto")
             else:
                 predictor = self.predictor_factory()
             name = predict.model_name(predictor)

@@ -96,7 +96,7 @@ class HeatmapMixin:
         items = []
         if mode == "patches":
             items = [(r.path, r.size, r.mtime_ns) for r in self.session.rows if not r.error]
-        model = (getattr(self, "predict_options", None) or {}).get("model")
+        model = (getattr(self, "predict_options", None) or {}).get("model") or getattr(self, "model", None)
         self.compute_heat(key, frame, items, model)
 
     @work(thread=True, group="heatmap")

@@ -33,13 +33,14 @@ def pick_images(session, limit: int = MAX_IMAGES) -> list:
     return picked
 
 
-def load_head(items: list[tuple[str, int, int]], progress=None):
+def load_head(items: list[tuple[str, int, int]], progress=None, model: str | None = None):
     """A ``learn.live.LiveHead`` with the features of ``items`` (from the disk cache where it has them),
-    decoded by all cores but one. Runs in a worker thread."""
+    decoded by all cores but one; CNN features are ``model``'s (None: the default model). Runs in a worker
+    thread."""
     from tui_tagger.learn.features import default_source
     from tui_tagger.learn.live import LiveHead
 
-    head = LiveHead(default_source())
+    head = LiveHead(default_source(model), model)
     head.load(items, progress=progress, workers=max(1, (os.cpu_count() or 2) - 1))
     return head
 
@@ -83,7 +84,7 @@ class LiveHeadsMixin:
                 self.call_from_thread(self._head_progress, done, total)
 
         try:
-            head = load_head(items, progress)
+            head = load_head(items, progress, self.model_file())
         except Exception as err:  # never a traceback: the app works on without the head
             self.call_from_thread(self._head_failed, f"learning from corrections is off: {err}")
             return

@@ -52,7 +52,7 @@ class ReviewMixin:
         try:
             head = self.live_head
             if head is None or not head.ready:
-                head = load_head(items)
+                head = load_head(items, model=self.model_file())
             found, outliers = head.review(labels, outliers=outlier_count(len(items)))
         except Exception as err:  # never a traceback on screen
             self.call_from_thread(self._review_done, mode, tag, None, None, f"review failed: {err}")

@@ -15,7 +15,7 @@ from typing import Any
 
 from tui_tagger.core.errors import TaggerError
 
-PREDICT_FILE = "predict-config.toml"  # = commands.predict.CONFIG_NAME
+PREDICT_FILE = "predict-config.toml"  # = commands.predict.CONFIG_NAME, runconfig.default_path("predict", ...).name
 TRAIN_FILE = "train-config.toml"
 
 
@@ -38,11 +38,12 @@ def _default_model() -> str:
         return ""
 
 
-def predict_options() -> list[Option]:
+def predict_options(model: str | None = None) -> list[Option]:
+    """``model``: the TUI's own (``tui-tagger open --model M``), else the default model."""
     from tui_tagger.commands.predict import DEFAULTS as D
 
     return [
-        Option("model", "Model file", str, _default_model(), "empty: the default model"),
+        Option("model", "Model file", str, model or _default_model(), "empty: the default model"),
         Option("device", "Device", str, D["device"], "auto, cpu, cuda or cuda:N", optional=False),
         Option("batch", "Batch size", int, D["batch"], optional=False),
         Option("workers", "Decoding processes", int, D["workers"], "empty: cores - 1"),
@@ -52,14 +53,15 @@ def predict_options() -> list[Option]:
     ]
 
 
-def train_options() -> list[Option]:
+def train_options(model: str | None = None) -> list[Option]:
+    """``model`` (the TUI's ``--model``, else the default model) is the one fine-tuned from."""
     from tui_tagger.commands.train import DEFAULTS as D
     from tui_tagger.config import config_dir
 
     return [
         Option("out", "Write the model to", str, str(config_dir() / "model.pt"),
                "model.pt in the config folder becomes your default model", optional=False),
-        Option("init", "Fine-tune from", str, _default_model(), "empty: train from scratch"),
+        Option("init", "Fine-tune from", str, model or _default_model(), "empty: train from scratch"),
         Option("epochs", "Epochs (at most)", int, D["epochs"], optional=False),
         Option("device", "Device", str, D["device"], "auto, cpu, cuda or cuda:N", optional=False),
         Option("val_split", "Validation fraction", float, D["val_split"], "whole samples, never single frames",
@@ -134,15 +136,11 @@ def save(kind: str, table: dict[str, Any], path: Path) -> Path:
 
 
 def config_path(kind: str, root: Path) -> Path:
-    """Beside the images when the folder is writable, else in the cache (a read-only beamline folder)."""
-    import os
+    """In the config folder (``runconfig.default_path``, where ``tui-tagger predict`` puts its own), one
+    per folder: never beside the images, which opening and predicting leave as they were."""
+    from tui_tagger.model import runconfig  # no torch
 
-    from tui_tagger.config import cache_dir
-
-    name = PREDICT_FILE if kind == "predict" else TRAIN_FILE
-    if os.access(root, os.W_OK):
-        return root / name
-    return cache_dir() / "runs" / f"{root.name or 'root'}-{name}"
+    return runconfig.default_path(kind, root)
 
 
 def shell_command(kind: str, path: Path) -> str:

@@ -23,13 +23,19 @@ _EPOCH = re.compile(r"^epoch (\d+)\b.*?(?:val_mean_ap ([0-9.]+|None))?\s*$")
 
 
 class RunsMixin:
+    model: str | None = None  # `tui-tagger open --model M`: the model of p, P, T, h and the live heads
     predict_options: dict | None = None  # the options of the last "Predict with options" (p reuses them)
     training: str | None = None  # the training job's progress line while it runs
     _train_proc: subprocess.Popen | None = None
 
+    def model_file(self) -> str | None:
+        """The model this session uses: the last "Predict with options" one (or the one T just trained),
+        else ``--model``; None means the default model (``model.locate.default_model_path``)."""
+        return (self.predict_options or {}).get("model") or self.model
+
     # ---- predict with options ----------------------------------------------------------------
     def action_predict_options(self) -> None:
-        options = run_options.predict_options()
+        options = run_options.predict_options(self.model)
         if self.predict_options:  # show what the last run used
             options = [run_options.Option(o.key, o.label, o.kind, self.predict_options.get(o.key, o.default),
                                           o.hint, o.optional) for o in options]
@@ -56,8 +62,8 @@ class RunsMixin:
             return
         path = run_options.config_path("train", self.root)
         self.push_screen(
-            RunDialog("train", f"Train on the tagged images of {self.root}", run_options.train_options(),
-                      path, "Train"),
+            RunDialog("train", f"Train on the tagged images of {self.root}",
+                      run_options.train_options(self.model_file()), path, "Train"),
             lambda answer: self._train_dialog_done(answer, path))
 
     def _train_dialog_done(self, answer, path: Path) -> None:

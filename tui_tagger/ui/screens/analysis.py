@@ -498,7 +498,8 @@ class AnalysisScreen(ModalScreen[None]):
             shown(done, total)
 
         try:
-            emb = image_embedding(items, method, workers=max(1, (os.cpu_count() or 2) - 1), progress=progress)
+            emb = image_embedding(items, method, workers=max(1, (os.cpu_count() or 2) - 1), progress=progress,
+                                  model=self.app.model_file())
         except Exception as err:  # never a traceback on screen
             if not worker.is_cancelled:
                 self.app.call_from_thread(self._embedding_failed, f"embedding failed: {type(err).__name__}: {err}")
@@ -688,7 +689,7 @@ class AnalysisScreen(ModalScreen[None]):
 
         try:
             if head is None:
-                head = live_heads.load_head(items, progress)
+                head = live_heads.load_head(items, progress, self.app.model_file())
             if not head.ready or len(head.paths) < 4:
                 raise ValueError("fewer than 4 readable images")
             out = outlier_analysis(head.paths, head._Z, labels, head.problems, source=head.source)

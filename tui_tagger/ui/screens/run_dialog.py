@@ -43,7 +43,9 @@ class RunDialog(ModalScreen[tuple[str, dict] | None]):
                             yield Checkbox("", bool(o.default), id=f"opt-{o.key}")
                         else:
                             yield Input(run_options.as_text(o.default), placeholder=o.hint, id=f"opt-{o.key}")
-            yield Static(Text("saved to " + str(self.config_file) + " · from the shell: "
+            # not "saved": nothing is until Run or Save config (then a notice says where it went)
+            yield Static(Text(f"{self.run_label} and Save config write {self.config_file} (the config folder, not "
+                              "the image folder) · then from the shell: "
                               + run_options.shell_command(self.kind, self.config_file)), classes="run-shell")
             yield Static("", id="run-error", classes="run-error")
             with Horizontal(classes="dialog-buttons"):
