@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -74,7 +75,7 @@ def test_a_second_session_never_drops_the_first_ones_corrections(tmp_path):
     try:
         b = scanned(folder)
         assert b.pending_journal() == []  # A's work is live, not "from an earlier session"
-        assert [s.pid for s in b.live_sessions()] == [a.pid]
+        assert [(s.pid, s.host) for s in b.live_sessions()] == [(a.pid, socket.gethostname())]
         b.move([by_name(b)[5]])
         assert b.save() == (1, [], [])  # B's save rewrites B's journal only
         a.kill()  # kill -9 A

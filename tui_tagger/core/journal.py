@@ -129,7 +129,8 @@ class Journal:
         self.root = os.path.realpath(root)
         self.dirs = journal_dirs(root, cache)
         self.legacy = self.dirs[0].parent / f"{self.dirs[0].name}.jsonl"  # version 1: one file per folder
-        self.sid = f"{int(time.time())}-{os.getpid()}-{secrets.token_hex(4)}"
+        self.started = round(time.time(), 3)
+        self.sid = f"{int(self.started)}-{os.getpid()}-{secrets.token_hex(4)}"
         self._where = 0  # index in dirs of the folder written to
         self.fsync = fsync
         self.error: str | None = None  # why the last write failed; None once a write succeeds again
@@ -142,6 +143,10 @@ class Journal:
         self._wake = threading.Condition(self._lock)
         self._unsynced = False
         self._syncer: threading.Thread | None = None
+
+    def _header(self) -> dict:
+        return {"journal": VERSION, "root": self.root, "pid": os.getpid(), "host": socket.gethostname(),
+                "started": self.started}
 
     @property
     def path(self) -> Path:
@@ -162,6 +167,11 @@ class Journal:
                 fh = open(folder / f"{self.sid}.lock", "ab")
                 fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
                 self._lock_fh = fh
+                try:  # who holds it, for the other sessions' "also open" notice
+                    fh.write(_dumps([self._header()]))
+                    fh.flush()
+                except OSError:
+                    pass  # a full disk: the lock is what counts
             except OSError as err:
                 self._fail(err)
 
@@ -188,9 +198,7 @@ class Journal:
                     self.path.parent.mkdir(parents=True, exist_ok=True)
                     self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
                     if os.fstat(self._fd).st_size == 0:
-                        header = {"journal": VERSION, "root": self.root, "pid": os.getpid(),
-                                  "host": socket.gethostname(), "started": round(time.time(), 3)}
-                        self._write_all(_dumps([header]))
+                        self._write_all(_dumps([self._header()]))
                 self._write_all(_dumps(pending))
             except OSError as err:
                 was = self._where
@@ -295,8 +303,7 @@ class Journal:
                 self._remove_files()
                 self._has_records = False
                 return
-            header = {"journal": VERSION, "root": self.root, "pid": os.getpid(), "host": socket.gethostname()}
-            data = _dumps([header, *records])
+            data = _dumps([self._header(), *records])
             self._take_lock()
             for _ in range(len(self.dirs)):
                 try:
@@ -401,7 +408,8 @@ class Journal:
                 continue
             info = {}
             for folder in self.dirs:
-                info = info or _header(folder / f"{sid}.jsonl")
+                for ext in ("lock", "jsonl"):
+                    info = info or _header(folder / f"{sid}.{ext}")
             pid = info.get("pid")
             if pid is None:
                 parts = sid.split("-")
