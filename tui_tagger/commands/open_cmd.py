@@ -66,6 +66,11 @@ def launch(root: Path, args: argparse.Namespace) -> int:
         import textual_image.widget  # noqa: F401
     from tui_tagger.ui.app import TaggerApp
 
-    TaggerApp(root.resolve(), tag=args.tag, tags_dir=args.tags_dir, graphics=args.graphics, theme=args.theme,
-              model=model).run()
+    app = TaggerApp(root.resolve(), tag=args.tag, tags_dir=args.tags_dir, graphics=args.graphics, theme=args.theme,
+                    model=model)
+    app.run()
+    from tui_tagger.core.text import printable
+
+    for line in dict.fromkeys(app.stderr_lines):  # what went wrong on screen, kept where a log can see it
+        print(f"tui-tagger: {printable(line)}", file=sys.stderr)
     return 0

@@ -83,6 +83,10 @@ class TaggerApp(RunsMixin, LiveHeadsMixin, ReviewMixin, AnalysisMixin, HeatmapMi
         self.predict_device = ""
         self._frame = (None, None)  # (path, Frame) of the inspected image, so a colour map change doesn't re-read
         self._shown = -1  # session.version when the inspect pane was last filled
+        self._journal_state: tuple = (None, None)  # (error, moved) of the journal as last told
+        self._journal_state_was_error = False
+        self._journal_retry_at = 0.0
+        self.stderr_lines: list[str] = []  # problems printed to stderr once the screen is gone (commands.open_cmd)
         self.keymap, keymap_problems = actions.load_keymap()
         self.set_keymap(self.keymap)
         themes, self._theme_problems = load_themes()
@@ -125,9 +129,17 @@ class TaggerApp(RunsMixin, LiveHeadsMixin, ReviewMixin, AnalysisMixin, HeatmapMi
         self.pos.focus()
         self._last_list = self.pos
         self._layout(self.size.width)
+        self.session.journal.start()  # other sessions on this folder see this one live from now on
+        self._check_journal()
+        live = self.session.live_sessions()
+        if live:
+            who = ", ".join(f"pid {s.pid} on {s.host}" for s in live[:3])
+            self.notify(f"{plural(len(live), 'other session is', 'other sessions are')} open on this folder "
+                        f"({who}): each keeps its own corrections; a save merges with what the other saved.",
+                        severity="warning", timeout=12)
         records = self.session.pending_journal()
         if not records:
-            self.session.journal.clear()  # nothing, or corrections that cancel out: no question to ask
+            self.session.discard_orphans()  # nothing, or corrections that cancel out or are saved: no question
         else:
             images = len({r.get("image") for r in records})
             self.push_screen(
@@ -146,10 +158,10 @@ class TaggerApp(RunsMixin, LiveHeadsMixin, ReviewMixin, AnalysisMixin, HeatmapMi
 
     def _restore_answer(self, choice: str | None) -> None:
         if choice == "discard":
-            self.session.discard_journal()
+            self.session.discard_orphans()
             self.notify("Discarded the unsaved corrections.")
         else:
-            records = self.session.pending_journal()
+            records = self.session.pending_journal()  # again: what another session restored meanwhile is gone
             n = self.session.restore(records)
             tags = [r.get("tag") for r in records if isinstance(r.get("tag"), str)]
             if tags and not self.initial_tag:
@@ -264,7 +276,30 @@ class TaggerApp(RunsMixin, LiveHeadsMixin, ReviewMixin, AnalysisMixin, HeatmapMi
             counts = self.session.counts()
             self.session.tag = max(counts, key=counts.get) if counts else vocab.names[0]
 
+    def _check_journal(self, retry: bool = False) -> None:
+        """A journal that cannot be written is an error on screen (the corrections wait in memory and are
+        retried); one that moved to the fallback folder is a warning; both said once per change."""
+        journal = self.session.journal
+        if retry and journal.unwritten and time.monotonic() >= self._journal_retry_at:
+            self._journal_retry_at = time.monotonic() + 5.0
+            journal.retry()
+        state = (journal.error, journal.moved)
+        if state == self._journal_state:
+            return
+        self._journal_state = state
+        if journal.error:
+            self.stderr_lines.append(journal.error)
+            self.notify(f"{journal.error}. {plural(journal.unwritten, 'correction')} kept in memory and "
+                        "retried; save (s) to put them in the tag files.", severity="error", timeout=20)
+        elif journal.moved:
+            self.stderr_lines.append(journal.moved)
+            self.notify(journal.moved, severity="warning", timeout=15)
+        elif state[0] is None and self._journal_state_was_error:
+            self.notify("The correction journal is written again.")
+        self._journal_state_was_error = bool(journal.error)
+
     def _periodic(self) -> None:
+        self._check_journal(retry=True)
         # while a big folder streams in, rebuilding costs O(n log n): keep it to a fifth of the UI's time
         if self._refresh_pending and time.monotonic() >= self._next_rebuild:
             self.rebuild_lists()
@@ -415,6 +450,7 @@ class TaggerApp(RunsMixin, LiveHeadsMixin, ReviewMixin, AnalysisMixin, HeatmapMi
                 lst.refresh()
         self.update_rows(paths)
         self._show_selected()
+        self._check_journal()
         if n > 1:
             self.notify(f"Moved {plural(n, 'image')}.")
 
@@ -451,8 +487,10 @@ class TaggerApp(RunsMixin, LiveHeadsMixin, ReviewMixin, AnalysisMixin, HeatmapMi
         present = name in event.selection_list.selected
         self.session.set_tag([row.path], name, present)
         self.update_rows([row.path])
+        self._check_journal()
 
     def _after_history(self, paths: list[str], what: str) -> None:
+        self._check_journal()
         if not paths:
             self.notify(f"Nothing to {what}.")
             return
@@ -680,8 +718,15 @@ class TaggerApp(RunsMixin, LiveHeadsMixin, ReviewMixin, AnalysisMixin, HeatmapMi
     def _saved(self, saved: int, left, errors: list[str], then_quit: bool) -> None:
         self.saving = False
         self.rebuild_lists()
-        for err in errors[:3]:
-            self.notify(err, severity="error", timeout=10)
+        if len(errors) <= 3:
+            for err in errors:
+                self.notify(err, severity="error", timeout=10)
+        elif errors:  # one notice, not a screenful of toasts; each line also goes to stderr at exit
+            self.notify(f"{plural(len(errors), 'tag file')} could not be saved (they stay unsaved and "
+                        "journalled; s tries again):\n" + "\n".join(errors[:5])
+                        + (f"\n… and {len(errors) - 5} more (listed on stderr at exit)" if len(errors) > 5 else ""),
+                        severity="error", timeout=20)
+        self.stderr_lines.extend(errors)
         if left:
             lines = "\n".join(f"{printable(c.path)}: {printable(m)}" for c in left[:6] for m in c.messages[:2])
             self.push_screen(
@@ -757,6 +802,8 @@ class TaggerApp(RunsMixin, LiveHeadsMixin, ReviewMixin, AnalysisMixin, HeatmapMi
         text.append(f"  sort: {self.sort}")
         if s.overrides:
             text.append(f"  ● {len(s.overrides)} unsaved", style="bold")
+        if s.journal.unwritten:
+            text.append(f"  ⚠ journal: {s.journal.unwritten} in memory only", style="bold red")
         # background jobs
         if self.verifying:
             text.append("  checking for changes…")
@@ -786,4 +833,8 @@ class TaggerApp(RunsMixin, LiveHeadsMixin, ReviewMixin, AnalysisMixin, HeatmapMi
     def on_unmount(self) -> None:
         if self.thumbs is not None:
             self.thumbs.stop()
-        self.session.journal.close()
+        self.session.journal.close()  # never raises: a full disk at exit is no second traceback
+        if self.session.journal.unwritten and self.session.overrides:
+            self.stderr_lines.append(
+                f"{plural(len(self.session.overrides), 'image')} with unsaved corrections could not be journalled "
+                f"({self.session.journal.error}); they are lost")

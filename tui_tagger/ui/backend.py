@@ -7,11 +7,14 @@ signature is a one-line change here. No Textual in this module: it runs in worke
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import numpy as np
 
 from tui_tagger.config import Settings
+
+STALE_TEMP_S = 10.0  # a temp file of ours this much older than the scan is a save that a crash cut short
 
 
 def catalog(root: Path, tags_dir: Path | None):
@@ -19,7 +22,11 @@ def catalog(root: Path, tags_dir: Path | None):
     unchanged), ``.update_tags(path, tagfile)`` keeps the index current after a save."""
     from tui_tagger.core.catalog import Catalog
 
-    return Catalog(root, tags_dir=tags_dir)
+    cat = Catalog(root, tags_dir=tags_dir)
+    # the session saves tag files: temp files of a save a crash cut short go (a live session's own save
+    # is seconds old at most)
+    cat.sweep_temps_before = time.time() - STALE_TEMP_S
+    return cat
 
 
 def cached_entries(catalog) -> list:
