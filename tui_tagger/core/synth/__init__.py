@@ -5,6 +5,11 @@ true by construction.
 alone: 100 frames are the first 100 of 200) and renders it; ``write_dataset`` writes frames as
 detector-like files with their tag files. Every frame states each of ``SYNTH_TAGS`` as present or
 absent; no other tag is ever claimed.
+
+Frames come in families (``FAMILIES``, families.py): the classic scenes (the majority) and domain
+randomisation towards real data: real detectors (module gaps, strips and other non-square frames,
+CCD offsets, flagged pixels), beamstops of every kind, dark frames, empty cells, solution SAXS,
+single-crystal diffraction, powder calibrants at their true d-spacings.
 """
 
 from __future__ import annotations
@@ -12,9 +17,10 @@ from __future__ import annotations
 import numpy as np
 
 from .draw import agbh_q, draw_scene, lab6_q
+from .families import FAMILIES, ceo2_q, si_q
 from .features import Diffuse, Peaks, Ring, Rods, Yoneda
 from .geometry import Geometry
-from .instrument import Instrument
+from .instrument import DETECTORS, Instrument
 from .scene import Scene, higher_orders_tag, render_scene
 from .writer import frame_name, write_dataset, write_frame
 
@@ -40,9 +46,13 @@ SYNTH_TAGS: list[str] = [
 ]
 
 
-def generate_frame(seed: int, index: int, size: int = 256) -> tuple[np.ndarray, np.ndarray, list[str], dict]:
-    """(counts (uint32 or int32), mask (True = valid pixel), tags, meta) of frame ``index``."""
-    scene = draw_scene(seed, index, size)
+def generate_frame(seed: int, index: int, size: int = 256,
+                   families=None) -> tuple[np.ndarray, np.ndarray, list[str], dict]:
+    """(counts (uint32 or int32), mask (True = valid pixel), tags, meta) of frame ``index``.
+
+    ``size`` is the frame's long side: frames of real detectors are not square (a strip detector's
+    frame may be 34 x 256). ``families``: which kinds of frame to draw (``FAMILIES``; None: all)."""
+    scene = draw_scene(seed, index, size, families)
     counts, mask, tags, meta = render_scene(scene)
     meta.update(seed=seed, index=index)
     return counts, mask, tags, meta
@@ -51,5 +61,5 @@ def generate_frame(seed: int, index: int, size: int = 256) -> tuple[np.ndarray, 
 __all__ = [
     "SYNTH_TAGS", "generate_frame", "write_dataset", "write_frame", "frame_name", "draw_scene",
     "render_scene", "Scene", "Geometry", "Instrument", "Ring", "Peaks", "Rods", "Yoneda", "Diffuse",
-    "agbh_q", "lab6_q", "higher_orders_tag",
+    "agbh_q", "lab6_q", "ceo2_q", "si_q", "higher_orders_tag", "FAMILIES", "DETECTORS",
 ]

@@ -3,6 +3,11 @@
 Feature strengths are drawn relative to the diffuse scattering already at their q, so most drawn
 features are visible and some are not (too weak, behind the stop, off the detector): the scene
 judges which.
+
+``draw_scene`` first draws the frame's family (families.py): the classic scenes here (square frames,
+any transmission or grazing-incidence sample, AgBH / LaB6), or one of the families that bring real
+detectors and real experiments in (the classic scenes on real detectors, dark frames, empty cells,
+solution SAXS, crystals, calibrants on a real geometry).
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from .instrument import Instrument, beamstop_map, beamstop_reach
 from .scene import Scene
 
 AGBH_D = 58.38  # silver behenate lamellar spacing (A)
-LAB6_A = 4.157  # LaB6 cubic cell (A)
+LAB6_A = 4.1569  # LaB6 cubic cell (A), NIST SRM 660 series
 FLOOR = 1e-3  # weakest scattering level features are drawn against (arbitrary units)
 
 
@@ -53,33 +58,39 @@ def _axis(rng, weights=(0.45, 0.35, 0.20)) -> float:
     return float(90 + rng.choice([-1, 1]) * rng.uniform(25, 65))
 
 
-def _geometry(rng, size: int, grazing: bool, wide: bool, calibrant: str | None) -> Geometry:
+def _geometry(rng, size: int, grazing: bool, wide: bool, calibrant: str | None, rows: int = 0,
+              p_off: float | None = None, qrange: tuple[float, float] | None = None) -> Geometry:
+    """``size`` columns, ``rows`` rows (0: square). ``p_off``: chance of the beam off one edge;
+    ``qrange``: the range of q at the farthest corner, where the calibrant or ``wide`` do not say."""
     wavelength = float(rng.uniform(0.7, 1.6))
-    n = size - 1
+    nx, ny = size - 1, (rows or size) - 1
     if grazing:
-        cx = rng.uniform(0.3, 0.7) * n
+        cx = rng.uniform(0.3, 0.7) * nx
         off = rng.random() < (0.35 if wide else 0.08)
-        cy = rng.uniform(1.03, 1.3) * n if off else rng.uniform(0.6, 0.92) * n
-    elif rng.random() < (0.12 if wide else 0.05):  # beam off one edge
-        along, beyond = rng.uniform(0.2, 0.8) * n, rng.uniform(-0.3, -0.03) * n
-        cx, cy = [(beyond, along), (n - beyond, along), (along, beyond), (along, n - beyond)][rng.integers(4)]
+        cy = rng.uniform(1.03, 1.3) * ny if off else rng.uniform(0.6, 0.92) * ny
+    elif rng.random() < ((0.12 if wide else 0.05) if p_off is None else p_off):  # beam off one edge
+        fa, fb = rng.uniform(0.2, 0.8), rng.uniform(-0.3, -0.03)
+        cx, cy = [(fb * nx, fa * ny), (nx - fb * nx, fa * ny), (fa * nx, fb * ny), (fa * nx, ny - fb * ny)][rng.integers(4)]
     else:
         # beamlines often put the beam well off the detector's middle (more q on one side; a round CCD
         # window with the beam near its lower edge): a low beam alone must not read as grazing incidence
-        cx, cy = rng.uniform(0.15, 0.85) * n, rng.uniform(0.15, 0.88) * n
+        cx, cy = rng.uniform(0.15, 0.85) * nx, rng.uniform(0.15, 0.88) * ny
     k = 2 * math.pi / wavelength
     q_limit = 0.95 * 2 * k * math.sin(math.radians(40))  # keep 2-theta under 80 deg
     if calibrant == "LaB6":
         qmax = rng.uniform(1.9, 4.5)
     elif calibrant == "AgBH":
         qmax = rng.uniform(1.4, 3.0) if wide else rng.uniform(0.25, 0.75)
+    elif qrange is not None:
+        qmax = rng.uniform(*qrange)
     else:
         qmax = rng.uniform(1.4, 4.5) if wide else _log_uniform(rng, 0.06, 0.7)
     qmax = min(qmax, q_limit)
-    probe = Geometry(size, float(cx), float(cy), 1.0, wavelength)
+    height = rows if rows and rows != size else 0
+    probe = Geometry(size, float(cx), float(cy), 1.0, wavelength, height=height)
     distance = probe.r_far / math.tan(2 * math.asin(qmax / (2 * k)))
     ai, ac = (rng.uniform(0.08, 0.25), rng.uniform(0.08, 0.2)) if grazing else (0.0, 0.0)
-    return Geometry(size, float(cx), float(cy), float(distance), wavelength, grazing, float(ai), float(ac))
+    return Geometry(size, float(cx), float(cy), float(distance), wavelength, grazing, float(ai), float(ac), height)
 
 
 def _instrument(rng, geo: Geometry) -> Instrument:
@@ -124,7 +135,9 @@ class _Drawer:
         self.diffuse = np.zeros(self.g.q.shape, np.float32)
         self.r_min = beamstop_reach(inst) * 1.2 + 3
         self.wide = geo.experiment.endswith("WAXS")
-        self.s = geo.size / 256  # widths are drawn for 256 px frames and scale with the frame
+        self.rows, self.cols = geo.shape
+        self.long = max(geo.shape)
+        self.s = self.long / 256  # widths are drawn for 256 px frames and scale with the frame
 
     def add(self, f) -> None:
         self.features.append(f)
@@ -134,8 +147,7 @@ class _Drawer:
         return (float(self.diffuse[band].mean()) if band.any() else 0.0) + FLOOR
 
     def level_at(self, x: float, y: float) -> float:
-        n = self.geo.size
-        xi, yi = int(np.clip(round(x), 0, n - 1)), int(np.clip(round(y), 0, n - 1))
+        xi, yi = int(np.clip(round(x), 0, self.cols - 1)), int(np.clip(round(y), 0, self.rows - 1))
         return float(self.diffuse[yi, xi]) + FLOOR
 
     def contrast(self) -> float:
@@ -148,7 +160,7 @@ class _Drawer:
     def diffuse_low_q(self) -> None:
         rng, geo = self.rng, self.geo
         guinier = rng.random() < 0.3
-        knee_px = rng.uniform(0.08, 0.3) * geo.size if guinier else rng.uniform(0.01, 0.1) * geo.size
+        knee_px = rng.uniform(0.08, 0.3) * self.long if guinier else rng.uniform(0.01, 0.1) * self.long
         f = Diffuse(1.0, float(geo.q_of_r(knee_px)), float(rng.uniform(2.5, 4.0)), guinier)
         if rng.random() < 0.4:
             f.ratio, f.axis = float(rng.uniform(2.0, 5.0)), _axis(rng)
@@ -216,9 +228,9 @@ class _Drawer:
 
     # --- peaks and rods ---------------------------------------------------------------------------
     def peaks(self, n: int, role: str) -> Peaks:
-        rng, size = self.rng, self.geo.size
-        xs = [float(x) for x in rng.uniform(2, size - 3, n)]
-        ys = [float(y) for y in rng.uniform(2, size - 3, n)]
+        rng = self.rng
+        xs = [float(x) for x in rng.uniform(2, self.cols - 3, n)]
+        ys = [float(y) for y in rng.uniform(2, self.rows - 3, n)]
         amps = [self.level_at(x, y) * _log_uniform(rng, 3, 100) for x, y in zip(xs, ys)]
         f = Peaks(xs, ys, amps, float(rng.uniform(0.7, 2.0) * self.s), role)
         self.add(f)
@@ -243,7 +255,7 @@ class _Drawer:
         sigma = float(rng.uniform(1.5, 3.0) * self.s)
         m = int(4 * sigma) + 2
         for _ in range(20):
-            x, y = (int(v) for v in rng.uniform(0.1, 0.9, 2) * (geo.size - 1))
+            x, y = (int(v) for v in rng.uniform(0.1, 0.9, 2) * (np.array([self.cols, self.rows]) - 1))
             if not stop[max(y - m, 0) : y + m + 1, max(x - m, 0) : x + m + 1].any() and (
                 not geo.grazing or y < geo.horizon_row - m
             ):
@@ -258,17 +270,17 @@ class _Drawer:
 
     def specular_peaks(self) -> None:
         geo, rng = self.geo, self.rng
-        step = rng.uniform(0.05, 0.15) * geo.size
+        step = rng.uniform(0.05, 0.15) * self.rows
         ys = [float(geo.horizon_row - k * step) for k in range(1, int(rng.integers(2, 7)) + 1)]
         amps = [self.level_at(geo.cx, y) * _log_uniform(rng, 5, 80) for y in ys]
         self.add(Peaks([geo.cx] * len(ys), ys, amps, float(rng.uniform(0.8, 1.8) * self.s), "specular"))
 
     def bragg_rods(self) -> None:
         geo, rng = self.geo, self.rng
-        step = rng.uniform(0.06, 0.25) * geo.size
+        step = rng.uniform(0.06, 0.25) * self.cols
         xs = [geo.cx + s * k * step for k in range(1, int(rng.integers(1, 5)) + 1) for s in (-1, 1)]
         h = geo.horizon_row
-        amp = self.level_at(geo.cx + step, h - 0.1 * geo.size) * _log_uniform(rng, 2, 30)
+        amp = self.level_at(geo.cx + step, h - 0.1 * self.rows) * _log_uniform(rng, 2, 30)
         self.add(Rods([float(x) for x in xs], float(rng.uniform(0.8, 2.0) * self.s), amp, h, -1,
                       float(rng.uniform(0.3, 1.2)), "Bragg rods"))
 
@@ -276,30 +288,54 @@ class _Drawer:
         geo, rng = self.geo, self.rng
         xs = []
         while len(xs) < int(rng.integers(1, 4)):
-            x = float(rng.uniform(3, geo.size - 4))
+            x = float(rng.uniform(3, self.cols - 4))
             if abs(x - geo.cx) > 8 * self.s:  # a streak through the beam would be the specular rod
                 xs.append(x)
-        bottom = geo.horizon_row if geo.grazing else float(rng.uniform(0.5, 1.0) * geo.size)
-        top = bottom - rng.uniform(0.4, 1.0) * geo.size
-        amp = self.level_at(xs[0], bottom - 0.2 * geo.size) * _log_uniform(rng, 3, 30)
+        bottom = geo.horizon_row if geo.grazing else float(rng.uniform(0.5, 1.0) * self.rows)
+        top = bottom - rng.uniform(0.4, 1.0) * self.rows
+        amp = self.level_at(xs[0], bottom - 0.2 * self.rows) * _log_uniform(rng, 3, 30)
         self.add(Rods(xs, float(rng.uniform(0.6, 1.2) * self.s), amp, bottom, float(top), float(rng.uniform(0, 0.7))))
 
     def yoneda(self) -> None:
         geo, rng = self.geo, self.rng
-        amp = self.level_at(geo.cx + 0.1 * geo.size, geo.yoneda_row) * _log_uniform(rng, 1, 10)
-        self.add(Yoneda(geo.yoneda_row, float(rng.uniform(1.0, 3.0) * self.s), amp, float(rng.uniform(0.1, 0.5) * geo.size)))
+        amp = self.level_at(geo.cx + 0.1 * self.cols, geo.yoneda_row) * _log_uniform(rng, 1, 10)
+        self.add(Yoneda(geo.yoneda_row, float(rng.uniform(1.0, 3.0) * self.s), amp, float(rng.uniform(0.1, 0.5) * self.cols)))
 
 
-def draw_scene(seed: int, index: int, size: int) -> Scene:
-    """The scene of frame ``index`` of data set ``seed``: depends on (seed, index, size) only."""
+def draw_scene(seed: int, index: int, size: int, families=None) -> Scene:
+    """The scene of frame ``index`` of data set ``seed``: depends on (seed, index, size, families) only.
+
+    Which kind of frame (``families.FAMILIES``: the classic scenes, or real detectors, dark frames,
+    solution SAXS, crystals, calibrants ...) is drawn from a stream of its own, so a classic frame is
+    the very frame it was before the other families existed. ``families``: None (all, at their
+    default shares), names (those, in proportion to their default shares) or {name: weight}.
+    """
+    from .families import draw_family, pick_family
+
+    family = pick_family(seed, index, families)
     ss = np.random.SeedSequence([seed % 2**63, index])
     rng = np.random.default_rng(ss)
+    if family == "classic":
+        return classic_scene(rng, size)
+    return draw_family(family, rng, size)
+
+
+def classic_scene(rng, size: int, detector=None) -> Scene:
+    """The classic scene: a transmission or grazing-incidence sample of any kind, or AgBH / LaB6. With
+    ``detector`` (families.Detector) on that real detector and its instrument, else on a square frame."""
     u = rng.random()
     calibrant = "AgBH" if u < 0.07 else "LaB6" if u < 0.12 else None
-    grazing = calibrant is None and rng.random() < 0.5
+    if detector is None:
+        grazing = calibrant is None and rng.random() < 0.5
+    else:  # a strip detector (either way up) is not used for grazing incidence here
+        grazing = calibrant is None and rng.random() < (0.0 if detector.strip else 0.5)
     wide = calibrant == "LaB6" or rng.random() < (0.4 if calibrant else 0.45)
-    geo = _geometry(rng, size, grazing, wide, calibrant)
-    inst = _instrument(rng, geo)
+    if detector is None:
+        geo = _geometry(rng, size, grazing, wide, calibrant)
+        inst = _instrument(rng, geo)
+    else:
+        geo = _geometry(rng, detector.cols, grazing, wide, calibrant, detector.rows, detector.p_off(wide))
+        inst = detector.instrument(rng, geo)
     d = _Drawer(rng, geo, inst)
     p = rng.random
     if p() < (0.35 if d.wide else 0.75):
@@ -338,7 +374,7 @@ def draw_scene(seed: int, index: int, size: int) -> Scene:
             d.hot_peak()
     noise_seed = int(rng.integers(2**63))
     # drawn last, so that adding it left every earlier draw (and so every other frame property) as it was
-    if inst.beamstop != "none" and geo.beam_on_image and rng.random() < 0.3:
+    if inst.beamstop != "none" and inst.beam > 0 and geo.beam_on_image and rng.random() < 0.3:
         inst.flare = _log_uniform(rng, 30, 3e4)
         inst.flare_sigma = float(beamstop_reach(inst) * rng.uniform(0.45, 0.9))
-    return Scene(geo, inst, d.features, calibrant, noise_seed)
+    return Scene(geo, inst, d.features, calibrant, noise_seed, "classic" if detector is None else "detector")

@@ -112,11 +112,11 @@ class Peaks:
 
     def render(self, geo: Geometry, g: Grids) -> np.ndarray:
         out = np.zeros(g.q.shape, np.float32)
-        n = geo.size
+        rows, cols = geo.shape
         half = int(4 * self.sigma_px) + 1
         for x, y, a in zip(self.xs, self.ys, self.amps):
-            x0, x1 = max(int(x) - half, 0), min(int(x) + half + 1, n)
-            y0, y1 = max(int(y) - half, 0), min(int(y) + half + 1, n)
+            x0, x1 = max(int(x) - half, 0), min(int(x) + half + 1, cols)
+            y0, y1 = max(int(y) - half, 0), min(int(y) + half + 1, rows)
             if x0 >= x1 or y0 >= y1:
                 continue
             gx = np.exp(-0.5 * ((np.arange(x0, x1) - x) / self.sigma_px) ** 2)
@@ -148,9 +148,9 @@ class Rods:
         x = np.arange(n, dtype=np.float32)
         for x0 in self.xs:
             cols += np.exp(-0.5 * ((x - x0) / self.width_px) ** 2)
-        rows = np.arange(n, dtype=np.float32)
+        rows = np.arange(geo.rows, dtype=np.float32)
         height = np.clip(self.y_bottom - rows, 0, None)
-        profile = (1.0 + height / max(0.04 * n, 1.0)) ** -self.decay
+        profile = (1.0 + height / max(0.04 * max(geo.shape), 1.0)) ** -self.decay
         profile[(rows > self.y_bottom) | (rows < self.y_top)] = 0
         return self.amp * np.outer(profile, cols).astype(np.float32)
 
@@ -166,16 +166,15 @@ class Yoneda:
     tag: str = "Yoneda"
 
     def render(self, geo: Geometry, g: Grids) -> np.ndarray:
-        n = geo.size
-        rows = np.exp(-0.5 * ((np.arange(n) - self.row) / self.width_px) ** 2)
-        cols = 1.0 / (1.0 + ((np.arange(n) - geo.cx) / self.lateral_px) ** 2)
+        rows = np.exp(-0.5 * ((np.arange(geo.rows) - self.row) / self.width_px) ** 2)
+        cols = 1.0 / (1.0 + ((np.arange(geo.size) - geo.cx) / self.lateral_px) ** 2)
         return (self.amp * np.outer(rows, cols)).astype(np.float32)
 
 
 @dataclass
 class Diffuse:
-    """Low-q diffuse scattering around the beam (power law or Guinier; anisotropic when ratio > 1,
-    stretched along ``axis``), or high-q diffuse rising towards the detector edge."""
+    """Low-q diffuse scattering around the beam (power law, Guinier, or Guinier with a power-law tail;
+    anisotropic when ratio > 1, stretched along ``axis``), or high-q diffuse rising towards the detector edge."""
 
     amp: float
     qc: float  # low-q: knee of the power law / Guinier 1/Rg; high-q: onset
@@ -184,6 +183,9 @@ class Diffuse:
     ratio: float = 1.0
     axis: float = 90.0
     high_q: bool = False
+    # Guinier only: a power-law tail (Porod-like, exponent ``power``) of this height relative to ``amp``
+    # beyond the Guinier knee: the unified (Beaucage-like) curve of particles in solution
+    tail: float = 0.0
 
     @property
     def tag(self) -> str:
@@ -210,5 +212,7 @@ class Diffuse:
             q = q * np.sqrt((1 + c) / (2 * self.ratio**2) + (1 - c) / 2)
         x = (q / self.qc) ** 2
         if self.guinier:
+            if self.tail > 0:
+                return (self.amp * (np.exp(-x / 3.0) + self.tail * (1.0 + x) ** (-self.power / 2))).astype(np.float32)
             return (self.amp * np.exp(-x / 3.0)).astype(np.float32)
         return (self.amp * (1.0 + x) ** (-self.power / 2)).astype(np.float32)

@@ -2,6 +2,9 @@
 
 Pixels are (row y, column x). ``chi`` is the azimuth in degrees, 0 = to the right, 90 = up (towards
 +qz), so "oriented z" features sit around chi = +-90 and "oriented xy" around 0 / 180.
+
+A frame is ``size`` columns wide and ``height`` rows high (0: square, ``size`` rows): real detectors
+come in any aspect ratio, down to strips one module high.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ class Grids:
 
 @dataclass(frozen=True)
 class Geometry:
-    size: int
+    size: int  # columns (the frame's width)
     cx: float  # beam centre, column (may lie off the image)
     cy: float  # beam centre, row
     distance_px: float  # sample-detector distance in pixel units
@@ -39,6 +42,19 @@ class Geometry:
     grazing: bool = False
     alpha_i: float = 0.0  # incidence angle (deg), grazing only
     alpha_c: float = 0.0  # critical angle of the film (deg), grazing only
+    height: int = 0  # rows; 0 = ``size`` (a square frame)
+
+    @property
+    def rows(self) -> int:
+        return self.height or self.size
+
+    @property
+    def cols(self) -> int:
+        return self.size
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.rows, self.size)
 
     @property
     def k(self) -> float:
@@ -61,7 +77,7 @@ class Geometry:
     def r_far(self) -> float:
         """Distance from the beam to the farthest image corner."""
         xs = (0 - self.cx, self.size - 1 - self.cx)
-        ys = (0 - self.cy, self.size - 1 - self.cy)
+        ys = (0 - self.cy, self.rows - 1 - self.cy)
         return max(math.hypot(x, y) for x in xs for y in ys)
 
     @property
@@ -77,7 +93,7 @@ class Geometry:
 
     @property
     def beam_on_image(self) -> bool:
-        return 0 <= self.cx <= self.size - 1 and 0 <= self.cy <= self.size - 1
+        return 0 <= self.cx <= self.size - 1 and 0 <= self.cy <= self.rows - 1
 
     def _row_at_exit_angle(self, alpha_f_deg: float) -> float:
         # The direct beam leaves at -alpha_i relative to the sample surface.
@@ -96,15 +112,15 @@ class Geometry:
         return self._row_at_exit_angle(self.alpha_c)
 
     def grids(self) -> Grids:
-        return _grids(self.size, self.cx, self.cy, self.distance_px, self.wavelength)
+        return _grids(self.rows, self.size, self.cx, self.cy, self.distance_px, self.wavelength)
 
 
 @lru_cache(maxsize=16)
-def _grids(size: int, cx: float, cy: float, distance_px: float, wavelength: float) -> Grids:
-    x = np.arange(size, dtype=np.float32) - np.float32(cx)
-    y = np.float32(cy) - np.arange(size, dtype=np.float32)
-    dx = np.broadcast_to(x[None, :], (size, size))
-    dy = np.broadcast_to(y[:, None], (size, size))
+def _grids(rows: int, cols: int, cx: float, cy: float, distance_px: float, wavelength: float) -> Grids:
+    x = np.arange(cols, dtype=np.float32) - np.float32(cx)
+    y = np.float32(cy) - np.arange(rows, dtype=np.float32)
+    dx = np.broadcast_to(x[None, :], (rows, cols))
+    dy = np.broadcast_to(y[:, None], (rows, cols))
     r = np.hypot(dx, dy)
     two_theta = np.arctan(r / np.float32(distance_px))
     q = (4 * np.pi / wavelength) * np.sin(two_theta / 2)

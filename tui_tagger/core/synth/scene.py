@@ -4,6 +4,12 @@ A feature is tagged only if enough of its own counts stand out of everything els
 contrast), on real pixels, outside the beamstop and the sample's shadow. A feature that is only half
 visible is removed from the image instead of being left ambiguous: every tag is true or false by
 construction, never a judgement call.
+
+Frames may be non-square (``Geometry.height``). A CCD's readout noise counts in the judgement as noise
+(not as contrast); its offsets and gain do not change what is seen. Tags of the instrument: a beamstop
+is tagged when enough of it (of a round stop: of its disc) lies on real pixels; "Beam off image" only
+when the beam centre is off the frame; "Weak scattering" / "Strong scattering" from the exposure drawn
+("dark": no sample scattering at all, neither).
 """
 
 from __future__ import annotations
@@ -16,11 +22,16 @@ from .features import Diffuse, Peaks, Ring, Rods, Yoneda
 from .geometry import Geometry
 from .instrument import (
     BEAMSTOP_TRANSMISSION,
+    CIRCULAR_STOPS,
     Instrument,
+    beamstop_disc,
     beamstop_map,
     detector_mask,
     direct_beam,
+    flagged_pixels,
     horizon_transmission,
+    readout_offsets,
+    unflagged_defects,
 )
 
 Feature = Ring | Peaks | Rods | Yoneda | Diffuse
@@ -31,6 +42,9 @@ SPOT_STRICT, SPOT_LOOSE = (5.0, 1.0), (2.0, 0.2)
 BEAM_PEAK = 1e4  # direct beam peak relative to the median scattering (only ever seen behind the stop)
 MAX_ISOLATED, MIN_FIELD = 8, 15  # visible spots: "Peaks: Isolated" up to 8, "Peaks: Many/field" from 15
 SATURATED_MIN_PX = 5
+# powder lines of a cubic cell are not orders of one spacing (AgBH's lamellar rings are: "Higher orders")
+CUBIC_CALIBRANTS = ("LaB6", "CeO2", "Si")
+NAMED_CALIBRANTS = {"AgBH", "LaB6"}  # the calibrants the tag vocabulary names
 
 
 @dataclass
@@ -38,8 +52,9 @@ class Scene:
     geometry: Geometry
     instrument: Instrument
     features: list[Feature] = field(default_factory=list)
-    calibrant: str | None = None  # "AgBH" | "LaB6"
+    calibrant: str | None = None  # "AgBH" | "LaB6" | "CeO2" | "Si"
     noise_seed: int = 0
+    family: str = "classic"  # which kind of frame draw_scene drew (meta only)
 
 
 def higher_orders_tag(n_orders: int) -> str | None:
@@ -59,7 +74,7 @@ class _Frame:
         geo, inst = scene.geometry, scene.instrument
         cache = {} if cache is None else cache  # what does not change when features are dropped
         if "valid" not in cache:
-            cache["valid"] = detector_mask(geo.size, inst)
+            cache["valid"] = detector_mask(geo.shape, inst)
             cache["stop"] = beamstop_map(geo, inst)
             cache["stop_t"] = np.where(cache["stop"], np.float32(BEAMSTOP_TRANSMISSION), np.float32(1.0))
             cache["horizon_t"] = horizon_transmission(geo, inst)[:, None]
@@ -73,8 +88,9 @@ class _Frame:
             if id(f) not in maps:
                 maps[id(f)] = (f, f.render(geo, geo.grids()))  # f kept alive so its id stays unique
         self.maps = [maps[id(f)][1] for f in scene.features]
-        self.min_px = max(6, geo.size // 20)
-        self.block = max(2, geo.size // 64)
+        self.min_px = max(6, max(geo.shape) // 20)
+        self.block = max(2, max(geo.shape) // 64)
+        self.read_var = float(inst.read_noise) ** 2  # readout noise variance (photons^2)
         if "open_blocks" not in cache:
             cache["open_blocks"] = _blocks(self.open.astype(np.float32), self.block) > self.block**2 / 2
         self.open_blocks = cache["open_blocks"]
@@ -112,8 +128,8 @@ class _Frame:
         for i in range(len(self.maps)):
             total += self.counts_of(i)
         total += self.background * self.stop_t + inst.dark
-        if geo.beam_on_image or inst.beamstop != "none":
-            total += (BEAM_PEAK * inst.level) * direct_beam(geo, inst) * self.stop_t
+        if inst.beam > 0 and (geo.beam_on_image or inst.beamstop != "none"):
+            total += (BEAM_PEAK * inst.level * inst.beam) * direct_beam(geo, inst) * self.stop_t
         if inst.flare > 0:
             r = geo.grids().r
             total += (inst.flare * inst.level) * np.exp(-0.5 * (r / inst.flare_sigma) ** 2) * self.stop_t
@@ -126,34 +142,36 @@ class _Frame:
         need = self.min_px // 2 if lenient else self.min_px
         if self._noise is None or self._noise[0] is not total:
             k = self.block
-            self._noise = (total, np.sqrt(total + 1.0), _blocks(total * self.open, k))
+            self._noise = (total, np.sqrt(total + (1.0 + self.read_var)), _blocks(total * self.open, k))
         ok = (own >= np.float32(snr) * self._noise[1]) & (np.float32(1 + rel) * own >= np.float32(rel) * total)
         ok &= self.open
         if np.count_nonzero(ok) >= need:
             return True
         own_b, total_b = _blocks(own * self.open, self.block), self._noise[2]
-        ok_b = self.open_blocks & (own_b >= snr * np.sqrt(total_b + 1.0)) & ((1 + rel) * own_b >= rel * total_b)
+        noise_b = np.sqrt(total_b + (1.0 + self.read_var * self.block**2))
+        ok_b = self.open_blocks & (own_b >= snr * noise_b) & ((1 + rel) * own_b >= rel * total_b)
         return np.count_nonzero(ok_b) >= max(need // self.block, 2)
 
     def spot_seen(self, f: Peaks, i: int, total: np.ndarray, snr_rel: tuple[float, float]) -> list[bool]:
         """Per spot: its counts over the 3x3 pixels around its centre against everything else there."""
         own = self.counts_of(i)
-        n = self.scene.geometry.size
+        rows, cols = self.scene.geometry.shape
+        read = 9 * self.read_var
         out = []
         for x, y in zip(f.xs, f.ys):
             xi, yi = int(round(x)), int(round(y))
-            if not (0 <= xi < n and 0 <= yi < n) or not self.open[yi, xi]:
+            if not (0 <= xi < cols and 0 <= yi < rows) or not self.open[yi, xi]:
                 out.append(False)
                 continue
             win = (slice(max(yi - 1, 0), yi + 2), slice(max(xi - 1, 0), xi + 2))
             o, t = float(own[win].sum()), float(total[win].sum())
-            out.append(o >= snr_rel[0] * np.sqrt(t + 1.0) and o >= snr_rel[1] * (t - o))
+            out.append(o >= snr_rel[0] * np.sqrt(t + 1.0 + read) and o >= snr_rel[1] * (t - o))
         return out
 
 
 def _blocks(a: np.ndarray, k: int) -> np.ndarray:
-    n = a.shape[0] // k * k
-    return a[:n, :n].reshape(n // k, k, n // k, k).sum(axis=(1, 3), dtype=np.float32)
+    n, m = a.shape[0] // k * k, a.shape[1] // k * k
+    return a[:n, :m].reshape(n // k, k, m // k, k).sum(axis=(1, 3), dtype=np.float32)
 
 
 def _poisson(rng: np.random.Generator, lam: np.ndarray) -> np.ndarray:
@@ -165,6 +183,34 @@ def _poisson(rng: np.random.Generator, lam: np.ndarray) -> np.ndarray:
     lam_h = lam[high]
     out[high] = np.maximum(np.rint(lam_h + np.sqrt(lam_h) * rng.standard_normal(lam_h.size, np.float32)), 0)
     return out
+
+
+def _read_out(rng: np.random.Generator, total: np.ndarray, read_var: float, inst: Instrument) -> np.ndarray:
+    """Detector readings of the expected photons: Poisson counting; a CCD or image plate adds readout
+    noise (a Poisson pedestal of the same variance, taken off again), its gain and its offsets."""
+    if read_var <= 0 and inst.gain == 1.0 and not inst.offset and not any(inst.quadrants):
+        return _poisson(rng, total)
+    counts = _poisson(rng, total + np.float32(read_var)) if read_var > 0 else _poisson(rng, total)
+    counts = (counts - read_var) * inst.gain + readout_offsets(total.shape, inst)
+    return np.maximum(np.rint(counts), 0)
+
+
+def _fill_invalid(out: np.ndarray, valid: np.ndarray, inst: Instrument) -> None:
+    """What pixels that are not real pixels read (gaps, flagged), and the unflagged hot and dead pixels."""
+    signed = inst.dtype == "int32"
+    if not inst.fill:
+        out[~valid] = -1 if signed else 0
+    else:
+        out[~valid] = -1 if signed else (inst.dtype_max if inst.fill == "flag" else 0)
+    if inst.n_bad > 0 or inst.bad_block > 0:
+        out[flagged_pixels(out.shape, inst)] = -2 if signed else inst.dtype_max
+    if inst.n_hot > 0 or inst.n_dead > 0:
+        hot, heat, dead = unflagged_defects(out.shape, inst)
+        flat = out.reshape(-1)
+        ok = valid.reshape(-1)
+        reading = np.minimum(heat * max(inst.level, 1.0) * inst.gain + inst.offset, 0.5 * inst.dtype_max)
+        flat[hot[ok[hot]]] = reading[ok[hot]].astype(out.dtype)
+        flat[dead[ok[dead]]] = 0
 
 
 def _is_hot(f: Feature) -> bool:
@@ -217,7 +263,7 @@ def _settle(scene: Scene) -> tuple[_Frame, np.ndarray, list[bool]]:
 def _horizon_seen(frame: _Frame, total: np.ndarray) -> bool:
     """The sample's shadow is seen when the scattering just above the horizon is at least halved just below."""
     geo = frame.scene.geometry
-    if not geo.grazing or not (1 <= geo.horizon_row <= geo.size - 2):
+    if not geo.grazing or not (1 <= geo.horizon_row <= geo.rows - 2):
         return False
     missing = np.zeros_like(total)
     first = int(np.ceil(geo.horizon_row))
@@ -232,17 +278,19 @@ def render_scene(scene: Scene) -> tuple[np.ndarray, np.ndarray, list[str], dict]
     geo, inst = scene.geometry, scene.instrument
     frame, total, visible = _settle(scene)
     rng = np.random.default_rng(scene.noise_seed)
-    counts = _poisson(rng, total)
+    counts = _read_out(rng, total, frame.read_var, inst)
     top = inst.dtype_max
     saturated = int(np.count_nonzero(frame.valid & (counts >= top)))
     out = np.minimum(counts, top).astype(inst.dtype)
-    out[~frame.valid] = -1 if inst.dtype == "int32" else 0
+    _fill_invalid(out, frame.valid, inst)
 
     tags = {geo.experiment}
     if not geo.beam_on_image:
         tags.add("Beam off image")
-    if inst.beamstop != "none" and np.count_nonzero(frame.stop & frame.valid) >= frame.min_px:
-        tags.add("Linear beamstop" if inst.beamstop == "linear" else "Circular beamstop")
+    if inst.beamstop != "none":
+        body = frame.stop if inst.beamstop in ("linear", "circular") else beamstop_disc(geo, inst)
+        if np.count_nonzero(body & frame.valid) >= frame.min_px:
+            tags.add("Circular beamstop" if inst.beamstop in CIRCULAR_STOPS else "Linear beamstop")
     if saturated >= SATURATED_MIN_PX:
         tags.add("Saturation")
     if inst.exposure == "weak":
@@ -280,12 +328,14 @@ def render_scene(scene: Scene) -> tuple[np.ndarray, np.ndarray, list[str], dict]
     if rings >= 6:
         tags.add("Many rings")
     for series, n in orders.items():
-        if series != "LaB6" and higher_orders_tag(n):
+        if series not in CUBIC_CALIBRANTS and higher_orders_tag(n):
             tags.add(higher_orders_tag(n))
     if scene.calibrant and calibrant_seen:
-        tags.update({scene.calibrant, "Powder", "Standard"})
+        # CeO2 and Si are calibrants too, but the vocabulary the model states has no name for them
+        tags.update({"Powder", "Standard"} | ({scene.calibrant} & NAMED_CALIBRANTS))
 
     meta = {
+        "family": scene.family,
         "experiment": geo.experiment,
         "qmax": round(geo.qmax, 5),
         "geometry": asdict(geo),
