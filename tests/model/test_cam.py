@@ -46,7 +46,7 @@ def _frame_with(tag: str, size: int = 1024, meta: bool = False):
     from tui_tagger.core.synth import generate_frame
 
     for index in range(60):
-        data, mask, tags, info = generate_frame(0, index, size)
+        data, mask, tags, info = generate_frame(0, index, size, families=["classic"])
         if tag in tags:
             return (data, mask, info) if meta else (data, mask)
     raise AssertionError(f"no synthetic frame with {tag}")

@@ -122,7 +122,7 @@ def test_anisotropy_score_of_empty_or_flat_frames_is_nan():
 def _synth(seed, index, size=256):
     from tui_tagger.core.synth import generate_frame
 
-    counts, mask, tags, meta = generate_frame(seed, index, size)
+    counts, mask, tags, meta = generate_frame(seed, index, size, families=["classic"])  # pinned indices: the classic scenes
     return counts.astype(np.float32), mask, tags, (meta["geometry"]["cx"], meta["geometry"]["cy"])
 
 
