@@ -44,7 +44,7 @@ def arcs(tmp_path, monkeypatch):
 
 
 
-async def correct_and_learn(app, pilot, path, limit: float = 20.0) -> None:
+async def correct_and_learn(app, pilot, path, limit: float = 60.0) -> None:
     """Move ``path`` from Negative to Positive and back (two corrections), then wait for the head."""
     app.neg.focus()
     app.neg.select_path(str(path))
