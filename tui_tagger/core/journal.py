@@ -178,12 +178,7 @@ class Journal:
     def _fail(self, err: OSError) -> None:
         """A folder refused a write: say so, and move on to the next folder (if any)."""
         self.error = f"cannot write the correction journal in {self.dirs[self._where]}: {err.strerror or err}"
-        if self._fd is not None:
-            try:
-                os.close(self._fd)
-            except OSError:
-                pass
-            self._fd = None
+        self._close_fd()
         if self._where + 1 < len(self.dirs):
             self._where += 1
             self.moved = f"{self.error}; journalling to {self.dirs[self._where]} instead"

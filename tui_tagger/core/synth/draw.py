@@ -93,6 +93,18 @@ def _geometry(rng, size: int, grazing: bool, wide: bool, calibrant: str | None, 
     return Geometry(size, float(cx), float(cy), float(distance), wavelength, grazing, float(ai), float(ac), height)
 
 
+def _exposure(rng, inst: Instrument, weak: float = 0.12, strong: float = 0.12) -> None:
+    u = rng.random()
+    inst.exposure = "weak" if u < weak else "strong" if u < weak + strong else "normal"
+    inst.level = {
+        "weak": rng.uniform(0.3, 2.0),
+        "normal": _log_uniform(rng, 10, 500),
+        "strong": _log_uniform(rng, 3e3, 5e4),
+    }[inst.exposure]
+    inst.high_background = bool(rng.random() < 0.12)
+    inst.background = rng.uniform(0.5, 2.0) if inst.high_background else _log_uniform(rng, 0.003, 0.05)
+
+
 def _instrument(rng, geo: Geometry) -> Instrument:
     n = geo.size
     inst = Instrument()
@@ -113,15 +125,7 @@ def _instrument(rng, geo: Geometry) -> Instrument:
     inst.detector = str(rng.choice(["plain", "pilatus", "round"], p=[0.45, 0.35, 0.2]))
     inst.gap_offset = (int(rng.integers(0, n)), int(rng.integers(0, n)))
     inst.dtype = "int32" if inst.detector == "pilatus" or rng.random() < 0.3 else "uint32"
-    u = rng.random()
-    inst.exposure = "weak" if u < 0.12 else "strong" if u < 0.24 else "normal"
-    inst.level = {
-        "weak": rng.uniform(0.3, 2.0),
-        "normal": _log_uniform(rng, 10, 500),
-        "strong": _log_uniform(rng, 3e3, 5e4),
-    }[inst.exposure]
-    inst.high_background = bool(rng.random() < 0.12)
-    inst.background = rng.uniform(0.5, 2.0) if inst.high_background else _log_uniform(rng, 0.003, 0.05)
+    _exposure(rng, inst)
     inst.shadow = _log_uniform(rng, 0.002, 0.03)
     inst.horizon_blur = float(rng.uniform(0.3, 0.9))
     return inst

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .draw import AGBH_D, LAB6_A, _Drawer, _geometry, _log_uniform, agbh_q, classic_scene
+from .draw import AGBH_D, LAB6_A, _Drawer, _exposure, _geometry, _log_uniform, agbh_q, classic_scene
 from .features import Diffuse, Peaks, Ring
 from .geometry import Geometry
 from .instrument import (
@@ -218,18 +218,6 @@ def real_instrument(rng, geo: Geometry, det: Detector, stops: dict[str, float] |
     inst.shadow = _log_uniform(rng, 0.002, 0.03)
     inst.horizon_blur = float(rng.uniform(0.3, 0.9))
     return inst
-
-
-def _exposure(rng, inst: Instrument, weak: float = 0.12, strong: float = 0.12) -> None:
-    u = rng.random()
-    inst.exposure = "weak" if u < weak else "strong" if u < weak + strong else "normal"
-    inst.level = {
-        "weak": rng.uniform(0.3, 2.0),
-        "normal": _log_uniform(rng, 10, 500),
-        "strong": _log_uniform(rng, 3e3, 5e4),
-    }[inst.exposure]
-    inst.high_background = bool(rng.random() < 0.12)
-    inst.background = rng.uniform(0.5, 2.0) if inst.high_background else _log_uniform(rng, 0.003, 0.05)
 
 
 def _stop_angle(rng) -> float:
