@@ -1,7 +1,7 @@
 """The shipped model on real frames from many beamlines (real-dev: 26 frames from 8 public repositories),
 measured on their certain labels only, through ``tui-tagger evaluate DIR --labels``'s machinery.
 
-    python benchmarks/bench_real.py [REAL_DEV] [--model M] [--device cpu] [--workers N]
+    python benchmarks/bench_real.py [REAL_DEV] [--model M] [--device cpu] [--workers N] [--no-physics]
 
 REAL_DEV (default ``../shared/reference/real-dev`` from the repository) holds ``images/``,
 ``labels.csv`` (certain labels: 1 and 0) and ``labels_judged.csv`` (judged positives, same
@@ -10,7 +10,9 @@ ROC AUC, AP and accuracy at the model's thresholds (worst first), the mean AUC o
 >= 2 certain positives and >= 2 certain negatives, how many of those are under 0.75, the experiment
 type (highest of TSAXS / TWAXS / GISAXS / GIWAXS) right/total with the wrong frames, every certain
 label the model gets wrong at its threshold, and "Linear beamstop" on frames whose label for it is 0.
-For the judged positives (no negatives: no AUC) accuracy is the recall at the threshold. Never trains.
+For the judged positives (no negatives: no AUC) accuracy is the recall at the threshold. Then the
+physics check (``core.calibrant``) on every frame: the calibrants it names, with the frame's certain
+AgBH / LaB6 labels beside them; the model's p include it unless ``--no-physics``. Never trains.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ def main() -> int:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--no-physics", action="store_true", help="the network alone (no physics check)")
     args = ap.parse_args()
 
     from tui_tagger.commands.common import warn
@@ -47,8 +50,9 @@ def main() -> int:
         print(f"{args.real_dev}: no images/ and labels.csv here (pass the real-dev folder)", file=sys.stderr)
         return 2
     model = Path(args.model) if args.model else next(p for p in shipped_model_paths() if p.exists())
-    predictor = LocalPredictor.load(model, args.device, heads=False)
-    print(f"model {model} ({predictor.info.name}, {len(predictor.tags)} tags) on {images}")
+    predictor = LocalPredictor.load(model, args.device, heads=False, physics=not args.no_physics)
+    print(f"model {model} ({predictor.info.name}, {len(predictor.tags)} tags) on {images}, physics check "
+          + ("on" if predictor.physics else "off"))
 
     run = evaluate_labels(predictor, [str(images)], read_tables([str(certain)], [str(images)]),
                           batch=args.batch, workers=args.workers, warn=warn)
@@ -74,6 +78,7 @@ def main() -> int:
     for i in zero:
         print(f"  {run.names[i]}: p {run.probs[i, j]:.3f}")
 
+    physics_report(images, run)
     if not judged.is_file():
         return 0
     jrun = evaluate_labels(predictor, [str(images)], read_tables([str(judged)], [str(images)]),
@@ -99,6 +104,33 @@ def main() -> int:
         for i in rows:
             print(f"  {jrun.names[i]}: p {jrun.probs[i, jl]:.3f}")
     return 0
+
+
+def physics_report(images: Path, run) -> None:
+    """The physics check on every frame of ``images``: the calibrants it names (sure only), the frame's
+    certain AgBH / LaB6 labels where ``run`` (the certain-label evaluation) has them, the time it took."""
+    import time
+
+    from tui_tagger.core.formats import read_image
+    from tui_tagger.model.data import frame_physics, image_refs
+
+    print("\nphysics check on every frame (calibrants named from ring positions, sure only; certain labels "
+          "in brackets):")
+    row = {ref: i for i, ref in enumerate(run.refs)}
+    spent, named_count = [], 0
+    for ref in image_refs([images]):
+        frame = read_image(ref)
+        t = time.perf_counter()
+        found = frame_physics(ref, frame)
+        spent.append(time.perf_counter() - t)
+        named_count += bool(found)
+        i = row.get(ref)
+        labels = [] if i is None else [f"{t}={int(run.y[i, run.tags.index(t)])}" for t in ("AgBH", "LaB6")
+                                      if t in run.tags and run.known[i, run.tags.index(t)]]
+        named = ", ".join(f"{c} {p:.4f}" for c, p in found) if found else ("-" if found is not None else "check failed")
+        print(f"  {Path(ref).name}: {named}" + (f"  [{', '.join(labels)}]" if labels else ""))
+    print(f"  {named_count} of {len(spent)} frames named; {1000 * sum(spent) / max(len(spent), 1):.0f} ms per frame "
+          "on average (reading the geometry from the header and the check)")
 
 
 if __name__ == "__main__":

@@ -42,6 +42,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tags-dir", metavar="DIR", help="tag files live under DIR, mirroring the image folders")
     p.add_argument("--no-heads", action="store_true",
                    help="the model's own tags only, not the few-label heads saved with it (tui-tagger train-head)")
+    p.add_argument("--no-physics", action="store_true",
+                   help="the network alone: no physics check (a powder calibrant named from its ring positions "
+                        "raises its tags; also TUI_TAGGER_PHYSICS=0)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,7 +58,8 @@ def run(args: argparse.Namespace) -> int:
     labels = read_tables(args.labels, args.dirs) if args.labels else None  # a bad table fails before the model loads
     problems: list[str] = []
     predictor = LocalPredictor.load(Path(args.model) if args.model else default_model_path(), args.device,
-                                    heads=not args.no_heads, problems=problems)
+                                    heads=not args.no_heads, problems=problems,
+                                    physics=False if args.no_physics else None)
     for problem in problems:
         warn(problem)
     if labels is not None:

@@ -18,6 +18,7 @@ from tui_tagger.core.text import printable
 DEFAULTS = {
     "paths": [], "model": None, "device": "auto", "batch": 32, "workers": None, "threshold": None,
     "write": False, "accept_above": None, "json": False, "tags_dir": None, "no_heads": False,
+    "no_physics": False,
 }
 CONFIG_NAME = "predict-config.toml"
 
@@ -38,6 +39,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help='JSON lines: {"path", "probabilities": {tag: p}, "error"}')
     p.add_argument("--no-heads", action="store_true", default=None,
                    help="the model's own tags only, not the few-label heads saved with it (tui-tagger train-head)")
+    p.add_argument("--no-physics", action="store_true", default=None,
+                   help="the network alone: no physics check (a powder calibrant named from its ring positions "
+                        "where the header or a .poni file gives distance and wavelength; also TUI_TAGGER_PHYSICS=0)")
     p.add_argument("--tags-dir", metavar="DIR", help="tag files live under DIR, mirroring the image folders")
     p.add_argument("--config", metavar="FILE", help="run again with the options of a saved predict-config.toml")
     p.add_argument("--config-out", metavar="FILE",
@@ -62,7 +66,8 @@ def run(args: argparse.Namespace) -> int:
 
     model_path = Path(args.model) if args.model else default_model_path()
     problems: list[str] = []
-    predictor = LocalPredictor.load(model_path, args.device, heads=not args.no_heads, problems=problems)
+    predictor = LocalPredictor.load(model_path, args.device, heads=not args.no_heads, problems=problems,
+                                    physics=False if args.no_physics else None)
     for problem in problems:
         warn(problem)
     info = predictor.info
@@ -147,7 +152,7 @@ def _save_config(args, model_path: Path, predictor, workers: int, thresholds: di
             "device": args.device, "batch": args.batch, "workers": workers, "threshold": args.threshold,
             "write": bool(args.write), "accept_above": args.accept_above, "json": bool(args.json),
             "tags_dir": str(Path(args.tags_dir).resolve()) if args.tags_dir else None,
-            "no_heads": bool(args.no_heads),
+            "no_heads": bool(args.no_heads), "no_physics": not predictor.physics,
         },
         "heads": {"tags": [h.tag for h in predictor.heads],
                   "trained_on": [str(h.info.get("folder", "")) for h in predictor.heads]},

@@ -148,44 +148,72 @@ def load_and_preprocess(ref: str, config: dict[str, Any]) -> np.ndarray:
     return preprocess(frame.data, frame.mask, config)
 
 
+def frame_physics(ref: str, frame, poni_cache: dict | None = None) -> tuple[tuple[str, float], ...] | None:
+    """The physics check of a decoded frame: the calibrants its rings surely are, ((name, confidence), ...)
+    (``core.calibrant.identify``, with the geometry its header or a PONI file beside it gives); () for none.
+    Frames without distance and wavelength cost nothing (nothing can be named). A failing check never
+    fails the frame: None."""
+    from tui_tagger.core.calibrant import has_q, identify
+    from tui_tagger.core.geometry import geometry_of
+
+    try:
+        geometry = geometry_of(ref, shape=frame.data.shape, poni_cache=poni_cache)
+        if not has_q(geometry):
+            return ()
+        return tuple((m.calibrant, float(m.confidence)) for m in identify(frame.data, frame.mask, geometry))
+    except Exception:  # a malformed PONI file, a degenerate frame: the network's answer stands
+        return None
+
+
 class FrameDataset(torch.utils.data.Dataset):
     """Decoding + preprocessing per item (run in DataLoader workers). Never raises: an unreadable image
-    gives (index, None, one-line error) so one bad file does not stop a run."""
+    gives (index, None, one-line error, None) so one bad file does not stop a run. ``physics``: the
+    fourth item is ``frame_physics`` of the raw frame (else None)."""
 
-    def __init__(self, refs: list[str], config: dict[str, Any]):
+    def __init__(self, refs: list[str], config: dict[str, Any], physics: bool = False):
         self.refs = refs
         self.config = config
+        self.physics = physics
+        self._poni_cache: dict = {}  # folder -> its one PONI file (or None), per run
 
     def __len__(self) -> int:
         return len(self.refs)
 
-    def __getitem__(self, i: int) -> tuple[int, np.ndarray | None, str | None]:
+    def __getitem__(self, i: int) -> tuple[int, np.ndarray | None, str | None, Any]:
         ref = self.refs[i]
         try:
-            return i, load_and_preprocess(ref, self.config), None
+            if not self.physics:
+                return i, load_and_preprocess(ref, self.config), None, None
+            from tui_tagger.core.formats import read_image
+
+            frame = read_image(ref)
+            x = preprocess(frame.data, frame.mask, self.config)
+            return i, x, None, frame_physics(ref, frame, self._poni_cache)
         except TaggerError as err:
-            return i, None, str(err)
+            return i, None, str(err), None
         except MemoryError:
-            return i, None, f"{ref}: out of memory while decoding"
+            return i, None, f"{ref}: out of memory while decoding", None
         except Exception as err:  # a reader bug must not end the run; still one line, naming the file
-            return i, None, f"{ref}: {type(err).__name__}: {' '.join(str(err).split())}"
+            return i, None, f"{ref}: {type(err).__name__}: {' '.join(str(err).split())}", None
 
 
-def _collate(items: list[tuple[int, np.ndarray | None, str | None]]):
-    good = [(i, a) for i, a, _ in items if a is not None]
-    errors = [(i, e) for i, a, e in items if a is None]
-    index = [i for i, _ in good]
-    x = torch.from_numpy(np.stack([a for _, a in good])[:, None]) if good else None
-    return index, x, errors
+def _collate(items: list[tuple[int, np.ndarray | None, str | None, Any]]):
+    good = [(i, a, f) for i, a, _, f in items if a is not None]
+    errors = [(i, e) for i, a, e, _ in items if a is None]
+    index = [i for i, _, _ in good]
+    x = torch.from_numpy(np.stack([a for _, a, _ in good])[:, None]) if good else None
+    return index, x, errors, [f for _, _, f in good]
 
 
 def batches(
-    refs: list[str], config: dict[str, Any], batch: int = 32, workers: int = 0, pin_memory: bool = False
-) -> Iterator[tuple[list[int], torch.Tensor | None, list[tuple[int, str]]]]:
+    refs: list[str], config: dict[str, Any], batch: int = 32, workers: int = 0, pin_memory: bool = False,
+    physics: bool = False,
+) -> Iterator[tuple]:
     """(indices, float32 tensor (B, 1, S, S) or None, [(index, error)]) in input order; decoding runs in
-    ``workers`` processes while the caller uses the previous batch."""
+    ``workers`` processes while the caller uses the previous batch. ``physics``: a fourth item, the
+    ``frame_physics`` of each frame of ``indices`` (computed in the workers, from the raw frame)."""
     loader = torch.utils.data.DataLoader(
-        FrameDataset(refs, config),
+        FrameDataset(refs, config, physics),
         batch_size=max(1, batch),
         shuffle=False,
         num_workers=max(0, workers),
@@ -193,7 +221,8 @@ def batches(
         pin_memory=pin_memory,
         prefetch_factor=4 if workers > 0 else None,
     )
-    yield from loader
+    for item in loader:
+        yield item if physics else item[:3]
 
 
 def default_workers() -> int:

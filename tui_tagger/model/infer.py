@@ -20,6 +20,28 @@ from tui_tagger.model.nets import mirror_average
 # (path, {tag: p} or None, one-line error or None)
 Result = tuple[str, "dict[str, float] | None", "str | None"]
 
+# The physics check (``core.calibrant``): where a frame's rings surely are a calibrant's, p of these tags is
+# raised to at least PHYSICS_FLOOR: the calibrant's own tag where the vocabulary has one, and what every
+# calibrant frame is (a powder, isotropic rings). Nothing is ever lowered: a mixture keeps both names.
+PHYSICS_FLOOR = 0.97
+CALIBRANT_TAGS = ("AgBH", "LaB6")
+POWDER_TAGS = ("Powder", "Ring: Isotropic")
+
+
+def physics_env() -> bool:
+    """``TUI_TAGGER_PHYSICS=0`` turns the physics check off by default (the network alone)."""
+    from tui_tagger.config import env_flag
+
+    return env_flag("TUI_TAGGER_PHYSICS", True)
+
+
+def physics_tags(found) -> list[str]:
+    """The tags a physics result (``data.frame_physics``: ((calibrant, confidence), ...)) makes sure."""
+    if not found:
+        return []
+    names = {name for name, _ in found}
+    return [t for t in CALIBRANT_TAGS if t in names] + list(POWDER_TAGS)
+
 
 class Predictor(Protocol):
     tags: list[str]
@@ -38,14 +60,21 @@ class Predictor(Protocol):
 
 class LocalPredictor:
     """The model in this process: batches under ``inference_mode``, channels_last (about 1.6x on CPU),
-    pinned memory and autocast on CUDA."""
+    pinned memory and autocast on CUDA.
 
-    def __init__(self, model: torch.nn.Module, info: ModelInfo, device: torch.device, heads: list | None = None):
+    ``physics`` (default on, ``TUI_TAGGER_PHYSICS=0`` off): ``predict_paths`` also runs the physics check
+    on each raw frame in the decoding workers (``data.frame_physics``: a powder calibrant named from its
+    ring positions, only where the geometry gives q and the match is sure) and raises p of the tags it
+    makes sure to at least ``PHYSICS_FLOOR``. ``predict_arrays`` sees preprocessed arrays only: no check."""
+
+    def __init__(self, model: torch.nn.Module, info: ModelInfo, device: torch.device, heads: list | None = None,
+                 physics: bool | None = None):
         self.info = info
         self.preprocess = dict(info.preprocess)
         self._device = device
         self.device = str(device)
         self.model = model.to(device, memory_format=torch.channels_last).eval()
+        self.physics = physics_env() if physics is None else bool(physics)
         self.set_heads(heads or [])
 
     def set_heads(self, heads: list) -> None:
@@ -59,9 +88,9 @@ class LocalPredictor:
 
     @classmethod
     def load(cls, path: str | Path, device: str = "auto", heads: bool = True,
-             problems: list[str] | None = None) -> "LocalPredictor":
+             problems: list[str] | None = None, physics: bool | None = None) -> "LocalPredictor":
         """The model in ``path`` and (``heads``) the heads saved with it; unreadable heads are named in
-        ``problems`` and left out."""
+        ``problems`` and left out. ``physics``: see the class (None: ``TUI_TAGGER_PHYSICS``, default on)."""
         dev = resolve_device(device)
         model, info = load_checkpoint(path, "cpu")
         found = []
@@ -69,7 +98,7 @@ class LocalPredictor:
             from tui_tagger.learn.heads import load_model_heads
 
             found = load_model_heads(path, problems)
-        return cls(model, info, dev, found)
+        return cls(model, info, dev, found, physics)
 
     def _autocast(self):
         if self._device.type == "cuda":
@@ -124,10 +153,15 @@ class LocalPredictor:
     ) -> Iterator[Result]:
         workers = default_workers() if workers is None else workers
         pin = self._device.type == "cuda"
-        for index, x, errors in batches(list(paths), self.preprocess, batch, workers, pin):
+        column = {t: j for j, t in enumerate(self.tags)}
+        for index, x, errors, *more in batches(list(paths), self.preprocess, batch, workers, pin, self.physics):
             probs = self._forward(x) if x is not None else np.zeros((0, len(self.tags)), np.float32)
             done: dict[int, Result] = {i: (paths[i], None, e) for i, e in errors}
-            for i, row in zip(index, probs):
+            found = more[0] if more else [None] * len(index)
+            for i, row, sure in zip(index, probs, found):
+                for tag in physics_tags(sure):
+                    if tag in column:
+                        row[column[tag]] = max(row[column[tag]], PHYSICS_FLOOR)
                 done[i] = (paths[i], {t: round(float(p), 4) for t, p in zip(self.tags, row)}, None)
             for i in sorted(done):
                 yield done[i]
