@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from tui_tagger import cli
+from tui_tagger.core.crystal import LAB6_A
 from tui_tagger.core.synth import (
     SYNTH_TAGS,
     Diffuse,
@@ -115,9 +116,9 @@ def test_agbh_rings_follow_the_lamellar_spacing():
 
 def test_lab6_lines_are_the_allowed_cubic_reflections():
     qs = [q for q, _ in lab6_q(6.0)]
-    sums = [round((q * 4.1569 / (2 * math.pi)) ** 2) for q in qs]
+    sums = [round((q * LAB6_A / (2 * math.pi)) ** 2) for q in qs]
     assert sums[:8] == [1, 2, 3, 4, 5, 6, 8, 9]  # 7 is not a sum of three squares
-    assert qs[0] == pytest.approx(2 * math.pi / 4.1569)  # NIST SRM 660 series
+    assert qs[0] == pytest.approx(2 * math.pi / LAB6_A)  # NIST SRM 660 series
 
 
 @pytest.mark.parametrize("n,tag", [(1, None), (2, "Higher orders: 2 to 3"), (5, "Higher orders: 4 to 6"),

@@ -54,10 +54,8 @@ from functools import lru_cache
 
 import numpy as np
 
-AGBH_D = 58.380  # silver behenate lamellar spacing (A), Blanton et al., Powder Diffr. 10 (1995) 91
-LAB6_A = 4.15692  # LaB6 cubic cell (A), NIST SRM 660 series
-CEO2_A = 5.4111  # CeO2 fluorite cell (A), NIST SRM 674b
-SI_A = 5.43123  # Si diamond cell (A), NIST SRM 640 series
+from tui_tagger.core.crystal import AGBH_D, CEO2_A, LAB6_A, SI_A, cubic_reflections
+
 CALIBRANTS = ("AgBH", "LaB6", "CeO2", "Si")
 
 SECTORS = 36  # azimuthal sectors of 10 degrees where the frame surrounds the beam ...
@@ -88,19 +86,13 @@ _REFINE_PASSES = 3
 def _cubic_lines(a: float, qmax: float, lattice: str) -> list[tuple[float, str]]:
     """(q, "hkl") of the powder lines of a cubic cell up to qmax, one per h^2 + k^2 + l^2."""
     out: dict[int, str] = {}
-    top = int(qmax * a / (2 * math.pi)) + 1
-    for h in range(top + 1):
-        for k in range(h + 1):
-            for l in range(k + 1):  # noqa: E741
-                n2 = h * h + k * k + l * l
-                if not n2 or 2 * math.pi * math.sqrt(n2) / a > qmax:
-                    continue
-                odd = h % 2 + k % 2 + l % 2
-                if lattice in ("fcc", "diamond") and odd not in (0, 3):
-                    continue
-                if lattice == "diamond" and odd == 0 and (h + k + l) % 4:
-                    continue
-                out.setdefault(n2, f"{h}{k}{l}")
+    for h, k, l, n2, _ in cubic_reflections(a, qmax):  # noqa: E741
+        odd = h % 2 + k % 2 + l % 2
+        if lattice in ("fcc", "diamond") and odd not in (0, 3):
+            continue
+        if lattice == "diamond" and odd == 0 and (h + k + l) % 4:
+            continue
+        out.setdefault(n2, f"{h}{k}{l}")
     return [(2 * math.pi * math.sqrt(n2) / a, out[n2]) for n2 in sorted(out)]
 
 

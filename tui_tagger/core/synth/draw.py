@@ -16,27 +16,20 @@ import math
 
 import numpy as np
 
+from tui_tagger.core.crystal import AGBH_D, LAB6_A, cubic_reflections
+
 from .features import Diffuse, Peaks, Ring, Rods, Yoneda
 from .geometry import Geometry
 from .instrument import Instrument, beamstop_map, beamstop_reach
 from .scene import Scene
 
-AGBH_D = 58.38  # silver behenate lamellar spacing (A)
-LAB6_A = 4.1569  # LaB6 cubic cell (A), NIST SRM 660 series
 FLOOR = 1e-3  # weakest scattering level features are drawn against (arbitrary units)
 
 
 def lab6_q(qmax: float) -> list[tuple[float, float]]:
     """(q, relative intensity) of LaB6 powder lines up to qmax: primitive cubic, every hkl allowed."""
-    lines: dict[int, int] = {}
-    top = int(qmax * LAB6_A / (2 * math.pi)) + 1
-    for h in range(top + 1):
-        for k in range(h + 1):
-            for l in range(k + 1):  # noqa: E741
-                s = h * h + k * k + l * l
-                if s and 2 * math.pi * math.sqrt(s) / LAB6_A <= qmax:
-                    lines[s] = lines.get(s, 0) + 1
-    return [(2 * math.pi * math.sqrt(s) / LAB6_A, 1.0 / s**0.6) for s in sorted(lines)]
+    lines = sorted({n2 for *_, n2, _ in cubic_reflections(LAB6_A, qmax)})
+    return [(2 * math.pi * math.sqrt(s) / LAB6_A, 1.0 / s**0.6) for s in lines]
 
 
 def agbh_q(qmax: float) -> list[tuple[float, float]]:

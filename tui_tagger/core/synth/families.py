@@ -39,6 +39,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tui_tagger.core.crystal import CEO2_A, SI_A, cubic_reflections
+
 from .draw import AGBH_D, LAB6_A, _Drawer, _exposure, _geometry, _log_uniform, agbh_q, classic_scene
 from .features import Diffuse, Peaks, Ring
 from .geometry import Geometry
@@ -53,8 +55,6 @@ from .instrument import (
 )
 from .scene import Scene
 
-CEO2_A = 5.411  # CeO2 (NIST SRM 674b) fluorite cubic cell (A)
-SI_A = 5.431  # silicon (NIST SRM 640) diamond cubic cell (A)
 HC = 12.3984198  # keV A: wavelength = HC / energy
 MAX_SPOTS = 400  # Bragg spots drawn at most on a crystal frame
 
@@ -459,27 +459,20 @@ def cubic_lines(a: float, qmax: float, structure: str) -> list[tuple[float, floa
     (CeO2: fcc, F = 4 (f_Ce + 2 f_O cos(pi (h+k+l)/2))), "diamond" (Si: fcc and h+k+l = 4n when all even).
     Intensity: multiplicity x |F|^2 x a small-angle Lorentz factor 1/s^2, atomic form factors Z exp(-3 s^2)."""
     lines: dict[int, float] = {}
-    top = int(qmax * a / (2 * math.pi)) + 1
-    for h in range(top + 1):
-        for k in range(h + 1):
-            for l in range(k + 1):  # noqa: E741
-                n2 = h * h + k * k + l * l
-                q = 2 * math.pi * math.sqrt(n2) / a if n2 else 0.0
-                if not n2 or q > qmax:
-                    continue
-                odd = h % 2 + k % 2 + l % 2
-                if odd not in (0, 3):  # fcc: all odd or all even
-                    continue
-                s2 = (q / (4 * math.pi)) ** 2  # (sin theta / lambda)^2
-                if structure == "diamond":
-                    if odd == 0 and (h + k + l) % 4:
-                        continue
-                    f = 14 * math.exp(-3 * s2)
-                    F2 = 32 * f * f if odd == 3 else 64 * f * f
-                else:
-                    fce, fo = 58 * math.exp(-3 * s2), 8 * math.exp(-3 * s2)
-                    F2 = (4 * fce) ** 2 if odd == 3 else (4 * (fce + (2 * fo if (h + k + l) % 4 == 0 else -2 * fo))) ** 2
-                lines[n2] = lines.get(n2, 0.0) + _multiplicity(h, k, l) * F2 / s2
+    for h, k, l, n2, q in cubic_reflections(a, qmax):  # noqa: E741
+        odd = h % 2 + k % 2 + l % 2
+        if odd not in (0, 3):  # fcc: all odd or all even
+            continue
+        s2 = (q / (4 * math.pi)) ** 2  # (sin theta / lambda)^2
+        if structure == "diamond":
+            if odd == 0 and (h + k + l) % 4:
+                continue
+            f = 14 * math.exp(-3 * s2)
+            F2 = 32 * f * f if odd == 3 else 64 * f * f
+        else:
+            fce, fo = 58 * math.exp(-3 * s2), 8 * math.exp(-3 * s2)
+            F2 = (4 * fce) ** 2 if odd == 3 else (4 * (fce + (2 * fo if (h + k + l) % 4 == 0 else -2 * fo))) ** 2
+        lines[n2] = lines.get(n2, 0.0) + _multiplicity(h, k, l) * F2 / s2
     if not lines:
         return []
     top_i = max(lines.values())
