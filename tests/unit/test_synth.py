@@ -203,8 +203,19 @@ def test_cli_writes_images_and_tag_files(tmp_path, capsys):
     assert "wrote 4 frames" in capsys.readouterr().out
 
 
+def test_cli_families_draws_only_those_kinds(tmp_path, capsys):
+    from tui_tagger.core.tagfile import TagFile
+
+    assert cli.main(["synth", str(tmp_path / "out"), "--count", "6", "--size", "64", "--families", "crystal"]) == 0
+    for xml in (tmp_path / "out").glob("*.xml"):
+        names = TagFile.read(xml).names
+        assert any(n.startswith("Peaks:") for n in names), names  # every frame a spot lattice ...
+        assert not any(n.startswith("Ring") or n == "Many rings" for n in names), names  # ... and no rings
+
+
 @pytest.mark.parametrize("args,word", [(["--count", "0"], "--count"), (["--count", "-3"], "--count"),
-                                       (["--size", "16"], "--size"), (["--seed", "-1"], "--seed")])
+                                       (["--size", "16"], "--size"), (["--seed", "-1"], "--seed"),
+                                       (["--families", "crystal,nope"], "--families")])
 def test_cli_bad_arguments_give_one_line(tmp_path, capsys, args, word):
     assert cli.main(["synth", str(tmp_path / "out"), *args]) == 1
     err = capsys.readouterr().err.strip()

@@ -21,6 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", type=int, default=256, metavar="PX", help="frame width and height (default 256)")
     parser.add_argument("--edf-every", type=int, default=5, metavar="K",
                         help="write every K-th frame as EDF instead of TIFF; 0 for TIFF only (default 5)")
+    parser.add_argument("--families", metavar="F1,F2,...",
+                        help="draw only these kinds of frame (classic, detector, crystal, calibrant, solution, "
+                             "empty, dark; default: all, in their shares)")
     parser.add_argument("--quiet", "-q", action="store_true", help="no progress on stderr")
 
 
@@ -38,6 +41,13 @@ def run(args: argparse.Namespace) -> int:
         raise TaggerError(f"{out}: exists and is not a folder")
 
     from tui_tagger.core.synth import write_dataset
+    from tui_tagger.core.synth.families import FAMILIES
+
+    families = [f.strip() for f in args.families.split(",") if f.strip()] if args.families else None
+    unknown = sorted(set(families or ()) - set(FAMILIES))
+    if families is not None and (unknown or not families):
+        raise TaggerError(f"synth: unknown --families {', '.join(unknown) or '(none given)'}; "
+                          f"known: {', '.join(FAMILIES)}")
 
     start = time.monotonic()
     show = not args.quiet and sys.stderr.isatty()
@@ -47,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"\r{i + 1}/{args.count} frames", end="", file=sys.stderr, flush=True)
 
     paths = write_dataset(out, args.count, seed=args.seed, size=args.size, edf_every=args.edf_every,
-                          progress=progress)
+                          progress=progress, families=families)
     if show:
         print("\r", end="", file=sys.stderr)
     n_edf = sum(p.suffix == ".edf" for p in paths)

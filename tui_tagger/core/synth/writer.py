@@ -59,9 +59,10 @@ def write_frame(out: Path, index: int, counts: np.ndarray, tags: list[str], meta
 
 
 def write_dataset(out, count: int, seed: int = 0, size: int = 256, edf_every: int = 5,
-                  progress=None) -> list[Path]:
+                  progress=None, families=None) -> list[Path]:
     """Write frames 0..count-1 of data set ``seed`` into ``out`` (created if missing). Every
-    ``edf_every``-th frame is EDF (0: none). ``progress(i, path)`` is called after each frame."""
+    ``edf_every``-th frame is EDF (0: none). ``progress(i, path)`` is called after each frame.
+    ``families``: the kinds of frame to draw (``families.FAMILIES``; None: all, in their shares)."""
     from . import generate_frame
 
     out = Path(out)
@@ -71,7 +72,7 @@ def write_dataset(out, count: int, seed: int = 0, size: int = 256, edf_every: in
         raise FileProblem(out, f"cannot create the output folder: {err.strerror or err}") from None
     paths = []
     for i in range(count):
-        counts, _mask, tags, meta = generate_frame(seed, i, size)
+        counts, _mask, tags, meta = generate_frame(seed, i, size, families=families)
         edf = edf_every > 0 and i % edf_every == edf_every - 1
         paths.append(write_frame(out, i, counts, tags, meta, edf))
         if progress:
