@@ -140,12 +140,17 @@ def label_matrix(samples: list[Sample], tags: list[str]) -> tuple[np.ndarray, np
     return y, known
 
 
-def load_and_preprocess(ref: str, config: dict[str, Any]) -> np.ndarray:
-    """Decode one image and preprocess it: the single path from a file to a model input."""
+def load_frame_and_input(ref: str, config: dict[str, Any]):
+    """(the decoded frame, its model input): the single path from a file to a model input."""
     from tui_tagger.core.formats import read_image
 
     frame = read_image(ref)
-    return preprocess(frame.data, frame.mask, config)
+    return frame, preprocess(frame.data, frame.mask, config)
+
+
+def load_and_preprocess(ref: str, config: dict[str, Any]) -> np.ndarray:
+    """Decode one image and preprocess it (``load_frame_and_input`` without the frame)."""
+    return load_frame_and_input(ref, config)[1]
 
 
 def frame_physics(ref: str, frame, poni_cache: dict | None = None) -> tuple[tuple[str, float], ...] | None:
@@ -182,13 +187,8 @@ class FrameDataset(torch.utils.data.Dataset):
     def __getitem__(self, i: int) -> tuple[int, np.ndarray | None, str | None, Any]:
         ref = self.refs[i]
         try:
-            if not self.physics:
-                return i, load_and_preprocess(ref, self.config), None, None
-            from tui_tagger.core.formats import read_image
-
-            frame = read_image(ref)
-            x = preprocess(frame.data, frame.mask, self.config)
-            return i, x, None, frame_physics(ref, frame, self._poni_cache)
+            frame, x = load_frame_and_input(ref, self.config)
+            return i, x, None, frame_physics(ref, frame, self._poni_cache) if self.physics else None
         except TaggerError as err:
             return i, None, str(err), None
         except MemoryError:
