@@ -221,6 +221,8 @@ async def test_the_app_stays_alive_and_says_so_when_the_journal_cannot_be_writte
         assert await until(pilot, lambda: app.session.journal.unwritten == 0)
         moved = app.session.journal.records()
         assert len(moved) == 1
+        assert await until(pilot, lambda: any("written again" in n.message for n in app._notifications))
+        assert any("No space left" in line for line in app.stderr_lines)  # for stderr at exit
     assert app.is_running is False
 
 
@@ -274,3 +276,18 @@ def test_temp_files_of_a_cut_save_are_removed_at_start_and_only_ours(folder):
     list(cat.scan())
     assert not stale.exists() and fresh.exists() and other.exists() and cat.swept == 1
     assert len(s.rows) == 6
+
+
+async def test_many_save_errors_are_one_notice_with_their_count_and_all_reach_stderr(folder):
+    app = TaggerApp(folder, tag=RING, graphics="halfcell")
+    errors = [f"/d/img{i:02d}.xml: cannot write: No space left on device" for i in range(7)]
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(app, pilot)
+        await pilot.press("m")
+        app.session.save = lambda resolve=None: (0, [], list(errors))
+        await pilot.press("s")
+        assert await until(pilot, lambda: any("7 tag files could not be saved" in n.message
+                                              for n in app._notifications))
+        notice = next(n.message for n in app._notifications if "could not be saved" in n.message)
+        assert "img04.xml" in notice and "2 more" in notice and "\n" not in notice
+        assert app.stderr_lines[-7:] == errors and app.session.dirty

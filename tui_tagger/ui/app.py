@@ -291,11 +291,11 @@ class TaggerApp(RunsMixin, LiveHeadsMixin, ReviewMixin, AnalysisMixin, HeatmapMi
             self.stderr_lines.append(journal.error)
             self.notify(f"{journal.error}. {plural(journal.unwritten, 'correction')} kept in memory and "
                         "retried; save (s) to put them in the tag files.", severity="error", timeout=20)
+        elif self._journal_state_was_error:
+            self.notify(f"The correction journal is written again ({journal.path.parent}).")
         elif journal.moved:
             self.stderr_lines.append(journal.moved)
             self.notify(journal.moved, severity="warning", timeout=15)
-        elif state[0] is None and self._journal_state_was_error:
-            self.notify("The correction journal is written again.")
         self._journal_state_was_error = bool(journal.error)
 
     def _periodic(self) -> None:
@@ -722,9 +722,10 @@ class TaggerApp(RunsMixin, LiveHeadsMixin, ReviewMixin, AnalysisMixin, HeatmapMi
             for err in errors:
                 self.notify(err, severity="error", timeout=10)
         elif errors:  # one notice, not a screenful of toasts; each line also goes to stderr at exit
+            # notices are one line (notify escapes newlines): the errors joined by " · "
             self.notify(f"{plural(len(errors), 'tag file')} could not be saved (they stay unsaved and "
-                        "journalled; s tries again):\n" + "\n".join(errors[:5])
-                        + (f"\n… and {len(errors) - 5} more (listed on stderr at exit)" if len(errors) > 5 else ""),
+                        "journalled; s tries again): " + " · ".join(errors[:5])
+                        + (f" · … and {len(errors) - 5} more (listed on stderr at exit)" if len(errors) > 5 else ""),
                         severity="error", timeout=20)
         self.stderr_lines.extend(errors)
         if left:
