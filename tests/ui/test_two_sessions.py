@@ -103,6 +103,8 @@ def test_a_session_killed_mid_work_is_offered_once_and_discard_spares_live_sessi
         records = s.pending_journal()
         assert len({r["image"] for r in records}) == 2
         assert other.pending_journal() == []  # claimed by s while its question is open: offered once
+        # the live one, not the dead one (whose journal only s's restore question holds)
+        assert [x.pid for x in other.live_sessions()] == [live.pid]
         s.discard_orphans()
         assert scanned(folder).pending_journal() == []
         live.kill()

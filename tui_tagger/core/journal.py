@@ -96,6 +96,16 @@ def _unlink(path: Path) -> None:
         pass  # read-only cache: nothing to do but leave it; its records are offered again and filtered
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: it exists
+        return True
+    return True
+
+
 @dataclass
 class LiveSession:
     """Another session, alive, on the same folder."""
@@ -409,7 +419,10 @@ class Journal:
             if pid is None:
                 parts = sid.split("-")
                 pid = int(parts[1]) if len(parts) > 2 and parts[1].isdigit() else None
-            out.append(LiveSession(pid, str(info.get("host") or "?"), info.get("started")))
+            host = str(info.get("host") or "?")
+            if host == socket.gethostname() and isinstance(pid, int) and not _alive(pid):
+                continue  # a dead session's journal, held by another session's restore question
+            out.append(LiveSession(pid, host, info.get("started")))
         return out
 
     def orphans(self) -> Orphans:
