@@ -5,6 +5,7 @@ from __future__ import annotations
 import pkgutil
 import subprocess
 import sys
+from pathlib import Path
 
 import tui_tagger.core as core
 
@@ -51,3 +52,15 @@ def test_the_run_dialogs_options_do_not_import_torch():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_the_import_contracts_hold():
+    """The layer contracts in pyproject.toml ([tool.importlinter]): core <- model <- learn <- ui <- commands,
+    nothing imports upward; a module that breaks one is named in the output. import-linter comes with
+    the test extra (pip install -e ".[test]")."""
+    root = Path(__file__).resolve().parents[2]
+    out = subprocess.run(
+        [sys.executable, "-c", "import sys; from importlinter.cli import lint_imports; "
+         "sys.exit(lint_imports(config_filename='pyproject.toml', no_cache=True, no_logo=True))"],
+        cwd=root, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr

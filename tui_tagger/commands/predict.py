@@ -13,13 +13,10 @@ from pathlib import Path
 from tui_tagger.commands.common import print_json, warn
 from tui_tagger.core.errors import TaggerError
 from tui_tagger.core.text import printable
+from tui_tagger.model.runconfig import PREDICT_DEFAULTS
 
-# Options a --config file may set; None = "not given on the command line".
-DEFAULTS = {
-    "paths": [], "model": None, "device": "auto", "batch": 32, "workers": None, "threshold": None,
-    "write": False, "accept_above": None, "json": False, "tags_dir": None, "no_heads": False,
-    "no_physics": False,
-}
+# Options a --config file may set (model/runconfig.py, where the TUI's P dialog reads them too)
+DEFAULTS = PREDICT_DEFAULTS
 CONFIG_NAME = "predict-config.toml"
 
 

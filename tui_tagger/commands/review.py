@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from tui_tagger.learn.options import add_folder_arguments, load, positive_int
+from tui_tagger.commands.learn_options import add_folder_arguments, load, positive_int
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -11,13 +11,9 @@ from pathlib import Path
 
 from tui_tagger.commands.common import warn
 from tui_tagger.core.errors import TaggerError
+from tui_tagger.model.runconfig import TRAIN_DEFAULTS
 
-DEFAULTS = {
-    "dirs": [], "out": None, "init": None, "epochs": 30, "device": "auto", "val_split": 0.2, "batch": 32,
-    "lr": 1e-3, "seed": 0, "workers": None, "size": 256, "min_support": 2, "patience": 6, "tags_dir": None,
-    "max_pos_weight": 3.0, "exclude_tag": [], "pool": None, "widths": None, "hidden": None, "attention": None,
-    "focal": 0.0, "precision": "auto", "invalid": None,
-}
+DEFAULTS = TRAIN_DEFAULTS  # model/runconfig.py, where the TUI's T dialog reads them too
 MAX_POOL = 16
 MAX_WIDTH = 4096
 MAX_ATTENTION = 8

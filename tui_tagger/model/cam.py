@@ -159,7 +159,7 @@ class CamModel:
         self.model, self.info = load_checkpoint(self.path, device)
         for prm in self.model.parameters():
             prm.requires_grad_(True)
-        from tui_tagger.learn.heads import load_model_heads
+        from tui_tagger.model.headfile import load_model_heads
 
         # the heads saved with the model (tui-tagger train-head), as predict uses them
         self.heads = {h.tag: h for h in load_model_heads(self.path)} if hasattr(self.model, "embed") else {}

@@ -95,7 +95,7 @@ class LocalPredictor:
         model, info = load_checkpoint(path, "cpu")
         found = []
         if heads:
-            from tui_tagger.learn.heads import load_model_heads
+            from tui_tagger.model.headfile import load_model_heads
 
             found = load_model_heads(path, problems)
         return cls(model, info, dev, found, physics)

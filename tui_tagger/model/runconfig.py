@@ -13,6 +13,20 @@ from tui_tagger.core.atomic import atomic_write_bytes
 from tui_tagger.core.errors import FileProblem
 
 
+# The options a --config file may set, with their defaults (None: the command's own choice). The commands
+# (commands/predict.py, commands/train.py) and the TUI's P/T dialogs (ui/run_options.py) read them here.
+PREDICT_DEFAULTS: dict[str, Any] = {
+    "paths": [], "model": None, "device": "auto", "batch": 32, "workers": None, "threshold": None,
+    "write": False, "accept_above": None, "json": False, "tags_dir": None, "no_heads": False,
+    "no_physics": False,
+}
+TRAIN_DEFAULTS: dict[str, Any] = {
+    "dirs": [], "out": None, "init": None, "epochs": 30, "device": "auto", "val_split": 0.2, "batch": 32,
+    "lr": 1e-3, "seed": 0, "workers": None, "size": 256, "min_support": 2, "patience": 6, "tags_dir": None,
+    "max_pos_weight": 3.0, "exclude_tag": [], "pool": None, "widths": None, "hidden": None, "attention": None,
+    "focal": 0.0, "precision": "auto", "invalid": None,
+}
+
 def _value(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"

@@ -1,7 +1,7 @@
 """The options of a predict or train run as the TUI's dialogs show them, without Textual.
 
 The options, their defaults and the file they are saved to are those of the shell commands
-(``commands.predict.DEFAULTS`` / ``commands.train.DEFAULTS``, read back by ``--config``), so a run set up in
+(``model.runconfig.PREDICT_DEFAULTS`` / ``TRAIN_DEFAULTS``, read back by ``--config``), so a run set up in
 the TUI is re-run from the shell with ``tui-tagger predict --config FILE`` / ``tui-tagger train --config FILE``
 and a scientist never writes one by hand.
 """
@@ -15,7 +15,7 @@ from typing import Any
 
 from tui_tagger.core.errors import TaggerError
 
-PREDICT_FILE = "predict-config.toml"  # = commands.predict.CONFIG_NAME, runconfig.default_path("predict", ...).name
+PREDICT_FILE = "predict-config.toml"  # = commands/predict.py CONFIG_NAME, runconfig.default_path("predict", ...).name
 TRAIN_FILE = "train-config.toml"
 
 
@@ -40,7 +40,7 @@ def _default_model() -> str:
 
 def predict_options(model: str | None = None) -> list[Option]:
     """``model``: the TUI's own (``tui-tagger open --model M``), else the default model."""
-    from tui_tagger.commands.predict import DEFAULTS as D
+    from tui_tagger.model.runconfig import PREDICT_DEFAULTS as D  # no torch
 
     return [
         Option("model", "Model file", str, model or _default_model(), "empty: the default model"),
@@ -55,7 +55,7 @@ def predict_options(model: str | None = None) -> list[Option]:
 
 def train_options(model: str | None = None) -> list[Option]:
     """``model`` (the TUI's ``--model``, else the default model) is the one fine-tuned from."""
-    from tui_tagger.commands.train import DEFAULTS as D
+    from tui_tagger.model.runconfig import TRAIN_DEFAULTS as D  # no torch
     from tui_tagger.config import config_dir
 
     return [
