@@ -108,8 +108,9 @@ def run(args: argparse.Namespace) -> int:
     from tui_tagger.model.data import decode_all, default_workers, label_matrix, labelled_samples
     from tui_tagger.model.device import resolve_device
     from tui_tagger.model.metrics import format_table
-    from tui_tagger.model.nets import DEFAULT_ARCH, add_attention, count_parameters, create_model, regrid_pool, widen
-    from tui_tagger.model.train import PRECISIONS, TrainConfig, adapt_head, cpu_has_fast_bf16, fit
+    from tui_tagger.model.build import build_model
+    from tui_tagger.model.nets import count_parameters
+    from tui_tagger.model.train import PRECISIONS, TrainConfig, cpu_has_fast_bf16, fit
 
     device = resolve_device(args.device)
     if args.precision not in PRECISIONS:  # a --config file may hold anything
@@ -128,35 +129,9 @@ def run(args: argparse.Namespace) -> int:
     tags = [t for t in _tag_list(data.samples, args.min_support, base[1].tags if base else []) if t not in exclude]
     if not tags:
         raise TaggerError(f"no tag has {args.min_support} or more positive images: nothing to learn")
-    if base:
-        model, old = base
-        preprocess, arch, arch_config = old.preprocess, old.arch, old.arch_config
-        if size_given and args.size != preprocess["size"]:
-            # the convolutions and the adaptive pool take any input size: only the resize step changes
-            preprocess = _preprocess_for(args.size, preprocess)
-        if args.invalid is not None and args.invalid != preprocess.get("invalid", 0.0):
-            preprocess = _preprocess_for(preprocess["size"], {**preprocess, "invalid": args.invalid})
-        model = adapt_head(model, old.tags, tags)
-        if args.pool is not None:
-            try:
-                model, arch_config = regrid_pool(model, arch, arch_config, args.pool, preprocess["size"])
-            except ValueError as err:
-                raise TaggerError(f"train: --pool: {err}") from None
-        if widths is not None or args.hidden is not None:
-            try:
-                model, arch_config = widen(model, arch, arch_config, widths, args.hidden)
-            except ValueError as err:
-                raise TaggerError(f"train: --widths/--hidden: {err}") from None
-        if args.attention is not None:
-            try:
-                model, arch_config = add_attention(model, arch, arch_config, args.attention)
-            except ValueError as err:
-                raise TaggerError(f"train: --attention: {err}") from None
-    else:
-        preprocess = _preprocess_for(args.size, {"invalid": -1.0 if args.invalid is None else args.invalid})
-        arch_config = {"pool": args.pool, "widths": widths, "hidden": args.hidden, "attention": args.attention}
-        arch, arch_config = DEFAULT_ARCH, {k: v for k, v in arch_config.items() if v is not None}
-        model = create_model(arch, len(tags), arch_config)
+    built = build_model(tags, base, size=args.size if size_given or not base else None, invalid=args.invalid,
+                        pool=args.pool, widths=widths, hidden=args.hidden, attention=args.attention)
+    model, arch, arch_config, preprocess = built.model, built.arch, built.arch_config, built.preprocess
 
     x, ok = decode_all([s.ref for s in data.samples], preprocess, args.batch, workers, warn)
     samples = [s for s, good in zip(data.samples, ok) if good]
@@ -192,15 +167,6 @@ def run(args: argparse.Namespace) -> int:
     _save_config(args, out, device, workers, preprocess, summary, thresholds)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB) and {out.with_suffix('.toml')}")
     return 0
-
-
-def _preprocess_for(size, base: dict | None = None) -> dict:
-    from tui_tagger.model.transforms import preprocess_config
-
-    try:
-        return preprocess_config({**(base or {}), "size": size})
-    except ValueError as err:
-        raise TaggerError(f"train: --size/--invalid: {err}") from None
 
 
 def _tag_list(samples, min_support: int, keep: list[str]) -> list[str]:
