@@ -62,8 +62,9 @@ def launch(root: Path, args: argparse.Namespace) -> int:
     if not sys.stdout.isatty() or not sys.stdin.isatty():
         raise TaggerError("open needs a terminal (stdin and stdout); for scripts use `tui-tagger tags/tag/search`")
     if args.graphics != "none":
-        # textual-image asks the terminal what it can draw when imported: before Textual owns stdin
-        import textual_image.widget  # noqa: F401
+        from tui_tagger.ui.widgets.image_adapter import probe_terminal
+
+        probe_terminal()  # before Textual owns stdin
     from tui_tagger.ui.app import TaggerApp
 
     app = TaggerApp(root.resolve(), tag=args.tag, tags_dir=args.tags_dir, graphics=args.graphics, theme=args.theme,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from PIL import Image as PILImage
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -13,61 +12,7 @@ from tui_tagger.core.text import printable
 from tui_tagger.core.vocabulary import GROUPS
 from tui_tagger.ui.messages import InspectResized
 from tui_tagger.ui.widgets.checklist import TagChecklist
-
-
-def image_widget_class(graphics: str):
-    """The textual-image widget class for ``--graphics`` (None: no images), caching what it renders."""
-    if graphics == "none":
-        return None
-    from textual_image import widget as tiw
-
-    base = {
-        "kitty": tiw.TGPImage,
-        "sixel": tiw.SixelImage,
-        "halfcell": tiw.HalfcellImage,
-    }.get(graphics, tiw.Image)
-    return _cached(base)
-
-
-class _RenderedOnce:
-    """A Rich renderable replaying the segments an image renderable produced for one (image, size):
-    textual-image re-encodes the whole image on every repaint (~20-100 ms for half-cell), and the pane
-    repaints for unrelated reasons (a tick, the title, a theme variable)."""
-
-    def __init__(self, widget) -> None:
-        self.widget = widget
-
-    def __rich_console__(self, console, options):
-        w = self.widget
-        key = (id(w._image), w.render_key, options.max_width, options.height, w._get_styled_size())
-        if w._strip_cache is None or w._strip_cache[0] != key:
-            if w._renderable:
-                w._renderable.cleanup()
-            w._renderable = w._Renderable(w._image, *w._get_styled_size())
-            w._strip_cache = (key, list(console.render(w._renderable, options)))
-        yield from w._strip_cache[1]
-
-
-def _cached(base):
-    def render(self):
-        if not self._image:
-            return ""
-        return _RenderedOnce(self)
-
-    def set_image(self, value) -> None:
-        # the next image at the same pixel size (the usual case: one move, one new image) takes the same
-        # cells: repaint only, no screen-wide layout pass (~50 ms with the checklist)
-        old = self._image
-        if isinstance(value, PILImage.Image) and isinstance(old, PILImage.Image) and value.size == old.size:
-            self._image = value
-            self.refresh()
-        else:
-            base.image.fset(self, value)
-
-    return type(f"Cached{base.__name__}", (base,), {
-        "render": render, "image": property(base.image.fget, set_image), "_strip_cache": None,
-        "render_key": None,
-    }, Renderable=base._Renderable)
+from tui_tagger.ui.widgets.image_adapter import cell_pixel_size, image_widget_class
 
 
 class InspectPane(Vertical):
@@ -110,10 +55,8 @@ class InspectPane(Vertical):
         if self.graphics in ("halfcell", "none") or self._image_cls is None:
             return w, h * 2
         try:
-            from textual_image._terminal import get_cell_size
-
-            cell = get_cell_size()
-            return w * cell.width, h * cell.height
+            cw, ch = cell_pixel_size()
+            return w * cw, h * ch
         except Exception:
             return w * 2, h * 4
 

@@ -1,0 +1,81 @@
+"""The one module that knows textual-image (a pinned, tested version range: pyproject.toml): the image
+widget class for ``--graphics`` and the terminal's cell size in pixels.
+
+textual-image re-encodes the whole image on every repaint (~20-100 ms for half-cell), and the inspect pane
+repaints for unrelated reasons (a tick, the title, a theme variable); the widget made here replays what it
+drew for one (image, size, ``render_key``). That reaches into the library's widget (``_image``,
+``_renderable``, ``_Renderable``, ``_get_styled_size``), so it lives here alone and
+tests/ui/test_image_adapter.py checks it against the installed version.
+"""
+
+from __future__ import annotations
+
+from PIL import Image as PILImage
+
+
+def image_widget_class(graphics: str):
+    """The widget class for ``--graphics`` (kitty, sixel, halfcell, auto; None for "none"). Its instances
+    take a PIL image (``.image``) and a ``render_key`` naming what it shows (repaints of the same key are
+    replays)."""
+    if graphics == "none":
+        return None
+    from textual_image import widget as tiw  # asks the terminal its cell size once, at import
+
+    base = {
+        "kitty": tiw.TGPImage,
+        "sixel": tiw.SixelImage,
+        "halfcell": tiw.HalfcellImage,
+    }.get(graphics, tiw.Image)
+    return _cached(base)
+
+
+def probe_terminal() -> None:
+    """Ask the terminal what it can draw (textual-image does on import): before Textual owns stdin."""
+    import textual_image.widget  # noqa: F401
+
+
+def cell_pixel_size() -> tuple[int, int]:
+    """(width, height) of one terminal cell in pixels, as the graphics protocols draw them."""
+    from textual_image._terminal import get_cell_size
+
+    cell = get_cell_size()
+    return int(cell.width), int(cell.height)
+
+
+class _RenderedOnce:
+    """A Rich renderable replaying the segments an image renderable produced for one (image, size)."""
+
+    def __init__(self, widget) -> None:
+        self.widget = widget
+
+    def __rich_console__(self, console, options):
+        w = self.widget
+        key = (id(w._image), w.render_key, options.max_width, options.height, w._get_styled_size())
+        if w._strip_cache is None or w._strip_cache[0] != key:
+            if w._renderable:
+                w._renderable.cleanup()
+            w._renderable = w._Renderable(w._image, *w._get_styled_size())
+            w._strip_cache = (key, list(console.render(w._renderable, options)))
+        yield from w._strip_cache[1]
+
+
+def _cached(base):
+    def render(self):
+        if not self._image:
+            return ""
+        return _RenderedOnce(self)
+
+    def set_image(self, value) -> None:
+        # the next image at the same pixel size (the usual case: one move, one new image) takes the same
+        # cells: repaint only, no screen-wide layout pass (~50 ms with the checklist)
+        old = self._image
+        if isinstance(value, PILImage.Image) and isinstance(old, PILImage.Image) and value.size == old.size:
+            self._image = value
+            self.refresh()
+        else:
+            base.image.fset(self, value)
+
+    return type(f"Cached{base.__name__}", (base,), {
+        "render": render, "image": property(base.image.fget, set_image), "_strip_cache": None,
+        "render_key": None,
+    }, Renderable=base._Renderable)
