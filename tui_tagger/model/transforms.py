@@ -65,13 +65,14 @@ def preprocess(data: np.ndarray, mask: np.ndarray | None, config: dict[str, Any]
     valid = np.isfinite(data)
     if mask is not None:
         valid &= np.asarray(mask, dtype=bool)
-    values = data[valid]
+    all_valid = bool(valid.all())  # the common case: no copy through the mask (the same values, in order)
+    values = data.ravel() if all_valid else data[valid]
     invalid = np.float32(config.get("invalid", 0.0))
     if not values.size:
         return np.full((size, size), invalid, dtype=np.float32)
     if values.size > _SAMPLE:
         values = values[:: values.size // _SAMPLE]
-    floor, lo, hi = np.percentile(values, [config["floor_percentile"], config["pmin"], config["pmax"]])
+    floor, lo, hi = _percentiles(values, (config["floor_percentile"], config["pmin"], config["pmax"]))
     lo = np.log1p(max(lo - floor, 0.0))
     hi = np.log1p(max(hi - floor, 0.0))
     scale = 1.0 / (hi - lo) if hi > lo else 0.0
@@ -85,7 +86,10 @@ def preprocess(data: np.ndarray, mask: np.ndarray | None, config: dict[str, Any]
         return np.clip(x, 0.0, 1.0, out=x)
 
     if config["reduce"] == "max":
-        x = _resize(np.where(valid, data, np.float32(-np.inf)), size, config["fit"], "max", -np.inf)
+        x = _resize(data if all_valid else np.where(valid, data, np.float32(-np.inf)), size, config["fit"], "max",
+                    -np.inf)
+        if np.shares_memory(x, data):  # a frame already of the input size: to_unit works in place
+            x = x.copy()
         hole = np.isneginf(x) if invalid else None
         x = to_unit(x)
     else:
@@ -94,6 +98,22 @@ def preprocess(data: np.ndarray, mask: np.ndarray | None, config: dict[str, Any]
     if hole is not None:
         x[hole] = invalid
     return x
+
+
+def _percentiles(values: np.ndarray, qs) -> list[float]:
+    """``np.percentile(values, qs)`` (its "linear" method, float64, bit for bit) from one sort: numpy's
+    partition-based selection for three order statistics took 4 ms on 262144 values, a sort takes under 1."""
+    s = np.sort(values)
+    n = s.size
+    out = []
+    for q in qs:
+        at = (n - 1) * np.true_divide(q, 100.0)
+        below = int(np.floor(at))
+        gamma = np.float64(at - below)
+        a, b = s[below], s[min(below + 1, n - 1)]
+        diff = b - a  # in the values' own type, as numpy does
+        out.append(b - diff * (1 - gamma) if gamma >= 0.5 else a + diff * gamma)  # numpy's _lerp
+    return out
 
 
 def _resize(x: np.ndarray, size: int, fit: str, reduce: str, fill: float) -> np.ndarray:
@@ -120,8 +140,14 @@ def _resize_axis(x: np.ndarray, size: int, axis: int, reduce: str, fill: float) 
             pad[axis] = (0, m * f - n)
             x = np.pad(x, pad, constant_values=fill)
         shape = (m, f, x.shape[1]) if axis == 0 else (x.shape[0], m, f)
-        blocks = x.reshape(shape)
-        x = blocks.max(axis=axis + 1) if reduce == "max" else blocks.mean(axis=axis + 1)
+        if reduce == "max":  # the max of f strided slices: the blocks' max exactly, without a strided reduction
+            pick = (lambda i: x[i::f]) if axis == 0 else (lambda i: x[:, i::f])
+            out = pick(0).copy()
+            for i in range(1, f):
+                np.maximum(out, pick(i), out=out)
+            x = out
+        else:
+            x = x.reshape(shape).mean(axis=axis + 1)
         n = m
     if n != size:  # nearest neighbour to the exact size (grows small images, fixes ceil rounding)
         idx = (np.arange(size) * n) // size
