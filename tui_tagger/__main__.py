@@ -1,3 +1,4 @@
 from tui_tagger.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":  # not again in a spawned child process (a Dask LocalCluster's workers)
+    raise SystemExit(main())
