@@ -185,16 +185,22 @@ class FrameDataset(torch.utils.data.Dataset):
         return len(self.refs)
 
     def __getitem__(self, i: int) -> tuple[int, np.ndarray | None, str | None, Any]:
-        ref = self.refs[i]
-        try:
-            frame, x = load_frame_and_input(ref, self.config)
-            return i, x, None, frame_physics(ref, frame, self._poni_cache) if self.physics else None
-        except TaggerError as err:
-            return i, None, str(err), None
-        except MemoryError:
-            return i, None, f"{ref}: out of memory while decoding", None
-        except Exception as err:  # a reader bug must not end the run; still one line, naming the file
-            return i, None, f"{ref}: {type(err).__name__}: {' '.join(str(err).split())}", None
+        return (i, *decode_item(self.refs[i], self.config, self.physics, self._poni_cache))
+
+
+def decode_item(ref: str, config: dict[str, Any], physics: bool = False,
+                poni_cache: dict | None = None) -> tuple[np.ndarray | None, str | None, Any]:
+    """(model input, None, physics) or (None, one-line error, None) for one ref: what a decoding worker does
+    for each frame (``FrameDataset``, and the streaming pipeline of ``model.stream``). Never raises."""
+    try:
+        frame, x = load_frame_and_input(ref, config)
+        return x, None, frame_physics(ref, frame, poni_cache) if physics else None
+    except TaggerError as err:
+        return None, str(err), None
+    except MemoryError:
+        return None, f"{ref}: out of memory while decoding", None
+    except Exception as err:  # a reader bug must not end the run; still one line, naming the file
+        return None, f"{ref}: {type(err).__name__}: {' '.join(str(err).split())}", None
 
 
 def _collate(items: list[tuple[int, np.ndarray | None, str | None, Any]]):

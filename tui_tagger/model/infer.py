@@ -147,6 +147,15 @@ class LocalPredictor:
             batch = batch[None]
         return self._forward(torch.from_numpy(np.ascontiguousarray(batch))[:, None])
 
+    def probabilities(self, row: np.ndarray, sure=None, column: dict[str, int] | None = None) -> dict[str, float]:
+        """{tag: p} of one frame's model output ``row`` (changed in place), the physics check's result ``sure``
+        (``data.frame_physics``) applied: what predict_paths and the streaming pipeline report."""
+        column = {t: j for j, t in enumerate(self.tags)} if column is None else column
+        for tag in physics_tags(sure):
+            if tag in column:
+                row[column[tag]] = max(row[column[tag]], PHYSICS_FLOOR)
+        return {t: round(float(p), 4) for t, p in zip(self.tags, row)}
+
     def predict_paths(
         self, paths: list[str], batch: int = 32, workers: int | None = None,
         progress: Callable[[int], None] | None = None,
@@ -159,10 +168,7 @@ class LocalPredictor:
             done: dict[int, Result] = {i: (paths[i], None, e) for i, e in errors}
             found = more[0] if more else [None] * len(index)
             for i, row, sure in zip(index, probs, found):
-                for tag in physics_tags(sure):
-                    if tag in column:
-                        row[column[tag]] = max(row[column[tag]], PHYSICS_FLOOR)
-                done[i] = (paths[i], {t: round(float(p), 4) for t, p in zip(self.tags, row)}, None)
+                done[i] = (paths[i], self.probabilities(row, sure, column), None)
             for i in sorted(done):
                 yield done[i]
             if progress:

@@ -186,7 +186,9 @@ def _open(ref: FrameRef):
     try:
         f = h5py.File(name, "r")
     except OSError as err:
-        raise fail(ref, f"corrupt or truncated HDF5 file ({' '.join(str(err).split())[:200]})") from None
+        f = _open_swmr(h5py, name) if "already open for write" in str(err) else None
+        if f is None:
+            raise fail(ref, f"corrupt or truncated HDF5 file ({' '.join(str(err).split())[:200]})") from None
     try:
         problem = _links_problem(f, Path(name), 0, {os.path.realpath(name)})
     except BaseException:
@@ -196,6 +198,15 @@ def _open(ref: FrameRef):
         f.close()
         raise fail(ref, problem)
     return f
+
+
+def _open_swmr(h5py, name: str):
+    """A file its writer still holds open in SWMR mode (a detector appending frames): read as a SWMR reader,
+    which sees every frame flushed so far. None when that fails too (a plain writer holds it: not ready)."""
+    try:
+        return h5py.File(name, "r", swmr=True)
+    except (OSError, ValueError):
+        return None
 
 
 def _get(f, path: str, ref: FrameRef):
