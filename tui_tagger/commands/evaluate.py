@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from tui_tagger.commands import cluster_options
 from tui_tagger.commands.common import print_json, warn
 from tui_tagger.core.errors import TaggerError
 from tui_tagger.core.text import printable
@@ -45,6 +46,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-physics", action="store_true",
                    help="the network alone: no physics check (a powder calibrant named from its ring positions "
                         "raises its tags; also TUI_TAGGER_PHYSICS=0)")
+    cluster_options.add_arguments(p)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,16 +54,22 @@ def run(args: argparse.Namespace) -> int:
         raise TaggerError(f"--threshold must be between 0 and 1, not {args.threshold}")
     if args.labels and args.tags_dir:
         raise TaggerError("--labels takes the ground truth from the table, not from tag files: leave out --tags-dir")
-    from tui_tagger.model.locate import default_model_path
     from tui_tagger.model.infer import LocalPredictor
 
     labels = read_tables(args.labels, args.dirs) if args.labels else None  # a bad table fails before the model loads
+    with cluster_options.session(args) as cluster:
+        return _run(args, labels, cluster, LocalPredictor.load if cluster is None else cluster.predictor)
+
+
+def _run(args: argparse.Namespace, labels, cluster, load) -> int:
+    from tui_tagger.model.locate import default_model_path
+
     problems: list[str] = []
-    predictor = LocalPredictor.load(Path(args.model) if args.model else default_model_path(), args.device,
-                                    heads=not args.no_heads, problems=problems,
-                                    physics=False if args.no_physics else None)
+    predictor = load(Path(args.model) if args.model else default_model_path(), args.device,
+                     heads=not args.no_heads, problems=problems, physics=False if args.no_physics else None)
     for problem in problems:
         warn(problem)
+    cluster_options.announce(cluster)
     if labels is not None:
         return _run_labels(args, predictor, labels)
     import numpy as np
@@ -114,7 +122,9 @@ def predict_all(predictor, refs: list[str], batch: int, workers: int | None,
     probs = np.zeros((len(refs), len(tags)), dtype=np.float32)
     ok = np.zeros(len(refs), dtype=bool)
     progress = Progress(len(refs), "evaluate")
-    for i, (_, p, error) in enumerate(predictor.predict_paths(refs, batch, workers, progress)):
+    from tui_tagger.model.cluster import indexed
+
+    for i, (_, p, error) in indexed(predictor, refs, batch, workers, progress):  # on a cluster: as they finish
         if error:
             progress.close()
             warn(error)

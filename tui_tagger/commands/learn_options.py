@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from tui_tagger.commands import cluster_options
 from tui_tagger.commands.common import warn
 from tui_tagger.learn.features import SOURCES
 
@@ -16,6 +17,7 @@ def add_folder_arguments(parser: argparse.ArgumentParser) -> None:
                              "features, or auto (default): the CNN's when torch and a model are there")
     parser.add_argument("--model", metavar="FILE", help="model file for --features cnn (default: the shipped one)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    cluster_options.add_arguments(parser)  # the features not yet cached are computed on the cluster
 
 
 def load(args: argparse.Namespace):
@@ -25,7 +27,8 @@ def load(args: argparse.Namespace):
 
     if args.features == "auto":
         args.features = default_source(args.model)
-    data = load_folder(args.dir, args.tags_dir, args.features, args.model)
+    with cluster_options.session(args) as cluster:
+        data = load_folder(args.dir, args.tags_dir, args.features, args.model, cluster=cluster)
     for problem in data.problems:
         warn(f"{problem} (left out)")
     return data

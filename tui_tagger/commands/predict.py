@@ -10,6 +10,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
+from tui_tagger.commands import cluster_options
 from tui_tagger.commands.common import print_json, warn
 from tui_tagger.core.errors import TaggerError
 from tui_tagger.core.text import printable
@@ -41,6 +42,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "where the header or a .poni file gives distance and wavelength; also TUI_TAGGER_PHYSICS=0)")
     p.add_argument("--tags-dir", metavar="DIR", help="tag files live under DIR, mirroring the image folders")
     p.add_argument("--config", metavar="FILE", help="run again with the options of a saved predict-config.toml")
+    cluster_options.add_arguments(p)
     p.add_argument("--config-out", metavar="FILE",
                    help=f"write the run's configuration to FILE (default: runs/FOLDER-HASH/{CONFIG_NAME} in the "
                         "config folder; never into the image folder unless named here)")
@@ -53,20 +55,27 @@ def run(args: argparse.Namespace) -> int:
     table = runconfig.read(args.config).get("predict", {}) if args.config else {}
     runconfig.apply(args, table, DEFAULTS)
     _check(args)
+    with cluster_options.session(args) as cluster:
+        return _run(args, cluster)
 
+
+def _run(args: argparse.Namespace, cluster) -> int:
     from tui_tagger.config import Settings
     from tui_tagger.core.tagstore import TagStore
     from tui_tagger.model.locate import default_model_path
     from tui_tagger.model.data import default_workers, image_refs
+    from tui_tagger.model.cluster import indexed
     from tui_tagger.model.infer import LocalPredictor
     from tui_tagger.model.progress import Progress
 
     model_path = Path(args.model) if args.model else default_model_path()
     problems: list[str] = []
-    predictor = LocalPredictor.load(model_path, args.device, heads=not args.no_heads, problems=problems,
-                                    physics=False if args.no_physics else None)
+    load = cluster.predictor if cluster is not None else LocalPredictor.load  # --scheduler: on its workers
+    predictor = load(model_path, args.device, heads=not args.no_heads, problems=problems,
+                     physics=False if args.no_physics else None)
     for problem in problems:
         warn(problem)
+    cluster_options.announce(cluster)
     info = predictor.info
     workers = default_workers() if args.workers is None else args.workers
     roots, refs = [], []
@@ -84,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress(len(refs), "predict")
     failed = 0
     try:
-        for n, (ref, probs, error) in enumerate(predictor.predict_paths(refs, args.batch, workers, progress)):
+        for n, (ref, probs, error) in indexed(predictor, refs, args.batch, workers, progress):  # as they finish
             if error is None and args.write:
                 store = stores.setdefault(roots[n], TagStore(args.tags_dir, roots[n]))
                 error = _write(store, ref, probs, info.name, args.accept_above, fsync)

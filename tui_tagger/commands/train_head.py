@@ -22,6 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tags-dir", metavar="DIR", help="tag files are kept under DIR, mirroring the tree")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--json", action="store_true", help="print {tag: {path, positives, negatives, cv_ap, cv_accuracy}}")
+    from tui_tagger.commands import cluster_options
+
+    cluster_options.add_arguments(parser)  # the features not yet cached are computed on the cluster
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,7 +42,10 @@ def run(args: argparse.Namespace) -> int:
 
     model = str(args.model or default_model_path())
     model_tags = set(load_checkpoint(model)[1].tags)  # a bad model file: one line, before any features
-    data = load_folder(args.dir, args.tags_dir, "cnn", model)
+    from tui_tagger.commands import cluster_options
+
+    with cluster_options.session(args) as cluster:
+        data = load_folder(args.dir, args.tags_dir, "cnn", model, cluster=cluster)
     for problem in data.problems:
         warn(f"{problem} (left out)")
     embedding = fit_embedding(data.X, seed=args.seed)

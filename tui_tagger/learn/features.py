@@ -70,6 +70,11 @@ def _physics_one(ref: str) -> tuple[np.ndarray | None, str | None]:
         return None, f"{ref}: cannot compute features: {err}"
 
 
+def _failed_or(out, ref: str) -> tuple[np.ndarray | None, str | None]:
+    """A physics result from a cluster, or (None, the reason) for a batch the cluster could not run."""
+    return (None, f"{ref}: {out}") if isinstance(out, str) else out
+
+
 def physics_version() -> str:
     from tui_tagger.learn import physics
 
@@ -96,13 +101,25 @@ def _cnn_extractor(model: str | None):
     except OSError:
         raise TaggerError(f"no CNN model available: {path} not found; train one or use --features physics") from None
     version = f"cnn:{os.path.abspath(path)}:{st.st_size}:{st.st_mtime_ns}"
-    return (lambda refs: extract(refs, model=path)), version
+
+    def run(refs):
+        return extract(refs, model=path)
+
+    run.model = path  # a cluster runs the same model on its workers
+    return run, version
+
+
+def _physics_batch(refs: list[str]) -> list[tuple[np.ndarray | None, str | None]]:
+    """``_physics_one`` over a batch (a task on a cluster's worker)."""
+    return [_physics_one(ref) for ref in refs]
 
 
 def compute(items: list[tuple[str, int, int]], source: str = "physics", *, model: str | None = None,
             workers: int | None = None, progress: Callable[[int, int], None] | None = None,
-            cache_dir=None) -> FeatureSet:
-    """Features of ``items`` = [(ref, size, mtime_ns)], from the cache where it is current."""
+            cache_dir=None, cluster=None) -> FeatureSet:
+    """Features of ``items`` = [(ref, size, mtime_ns)], from the cache where it is current. ``cluster``
+    (``model.cluster.Cluster``): the images not in the cache are computed on its workers (the CNN's on
+    their GPUs), in completion order; this process alone writes the cache."""
     if source not in SOURCES:
         raise TaggerError(f"unknown feature source {source!r}; choose one of: {', '.join(SOURCES)}")
     if source == "cnn":
@@ -133,7 +150,15 @@ def compute(items: list[tuple[str, int, int]], source: str = "physics", *, model
             if progress:
                 progress(done, len(items))
 
-        if extract is not None:
+        if cluster is not None and todo:
+            refs = [items[i][0] for i in todo]
+            if source == "cnn":
+                remote = ((j, vec, problem) for j, vec, problem in cluster.embed_indexed(refs, extract.model))
+            else:
+                remote = ((j, *_failed_or(out, refs[j])) for j, out in cluster.map_indexed(_physics_batch, refs))
+            for j, vec, problem in remote:
+                keep(todo[j], None if vec is None else np.asarray(vec, dtype=np.float32), problem)
+        elif extract is not None:
             for start in range(0, len(todo), _FLUSH):
                 chunk = todo[start:start + _FLUSH]
                 for i, (vec, problem) in zip(chunk, extract([items[i][0] for i in chunk])):

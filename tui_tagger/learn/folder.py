@@ -83,8 +83,9 @@ def _progress(done: int, total: int) -> None:
 
 
 def load_folder(root, tags_dir=None, source: str = "physics", model: str | None = None,
-                workers: int | None = None) -> FolderData:
-    """Scan ``root`` (recursively) and compute (or fetch from the cache) every readable image's features."""
+                workers: int | None = None, cluster=None) -> FolderData:
+    """Scan ``root`` (recursively) and compute (or fetch from the cache) every readable image's features
+    (``cluster``: the uncached ones on a Dask cluster's workers, ``features.compute``)."""
     from tui_tagger.core.catalog import Catalog
     from tui_tagger.learn import features
 
@@ -98,7 +99,7 @@ def load_folder(root, tags_dir=None, source: str = "physics", model: str | None 
     if not entries:
         raise TaggerError(f"{root}: no readable images found")
     fs = features.compute([(e.path, e.size, e.mtime_ns) for e in entries], source, model=model,
-                          workers=workers, progress=_progress)
+                          workers=workers, progress=_progress, cluster=cluster)
     problems += fs.problems
     if len(fs.rows) < 2:
         raise TaggerError(f"{root}: fewer than 2 readable images; nothing to learn from")
