@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("export", "images x tags table (CSV or JSON) for downstream use"),
     "synth": ("synth", "write labelled synthetic x-ray scattering frames"),
     "predict": ("predict", "per-image tag probabilities from a model"),
+    "watch": ("watch", "follow folders and tag each frame as the detector writes it"),
     "train": ("train", "train or fine-tune a model on tagged folders"),
     "evaluate": ("evaluate", "per-tag metrics of a model on tagged folders"),
     "average": ("average", "one model whose weights are the mean of models fine-tuned from one another"),

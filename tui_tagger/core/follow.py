@@ -1,0 +1,548 @@
+"""Following folders as a detector writes into them: each frame handed out once, when it is complete.
+
+``Follower(roots, ...)`` watches the folders recursively with watchdog: inotify events where they work, its
+PollingObserver on ``poll`` seconds (network file systems, where another host's writes raise no event here,
+are polled without being asked: ``mode`` says which). ``next(timeout)`` returns the frames that became complete
+(``Arrival``: ref, file, frame index, when it was seen complete); ``done(arrival, error)`` records each one
+predicted, so that a restart does not hand it out again.
+
+A file is complete when its writer closed it (an inotify close-after-write, or a rename into place), or when its
+size and mtime stayed the same for ``settle`` seconds. An HDF5 file a detector is still appending to (SWMR) is
+followed frame by frame: every frame but the last one seen is taken while it grows (the last one may still be
+in flight), the rest once the file is complete. Eiger data files beside their master are followed through the
+master, as the catalog lists them. A file that is complete but cannot be read gets one line (through
+``report``) and is skipped; if it changes, it is tried once more.
+
+What was predicted persists as an append-only log per watched folder in the cache folder (file identity: path,
+size, mtime; frames done for containers). ``backlog`` says what to do with the files already there at the start:
+``new`` (the default) the ones no watch of this folder predicted yet, ``all`` every one again, ``none`` nothing
+(only what is written from now on).
+
+No torch, no Textual: the command line (``commands/watch.py``) and a TUI worker thread drive the same object.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import queue
+import re
+import stat
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+from tui_tagger.core.catalog import SKIP_SUFFIXES
+
+BACKLOG = ("new", "all", "none")
+SETTLE_S = 1.0  # a file whose writer does not close it (or on a polled folder) is complete after this long unchanged
+GROW_PROBE_S = 0.1  # how often a growing HDF5 file is looked into for new frames
+DEFAULT_POLL_S = 2.0  # the poll interval chosen for network file systems when --poll is not given
+_BACKLOG_CHUNK = 256  # backlog files moved into the pending set per call: never all 100k at once
+# Eiger/NeXus data files are read through their master file (as core.catalog lists them).
+_EIGER_DATA = re.compile(r"^(?P<stem>.+)_data_\d{6}\.(?:h5|hdf5|hdf|nxs)$", re.IGNORECASE)
+# File systems on which inotify sees only this host's writes: a detector PC writing over NFS, GPFS, Lustre...
+NETWORK_FS = frozenset(
+    "nfs nfs4 cifs smb smb3 smbfs lustre gpfs beegfs ceph glusterfs 9p afs panfs wekafs ncpfs davfs".split())
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """One complete frame: its image ref, the file, the frame's index in it, and when it was seen complete
+    (``time.time()``)."""
+
+    ref: str
+    path: str
+    index: int
+    seen: float
+    size: int
+    mtime_ns: int
+
+
+class _Pending:
+    __slots__ = ("size", "mtime_ns", "changed", "closed", "hdf5", "probed")
+
+    def __init__(self, closed: bool = False):
+        self.size, self.mtime_ns, self.changed = -1, -1, 0.0
+        self.closed = closed
+        self.hdf5: bool | None = None
+        self.probed = 0.0
+
+
+class _Record:
+    """What this watch knows of a file: identity when last handed out, frames handed out, frames predicted,
+    whether it holds several frames, and failed tries."""
+
+    __slots__ = ("size", "mtime_ns", "emitted", "done", "container", "tries", "failed_at")
+
+    def __init__(self, size: int = -1, mtime_ns: int = -1, done: int = 0, container: bool = False, tries: int = 0):
+        self.size, self.mtime_ns = size, mtime_ns
+        self.emitted = self.done = done
+        self.container = container
+        self.tries = tries
+        self.failed_at: tuple[int, int] | None = (size, mtime_ns) if tries else None
+
+
+def filesystem_type(path: str | os.PathLike) -> str | None:
+    """The type of the file system ``path`` is on (from /proc/self/mounts; None where there is none)."""
+    try:
+        target = os.path.realpath(path)
+        best, kind = "", None
+        with open("/proc/self/mounts", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                parts = line.split()
+                if len(parts) < 3:
+                    continue
+                mount = parts[1].replace("\\040", " ")
+                if (target == mount or target.startswith(mount.rstrip("/") + "/")) and len(mount) >= len(best):
+                    best, kind = mount, parts[2]
+        return kind
+    except OSError:
+        return None
+
+
+def is_network_fs(kind: str | None) -> bool:
+    return bool(kind) and (kind in NETWORK_FS or kind.startswith("fuse.") or kind.startswith("nfs"))
+
+
+class SeenLog:
+    """The frames a watch of one folder predicted, as JSON lines ``[path, size, mtime_ns, frames, failed]``
+    appended as they are done (the last line of a path wins; a line cut short by a crash is ignored). Rewritten
+    compactly at load when mostly superseded. A log that cannot be written is reported once; the watch goes
+    on, remembering in memory only."""
+
+    def __init__(self, path: Path | None, report: Callable[[str], None]):
+        self.path = path
+        self.report = report
+        self._fh = None
+        self._broken = path is None
+
+    def load(self) -> dict[str, tuple[int, int, int, bool]]:
+        found: dict[str, tuple[int, int, int, bool]] = {}
+        if self.path is None:
+            return found
+        lines = 0
+        try:
+            with open(self.path, encoding="utf-8", errors="surrogateescape") as fh:
+                for line in fh:
+                    lines += 1
+                    try:
+                        path, size, mtime_ns, frames, failed = json.loads(line)
+                        found[str(path)] = (int(size), int(mtime_ns), int(frames), bool(failed))
+                    except (ValueError, TypeError):
+                        continue
+        except FileNotFoundError:
+            return found
+        except OSError as err:
+            self.report(f"{self.path}: cannot read what was predicted before: {err.strerror or err}")
+            return found
+        if lines > 2 * len(found) + 1000:
+            self._rewrite(found)
+        return found
+
+    def _rewrite(self, found: dict) -> None:
+        from tui_tagger.core.atomic import atomic_write_bytes
+
+        data = "".join(_line(p, *v) for p, v in found.items()).encode("utf-8", "surrogateescape")
+        try:
+            atomic_write_bytes(self.path, data, fsync=False)
+        except OSError:
+            pass  # the long log still reads the same
+
+    def add(self, path: str, size: int, mtime_ns: int, frames: int, failed: bool = False) -> None:
+        if self._broken:
+            return
+        try:
+            if self._fh is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                self._fh = open(self.path, "a", encoding="utf-8", errors="surrogateescape")
+            self._fh.write(_line(path, size, mtime_ns, frames, failed))
+            self._fh.flush()
+        except OSError as err:
+            self._broken = True
+            self.report(f"{self.path}: cannot record what was predicted ({err.strerror or err}); a restart will "
+                        "predict this session's frames again")
+
+    def close(self) -> None:
+        if self._fh is not None:
+            try:
+                self._fh.close()
+            except OSError:
+                pass
+            self._fh = None
+
+
+def _line(path: str, size: int, mtime_ns: int, frames: int, failed: bool) -> str:
+    return json.dumps([path, size, mtime_ns, frames, failed]) + "\n"  # ensure_ascii: any bytes of a name survive
+
+
+def log_path(root: str | os.PathLike, base: Path | None = None) -> Path:
+    """Where the watch of ``root`` keeps what it predicted: <cache>/watch/<folder name>-<hash of its path>.log."""
+    from tui_tagger.config import cache_dir
+
+    real = os.path.realpath(root)
+    digest = hashlib.sha256(os.fsencode(real)).hexdigest()[:16]
+    name = re.sub(r"[^A-Za-z0-9_.-]", "_", os.path.basename(real) or "root")[:40]
+    return (base or cache_dir() / "watch") / f"{name}-{digest}.log"
+
+
+class Follower:
+    """See the module. ``report(line)`` gets the one-line problems (unreadable files, a log that cannot be
+    written); ``state=False`` keeps nothing between runs."""
+
+    def __init__(self, roots: list[str | os.PathLike], *, poll: float | None = None, backlog: str = "new",
+                 settle: float = SETTLE_S, state: bool = True, report: Callable[[str], None] | None = None):
+        if backlog not in BACKLOG:
+            raise ValueError(f"backlog must be one of {', '.join(BACKLOG)}, not {backlog!r}")
+        self.roots = [os.path.abspath(os.fspath(r)) for r in roots]
+        self.poll = poll
+        self.backlog = backlog
+        self.settle = settle
+        self.report = report or (lambda line: None)
+        self._events: queue.SimpleQueue = queue.SimpleQueue()
+        self._pending: dict[str, _Pending] = {}
+        self._files: dict[str, _Record] = {}
+        self._logs = [SeenLog(log_path(r) if state else None, self.report) for r in self.roots]
+        self._backlog_walk: Iterator[str] | None = None
+        self._observer = None
+        self.mode = ""
+
+    # ------------------------------------------------------------------------------------------ start / stop
+    def start(self) -> None:
+        """Load what was predicted before, start watching, and queue the backlog (walked lazily)."""
+        for log in self._logs:
+            for path, (size, mtime_ns, frames, failed) in log.load().items():
+                self._files[path] = _Record(size, mtime_ns, frames, frames > 1, 1 if failed else 0)  # failed: once more if changed
+        self._observer, self.mode = self._make_observer()
+        if self.backlog == "none":
+            for path in self._walk():  # everything there now is the baseline (never predicted unless it changes)
+                self._baseline(path)
+        else:
+            self._backlog_walk = self._walk()
+
+    def _make_observer(self):
+        from watchdog.observers import Observer
+        from watchdog.observers.polling import PollingObserver
+
+        handler = _Handler(self._events)
+        poll = self.poll
+        why = ""
+        if poll is None:
+            kinds = {filesystem_type(r) for r in self.roots}
+            network = sorted(k for k in kinds if is_network_fs(k))
+            if network:
+                poll = DEFAULT_POLL_S
+                why = f" ({', '.join(network)}: inotify does not see other hosts' writes there)"
+        if poll is None:
+            observer = Observer()
+            try:
+                for root in self.roots:
+                    observer.schedule(handler, root, recursive=True)
+                observer.start()
+                name = type(observer).__name__.replace("Observer", "").lower() or "native"
+                return observer, f"{name} events (a frame is taken when its writer closes it, or {self.settle:g} s " \
+                                 "after its last change); on NFS, GPFS or Lustre written by another host use --poll"
+            except OSError as err:  # out of inotify watches, a file system without events
+                try:
+                    observer.stop()
+                except Exception:
+                    pass
+                poll = DEFAULT_POLL_S
+                why = f" (events failed: {err.strerror or err})"
+        observer = PollingObserver(timeout=poll)
+        for root in self.roots:
+            observer.schedule(handler, root, recursive=True)
+        observer.start()
+        return observer, f"polling every {poll:g} s{why} (a frame is taken {self.settle:g} s after its last change)"
+
+    def stop(self) -> None:
+        if self._observer is not None:
+            try:
+                self._observer.stop()
+                self._observer.join(timeout=5)
+            except Exception:
+                pass
+            self._observer = None
+        for log in self._logs:
+            log.close()
+
+    def __enter__(self) -> "Follower":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------------------------------ the files
+    def _walk(self) -> Iterator[str]:
+        for root in self.roots:
+            for folder, dirs, files in os.walk(root):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    path = self._wanted(os.path.join(folder, name))
+                    if path is not None:
+                        yield path
+
+    def _wanted(self, path: str) -> str | None:
+        """The file to follow for an event on ``path`` (an Eiger data file: its master), or None."""
+        name = os.path.basename(path)
+        if not name or name.startswith("."):
+            return None
+        dot = name.rfind(".")
+        if dot > 0 and name[dot:].lower() in SKIP_SUFFIXES:
+            return None
+        root = self._root_of(path)
+        if root is None:
+            return None
+        rel = os.path.relpath(os.path.dirname(path), root)
+        if rel != "." and any(part.startswith(".") for part in rel.split(os.sep)):
+            return None
+        if "_data_" in name:
+            m = _EIGER_DATA.match(name)
+            if m:
+                master = os.path.join(os.path.dirname(path), f"{m.group('stem')}_master.h5")
+                if os.path.exists(master):
+                    return master
+        return path
+
+    def _root_of(self, path: str) -> str | None:
+        for root in self.roots:
+            if path == root or path.startswith(root.rstrip(os.sep) + os.sep):
+                return root
+        return None
+
+    def _log_of(self, path: str) -> SeenLog | None:
+        root = self._root_of(path)
+        return self._logs[self.roots.index(root)] if root is not None else None
+
+    def _baseline(self, path: str) -> None:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return
+        if not stat.S_ISREG(st.st_mode):
+            return
+        frames = 1
+        from tui_tagger.core.formats import sniff
+
+        if sniff(path) == "hdf5":
+            from tui_tagger.core.formats import probe
+
+            frames = len(probe(path)[1]) or 1
+        rec = _Record(st.st_size, st.st_mtime_ns, frames, frames > 1)
+        self._files[path] = rec
+
+    # ------------------------------------------------------------------------------------------ events
+    def _apply(self, kind: str, path: str) -> None:
+        if kind == "dir":  # a folder made or moved in: what it already holds raised no event here
+            for folder, dirs, files in os.walk(path):
+                dirs[:] = [d for d in dirs if not d.startswith(".")]
+                for name in files:
+                    self._apply("changed", os.path.join(folder, name))
+            return
+        target = self._wanted(path)
+        if target is None:
+            return
+        if kind == "deleted":
+            if target == path:
+                self._pending.pop(target, None)
+            return
+        entry = self._pending.get(target)
+        if entry is None:
+            entry = self._pending[target] = _Pending()
+        if target != path:  # a data file of an Eiger master changed: the master is not complete yet
+            entry.changed = time.monotonic()
+            entry.closed = False
+        elif kind in ("closed", "moved"):
+            entry.closed = True
+        else:
+            entry.closed = False
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                kind, path = self._events.get_nowait()
+            except queue.Empty:
+                return
+            self._apply(kind, path)
+
+    def next(self, timeout: float = 0.1) -> list[Arrival]:
+        """The frames that became complete, waiting up to ``timeout`` seconds for the first of them."""
+        end = time.monotonic() + max(0.0, timeout)
+        while True:
+            self._drain()
+            self._feed_backlog()
+            ready = self._check()
+            left = end - time.monotonic()
+            if ready or left <= 0:
+                return ready
+            try:
+                kind, path = self._events.get(timeout=min(left, 0.05 if self._pending else left))
+            except queue.Empty:
+                continue
+            self._apply(kind, path)
+
+    def _feed_backlog(self) -> None:
+        if self._backlog_walk is None or len(self._pending) >= _BACKLOG_CHUNK:
+            return
+        now = time.time()
+        for _ in range(_BACKLOG_CHUNK):
+            path = next(self._backlog_walk, None)
+            if path is None:
+                self._backlog_walk = None
+                return
+            if path in self._pending:
+                continue
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            if self.backlog == "all":
+                self._files.pop(path, None)
+            # there before we started: complete already if it has not changed for a while
+            self._pending[path] = _Pending(closed=now - st.st_mtime >= self.settle)
+
+    @property
+    def backlog_left(self) -> bool:
+        """Whether files that were there at the start are still to be looked at."""
+        return self._backlog_walk is not None
+
+    def _check(self) -> list[Arrival]:
+        ready: list[Arrival] = []
+        now = time.monotonic()
+        for path in list(self._pending):
+            entry = self._pending[path]
+            try:
+                st = os.stat(path)
+            except FileNotFoundError:
+                del self._pending[path]
+                continue
+            except OSError:
+                continue
+            ident = (st.st_size, st.st_mtime_ns)
+            if ident != (entry.size, entry.mtime_ns):
+                entry.size, entry.mtime_ns = ident
+                entry.changed = now
+            if not stat.S_ISREG(st.st_mode):
+                del self._pending[path]
+                ready += self._take(path, st, final=True)  # a FIFO named like an image: one line, never read
+                continue
+            if entry.closed and st.st_size == 0:
+                entry.closed = False  # created and closed empty: its writer may open it again
+            complete = entry.closed or now - entry.changed >= self.settle
+            if complete:
+                del self._pending[path]
+                ready += self._take(path, st, final=True)
+            elif st.st_size > 0 and now - entry.probed >= GROW_PROBE_S:
+                if entry.hdf5 is None:
+                    from tui_tagger.core.formats import sniff
+
+                    entry.hdf5 = sniff(path) == "hdf5"
+                if entry.hdf5:
+                    entry.probed = now
+                    ready += self._take(path, st, final=False)
+        return ready
+
+    def _take(self, path: str, st: os.stat_result, final: bool) -> list[Arrival]:
+        """The frames of ``path`` not handed out yet (``final``: the file is complete; else only the frames
+        of a growing container that are surely written)."""
+        from tui_tagger.core.formats import probe_problem
+
+        ident = (st.st_size, st.st_mtime_ns)
+        rec = self._files.get(path)
+        if rec is not None and rec.tries >= 2:
+            return []  # failed, was tried again when it changed, failed again: skipped for good
+        if rec is not None and rec.failed_at == ident:
+            return []
+        fmt, refs, problem = probe_problem(path)
+        if fmt is None:
+            return []  # not an image tui-tagger reads
+        if problem is not None:
+            if final:
+                self._fail(path, ident, problem)
+            return []
+        if not final and len(refs) <= 1:
+            return []  # an HDF5 file not yet readable, or one frame so far: wait
+        available = len(refs) if final else len(refs) - 1
+        if rec is None:
+            rec = self._files[path] = _Record()
+        elif len(refs) <= 1 and not rec.container:
+            if (rec.size, rec.mtime_ns) != ident:  # a single frame written again: a new frame
+                rec.emitted = rec.done = 0
+        elif st.st_size < rec.size:  # a container that shrank was written anew
+            rec.emitted = rec.done = 0
+        rec.container = rec.container or len(refs) > 1
+        start = rec.emitted
+        if available <= start:
+            if final:
+                rec.size, rec.mtime_ns = ident
+            return []
+        seen = time.time()
+        rec.emitted = available
+        rec.size, rec.mtime_ns = ident
+        return [Arrival(ref, path, i, seen, st.st_size, st.st_mtime_ns) for i, ref in enumerate(refs[start:available], start)]
+
+    def _fail(self, path: str, ident: tuple[int, int], problem: str) -> None:
+        rec = self._files.get(path)
+        if rec is None:
+            rec = self._files[path] = _Record()
+        if rec.failed_at == ident:
+            return
+        rec.tries += 1
+        rec.failed_at = ident
+        rec.size, rec.mtime_ns = ident
+        rec.emitted = rec.done = 0
+        if rec.tries == 1:
+            self.report(f"{problem} (skipped; tried once more if it changes)")
+        else:
+            self.report(f"{problem} (skipped: tried again after it changed)")
+        log = self._log_of(path)
+        if log is not None:
+            log.add(path, ident[0], ident[1], 0, True)
+
+    def done(self, arrival: Arrival, error: str | None = None) -> None:
+        """Record ``arrival`` as predicted (``error``: it could not be read; a single-frame file is then
+        reported once and tried again if it changes)."""
+        rec = self._files.get(arrival.path)
+        if rec is None:
+            rec = self._files[arrival.path] = _Record(arrival.size, arrival.mtime_ns)
+        if error is not None and not rec.container:
+            self._fail(arrival.path, (arrival.size, arrival.mtime_ns), error)
+            return
+        rec.done = max(rec.done, arrival.index + 1)
+        if rec.tries and error is None:
+            rec.tries, rec.failed_at = 0, None
+        log = self._log_of(arrival.path)
+        if log is not None:
+            log.add(arrival.path, arrival.size, arrival.mtime_ns, rec.done, False)
+
+    def known(self, path: str) -> bool:
+        """Whether ``path`` was handed out (or predicted by an earlier watch)."""
+        rec = self._files.get(path)
+        return rec is not None and rec.emitted > 0
+
+
+class _Handler:
+    """watchdog's events, reduced to (kind, path) on a queue read by the follower's thread."""
+
+    def __init__(self, events: queue.SimpleQueue):
+        self.events = events
+
+    def dispatch(self, event) -> None:
+        kind = event.event_type
+        src = os.fsdecode(event.src_path)
+        if event.is_directory:
+            if kind in ("created", "moved"):
+                self.events.put(("dir", os.fsdecode(event.dest_path) if kind == "moved" else src))
+            return
+        if kind == "moved":
+            self.events.put(("deleted", src))
+            self.events.put(("moved", os.fsdecode(event.dest_path)))
+        elif kind in ("created", "modified"):
+            self.events.put(("changed", src))
+        elif kind == "closed":
+            self.events.put(("closed", src))
+        elif kind == "deleted":
+            self.events.put(("deleted", src))
