@@ -1,0 +1,166 @@
+"""predict, evaluate and CNN features on a real dask.distributed LocalCluster of worker processes (no mock):
+the same results as a local run, a worker killed mid-run, one-line errors for a scheduler that is not there."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sys
+
+import distributed  # the cluster extra, which the test extra brings: CI runs these tests, never skips them
+import numpy as np
+import pytest
+import torch
+
+from tests.model.helpers import TAGS, write_tagged_tiffs
+from tui_tagger import cli
+from tui_tagger.commands import predict as predict_cmd
+from tui_tagger.core.tagfile import TagFile
+from tui_tagger.core.tagstore import TagStore
+from tui_tagger.model.checkpoint import ModelInfo, save_checkpoint
+from tui_tagger.model.nets import create_model
+from tui_tagger.model.transforms import preprocess_config
+
+N = 16
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    """(folder of N tagged 64x64 TIFFs, an untrained model file with spread-out logits)."""
+    base = tmp_path_factory.mktemp("cluster")
+    write_tagged_tiffs(base / "data", N, size=64)
+    torch.manual_seed(5)
+    model = create_model("alexnet-tagger", len(TAGS)).eval()
+    with torch.no_grad():  # spread the untrained logits so the frames differ
+        model.head.weight.mul_(40.0)
+    path = base / "m.pt"
+    save_checkpoint(path, model, ModelInfo("alexnet-tagger", {}, TAGS, preprocess_config({"size": 64})), half=False)
+    return base / "data", path
+
+
+@pytest.fixture(scope="module")
+def scheduler():
+    """A LocalCluster of 2 worker processes, 1 thread each (the machine has 2 cores): its address."""
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
+    try:
+        yield cluster.scheduler_address
+    finally:
+        cluster.close()
+
+
+def _json_lines(text: str) -> dict[str, dict]:
+    rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+    assert all(r["error"] is None for r in rows), rows
+    return {r["path"]: r["probabilities"] for r in rows}
+
+
+def _local(data, model, capsys) -> dict[str, dict]:
+    capsys.readouterr()
+    assert cli.main(["predict", str(data), "--model", str(model), "--json", "--workers", "0"]) == 0
+    return _json_lines(capsys.readouterr().out)
+
+
+def test_predict_and_evaluate_on_a_cluster_give_the_local_results(setup, scheduler, tmp_path, monkeypatch, capsys):
+    data, model = setup
+    local = _local(data, model, capsys)
+    assert len(local) == N
+    # the address, written to tag files; batches of 3 so that several batches finish in their own order
+    assert cli.main(["predict", str(data), "--model", str(model), "--json", "--write", "--batch", "3",
+                     "--scheduler", scheduler]) == 0
+    remote = _json_lines(capsys.readouterr().out)
+    assert remote == local
+    store = TagStore()
+    for ref, probs in local.items():
+        tagfile = store.load(ref)
+        assert tagfile.predictions == probs and tagfile.prediction_model == "m"
+    # a scheduler file, as `dask scheduler --scheduler-file` writes it
+    file = tmp_path / "scheduler.json"
+    file.write_text(json.dumps({"type": "Scheduler", "address": scheduler}))
+    assert cli.main(["predict", str(data), "--model", str(model), "--json", "--scheduler", str(file)]) == 0
+    assert _json_lines(capsys.readouterr().out) == local
+    # evaluate through $TUI_TAGGER_SCHEDULER: the same metrics
+    assert cli.main(["evaluate", str(data), "--model", str(model), "--json", "--workers", "0"]) == 0
+    here = json.loads(capsys.readouterr().out)
+    monkeypatch.setenv("TUI_TAGGER_SCHEDULER", scheduler)
+    assert cli.main(["evaluate", str(data), "--model", str(model), "--json", "--batch", "5"]) == 0
+    assert json.loads(capsys.readouterr().out) == here
+
+
+def test_a_worker_killed_mid_run_and_every_frame_is_written_once(setup, scheduler, monkeypatch, capsys):
+    data, model = setup
+    local = _local(data, model, capsys)
+    with distributed.Client(scheduler, set_as_default=False) as client:
+        client.wait_for_workers(2, timeout=120)
+        pids = client.run(os.getpid)
+    victim = sorted(pids.values())[0]
+    writes: dict[str, int] = {}
+    real_write = predict_cmd._write
+
+    def write(store, ref, *args):
+        if not writes:  # the first result is in, most batches are not: kill a worker now
+            os.kill(victim, signal.SIGKILL)
+        writes[ref] = writes.get(ref, 0) + 1
+        return real_write(store, ref, *args)
+
+    monkeypatch.setattr(predict_cmd, "_write", write)
+    rc = cli.main(["predict", str(data), "--model", str(model), "--json", "--write", "--batch", "1",
+                   "--scheduler", scheduler])
+    out = capsys.readouterr().out
+    assert rc == 0
+    with pytest.raises(ProcessLookupError):
+        os.kill(victim, 0)  # it was killed, during the run
+    assert sorted(writes) == sorted(local) and set(writes.values()) == {1}
+    lines = [json.loads(line)["path"] for line in out.splitlines()]
+    assert sorted(lines) == sorted(local)  # each frame reported once
+    assert _json_lines(out) == local
+    for ref, probs in local.items():
+        assert TagFile.read(TagStore().path_for(ref)).predictions == probs
+
+
+def test_cnn_features_on_a_cluster_equal_the_local_ones(setup, scheduler, tmp_path):
+    from tui_tagger.learn import features
+    from tui_tagger.model.cluster import Cluster
+
+    data, model = setup
+    items = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(data.glob("*.tif"))]
+    here = features.compute(items, "cnn", model=str(model), cache_dir=tmp_path / "a")
+    with Cluster(scheduler) as cluster:
+        there = features.compute(items, "cnn", model=str(model), cache_dir=tmp_path / "b", cluster=cluster)
+    assert there.refs == here.refs and there.X.shape == (N, here.X.shape[1])
+    np.testing.assert_array_equal(there.X, here.X)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_no_scheduler_no_workers_no_dask_each_one_line(setup, tmp_path, monkeypatch, capsys):
+    data, model = setup
+    monkeypatch.setenv("TUI_TAGGER_SCHEDULER_TIMEOUT", "2")
+    common = [str(data), "--model", str(model), "--json"]
+
+    def one_line(argv) -> str:
+        capsys.readouterr()
+        assert cli.main(argv) == 1
+        captured = capsys.readouterr()
+        assert captured.out == ""
+        lines = captured.err.splitlines()
+        assert len(lines) == 1, captured.err
+        return lines[0]
+
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    assert address in one_line(["predict", *common, "--scheduler", address])
+    missing = tmp_path / "nowhere" / "scheduler.json"
+    assert str(missing) in one_line(["predict", *common, "--scheduler", str(missing)])
+    (tmp_path / "bad.json").write_text("{not json")
+    assert "not a Dask scheduler file" in one_line(["evaluate", *common, "--scheduler", str(tmp_path / "bad.json")])
+    assert "local or local:N" in one_line(["predict", *common, "--cluster", "remote:3"])
+    with distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=":0") as empty:
+        line = one_line(["predict", *common, "--scheduler", empty.scheduler_address])
+        assert empty.scheduler_address in line and "no workers" in line
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as without the extra
+    assert 'pip install "tui-tagger[cluster]"' in one_line(["predict", *common, "--scheduler", address])
