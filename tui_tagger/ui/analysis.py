@@ -1,5 +1,5 @@
-"""Analysis views (a mixin of TaggerApp): the key that opens them, and the path-set filter that a cluster
-chosen in the embedding applies to the main lists.
+"""Analysis views (a mixin of TaggerApp): the key that opens them. A cluster or the outliers chosen there
+filter the main lists through ``ViewMixin.filter_paths`` (ui/view.py).
 
 The views themselves live in ``ui.screens.analysis``; the computations in ``learn.relations`` and
 ``learn.embedding`` (no Textual).
@@ -19,31 +19,9 @@ class AnalysisMixin:
 
         self.push_screen(AnalysisScreen())
 
-    def filter_paths(self, paths, label: str) -> None:
-        """Show only these images (paths) in the lists; ``label`` names the filter in the status bar.
-        ``paths`` None clears the filter (as an empty / filter does)."""
-        if paths is None:
-            self.filter_text, self._keep = "", None
-        else:
-            keep = frozenset(paths)
-            self._keep = lambda row, tags: row.path in keep
-            self.filter_kind = "images"
-            self.filter_text = label
-        self.rebuild_lists()
-        self._show_selected()
-
     def check_action(self, action: str, parameters):
         # the lists' pane switch (a priority key: Tab) has nothing to switch while the analysis views are open
         if action == "next_pane" and getattr(self.screen, "is_analysis", False):
             return False
         return super().check_action(action, parameters)
 
-
-def remember_thresholds(app, predictor) -> None:
-    """Keep the model's per-tag thresholds (checkpoint info) for the Performance view; called from the
-    predict worker."""
-    info = getattr(predictor, "info", None)
-    try:
-        app.model_thresholds = {str(k): float(v) for k, v in (getattr(info, "thresholds", None) or {}).items()}
-    except (TypeError, ValueError):
-        app.model_thresholds = {}

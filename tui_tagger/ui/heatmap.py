@@ -15,6 +15,8 @@ from collections import OrderedDict
 import numpy as np
 from textual import work
 
+from tui_tagger.ui.messages import HeatReady, HeatRequested
+
 MODES = ("off", "cam", "patches")
 LABELS = {"cam": "where the model looks (Grad-CAM)", "patches": "where the anomaly is (outlier patches)"}
 ALPHA = 0.65  # opacity at heat 1 (heat 0 leaves the image as it is)
@@ -66,7 +68,7 @@ class HeatmapMixin:
     def _heat_key(self, path: str) -> tuple:
         return (self.heatmap_mode, path, self.session.tag if self.heatmap_mode == "cam" else "")
 
-    # ---- called by load_image (a worker thread) ----------------------------------------------
+    # ---- called by the render worker (ui/rendering.py, a thread) ---------------------------
     def heat_overlay(self, path: str, frame, rgb: np.ndarray) -> tuple[np.ndarray, str, str]:
         """(rgb with the current mode's map blended in, a note for the metadata line, a cache-key part).
         Where the map is not computed yet, asks for it (the image is shown again when it arrives)."""
@@ -76,7 +78,7 @@ class HeatmapMixin:
         cache = self._heat_cache if self._heat_cache is not None else {}
         heat = cache.get(key)
         if heat is None:
-            self.call_from_thread(self._request_heat, key, frame)
+            self.post_message(HeatRequested(key, frame))
             return rgb, f"{self.heatmap_mode}: computing…", f"{key}:pending"
         if heat.result is None:
             return rgb, heat.note, f"{key}:none"
@@ -86,7 +88,8 @@ class HeatmapMixin:
             return rgb, f"{self.heatmap_mode}: cannot overlay: {err}", f"{key}:none"
 
     # ---- computing ---------------------------------------------------------------------------
-    def _request_heat(self, key: tuple, frame) -> None:
+    def on_heat_requested(self, msg: HeatRequested) -> None:
+        key, frame = msg.key, msg.frame
         if self._heat_pending is None:
             self._heat_pending = set()
         if key in self._heat_pending or key[0] != self.heatmap_mode:
@@ -114,7 +117,7 @@ class HeatmapMixin:
             heat = _Heat(None, f"{what}: {err}" if isinstance(err, TaggerError) else f"{what}: {type(err).__name__}: {err}")
             heat.failed = True
         heat.seconds = time.perf_counter() - t0
-        self.call_from_thread(self._heat_ready, key, heat)
+        self.post_message(HeatReady(key, heat))
 
     def _cam(self, frame, tag: str, model: str | None) -> _Heat:
         from tui_tagger.model.cam import CamModel
@@ -146,7 +149,8 @@ class HeatmapMixin:
                      f"Heat map: where this image differs from the folder ({patches.GRID}x{patches.GRID} patches "
                      f"vs {pm.reference_images} images, {how}); top z {pm.top_score:.1f} at row {r + 1} col {c + 1}")
 
-    def _heat_ready(self, key: tuple, heat: _Heat) -> None:
+    def on_heat_ready(self, msg: HeatReady) -> None:
+        key, heat = msg.key, msg.heat
         if self._heat_pending is not None:
             self._heat_pending.discard(key)
         if self._heat_cache is None:

@@ -11,6 +11,8 @@ import os
 
 from textual import work
 
+from tui_tagger.ui.messages import HeadFailed, HeadFitted, HeadLoaded, HeadProgress
+
 RETRAIN_EVERY = 3  # corrections on the current tag between retrains
 # Features for at most this many images: every reviewed one first, then an even spread of the rest. A head
 # needs few labels, and a 100k folder would otherwise mean half an hour of decoding and GBs of features.
@@ -47,7 +49,6 @@ def load_head(items: list[tuple[str, int, int]], progress=None, model: str | Non
 
 class LiveHeadsMixin:
     live_head = None  # learn.live.LiveHead once the features are in
-    head_status: str | None = None  # the status bar's part
     _head_loading = False
     _since_fit = 0
     _head_enabled = True
@@ -71,35 +72,36 @@ class LiveHeadsMixin:
             return
         self._head_loading = True
         self.head_status = "learning: features…"
-        self._update_status()
-        self.head_features([(r.path, r.size, r.mtime_ns) for r in rows])
+        self.head_features([(r.path, r.size, r.mtime_ns) for r in rows], self.model_file())
 
     @work(thread=True, exclusive=True, group="head-features")
-    def head_features(self, items: list[tuple[str, int, int]]) -> None:
+    def head_features(self, items: list[tuple[str, int, int]], model: str | None) -> None:
         last = [0]
 
         def progress(done: int, total: int) -> None:
             if done - last[0] >= 50 or done == total:
                 last[0] = done
-                self.call_from_thread(self._head_progress, done, total)
+                self.post_message(HeadProgress(done, total))
 
         try:
-            head = load_head(items, progress, self.model_file())
+            head = load_head(items, progress, model)
         except Exception as err:  # never a traceback: the app works on without the head
-            self.call_from_thread(self._head_failed, f"learning from corrections is off: {err}")
+            self.post_message(HeadFailed(f"learning from corrections is off: {err}"))
             return
-        self.call_from_thread(self._head_loaded, head)
+        self.post_message(HeadLoaded(head))
 
-    def _head_progress(self, done: int, total: int) -> None:
-        self.head_status = f"learning: features {done:,}/{total:,}"
-        self._update_status()
+    def on_head_progress(self, msg: HeadProgress) -> None:
+        self.head_status = f"learning: features {msg.done:,}/{msg.total:,}"
+
+    def on_head_failed(self, msg: HeadFailed) -> None:
+        self._head_failed(msg.message)
 
     def _head_failed(self, message: str) -> None:
         self._head_loading, self._head_enabled, self.head_status = False, False, None
         self.notify(message, severity="warning", timeout=10, markup=False)
-        self._update_status()
 
-    def _head_loaded(self, head) -> None:
+    def on_head_loaded(self, msg: HeadLoaded) -> None:
+        head = msg.head
         self._head_loading = False
         self.live_head = head
         if not head.ready:
@@ -120,37 +122,37 @@ class LiveHeadsMixin:
         self._since_fit = 0
         tag = self.session.tag
         # only the images with features: a few thousand, not the whole folder, on the key path
-        self.fit_head(tag, self.session.labels(tag, self.live_head.paths))
+        self.fit_head(self.live_head, tag, self.session.labels(tag, self.live_head.paths), str(self.session.root))
 
     @work(thread=True, exclusive=True, group="head-fit")
-    def fit_head(self, tag: str, labels: dict[str, bool]) -> None:
+    def fit_head(self, head, tag: str, labels: dict[str, bool], root: str) -> None:
         try:
-            probs = self.live_head.fit(labels, tag)
+            probs = head.fit(labels, tag)
         except Exception as err:
-            self.call_from_thread(self._head_failed, f"learning from corrections is off: {err}")
+            self.post_message(HeadFailed(f"learning from corrections is off: {err}"))
             return
         saved = None
         if probs is not None:
             try:  # a tag the model lacks: predict (P, tui-tagger predict) gives it from now on
-                saved = self.live_head.save_with_model(str(self.session.root))
+                saved = head.save_with_model(root)
             except Exception as err:  # noqa: BLE001 - the live head works on without being saved
                 saved = f"not saved: {err}"
         pos = sum(labels.values())
-        self.call_from_thread(self._head_fitted, tag, probs, pos, len(labels) - pos, saved)
+        self.post_message(HeadFitted(tag, probs, pos, len(labels) - pos, saved))
 
-    def _head_fitted(self, tag: str, probs: dict[str, float] | None, pos: int, neg: int, saved=None) -> None:
+    def on_head_fitted(self, msg: HeadFitted) -> None:
+        tag, probs, pos, neg, saved = msg.tag, msg.probs, msg.pos, msg.neg, msg.saved
         if tag != self.session.tag:
             return  # the tag changed meanwhile; its own retrain follows
         if probs is None:
             self.head_status = f"learning: needs 2+ and 2− labels for {tag} ({pos}+ {neg}−)"
-            self._update_status()
             return
         s = self.session
         results = [(path, {**s.row(path).predictions, tag: p}, None) for path, p in probs.items() if path in s.index]
         self.apply_predictions(results, f"head:{self.live_head.source}")
-        self.head_status = f"learned {tag} from {pos}+ {neg}−"
+        status = f"learned {tag} from {pos}+ {neg}−"
         if isinstance(saved, str):
-            self.head_status += f" ({saved})"
+            status += f" ({saved})"
         elif saved is not None:
-            self.head_status += " · saved with the model"
-        self._update_status()
+            status += " · saved with the model"
+        self.head_status = status

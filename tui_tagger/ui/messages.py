@@ -50,3 +50,127 @@ class RowMoveRequested(Message):
 
 class InspectResized(Message):
     """The inspect pane changed size (shown at 80x24, a terminal resize): the image is rendered again to fit."""
+
+
+# ---- results of the app's workers (posted from their threads; handled on the UI thread) -------------------
+class ImageRendered(Message):
+    """The inspect image of ``path``, rendered at ``key`` (path, settings, size) from ``frame``.
+    ``settings``: display settings to adopt now that they rendered (a colour map or expression change)."""
+
+    def __init__(self, path: str, image, meta: dict, key, frame, settings=None) -> None:
+        super().__init__()
+        self.path, self.image, self.meta, self.key, self.frame, self.settings = path, image, meta, key, frame, settings
+
+
+class ImageFailed(Message):
+    """``path`` could not be shown (``message``); ``remember``: a display change failed (the image stays)."""
+
+    def __init__(self, path: str, message: str, remember: bool = False) -> None:
+        super().__init__()
+        self.path, self.message, self.remember = path, message, remember
+
+
+class PredictStarted(Message):
+    """The model is loaded on ``device``; ``thresholds`` are its per-tag ones (the Performance view's)."""
+
+    def __init__(self, device: str, thresholds: dict[str, float]) -> None:
+        super().__init__()
+        self.device, self.thresholds = device, thresholds
+
+
+class PredictionsArrived(Message):
+    """(path, {tag: p} or None, error or None) results; ``done`` images so far, by ``model``."""
+
+    def __init__(self, results: list, done: int, model: str) -> None:
+        super().__init__()
+        self.results, self.done, self.model = results, done, model
+
+
+class PredictFinished(Message):
+    """The prediction ended: ``done`` images, or ``error`` (one line)."""
+
+    def __init__(self, done: int | None, error: str | None) -> None:
+        super().__init__()
+        self.done, self.error = done, error
+
+
+class SaveFinished(Message):
+    """A save wrote ``saved`` tag files; ``left``: clashing merges to ask about; ``errors``: one line each."""
+
+    def __init__(self, saved: int, left: list, errors: list[str], then_quit: bool) -> None:
+        super().__init__()
+        self.saved, self.left, self.errors, self.then_quit = saved, left, errors, then_quit
+
+
+class TrainingProgress(Message):
+    """A line of the training run's progress (``T``) for the status bar."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
+class TrainingFinished(Message):
+    """The training process ended with ``rc`` (None: it never started); ``last``: its last line."""
+
+    def __init__(self, rc: int | None, last: str, out) -> None:
+        super().__init__()
+        self.rc, self.last, self.out = rc, last, out
+
+
+class HeadProgress(Message):
+    """Features of ``done`` of ``total`` images are in (the live head's first load)."""
+
+    def __init__(self, done: int, total: int) -> None:
+        super().__init__()
+        self.done, self.total = done, total
+
+
+class HeadLoaded(Message):
+    """The live head's features are in: ``head`` is a learn.live.LiveHead."""
+
+    def __init__(self, head) -> None:
+        super().__init__()
+        self.head = head
+
+
+class HeadFailed(Message):
+    """Learning from corrections is off (``message`` says why)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message
+
+
+class HeadFitted(Message):
+    """The live head of ``tag`` retrained on ``pos`` + ``neg`` labels: ``probs`` (path -> p) or None (too few
+    labels); ``saved``: True when saved with the model, a string when it could not be."""
+
+    def __init__(self, tag: str, probs: dict[str, float] | None, pos: int, neg: int, saved=None) -> None:
+        super().__init__()
+        self.tag, self.probs, self.pos, self.neg, self.saved = tag, probs, pos, neg, saved
+
+
+class ReviewFound(Message):
+    """Review (``r``) of ``tag`` in ``mode``: ``found`` (questionable labels) and ``outliers``, or ``error``;
+    ``head``: the features it loaded (the live head takes them)."""
+
+    def __init__(self, mode: str, tag: str, found, outliers, error: str | None, head=None) -> None:
+        super().__init__()
+        self.mode, self.tag, self.found, self.outliers, self.error, self.head = mode, tag, found, outliers, error, head
+
+
+class HeatRequested(Message):
+    """The render worker needs the heat map ``key`` (mode, path, tag) of ``frame``."""
+
+    def __init__(self, key: tuple, frame) -> None:
+        super().__init__()
+        self.key, self.frame = key, frame
+
+
+class HeatReady(Message):
+    """The heat map ``key`` is computed (``heat``: a map, or None with a note saying why)."""
+
+    def __init__(self, key: tuple, heat) -> None:
+        super().__init__()
+        self.key, self.heat = key, heat

@@ -13,6 +13,8 @@ from __future__ import annotations
 from textual import work
 
 from tui_tagger.ui.live_heads import load_head, pick_images
+from tui_tagger.ui.messages import ReviewFound
+from tui_tagger.ui.view import NO_FILTER, paths_filter
 
 
 def outlier_count(n: int) -> int:
@@ -45,21 +47,22 @@ class ReviewMixin:
         self._review_pending = True
         self.notify(f"Review: looking for {'questionable labels of ' + tag if mode == 'questionable' else 'outliers'}…", markup=False)
         items = [(r.path, r.size, r.mtime_ns) for r in rows]
-        self.review_worker(mode, tag, items, self.session.labels(tag, [r.path for r in rows]))
+        self.review_worker(mode, tag, items, self.session.labels(tag, [r.path for r in rows]), self.live_head,
+                           self.model_file())
 
     @work(thread=True, exclusive=True, group="review")
-    def review_worker(self, mode: str, tag: str, items, labels: dict[str, bool]) -> None:
+    def review_worker(self, mode: str, tag: str, items, labels: dict[str, bool], head, model) -> None:
         try:
-            head = self.live_head
             if head is None or not head.ready:
-                head = load_head(items, model=self.model_file())
+                head = load_head(items, model=model)
             found, outliers = head.review(labels, outliers=outlier_count(len(items)))
         except Exception as err:  # never a traceback on screen
-            self.call_from_thread(self._review_done, mode, tag, None, None, f"review failed: {err}")
+            self.post_message(ReviewFound(mode, tag, None, None, f"review failed: {err}"))
             return
-        self.call_from_thread(self._review_done, mode, tag, found, outliers, None, head)
+        self.post_message(ReviewFound(mode, tag, found, outliers, None, head))
 
-    def _review_done(self, mode, tag, found, outliers, error, head=None) -> None:
+    def on_review_found(self, msg: ReviewFound) -> None:
+        mode, tag, found, outliers, error, head = msg.mode, msg.tag, msg.found, msg.outliers, msg.error, msg.head
         self._review_pending = False
         if error:
             self.notify(error, severity="error", timeout=10, markup=False)
@@ -86,15 +89,10 @@ class ReviewMixin:
             paths = {path for path, _ in outliers}
             what = f"{len(paths)} outliers"
         self.review_mode = mode
-        self.filter_kind, self.filter_text = "review", what
-        self._keep = lambda row, tags, keep=frozenset(paths): row.path in keep
-        self.sort = "p"
-        self.rebuild_lists()
+        self.set_view(filter=paths_filter(paths, what, "review"), sort="p")
         self.notify(f"Review: {what} (r: {'outliers' if mode == 'questionable' else 'leave review'}).", markup=False)
 
     def _review_leave(self) -> None:
         self.review_mode = None
-        self.filter_kind, self.filter_text = "", ""
-        self._keep = None
-        self.rebuild_lists()
+        self.set_view(filter=NO_FILTER)
         self.notify("Review ended: all images listed.")

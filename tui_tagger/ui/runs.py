@@ -17,6 +17,7 @@ from textual import work
 
 from tui_tagger.core.errors import TaggerError
 from tui_tagger.ui import run_options
+from tui_tagger.ui.messages import TrainingFinished, TrainingProgress
 from tui_tagger.ui.screens.run_dialog import RunDialog
 
 _EPOCH = re.compile(r"^epoch (\d+)\b.*?(?:val_mean_ap ([0-9.]+|None))?\s*$")
@@ -25,8 +26,7 @@ _EPOCH = re.compile(r"^epoch (\d+)\b.*?(?:val_mean_ap ([0-9.]+|None))?\s*$")
 class RunsMixin:
     model: str | None = None  # `tui-tagger open --model M`: the model of p, P, T, h and the live heads
     predict_options: dict | None = None  # the options of the last "Predict with options" (p reuses them)
-    training: str | None = None  # the training job's progress line while it runs
-    _train_proc: subprocess.Popen | None = None
+    _train_proc: subprocess.Popen | None = None  # training: the child process (the worker reads its output)
 
     def model_file(self) -> str | None:
         """The model this session uses: the last "Predict with options" one (or the one T just trained),
@@ -82,20 +82,21 @@ class RunsMixin:
             except OSError as err:
                 self.notify(f"{out.parent}: {err.strerror or err}", severity="error")
                 return
+            cmd = [sys.executable, "-m", "tui_tagger.cli", "train", "--config", str(path)]
+            try:
+                proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL, text=True, errors="replace", bufsize=1)
+            except OSError as err:
+                self.notify(f"Training failed: cannot start training: {err}", severity="error", timeout=15,
+                            markup=False)
+                return
+            self._train_proc = proc
             self.training = "starting…"
-            self._update_status()
-            self.train_run(path, out)
+            self.train_run(proc, out)
 
     @work(thread=True, exclusive=True, group="train")
-    def train_run(self, path: Path, out: Path) -> None:
-        cmd = [sys.executable, "-m", "tui_tagger.cli", "train", "--config", str(path)]
-        try:
-            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    text=True, errors="replace", bufsize=1)
-        except OSError as err:
-            self.call_from_thread(self._train_finished, None, f"cannot start training: {err}", out)
-            return
-        self._train_proc = proc
+    def train_run(self, proc: subprocess.Popen, out: Path) -> None:
+        """Reads the training process's output into progress messages until it ends."""
         last = ""
         for line in proc.stdout:
             line = line.strip()
@@ -105,18 +106,18 @@ class RunsMixin:
             m = _EPOCH.match(line)
             if m:
                 shown = f"epoch {m.group(1)}" + (f", val mAP {m.group(2)}" if m.group(2) not in (None, "None") else "")
-                self.call_from_thread(self._train_progress, shown)
+                self.post_message(TrainingProgress(shown))
             elif line.startswith("training "):
-                self.call_from_thread(self._train_progress, "epoch 0 (decoding done)")
+                self.post_message(TrainingProgress("epoch 0 (decoding done)"))
         rc = proc.wait()
-        self.call_from_thread(self._train_finished, rc, last, out)
+        self.post_message(TrainingFinished(rc, last, out))
 
-    def _train_progress(self, text: str) -> None:
+    def on_training_progress(self, msg: TrainingProgress) -> None:
         if self._train_proc is not None:
-            self.training = text
-            self._update_status()
+            self.training = msg.text
 
-    def _train_finished(self, rc: int | None, last: str, out: Path) -> None:
+    def on_training_finished(self, msg: TrainingFinished) -> None:
+        rc, last, out = msg.rc, msg.last, msg.out
         stopped = self._train_proc is None or rc is not None and rc < 0
         self._train_proc, self.training = None, None
         if rc == 0:
@@ -127,7 +128,6 @@ class RunsMixin:
             self.notify("Training stopped.")
         else:
             self.notify(f"Training failed: {last or 'no output'}", severity="error", timeout=15, markup=False)
-        self._update_status()
 
     def cancel_training(self) -> bool:
         proc = self._train_proc
@@ -137,7 +137,6 @@ class RunsMixin:
         proc.terminate()
         self.training = None
         self.notify("Stopping the training run…")
-        self._update_status()
         return True
 
     # ---- shared --------------------------------------------------------------------------

@@ -1,0 +1,148 @@
+"""The Positive and Negative lists (a mixin of TaggerApp): built from the session by the view's tag,
+filter and sort; rows that change (a correction, new p, a rescan) move to their places without a
+rebuild; which list is active and which row the inspect pane shows.
+"""
+
+from __future__ import annotations
+
+import time
+
+from rich.text import Text
+
+from tui_tagger.core.text import printable
+from tui_tagger.ui.messages import RowSelected, ThumbsReady
+from tui_tagger.ui.sorted_rows import sort_key
+from tui_tagger.ui.widgets.checklist import TagChecklist
+from tui_tagger.ui.widgets.image_list import ImageList
+
+FULL_REBUILD = 5000  # more rows than this changing at once: one full rebuild is cheaper
+
+
+class ListsMixin:
+    _refresh_pending = False  # rows arrived that the lists do not show yet
+    _next_rebuild = 0.0
+    _painted = False  # the lists have been built once
+    _last_list = None
+
+    def rebuild_lists(self) -> None:
+        t0 = time.monotonic()
+        self._refresh_pending = False
+        self._painted = True
+        keep = self.view.filter.keep
+        pos, neg = self.session.split(self.sort, keep)
+        tag = self.session.tag
+        self.pos.set_rows(pos, sort_key(self.sort, tag, True))
+        self.neg.set_rows(neg, sort_key(self.sort, tag, False))
+        self._lists_changed()
+        lst = self.active_list()
+        other = self.neg if lst is self.pos else self.pos
+        if not lst.rows and other.rows and self.focused is lst:
+            other.focus()  # a filter or tag left this list empty: the images are in the other one
+        elif self.inspect.path is None:
+            self._show_selected()
+        self._next_rebuild = time.monotonic() + 4 * (time.monotonic() - t0)
+
+    def rebuild_if_due(self) -> None:
+        # while a big folder streams in, rebuilding costs O(n log n): keep it to a fifth of the UI's time
+        if self._refresh_pending and time.monotonic() >= self._next_rebuild:
+            self.rebuild_lists()
+
+    def update_rows(self, paths: list[str]) -> None:
+        """After corrections on these images: move just their rows (a full rebuild costs O(n log n))."""
+        if self._refresh_pending or len(paths) > FULL_REBUILD:
+            self.rebuild_lists()
+            return
+        s = self.session
+        keep = self.view.filter.keep
+        rows = [s.row(p) for p in dict.fromkeys(paths) if p in s.index]
+        new_pos, new_neg = [], []
+        for row in rows:
+            tags = s.tags(row)
+            if keep is None or keep(row, tags):
+                (new_pos if s.tag in tags else new_neg).append(row)
+        self.pos.update_rows(rows, new_pos)
+        self.neg.update_rows(rows, new_neg)
+        self._lists_changed()
+        self.labels_changed()  # the head learns from it
+
+    def apply_predictions(self, results, model: str) -> None:
+        """New p for some images (the model, a head): their rows re-sort where they belong."""
+        s = self.session
+        rows = [s.row(p) for p, _, _ in results if p in s.index]
+        if self._refresh_pending or len(rows) > FULL_REBUILD:
+            s.set_predictions(results, model)
+            self.rebuild_lists()
+        else:
+            # out with the old sort keys, in with the new: the rows re-sort where they belong
+            states = [lst.begin_update(rows) for lst in (self.pos, self.neg)]
+            s.set_predictions(results, model)
+            for lst, state in zip((self.pos, self.neg), states):
+                lst.end_update(state, [r for r in rows if self._listed_in(lst, r)])
+            self._lists_changed()
+        self.inspect.update_predictions(self.active_list().current)
+
+    def _listed_in(self, lst, row) -> bool:
+        tags = self.session.tags(row)
+        keep = self.view.filter.keep
+        if keep is not None and not keep(row, tags):
+            return False
+        return (self.session.tag in tags) == (lst is self.pos)
+
+    def _lists_changed(self) -> None:
+        """The lists' titles and the status bar follow the rows."""
+        # Text, not a str: a str title is parsed as markup, and tag names come from files
+        # the count first: a long tag name is cut at the border's end, the count stays
+        self.pos.border_title = Text(f"Positive ({len(self.pos.rows)}) · {printable(self.session.tag)}")
+        self.neg.border_title = Text(f"Negative ({len(self.neg.rows)})")
+        self.status.update_now()
+
+    # ---- which list, which row ------------------------------------------------------------------
+    def _lists_hidden(self) -> bool:
+        return self.screen.has_class("-narrow") and self.screen.has_class("-show-inspect")
+
+    def active_list(self) -> ImageList:
+        focused = self.focused
+        if isinstance(focused, ImageList) and not self._lists_hidden():
+            return focused
+        return self._last_list if self._last_list is not None else self.pos
+
+    def on_thumbs_ready(self, _: ThumbsReady) -> None:
+        fresh = self.thumbs.take_fresh() if self.thumbs is not None else set()
+        if fresh:
+            self.pos.refresh_paths(fresh)
+            self.neg.refresh_paths(fresh)
+
+    def on_row_selected(self, msg: RowSelected) -> None:
+        if not self.screen_stack:  # a cursor message still queued while the app shuts down
+            return
+        if msg.control is not self.active_list() and msg.control is not self._last_list:
+            return
+        if msg.path is not None and msg.path == self.inspect.path and self._shown == self.session.version:
+            return  # already shown as it is (a move shows its image itself)
+        self._show_selected()
+
+    def on_descendant_focus(self, event) -> None:
+        if self._lists_hidden():
+            return  # the lists are hidden (80x24, inspect pane swapped in): a list focused now is Textual's doing
+        if isinstance(event.widget, ImageList):
+            self._last_list = event.widget
+            self._show_selected()
+
+    def action_next_pane(self) -> None:
+        order = [self.pos, self.neg, self.inspect.query_one(TagChecklist)]
+        focused = self.focused
+        idx = next((i for i, w in enumerate(order) if w is focused), -1)
+        nxt = order[(idx + 1) % len(order)]
+        showing = self.screen.has_class("-show-inspect")
+        self.screen.set_class(nxt is order[2], "-show-inspect")
+        if showing != (nxt is order[2]):
+            # at 80x24 the pane was display: none, and a hidden widget takes no focus: focus it once it is
+            # shown. Hiding the lists moves Textual's focus to some list meanwhile (on_descendant_focus
+            # ignores that), so the list we left stays the inspected one.
+            def swapped() -> None:
+                nxt.focus()
+                self._show_selected()
+
+            self.call_after_refresh(swapped)
+        else:
+            nxt.focus()

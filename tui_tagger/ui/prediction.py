@@ -1,0 +1,94 @@
+"""``p``: the model over the marked images, else the folder (a mixin of TaggerApp). The worker loads the
+predictor and runs ``ui.predict.run_batches``, posting ``PredictStarted``, ``PredictionsArrived`` (a batch
+about every quarter second) and ``PredictFinished``; the rows re-sort where they belong as their p arrive.
+``p`` again or Escape cancels (the p that arrived stay).
+"""
+
+from __future__ import annotations
+
+from textual import work
+
+from tui_tagger.core.errors import TaggerError
+from tui_tagger.ui import predict
+from tui_tagger.ui.messages import PredictFinished, PredictionsArrived, PredictStarted
+
+
+def thresholds_of(predictor) -> dict[str, float]:
+    """The model's per-tag thresholds (checkpoint info) for the Performance view; {} when it has none."""
+    info = getattr(predictor, "info", None)
+    try:
+        return {str(k): float(v) for k, v in (getattr(info, "thresholds", None) or {}).items()}
+    except (TypeError, ValueError):
+        return {}
+
+
+class PredictionMixin:
+    def action_predict(self) -> None:
+        """Run the model over the marked images (else the whole folder); ``p`` again cancels."""
+        if self.predicting is not None:
+            self.action_cancel()
+            return
+        marked = self.pos.marked | self.neg.marked
+        paths = [r.path for r in self.session.rows if r.path in marked] if marked else \
+            [r.path for r in self.session.rows if not r.error]
+        if not paths:
+            self.notify("Nothing to predict.")
+            return
+        self.predicting = (0, len(paths))
+        opts = self.predict_options or {}
+        self.predict(paths, self.model_file(), opts.get("device"), opts.get("batch") or 32, opts.get("workers"))
+
+    def action_cancel(self) -> None:
+        if self.predicting is None:
+            self.cancel_training()
+            return
+        self.workers.cancel_group(self, "predict")
+        done, total = self.predicting
+        self.predicting = None
+        self.notify(f"Prediction cancelled after {done} of {total} images (their p stays).")
+
+    @work(thread=True, exclusive=True, group="predict")
+    def predict(self, paths: list[str], model: str | None, device: str | None, batch: int,
+                workers: int | None) -> None:
+        from textual.worker import get_current_worker
+
+        worker = get_current_worker()
+        try:
+            if model or device not in (None, "auto"):
+                predictor = predict.load_predictor(model, device or "auto")
+            else:
+                predictor = self.predictor_factory()
+            name = predict.model_name(predictor)
+            self.post_message(PredictStarted(str(getattr(predictor, "device", "?")), thresholds_of(predictor)))
+
+            def on_batch(results, done):
+                if not worker.is_cancelled:
+                    self.post_message(PredictionsArrived(list(results), done, name))
+
+            done = predict.run_batches(predictor, paths, on_batch, lambda: worker.is_cancelled,
+                                       batch=batch, workers=workers)
+        except TaggerError as err:
+            self.post_message(PredictFinished(None, str(err)))
+            return
+        except Exception as err:  # never a traceback on screen
+            self.post_message(PredictFinished(None, f"prediction failed: {type(err).__name__}: {err}"))
+            return
+        if not worker.is_cancelled:
+            self.post_message(PredictFinished(done, None))
+
+    def on_predict_started(self, msg: PredictStarted) -> None:
+        self.model_thresholds = msg.thresholds  # the Performance view's precision/recall
+        self.predict_device = msg.device
+
+    def on_predictions_arrived(self, msg: PredictionsArrived) -> None:
+        if self.predicting is None:
+            return  # cancelled meanwhile
+        self.predicting = (msg.done, self.predicting[1])
+        self.apply_predictions(msg.results, msg.model)
+
+    def on_predict_finished(self, msg: PredictFinished) -> None:
+        self.predicting = None
+        if msg.error:
+            self.notify(msg.error, severity="error", timeout=12)
+        else:
+            self.notify(f"Predicted {msg.done} images on {self.predict_device}.")

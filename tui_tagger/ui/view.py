@@ -1,0 +1,130 @@
+"""What the two lists show: the tag (``session.tag``), the filter and the sort order, kept in one place
+(``ViewState``) and changed one way (``ViewMixin.set_view``: state, then the lists are rebuilt and the status
+bar follows). The marks are the lists' own (``ImageList.marked``): a move clears them.
+
+Filters come from ``/`` (a tag query, else part of a name), review (``r``: the images it found) and the
+analysis views (a cluster or the outliers): each is a ``ViewFilter`` with a text for the status bar.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from tui_tagger.core.errors import QueryError
+from tui_tagger.core.query import parse_query
+from tui_tagger.ui.screens.dialogs import PromptDialog
+from tui_tagger.ui.screens.tag_picker import TagPicker
+from tui_tagger.ui.sorted_rows import SORTS
+
+Keep = Callable  # (row, tags) -> bool
+
+
+@dataclass(frozen=True)
+class ViewFilter:
+    text: str = ""  # as the status bar names it
+    kind: str = ""  # "tags" (a tag query), "name" (part of a name), "review", "images" (analysis)
+    keep: Keep | None = None  # None: every image
+
+
+NO_FILTER = ViewFilter()
+
+
+@dataclass
+class ViewState:
+    sort: str = "p"
+    filter: ViewFilter = field(default_factory=ViewFilter)
+
+
+def paths_filter(paths, label: str, kind: str = "images") -> ViewFilter:
+    """Only these images (paths)."""
+    keep = frozenset(paths)
+    return ViewFilter(label, kind, lambda row, tags: row.path in keep)
+
+
+def parse_filter(text: str, vocab, rows) -> ViewFilter:
+    """``/``'s text: a tag query, else part of a name. Raises QueryError (saying both) when it is neither a
+    query nor part of any row's name (``rel``)."""
+    text = text.strip()
+    if not text:
+        return NO_FILTER
+    try:
+        query = parse_query(text, vocab)
+    except QueryError as err:
+        needle = text.lower()
+        if not any(needle in row.rel.lower() for row in rows):
+            raise QueryError(f"Filter {text!r}: no name contains it, and as a tag query: {err}") from None
+        return ViewFilter(text, "name", lambda row, tags: needle in row.rel.lower())
+    return ViewFilter(text, "tags", lambda row, tags: query.matches(tags, row.predictions))
+
+
+class ViewMixin:
+    """Tag, filter and sort for TaggerApp (``t``, ``/``, ``o``)."""
+
+    view: ViewState
+
+    @property
+    def sort(self) -> str:
+        return self.view.sort
+
+    @sort.setter
+    def sort(self, value: str) -> None:
+        self.view.sort = value
+
+    @property
+    def filter_text(self) -> str:
+        return self.view.filter.text
+
+    @property
+    def filter_kind(self) -> str:
+        return self.view.filter.kind
+
+    def set_view(self, *, filter: ViewFilter | None = None, sort: str | None = None, tag: str | None = None) -> None:
+        """The one way to change what the lists show; they are rebuilt (and the status bar follows)."""
+        if filter is not None:
+            self.view.filter = filter
+        if sort is not None:
+            self.view.sort = sort
+        if tag is not None:
+            self.session.tag = tag
+            self.seen.clear()
+        self.rebuild_lists()
+
+    def filter_paths(self, paths, label: str) -> None:
+        """Show only these images (paths) in the lists; ``label`` names the filter in the status bar.
+        ``paths`` None clears the filter (as an empty / filter does)."""
+        self.set_view(filter=NO_FILTER if paths is None else paths_filter(paths, label))
+        self._show_selected()
+
+    def action_pick_tag(self) -> None:
+        counts = self.session.counts()
+        self.push_screen(
+            TagPicker(self.session.vocab, counts, len(self.session.rows), self.session.tag), self._tag_picked
+        )
+
+    def _tag_picked(self, name: str | None) -> None:
+        if not name:
+            return
+        self.set_view(tag=self.session.vocab.add(name).name)
+        self._show_selected()
+        self.retrain_head()  # the head of the new tag, once the features are in
+
+    def action_filter(self) -> None:
+        self.push_screen(
+            PromptDialog("Filter: a tag query (e.g. Ring: Isotropic and not Saturation) or part of a name",
+                         self.filter_text, "empty: show all"),
+            self._filtered,
+        )
+
+    def _filtered(self, text: str | None) -> None:
+        if text is None:
+            return
+        try:
+            view_filter = parse_filter(text, self.session.vocab, self.session.rows)
+        except QueryError as err:  # neither a tag query nor part of any name: say why, keep the lists
+            self.notify(str(err), severity="warning", timeout=10)
+            return
+        self.set_view(filter=view_filter)
+
+    def action_sort(self) -> None:
+        self.set_view(sort=SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)])

@@ -1,0 +1,81 @@
+"""The status line: what the lists show and what runs in the background, drawn from the app's state.
+
+It follows the state by itself: the app's job reactives (``WATCHED``) redraw it when they change, and a
+quarter-second poll catches the counters that change without telling (thumbnails to go, journal
+corrections in memory, the scan's count). ``update_now`` is for the lists, after they change.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import Static
+
+from tui_tagger.core.text import printable
+
+# the app's reactives the line shows (ui/app.py declares them)
+WATCHED = ("scanning", "verifying", "saving", "predicting", "predict_device", "training", "head_status",
+           "settings")
+POLL_S = 0.25
+
+
+def status_text(app) -> Text:
+    s = app.session
+    text = Text()
+    # one line, and the tag, filter and expression come from files or the keyboard: controls made visible
+    text.append(f" {printable(s.tag) or '-'} ", style="bold")
+    text.append(f" +{len(app.pos.rows)} −{len(app.neg.rows)}  of {len(s.rows)} images")
+    if app.filter_text:
+        text.append(f"  filter ({app.filter_kind}): {printable(app.filter_text)}")
+    text.append(f"  sort: {app.sort}")
+    if s.overrides:
+        text.append(f"  ● {len(s.overrides)} unsaved", style="bold")
+    if s.journal.unwritten:
+        text.append(f"  ⚠ journal: {s.journal.unwritten} in memory only", style="bold red")
+    # background jobs
+    if app.verifying:
+        text.append("  checking for changes…")
+    elif app.scanning:
+        text.append(f"  scanning… {len(s.rows):,} found")
+    pending = app.thumbs.pending if app.thumbs is not None else 0
+    if pending:
+        text.append(f"  thumbnails… {pending} to go")
+    if app.saving:
+        text.append("  saving…")
+    if app.predicting is not None:
+        done, total = app.predicting
+        text.append(f"  predicting {done:,}/{total:,} on {app.predict_device or '…'} (p/esc: stop)")
+    elif app.predict_device:
+        text.append(f"  model: {app.predict_device}")
+    if app.training is not None:
+        text.append(f"  training: {app.training} (esc: stop)")
+    if app.head_status:
+        text.append(f"  {printable(app.head_status)}")
+    settings = app.settings
+    if settings.expression:
+        text.append(f"  expr: {printable(settings.expression)}")
+    text.append(f"  {settings.colormap}/{settings.scaling}")
+    return text
+
+
+class StatusBar(Static):
+    def __init__(self, **kw) -> None:
+        super().__init__("", **kw)
+        self._text: Text | None = None
+
+    def on_mount(self) -> None:
+        for name in WATCHED:
+            self.watch(self.app, name, self._changed, init=False)
+        self.set_interval(POLL_S, self.update_now)
+        self.update_now()
+
+    def _changed(self, _value=None) -> None:
+        self.update_now()
+
+    def update_now(self) -> None:
+        """Redraw if the line changed (one line, fixed height: no layout pass)."""
+        if not self.is_mounted:
+            return
+        text = status_text(self.app)
+        if text != self._text:
+            self._text = text
+            self.update(text, layout=False)
