@@ -190,6 +190,10 @@ def run(args: argparse.Namespace) -> int:
             stores[root] = TagStore(Path(args.tags_dir) if args.tags_dir else None, Path(root))
         return stores[root]
 
+    import numpy as np
+
+    size = int(predictor.preprocess["size"])
+    predictor.predict_arrays(np.zeros((1, size, size), np.float32))  # the first forward pass is slow: not on a frame
     stop = _Stop()
     counts = collections.Counter()
     # the decoding workers are forked before the watcher's threads start
