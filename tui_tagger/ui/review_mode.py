@@ -1,5 +1,5 @@
 """Review in the TUI (a mixin of TaggerApp): walk the questionable labels of the current tag, then the
-outlier images, in the same two lists with the same keys (seeds 003/004; ``tui-tagger review``).
+outlier images, in the same two lists with the same keys (``tui-tagger review``, commands/review.py).
 
 ``r`` cycles: off -> questionable labels -> outliers -> off. Questionable labels are the images whose
 label a cross-validated head (trained without them) contradicts with p >= 0.8; their p(tag) becomes that
@@ -12,14 +12,10 @@ from __future__ import annotations
 
 from textual import work
 
+from tui_tagger.learn.outliers import outlier_count
 from tui_tagger.ui.live_heads import load_head, pick_images
 from tui_tagger.ui.messages import ReviewFound
 from tui_tagger.ui.view import NO_FILTER, paths_filter
-
-
-def outlier_count(n: int) -> int:
-    """How many outliers review lists: 2 % of the folder, at least 10, at most 200."""
-    return min(200, max(10, n // 50))
 
 
 class ReviewMixin:
