@@ -1,4 +1,5 @@
-"""Beam centre, azimuthal profiles, isotropic background and an anisotropy score (seed 002).
+"""Beam centre, azimuthal profiles, isotropic background and an anisotropy score (used by the physics
+features, learn/physics.py, the calibrant check, core/calibrant.py, and the image expression's background()).
 
 A scattering image is treated as an isotropic part (rings: a function of the distance from the beam
 centre only, e.g. solvent scattering) plus an anisotropic part (arcs, spots, streaks, diffuse

@@ -1,4 +1,5 @@
-"""Where in an image the anomaly sits: per-patch anomaly scores against the folder (seed 003's patches).
+"""Where in an image the anomaly sits: per-patch anomaly scores against the folder (as in the AI4SD report
+"Detect Defects in Electron Microscopy Images", 2022: scores per patch, not per image).
 
 numpy only (no torch). A frame is log-normalised as for the physics features (``physics._block_mean``,
 ``physics._log_normalised``: at most ``_WORK_SIDE`` px a side) and cut into ``GRID`` x ``GRID`` patches

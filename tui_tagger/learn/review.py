@@ -2,7 +2,7 @@
 
 Questionable: a head trained on the *other* folds (cross-validation) gives p for each labelled image,
 so a label never vouches for itself; a confident p that contradicts the person's label is listed,
-most contradictory first. Outliers: an isolation forest on the embedded features (seed 003); the
+most contradictory first. Outliers: an isolation forest on the embedded features (learn/outliers.py); the
 score is higher for images that are easier to isolate (more unusual).
 """
 

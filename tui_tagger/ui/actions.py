@@ -1,5 +1,6 @@
 """The one table of user actions: id, keys, description. BINDINGS, the footer, the help screen and the
-command palette are all built from it, so they cannot disagree. The keys are a contract (issue 4)."""
+command palette are all built from it, so they cannot disagree. The keys are a contract: docs/keys.md lists
+them, and tests/ui/test_keys_doc.py fails when the two differ."""
 
 from __future__ import annotations
 
