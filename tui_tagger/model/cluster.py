@@ -180,6 +180,10 @@ class Cluster:
                 reason = "something answered that is not a Dask scheduler"
             raise TaggerError(f"{self.address}: cannot connect to a Dask scheduler ({reason})") from None
         self._client = client
+        # a lost scheduler or worker is reported once, as our own one line: distributed's client-side logs
+        # (tracebacks of closed connections, "failed to reconnect") would repeat it on stderr
+        for name in ("distributed", "distributed.client"):  # dask's logging config sets the second apart
+            logging.getLogger(name).setLevel(logging.CRITICAL)
         try:
             client.wait_for_workers(1, timeout=self.timeout)
         except Exception:  # noqa: BLE001 - TimeoutError
@@ -290,6 +294,7 @@ class Cluster:
         finished: queue.SimpleQueue = queue.SimpleQueue()  # futures as they finish (done callbacks)
         running: dict[Any, int] = {}
         following = 0
+        frames = [0, sum(len(c[1]) for c in chunks)]  # done, total
         alone_since: float | None = None
         try:
             while following < len(chunks) or running:
@@ -303,13 +308,23 @@ class Cluster:
                 try:
                     future = finished.get(timeout=_POLL)
                 except queue.Empty:
-                    alone_since = self._check_alive(alone_since, following - len(running), len(chunks))
+                    alone_since = self._check_alive(alone_since, *frames)
                     continue
                 alone_since = None
                 k = running.pop(future, None)
                 if k is None:
                     continue
-                outcome = self._outcome(future, distributed)
+                if future.status == "cancelled":  # never by us while running: the scheduler forgot it
+                    raise TaggerError(f"{self.address}: lost the connection to the scheduler; "
+                                      f"{frames[0]} of {frames[1]} images done")
+                try:
+                    outcome = self._outcome(future, distributed)
+                except (TaggerError, KeyboardInterrupt):
+                    raise
+                except Exception:  # noqa: BLE001 - CommClosedError and the like: the scheduler went away
+                    raise TaggerError(f"{self.address}: lost the connection to the scheduler; "
+                                      f"{frames[0]} of {frames[1]} images done") from None
+                frames[0] += len(chunks[k][1])
                 if progress:
                     progress(len(chunks[k][1]))
                 yield k, outcome
@@ -331,7 +346,7 @@ class Cluster:
             return now
         if now - since > self.timeout:
             what = "no workers left" if status == "running" else "lost the connection to the scheduler"
-            raise TaggerError(f"{self.address}: {what} for {self.timeout:g} s; {done} of {total} batches done")
+            raise TaggerError(f"{self.address}: {what} for {self.timeout:g} s; {done} of {total} images done")
         return since
 
     @staticmethod
@@ -341,8 +356,6 @@ class Cluster:
             if isinstance(err, distributed.KilledWorker):
                 return _Failed("every worker that ran this batch died (a frame that crashes the decoder?)")
             return _Failed(f"failed on the cluster: {type(err).__name__}: {' '.join(str(err).split())}")
-        if future.status == "cancelled":
-            return _Failed("cancelled on the cluster")
         outcome = future.result()
         if isinstance(outcome, _LoadFailed):
             raise TaggerError(str(outcome))
