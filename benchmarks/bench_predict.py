@@ -23,6 +23,12 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--model", default=None)
+    ap.add_argument("--cli", action="store_true",
+                    help="also time the commands as a user runs them: `info --json` (the read-only bound) and "
+                         "`predict --json` over the same frames, wall clock including start-up")
+    ap.add_argument("--before", metavar="TREE", action="append", default=[],
+                    help="with --cli: also time the commands of another checkout (e.g. `git archive REV | tar -x -C "
+                         "TREE`), alternating with this one, so that before and after are measured in one run")
     args = ap.parse_args()
 
     import tifffile
@@ -70,6 +76,32 @@ def main() -> None:
         rate(f"predict end to end ({workers} workers)", lambda ps: list(predictor.predict_paths(ps, args.batch, workers)))
         if workers:
             rate("predict end to end (0 workers)", lambda ps: list(predictor.predict_paths(ps, args.batch, 0)))
+        if args.cli:
+            cli_times(args, paths, tmp)
+
+
+def cli_times(args, paths: list[str], tmp: str) -> None:
+    """`info --json` and `predict --json` over the frames, wall clock, each tree alternately, best of 2."""
+    import subprocess
+    import sys
+
+    here = str(Path(__file__).resolve().parents[1])
+    trees = [("this tree", here)] + [(f"tree {t}", str(Path(t).resolve())) for t in args.before]
+    model = ["--model", args.model] if args.model else []
+    env = dict(os.environ, TUI_TAGGER_CACHE_DIR=os.path.join(tmp, "cache"), TUI_TAGGER_CONFIG_DIR=os.path.join(tmp, "cfg"))
+    best: dict[tuple[str, str], float] = {}
+    for _ in range(2):
+        for label, tree in trees:
+            for name, cmd in (("info --json", ["info", "--json", *paths]), ("predict --json", ["predict", "--json", *model, *paths])):
+                t = time.perf_counter()
+                subprocess.run([sys.executable, "-m", "tui_tagger", *cmd], env=dict(env, PYTHONPATH=tree),
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+                dt = time.perf_counter() - t
+                best[label, name] = min(best.get((label, name), dt), dt)
+    for label, _ in trees:
+        info, predict = best[label, "info --json"], best[label, "predict --json"]
+        print(f"{label}: info --json {len(paths) / info:6.1f} frames/s ({info:.2f} s), predict --json "
+              f"{len(paths) / predict:6.1f} frames/s ({predict:.2f} s): {predict / info:.2f} x the read-only time")
 
 
 if __name__ == "__main__":
