@@ -8,7 +8,6 @@ import json
 
 import numpy as np
 import pytest
-from test_cli_learn import folder  # noqa: F401  (the fixture: 24 small frames, 18 tagged, one broken)
 
 from tui_tagger.model.locate import shipped_model_paths
 

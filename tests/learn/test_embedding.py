@@ -79,7 +79,7 @@ def test_image_embedding_uses_cached_physics_features(tmp_path):
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).parents[1] / "ui"))
-    from uihelpers import make_folder
+    from support import make_folder
 
     root = make_folder(tmp_path / "d", n=8)
     items = [(str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(root.glob("*.tif"))]

@@ -9,7 +9,7 @@ import shutil
 
 import numpy as np
 import pytest
-from test_cli_learn import _run, folder  # noqa: F401  (the fixture: 24 small frames, 18 tagged, one broken)
+from support import run_command as _run
 
 from tui_tagger.core.tagfile import TagFile
 from tui_tagger.learn.heads import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from uihelpers import make_folder
+from support import make_folder
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import pytest
 from rich.console import Console
 from textual.widgets import OptionList, Static, TabbedContent
 from textual_plotext import PlotextPlot
-from uihelpers import make_folder, ready, until
+from support import make_folder, ready, until
 
 from tui_tagger.ui.app import TaggerApp
 from tui_tagger.ui.screens.analysis import AnalysisScreen, export_dir
@@ -168,7 +168,7 @@ def _rare_folder(root, review_all: bool):
     are reviewed: one class."""
     import numpy as np
     import tifffile
-    from uihelpers import arc_frame
+    from support import arc_frame
 
     from tui_tagger.core.tagfile import TagFile
 

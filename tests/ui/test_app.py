@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from uihelpers import make_folder, ready, tags_on_disk, until
+from support import RING, app_on, make_folder, names, ready, tags_on_disk, until
 
-from tui_tagger.ui.app import TaggerApp
 from tui_tagger.ui.screens.dialogs import ChoiceDialog
 from tui_tagger.ui.screens.help import HelpScreen
 from tui_tagger.ui.screens.tag_picker import TagPicker, fuzzy_score
 
-RING = "Ring: Isotropic"
-
-
-def app_on(folder: Path, **kw) -> TaggerApp:
-    kw.setdefault("tag", RING)
-    return TaggerApp(folder, graphics="halfcell", **kw)
-
-
-
-
-def names(lst) -> list[str]:
-    return [r.rel for r in lst.rows]
 
 
 async def test_opens_with_lists_status_and_help(folder):

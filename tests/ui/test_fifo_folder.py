@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from uihelpers import make_folder, ready
+from support import make_folder, ready
 
 from tui_tagger.ui.app import TaggerApp
 

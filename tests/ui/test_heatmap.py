@@ -7,7 +7,7 @@ import time
 
 import numpy as np
 import pytest
-from uihelpers import make_folder
+from support import make_folder
 
 from tui_tagger.model.locate import shipped_model_paths
 from tui_tagger.ui.app import TaggerApp

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from uihelpers import make_folder, ready
+from support import make_folder, ready
 
 from tui_tagger.ui.app import TaggerApp
 from tui_tagger.ui.screens.tag_picker import TagPicker

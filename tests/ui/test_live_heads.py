@@ -9,7 +9,7 @@ import pytest
 
 from tui_tagger.core.tagfile import TagFile
 from tui_tagger.ui.app import TaggerApp
-from uihelpers import arc_frame, ready
+from support import arc_frame, ready
 
 RING = "Ring: Oriented z"
 

@@ -8,7 +8,7 @@ import threading
 import time
 
 import pytest
-from uihelpers import make_folder, ready, until
+from support import make_folder, ready, until
 
 from tui_tagger.core import journal as journal_mod
 from tui_tagger.core.journal import Journal

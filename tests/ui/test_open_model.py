@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from uihelpers import ready, until
+from support import ready, until
 
 from tui_tagger import cli
 from tui_tagger.ui import predict as ui_predict

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-from uihelpers import make_folder, ready
+from support import make_folder, ready
 
 from tui_tagger.core.errors import TaggerError
 from tui_tagger.core.vocabulary import default_vocabulary

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from uihelpers import arc_frame, until
+from support import arc_frame, until
 
 from tui_tagger.core.tagfile import TagFile
 from tui_tagger.ui.app import TaggerApp

@@ -15,7 +15,7 @@ from tui_tagger.model import runconfig
 from tui_tagger.ui import run_options
 from tui_tagger.ui.app import TaggerApp
 from tui_tagger.ui.screens.run_dialog import RunDialog
-from uihelpers import ready, until
+from support import ready, until
 
 
 

@@ -9,7 +9,7 @@ from tui_tagger.core.journal import Journal
 from tui_tagger.core.tagstore import TagStore
 from tui_tagger.ui.session import Session
 
-from uihelpers import make_folder, tags_on_disk
+from support import make_folder, tags_on_disk
 
 RING = "Ring: Isotropic"
 

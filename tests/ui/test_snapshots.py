@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from textual.worker import WorkerCancelled
-from uihelpers import make_folder, until
+from support import make_folder, until
 
 from tui_tagger.ui.app import TaggerApp
 

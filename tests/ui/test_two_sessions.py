@@ -25,7 +25,7 @@ from tui_tagger.ui.app import TaggerApp
 from tui_tagger.ui.screens.dialogs import ChoiceDialog
 from tui_tagger.ui.session import Session
 
-from uihelpers import make_folder, ready, tags_on_disk, until
+from support import make_folder, ready, tags_on_disk, until
 
 RING = "Ring: Isotropic"
 BAD_NAME = os.fsdecode(b"run\xff\xfe_0001.tif")  # not UTF-8: a name the file system allows

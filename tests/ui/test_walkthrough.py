@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from uihelpers import make_folder, ready, tags_on_disk, until
+from support import make_folder, ready, tags_on_disk, until
 
 from tui_tagger.core.tagfile import TagFile
 from tui_tagger.ui import actions

@@ -1,12 +1,11 @@
-"""Pilot tests, second increment: incremental list updates, user keymaps, themes, the journal cancelling
-out, the status bar's jobs, and the catalog told about saves."""
+"""Pilot tests of incremental list updates, user keymaps, themes, the journal cancelling out, the status
+bar's jobs, and the catalog told about saves."""
 
 from __future__ import annotations
 
 import os
 
-from test_app import RING, app_on, names, ready
-from uihelpers import tags_on_disk, until
+from support import RING, app_on, names, ready, tags_on_disk, until
 
 from tui_tagger.core.journal import Journal
 from tui_tagger.ui.actions import BY_ID, key_label

@@ -8,7 +8,7 @@ import shutil
 import numpy as np
 import pytest
 
-from tests.model.helpers import TAGS, write_tagged_tiffs
+from support import TAGS, write_tagged_tiffs
 from tui_tagger import cli
 from tui_tagger.core.tagstore import TagStore
 from tui_tagger.model import runconfig

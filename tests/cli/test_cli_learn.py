@@ -2,50 +2,20 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
-import numpy as np
 import pytest
+from support import ring_frames_folder
+from support import run_command as _run
 
 from tui_tagger.commands import learning_curve, review, suggest
 from tui_tagger.core.errors import TaggerError
 from tui_tagger.core.tagfile import TagFile
 
 
-def _frame(kind: str, rng: np.random.Generator, size: int = 64) -> np.ndarray:
-    y, x = np.mgrid[:size, :size] - size / 2 + 0.5
-    r, chi = np.hypot(x, y), np.arctan2(-y, x)
-    ring = np.exp(-((r - 18) ** 2) / 4)
-    if kind == "z":  # arcs at the top and bottom of the ring
-        ring *= np.sin(chi) ** 8
-    img = 50 * ring + 200 * np.exp(-r / 6)
-    return rng.poisson(img + 5).astype(np.uint16)
-
-
 @pytest.fixture
 def folder(tmp_path):
-    import tifffile
-
-    rng = np.random.default_rng(0)
-    for i in range(24):
-        kind = "z" if i % 3 == 0 else "iso"
-        path = tmp_path / f"frame_{i:03d}.tif"
-        tifffile.imwrite(path, _frame(kind, rng))
-        if i < 18:  # the last six have no tag file: unlabelled
-            tf = TagFile.new(path.with_suffix(".xml"), path.name)
-            tf.add("Ring: Oriented z" if kind == "z" else "Ring: Isotropic", source="human")
-            tf.save(fsync=False)
-    (tmp_path / "broken.tif").write_bytes(b"II*\x00garbage")
-    return tmp_path
-
-
-def _run(module, argv, capsys):
-    parser = argparse.ArgumentParser()
-    module.add_arguments(parser)
-    rc = module.run(parser.parse_args(argv))
-    out = capsys.readouterr()
-    return rc, out.out, out.err
+    return ring_frames_folder(tmp_path)
 
 
 def test_suggest_json_lists_unlabelled_images_best_first(folder, capsys):
