@@ -2,7 +2,8 @@
 
 The features are the physics features (``learn.features``, cached on disk per image). They are
 standardised, then mapped to 2-D by PCA, t-SNE (scikit-learn; no hand-written t-SNE) or a diffusion map
-(as in Z. Su, "Classification of single-crystal 'diffuse' images": the leading non-trivial eigenvectors of a random walk on the images' nearest-neighbour graph,
+(as in Z. Su, "Classification of single-crystal 'diffuse' images": the leading non-trivial eigenvectors of
+a random walk on the images' nearest-neighbour graph,
 which unrolls a family of frames that varies along a few physical parameters). t-SNE and the diffusion map
 are fitted on at most ``TSNE_MAX`` evenly spread images; every other image is placed at the mean position
 of its nearest fitted neighbours in the (PCA-reduced) feature space. Everything is seeded: the same

@@ -1,7 +1,9 @@
-"""The one place the UI reaches into the core (catalog, tag store, display, thumbnail cache, formats).
+"""The UI's door to the core's files: catalog, tag store, tag files, image formats, display, thumbnail cache.
 
-Everything the UI needs from the core goes through these few functions, so a change of a core
-signature is a one-line change here. No Textual in this module: it runs in worker threads.
+The UI reads and writes files only through these few functions (an import-linter contract in
+pyproject.toml keeps it so), so a change of a core signature is a one-line change here. Value types (errors,
+printable text, the vocabulary, tag queries) the UI imports from the core directly. No Textual in this
+module: it runs in worker threads.
 """
 
 from __future__ import annotations
