@@ -155,6 +155,15 @@ class Alerts:
 
 def run(args: argparse.Namespace) -> int:
     _check(args)
+    stop = _Stop()
+    stop.install()  # from the start: a SIGTERM while the model loads is a clean exit too
+    try:
+        return _run(args, stop)
+    finally:
+        stop.restore()
+
+
+def _run(args: argparse.Namespace, stop: _Stop) -> int:
     from tui_tagger.config import Settings
     from tui_tagger.core.follow import Follower
     from tui_tagger.core.query import parse_query
@@ -194,7 +203,6 @@ def run(args: argparse.Namespace) -> int:
 
     size = int(predictor.preprocess["size"])
     predictor.predict_arrays(np.zeros((1, size, size), np.float32))  # the first forward pass is slow: not on a frame
-    stop = _Stop()
     counts = collections.Counter()
     # the decoding workers are forked before the watcher's threads start
     stream = StreamPredictor(predictor, args.batch, args.workers, in_flight=max(8, 2 * args.batch))
@@ -228,7 +236,6 @@ def run(args: argparse.Namespace) -> int:
             alerts.check(ref, arrival.path, probs)
 
     waiting: collections.deque = collections.deque()
-    stop.install()
     try:
         follower.start()
         where = ", ".join(printable(d) for d in args.dirs)
@@ -246,7 +253,6 @@ def run(args: argparse.Namespace) -> int:
         for arrival, result in stream.drain():  # the frames in hand; those not yet started wait for the next run
             handle(arrival, result)
     finally:
-        stop.restore()
         follower.stop()
         stream.close()
     warn(f"stopped: {counts['frames']} frames predicted, {counts['errors']} unreadable, {alerts.count} alerts"

@@ -1,0 +1,77 @@
+"""core.follow.Follower in this process (no model): which files it hands out, once, and what survives a restart."""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+
+import numpy as np
+
+from tui_tagger.core.follow import Follower, filesystem_type, is_network_fs
+
+
+def tiff(seed: int = 0) -> bytes:
+    import tifffile
+
+    buf = io.BytesIO()
+    tifffile.imwrite(buf, np.random.default_rng(seed).poisson(20, (16, 16)).astype(np.uint16))
+    return buf.getvalue()
+
+
+def collect(follower: Follower, seconds: float = 2.5) -> list[str]:
+    """Everything handed out within ``seconds`` (longer than the 1 s settle time), each marked done."""
+    out = []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        for arrival in follower.next(0.1):
+            out.append(arrival.ref)
+            follower.done(arrival)
+    return out
+
+
+def test_images_once_not_tag_files_hidden_files_or_text(tmp_path):
+    (tmp_path / "a.tif").write_bytes(tiff())
+    (tmp_path / "a.tag").write_text("<tag_list/>")
+    (tmp_path / ".partial.tif").write_bytes(tiff())
+    (tmp_path / "notes.txt").write_text("hello")
+    (tmp_path / ".hidden").mkdir()
+    (tmp_path / ".hidden" / "b.tif").write_bytes(tiff())
+    problems = []
+    with Follower([tmp_path], report=problems.append) as follower:
+        assert collect(follower) == [str(tmp_path / "a.tif")]
+        (tmp_path / "c.tif").write_bytes(tiff(1))
+        assert collect(follower) == [str(tmp_path / "c.tif")]
+    assert problems == []
+
+
+def test_a_restart_hands_out_only_what_is_new_or_changed(tmp_path):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    for name in ("a.tif", "b.tif"):
+        (folder / name).write_bytes(tiff())
+    with Follower([folder]) as follower:
+        assert sorted(collect(follower)) == [str(folder / "a.tif"), str(folder / "b.tif")]
+    (folder / "b.tif").write_bytes(tiff(2))
+    later = time.time_ns() + 3_000_000_000
+    os.utime(folder / "b.tif", ns=(later, later))  # b written again: a new frame
+    (folder / "c.tif").write_bytes(tiff(3))
+    with Follower([folder]) as follower:
+        assert sorted(collect(follower)) == [str(folder / "b.tif"), str(folder / "c.tif")]
+    with Follower([folder], backlog="all") as follower:
+        assert len(collect(follower)) == 3
+    with Follower([folder], state=False, backlog="none") as follower:
+        assert collect(follower, 1.5) == []
+
+
+def test_eiger_data_files_are_followed_through_their_master(tmp_path):
+    (tmp_path / "s_master.h5").write_bytes(b"")
+    follower = Follower([tmp_path], state=False)
+    assert follower._wanted(str(tmp_path / "s_data_000001.h5")) == str(tmp_path / "s_master.h5")
+    assert follower._wanted(str(tmp_path / "t_data_000001.h5")) == str(tmp_path / "t_data_000001.h5")
+
+
+def test_network_file_systems_are_polled():
+    assert is_network_fs("nfs4") and is_network_fs("lustre") and is_network_fs("gpfs") and is_network_fs("fuse.sshfs")
+    assert not is_network_fs("ext4") and not is_network_fs(None)
+    assert filesystem_type("/") is not None
