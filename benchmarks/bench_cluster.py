@@ -10,7 +10,9 @@ would be). Local: ``LocalPredictor.predict_paths`` with the default decoding pro
 predict`` runs. Cluster: ``RemotePredictor.predict_indexed`` (what ``predict --cluster local:N`` runs),
 each worker one process of ``--threads`` threads; the timing starts once every worker has loaded the
 model (a warm-up batch per worker), and the start-up is printed apart. On a GPU machine ``--device auto``
-gives the figure of GPU workers. Nothing is written (no tag files): the same work on both sides.
+gives the figure of GPU workers. Nothing is written (no tag files): the same work on both sides. Each line
+also gives the CPU time per frame of the processes doing the work (here: this one and its decoding
+processes; there: the workers), the cost in core-hours that other jobs on the machine do not change.
 """
 
 from __future__ import annotations
@@ -42,12 +44,23 @@ def make_frames(folder: Path, n: int, unique: int, size: int) -> list[str]:
     return paths
 
 
-def timed(label: str, n: int, run) -> float:
-    t = time.perf_counter()
+def local_cpu() -> float:
+    """CPU seconds of this process and its finished children (the decoding processes)."""
+    import resource
+
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def timed(label: str, n: int, run, cpu) -> float:
+    """frames/s of ``run`` (wall clock), and its CPU seconds per frame (``cpu()``: a CPU-seconds counter of
+    the processes doing the work): on a machine shared with other jobs, what the work costs in core-hours."""
+    c, t = cpu(), time.perf_counter()
     count = run()
-    dt = time.perf_counter() - t
+    dt, used = time.perf_counter() - t, cpu() - c
     assert count == n, (count, n)
-    print(f"{label:46} {n / dt:8.1f} frames/s  ({dt:6.1f} s)", flush=True)
+    print(f"{label:46} {n / dt:8.1f} frames/s  ({dt:6.1f} s); {1000 * used / n:6.1f} CPU ms/frame = "
+          f"{used / n * 1e6 / 3600:5.1f} core-hours per 1M frames", flush=True)
     return n / dt
 
 
@@ -83,7 +96,8 @@ def main() -> None:
               flush=True)
         list(local.predict_paths(paths[: args.batch], args.batch, decoders))  # warm up
         figures = {"local": timed(f"local (predict_paths, {decoders} decoding processes)", args.n,
-                                  lambda: sum(1 for _ in local.predict_paths(paths, args.batch, decoders)))}
+                                  lambda: sum(1 for _ in local.predict_paths(paths, args.batch, decoders)),
+                                  local_cpu)}
         for k in sizes:
             t = time.perf_counter()
             lc = distributed.LocalCluster(n_workers=k, threads_per_worker=args.threads, processes=True,
@@ -96,8 +110,14 @@ def main() -> None:
                     sum(1 for _ in remote.predict_indexed(warm, args.batch))  # every worker loads the model
                     print(f"  LocalCluster of {k}: start + model loaded on every worker in "
                           f"{time.perf_counter() - t:.1f} s", flush=True)
+                    client = cluster.client
+
+                    def workers_cpu() -> float:  # the workers' processes (the client's share is small)
+                        return sum(client.run(time.process_time).values())
+
                     figures[k] = timed(f"LocalCluster, {k} worker{'s' * (k > 1)}", args.n,
-                                       lambda: sum(1 for _ in remote.predict_indexed(paths, args.batch)))
+                                       lambda: sum(1 for _ in remote.predict_indexed(paths, args.batch)),
+                                       workers_cpu)
             finally:
                 lc.close()
         print("ratios to local: " + ", ".join(f"{k} worker{'s' * (k > 1)} {figures[k] / figures['local']:.2f}"
