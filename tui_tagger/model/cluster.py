@@ -136,6 +136,7 @@ class Cluster:
         self.local = local
         self._client = None
         self._local_cluster = None
+        self._lock = threading.Lock()  # the TUI's threads may ask for the client at once: one connection
         self.timeout = timeout_s()
 
     def __enter__(self) -> "Cluster":
@@ -149,9 +150,10 @@ class Cluster:
     def client(self):
         """The ``distributed.Client``, connected (and a LocalCluster started) on first use, with at least
         one worker; else a one-line error naming the address."""
-        if self._client is None:
-            self._connect()
-        return self._client
+        with self._lock:
+            if self._client is None:
+                self._connect()
+            return self._client
 
     def _connect(self) -> None:
         import logging
