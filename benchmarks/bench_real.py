@@ -114,8 +114,8 @@ def physics_report(images: Path, run) -> None:
     from tui_tagger.core.formats import read_image
     from tui_tagger.model.data import frame_physics, image_refs
 
-    print("\nphysics check on every frame (calibrants named from ring positions, sure only; certain labels "
-          "in brackets):")
+    print("\nphysics check on every frame (calibrants named from ring positions, experiment types the geometry "
+          "rules out, a round beamstop measured; sure only; certain labels in brackets):")
     row = {ref: i for i, ref in enumerate(run.refs)}
     spent, named_count = [], 0
     for ref in image_refs([images]):
@@ -123,11 +123,15 @@ def physics_report(images: Path, run) -> None:
         t = time.perf_counter()
         found = frame_physics(ref, frame)
         spent.append(time.perf_counter() - t)
-        named_count += bool(found)
+        named_count += bool(found and found.calibrants)
         i = row.get(ref)
         labels = [] if i is None else [f"{t}={int(run.y[i, run.tags.index(t)])}" for t in ("AgBH", "LaB6")
                                       if t in run.tags and run.known[i, run.tags.index(t)]]
-        named = ", ".join(f"{c} {p:.4f}" for c, p in found) if found else ("-" if found is not None else "check failed")
+        named = (", ".join(f"{c} {p:.4f}" for c, p in found.calibrants) or "-") if found is not None else "check failed"
+        if found is not None and found.ruled_out:
+            named += "; not " + "/".join(sorted(found.ruled_out))
+        if found is not None and found.stop:
+            named += f"; {found.stop} beamstop"
         print(f"  {Path(ref).name}: {named}" + (f"  [{', '.join(labels)}]" if labels else ""))
     print(f"  {named_count} of {len(spent)} frames named; {1000 * sum(spent) / max(len(spent), 1):.0f} ms per frame "
           "on average (reading the geometry from the header and the check)")

@@ -321,7 +321,7 @@ def test_a_broken_poni_file_leaves_the_network_alone(calibrant_folder):
     from tui_tagger.model.data import frame_physics
 
     path = calibrant_folder / "agbh.tif"
-    assert frame_physics(str(path), read_image(path)) == (("AgBH", pytest.approx(1.0, abs=0.01)),)
+    assert frame_physics(str(path), read_image(path)).calibrants == (("AgBH", pytest.approx(1.0, abs=0.01)),)
     (calibrant_folder / "camera.poni").write_text("Distance: 0.1\nPoni1: abc\n")
     assert frame_physics(str(path), read_image(path)) is None
     (_, probs, error), = _tiny_predictor(TAGS, physics=True).predict_paths([str(path)], 1, 0)

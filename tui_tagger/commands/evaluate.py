@@ -44,8 +44,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-heads", action="store_true",
                    help="the model's own tags only, not the few-label heads saved with it (tui-tagger train-head)")
     p.add_argument("--no-physics", action="store_true",
-                   help="the network alone: no physics check (a powder calibrant named from its ring positions "
-                        "raises its tags; also TUI_TAGGER_PHYSICS=0)")
+                   help="the network alone: no physics check (calibrants, experiment types the geometry rules out, "
+                        "round beamstops; as predict; also TUI_TAGGER_PHYSICS=0)")
     cluster_options.add_arguments(p)
 
 

@@ -38,8 +38,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-heads", action="store_true", default=None,
                    help="the model's own tags only, not the few-label heads saved with it (tui-tagger train-head)")
     p.add_argument("--no-physics", action="store_true", default=None,
-                   help="the network alone: no physics check (a powder calibrant named from its ring positions "
-                        "where the header or a .poni file gives distance and wavelength; also TUI_TAGGER_PHYSICS=0)")
+                   help="the network alone: no physics check (where the header or a .poni file gives the geometry: a "
+                        "powder calibrant named from its ring positions, experiment types the q range or a grazing "
+                        "angle rules out, a round beamstop measured at the beam centre; also TUI_TAGGER_PHYSICS=0)")
     p.add_argument("--tags-dir", metavar="DIR", help="tag files live under DIR, mirroring the image folders")
     p.add_argument("--config", metavar="FILE", help="run again with the options of a saved predict-config.toml")
     cluster_options.add_arguments(p)

@@ -153,19 +153,19 @@ def load_and_preprocess(ref: str, config: dict[str, Any]) -> np.ndarray:
     return load_frame_and_input(ref, config)[1]
 
 
-def frame_physics(ref: str, frame, poni_cache: dict | None = None) -> tuple[tuple[str, float], ...] | None:
-    """The physics check of a decoded frame: the calibrants its rings surely are, ((name, confidence), ...)
-    (``core.calibrant.identify``, with the geometry its header or a PONI file beside it gives); () for none.
-    Frames without distance and wavelength cost nothing (nothing can be named). A failing check never
-    fails the frame: None."""
-    from tui_tagger.core.calibrant import has_q, identify
+def frame_physics(ref: str, frame, poni_cache: dict | None = None):
+    """The physics check of a decoded frame (``core.frame_rules.check_frame``: a calibrant named from its
+    ring positions, the experiment types its geometry rules out, a round beamstop measured at full
+    resolution), with the geometry its header or a PONI file beside it gives: a ``FrameCheck``. Frames
+    whose header gives no geometry cost nothing. A failing check never fails the frame: None."""
+    from tui_tagger.core.frame_rules import FrameCheck, check_frame
     from tui_tagger.core.geometry import geometry_of
 
     try:
         geometry = geometry_of(ref, shape=frame.data.shape, poni_cache=poni_cache)
-        if not has_q(geometry):
-            return ()
-        return tuple((m.calibrant, float(m.confidence)) for m in identify(frame.data, frame.mask, geometry))
+        if not geometry:  # the header states nothing: nothing is sure
+            return FrameCheck()
+        return check_frame(frame.data, frame.mask, geometry)
     except Exception:  # a malformed PONI file, a degenerate frame: the network's answer stands
         return None
 

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from tui_tagger.core.errors import TaggerError
+from tui_tagger.core.frame_rules import PHYSICS_FLOOR  # noqa: F401  (re-exported)
 from tui_tagger.model.checkpoint import ModelInfo, load_checkpoint
 from tui_tagger.model.data import batches, default_workers
 from tui_tagger.model.device import resolve_device
@@ -20,12 +21,9 @@ from tui_tagger.model.nets import mirror_average
 # (path, {tag: p} or None, one-line error or None)
 Result = tuple[str, "dict[str, float] | None", "str | None"]
 
-# The physics check (``core.calibrant``): where a frame's rings surely are a calibrant's, p of these tags is
-# raised to at least PHYSICS_FLOOR: the calibrant's own tag where the vocabulary has one, and what every
-# calibrant frame is (a powder, isotropic rings). Nothing is ever lowered: a mixture keeps both names.
-PHYSICS_FLOOR = 0.97
-CALIBRANT_TAGS = ("AgBH", "LaB6")
-POWDER_TAGS = ("Powder", "Ring: Isotropic")
+# The physics check (``core.frame_rules``): what a frame's rings, geometry and beamstop make sure is laid
+# over the network's p (calibrant tags raised to at least PHYSICS_FLOOR, ruled-out experiment types and a
+# linear stop where a round one is measured lowered); nothing else moves.
 
 
 def physics_env() -> bool:
@@ -33,14 +31,6 @@ def physics_env() -> bool:
     from tui_tagger.config import env_flag
 
     return env_flag("TUI_TAGGER_PHYSICS", True)
-
-
-def physics_tags(found) -> list[str]:
-    """The tags a physics result (``data.frame_physics``: ((calibrant, confidence), ...)) makes sure."""
-    if not found:
-        return []
-    names = {name for name, _ in found}
-    return [t for t in CALIBRANT_TAGS if t in names] + list(POWDER_TAGS)
 
 
 class Predictor(Protocol):
@@ -150,10 +140,8 @@ class LocalPredictor:
     def probabilities(self, row: np.ndarray, sure=None, column: dict[str, int] | None = None) -> dict[str, float]:
         """{tag: p} of one frame's model output ``row`` (changed in place), the physics check's result ``sure``
         (``data.frame_physics``) applied: what predict_paths and the streaming pipeline report."""
-        column = {t: j for j, t in enumerate(self.tags)} if column is None else column
-        for tag in physics_tags(sure):
-            if tag in column:
-                row[column[tag]] = max(row[column[tag]], PHYSICS_FLOOR)
+        if sure:
+            sure.apply_row(row, self.tags)
         return {t: round(float(p), 4) for t, p in zip(self.tags, row)}
 
     def predict_paths(

@@ -1,0 +1,212 @@
+"""The sure rules laid over the network: experiment types a geometry rules out, a round beamstop measured at
+full resolution (core.frame_rules, core.beamstop), and their use by predict."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tui_tagger.core.beamstop import measure
+from tui_tagger.core.frame_rules import (
+    PHYSICS_FLOOR,
+    RULED_OUT,
+    FrameCheck,
+    check_frame,
+    ruled_out_types,
+)
+from tui_tagger.core.geometry import Geometry
+
+REAL = Path(__file__).resolve().parents[1] / "data" / "real-dev"
+ROUND_SAXS = REAL / "xsp__latest_0077027_craw.tiff"  # transmission SAXS, round stop, q < 0.30 1/A
+GRAZING = REAL / "xsp__latest_0079035_craw.tiff"  # GISAXS, header incidence 0.4 deg
+
+PIXEL = 172e-6
+CU = 1.5418e-10
+
+
+def _geometry(distance_m: float, center_rc=(200.0, 200.0), shape=(400, 400), incidence=None) -> Geometry:
+    return Geometry(distance_m=distance_m, wavelength_m=CU, pixel_size_m=(PIXEL, PIXEL), beam_center_px=center_rc,
+                    incidence_deg=incidence).with_shape(shape)
+
+
+# ------------------------------------------------------------------------------------- experiment types
+
+
+def test_a_frame_that_sees_only_small_angles_is_not_wide_angle():
+    assert ruled_out_types(_geometry(1.5)) == {"TWAXS", "GIWAXS"}  # q up to ~0.16 1/A
+
+
+def test_a_detector_far_off_the_beam_sees_no_small_angles():
+    far = _geometry(0.1, center_rc=(200.0, -600.0))  # the beam 600 pixels left of the frame
+    assert ruled_out_types(far) == {"TSAXS", "GISAXS"}
+
+
+def test_a_frame_spanning_small_and_wide_angles_is_left_to_the_network():
+    assert ruled_out_types(_geometry(0.1)) == frozenset()  # q 0 - 2.4 1/A
+
+
+def test_a_stated_grazing_angle_rules_out_transmission():
+    assert ruled_out_types(_geometry(0.1, incidence=0.2)) == {"TSAXS", "TWAXS"}
+    assert ruled_out_types(_geometry(1.5, incidence=0.4)) == {"TSAXS", "TWAXS", "GIWAXS"}
+    # 0 is what a transmission header states; 20 deg is not a grazing angle
+    assert ruled_out_types(_geometry(0.1, incidence=0.0)) == frozenset()
+    assert ruled_out_types(_geometry(0.1, incidence=20.0)) == frozenset()
+
+
+def test_no_geometry_rules_nothing_out():
+    assert ruled_out_types(None) == frozenset()
+    assert ruled_out_types(Geometry()) == frozenset()
+
+
+def test_ruled_out_types_are_lowered_and_the_one_left_takes_the_networks_belief():
+    p = {"TSAXS": 0.68, "TWAXS": 0.43, "GISAXS": 0.01, "GIWAXS": 0.04, "Horizon": 0.3}
+    out = FrameCheck(ruled_out=frozenset({"TSAXS", "TWAXS", "GIWAXS"})).apply(p)
+    assert out["GISAXS"] == pytest.approx(0.68)
+    assert all(out[t] <= RULED_OUT for t in ("TSAXS", "TWAXS", "GIWAXS"))
+    assert out["Horizon"] == 0.3 and p["TSAXS"] == 0.68  # nothing else moves; the input is not changed
+    # two left: they keep their own p
+    two = FrameCheck(ruled_out=frozenset({"TWAXS", "GIWAXS"})).apply(p)
+    assert (two["TSAXS"], two["GISAXS"]) == (0.68, 0.01)
+
+
+def test_calibrant_and_round_stop_findings():
+    p = {"AgBH": 0.1, "Powder": 0.99, "Ring: Isotropic": 0.2, "LaB6": 0.3,
+         "Linear beamstop": 0.96, "Circular beamstop": 0.2}
+    out = FrameCheck(calibrants=(("AgBH", 1.0),), stop="round").apply(p)
+    assert out["AgBH"] == out["Ring: Isotropic"] == PHYSICS_FLOOR and out["Powder"] == 0.99
+    assert out["LaB6"] == 0.3  # never lowered: a mixture keeps both names
+    assert out["Linear beamstop"] <= 0.05 and out["Circular beamstop"] >= 0.9
+    assert not FrameCheck() and FrameCheck().apply(p) == p
+
+
+# ------------------------------------------------------------------------------------------- beamstops
+
+SIZE, CX, CY = 400, 210.0, 190.0
+
+
+def _saxs(seed=0, rings=False, low_q_dark=False):
+    """Counts of a small-angle decay (or rings with a dark low-q region) around (CX, CY), and its grid."""
+    yy, xx = np.mgrid[:SIZE, :SIZE].astype(np.float64)
+    r = np.hypot(xx + 0.5 - CX, yy + 0.5 - CY)
+    if low_q_dark:  # a wide-angle pattern: nothing near the beam, bright rings further out
+        img = 600 * np.exp(-0.5 * ((r - 60) / 12) ** 2) + 400 * np.exp(-0.5 * ((r - 130) / 15) ** 2) + 2
+    else:
+        img = 3000 * (1 + r / 15) ** -2.5 + 20
+        if rings:
+            img += 300 * np.exp(-0.5 * ((r - 90) / 2) ** 2)
+    return img, xx + 0.5 - CX, yy + 0.5 - CY, r
+
+
+def _counts(img, stop, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.poisson(np.where(stop, 0.3, img)).astype(np.int32)
+
+
+def _arm(dx, dy, angle_deg, width):
+    u = (math.cos(math.radians(angle_deg)), math.sin(math.radians(angle_deg)))
+    along = dx * u[0] + dy * u[1]
+    return (np.abs(dy * u[0] - dx * u[1]) <= width / 2) & (along >= 0)
+
+
+@pytest.mark.parametrize("radius, arm, angle", [(9, 4, 0), (12, 3, 135), (7, 2, 250), (20, 6, 60)])
+def test_a_disc_on_an_arm_is_a_round_stop(radius, arm, angle):
+    img, dx, dy, r = _saxs()
+    stop = (r <= radius) | _arm(dx, dy, angle, arm)
+    shadow = measure(_counts(img, stop), None, (CX, CY))
+    assert shadow.kind == "round", shadow
+
+
+def test_a_disc_on_a_wire_across_the_frame_is_a_round_stop():
+    img, dx, dy, r = _saxs(rings=True)
+    stop = (r <= 10) | _arm(dx, dy, 30, 2) | _arm(dx, dy, 210, 2)
+    assert measure(_counts(img, stop), None, (CX, CY)).kind == "round"
+
+
+def test_a_beam_centre_a_few_pixels_off_the_disc_still_finds_it():
+    img, dx, dy, r = _saxs()
+    stop = (np.hypot(dx - 3, dy + 2) <= 10) | _arm(dx - 3, dy + 2, 90, 4)
+    assert measure(_counts(img, stop), None, (CX, CY)).kind == "round"
+
+
+@pytest.mark.parametrize("width, tip", [(14, 1.0), (10, 1.3), (24, 1.0), (8, 1.3)])
+def test_a_bar_is_never_a_round_stop(width, tip):
+    """A bar ending at the beam, square or with the rounded tip a little wider than the bar that some
+    stops have: never called round (a wrong "round" would hide a real linear stop)."""
+    for angle in (0, 90, 200):
+        img, dx, dy, r = _saxs()
+        stop = _arm(dx, dy, angle, width) | (r <= tip * width / 2)
+        assert measure(_counts(img, stop, angle), None, (CX, CY)).kind != "round"
+
+
+def test_a_dim_region_around_a_bar_tip_is_not_a_disc():
+    """A wide-angle pattern with no scattering near the beam: the dim region is not the stop's shadow."""
+    img, dx, dy, r = _saxs(low_q_dark=True)
+    stop = _arm(dx, dy, 0, 12) | (r <= 8)
+    assert measure(_counts(img, stop), None, (CX, CY)).kind != "round"
+
+
+def test_no_verdict_without_a_stop_a_centre_or_a_seen_shadow():
+    img, dx, dy, r = _saxs()
+    assert measure(_counts(img, np.zeros_like(r, bool)), None, (CX, CY)).kind is None  # the beam unblocked
+    stopped = _counts(img, (r <= 10) | _arm(dx, dy, 0, 4))
+    assert measure(stopped, None, None).kind is None
+    assert measure(stopped, None, (-50.0, CY)).kind is None  # the beam off the frame
+    masked = np.ones(stopped.shape, bool)
+    masked[r <= 12] = False  # the stop masked out: nothing to measure
+    assert measure(stopped, masked, (CX, CY)).kind is None
+    assert measure(np.full((SIZE, SIZE), 3, np.int32), None, (CX, CY)).kind is None  # a flat frame
+
+
+def test_generated_linear_stops_are_never_round():
+    """The generator's frames, whose stop is known: a bar is never called round (and some round stops
+    are found: the measure is not silent)."""
+    from tui_tagger.core.synth import draw_scene, generate_frame
+
+    kinds = {"round": [], "linear": []}
+    for i in range(40):
+        scene = draw_scene(4242, i, 384, None)
+        counts, mask, tags, _ = generate_frame(4242, i, 384)
+        shadow = measure(counts, mask, (scene.geometry.cx, scene.geometry.cy))
+        if "Linear beamstop" in tags:
+            kinds["linear"].append(shadow.kind)
+        elif "Circular beamstop" in tags:
+            kinds["round"].append(shadow.kind)
+    assert kinds["linear"] and "round" not in kinds["linear"]
+    assert "round" in kinds["round"]
+
+
+# ------------------------------------------------------------------------------------------- real frames
+
+
+def test_real_frames_from_their_headers():
+    from tui_tagger.core.formats import read_image
+    from tui_tagger.model.data import frame_physics
+
+    saxs = frame_physics(str(ROUND_SAXS), read_image(ROUND_SAXS))
+    assert saxs.stop == "round" and saxs.ruled_out == {"TWAXS", "GIWAXS"}
+    grazing = frame_physics(str(GRAZING), read_image(GRAZING))
+    assert grazing.ruled_out == {"TSAXS", "TWAXS", "GIWAXS"}
+
+
+def test_predict_with_the_shipped_model_on_real_frames(tmp_path):
+    """The shipped model alone reads the round stop as linear and the grating GISAXS as TSAXS; with the
+    rules, predict (and so the TUI and evaluate) says what the headers and the pixels make sure."""
+    from tui_tagger.model.infer import LocalPredictor
+    from tui_tagger.model.locate import shipped_model_paths
+
+    model = next((m for m in shipped_model_paths() if m.exists()), None)
+    assert model is not None, "the shipped model is part of the repository"
+    paths = [str(ROUND_SAXS), str(GRAZING)]
+    got = {p: probs for p, probs, _ in LocalPredictor.load(model, physics=True).predict_paths(paths, 2, 0)}
+    saxs, grazing = got[paths[0]], got[paths[1]]
+    assert saxs["Linear beamstop"] <= 0.05 and saxs["Circular beamstop"] >= 0.9
+    assert max(("TSAXS", "TWAXS", "GISAXS", "GIWAXS"), key=grazing.get) == "GISAXS"
+    assert max(("TSAXS", "TWAXS", "GISAXS", "GIWAXS"), key=saxs.get) == "TSAXS"
+
+
+def test_check_frame_without_geometry_is_empty():
+    img, dx, dy, r = _saxs()
+    assert not check_frame(_counts(img, r <= 10), None, Geometry())

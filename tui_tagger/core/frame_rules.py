@@ -1,0 +1,132 @@
+"""What physics and the frame's own pixels make sure, laid over the network's p (numpy only).
+
+The network sees a 256 px picture without units. Three things it cannot know are sure from the raw frame:
+
+- **a calibrant** (``core.calibrant``): rings at the d-spacings of AgBH or LaB6 (needs distance, wavelength,
+  pixel size): its tag and what every calibrant frame is (a powder, isotropic rings) are raised;
+- **the experiment type's range** from the geometry: a frame that sees no q above SMALL_ANGLE_MAX_Q holds no
+  wide-angle scattering (not TWAXS / GIWAXS); one whose nearest pixel lies beyond WIDE_ANGLE_MIN_Q holds no
+  small-angle scattering (not TSAXS / GISAXS); a header that states a grazing incidence angle says the
+  sample is in reflection (not TSAXS / TWAXS). A type ruled out is lowered; when one type is left, it takes
+  the p the network gave the likeliest ruled-out one (the network saw an experiment of that kind; the
+  geometry says which);
+- **a round beamstop** (``core.beamstop``): a disc clearly wider than its arm, measured at full resolution
+  around the beam centre the header (or a PONI file) gives. "Linear beamstop" is lowered, "Circular
+  beamstop" raised.
+
+Nothing else moves. Each rule acts only where it is sure: no geometry, no verdict, no change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+PHYSICS_FLOOR = 0.97  # p of a tag physics makes sure is raised to at least this
+CALIBRANT_TAGS = ("AgBH", "LaB6")
+POWDER_TAGS = ("Powder", "Ring: Isotropic")
+EXPERIMENT_TYPES = ("TSAXS", "TWAXS", "GISAXS", "GIWAXS")
+SMALL_ANGLE = ("TSAXS", "GISAXS")
+WIDE_ANGLE = ("TWAXS", "GIWAXS")
+TRANSMISSION = ("TSAXS", "TWAXS")
+# Small-angle scattering lives below some 0.4 1/A (d > 16 A); wide-angle above some 0.8 (d < 8 A): a frame
+# entirely on one side cannot show the other. Frames that span both (SWAXS) are left to the network.
+SMALL_ANGLE_MAX_Q = 0.4
+WIDE_ANGLE_MIN_Q = 0.8
+# Grazing incidence: a stated incidence angle above 0 and at most this (GISAXS/GIWAXS use 0.05-0.5 deg).
+GRAZING_MAX_DEG = 3.0
+RULED_OUT = 0.02  # p of a type the geometry rules out is lowered to at most this
+ROUND_STOP_FLOOR = 0.9  # "Circular beamstop" on a frame with a measured round stop
+ROUND_STOP_LINEAR = 0.05  # "Linear beamstop" there
+
+
+@dataclass(frozen=True)
+class FrameCheck:
+    """The sure findings of one frame. ``calibrants``: ((name, confidence), ...); ``ruled_out``: experiment
+    types the geometry excludes; ``stop``: "round" where a round beamstop was measured, else None."""
+
+    calibrants: tuple[tuple[str, float], ...] = ()
+    ruled_out: frozenset[str] = field(default_factory=frozenset)
+    stop: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.calibrants or self.ruled_out or self.stop)
+
+    def raised(self) -> list[str]:
+        """The tags raised to at least PHYSICS_FLOOR: a named calibrant's own and the powder tags."""
+        if not self.calibrants:
+            return []
+        names = {name for name, _ in self.calibrants}
+        return [t for t in CALIBRANT_TAGS if t in names] + list(POWDER_TAGS)
+
+    def apply(self, p: dict[str, float]) -> dict[str, float]:
+        """``p`` (tag -> probability) with the findings laid over it (a new dict)."""
+        out = dict(p)
+        for tag in self.raised():
+            if tag in out:
+                out[tag] = max(out[tag], PHYSICS_FLOOR)
+        types = [t for t in EXPERIMENT_TYPES if t in out]
+        out_types = [t for t in types if t in self.ruled_out]
+        if out_types:
+            best = max(out[t] for t in out_types)
+            for t in out_types:
+                out[t] = min(out[t], RULED_OUT)
+            left = [t for t in types if t not in self.ruled_out]
+            if len(left) == 1:
+                out[left[0]] = max(out[left[0]], best)
+        if self.stop == "round":
+            if "Linear beamstop" in out:
+                out["Linear beamstop"] = min(out["Linear beamstop"], ROUND_STOP_LINEAR)
+            if "Circular beamstop" in out:
+                out["Circular beamstop"] = max(out["Circular beamstop"], ROUND_STOP_FLOOR)
+        return out
+
+    def apply_row(self, row: np.ndarray, tags: list[str]) -> None:
+        """The same on a row of probabilities in ``tags`` order, in place."""
+        new = self.apply({t: float(v) for t, v in zip(tags, row)})
+        for j, t in enumerate(tags):
+            row[j] = new[t]
+
+
+def ruled_out_types(geometry, shape=None) -> frozenset[str]:
+    """The experiment types a ``core.geometry.Geometry`` excludes (see the module's docstring)."""
+    from tui_tagger.core.geometry import q_range
+
+    out: set[str] = set()
+    if geometry is None:
+        return frozenset()
+    try:
+        qr = q_range(geometry, shape)
+    except (ValueError, ArithmeticError):
+        qr = None
+    if qr is not None:
+        lo, hi = qr
+        if hi < SMALL_ANGLE_MAX_Q:
+            out.update(WIDE_ANGLE)
+        if lo > WIDE_ANGLE_MIN_Q:
+            out.update(SMALL_ANGLE)
+    alpha = geometry.incidence_deg
+    if alpha is not None and np.isfinite(alpha) and 0 < alpha <= GRAZING_MAX_DEG:
+        out.update(TRANSMISSION)
+    if out >= set(EXPERIMENT_TYPES):  # contradictory: a header that is wrong somewhere; trust none of it
+        return frozenset()
+    return frozenset(out)
+
+
+def check_frame(data: np.ndarray, mask: np.ndarray | None, geometry) -> FrameCheck:
+    """The sure findings of a decoded frame with the geometry its header (or a PONI file) gives."""
+    from tui_tagger.core.beamstop import measure
+    from tui_tagger.core.calibrant import has_q, identify
+    from tui_tagger.core.geometry import direct_beam_px
+
+    shape = np.shape(data)[-2:]
+    calibrants = ()
+    if has_q(geometry):
+        calibrants = tuple((m.calibrant, float(m.confidence)) for m in identify(data, mask, geometry))
+    stop = None
+    beam = direct_beam_px(geometry, shape) if geometry is not None else None
+    # only a stated beam centre: finding one from the pixels costs more than the whole prediction
+    if beam is not None and all(np.isfinite(beam)):
+        stop = measure(data, mask, (beam[1], beam[0])).kind
+    return FrameCheck(calibrants, ruled_out_types(geometry, shape), "round" if stop == "round" else None)
