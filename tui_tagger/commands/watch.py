@@ -243,7 +243,8 @@ def _run(args: argparse.Namespace, stop: _Stop) -> int:
              "Ctrl-C stops")
         while not stop.requested:
             busy = len(stream) > 0 or bool(waiting)
-            waiting.extend(follower.next(timeout=0.0 if busy else 0.2))
+            if len(waiting) < 4 * stream.in_flight:  # behind (a large backlog): take no more until these are out
+                waiting.extend(follower.next(timeout=0.0 if busy else 0.2))
             while waiting and not stream.full():
                 arrival = waiting.popleft()
                 stream.submit(arrival.ref, arrival)

@@ -456,6 +456,8 @@ class Follower:
             return []  # failed, was tried again when it changed, failed again: skipped for good
         if rec is not None and rec.failed_at == ident:
             return []
+        if rec is not None and rec.emitted and not rec.container and (rec.size, rec.mtime_ns) == ident:
+            return []  # a single frame handed out (or predicted by an earlier watch) as it is now
         fmt, refs, problem = probe_problem(path)
         if fmt is None:
             return []  # not an image tui-tagger reads

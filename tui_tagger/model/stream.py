@@ -50,6 +50,14 @@ class StreamPredictor:
             self._pool = multiprocessing.get_context("fork").Pool(
                 self.workers, initializer=_init_worker, initargs=(dict(predictor.preprocess), physics))
         self._inline = (dict(predictor.preprocess), physics, {})
+        import torch
+
+        from tui_tagger.model.infer import model_threads
+
+        self._threads = torch.get_num_threads()  # the model's threads: the cores the decoding workers leave
+        want = model_threads(torch.device(predictor.device), self.workers)
+        if want is not None and want != self._threads:
+            torch.set_num_threads(want)
 
     def __len__(self) -> int:
         """Frames submitted and not yet returned by ``results``."""
@@ -101,6 +109,9 @@ class StreamPredictor:
             self._pool.terminate()
             self._pool.join()
             self._pool = None
+            import torch
+
+            torch.set_num_threads(self._threads)
 
     def __enter__(self) -> "StreamPredictor":
         return self
