@@ -115,7 +115,7 @@ def physics_report(images: Path, run) -> None:
     from tui_tagger.model.data import frame_physics, image_refs
 
     print("\nphysics check on every frame (calibrants named from ring positions, experiment types the geometry "
-          "rules out, a round beamstop measured; sure only; certain labels in brackets):")
+          "rules out, a round beamstop measured, the beam off the frame; sure only; certain labels in brackets):")
     row = {ref: i for i, ref in enumerate(run.refs)}
     spent, named_count = [], 0
     for ref in image_refs([images]):
@@ -132,6 +132,8 @@ def physics_report(images: Path, run) -> None:
             named += "; not " + "/".join(sorted(found.ruled_out))
         if found is not None and found.stop:
             named += f"; {found.stop} beamstop"
+        if found is not None and found.beam_off:
+            named += "; beam off the frame"
         print(f"  {Path(ref).name}: {named}" + (f"  [{', '.join(labels)}]" if labels else ""))
     print(f"  {named_count} of {len(spent)} frames named; {1000 * sum(spent) / max(len(spent), 1):.0f} ms per frame "
           "on average (reading the geometry from the header and the check)")

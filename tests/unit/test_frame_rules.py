@@ -207,6 +207,16 @@ def test_predict_with_the_shipped_model_on_real_frames(tmp_path):
     assert max(("TSAXS", "TWAXS", "GISAXS", "GIWAXS"), key=saxs.get) == "TSAXS"
 
 
+def test_a_stated_beam_centre_well_off_the_frame_says_beam_off_image():
+    img, dx, dy, r = _saxs()
+    counts = _counts(img, r <= 10)
+    assert check_frame(counts, None, _geometry(0.1, center_rc=(200.0, -300.0))).beam_off
+    assert not check_frame(counts, None, _geometry(0.1, center_rc=(200.0, -3.0))).beam_off  # at the edge
+    on = check_frame(counts, None, _geometry(1.5, center_rc=(CY, CX)))
+    assert not on.beam_off and on.stop == "round"
+    assert FrameCheck(beam_off=True).apply({"Beam off image": 0.2})["Beam off image"] >= 0.9
+
+
 def test_check_frame_without_geometry_is_empty():
     img, dx, dy, r = _saxs()
     assert not check_frame(_counts(img, r <= 10), None, Geometry())

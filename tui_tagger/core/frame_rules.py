@@ -10,6 +10,8 @@ The network sees a 256 px picture without units. Three things it cannot know are
   sample is in reflection (not TSAXS / TWAXS). A type ruled out is lowered; when one type is left, it takes
   the p the network gave the likeliest ruled-out one (the network saw an experiment of that kind; the
   geometry says which);
+- **the beam off the frame**: a header (or PONI) beam centre well outside the frame (a default centre is
+  never there, so it was stated on purpose): "Beam off image" is raised;
 - **a round beamstop** (``core.beamstop``): a disc clearly wider than its arm, measured at full resolution
   around the beam centre the header (or a PONI file) gives. "Linear beamstop" is lowered, "Circular
   beamstop" raised.
@@ -37,6 +39,8 @@ WIDE_ANGLE_MIN_Q = 0.8
 # Grazing incidence: a stated incidence angle above 0 and at most this (GISAXS/GIWAXS use 0.05-0.5 deg).
 GRAZING_MAX_DEG = 3.0
 RULED_OUT = 0.02  # p of a type the geometry rules out is lowered to at most this
+BEAM_OFF_MARGIN = 0.02  # share of the frame's longer side the stated centre lies beyond its edge
+BEAM_OFF_FLOOR = 0.9  # "Beam off image" there
 ROUND_STOP_FLOOR = 0.9  # "Circular beamstop" on a frame with a measured round stop
 ROUND_STOP_LINEAR = 0.05  # "Linear beamstop" there
 
@@ -44,14 +48,16 @@ ROUND_STOP_LINEAR = 0.05  # "Linear beamstop" there
 @dataclass(frozen=True)
 class FrameCheck:
     """The sure findings of one frame. ``calibrants``: ((name, confidence), ...); ``ruled_out``: experiment
-    types the geometry excludes; ``stop``: "round" where a round beamstop was measured, else None."""
+    types the geometry excludes; ``stop``: "round" where a round beamstop was measured, else None;
+    ``beam_off``: the stated beam centre lies well outside the frame."""
 
     calibrants: tuple[tuple[str, float], ...] = ()
     ruled_out: frozenset[str] = field(default_factory=frozenset)
     stop: str | None = None
+    beam_off: bool = False
 
     def __bool__(self) -> bool:
-        return bool(self.calibrants or self.ruled_out or self.stop)
+        return bool(self.calibrants or self.ruled_out or self.stop or self.beam_off)
 
     def raised(self) -> list[str]:
         """The tags raised to at least PHYSICS_FLOOR: a named calibrant's own and the powder tags."""
@@ -75,6 +81,8 @@ class FrameCheck:
             left = [t for t in types if t not in self.ruled_out]
             if len(left) == 1:
                 out[left[0]] = max(out[left[0]], best)
+        if self.beam_off and "Beam off image" in out:
+            out["Beam off image"] = max(out["Beam off image"], BEAM_OFF_FLOOR)
         if self.stop == "round":
             if "Linear beamstop" in out:
                 out["Linear beamstop"] = min(out["Linear beamstop"], ROUND_STOP_LINEAR)
@@ -124,9 +132,12 @@ def check_frame(data: np.ndarray, mask: np.ndarray | None, geometry) -> FrameChe
     calibrants = ()
     if has_q(geometry):
         calibrants = tuple((m.calibrant, float(m.confidence)) for m in identify(data, mask, geometry))
-    stop = None
+    stop, off = None, False
     beam = direct_beam_px(geometry, shape) if geometry is not None else None
-    # only a stated beam centre: finding one from the pixels costs more than the whole prediction
     if beam is not None and all(np.isfinite(beam)):
-        stop = measure(data, mask, (beam[1], beam[0])).kind
-    return FrameCheck(calibrants, ruled_out_types(geometry, shape), "round" if stop == "round" else None)
+        margin = BEAM_OFF_MARGIN * max(shape)
+        off = not (-margin <= beam[0] <= shape[0] + margin and -margin <= beam[1] <= shape[1] + margin)
+        # only a stated beam centre: finding one from the pixels costs more than the whole prediction
+        if not off:
+            stop = measure(data, mask, (beam[1], beam[0])).kind
+    return FrameCheck(calibrants, ruled_out_types(geometry, shape), "round" if stop == "round" else None, off)
