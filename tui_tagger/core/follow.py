@@ -13,8 +13,9 @@ in flight), the rest once the file is complete. Eiger data files beside their ma
 master, as the catalog lists them. A file that is complete but cannot be read gets one line (through
 ``report``) and is skipped; if it changes, it is tried once more.
 
-What was predicted persists as an append-only log per watched folder in the cache folder (file identity: path,
-size, mtime; frames done for containers). ``backlog`` says what to do with the files already there at the start:
+What was predicted persists in a small SQLite table per watched folder in the cache folder (file identity: path,
+size, mtime; frames done for containers), looked up by path: a predicted single frame leaves memory, so memory
+stays flat however many frames a run sees. ``backlog`` says what to do with the files already there at the start:
 ``new`` (the default) the ones no watch of this folder predicted yet, ``all`` every one again, ``none`` nothing
 (only what is written from now on).
 
@@ -107,85 +108,101 @@ def is_network_fs(kind: str | None) -> bool:
     return bool(kind) and (kind in NETWORK_FS or kind.startswith("fuse.") or kind.startswith("nfs"))
 
 
-class SeenLog:
-    """The frames a watch of one folder predicted, as JSON lines ``[path, size, mtime_ns, frames, failed]``
-    appended as they are done (the last line of a path wins; a line cut short by a crash is ignored). Rewritten
-    compactly at load when mostly superseded. A log that cannot be written is reported once; the watch goes
-    on, remembering in memory only."""
+class SeenStore:
+    """The frames a watch of one folder predicted: a SQLite table (path as bytes, size, mtime_ns, frames, failed)
+    in the cache folder, read by path when a file shows up, so that memory stays flat however many frames a
+    run sees. Writes are committed at most every 0.2 s (a crash forgets at most that: those frames are
+    predicted again). A store that cannot be opened or written is reported once; the watch goes on,
+    remembering in memory only."""
+
+    COMMIT_S = 0.2
 
     def __init__(self, path: Path | None, report: Callable[[str], None]):
         self.path = path
         self.report = report
-        self._fh = None
+        self._db = None
         self._broken = path is None
+        self._dirty = 0
+        self._committed = time.monotonic()
 
-    def load(self) -> dict[str, tuple[int, int, int, bool]]:
-        found: dict[str, tuple[int, int, int, bool]] = {}
-        if self.path is None:
-            return found
-        lines = 0
+    def _open(self):
+        if self._db is None and not self._broken:
+            import sqlite3
+
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                db = sqlite3.connect(self.path, isolation_level="DEFERRED", check_same_thread=False)
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                db.execute("CREATE TABLE IF NOT EXISTS seen (path BLOB PRIMARY KEY, size INTEGER, mtime_ns INTEGER,"
+                           " frames INTEGER, failed INTEGER)")
+                db.commit()
+                self._db = db
+            except (OSError, sqlite3.Error) as err:
+                self._fail(err)
+        return self._db
+
+    def _fail(self, err: Exception) -> None:
+        self._broken = True
+        self._db = None
+        self.report(f"{self.path}: cannot record what was predicted ({getattr(err, 'strerror', None) or err}); a "
+                    "restart will predict this session's frames again")
+
+    def get(self, path: str) -> tuple[int, int, int, bool] | None:
+        db = self._open()
+        if db is None:
+            return None
+        import sqlite3
+
         try:
-            with open(self.path, encoding="utf-8", errors="surrogateescape") as fh:
-                for line in fh:
-                    lines += 1
-                    try:
-                        path, size, mtime_ns, frames, failed = json.loads(line)
-                        found[str(path)] = (int(size), int(mtime_ns), int(frames), bool(failed))
-                    except (ValueError, TypeError):
-                        continue
-        except FileNotFoundError:
-            return found
-        except OSError as err:
-            self.report(f"{self.path}: cannot read what was predicted before: {err.strerror or err}")
-            return found
-        if lines > 2 * len(found) + 1000:
-            self._rewrite(found)
-        return found
-
-    def _rewrite(self, found: dict) -> None:
-        from tui_tagger.core.atomic import atomic_write_bytes
-
-        data = "".join(_line(p, *v) for p, v in found.items()).encode("utf-8", "surrogateescape")
-        try:
-            atomic_write_bytes(self.path, data, fsync=False)
-        except OSError:
-            pass  # the long log still reads the same
+            row = db.execute("SELECT size, mtime_ns, frames, failed FROM seen WHERE path = ?",
+                             (os.fsencode(path),)).fetchone()
+        except sqlite3.Error:
+            return None
+        return (int(row[0]), int(row[1]), int(row[2]), bool(row[3])) if row else None
 
     def add(self, path: str, size: int, mtime_ns: int, frames: int, failed: bool = False) -> None:
-        if self._broken:
+        db = self._open()
+        if db is None:
             return
+        import sqlite3
+
         try:
-            if self._fh is None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._fh = open(self.path, "a", encoding="utf-8", errors="surrogateescape")
-            self._fh.write(_line(path, size, mtime_ns, frames, failed))
-            self._fh.flush()
-        except OSError as err:
-            self._broken = True
-            self.report(f"{self.path}: cannot record what was predicted ({err.strerror or err}); a restart will "
-                        "predict this session's frames again")
+            db.execute("INSERT OR REPLACE INTO seen VALUES (?, ?, ?, ?, ?)",
+                       (os.fsencode(path), size, mtime_ns, frames, int(failed)))
+            self._dirty += 1
+            if time.monotonic() - self._committed >= self.COMMIT_S:
+                self.commit()
+        except sqlite3.Error as err:
+            self._fail(err)
+
+    def commit(self) -> None:
+        if self._db is not None and self._dirty:
+            import sqlite3
+
+            try:
+                self._db.commit()
+            except sqlite3.Error as err:
+                self._fail(err)
+                return
+            self._dirty = 0
+        self._committed = time.monotonic()
 
     def close(self) -> None:
-        if self._fh is not None:
-            try:
-                self._fh.close()
-            except OSError:
-                pass
-            self._fh = None
+        self.commit()
+        if self._db is not None:
+            self._db.close()
+            self._db = None
 
 
-def _line(path: str, size: int, mtime_ns: int, frames: int, failed: bool) -> str:
-    return json.dumps([path, size, mtime_ns, frames, failed]) + "\n"  # ensure_ascii: any bytes of a name survive
-
-
-def log_path(root: str | os.PathLike, base: Path | None = None) -> Path:
-    """Where the watch of ``root`` keeps what it predicted: <cache>/watch/<folder name>-<hash of its path>.log."""
+def store_path(root: str | os.PathLike, base: Path | None = None) -> Path:
+    """Where the watch of ``root`` keeps what it predicted: <cache>/watch/<folder name>-<hash of its path>.sqlite."""
     from tui_tagger.config import cache_dir
 
     real = os.path.realpath(root)
     digest = hashlib.sha256(os.fsencode(real)).hexdigest()[:16]
     name = re.sub(r"[^A-Za-z0-9_.-]", "_", os.path.basename(real) or "root")[:40]
-    return (base or cache_dir() / "watch") / f"{name}-{digest}.log"
+    return (base or cache_dir() / "watch") / f"{name}-{digest}.sqlite"
 
 
 class Follower:
@@ -203,18 +220,17 @@ class Follower:
         self.report = report or (lambda line: None)
         self._events: queue.SimpleQueue = queue.SimpleQueue()
         self._pending: dict[str, _Pending] = {}
+        # what this run knows of the files it is busy with (predicted single frames leave it: the store has them)
         self._files: dict[str, _Record] = {}
-        self._logs = [SeenLog(log_path(r) if state else None, self.report) for r in self.roots]
+        self._stores = [SeenStore(store_path(r) if state else None, self.report) for r in self.roots]
+        self._again: set[str] = set()  # --backlog all: files there at the start, predicted again whatever the store says
         self._backlog_walk: Iterator[str] | None = None
         self._observer = None
         self.mode = ""
 
     # ------------------------------------------------------------------------------------------ start / stop
     def start(self) -> None:
-        """Load what was predicted before, start watching, and queue the backlog (walked lazily)."""
-        for log in self._logs:
-            for path, (size, mtime_ns, frames, failed) in log.load().items():
-                self._files[path] = _Record(size, mtime_ns, frames, frames > 1, 1 if failed else 0)  # failed: once more if changed
+        """Start watching, and queue the backlog (walked lazily)."""
         self._observer, self.mode = self._make_observer()
         if self.backlog == "none":
             for path in self._walk():  # everything there now is the baseline (never predicted unless it changes)
@@ -265,8 +281,8 @@ class Follower:
             except Exception:
                 pass
             self._observer = None
-        for log in self._logs:
-            log.close()
+        for store in self._stores:
+            store.close()
 
     def __enter__(self) -> "Follower":
         self.start()
@@ -313,9 +329,20 @@ class Follower:
                 return root
         return None
 
-    def _log_of(self, path: str) -> SeenLog | None:
+    def _store_of(self, path: str) -> SeenStore | None:
         root = self._root_of(path)
-        return self._logs[self.roots.index(root)] if root is not None else None
+        return self._stores[self.roots.index(root)] if root is not None else None
+
+    def _record(self, path: str) -> _Record | None:
+        """What is known of ``path``: this run's record, else what an earlier watch stored."""
+        rec = self._files.get(path)
+        if rec is None and path not in self._again:
+            store = self._store_of(path)
+            found = store.get(path) if store is not None else None
+            if found is not None:
+                size, mtime_ns, frames, failed = found
+                rec = self._files[path] = _Record(size, mtime_ns, frames, frames > 1, 1 if failed else 0)
+        return rec
 
     def _baseline(self, path: str) -> None:
         try:
@@ -378,6 +405,9 @@ class Follower:
             left = end - time.monotonic()
             if ready or left <= 0:
                 return ready
+            for store in self._stores:  # idle: what was recorded goes to disk (a kill -9 then forgets nothing)
+                if store._dirty and time.monotonic() - store._committed >= store.COMMIT_S:
+                    store.commit()
             try:
                 kind, path = self._events.get(timeout=min(left, 0.05 if self._pending else left))
             except queue.Empty:
@@ -400,7 +430,7 @@ class Follower:
             except OSError:
                 continue
             if self.backlog == "all":
-                self._files.pop(path, None)
+                self._again.add(path)
             # there before we started: complete already if it has not changed for a while
             self._pending[path] = _Pending(closed=now - st.st_mtime >= self.settle)
 
@@ -451,7 +481,8 @@ class Follower:
         from tui_tagger.core.formats import probe_problem
 
         ident = (st.st_size, st.st_mtime_ns)
-        rec = self._files.get(path)
+        rec = self._record(path)
+        self._again.discard(path)
         if rec is not None and rec.tries >= 2:
             return []  # failed, was tried again when it changed, failed again: skipped for good
         if rec is not None and rec.failed_at == ident:
@@ -487,7 +518,7 @@ class Follower:
         return [Arrival(ref, path, i, seen, st.st_size, st.st_mtime_ns) for i, ref in enumerate(refs[start:available], start)]
 
     def _fail(self, path: str, ident: tuple[int, int], problem: str) -> None:
-        rec = self._files.get(path)
+        rec = self._record(path)
         if rec is None:
             rec = self._files[path] = _Record()
         if rec.failed_at == ident:
@@ -500,9 +531,9 @@ class Follower:
             self.report(f"{problem} (skipped; tried once more if it changes)")
         else:
             self.report(f"{problem} (skipped: tried again after it changed)")
-        log = self._log_of(path)
-        if log is not None:
-            log.add(path, ident[0], ident[1], 0, True)
+        store = self._store_of(path)
+        if store is not None:
+            store.add(path, ident[0], ident[1], 0, True)
 
     def done(self, arrival: Arrival, error: str | None = None) -> None:
         """Record ``arrival`` as predicted (``error``: it could not be read; a single-frame file is then
@@ -516,13 +547,23 @@ class Follower:
         rec.done = max(rec.done, arrival.index + 1)
         if rec.tries and error is None:
             rec.tries, rec.failed_at = 0, None
-        log = self._log_of(arrival.path)
-        if log is not None:
-            log.add(arrival.path, arrival.size, arrival.mtime_ns, rec.done, False)
+        store = self._store_of(arrival.path)
+        if store is not None:
+            store.add(arrival.path, arrival.size, arrival.mtime_ns, rec.done, False)
+        if not rec.container and rec.done >= rec.emitted and not rec.tries and not self._busy(arrival.path):
+            del self._files[arrival.path]  # a single frame done: the store remembers it, memory stays flat
+
+    def _busy(self, path: str) -> bool:
+        return path in self._pending or self._store_of(path) is None or self._store_of(path)._broken
+
+    def commit(self) -> None:
+        """Write what was recorded to the store now (also done every 0.2 s as frames are recorded)."""
+        for store in self._stores:
+            store.commit()
 
     def known(self, path: str) -> bool:
         """Whether ``path`` was handed out (or predicted by an earlier watch)."""
-        rec = self._files.get(path)
+        rec = self._record(path)
         return rec is not None and rec.emitted > 0
 
 
