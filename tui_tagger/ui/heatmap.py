@@ -40,13 +40,30 @@ class _Heat:
         self.detail = detail or note  # the notice's
 
 
+class _CamModels:
+    """The app's Grad-CAM model, loaded in a heat-map worker and kept there (the app holds this box, the
+    workers fill it). One model, one Grad-CAM at a time: its hooks are per module."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.model = None  # model.cam.CamModel
+
+    def get(self, model: str | None):
+        """Under ``self.lock``: the loaded model, loaded again when ``model`` names another one."""
+        from tui_tagger.model.cam import CamModel
+
+        cm = self.model
+        if cm is None or (model and cm.path != str(model)):
+            cm = self.model = CamModel(model)
+        return cm
+
+
 class HeatmapMixin:
     heatmap_mode = "off"
     _heat_cache: OrderedDict | None = None
     _heat_pending: set | None = None
     _heat_told: str | None = None  # the last note announced since the toggle
-    _cam_model = None
-    _cam_lock = threading.Lock()
+    _cams: _CamModels | None = None
 
     # ---- the key ----------------------------------------------------------------------------
     def action_heatmap(self) -> None:
@@ -100,10 +117,12 @@ class HeatmapMixin:
         if mode == "patches":
             items = [(r.path, r.size, r.mtime_ns) for r in self.session.rows if not r.error]
         model = (getattr(self, "predict_options", None) or {}).get("model") or getattr(self, "model", None)
-        self.compute_heat(key, frame, items, model)
+        if self._cams is None:
+            self._cams = _CamModels()
+        self.compute_heat(key, frame, items, model, self._cams)
 
     @work(thread=True, group="heatmap")
-    def compute_heat(self, key: tuple, frame, items: list, model: str | None) -> None:
+    def compute_heat(self, key: tuple, frame, items: list, model: str | None, cams: _CamModels) -> None:
         import time
 
         from tui_tagger.core.errors import TaggerError
@@ -111,7 +130,7 @@ class HeatmapMixin:
         mode, path, tag = key
         t0 = time.perf_counter()
         try:
-            heat = self._cam(frame, tag, model) if mode == "cam" else self._patches(frame, path, items)
+            heat = self._cam(frame, tag, model, cams) if mode == "cam" else self._patches(frame, path, items)
         except Exception as err:  # never a traceback: say why, once, and keep the image as it is
             what = "Grad-CAM" if mode == "cam" else "outlier patches"
             heat = _Heat(None, f"{what}: {err}" if isinstance(err, TaggerError) else f"{what}: {type(err).__name__}: {err}")
@@ -119,13 +138,9 @@ class HeatmapMixin:
         heat.seconds = time.perf_counter() - t0
         self.post_message(HeatReady(key, heat))
 
-    def _cam(self, frame, tag: str, model: str | None) -> _Heat:
-        from tui_tagger.model.cam import CamModel
-
-        with HeatmapMixin._cam_lock:  # one model, one Grad-CAM at a time (hooks are per module)
-            cm = self._cam_model
-            if cm is None or (model and cm.path != str(model)):
-                cm = self._cam_model = CamModel(model)
+    def _cam(self, frame, tag: str, model: str | None, cams: _CamModels) -> _Heat:
+        with cams.lock:
+            cm = cams.get(model)
             if tag not in cm.tags:
                 return _Heat(None, f"the model has no tag {tag!r}: no Grad-CAM",
                              f"Grad-CAM: the model ({cm.info.name}) has no tag {tag!r} and no head for it, so no "
