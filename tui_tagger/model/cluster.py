@@ -443,6 +443,9 @@ class RemotePredictor:
                 for j, result in enumerate(outcome):
                     yield start + j, result
 
+    def predict_arrays(self, batch):
+        raise TaggerError("a cluster predicts from paths its workers read, never from pixel arrays sent to it")
+
     def predict_paths(self, paths: list[str], batch: int = 32, workers: int | None = None,
                       progress: Callable[[int], None] | None = None) -> Iterator[tuple]:
         """One result per path, in input order (``Predictor``'s contract); ``predict_indexed`` streams."""
