@@ -178,3 +178,16 @@ def test_no_scheduler_no_workers_no_dask_each_one_line(setup, tmp_path, monkeypa
         assert empty.scheduler_address in line and "no workers" in line
     monkeypatch.setitem(sys.modules, "distributed", None)  # as without the extra
     assert 'pip install "tui-tagger[cluster]"' in one_line(["predict", *common, "--scheduler", address])
+
+
+def test_suggest_with_a_local_cluster_of_its_own_gives_the_local_suggestions(setup, tmp_path, monkeypatch, capsys):
+    """--cluster local:1 starts (and stops) a LocalCluster; the physics features are computed there."""
+    data, _ = setup
+    argv = ["suggest", str(data), "--tag", "Ring: Isotropic", "--features", "physics", "--json"]
+    monkeypatch.setenv("TUI_TAGGER_CACHE_DIR", str(tmp_path / "here"))
+    assert cli.main(argv) == 0
+    here = json.loads(capsys.readouterr().out)
+    monkeypatch.setenv("TUI_TAGGER_CACHE_DIR", str(tmp_path / "there"))  # nothing cached: all on the cluster
+    assert cli.main([*argv, "--cluster", "local:1"]) == 0
+    assert json.loads(capsys.readouterr().out) == here
+    assert (tmp_path / "there" / "features" / "physics" / "features.sqlite").is_file()  # the client wrote it
