@@ -191,3 +191,20 @@ def test_suggest_with_a_local_cluster_of_its_own_gives_the_local_suggestions(set
     assert cli.main([*argv, "--cluster", "local:1"]) == 0
     assert json.loads(capsys.readouterr().out) == here
     assert (tmp_path / "there" / "features" / "physics" / "features.sqlite").is_file()  # the client wrote it
+
+
+def test_the_heads_saved_with_the_model_are_the_workers_too(setup, scheduler, tmp_path, capsys):
+    """A head trained with train-head (here on the cluster's CNN features) gives the same p there as here."""
+    import shutil
+
+    data, model = setup
+    mine = tmp_path / "m.pt"
+    shutil.copy(model, mine)  # its heads go beside it, not beside the shared model
+    assert cli.main(["train-head", str(data), "--tag", "Vertical streaks", "--model", str(mine),
+                     "--scheduler", scheduler]) == 0
+    assert list((tmp_path / "m.pt.heads").glob("*.cnn.npz"))
+    local = _local(data, mine, capsys)
+    assert cli.main(["predict", str(data), "--model", str(mine), "--json", "--scheduler", scheduler]) == 0
+    assert _json_lines(capsys.readouterr().out) == local
+    plain = _local(data, model, capsys)
+    assert any(local[ref]["Vertical streaks"] != plain[ref]["Vertical streaks"] for ref in local)  # the head's p
