@@ -1,22 +1,32 @@
-"""Catalog index speed: cold scan, the index alone (cached_entries: a viewer's first screen), warm verify
-(full scan against the index, and the changes-only scan a viewer runs after painting), re-open after 1% of
-tag files changed, and search.
+"""Catalog index figures on a real folder: what a user of `search` and of the TUI waits for, with peak RSS.
 
-Builds BENCH_N (default 100000) tiny TIFF images, each with a small tag file, in folders of 1000 under a
-temp dir (BENCH_DIR to choose where), then prints timings. `BENCH_PROFILE=1` prints a cProfile of the warm
-re-open.
+Per tree (this checkout, and with ``--before TREE`` an older checkout too, measured in the same run):
+- cold ``search``: `tui-tagger search DIR QUERY` with an empty index (the scan, then the query): frames/s
+- warm ``search``: the same again (index filled)
+- first rows: the index alone, the first 100 rows a viewer paints (``Catalog.rows``; ``cached_entries`` in
+  trees without it)
+- change check: what changed since the index was filled, after 1% of the tag files were rewritten and 1
+  image removed (``Catalog.changes``; ``cached_entries`` + ``refresh`` in trees without it)
+- warm ``search`` after the change: the changed tags are in the hits
+Each step runs in its own process (``python -m tui_tagger`` with PYTHONPATH=TREE), so peak RSS is the step's.
 
-    python benchmarks/bench_index.py
-    BENCH_N=20000 python benchmarks/bench_index.py
+The folder: BENCH_N (default 100000) tiny TIFF frames, each with a small tag file, in run folders of 1000
+(1M frames: 1000 run folders), built once by ``build`` (``--data DIR``: kept there and reused; the change
+step rewrites tag files in it, which is fine: any run of the builder's folder measures the same).
+
+    python benchmarks/bench_index.py                              # 100k in a temp folder, removed after
+    python benchmarks/bench_index.py --data /tmp/h20/d1m --n 1000000 --before /tmp/h20-before
 """
 
 from __future__ import annotations
 
-import cProfile
+import argparse
 import io
+import json
 import os
-import pstats
+import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -35,6 +45,7 @@ TAG_XML = (
     '  <primary_category name="Kinds of samples">\n    <secondary_category name="type">\n{tags}'
     "    </secondary_category>\n  </primary_category>\n</tag_list>\n"
 )
+QUERY = "GISAXS and not Saturation"
 
 
 def tag_xml(name: str, tags: list[str]) -> bytes:
@@ -43,6 +54,7 @@ def tag_xml(name: str, tags: list[str]) -> bytes:
 
 
 def build(root: Path, n: int) -> list[Path]:
+    """``n`` frames in run folders of 1000 (``scan_0000``...), each ``frame_NNNNNN.tif`` + ``.xml``."""
     import tifffile
 
     buf = io.BytesIO()
@@ -61,77 +73,133 @@ def build(root: Path, n: int) -> list[Path]:
     return tags
 
 
-def timed(label: str, fn):
+# ------------------------------------------------------------------------------ steps (in a subprocess)
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class _Count(io.TextIOBase):
+    lines = 0
+
+    def write(self, s: str) -> int:
+        self.lines += s.count("\n")
+        return len(s)
+
+
+def step(name: str, data: str) -> dict:
+    from tui_tagger.core.catalog import Catalog
+
     t = time.perf_counter()
-    result = fn()
-    dt = time.perf_counter() - t
-    print(f"{label:<44} {dt:8.3f} s")
-    return result, dt
+    if name == "search":
+        from tui_tagger.cli import main
+
+        out, sys.stdout = sys.stdout, _Count()
+        try:
+            rc = main(["search", data, QUERY])
+        except SystemExit as stop:
+            rc = stop.code
+        counted, sys.stdout = sys.stdout.lines, out
+        return {"s": time.perf_counter() - t, "n": counted, "rc": rc}
+    cat = Catalog(data)
+    if name == "first":
+        if hasattr(cat, "rows"):
+            rows = list(cat.rows(limit=100))
+        else:
+            rows = cat.cached_entries()[:100]
+        return {"s": time.perf_counter() - t, "n": len(rows)}
+    if name == "check":
+        if hasattr(cat, "changes"):
+            changes = list(cat.changes())
+            return {"s": time.perf_counter() - t, "n": len(changes)}
+        cat.cached_entries()
+        t1 = time.perf_counter()
+        changed, removed = cat.refresh()
+        return {"s": time.perf_counter() - t1, "n": len(changed) + len(removed),
+                "with_cached_entries_s": time.perf_counter() - t}
+    raise SystemExit(f"unknown step {name}")
+
+
+# ------------------------------------------------------------------------------ the driver
+
+def run_step(tree: Path, cache: Path, name: str, data: Path) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(tree), "TUI_TAGGER_CACHE_DIR": str(cache)}
+    code = (f"import json,sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import bench_index as b; "
+            f"r = b.step({name!r}, {str(data)!r}); r['rss_mb'] = b._rss_mb(); "
+            "import tui_tagger; r['code'] = tui_tagger.__file__; print('RESULT ' + json.dumps(r))")
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            result = json.loads(line[7:])
+            if not result["code"].startswith(str(tree)):
+                raise SystemExit(f"{tree}: imported {result['code']} instead")
+            return result
+    raise SystemExit(f"step {name} failed in {tree}:\n{proc.stderr[-3000:]}")
+
+
+def change_tags(data: Path, every: int = 100) -> int:
+    """Rewrite 1% of the tag files (a tag added, in place, as other tools write them) and remove one image."""
+    tags = sorted(data.glob("scan_*/*.xml"))
+    changed = tags[::every]
+    for i, tag in enumerate(changed):
+        tag.write_bytes(tag_xml(tag.stem, TAG_SETS[(i + 1) % len(TAG_SETS)] + ["Misaligned"]))
+        st = tag.stat()
+        os.utime(tag, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+    gone = tags[1].with_suffix(".tif")
+    gone.unlink()
+    tags[1].unlink()
+    return len(changed) + 1
 
 
 def main() -> int:
-    from tui_tagger.core.catalog import Catalog
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--data", type=Path, help="the folder (built there when missing; kept)")
+    ap.add_argument("--n", type=int, default=int(os.environ.get("BENCH_N", "100000")), help="frames to build")
+    ap.add_argument("--before", type=Path, help="an older checkout measured in the same run")
+    ap.add_argument("--only", choices=("before", "this"), help="measure one tree only")
+    args = ap.parse_args()
 
-    n = int(os.environ.get("BENCH_N", "100000"))
     base = Path(tempfile.mkdtemp(prefix="bench_index_", dir=os.environ.get("BENCH_DIR")))
-    os.environ["TUI_TAGGER_CACHE_DIR"] = str(base / "cache")
-    root = base / "data"
+    data = args.data or base / "data"
+    trees = {"this": Path(__file__).resolve().parent.parent}
+    if args.before:
+        trees = {"before": args.before.resolve(), **trees}
+    if args.only:
+        trees = {args.only: trees[args.only]}
     try:
-        _, dt = timed(f"build {n} images + tag files", lambda: build(root, n))
-        tags = sorted(root.rglob("*.xml"))
-
-        def first_entry():
-            it = Catalog(root).scan()
-            entry = next(it)
-            it.close()
-            return entry
-
-        # a cold scan streams: time to the first entry is what the viewer waits for
-        shutil.rmtree(base / "cache", ignore_errors=True)
-        timed("cold scan: first entry", first_entry)
-        shutil.rmtree(base / "cache", ignore_errors=True)
-        entries, cold = timed("cold scan: all entries", lambda: Catalog(root).entries())
-        assert len(entries) == n, len(entries)
-        cached, _ = timed("cached_entries (index only, first screen)", lambda: Catalog(root).cached_entries())
-        assert len(cached) == n, len(cached)
-        _, warm = timed("warm verify (new Catalog, scan all entries)", lambda: Catalog(root).entries())
-
-        def cached_then_changes():
-            cat = Catalog(root)
-            cat.cached_entries()
-            return cat.refresh()
-
-        (changes, removed), _ = timed("warm: cached_entries + refresh()", cached_then_changes)
-        assert not changes and not removed
-
-        changed = tags[:: 100]
-        for i, tag in enumerate(changed):
-            tag.write_bytes(tag_xml(tag.stem, TAG_SETS[(i + 1) % len(TAG_SETS)] + ["Misaligned"]))
-            st = tag.stat()
-            os.utime(tag, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
-        (changes, _), _ = timed(f"1% changed: cached_entries + refresh() ({len(changed)})", cached_then_changes)
-        assert len(changes) == len(changed), len(changes)
-        for i, tag in enumerate(changed):  # change them again for the full re-open
-            st = tag.stat()
-            os.utime(tag, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
-        entries2, _ = timed(f"1% changed: full re-open ({len(changed)} tag files)", lambda: Catalog(root).entries())
-        assert sum("Misaligned" in e.tags for e in entries2) == len(changed)
-
-        cat = Catalog(root)
-        entries3 = cat.entries()
-        from tui_tagger.core.catalog import search
-
-        hits, _ = timed("search 'GISAXS and not Saturation' (in memory)",
-                        lambda: search(entries3, "GISAXS and not Saturation"))
-        print(f"  {len(hits)} hits")
-        print(f"per image: cold {cold / n * 1e6:.1f} us, warm {warm / n * 1e6:.1f} us")
-
-        if os.environ.get("BENCH_PROFILE"):
-            prof = cProfile.Profile()
-            prof.enable()
-            Catalog(root).entries()
-            prof.disable()
-            pstats.Stats(prof, stream=sys.stdout).sort_stats("cumulative").print_stats(18)
+        if not data.exists():
+            t = time.perf_counter()
+            build(data, args.n)
+            print(f"built {args.n} frames + tag files in {time.perf_counter() - t:.0f} s")
+        frames = sum(1 for _ in data.glob("scan_*/*.tif"))
+        print(f"{data}: {frames} frames; query {QUERY!r}; machine shared, figures of one run")
+        results: dict[str, dict[str, dict]] = {k: {} for k in trees}
+        for label, tree in trees.items():
+            cache = base / f"cache-{label}"
+            r = results[label]
+            r["cold"] = run_step(tree, cache, "search", data)
+            r["warm"] = run_step(tree, cache, "search", data)
+            r["first"] = run_step(tree, cache, "first", data)
+        changed = change_tags(data)
+        for label, tree in trees.items():
+            cache = base / f"cache-{label}"
+            r = results[label]
+            r["check"] = run_step(tree, cache, "check", data)
+            r["after"] = run_step(tree, cache, "search", data)
+        for label, r in results.items():
+            cold = r["cold"]
+            print(f"\n[{label}] {trees[label]}")
+            print(f"  cold search (scan + query)   {cold['s']:8.2f} s  {frames / cold['s']:8.0f} frames/s"
+                  f"  {cold['n']} hits  peak RSS {cold['rss_mb']:.0f} MB")
+            print(f"  warm search                  {r['warm']['s']:8.2f} s  peak RSS {r['warm']['rss_mb']:.0f} MB")
+            print(f"  first 100 rows from index    {r['first']['s']:8.2f} s  peak RSS {r['first']['rss_mb']:.0f} MB")
+            extra = (f" (+ cached_entries first: {r['check']['with_cached_entries_s']:.2f} s)"
+                     if "with_cached_entries_s" in r["check"] else "")
+            print(f"  change check ({changed} changes)   {r['check']['s']:8.2f} s  {r['check']['n']} found"
+                  f"  peak RSS {r['check']['rss_mb']:.0f} MB{extra}")
+            print(f"  warm search after the change {r['after']['s']:8.2f} s  {r['after']['n']} hits"
+                  f"  peak RSS {r['after']['rss_mb']:.0f} MB")
+        print("\nJSON " + json.dumps(results))
     finally:
         shutil.rmtree(base, ignore_errors=True)
     return 0

@@ -27,23 +27,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tui_tagger.core.catalog import Catalog, search
+    from tui_tagger.core.catalog import Catalog
 
     try:
         catalog = Catalog(args.dir, tags_dir=args.tags_dir)
-        entries = catalog.entries()
-        hits = [e.path for e in search(entries, " ".join(args.query))]
     except TaggerError as err:
         warn(str(err))
         return 2
-    for problem in catalog.problems:
-        warn(problem)
-    for e in entries:
-        if e.tag_error:
-            warn(f"{e.tag_error} (not searched)")
+    try:
+        # the change check brings the index up to date; then the index answers the query: no Python
+        # object per image, hits stream out in scan order
+        catalog.update()
+        query = catalog.parse(" ".join(args.query))
+        for problem in catalog.problems:
+            warn(problem)
+        for path, message in catalog.tag_errors():
+            warn(f"{message} (not searched)")
+        hits = 0
+        paths: list[str] = []
+        for entry in catalog.rows(query):
+            hits += 1
+            if args.json:
+                paths.append(entry.path)
+            else:
+                print(printable(entry.path))
+    except TaggerError as err:
+        warn(str(err))
+        return 2
+    finally:
+        catalog.close()
     if args.json:
-        print_json(hits)
-    else:
-        for path in hits:
-            print(printable(path))
+        print_json(paths)
     return 0 if hits else 1

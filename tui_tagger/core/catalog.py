@@ -1,14 +1,21 @@
-"""Scan a folder tree for detector images and their tags, with an SQLite index cache.
+"""Scan a folder tree for detector images and their tags, with an SQLite index that answers queries.
 
 A cold scan reads each file's first bytes once (``formats.probe``: the format, and for containers and
 possible stacks the frame count; single frames are never decoded) and parses each image's tag file. All
-of it is kept in an index keyed by (size, mtime_ns) of the image and of its tag file, so a warm scan is
-one ``os.scandir`` walk plus a stat per file: nothing is opened or parsed unless it changed. Entries
-stream out as they are found, folder by folder in name order.
+of it is kept in the index (``index_db``) keyed by (size, mtime_ns) of the image and of its tag file, so a
+warm scan is one ``os.scandir`` walk plus a stat per file: nothing is opened or parsed unless it changed.
+The walk and the index are both in walk order (per folder, by name), so each walk is a merge of the two:
+what the index holds that the walk passes over is gone. Memory stays flat whatever the folder's size.
 
-A viewer paints its first screen from ``cached_entries()`` (the index alone, no file system), then runs
-``scan(changes_only=True)`` in a worker: it yields only what differs from the index, and leaves the
-paths of vanished entries in ``removed``.
+Two ways to use it:
+- paged, for a million frames (no Python object per frame off screen): ``update()`` or ``changes()``
+  brings the index up to date (the change check: ``changes()`` streams what differs), ``rows(query,
+  start, limit)`` and ``count(query)`` read it; ``rows`` answers a tag query from the index (each distinct
+  tag set decided once, the rows selected by tag-set id in SQL; ``p(NAME) > x`` terms in Python on the
+  rows that have predictions).
+- whole lists (the original API, kept): ``scan()`` streams every entry, ``entries()`` lists them;
+  ``cached_entries()`` is the index alone (a viewer's first screen), then ``scan(changes_only=True)``
+  yields only what differs from it and leaves the paths of vanished entries in ``removed``.
 """
 
 from __future__ import annotations
@@ -22,11 +29,12 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from tui_tagger import config
 from tui_tagger.core.atomic import remove_stale_temp
 from tui_tagger.core.errors import FileProblem, TaggerError
-from tui_tagger.core.index_db import ErrorRow, IndexDB
+from tui_tagger.core.index_db import ErrorRow, IndexDB, rel_of, skey, sort_key
 from tui_tagger.core.query import Query, parse_query
 from tui_tagger.core.vocabulary import Vocabulary, default_vocabulary
 
@@ -39,8 +47,8 @@ SKIP_SUFFIXES = frozenset(
 )
 # Eiger/NeXus data files are read through their master file, not listed on their own.
 _EIGER_DATA = re.compile(r"^(?P<stem>.+)_data_\d{6}\.(?:h5|hdf5|hdf|nxs)$", re.IGNORECASE)
-# Rows are written in batches: one transaction per batch keeps a cold scan of 100k files fast.
-_BATCH = 2000
+# Rows are written in batches: one transaction per batch keeps a cold scan fast.
+_BATCH = 5000
 # Where a tag-file candidate lives, as stored in the index: the tags_dir mirror or beside the image.
 _MIRROR, _BESIDE = "m", "b"
 
@@ -65,6 +73,15 @@ class Entry:
         return set(self.tags)
 
 
+class Change(NamedTuple):
+    """One difference between the disk and the index: ``kind`` "changed" (new or changed; ``entry`` is
+    it as it is now) or "removed" (``entry`` None: the image or frame ``path`` is gone)."""
+
+    kind: str
+    path: str
+    entry: Entry | None
+
+
 def index_path(root: str | os.PathLike, tags_dir: str | os.PathLike | None, cache_dir: str | os.PathLike | None) -> Path:
     """``<cache>/index/<hash of the absolute root and tags_dir>.sqlite``."""
     key = f"{Path(root).resolve()}\0{Path(tags_dir).resolve() if tags_dir else ''}"
@@ -74,10 +91,14 @@ def index_path(root: str | os.PathLike, tags_dir: str | os.PathLike | None, cach
 
 def folder_vocabulary(entries: Iterable[Entry], base: Vocabulary | None = None) -> Vocabulary:
     """The vocabulary plus every tag (and predicted name) found in ``entries``: all are searchable."""
+    return _extend(base, ((*e.tags, *e.predictions) for e in entries))
+
+
+def _extend(base: Vocabulary | None, name_groups: Iterable[Iterable[str]]) -> Vocabulary:
     vocab = base.copy() if base is not None else default_vocabulary()
     seen: set[str] = set()
-    for e in entries:
-        for name in (*e.tags, *e.predictions):
+    for names in name_groups:
+        for name in names:
             if name not in seen:
                 seen.add(name)
                 vocab.add(name)
@@ -109,6 +130,7 @@ class Catalog:
         self._db: IndexDB | None = None
         self._entries: dict[str, Entry] = {}  # by path, from the last scan (or cached_entries)
         self._image_errors: dict[str, ErrorRow] = {}
+        self._prefixes = _Prefixes(self)
         # folders that could not be listed (permissions): the scan goes on without them
         self.problems: list[str] = []
         # after a finished scan: paths of the entries the index held that are gone
@@ -124,41 +146,71 @@ class Catalog:
             self._db = IndexDB(self._db_path)
         return self._db
 
-    # ------------------------------------------------------------------ public API
+    # ------------------------------------------------------------------ the index, paged
+    def update(self) -> tuple[int, int]:
+        """Bring the index up to date with the disk (the change check): (entries new or changed, entries
+        removed). No Entry objects are kept: memory stays flat on a million frames."""
+        changed = removed = 0
+        for kind, _ in _Walk(self, "count").run():
+            if kind == "removed":
+                removed += 1
+            else:
+                changed += 1
+        return changed, removed
+
+    def changes(self) -> Iterator[Change]:
+        """The change check, streamed: a ``Change`` per entry new or changed since the index was written
+        and per entry gone, as the walk finds them; the index is updated as it goes (stopping early keeps
+        it consistent). For a viewer's worker thread: paint from ``rows()``, then apply these."""
+        for kind, item in _Walk(self, "changes").run():
+            if kind == "removed":
+                yield Change("removed", item, None)
+            else:
+                yield Change("changed", item.path, item)
+
+    def parse(self, query: str) -> Query:
+        """``query`` parsed against the vocabulary plus every tag and predicted name the index holds."""
+        return parse_query(query, self.index_vocabulary())
+
+    def index_vocabulary(self, base: Vocabulary | None = None) -> Vocabulary:
+        db = self.db
+        sets = db.load_tagsets(db.live_tagsets())
+        return _extend(base, ((*tags, *pnames) for tags, pnames in sets.values()))
+
+    def rows(self, query: str | Query | None = None, start: int = 0, limit: int | None = None) -> Iterator[Entry]:
+        """Entries from the index alone (no file system), in scan order, streamed a chunk at a time:
+        ``start`` / ``limit`` count entries (frames of containers each count). ``query`` None: every
+        entry; a query (a string is parsed, "" too) matches as ``search`` does, so entries whose tag file
+        could not be read match none."""
+        if isinstance(query, str):
+            query = self.parse(query)
+        return _IndexRows(self, query).run(start, limit)
+
+    def count(self, query: str | Query | None = None) -> int:
+        """How many entries ``rows(query)`` gives."""
+        if isinstance(query, str):
+            query = self.parse(query)
+        reader = _IndexRows(self, query)
+        if not reader.needs_python and not self.db.has_containers():
+            return self.db.count_files(reader.where)
+        return sum(1 for _ in reader.run(0, None))
+
+    def tag_errors(self) -> list[tuple[str, str]]:
+        """(image path, message) of every image whose tag file could not be read, from the index."""
+        path_of = self._prefixes.path
+        out = []
+        for key, message in self.db.tag_errors():
+            rel = rel_of(key)
+            cut = _frame_cut(rel)
+            out.append((path_of(rel[:cut]) + rel[cut:], message))
+        return out
+
+    # ------------------------------------------------------------------ whole lists (the original API)
     def cached_entries(self) -> list[Entry]:
         """What the index holds, in scan order, without touching the file system (empty before the first
         scan): a viewer's instant first screen. ``scan(changes_only=True)`` then brings it up to date."""
         with _gc_paused():
-            return self._cached_entries()
-
-    def _cached_entries(self) -> list[Entry]:
-        files, frame_tags, errors = self.db.load(images_only=True)
-        self._image_errors = errors
-        memo: dict[str, dict] = {}
-        prefixes = _Prefixes(self)
-        out: list[Entry] = []
-        for rel, row in files.items():  # in walk order
-            size, mtime, fmt, frames = row[1], row[2], row[3], row[5]
-            beside, mirror = prefixes.get(rel)
-            path = beside + rel[rel.rfind("/") + 1:]
-            if not frames:  # the common case, inlined: this loop is the viewer's wait for a first screen
-                key = row[7]
-                if key:
-                    tag_path = (mirror if key[0] == _MIRROR else beside) + key[2:]
-                    entry = Entry(path, rel, size, mtime, fmt, tag_path, _loads(row[10], memo),
-                                  _loads(row[11], memo), row[12], row[12])
-                else:
-                    entry = Entry(path, rel, size, mtime, fmt, None, {}, {})
-                refs = (entry,)
-            else:
-                refs = [_cached_entry(path + sfx, rel + sfx, size, mtime, fmt, frame_tags.get(rel + sfx), beside,
-                                      mirror, memo) for sfx, _ in json.loads(frames)]
-            for entry in refs:
-                if errors:
-                    err = errors.get(entry.rel)
-                    if err is not None and err.size == size and err.mtime_ns == mtime:
-                        entry.error = f"{err.message}; {entry.error}" if entry.error else err.message
-                out.append(entry)
+            out = list(self.rows())
         self._entries = {e.path: e for e in out}
         return out
 
@@ -167,7 +219,9 @@ class Catalog:
         ``changes_only``: yield only entries that are new or differ from the index (image or tag file
         changed); unchanged ones keep the Entry objects ``cached_entries`` gave. Once the walk is done,
         ``removed`` lists the paths of the entries that are gone."""
-        return _Scan(self, changes_only).run()
+        walk = _Walk(self, "changes_only" if changes_only else "all")
+        for _, entry in walk.run():
+            yield entry
 
     def refresh(self) -> tuple[list[Entry], list[str]]:
         """(new or changed entries, paths of removed ones) since the index was written: ``scan(True)``."""
@@ -178,23 +232,46 @@ class Catalog:
         return list(self.scan())
 
     def search(self, query: str | Query) -> list[Entry]:
-        return search(self.entries(), query)
+        """The entries matching ``query``, as ``search(self.entries(), query)`` gives them, answered by the
+        index after ``update()``."""
+        self.update()
+        return list(self.rows(query))
 
     def vocabulary(self) -> Vocabulary:
         """The vocabulary extended with the tags of the last scan."""
-        return folder_vocabulary(self._entries.values())
+        if self._entries:
+            return folder_vocabulary(self._entries.values())
+        return self.index_vocabulary()
 
     def get(self, path: str | os.PathLike) -> Entry | None:
-        return self._entries.get(os.fspath(path))
+        path = os.fspath(path)
+        entry = self._entries.get(path)
+        if entry is None and not self._entries:
+            entry = self._lookup(path)
+        return entry
+
+    def _lookup(self, path: str) -> Entry | None:
+        """The entry of ``path`` from the index (for callers of the paged API, who hold no list)."""
+        prefix = self._prefixes.root_prefix
+        if not path.startswith(prefix):
+            return None
+        rel = path[len(prefix):].replace(os.sep, "/")
+        cut = _frame_cut(rel)
+        row = self.db.file_row(skey(rel[:cut]))
+        if row is None:
+            return None
+        reader = _IndexRows(self, None)
+        return next((e for e in reader.entries_of(row) if e.path == path), None)
 
     def update_tags(self, path: str | os.PathLike, tagfile) -> Entry | None:
         """Refresh one entry after the viewer saved (or deleted: ``tagfile=None``) its tag file."""
-        entry = self._entries.get(os.fspath(path))
+        entry = self.get(path)
         if entry is None:
             return None
-        tag_path = tag_size = tag_mtime = None
+        tag_size = tag_mtime = None
         tags: dict[str, str | None] = {}
         preds: dict[str, float] = {}
+        tag_path = key = None
         if tagfile is not None:
             tags = {name: tag.source for name, tag in tagfile.tags.items()}
             preds = dict(tagfile.predictions)
@@ -204,21 +281,26 @@ class Catalog:
                 tag_size, tag_mtime = st.st_size, st.st_mtime_ns
             except OSError:  # not written yet: keep the tags, the next scan re-reads
                 pass
-        entry.tags, entry.predictions, entry.tag_path, entry.tag_error = tags, preds, tag_path, None
-        key = None
-        if tagfile is not None:
             from tui_tagger.core.tagstore import split_ref
 
             beside = os.path.realpath(split_ref(entry.path)[0].parent) == os.path.realpath(tagfile.path.parent)
             key = f"{_BESIDE if beside else _MIRROR}:{tagfile.path.name}"
+        entry.tags, entry.predictions, entry.tag_path, entry.tag_error = tags, preds, tag_path, None
         err = self._image_errors.get(entry.rel)
         entry.error = err.message if err and (err.size, err.mtime_ns) == (entry.size, entry.mtime_ns) else None
-        self.db.write(tags=[(entry.rel, key, tag_size, tag_mtime, _dumps(tags), _dumps(preds), None)])
+        cols = (key, tag_size, tag_mtime, _dumps(preds), None, _tagset(self.db, tags, preds))
+        cut = _frame_cut(entry.rel)
+        if cut == len(entry.rel):
+            row = self.db.file_row(skey(entry.rel))
+            if row is not None:
+                self.db.write(files=[(*row[:6], *cols)])
+        else:
+            self.db.write(frames=[(entry.rel, *cols)])
         return entry
 
     def mark_error(self, path: str | os.PathLike, message: str) -> None:
         """Record that the image could not be read (the viewer found it corrupt); kept until it changes."""
-        entry = self._entries.get(os.fspath(path))
+        entry = self.get(path)
         if entry is None:
             return
         entry.error = message
@@ -252,14 +334,20 @@ def _dumps(value: dict) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")) if value else ""
 
 
-def _loads(text: str | None, memo: dict) -> dict:
-    """Decode a cached JSON object; identical strings (common: many images share tags) decode once."""
-    if not text:
-        return {}
-    hit = memo.get(text)
-    if hit is None:
-        hit = memo[text] = json.loads(text)
-    return dict(hit)  # each entry owns its dict
+def _tagset(db: IndexDB, tags: dict, preds: dict) -> int:
+    if not tags and not preds:
+        return 0
+    return db.tagset_id(_dumps(tags), json.dumps(list(preds), ensure_ascii=False, separators=(",", ":"))
+                        if preds else "")
+
+
+def _frame_cut(rel: str) -> int:
+    """Where the frame part of a ref starts (``"::"`` or a ``#`` after the last "/"), else len(rel)."""
+    cut = rel.find("::")
+    if cut >= 0:
+        return cut
+    cut = rel.rfind("#")
+    return cut if cut > rel.rfind("/") else len(rel)
 
 
 def _suffix(path: str, ref: str) -> str:
@@ -276,16 +364,16 @@ class _Prefixes:
     """Per folder (by rel): the string prefixes of paths beside the images and in the tags_dir mirror."""
 
     def __init__(self, catalog: Catalog):
-        self.root = catalog.root
         self.root_prefix = os.path.join(catalog.root, "")  # "data/": paths keep the root as the user gave it
-        tags_dir = catalog.tags_dir
-        self.mirror_root = os.path.join(catalog.mirror_base, "") if tags_dir is not None else ""
+        self.mirror_root = os.path.join(catalog.mirror_base, "") if catalog.tags_dir is not None else ""
         self.cache: dict[str, tuple[str, str]] = {}
 
     def get(self, rel: str) -> tuple[str, str]:
         rel_dir = rel[: rel.rfind("/") + 1]  # "" or "a/b/"
         hit = self.cache.get(rel_dir)
         if hit is None:
+            if len(self.cache) > 4096:
+                self.cache.clear()
             hit = self.cache[rel_dir] = self.folder(rel_dir.rstrip("/"))
         return hit
 
@@ -298,91 +386,225 @@ class _Prefixes:
         return self.get(rel)[0] + rel[rel.rfind("/") + 1:]
 
 
-def _cached_entry(path: str, rel: str, size: int, mtime: int, fmt: str, trow: tuple | None,
-                  beside: str, mirror: str, memo: dict) -> Entry:
-    """The Entry an index row describes (``trow``: its TAG_COLUMNS row, or None / NULLs for no tag file)."""
-    if trow is None or not trow[1]:
+class _Memo:
+    """Decoded JSON of predictions (identical strings decode once; each entry gets its own dict)."""
+
+    def __init__(self):
+        self.preds: dict[str, dict] = {}
+
+    def loads(self, text: str | None) -> dict:
+        if not text:
+            return {}
+        hit = self.preds.get(text)
+        if hit is None:
+            if len(self.preds) > 10000:
+                self.preds.clear()
+            hit = self.preds[text] = json.loads(text)
+        return dict(hit)
+
+
+def _entry(db: IndexDB, memo: _Memo, path: str, rel: str, size: int, mtime: int, fmt: str, tcols: tuple | None,
+           beside: str, mirror: str) -> Entry:
+    """The Entry an index row describes (``tcols``: its TAG_COLUMNS, or None / NULLs for no tag file)."""
+    if tcols is None or not tcols[0]:
         return Entry(path, rel, size, mtime, fmt, None, {}, {})
-    key = trow[1]
+    key = tcols[0]
     tag_path = (mirror if key[0] == _MIRROR else beside) + key[2:]
-    tags = _loads(trow[4], memo)
-    preds = _loads(trow[5], memo)
-    return Entry(path, rel, size, mtime, fmt, tag_path, tags, preds, trow[6], trow[6])
+    tags = dict(db.tagset(tcols[5])[0])
+    return Entry(path, rel, size, mtime, fmt, tag_path, tags, memo.loads(tcols[3]), tcols[4], tcols[4])
 
 
-class _Scan:
-    """One walk of the tree: compares each file with the index and writes back what changed."""
+class _IndexRows:
+    """Entries read from the index, filtered by a query: each tag set the index holds is decided once in
+    Python with ``Query.matches`` (so the answer is exactly the in-memory ``search``'s), and SQL selects
+    the rows by tag-set id; ``p(...)`` terms are decided per row, on the rows whose tag set has
+    predictions."""
 
-    def __init__(self, catalog: Catalog, changes_only: bool):
+    def __init__(self, cat: Catalog, query: Query | None):
+        self.cat, self.db, self.query = cat, cat.db, query
+        self.memo = _Memo()
+        self.errors = cat.db.errors()
+        cat._image_errors = self.errors
+        self.hit: set[int] | None = None  # tag sets that match (None: no query, every row)
+        self.per_row: set[int] = set()  # tag sets decided per row (the query reads predictions)
+        self.needs_python = False
+        self.where = "format IS NOT NULL"
+        if query is not None:
+            self.hit = set()
+            uses_p = query.uses_predictions
+            for tid, (tags, pnames) in self.db.load_tagsets().items():
+                if uses_p and pnames:
+                    self.per_row.add(tid)
+                elif query.matches(tags, {}):
+                    self.hit.add(tid)
+            ids = ",".join(str(int(i)) for i in sorted(self.hit | self.per_row))
+            self.where += f" AND (frames IS NOT NULL OR (error IS NULL AND tagset IN ({ids})))"
+            self.needs_python = bool(self.per_row)
+
+    def matches(self, tcols: tuple | None) -> bool:
+        if self.hit is None:
+            return True
+        if tcols is None or tcols[4] is not None:  # never looked at, or the tag file unreadable
+            return False
+        tid = tcols[5] or 0
+        if tid in self.per_row:
+            return self.query.matches(self.db.tagset(tid)[0], json.loads(tcols[3]) if tcols[3] else {})
+        return tid in self.hit
+
+    def run(self, start: int, limit: int | None) -> Iterator[Entry]:
+        offset = 0
+        if start and not self.needs_python and not self.db.has_containers():
+            offset, start = start, 0  # every row is one entry: SQL skips them
+        sql_limit = None if limit is None or start or self.needs_python else limit
+        for row in self.db.iter_files(self.where, limit=sql_limit, offset=offset):
+            for entry in self.entries_of(row):
+                if start:
+                    start -= 1
+                    continue
+                if limit is not None:
+                    if limit <= 0:
+                        return
+                    limit -= 1
+                yield entry
+
+    def entries_of(self, row: tuple) -> list[Entry]:
+        rel = rel_of(row[0])
+        beside, mirror = self.cat._prefixes.get(rel)
+        path = beside + rel[rel.rfind("/") + 1:]
+        size, mtime, fmt, frames = row[1], row[2], row[3], row[5]
+        out = []
+        if not frames:
+            if self.hit is not None and not self.matches(row[6:]):
+                return out
+            out.append(_entry(self.db, self.memo, path, rel, size, mtime, fmt, row[6:], beside, mirror))
+        else:
+            sfxs = [sfx for sfx, _ in json.loads(frames)]
+            ftags = self.db.frame_rows([rel + sfx for sfx in sfxs])
+            for sfx in sfxs:
+                trow = ftags.get(rel + sfx)
+                tcols = trow[1:] if trow else None
+                if self.hit is not None and not self.matches(tcols):
+                    continue
+                out.append(_entry(self.db, self.memo, path + sfx, rel + sfx, size, mtime, fmt, tcols, beside,
+                                  mirror))
+        errors = self.errors
+        if errors:
+            for entry in out:
+                err = errors.get(entry.rel)
+                if err is not None and err.size == size and err.mtime_ns == mtime:
+                    entry.error = f"{err.message}; {entry.error}" if entry.error else err.message
+        return out
+
+
+class _Walk:
+    """One walk of the tree merged with the index (both in walk order): each file is compared with its
+    row, rows the walk passes over are gone; what changed is written back in batches.
+
+    ``mode``: "all" yields ("entry", Entry) for every entry (``scan``); "changes_only" only for those that
+    differ (``scan(changes_only=True)``, keeping the Entry objects of ``cached_entries``); "changes" yields
+    ("changed", Entry) and ("removed", path) and keeps nothing (``changes``); "count" the same without
+    building Entries (``update``)."""
+
+    def __init__(self, catalog: Catalog, mode: str):
         self.cat = catalog
-        self.changes_only = changes_only
+        self.mode = mode
+        self.build = mode != "count"  # Entries for what changed
+        self.build_all = mode in ("all", "changes_only")  # and for what did not
         self.root = catalog.root
         self.tags_dir = catalog.tags_dir
-        self.prefixes = _Prefixes(catalog)
+        self.prefixes = catalog._prefixes
         self.skip_dirs: set[str] = set()
         if self.tags_dir is not None:
             self.skip_dirs.add(os.path.realpath(self.tags_dir))
-        self.memo: dict[str, dict] = {}
+        self.memo = _Memo()
         self.files_out: list[tuple] = []
-        self.tags_out: list[tuple] = []
+        self.frames_out: list[tuple] = []
+        self.drop_files: list[str] = []
+        self.drop_frames: list[str] = []
+        self.drop_errors: list[str] = []
         self.visited: set[tuple[int, int]] = set()
-        self.seen_files: set[str] = set()  # images and non-images: the rest are dropped from the index
-        self.changed = False  # set by image()/entry() for the entry being built
+        self.stems: dict[str, str] = {}
 
-    def run(self) -> Iterator[Entry]:
+    def run(self) -> Iterator[tuple[str, object]]:
         from tui_tagger.core import formats
-        from tui_tagger.core.tagfile import TagFile
-        from tui_tagger.core.tagstore import TagStore, split_ref
+        from tui_tagger.core.tagfile import read_tags
+        from tui_tagger.core.tagstore import TagStore, file_stem, split_ref
 
-        self.probe_file, self.read_tags = formats.probe_problem, TagFile.read
+        self.probe_file, self.read_tags, self.file_stem = formats.probe_problem, read_tags, file_stem
         self.store, self.split_ref = TagStore(self.tags_dir, self.root), split_ref
         cat = self.cat
-        with _gc_paused():
-            self.files_db, self.frame_tags_db, errors = cat.db.load()
-        cat._image_errors = errors
+        self.db = db = cat.db
+        cat._image_errors = self.errors = db.errors()
         cat.problems, cat.removed = [], []
-        self.known = cat._entries  # Entry objects to keep when unchanged (from cached_entries or a scan)
-        seen_entries: dict[str, Entry] = {}
+        keep = self.mode in ("all", "changes_only")
+        self.known = cat._entries if self.mode == "changes_only" else {}
+        seen: dict[str, Entry] = {}
+        self.index = db.iter_files()
+        self.pending = next(self.index, None)
         complete = False
-        changes_only = self.changes_only
         try:
-            for entry in self.walk():
-                seen_entries[entry.path] = entry
-                if not changes_only or self.changed:
-                    yield entry
-                if len(self.files_out) + len(self.tags_out) >= _BATCH:
+            for kind, item in self.walk():
+                if kind == "removed":
+                    cat.removed.append(item)
+                    if self.mode in ("changes", "count"):
+                        yield kind, item
+                    continue
+                entry, changed = item
+                if keep:
+                    seen[entry.path] = entry
+                if changed or self.mode == "all":
+                    yield ("changed" if self.mode in ("changes", "count") else kind), entry
+                if len(self.files_out) + len(self.frames_out) + len(self.drop_files) >= _BATCH:
                     self.flush()
+            for kind, item in self.removed_up_to(None):
+                cat.removed.append(item)
+                if self.mode in ("changes", "count"):
+                    yield kind, item
             complete = True
         finally:
-            if complete:  # only a finished walk knows what was deleted
-                self.finish(seen_entries, errors)
-            else:
-                self.flush()
-                cat._entries = {**self.known, **seen_entries}
+            self.index.close()
+            self.flush()
+            if keep:
+                cat._entries = seen if complete else {**self.known, **seen}
 
-    def finish(self, seen_entries: dict[str, Entry], errors: dict) -> None:
-        seen_files = self.seen_files
-        seen_refs = {e.rel for e in seen_entries.values()}
-        removed, removed_paths = [], []
-        for rel, row in self.files_db.items():  # what the index listed that this walk did not find
-            if row[3] is None:
-                continue
+    def flush(self) -> None:
+        self.db.write(files=self.files_out, frames=self.frames_out, drop_files=self.drop_files,
+                      drop_frames=self.drop_frames, drop_errors=self.drop_errors)
+        self.files_out, self.frames_out, self.drop_files, self.drop_frames, self.drop_errors = [], [], [], [], []
+
+    # ------------------------------------------------------------------ the merge with the index
+    def removed_up_to(self, key: str | None) -> Iterator[tuple[str, str]]:
+        """Index rows before ``key`` (all left when None): the walk passed them over, so they are gone."""
+        row = self.pending
+        while row is not None and (key is None or row[0] < key):
+            yield from self.gone(row)
+            row = self.pending = next(self.index, None)
+
+    def gone(self, row: tuple) -> Iterator[tuple[str, str]]:
+        """Drop an index row whose file is no more; ("removed", path) per entry it had."""
+        self.drop_files.append(row[0])
+        if row[3] is not None:  # an image: its entries are gone
+            rel = rel_of(row[0])
+            path = self.prefixes.path(rel)
             for sfx in [""] if not row[5] else [sfx for sfx, _ in json.loads(row[5])]:
-                if rel + sfx not in seen_refs:
-                    removed.append(rel + sfx)
-                    removed_paths.append(self.prefixes.path(rel) + sfx)
-        self.cat.removed = removed_paths
-        drop_tags = removed + [k for k in self.frame_tags_db if k not in seen_refs]
-        self.flush(drop_files=[rel for rel in self.files_db if rel not in seen_files], drop_tags=drop_tags,
-                   drop_errors=[k for k in errors if k not in seen_refs])
-        self.cat._entries = seen_entries
+                if sfx:
+                    self.drop_frames.append(rel + sfx)
+                if rel + sfx in self.errors:
+                    self.drop_errors.append(rel + sfx)
+                yield "removed", path + sfx
 
-    def flush(self, **drops) -> None:
-        self.cat.db.write(files=self.files_out, tags=self.tags_out, **drops)
-        self.files_out, self.tags_out = [], []
+    def row_for(self, key: str) -> Iterator[tuple[str, str]]:
+        """Yields the removals before ``key``; leaves ``key``'s own row (or None) in ``self.row``."""
+        yield from self.removed_up_to(key)
+        row = self.pending
+        if row is not None and row[0] == key:
+            self.row = row
+            self.pending = next(self.index, None)
+        else:
+            self.row = None
 
     # ------------------------------------------------------------------ the walk
-    def walk(self) -> Iterator[Entry]:
+    def walk(self) -> Iterator[tuple[str, object]]:
         """Depth-first in name order (files and folders interleaved, as sorted relative paths would be).
         One generator with an explicit stack: nested generators cost more than the stat per file."""
         stack: list[list] = [[self.root, "", None, None]]  # folder, rel, names left, listings
@@ -394,7 +616,8 @@ class _Scan:
                 if listing is None:
                     stack.pop()
                     continue
-                top[2] = names = iter(sorted(listing))
+                ascii_only = all(n.isascii() for n in listing)
+                top[2] = names = iter(sorted(listing) if ascii_only else sorted(listing, key=sort_key))
                 top[3] = listings = {_BESIDE: listing}
                 if self.tags_dir is not None:
                     listings[_MIRROR] = _listing(self.cat.mirror_base / rel_dir, self.cat)
@@ -420,17 +643,19 @@ class _Scan:
                 m = _EIGER_DATA.match(name) if "_data_" in name else None
                 if m and f"{m.group('stem')}_master.h5" in listing:
                     continue
-                yield from self.image(e, rel)
+                key = skey(rel)
+                yield from self.row_for(key)
+                yield from self.image(e, rel, key, self.row)
             else:
                 stack.pop()
 
     def list_folder(self, folder: Path) -> dict[str, os.DirEntry] | None:
         try:
             st = os.stat(folder)
-            key = (st.st_dev, st.st_ino)
-            if key in self.visited:  # a symlink loop
+            ident = (st.st_dev, st.st_ino)
+            if ident in self.visited:  # a symlink loop
                 return None
-            self.visited.add(key)
+            self.visited.add(ident)
             with os.scandir(folder) as it:
                 listing = {e.name: e for e in it if e.name != "__pycache__"}
             hidden = [n for n in listing if n[0] == "."]
@@ -443,55 +668,81 @@ class _Scan:
             self.cat.problems.append(f"{folder}: cannot list the folder: {err.strerror or err}")
             return None
 
-    def image(self, e: os.DirEntry, rel: str) -> list[Entry]:
+    def image(self, e: os.DirEntry, rel: str, key: str, row: tuple | None) -> Iterator[tuple[str, object]]:
         try:
             st = e.stat()
         except OSError:  # a dangling link, or gone since the listing
-            return []
+            if row is not None:
+                yield from self.gone(row)
+            return
         size, mtime = st.st_size, st.st_mtime_ns
-        self.seen_files.add(rel)
         path = self.beside_prefix + e.name
-        row = self.files_db.get(rel)
         if row is not None and row[1] == size and row[2] == mtime:
             fmt, cands, frames, same_image = row[3], row[4], row[5], True
         else:
-            fmt, cands, frames, problem = self.probe(path)
-            self.files_out.append((rel, size, mtime, fmt, cands, frames))
+            fmt, cands, frames, problem = self.probe(path, e.name)
             same_image = False
             if problem is not None:  # empty or mislabelled: known from the first bytes, listed as corrupt
                 err_row = ErrorRow(size, mtime, problem)
-                self.cat._image_errors[rel] = err_row
-                self.cat.db.write(errors=[(rel, *err_row)])
+                self.errors[rel] = err_row
+                self.db.write(errors=[(rel, *err_row)])
         if fmt is None:
-            return []
+            if not same_image:
+                self.files_out.append((key, size, mtime, None, None, None, None, None, None, None, None, None))
+            return
+        refs = [(sfx, c) for sfx, c in json.loads(frames)] if frames else []
+        if row is not None and row[5] and not same_image:  # frames that are no more
+            self.drop_frames.extend({rel + sfx for sfx, _ in json.loads(row[5])} - {rel + sfx for sfx, _ in refs})
         if not frames:
-            entries = [self.entry(path, rel, size, mtime, fmt, cands, row[6:] if row else None, same_image)]
+            tcols = row[6:] if row is not None and not row[5] else None
+            new, entry = self.tags(path, rel, size, mtime, fmt, cands, tcols, same_image)
+            if new is not None or not same_image:
+                self.files_out.append((key, size, mtime, fmt, cands, None, *(new or tcols)))
+            entries = [(entry, new is not None or not same_image)]
         else:
-            ftags, entries, changed = self.frame_tags_db, [], False
-            for sfx, c in json.loads(frames):
-                entries.append(self.entry(path + sfx, rel + sfx, size, mtime, fmt, c, ftags.get(rel + sfx),
-                                          same_image))
-                changed = changed or self.changed
-            self.changed = changed
-        errors = self.cat._image_errors
-        if errors:
-            known = self.known
-            for entry in entries:
+            ftags = self.db.frame_rows([rel + sfx for sfx, _ in refs])
+            entries = []
+            for sfx, c in refs:
+                trow = ftags.get(rel + sfx)
+                tcols = trow[1:] if trow else None
+                new, entry = self.tags(path + sfx, rel + sfx, size, mtime, fmt, c, tcols, same_image)
+                if new is not None:
+                    self.frames_out.append((rel + sfx, *new))
+                entries.append((entry, new is not None or not same_image))
+            if not same_image:
+                self.files_out.append((key, size, mtime, fmt, cands, frames, None, None, None, None, None, None))
+        errors = self.errors
+        for entry, changed in entries:
+            if entry is None:  # not built: unchanged (or counted only)
+                if changed:
+                    yield "entry", (None, True)
+                continue
+            known = self.known.get(entry.path) if self.known else None
+            if not changed and known is not None:
+                yield "entry", (known, False)
+                continue
+            if errors and entry is not None:
                 err = errors.get(entry.rel)
-                if err is not None and err.size == size and err.mtime_ns == mtime and known.get(entry.path) is not entry:
+                if err is not None and err.size == size and err.mtime_ns == mtime:
                     entry.error = f"{err.message}; {entry.error}" if entry.error else err.message
-        return entries
+            yield "entry", (entry, changed or (bool(self.known) and known is None))
 
-    def probe(self, path: str) -> tuple[str | None, str | None, str | None, str | None]:
+    def probe(self, path: str, name: str) -> tuple[str | None, str | None, str | None, str | None]:
         """(format, tag-file candidates, JSON [suffix, candidates] per frame or None, the problem the first
         bytes prove or None): one read of the first bytes; only containers are opened to count frames."""
         fmt, refs, problem = self.probe_file(path)
         if fmt is None:
             return None, None, None, None
         if len(refs) == 1 and refs[0] == path:
-            return fmt, self.candidates(path), None, problem
+            return fmt, self.plain_candidates(name), None, problem
         frames = [[_suffix(path, r), self.candidates(r)] for r in refs]
         return fmt, self.candidates(path), json.dumps(frames), problem
+
+    def plain_candidates(self, name: str) -> str:
+        """``candidates`` of a plain file in the folder being walked, from its name alone."""
+        stem = self.file_stem(name)
+        beside = f"{_BESIDE}:{stem}.tag\n{_BESIDE}:{stem}.xml"
+        return f"{_MIRROR}:{stem}.tag\n{_MIRROR}:{stem}.xml\n{beside}" if self.tags_dir is not None else beside
 
     def candidates(self, ref: str) -> str:
         """TagStore's read candidates of ``ref`` as listing keys, "\\n"-joined: "m:NAME.tag", "b:NAME.xml"."""
@@ -500,10 +751,11 @@ class _Scan:
                          for c in self.store.read_candidates(ref))
 
     # ------------------------------------------------------------------ tags
-    def entry(self, path: str, ref_rel: str, size: int, mtime: int, fmt: str, cands: str,
-              row: tuple | None, same_image: bool) -> Entry:
-        """The entry with its tags: the first of the image's tag-file candidates found in the folder
-        listings; its tags come from the index (``row``, TAG_COLUMNS) unless it changed."""
+    def tags(self, path: str, ref_rel: str, size: int, mtime: int, fmt: str, cands: str,
+             tcols: tuple | None, same_image: bool) -> tuple[tuple | None, Entry | None]:
+        """(new TAG_COLUMNS, or None when ``tcols`` still hold; the entry, when entries are built): the
+        first of the image's tag-file candidates found in the folder listings; its tags come from the
+        index unless it changed."""
         listings = self.listings
         found = key = None
         for key in cands.split("\n"):
@@ -514,47 +766,34 @@ class _Scan:
                     break
                 except OSError:
                     found = None
+        build = self.build_all or (self.build and not same_image)
         if found is None:
-            if row is None or row[1] is not None or row[0] is None:
-                self.tags_out.append((ref_rel, None, None, None, "", "", None))
-                self.changed = True
-            elif same_image:
-                known = self.known.get(path)
-                if known is not None and known.tag_path is None:
-                    self.changed = False
-                    return known
-                self.changed = known is None and bool(self.known)
+            if tcols is not None and tcols[0] is None and tcols[5] is not None:
+                new = None  # had none, has none
             else:
-                self.changed = True
-            return Entry(path, ref_rel, size, mtime, fmt, None, {}, {})
+                new = (None, None, None, "", None, 0)
+            return new, Entry(path, ref_rel, size, mtime, fmt, None, {}, {}) if build or new else None
         tag_path = (self.mirror_prefix if key[0] == _MIRROR else self.beside_prefix) + key[2:]
         tag_size, tag_mtime = tag_st.st_size, tag_st.st_mtime_ns
-        if row is not None and row[3] == tag_mtime and row[2] == tag_size and row[1] == key:
-            if same_image:
-                known = self.known.get(path)
-                if known is not None and known.tag_path == tag_path:
-                    self.changed = False
-                    return known
-                self.changed = known is None and bool(self.known)
-            else:
-                self.changed = True
-            memo = self.memo
-            return Entry(path, ref_rel, size, mtime, fmt, tag_path, _loads(row[4], memo), _loads(row[5], memo),
-                         row[6], row[6])
-        self.changed = True
+        if tcols is not None and tcols[2] == tag_mtime and tcols[1] == tag_size and tcols[0] == key \
+                and tcols[5] is not None:
+            if not build:
+                return None, None
+            return None, Entry(path, ref_rel, size, mtime, fmt, tag_path, dict(self.db.tagset(tcols[5])[0]),
+                               self.memo.loads(tcols[3]), tcols[4], tcols[4])
         tags: dict[str, str | None] = {}
         preds: dict[str, float] = {}
         error = None
         try:
-            tf = self.read_tags(tag_path)
-            tags = {name: tag.source for name, tag in tf.tags.items()}
-            preds = dict(tf.predictions)
+            tags, preds = self.read_tags(tag_path)
         except TaggerError as err:
             error = str(err)
         except OSError as err:
             error = f"{tag_path}: cannot read: {err.strerror or err}"
-        self.tags_out.append((ref_rel, key, tag_size, tag_mtime, _dumps(tags), _dumps(preds), error))
-        return Entry(path, ref_rel, size, mtime, fmt, tag_path, tags, preds, error, error)
+        new = (key, tag_size, tag_mtime, _dumps(preds), error, _tagset(self.db, tags, preds))
+        if not self.build:
+            return new, None
+        return new, Entry(path, ref_rel, size, mtime, fmt, tag_path, tags, preds, error, error)
 
 
 _EMPTY: dict = {}

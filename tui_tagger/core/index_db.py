@@ -1,57 +1,125 @@
-"""The catalog's SQLite index cache: what a scan learnt about each file, keyed by size + mtime_ns.
+"""The catalog's SQLite index: what a scan learnt about each file, keyed by size + mtime_ns, and the tags
+it found, in a form that answers tag queries without a Python object per frame.
 
-Three tables:
-- ``files``: every file the scan sniffed (non-images too, with format NULL, so a warm scan opens none),
-  where each image's tag file may be (TagStore.read_candidates, as folder-listing keys) and the frame-ref
-  suffixes of multi-frame containers (so big HDF5 files are not reopened).
-- ``tags``: per image ref, the tag file found for it, its size + mtime_ns and the parsed tags.
+Tables:
+- ``files``: one row per file the scan sniffed (non-images too, with format NULL, so a warm scan opens
+  none), keyed by ``skey`` = the relative path with "/" written as char(1): key order is the order the
+  scan walks (a folder's files and sub-folders by name, each sub-folder where its name sorts), so the
+  first screen, paging and search read rows in key order, no sort. A single-frame image's tag columns
+  (the tag file found, its size + mtime_ns, the tag set, the predictions, the tag file's error) sit in
+  its own row: one row, one insert per image.
+- ``frames``: the tag columns of each frame of a multi-frame container, by frame ref (rel + suffix).
+- ``tagsets``: each distinct set of tags (JSON name -> source) with the names of the predictions that go
+  with it. Many frames share one; a query is decided once per tag set, then selected by id in SQL.
 - ``errors``: read errors the viewer reported back (``Catalog.mark_error``), valid while the image's
   size + mtime_ns are unchanged.
 
-The cache is only a cache: a corrupt db or one from another schema version is deleted and rebuilt, a
+The index is only a cache: a corrupt db or one from another schema version is deleted and rebuilt, a
 cache folder that cannot be written gives an in-memory db, and a write that fails (disk full, a
 locked db held by another process) is dropped rather than raised.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
-_SCHEMA = """
+_TAG_COLS = "tag_key TEXT, tag_size INTEGER, tag_mtime_ns INTEGER, predictions TEXT, error TEXT, tagset INTEGER"
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS files (
-    rel TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, format TEXT, cands TEXT, frames TEXT
+    skey TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, format TEXT, cands TEXT, frames TEXT, {_TAG_COLS}
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS tags (
-    ref TEXT PRIMARY KEY, tag_path TEXT, tag_size INTEGER, tag_mtime_ns INTEGER,
-    tags TEXT, predictions TEXT, error TEXT
-) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS frames (ref TEXT PRIMARY KEY, {_TAG_COLS}) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS errors (
     ref TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, message TEXT
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tagsets (
+    id INTEGER PRIMARY KEY, tags TEXT NOT NULL, pnames TEXT NOT NULL, UNIQUE (tags, pnames)
+);
+INSERT OR IGNORE INTO tagsets VALUES (0, '', '');
 """
 
+# Rows come back as the plain tuples sqlite makes (a NamedTuple per row doubled the load time), in column
+# order. FILE_COLUMNS: cands = the image's tag-file candidates in read order, "\n"-joined "m:NAME.tag"
+# (tags_dir mirror) or "b:NAME.tag" (beside), so a warm scan parses no paths; frames = JSON list of
+# [ref suffix, cands] for multi-frame containers, else NULL. TAG_COLUMNS (the tail of a single-frame
+# image's row, and a frames row): tag_key = the candidate found ("m:NAME.xml"), NULL for none;
+# predictions = JSON object name -> p ("" for none); error = the tag file's problem (its tags unknown);
+# tagset = id in tagsets (0: no tags), NULL when the tags were never looked at (a container's own row).
+FILE_COLUMNS = ("skey", "size", "mtime_ns", "format", "cands", "frames")
+TAG_COLUMNS = ("tag_key", "tag_size", "tag_mtime_ns", "predictions", "error", "tagset")
+ROW_WIDTH = len(FILE_COLUMNS) + len(TAG_COLUMNS)
+_FILES = ",".join(FILE_COLUMNS + TAG_COLUMNS)
+_FRAMES = ",".join(("ref",) + TAG_COLUMNS)
+CHUNK = 4000  # rows per read: the db lock is never held while a caller works through them
+SEP = "\x01"  # "/" in an skey
 
-# Rows come back as the plain tuples sqlite makes (building a NamedTuple per row doubled the load time
-# of a 100k index), key first, in column order:
-FILE_COLUMNS = ("rel", "size", "mtime_ns", "format", "cands", "frames")
-# cands: the image's tag-file candidates in read order, "\n"-joined "m:NAME.tag" (tags_dir mirror) or
-# "b:NAME.tag" (beside), so that a warm scan parses no paths; frames: JSON list of [ref suffix, cands]
-# for multi-frame containers, else NULL
-TAG_COLUMNS = ("ref", "tag_path", "tag_size", "tag_mtime_ns", "tags", "predictions", "error")
-# tag_path: the candidate found ("m:NAME.xml"), NULL for none; tags: JSON object name -> source;
-# predictions: JSON object name -> p
-# load(): each file row followed by its own tags row (NULLs when none), from one join
-_JOINED = (f"SELECT {','.join('f.' + c for c in FILE_COLUMNS)},{','.join('t.' + c for c in TAG_COLUMNS)} "
-           "FROM files f LEFT JOIN tags t ON t.ref = f.rel")
-# the frames of containers have tags rows of their own
-_FRAME_TAGS = (f"SELECT {','.join(TAG_COLUMNS)} FROM tags t WHERE NOT EXISTS "
-               "(SELECT 1 FROM files f WHERE f.rel = t.ref)")
+
+# A file name that is not UTF-8 (its bytes surrogate-escaped by Python) is stored with each escaped byte
+# as a private-use character of plane 15, U+F0080..U+F00FF, which SQLite can hold; read back as it was.
+_SHIFT = 0xF0000 - 0xDC00
+
+
+def store_form(text):
+    """``text`` as the index stores it (unchanged unless it holds surrogate-escaped bytes)."""
+    if text is None or text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return "".join(chr(ord(c) + _SHIFT) if "\udc80" <= c <= "\udcff" else c for c in text)
+
+
+def path_form(text):
+    """The inverse of ``store_form``."""
+    if text is None or text.isascii() or not any("\U000f0080" <= c <= "\U000f00ff" for c in text):
+        return text
+    return "".join(chr(ord(c) - _SHIFT) if "\U000f0080" <= c <= "\U000f00ff" else c for c in text)
+
+
+def sort_key(name: str) -> str:
+    """A folder's names sort by this in a walk, as their keys sort in the index."""
+    return store_form(name)
+
+
+def skey(rel: str) -> str:
+    """The index key of a relative path: "/" as char(1), in the stored form."""
+    return store_form(rel.replace("/", SEP))
+
+
+def rel_of(key: str) -> str:
+    return path_form(key.replace(SEP, "/"))
+
+
+# the path-like text columns: escaped on the way in, restored on the way out
+_FILE_TEXT = (4, 5, 6, 10)  # cands, frames, tag_key, error (the key stays in its stored form)
+_FRAME_TEXT = (0, 1, 5)  # ref, tag_key, error
+
+
+def _restore(row: tuple, cols: tuple) -> tuple:
+    if all(row[i] is None or row[i].isascii() for i in cols):
+        return row
+    row = list(row)
+    for i in cols:
+        row[i] = path_form(row[i])
+    return tuple(row)
+
+
+def _stored(row: tuple, cols: tuple) -> tuple:
+    if all(row[i] is None or row[i].isascii() for i in cols):
+        return row
+    row = list(row)
+    for i in cols:
+        row[i] = store_form(row[i])
+    return tuple(row)
 
 
 class ErrorRow(NamedTuple):
@@ -68,6 +136,8 @@ class IndexDB:
         self.persistent = False
         self._lock = threading.Lock()
         self._conn = self._open()
+        self._tagset_ids: dict[tuple[str, str], int] = {}
+        self._tagsets: dict[int, tuple[dict, tuple[str, ...]]] = {}
 
     # ------------------------------------------------------------------ opening
     def _open(self) -> sqlite3.Connection:
@@ -103,10 +173,11 @@ class IndexDB:
             if path is not None:
                 conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA cache_size=-32768")  # 32 MiB of pages: RSS stays small at 1M rows
             conn.executescript(_SCHEMA)
             conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             # a truncated or garbled file can open fine and fail on the first real read
-            conn.execute("SELECT count(*) FROM files").fetchone()
+            conn.execute("SELECT count(*) FROM tagsets").fetchone()
         except BaseException:
             conn.close()
             raise
@@ -118,54 +189,166 @@ class IndexDB:
                 os.unlink(f"{self.path}{suffix}")
             except FileNotFoundError:
                 pass
-            except OSError:
-                raise
 
     # ------------------------------------------------------------------ reads
-    def load(self, images_only: bool = False) -> tuple[dict[str, tuple], dict[str, tuple], dict[str, ErrorRow]]:
-        """The whole index, one query per kind (far faster than a lookup per file): file rows by rel, each
-        with its tags row appended (FILE_COLUMNS + TAG_COLUMNS; the tag columns NULL when it has none),
-        the frames' tags rows by ref, and the reported read errors. ``images_only``: images only, in the
-        order a scan walks them."""
-        # images_only (the catalog's first screen) comes in walk order: per folder, by name; char(1) makes
-        # "b/x" sort before "b-side" as the walk does (BINARY on UTF-8 = Python's order on code points)
-        query = _JOINED + (" WHERE f.format IS NOT NULL ORDER BY replace(f.rel, '/', char(1))" if images_only else "")
+    def _fetch(self, sql: str, params=()) -> list[tuple]:
         with self._lock:
             try:
-                files = {r[0]: r for r in self._conn.execute(query)}
-                frame_tags = {r[0]: r for r in self._conn.execute(_FRAME_TAGS)}
-                errors = {r[0]: ErrorRow(*r[1:]) for r in self._conn.execute("SELECT * FROM errors")}
-            except sqlite3.OperationalError:  # busy: scan as if cold this once
-                return {}, {}, {}
+                return self._conn.execute(sql, params).fetchall()
+            except sqlite3.OperationalError:  # busy: as if empty this once
+                return []
             except sqlite3.DatabaseError:
                 self._reset()
-                return {}, {}, {}
-        return files, frame_tags, errors
+                return []
+
+    def iter_files(self, where: str = "", after: str | None = None, limit: int | None = None,
+                   offset: int = 0) -> Iterator[tuple]:
+        """File rows (FILE_COLUMNS + TAG_COLUMNS) in key (walk) order, read in chunks: each chunk under the
+        lock, none held between them, so writes of the same connection go on while a caller iterates.
+        ``where``: an SQL condition on the columns (built by this package, never from user text)."""
+        cond = f" AND ({where})" if where else ""
+        last = after
+        first = True
+        while True:
+            n = CHUNK if limit is None else min(CHUNK, limit)
+            if n <= 0:
+                return
+            if last is None:
+                rows = self._fetch(f"SELECT {_FILES} FROM files WHERE 1{cond} ORDER BY skey LIMIT ? OFFSET ?",
+                                   (n, offset if first else 0))
+            else:
+                rows = self._fetch(f"SELECT {_FILES} FROM files WHERE skey > ?{cond} ORDER BY skey LIMIT ? OFFSET ?",
+                                   (last, n, offset if first else 0))
+            first = False
+            restore = _restore
+            for row in rows:
+                yield restore(row, _FILE_TEXT)
+            if len(rows) < n:
+                return
+            last = rows[-1][0]
+            if limit is not None:
+                limit -= len(rows)
+
+    def count_files(self, where: str = "") -> int:
+        rows = self._fetch("SELECT count(*) FROM files" + (f" WHERE {where}" if where else ""))
+        return rows[0][0] if rows else 0
+
+    def file_row(self, key: str) -> tuple | None:
+        rows = self._fetch(f"SELECT {_FILES} FROM files WHERE skey = ?", (key,))
+        return _restore(rows[0], _FILE_TEXT) if rows else None
+
+    def frame_rows(self, refs: list[str]) -> dict[str, tuple]:
+        """Frames rows (TAG_COLUMNS after the ref) by ref."""
+        out: dict[str, tuple] = {}
+        for i in range(0, len(refs), 500):
+            part = [store_form(r) for r in refs[i:i + 500]]
+            marks = ",".join("?" * len(part))
+            for r in self._fetch(f"SELECT {_FRAMES} FROM frames WHERE ref IN ({marks})", part):
+                r = _restore(r, _FRAME_TEXT)
+                out[r[0]] = r
+        return out
+
+    def has_containers(self) -> bool:
+        return bool(self._fetch("SELECT 1 FROM files WHERE frames IS NOT NULL LIMIT 1"))
+
+    def errors(self) -> dict[str, ErrorRow]:
+        return {path_form(r[0]): ErrorRow(r[1], r[2], path_form(r[3])) for r in self._fetch("SELECT * FROM errors")}
+
+    def tag_errors(self) -> list[tuple[str, str]]:
+        """(skey or frame ref, message) of every tag file that could not be read, files in walk order."""
+        rows = (self._fetch("SELECT skey, error FROM files WHERE error IS NOT NULL AND format IS NOT NULL "
+                            "ORDER BY skey")
+                + self._fetch("SELECT ref, error FROM frames WHERE error IS NOT NULL ORDER BY ref"))
+        return [(key, path_form(message)) for key, message in rows]
+
+    def live_tagsets(self) -> list[int]:
+        """Ids of the tag sets some image or frame has now."""
+        rows = self._fetch("SELECT DISTINCT tagset FROM files WHERE tagset IS NOT NULL AND format IS NOT NULL "
+                           "UNION SELECT DISTINCT tagset FROM frames WHERE tagset IS NOT NULL")
+        return [r[0] for r in rows]
+
+    # ------------------------------------------------------------------ tag sets
+    def tagset_id(self, tags_json: str, pnames_json: str) -> int:
+        """The id of a tag set (tags: JSON name -> source, "" for none; pnames: JSON list of predicted names,
+        "" for none), added when new. Tag sets are never deleted, so an id stays valid in every process."""
+        key = (tags_json, pnames_json)
+        hit = self._tagset_ids.get(key)
+        if hit is not None:
+            return hit
+        if key == ("", ""):
+            self._tagset_ids[key] = 0
+            return 0
+        with self._lock:
+            try:
+                self._conn.execute("INSERT OR IGNORE INTO tagsets (tags, pnames) VALUES (?, ?)", key)
+                row = self._conn.execute("SELECT id FROM tagsets WHERE tags = ? AND pnames = ?", key).fetchone()
+            except sqlite3.DatabaseError:
+                row = None
+        if row is None:  # a db that cannot be written: ids of this process only, never stored
+            tid = -1 - len(self._tagset_ids)
+        else:
+            tid = row[0]
+        self._tagset_ids[key] = tid
+        return tid
+
+    def tagset(self, tid: int | None) -> tuple[dict, tuple[str, ...]]:
+        """(tags name -> source, predicted names) of a tag set id; shared objects: never edit them."""
+        if not tid:
+            return _NO_TAGS
+        hit = self._tagsets.get(tid)
+        if hit is None:
+            for key, i in self._tagset_ids.items():  # made by this process (maybe never stored)
+                if i == tid:
+                    hit = (json.loads(key[0]) if key[0] else {}, tuple(json.loads(key[1])) if key[1] else ())
+                    break
+            else:
+                self.load_tagsets()
+                hit = self._tagsets.get(tid, _NO_TAGS)
+            self._tagsets[tid] = hit
+        return hit
+
+    def load_tagsets(self, ids: list[int] | None = None) -> dict[int, tuple[dict, tuple[str, ...]]]:
+        """Every tag set (or those of ``ids``), decoded and cached."""
+        rows = self._fetch("SELECT id, tags, pnames FROM tagsets")
+        for tid, tags, pnames in rows:
+            if tid not in self._tagsets:
+                self._tagsets[tid] = (json.loads(tags) if tags else {}, tuple(json.loads(pnames)) if pnames else ())
+                self._tagset_ids.setdefault((tags, pnames), tid)
+        self._tagsets.setdefault(0, _NO_TAGS)
+        if ids is None:
+            return dict(self._tagsets)
+        return {i: self.tagset(i) for i in ids}
 
     # ------------------------------------------------------------------ writes
-    def write(self, files: list[tuple] = (), tags: list[tuple] = (), errors: list[tuple] = (),
-              drop_files: list[str] = (), drop_tags: list[str] = (), drop_errors: list[str] = ()) -> None:
+    def write(self, files: list[tuple] = (), frames: list[tuple] = (), errors: list[tuple] = (),
+              drop_files: list[str] = (), drop_frames: list[str] = (), drop_errors: list[str] = ()) -> None:
         """Upsert rows (tuples in column order, key first) and delete keys, in one transaction."""
-        if not (files or tags or errors or drop_files or drop_tags or drop_errors):
+        if not (files or frames or errors or drop_files or drop_frames or drop_errors):
             return
+        files = [_stored(r, _FILE_TEXT) for r in files]
+        frames = [_stored(r, _FRAME_TEXT) for r in frames]
+        errors = [_stored(r, (0, 3)) for r in errors]
+        drop_frames = [store_form(k) for k in drop_frames]
+        drop_errors = [store_form(k) for k in drop_errors]
         try:
-            self._write(files, tags, errors, drop_files, drop_tags, drop_errors)
-        except UnicodeEncodeError:  # a file name that is not UTF-8 (surrogate-escaped): not cached
+            self._write(files, frames, errors, drop_files, drop_frames, drop_errors)
+        except UnicodeEncodeError:  # a lone surrogate that is no escaped byte: not cached  # a file name that is not UTF-8 (surrogate-escaped): not cached
             ok = _encodable
-            self._write(*([r for r in rows if ok(r)] for rows in (files, tags, errors, drop_files, drop_tags,
+            self._write(*([r for r in rows if ok(r)] for rows in (files, frames, errors, drop_files, drop_frames,
                                                                   drop_errors)))
 
-    def _write(self, files, tags, errors, drop_files, drop_tags, drop_errors) -> None:
+    def _write(self, files, frames, errors, drop_files, drop_frames, drop_errors) -> None:
         with self._lock:
             c = self._conn
             try:
                 c.execute("BEGIN IMMEDIATE")
                 try:
-                    c.executemany("INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?)", files)
-                    c.executemany("INSERT OR REPLACE INTO tags VALUES (?,?,?,?,?,?,?)", tags)
+                    c.executemany(f"INSERT OR REPLACE INTO files VALUES ({','.join('?' * ROW_WIDTH)})", files)
+                    c.executemany(f"INSERT OR REPLACE INTO frames VALUES ({','.join('?' * (len(TAG_COLUMNS) + 1))})",
+                                  frames)
                     c.executemany("INSERT OR REPLACE INTO errors VALUES (?,?,?,?)", errors)
-                    c.executemany("DELETE FROM files WHERE rel=?", ((k,) for k in drop_files))
-                    c.executemany("DELETE FROM tags WHERE ref=?", ((k,) for k in drop_tags))
+                    c.executemany("DELETE FROM files WHERE skey=?", ((k,) for k in drop_files))
+                    c.executemany("DELETE FROM frames WHERE ref=?", ((k,) for k in drop_frames))
                     c.executemany("DELETE FROM errors WHERE ref=?", ((k,) for k in drop_errors))
                     c.execute("COMMIT")
                 except BaseException:
@@ -189,10 +372,15 @@ class IndexDB:
                 self.path = None
         self.persistent = False
         self._conn = self._open()
+        self._tagset_ids.clear()
+        self._tagsets.clear()
 
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+_NO_TAGS: tuple[dict, tuple] = ({}, ())
 
 
 def _encodable(row) -> bool:

@@ -166,6 +166,20 @@ class Query:
         preds = {str(k).lower(): float(v) for k, v in (predictions or {}).items()}
         return self._root.test(tags, preds)
 
+    @property
+    def uses_predictions(self) -> bool:
+        """Whether a ``p(NAME) > x`` term is in it: without one, tags alone decide (an index can decide
+        each distinct set of tags once)."""
+        stack = [self._root]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, _Prob):
+                return True
+            stack.extend(getattr(node, "args", ()))
+            if isinstance(node, _Not):
+                stack.append(node.arg)
+        return False
+
     def __str__(self) -> str:
         return str(self._root)
 

@@ -135,7 +135,10 @@ def _read_bytes(path: Path) -> tuple[bytes, tuple[int, int, int]]:
             st = os.fstat(fh.fileno())
             if st.st_size > MAX_BYTES:
                 raise TagFileError(path, f"is {st.st_size / 2**20:.1f} MiB; a tag file is small (limit {MAX_BYTES // 2**20} MiB)")
-            data = fh.read(MAX_BYTES + 1)
+            # read what fstat says is there: asking for MAX_BYTES + 1 allocates 4 MiB per file
+            data = fh.read(st.st_size + 1)
+            if len(data) > st.st_size:  # it grew since: the rest, up to the limit
+                data += fh.read(MAX_BYTES + 1 - len(data))
     except FileNotFoundError:
         raise TagFileError(path, "no such tag file") from None
     except IsADirectoryError:
@@ -252,6 +255,49 @@ def _make(parent, local: str, **attrs):
     return etree.Element(f"{{{ns}}}{local}" if ns else local, attrs)
 
 
+def _tag_elements(root):
+    """(name, id, element) of each <tag> of a tag_list outside the predictions block, in document order; an
+    empty <tag/> with an unknown id is no tag (kept in the tree)."""
+    inside_predictions = set(root.iterfind(f".//{{*}}{PREDICTIONS}//{{*}}tag")) if len(root) else ()
+    for el in root.iter("{*}tag"):
+        if inside_predictions and el in inside_predictions:
+            continue
+        tid = _int(el.get("id"))
+        name = " ".join("".join(el.itertext()).split()) or _NAME_OF_ID.get(tid, "")
+        if name:
+            yield name, tid, el
+
+
+def _latest_predictions(root):
+    """(the newest <predictions> block or None, its {name: p})."""
+    blocks = [c for c in root if isinstance(c.tag, str) and _local(c) == PREDICTIONS]
+    if not blocks:
+        return None, {}
+    block = max(blocks, key=lambda b: _timestamp_key(b.get("time")))
+    predictions = {}
+    for p in block:
+        value = _float(p.get("value"))
+        if _local(p) == "p" and p.get("name") and value is not None:
+            predictions[p.get("name")] = value
+    return block, predictions
+
+
+def read_tags(path: str) -> tuple[dict[str, str | None], dict[str, float]]:
+    """What a catalog lists of a tag file: ({name: source}, {name: p}), exactly as ``TagFile.read(path)``
+    gives them in ``tags`` / ``predictions`` (the same parsing and checks, the same TagFileError), without
+    building a TagFile: several times faster, for scans of many files."""
+    data, _ = _read_bytes(path)
+    root = parse_xml(path, data)
+    if _local(root) != "tag_list":
+        tf = TagFile.from_bytes(path, data)  # results XML, or not a tag file: the full reader says which
+        return {name: tag.source for name, tag in tf.tags.items()}, tf.predictions
+    tags: dict[str, str | None] = {}
+    for name, _, el in _tag_elements(root):
+        if name not in tags:
+            tags[name] = el.get("source")
+    return tags, _latest_predictions(root)[1]
+
+
 # ---------------------------------------------------------------------------------------------------
 
 
@@ -324,27 +370,15 @@ class TagFile:
         self._indent = _indent_of(root)
         self.image_name = root.get("filename") or self.image_name
         self.tags, self._elements = {}, {}
-        inside_predictions = set(root.iterfind(f".//{{*}}{PREDICTIONS}//{{*}}tag"))
-        for el in root.iter("{*}tag"):
-            if el in inside_predictions:
-                continue
-            tid = _int(el.get("id"))
-            name = " ".join("".join(el.itertext()).split()) or _NAME_OF_ID.get(tid, "")
-            if not name:
-                continue  # an empty <tag/> with an unknown id: kept in the tree, not a tag
+        for name, tid, el in _tag_elements(root):
             self._elements.setdefault(name, []).append(el)
             if name not in self.tags:
                 self.tags[name] = Tag(name, tid, el.get("source"), _float(el.get("p")))
-        preds = [c for c in root if _local(c) == PREDICTIONS]
-        if preds:
-            block = max(preds, key=lambda b: _timestamp_key(b.get("time")))
+        block, predictions = _latest_predictions(root)
+        if block is not None:
             self.prediction_model = block.get("model")
             self.prediction_time = block.get("time")
-            self.predictions = {}
-            for p in block:
-                value = _float(p.get("value"))
-                if _local(p) == "p" and p.get("name") and value is not None:
-                    self.predictions[p.get("name")] = value
+            self.predictions = predictions
 
     def _load_results(self, root) -> None:
         self.kind = "results"

@@ -51,18 +51,27 @@ def split_ref(image: str | os.PathLike) -> tuple[Path, str | None, int | None]:
     return Path(text), dataset, index
 
 
+def _suffix(name: str) -> str:
+    i = name.rfind(".")  # as Path(name).suffix
+    return name[i:] if 0 < i < len(name) - 1 else ""
+
+
+def file_stem(filename: str) -> str:
+    """NAME of an image file name (no frame address): its tag file is NAME.tag or NAME.xml."""
+    name = filename
+    suffix = _suffix(name)
+    if suffix.lower() in _COMPRESSED:
+        name = name[: -len(suffix)]
+        suffix = _suffix(name)
+    if _EXTENSION.match(suffix) and len(name) > len(suffix):
+        return name[: -len(suffix)]
+    return filename  # "frame.gz" without an image extension: the name as it is
+
+
 def image_stem(image: str | os.PathLike) -> tuple[Path, str]:
     """(folder, NAME) for an image ref: the tag file is folder/NAME.tag or folder/NAME.xml."""
     path, dataset, index = split_ref(image)
-    name = path.name
-    suffix = Path(name).suffix
-    if suffix.lower() in _COMPRESSED:
-        name = name[: -len(suffix)]
-        suffix = Path(name).suffix
-    if _EXTENSION.match(suffix) and len(name) > len(suffix):
-        name = name[: -len(suffix)]
-    elif name != path.name:  # "frame.gz" without an image extension: keep the name as it was
-        name = path.name
+    name = file_stem(path.name)
     if dataset is not None:
         last = dataset.rstrip("/").rsplit("/", 1)[-1]
         if last and last != "data":
