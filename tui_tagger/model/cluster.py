@@ -327,9 +327,9 @@ class Cluster:
                     raise TaggerError(f"{self.address}: lost the connection to the scheduler; "
                                       f"{frames[0]} of {frames[1]} images done") from None
                 frames[0] += len(chunks[k][1])
-                if progress:
-                    progress(len(chunks[k][1]))
                 yield k, outcome
+                if progress:  # once the batch's lines are out (a line clears the bar), as a local run does
+                    progress(len(chunks[k][1]))
         finally:
             if running:
                 try:
