@@ -208,3 +208,30 @@ def test_the_heads_saved_with_the_model_are_the_workers_too(setup, scheduler, tm
     assert _json_lines(capsys.readouterr().out) == local
     plain = _local(data, model, capsys)
     assert any(local[ref]["Vertical streaks"] != plain[ref]["Vertical streaks"] for ref in local)  # the head's p
+
+
+def test_frames_submitted_one_by_one_stream_back_as_a_local_run_gives(setup, scheduler):
+    """RemoteStream (what watch --scheduler will drive): every submitted frame comes back once, with its token,
+    the local run's result; an unreadable one as its one-line error."""
+    from tui_tagger.model.cluster import Cluster
+    from tui_tagger.model.infer import LocalPredictor
+
+    data, model = setup
+    refs = sorted(str(p) for p in data.glob("*.tif"))
+    local = {ref: probs for ref, probs, _ in LocalPredictor.load(model, "cpu").predict_paths(refs, 1, 0)}
+    refs.append(str(data / "not-there.tif"))
+    got: dict[int, tuple] = {}
+    with Cluster(scheduler) as cluster, cluster.predictor(model).stream(batch=1) as stream:
+        for token, ref in enumerate(refs):
+            stream.submit(ref, token)
+            for done, result in stream.results():
+                assert done not in got
+                got[done] = result
+        for done, result in stream.drain(timeout=300):
+            assert done not in got
+            got[done] = result
+        assert len(stream) == 0
+    assert sorted(got) == list(range(len(refs)))
+    assert {ref: probs for ref, probs, _ in (got[t] for t in range(N))} == local
+    assert [got[t][0] for t in range(len(refs))] == refs
+    assert got[N][1] is None and "not-there.tif" in got[N][2]

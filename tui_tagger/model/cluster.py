@@ -20,7 +20,9 @@ the address, never a hang.
 only when a cluster is asked for. Entry points: ``open_cluster(scheduler, cluster)`` (the ``--scheduler`` /
 ``--cluster`` options and ``$TUI_TAGGER_SCHEDULER``) -> ``Cluster`` (connects on first use), then
 ``Cluster.predictor(...)`` (a ``RemotePredictor``: ``predict_indexed`` in completion order, ``predict_paths``
-in input order), ``Cluster.embed_indexed`` and ``Cluster.map_indexed`` (features)."""
+in input order, ``stream()`` for frames that arrive one by one, as ``watch`` has them: ``RemoteStream``, the
+interface of ``model.stream.StreamPredictor``), ``Cluster.embed_indexed`` and ``Cluster.map_indexed``
+(features)."""
 
 from __future__ import annotations
 
@@ -28,6 +30,7 @@ import hashlib
 import json
 import os
 import pickle
+import queue
 import re
 import threading
 import time
@@ -289,8 +292,6 @@ class Cluster:
         """(chunk number, its outcome) for every chunk, in completion order; a few chunks per worker
         thread in flight. A model that cannot load on a worker raises (one line); a chunk whose every try
         killed its worker gives ``_Failed``."""
-        import queue
-
         distributed = distributed_module()
         client = self.client
         finished: queue.SimpleQueue = queue.SimpleQueue()  # futures as they finish (done callbacks)
@@ -316,16 +317,7 @@ class Cluster:
                 k = running.pop(future, None)
                 if k is None:
                     continue
-                if future.status == "cancelled":  # never by us while running: the scheduler forgot it
-                    raise TaggerError(f"{self.address}: lost the connection to the scheduler; "
-                                      f"{frames[0]} of {frames[1]} images done")
-                try:
-                    outcome = self._outcome(future, distributed)
-                except (TaggerError, KeyboardInterrupt):
-                    raise
-                except Exception:  # noqa: BLE001 - CommClosedError and the like: the scheduler went away
-                    raise TaggerError(f"{self.address}: lost the connection to the scheduler; "
-                                      f"{frames[0]} of {frames[1]} images done") from None
+                outcome = self._take(future, distributed, *frames)
                 frames[0] += len(chunks[k][1])
                 yield k, outcome
                 if progress:  # once the batch's lines are out (a line clears the bar), as a local run does
@@ -350,6 +342,18 @@ class Cluster:
             what = "no workers left" if status == "running" else "lost the connection to the scheduler"
             raise TaggerError(f"{self.address}: {what} for {self.timeout:g} s; {done} of {total} images done")
         return since
+
+    def _take(self, future, distributed, done: int, total: int) -> Any:
+        """A finished task's outcome; a scheduler gone meanwhile is one line (``done`` of ``total`` images)."""
+        lost = TaggerError(f"{self.address}: lost the connection to the scheduler; {done} of {total} images done")
+        if future.status == "cancelled":  # never by us while it runs: the scheduler forgot it
+            raise lost
+        try:
+            return self._outcome(future, distributed)
+        except (TaggerError, KeyboardInterrupt):
+            raise
+        except Exception:  # noqa: BLE001 - CommClosedError and the like: the scheduler went away
+            raise lost from None
 
     @staticmethod
     def _outcome(future, distributed) -> Any:
@@ -443,6 +447,10 @@ class RemotePredictor:
                 for j, result in enumerate(outcome):
                     yield start + j, result
 
+    def stream(self, batch: int = 32, in_flight: int | None = None) -> "RemoteStream":
+        """Frames submitted one at a time (``watch``): ``model.stream.StreamPredictor``'s interface."""
+        return RemoteStream(self, batch, in_flight)
+
     def predict_arrays(self, batch):
         raise TaggerError("a cluster predicts from paths its workers read, never from pixel arrays sent to it")
 
@@ -456,6 +464,103 @@ class RemotePredictor:
             while following in waiting:
                 yield waiting.pop(following)
                 following += 1
+
+
+class RemoteStream:
+    """``model.stream.StreamPredictor``'s interface (``submit(ref, token)``, ``results(wait)``, ``drain()``,
+    ``full()``, ``len()``, ``close()``) on a cluster, for frames that come one at a time (``watch``, a TUI
+    worker): the refs submitted since the last batch went out are sent as one batch (at most ``batch``) as
+    soon as a worker thread is free, never waiting for a batch to fill; ``results`` gives
+    [(token, (ref, {tag: p} or None, error or None))] of the batches finished so far, in the order they
+    finish."""
+
+    def __init__(self, predictor: RemotePredictor, batch: int = 32, in_flight: int | None = None):
+        self.predictor = predictor
+        self.cluster = predictor.cluster
+        self.batch = max(1, int(batch))
+        self.in_flight = in_flight or max(4, 4 * self.batch)
+        self._held = self.cluster._scattered(predictor._spec)
+        self._spec = self._held.__enter__()
+        self._unsent: list[tuple[Any, str]] = []
+        self._running: dict[Any, list[tuple[Any, str]]] = {}
+        self._finished: queue.SimpleQueue = queue.SimpleQueue()
+        self._count = 0  # submitted, not yet returned
+        self._done = 0
+        self._alone_since: float | None = None
+
+    def __len__(self) -> int:
+        return self._count
+
+    def full(self) -> bool:
+        return self._count >= self.in_flight
+
+    def submit(self, ref: str, token: Any = None) -> None:
+        self._unsent.append((token, ref))
+        self._count += 1
+        self._send()
+
+    def _send(self) -> None:
+        cap = max(2, 2 * self.cluster.threads()) + 2
+        while self._unsent and (len(self._running) < cap or len(self._unsent) >= self.batch):
+            part, self._unsent = self._unsent[: self.batch], self._unsent[self.batch:]
+            future = self.cluster.client.submit(_predict_task, self._spec, self.batch, [ref for _, ref in part],
+                                                pure=False, key=f"tui-tagger-stream-{_token()}")
+            self._running[future] = part
+            future.add_done_callback(self._finished.put)
+
+    def results(self, wait: float = 0.0) -> list[tuple[Any, tuple]]:
+        """The frames of every batch finished so far (waiting up to ``wait`` seconds for one)."""
+        self._send()
+        if not self._running:
+            return []
+        distributed = distributed_module()
+        out: list[tuple[Any, tuple]] = []
+        try:
+            future = self._finished.get(timeout=wait) if wait > 0 else self._finished.get_nowait()
+        except queue.Empty:
+            self._alone_since = self.cluster._check_alive(self._alone_since, self._done, self._done + self._count)
+            return out
+        self._alone_since = None
+        while True:
+            part = self._running.pop(future, None)
+            if part is not None:
+                outcome = self.cluster._take(future, distributed, self._done, self._done + self._count)
+                if isinstance(outcome, _Failed):
+                    out += [(token, (ref, None, f"{ref}: {outcome}")) for token, ref in part]
+                else:
+                    out += [(token, result) for (token, _), result in zip(part, outcome)]
+                self._count -= len(part)
+                self._done += len(part)
+            try:
+                future = self._finished.get_nowait()
+            except queue.Empty:
+                break
+        self._send()
+        return out
+
+    def drain(self, timeout: float | None = None) -> list[tuple[Any, tuple]]:
+        """Every submitted frame's result (the frames in hand when a watch stops)."""
+        out = []
+        end = None if timeout is None else time.monotonic() + timeout
+        while self._count and (end is None or time.monotonic() < end):
+            self._send()
+            out += self.results(wait=0.1)
+        return out
+
+    def close(self) -> None:
+        running, self._running = list(self._running), {}
+        if running:
+            try:
+                self.cluster.client.cancel(running)
+            except Exception:  # noqa: BLE001 - a closed client
+                pass
+        self._held.__exit__(None, None, None)
+
+    def __enter__(self) -> "RemoteStream":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def indexed(predictor, paths: list[str], batch: int = 32, workers: int | None = None,
