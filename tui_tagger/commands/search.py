@@ -2,6 +2,10 @@
 
 Exit status like grep: 0 when something matched, 1 when nothing did, 2 on an error (a query that does
 not parse, a missing folder). Images whose tag file cannot be read match nothing and are named on stderr.
+
+The folder's index (core/catalog.py) answers the query: first the change check brings it up to date (a
+stat per file; ``--quick``: only folders that changed are listed again), then the images are selected
+by tag set in SQLite and stream out in scan order, with no Python object per image held.
 """
 
 from __future__ import annotations
@@ -24,6 +28,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("query", metavar="QUERY", nargs="*", help=QUERY_HELP)
     parser.add_argument("--json", action="store_true", help="print a JSON list of paths")
     parser.add_argument("--tags-dir", metavar="DIR", help="tag files are kept under DIR, mirroring the tree")
+    parser.add_argument("--quick", action="store_true",
+                        help="check only folders whose modification time changed since the last search or open "
+                             "(files added, removed or saved by rename, as tui-tagger saves; a tag file rewritten "
+                             "in place in an unchanged folder is not seen): under a second on a million images")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         # the change check brings the index up to date; then the index answers the query: no Python
         # object per image, hits stream out in scan order
-        catalog.update()
+        catalog.update(quick=args.quick)
         query = catalog.parse(" ".join(args.query))
         for problem in catalog.problems:
             warn(problem)

@@ -26,6 +26,7 @@ import hashlib
 import json
 import os
 import re
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +35,7 @@ from typing import NamedTuple
 from tui_tagger import config
 from tui_tagger.core.atomic import remove_stale_temp
 from tui_tagger.core.errors import FileProblem, TaggerError
-from tui_tagger.core.index_db import ErrorRow, IndexDB, rel_of, skey, sort_key
+from tui_tagger.core.index_db import SEP, ErrorRow, IndexDB, path_form, rel_of, skey, sort_key
 from tui_tagger.core.query import Query, parse_query
 from tui_tagger.core.vocabulary import Vocabulary, default_vocabulary
 
@@ -49,6 +50,8 @@ SKIP_SUFFIXES = frozenset(
 _EIGER_DATA = re.compile(r"^(?P<stem>.+)_data_\d{6}\.(?:h5|hdf5|hdf|nxs)$", re.IGNORECASE)
 # Rows are written in batches: one transaction per batch keeps a cold scan fast.
 _BATCH = 5000
+# A folder changed this recently is listed again by the next quick check, whatever its stamp says.
+_RACY_NS = 2_000_000_000
 # Where a tag-file candidate lives, as stored in the index: the tags_dir mirror or beside the image.
 _MIRROR, _BESIDE = "m", "b"
 
@@ -147,22 +150,25 @@ class Catalog:
         return self._db
 
     # ------------------------------------------------------------------ the index, paged
-    def update(self) -> tuple[int, int]:
+    def update(self, quick: bool = False) -> tuple[int, int]:
         """Bring the index up to date with the disk (the change check): (entries new or changed, entries
-        removed). No Entry objects are kept: memory stays flat on a million frames."""
+        removed). No Entry objects are kept: memory stays flat on a million frames. ``quick``: trust the
+        folders whose stamp (mtime, ctime, inode) is as the last walk left it, listing only the others:
+        files added, removed or renamed into place (every save of tui-tagger's, rsync, most editors) are
+        seen; a file rewritten in place in an unchanged folder is not, until a full check."""
         changed = removed = 0
-        for kind, _ in _Walk(self, "count").run():
+        for kind, _ in _Walk(self, "count", quick).run():
             if kind == "removed":
                 removed += 1
             else:
                 changed += 1
         return changed, removed
 
-    def changes(self) -> Iterator[Change]:
+    def changes(self, quick: bool = False) -> Iterator[Change]:
         """The change check, streamed: a ``Change`` per entry new or changed since the index was written
         and per entry gone, as the walk finds them; the index is updated as it goes (stopping early keeps
         it consistent). For a viewer's worker thread: paint from ``rows()``, then apply these."""
-        for kind, item in _Walk(self, "changes").run():
+        for kind, item in _Walk(self, "changes", quick).run():
             if kind == "removed":
                 yield Change("removed", item, None)
             else:
@@ -334,9 +340,17 @@ def _dumps(value: dict) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")) if value else ""
 
 
-def _tagset(db: IndexDB, tags: dict, preds: dict) -> int:
+def _tagset(db: IndexDB, tags: dict, preds: dict, memo: dict | None = None) -> int:
+    """The tag-set id of these tags and predicted names (``memo``: by their items, so that a scan encodes
+    each distinct set once)."""
     if not tags and not preds:
         return 0
+    if memo is not None:
+        key = (*tags.items(), None, *preds)
+        hit = memo.get(key)
+        if hit is None:
+            hit = memo[key] = _tagset(db, tags, preds)
+        return hit
     return db.tagset_id(_dumps(tags), json.dumps(list(preds), ensure_ascii=False, separators=(",", ":"))
                         if preds else "")
 
@@ -505,7 +519,7 @@ class _Walk:
     ("changed", Entry) and ("removed", path) and keeps nothing (``changes``); "count" the same without
     building Entries (``update``)."""
 
-    def __init__(self, catalog: Catalog, mode: str):
+    def __init__(self, catalog: Catalog, mode: str, quick: bool = False):
         self.cat = catalog
         self.mode = mode
         self.build = mode != "count"  # Entries for what changed
@@ -523,7 +537,11 @@ class _Walk:
         self.drop_frames: list[str] = []
         self.drop_errors: list[str] = []
         self.visited: set[tuple[int, int]] = set()
-        self.stems: dict[str, str] = {}
+        self.quick = quick
+        self.visited_folders: set[str] = set()
+        self.folders_out: list[tuple] = []
+        self.drop_folders: list[str] = []
+        self.tagsets: dict[tuple, int] = {}
 
     def run(self) -> Iterator[tuple[str, object]]:
         from tui_tagger.core import formats
@@ -539,7 +557,14 @@ class _Walk:
         keep = self.mode in ("all", "changes_only")
         self.known = cat._entries if self.mode == "changes_only" else {}
         seen: dict[str, Entry] = {}
-        self.index = db.iter_files()
+        self.folders = db.folders()
+        self.children: dict[str, list[str]] = {}
+        if self.quick:
+            for fkey in sorted(self.folders, key=lambda k: k.split(SEP)):
+                if fkey:
+                    parent, _, name = fkey.rpartition(SEP)
+                    self.children.setdefault(parent, []).append(path_form(name))
+        self.index = db.iter_files(first_chunk=8 if self.quick else 1000)
         self.pending = next(self.index, None)
         complete = False
         try:
@@ -560,6 +585,7 @@ class _Walk:
                 cat.removed.append(item)
                 if self.mode in ("changes", "count"):
                     yield kind, item
+            self.drop_folders = [k for k in self.folders if k not in self.visited_folders]
             complete = True
         finally:
             self.index.close()
@@ -569,8 +595,10 @@ class _Walk:
 
     def flush(self) -> None:
         self.db.write(files=self.files_out, frames=self.frames_out, drop_files=self.drop_files,
-                      drop_frames=self.drop_frames, drop_errors=self.drop_errors)
+                      drop_frames=self.drop_frames, drop_errors=self.drop_errors, folders=self.folders_out,
+                      drop_folders=self.drop_folders)
         self.files_out, self.frames_out, self.drop_files, self.drop_frames, self.drop_errors = [], [], [], [], []
+        self.folders_out, self.drop_folders = [], []
 
     # ------------------------------------------------------------------ the merge with the index
     def removed_up_to(self, key: str | None) -> Iterator[tuple[str, str]]:
@@ -607,20 +635,43 @@ class _Walk:
     def walk(self) -> Iterator[tuple[str, object]]:
         """Depth-first in name order (files and folders interleaved, as sorted relative paths would be).
         One generator with an explicit stack: nested generators cost more than the stat per file."""
-        stack: list[list] = [[self.root, "", None, None]]  # folder, rel, names left, listings
+        stack: list[list] = [[self.root, "", None, None, None]]  # folder, rel, names left, listings, stamp
+        folders = self.folders
         while stack:
             top = stack[-1]
-            folder, rel_dir, names, listings = top
+            folder, rel_dir, names, listings, stamp = top
             if names is None:
-                listing = self.list_folder(folder)
-                if listing is None:
+                fkey = skey(rel_dir)
+                if self.quick and fkey in folders:
+                    try:
+                        stamp = self.stamp(folder, rel_dir, os.stat(folder))
+                    except OSError:
+                        stamp = None
+                    if stamp and folders[fkey] == stamp:  # its entries are as listed: only its folders
+                        self.visited_folders.add(fkey)
+                        top[2] = names = iter(self.children.get(fkey, ()))
+                        top[3] = listings = None
+                if names is None:
+                    found = self.list_folder(folder, rel_dir)
+                    if found is None:
+                        stack.pop()
+                        continue
+                    listing, top[4] = found
+                    ascii_only = all(n.isascii() for n in listing)
+                    top[2] = names = iter(sorted(listing) if ascii_only else sorted(listing, key=sort_key))
+                    top[3] = listings = {_BESIDE: listing}
+                    if self.tags_dir is not None:
+                        listings[_MIRROR] = _listing(self.cat.mirror_base / rel_dir, self.cat)
+            if listings is None:  # a trusted folder: its files' rows stand, its sub-folders are walked
+                prefix = rel_dir + "/" if rel_dir else ""
+                for name in names:
+                    self.skip_to(skey(prefix + name) + SEP)
+                    stack.append([folder / name, prefix + name, None, None, None])
+                    break
+                else:
+                    self.skip_to(skey(rel_dir) + "\x02" if rel_dir else None)
                     stack.pop()
-                    continue
-                ascii_only = all(n.isascii() for n in listing)
-                top[2] = names = iter(sorted(listing) if ascii_only else sorted(listing, key=sort_key))
-                top[3] = listings = {_BESIDE: listing}
-                if self.tags_dir is not None:
-                    listings[_MIRROR] = _listing(self.cat.mirror_base / rel_dir, self.cat)
+                continue
             listing = listings[_BESIDE]
             self.listings = listings
             self.beside_prefix, self.mirror_prefix = self.prefixes.folder(rel_dir)
@@ -635,7 +686,7 @@ class _Walk:
                 if is_dir:
                     sub = folder / name
                     if not (self.skip_dirs and os.path.realpath(sub) in self.skip_dirs):
-                        stack.append([sub, rel, None, None])
+                        stack.append([sub, rel, None, None, None])
                     break
                 dot = name.rfind(".")
                 if dot > 0 and name[dot:].lower() in SKIP_SUFFIXES:
@@ -648,14 +699,55 @@ class _Walk:
                 yield from self.image(e, rel, key, self.row)
             else:
                 stack.pop()
+                fkey = skey(rel_dir)
+                self.visited_folders.add(fkey)
+                if top[4] is not None and folders.get(fkey) != top[4]:
+                    self.folders_out.append((fkey, top[4]))
 
-    def list_folder(self, folder: Path) -> dict[str, os.DirEntry] | None:
+    def skip_to(self, key: str | None) -> None:
+        """Keep the index rows before ``key`` (None: all left) as they are: the walk does not look at them."""
+        row = self.pending
+        if row is None or (key is not None and row[0] >= key):
+            return
+        self.index.close()
+        if key is None:
+            self.index, self.pending = _no_rows(), None
+            return
+        self.index = self.db.iter_files(after=key, inclusive=True, first_chunk=8)
+        self.pending = next(self.index, None)
+
+    def stamp(self, folder: Path, rel_dir: str, st: os.stat_result) -> str:
+        """What a quick check compares: the folder's mtime, ctime, inode (and its mirror's, with a tags_dir);
+        "" when one changed within the last seconds (a change in the same clock tick would go unseen)."""
+        now = time.time_ns()
+        parts = []
+        for s in (st, self.mirror_stat(rel_dir)):
+            if s is None:
+                parts.append("-")
+                continue
+            if now - s.st_mtime_ns < _RACY_NS or now - s.st_ctime_ns < _RACY_NS:
+                return ""
+            parts.append(f"{s.st_mtime_ns}:{s.st_ctime_ns}:{s.st_ino}:{s.st_dev}")
+        return "/".join(parts)
+
+    def mirror_stat(self, rel_dir: str) -> os.stat_result | None:
+        if self.tags_dir is None:
+            return None
+        try:
+            return os.stat(self.cat.mirror_base / rel_dir)
+        except OSError:
+            return None
+
+    def list_folder(self, folder: Path, rel_dir: str) -> tuple[dict[str, os.DirEntry], str] | None:
+        """(the folder's entries by name, its stamp taken before the listing), None when it cannot be
+        listed (named in ``problems``) or was listed already (a symlink loop)."""
         try:
             st = os.stat(folder)
             ident = (st.st_dev, st.st_ino)
             if ident in self.visited:  # a symlink loop
                 return None
             self.visited.add(ident)
+            stamp = self.stamp(folder, rel_dir, st)
             with os.scandir(folder) as it:
                 listing = {e.name: e for e in it if e.name != "__pycache__"}
             hidden = [n for n in listing if n[0] == "."]
@@ -663,7 +755,7 @@ class _Walk:
                 e = listing.pop(name)
                 if self.cat.sweep_temps_before is not None and remove_stale_temp(e, self.cat.sweep_temps_before):
                     self.cat.swept += 1
-            return listing
+            return listing, stamp
         except OSError as err:
             self.cat.problems.append(f"{folder}: cannot list the folder: {err.strerror or err}")
             return None
@@ -790,13 +882,17 @@ class _Walk:
             error = str(err)
         except OSError as err:
             error = f"{tag_path}: cannot read: {err.strerror or err}"
-        new = (key, tag_size, tag_mtime, _dumps(preds), error, _tagset(self.db, tags, preds))
+        new = (key, tag_size, tag_mtime, _dumps(preds), error, _tagset(self.db, tags, preds, self.tagsets))
         if not self.build:
             return new, None
         return new, Entry(path, ref_rel, size, mtime, fmt, tag_path, tags, preds, error, error)
 
 
 _EMPTY: dict = {}
+
+
+def _no_rows() -> Iterator[tuple]:
+    yield from ()
 
 
 def _listing(folder: Path, cat: "Catalog | None" = None) -> dict[str, os.DirEntry]:

@@ -11,6 +11,8 @@ Tables:
 - ``frames``: the tag columns of each frame of a multi-frame container, by frame ref (rel + suffix).
 - ``tagsets``: each distinct set of tags (JSON name -> source) with the names of the predictions that go
   with it. Many frames share one; a query is decided once per tag set, then selected by id in SQL.
+- ``folders``: each folder a finished walk listed, with its stamp (mtime, ctime, inode of the folder and
+  of its tags_dir mirror) when it was listed: a quick check trusts a folder whose stamp is unchanged.
 - ``errors``: read errors the viewer reported back (``Catalog.mark_error``), valid while the image's
   size + mtime_ns are unchanged.
 
@@ -40,6 +42,7 @@ CREATE TABLE IF NOT EXISTS frames (ref TEXT PRIMARY KEY, {_TAG_COLS}) WITHOUT RO
 CREATE TABLE IF NOT EXISTS errors (
     ref TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, message TEXT
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS folders (skey TEXT PRIMARY KEY, stamp TEXT) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tagsets (
     id INTEGER PRIMARY KEY, tags TEXT NOT NULL, pnames TEXT NOT NULL, UNIQUE (tags, pnames)
 );
@@ -202,22 +205,24 @@ class IndexDB:
                 return []
 
     def iter_files(self, where: str = "", after: str | None = None, limit: int | None = None,
-                   offset: int = 0) -> Iterator[tuple]:
+                   offset: int = 0, inclusive: bool = False, first_chunk: int = CHUNK) -> Iterator[tuple]:
         """File rows (FILE_COLUMNS + TAG_COLUMNS) in key (walk) order, read in chunks: each chunk under the
         lock, none held between them, so writes of the same connection go on while a caller iterates.
-        ``where``: an SQL condition on the columns (built by this package, never from user text)."""
+        ``where``: an SQL condition on the columns (built by this package, never from user text);
+        ``first_chunk``: rows in the first read (small where the caller may seek elsewhere soon)."""
         cond = f" AND ({where})" if where else ""
         last = after
         first = True
         while True:
-            n = CHUNK if limit is None else min(CHUNK, limit)
+            n = (first_chunk if first else CHUNK) if limit is None else min(CHUNK, limit)
             if n <= 0:
                 return
             if last is None:
                 rows = self._fetch(f"SELECT {_FILES} FROM files WHERE 1{cond} ORDER BY skey LIMIT ? OFFSET ?",
                                    (n, offset if first else 0))
             else:
-                rows = self._fetch(f"SELECT {_FILES} FROM files WHERE skey > ?{cond} ORDER BY skey LIMIT ? OFFSET ?",
+                op = ">=" if first and inclusive else ">"
+                rows = self._fetch(f"SELECT {_FILES} FROM files WHERE skey {op} ?{cond} ORDER BY skey LIMIT ? OFFSET ?",
                                    (last, n, offset if first else 0))
             first = False
             restore = _restore
@@ -250,6 +255,10 @@ class IndexDB:
 
     def has_containers(self) -> bool:
         return bool(self._fetch("SELECT 1 FROM files WHERE frames IS NOT NULL LIMIT 1"))
+
+    def folders(self) -> dict[str, str]:
+        """Folder key -> stamp, of every folder the last walks listed."""
+        return dict(self._fetch("SELECT skey, stamp FROM folders"))
 
     def errors(self) -> dict[str, ErrorRow]:
         return {path_form(r[0]): ErrorRow(r[1], r[2], path_form(r[3])) for r in self._fetch("SELECT * FROM errors")}
@@ -321,23 +330,25 @@ class IndexDB:
 
     # ------------------------------------------------------------------ writes
     def write(self, files: list[tuple] = (), frames: list[tuple] = (), errors: list[tuple] = (),
-              drop_files: list[str] = (), drop_frames: list[str] = (), drop_errors: list[str] = ()) -> None:
+              drop_files: list[str] = (), drop_frames: list[str] = (), drop_errors: list[str] = (),
+              folders: list[tuple] = (), drop_folders: list[str] = ()) -> None:
         """Upsert rows (tuples in column order, key first) and delete keys, in one transaction."""
-        if not (files or frames or errors or drop_files or drop_frames or drop_errors):
+        if not (files or frames or errors or drop_files or drop_frames or drop_errors or folders or drop_folders):
             return
         files = [_stored(r, _FILE_TEXT) for r in files]
         frames = [_stored(r, _FRAME_TEXT) for r in frames]
         errors = [_stored(r, (0, 3)) for r in errors]
         drop_frames = [store_form(k) for k in drop_frames]
         drop_errors = [store_form(k) for k in drop_errors]
+        folders = [_stored(r, (0,)) for r in folders]
         try:
-            self._write(files, frames, errors, drop_files, drop_frames, drop_errors)
-        except UnicodeEncodeError:  # a lone surrogate that is no escaped byte: not cached  # a file name that is not UTF-8 (surrogate-escaped): not cached
+            self._write(files, frames, errors, drop_files, drop_frames, drop_errors, folders, drop_folders)
+        except UnicodeEncodeError:  # a lone surrogate that is no escaped byte: not cached
             ok = _encodable
             self._write(*([r for r in rows if ok(r)] for rows in (files, frames, errors, drop_files, drop_frames,
-                                                                  drop_errors)))
+                                                                  drop_errors, folders, drop_folders)))
 
-    def _write(self, files, frames, errors, drop_files, drop_frames, drop_errors) -> None:
+    def _write(self, files, frames, errors, drop_files, drop_frames, drop_errors, folders, drop_folders) -> None:
         with self._lock:
             c = self._conn
             try:
@@ -350,6 +361,8 @@ class IndexDB:
                     c.executemany("DELETE FROM files WHERE skey=?", ((k,) for k in drop_files))
                     c.executemany("DELETE FROM frames WHERE ref=?", ((k,) for k in drop_frames))
                     c.executemany("DELETE FROM errors WHERE ref=?", ((k,) for k in drop_errors))
+                    c.executemany("INSERT OR REPLACE INTO folders VALUES (?,?)", folders)
+                    c.executemany("DELETE FROM folders WHERE skey=?", ((k,) for k in drop_folders))
                     c.execute("COMMIT")
                 except BaseException:
                     c.execute("ROLLBACK")

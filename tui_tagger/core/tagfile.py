@@ -19,6 +19,7 @@ import datetime as _dt
 import math
 import os
 import re
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from lxml import etree
 from tui_tagger.core.atomic import atomic_write_bytes
 from tui_tagger.core.text import printable
 from tui_tagger.core.errors import TagFileError
-from tui_tagger.core.regular import NotRegularFile, open_regular
+from tui_tagger.core.regular import NotRegularFile, open_regular, read_regular
 from tui_tagger.core.vocabulary import FIELD_EXTRAS, GROUPS, KNOWN_IDS, OTHER_GROUP, Attribute, default_vocabulary
 
 MAX_BYTES = 4 * 1024 * 1024  # real tag files are ~2 KiB; anything this big is not one
@@ -64,10 +65,17 @@ def _attribute(name: str) -> Attribute:
     return _vocab().get(name) or Attribute(name, FIELD_EXTRAS.get(name, OTHER_GROUP), 0, KNOWN_IDS.get(name), False)
 
 
+_PARSERS = threading.local()
+
+
 def _parser() -> etree.XMLParser:
-    return etree.XMLParser(
-        resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False
-    )
+    """The safe parser, one per thread (an lxml parser is reusable, not shareable between threads)."""
+    parser = getattr(_PARSERS, "parser", None)
+    if parser is None:
+        parser = _PARSERS.parser = etree.XMLParser(
+            resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False, huge_tree=False
+        )
+    return parser
 
 
 def _local(el) -> str:
@@ -131,14 +139,11 @@ def parse_xml(path: Path, data: bytes):
 
 def _read_bytes(path: Path) -> tuple[bytes, tuple[int, int, int]]:
     try:
-        with open_regular(path) as fh:  # a FIFO or device named x.tag is refused, never waited on
-            st = os.fstat(fh.fileno())
-            if st.st_size > MAX_BYTES:
-                raise TagFileError(path, f"is {st.st_size / 2**20:.1f} MiB; a tag file is small (limit {MAX_BYTES // 2**20} MiB)")
-            # read what fstat says is there: asking for MAX_BYTES + 1 allocates 4 MiB per file
-            data = fh.read(st.st_size + 1)
-            if len(data) > st.st_size:  # it grew since: the rest, up to the limit
-                data += fh.read(MAX_BYTES + 1 - len(data))
+        # a FIFO or device named x.tag is refused, never waited on; what fstat says is there is read (a
+        # read of MAX_BYTES + 1 would allocate 4 MiB per file)
+        data, st = read_regular(path, MAX_BYTES)
+        if st.st_size > MAX_BYTES:
+            raise TagFileError(path, f"is {st.st_size / 2**20:.1f} MiB; a tag file is small (limit {MAX_BYTES // 2**20} MiB)")
     except FileNotFoundError:
         raise TagFileError(path, "no such tag file") from None
     except IsADirectoryError:
@@ -255,15 +260,20 @@ def _make(parent, local: str, **attrs):
     return etree.Element(f"{{{ns}}}{local}" if ns else local, attrs)
 
 
-def _tag_elements(root):
+def _tag_elements(root, maybe_predictions: bool = True):
     """(name, id, element) of each <tag> of a tag_list outside the predictions block, in document order; an
-    empty <tag/> with an unknown id is no tag (kept in the tree)."""
-    inside_predictions = set(root.iterfind(f".//{{*}}{PREDICTIONS}//{{*}}tag")) if len(root) else ()
+    empty <tag/> with an unknown id is no tag (kept in the tree). ``maybe_predictions`` False: the caller
+    knows the file has no predictions block."""
+    inside_predictions = set(root.iterfind(f".//{{*}}{PREDICTIONS}//{{*}}tag")) if maybe_predictions else ()
     for el in root.iter("{*}tag"):
         if inside_predictions and el in inside_predictions:
             continue
-        tid = _int(el.get("id"))
-        name = " ".join("".join(el.itertext()).split()) or _NAME_OF_ID.get(tid, "")
+        tid = el.get("id")
+        tid = _int(tid) if tid is not None else None
+        text = "".join(el.itertext()) if len(el) else el.text  # no children: the text is all there is
+        name = " ".join(text.split()) if text else ""
+        if not name and tid is not None:
+            name = _NAME_OF_ID.get(tid, "")
         if name:
             yield name, tid, el
 
@@ -292,10 +302,12 @@ def read_tags(path: str) -> tuple[dict[str, str | None], dict[str, float]]:
         tf = TagFile.from_bytes(path, data)  # results XML, or not a tag file: the full reader says which
         return {name: tag.source for name, tag in tf.tags.items()}, tf.predictions
     tags: dict[str, str | None] = {}
-    for name, _, el in _tag_elements(root):
+    # no "predictions" in the bytes: no block (unless they are UTF-16/32: a BOM or NULs, then look)
+    maybe = b"predictions" in data or not data[:1].isascii() or b"\x00" in data[:8]
+    for name, _, el in _tag_elements(root, maybe):
         if name not in tags:
             tags[name] = el.get("source")
-    return tags, _latest_predictions(root)[1]
+    return tags, _latest_predictions(root)[1] if maybe else {}
 
 
 # ---------------------------------------------------------------------------------------------------
