@@ -1,0 +1,205 @@
+"""The catalog's index answers tag queries: the same answers as the in-memory search over every entry, on a
+folder with the hard cases, and it keeps up with changes made after it was filled."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from tui_tagger import cli
+from tui_tagger.core import catalog as catalog_mod
+from tui_tagger.core.catalog import Catalog, search
+from tui_tagger.core.errors import QueryError
+from tui_tagger.core.tagfile import TagFile
+
+TAG_LIST = '<?xml version="1.0"?>\n<tag_list filename="{name}">\n{body}</tag_list>\n'
+
+
+def tag_file(path, tags=(), predictions=None):
+    """tags: names, or (name, source) pairs; predictions: {name: p}."""
+    body = ""
+    for tag in tags:
+        name, source = (tag, None) if isinstance(tag, str) else tag
+        attr = f' source="{source}"' if source else ""
+        body += f"  <tag{attr}>{_xml(name)}</tag>\n"
+    if predictions:
+        body += '  <predictions model="m" time="2024-01-01T00:00:00">\n'
+        body += "".join(f'    <p name="{_xml(n)}" value="{p}"/>\n' for n, p in predictions.items())
+        body += "  </predictions>\n"
+    name = _xml(path.stem.encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
+    path.write_bytes(TAG_LIST.format(name=name, body=body).encode())
+
+
+def _xml(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace('"', "&quot;")
+
+
+def tiff(path, value=1):
+    import tifffile
+
+    tifffile.imwrite(path, np.full((4, 4), value, np.uint16))
+
+
+def bump(path):
+    st = os.stat(path)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
+
+
+@pytest.fixture
+def tricky(tmp_path):
+    """Sub-folders that sort between files, a non-UTF-8 name, a malformed tag file, names with odd
+    characters and sources, predictions, an untagged image, a multi-page TIFF with a tag file per page."""
+    from PIL import Image
+
+    root = tmp_path / "data"
+    (root / "b" / "deep").mkdir(parents=True)
+    tiff(root / "a1.tif")
+    tag_file(root / "a1.xml", [("Powder", "human"), ("Ordered", "model")], {"Powder": 0.9, "Thin film": 0.2})
+    tiff(root / "a2.tif")  # untagged
+    tiff(root / "b" / "c1.tif")
+    tag_file(root / "b" / "c1.xml", ["Thin film", "Asymmetric (left/right)", 'Say "cheese" & <go>'])
+    tiff(root / "b" / "deep" / "d.tif")
+    tag_file(root / "b" / "deep" / "d.tag", [("powder", "human"), "Ring: Isotropic", "Ring: Oriented z"],
+             {"powder": 0.4})
+    tiff(root / "b-side.tif")
+    tag_file(root / "b-side.xml", [("GISAXS", "synthetic"), "Ünïcødé tag", "Beamline 11-BM and more"])
+    tiff(root / "broken.tif")
+    (root / "broken.xml").write_bytes(b"<tag_list><tag>Powder</tag>")  # truncated: its tags are unknown
+    raw = os.fsdecode(b"raw\xfename.tif")
+    tiff(root / raw)
+    tag_file(root / os.fsdecode(b"raw\xfename.xml"), ["Powder", "Saturation"])
+    pages = [Image.fromarray(np.full((300, 300), i, np.uint8)) for i in range(3)]
+    pages[0].save(root / "pages.tif", save_all=True, append_images=pages[1:])
+    tag_file(root / "pages_1.xml", ["Powder"], {"Powder": 0.7})
+    tag_file(root / "pages_2.xml", ["Saturation"])
+    return root
+
+
+QUERIES = [
+    "", "Powder", "powder", "not Powder", "Powder and not Ordered", "Powder or Thin film", "human:Powder",
+    "model:Ordered", "synthetic:GISAXS", "human:Ordered", "Ring: *", "not *", "*", "not (Powder or Saturation)",
+    '"Asymmetric (left/right)"', "Asymmetric (left/right) and Thin film", '"Say \\"cheese\\" & <go>"',
+    "Ünïcødé tag", "beamline 11-bm and more", "p(Powder) > 0.5", "p(Powder) <= 0.5", "not p(Thin film) > 0.1",
+    "p(Powder) > 0.5 or Saturation", "(Powder and p(Powder) > 0.8) or not *", "! Powder && (Saturation || Ordered)",
+]
+
+
+def paths(entries):
+    return [e.path for e in entries]
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_index_answers_exactly_as_the_in_memory_search(tricky, query):
+    if query == '"Say \\"cheese\\" & <go>"':
+        query = "'Say \"cheese\" & <go>'"
+    entries = Catalog(tricky).entries()
+    slow = search(entries, query)
+    fresh = Catalog(tricky)  # a new catalog: the answer comes from the index file
+    assert list(fresh.rows(query)) == slow  # the same entries (tags, sources, predictions, errors), same order
+    assert fresh.count(query) == len(slow)
+    assert paths(Catalog(tricky).search(query)) == paths(slow)
+
+
+def test_the_folder_has_what_the_tricky_cases_need(tricky):
+    entries = {e.rel: e for e in Catalog(tricky).entries()}
+    assert list(entries) == ["a1.tif", "a2.tif", "b/c1.tif", "b/deep/d.tif", "b-side.tif", "broken.tif",
+                             "pages.tif#0", "pages.tif#1", "pages.tif#2", os.fsdecode(b"raw\xfename.tif")]
+    assert entries["broken.tif"].tag_error
+    assert entries[os.fsdecode(b"raw\xfename.tif")].tags == {"Powder": None, "Saturation": None}
+    assert entries["pages.tif#1"].predictions == {"Powder": 0.7}
+    assert list(Catalog(tricky).rows()) == list(entries.values())  # the index alone gives them back
+
+
+def test_unknown_tag_is_the_same_error_from_the_index(tricky):
+    Catalog(tricky).entries()
+    with pytest.raises(QueryError) as slow:
+        search(Catalog(tricky).entries(), "Powdr")
+    with pytest.raises(QueryError) as fast:
+        list(Catalog(tricky).rows("Powdr"))
+    assert str(fast.value) == str(slow.value)
+
+
+def test_malformed_tag_file_stays_marked_and_is_never_written(tricky, capsys):
+    before = (tricky / "broken.xml").read_bytes()
+    assert cli.main(["search", str(tricky), "not", "Powder"]) == 0
+    out, err = capsys.readouterr()
+    assert "broken.tif" not in out  # its tags are unknown: it matches nothing
+    assert "broken.xml" in err and "not searched" in err and len(err.strip().splitlines()) == 1
+    assert cli.main(["search", str(tricky), "not", "Powder"]) == 0  # warm: still named
+    assert "broken.xml" in capsys.readouterr().err
+    assert (tricky / "broken.xml").read_bytes() == before
+    assert [e.rel for e in Catalog(tricky).rows() if e.tag_error] == ["broken.tif"]
+
+
+def _search(root, *args, capsys) -> list[str]:
+    """The paths ``search --json`` prints (exact, where plain output escapes a non-UTF-8 name)."""
+    cli.main(["search", "--json", str(root), *args])
+    return json.loads(capsys.readouterr().out)
+
+
+def test_search_sees_changes_made_after_indexing(tricky, capsys):
+    assert _search(tricky, "Saturation", capsys=capsys) == [
+        str(tricky / "pages.tif#2"), str(tricky / os.fsdecode(b"raw\xfename.tif"))]
+    tag_file(tricky / "a1.xml", ["Saturation"])  # rewritten in place, as other tools write
+    bump(tricky / "a1.xml")
+    tag_file(tricky / "a2.xml", ["Saturation"])  # a new tag file for an untagged image
+    (tricky / os.fsdecode(b"raw\xfename.xml")).unlink()  # a tag file removed: its tags are gone
+    tiff(tricky / "b" / "new.tif")
+    tag_file(tricky / "b" / "new.tag", ["Saturation"])
+    assert _search(tricky, "Saturation", capsys=capsys) == [
+        str(tricky / "a1.tif"), str(tricky / "a2.tif"), str(tricky / "b" / "new.tif"), str(tricky / "pages.tif#2")]
+    assert str(tricky / os.fsdecode(b"raw\xfename.tif")) in _search(tricky, "not", "*", capsys=capsys)
+    (tricky / "b" / "new.tif").unlink()
+    assert str(tricky / "b" / "new.tif") not in _search(tricky, "Saturation", capsys=capsys)
+
+
+def test_quick_search_trusts_unchanged_folders_and_lists_changed_ones(tricky, capsys, monkeypatch):
+    monkeypatch.setattr(catalog_mod, "_RACY_NS", 0)  # no waiting out the clock tick in a test
+    assert str(tricky / "a1.tif") in _search(tricky, "Powder", "--quick", capsys=capsys)
+    tf = TagFile.read(tricky / "a1.xml")  # a save as tui-tagger makes it: a new file renamed into place
+    tf.remove("Powder")
+    tf.save()
+    os.unlink(tricky / "b" / "c1.xml")  # removed: the folder changes
+    assert _search(tricky, "Powder or Thin film", "--quick", capsys=capsys) == [
+        str(tricky / "b" / "deep" / "d.tif"), str(tricky / "pages.tif#1"), str(tricky / os.fsdecode(b"raw\xfename.tif"))]
+    (tricky / "c").mkdir()  # a new run folder
+    tiff(tricky / "c" / "x.tif")
+    tag_file(tricky / "c" / "x.xml", ["Thin film"])
+    assert _search(tricky, "Thin film", "--quick", capsys=capsys) == [str(tricky / "c" / "x.tif")]
+    # what --quick does not see, by design: a tag file rewritten in place in an unchanged folder
+    tag_file(tricky / "b" / "deep" / "d.tag", ["Thin film"])
+    bump(tricky / "b" / "deep" / "d.tag")
+    assert _search(tricky, "Thin film", "--quick", capsys=capsys) == [str(tricky / "c" / "x.tif")]
+    assert _search(tricky, "Thin film", capsys=capsys) == [  # the full check does
+        str(tricky / "b" / "deep" / "d.tif"), str(tricky / "c" / "x.tif")]
+
+
+def test_changes_stream_what_differs_and_rows_page_the_index(tricky):
+    everything = Catalog(tricky).entries()
+    cat = Catalog(tricky)
+    assert list(cat.changes()) == []
+    tag_file(tricky / "a2.xml", ["Amorphous"])
+    (tricky / "b" / "c1.tif").unlink()
+    changes = list(cat.changes())
+    assert [(c.kind, c.path) for c in changes] == [("changed", str(tricky / "a2.tif")),
+                                                   ("removed", str(tricky / "b" / "c1.tif"))]
+    assert changes[0].entry.tags == {"Amorphous": None}
+    now = Catalog(tricky).entries()
+    assert len(now) == len(everything) - 1
+    for start, limit in [(0, 3), (3, 4), (5, 100), (9, 1)]:
+        assert list(Catalog(tricky).rows(start=start, limit=limit)) == now[start:start + limit]
+    assert Catalog(tricky).count() == len(now)
+    assert Catalog(tricky).get(str(tricky / "a2.tif")).tags == {"Amorphous": None}  # no list held: the index
+
+
+def test_update_tags_after_a_save_is_what_the_index_answers(tricky):
+    cat = Catalog(tricky)
+    cat.update()
+    tf = TagFile.read(tricky / "a1.xml")
+    tf.add("Misaligned")
+    tf.save()
+    cat.update_tags(str(tricky / "a1.tif"), tf)
+    assert paths(Catalog(tricky).rows("Misaligned")) == [str(tricky / "a1.tif")]
