@@ -203,3 +203,17 @@ def test_update_tags_after_a_save_is_what_the_index_answers(tricky):
     tf.save()
     cat.update_tags(str(tricky / "a1.tif"), tf)
     assert paths(Catalog(tricky).rows("Misaligned")) == [str(tricky / "a1.tif")]
+
+
+def test_background_check_reports_the_changes_from_a_child_process(tricky, tmp_path):
+    from tui_tagger.core.catalog_check import BackgroundCheck
+
+    cache = tmp_path / "cache"
+    Catalog(tricky, cache_dir=cache).update()
+    tag_file(tricky / "a2.xml", ["Amorphous"])
+    (tricky / "b" / "c1.tif").unlink()
+    changes = list(BackgroundCheck(tricky, cache_dir=cache))
+    assert [(c.kind, c.path) for c in changes] == [("changed", str(tricky / "a2.tif")),
+                                                   ("removed", str(tricky / "b" / "c1.tif"))]
+    assert changes[0].entry == Catalog(tricky, cache_dir=cache).get(str(tricky / "a2.tif"))
+    assert list(BackgroundCheck(tricky, cache_dir=cache)) == []  # the child wrote the index
