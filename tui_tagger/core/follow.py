@@ -210,13 +210,17 @@ class Follower:
     written); ``state=False`` keeps nothing between runs."""
 
     def __init__(self, roots: list[str | os.PathLike], *, poll: float | None = None, backlog: str = "new",
-                 settle: float = SETTLE_S, state: bool = True, report: Callable[[str], None] | None = None):
+                 settle: float = SETTLE_S, state: bool = True, report: Callable[[str], None] | None = None,
+                 since: float | None = None):
         if backlog not in BACKLOG:
             raise ValueError(f"backlog must be one of {', '.join(BACKLOG)}, not {backlog!r}")
         self.roots = [os.path.abspath(os.fspath(r)) for r in roots]
         self.poll = poll
         self.backlog = backlog
         self.settle = settle
+        # backlog "none": files changed at or after this time.time() are not the baseline but new (a viewer that
+        # listed the folder from then on misses nothing written between its listing and this start)
+        self.since = since
         self.report = report or (lambda line: None)
         self._events: queue.SimpleQueue = queue.SimpleQueue()
         self._pending: dict[str, _Pending] = {}
@@ -234,7 +238,8 @@ class Follower:
         self._observer, self.mode = self._make_observer()
         if self.backlog == "none":
             for path in self._walk():  # everything there now is the baseline (never predicted unless it changes)
-                self._baseline(path)
+                if not self._new_since(path):
+                    self._baseline(path)
         else:
             self._backlog_walk = self._walk()
 
@@ -343,6 +348,19 @@ class Follower:
                 size, mtime_ns, frames, failed = found
                 rec = self._files[path] = _Record(size, mtime_ns, frames, frames > 1, 1 if failed else 0)
         return rec
+
+    def _new_since(self, path: str) -> bool:
+        """With ``since``: ``path`` changed at or after it, so it is queued as new rather than baselined."""
+        if self.since is None:
+            return False
+        try:
+            st = os.stat(path)
+        except OSError:
+            return False
+        if max(st.st_mtime, st.st_ctime) < self.since:
+            return False
+        self._pending.setdefault(path, _Pending(closed=time.time() - st.st_mtime >= self.settle))
+        return True
 
     def _baseline(self, path: str) -> None:
         try:
