@@ -634,12 +634,37 @@ def _worker_name() -> str:
         return f"pid {os.getpid()}"
 
 
+_TUNED: list[bool] = []
+
+
+def _tune_malloc() -> None:
+    """Once per worker process: give glibc back its large-block heap. Dask's nanny starts workers with
+    ``MALLOC_TRIM_THRESHOLD_=65536``, and setting it turns off glibc's dynamic mmap threshold: every array of
+    128 KiB or more (a frame, its preprocessed copy, a batch) is then a fresh mmap, zeroed page by page. That
+    cost 15.2 instead of 9.1 CPU ms per 1024x1024 frame (the same frames and model in one process, with and
+    without the variable); mmap only from 32 MiB and trim the heap from 256 MiB brings it back to 8.6.
+    Workers here hold no data between tasks, so the memory dask's setting saves is not at stake."""
+    if _TUNED or "MALLOC_TRIM_THRESHOLD_" not in os.environ:
+        return
+    _TUNED.append(True)
+    try:
+        import ctypes
+        import ctypes.util
+
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(-3, 32 << 20)  # M_MMAP_THRESHOLD
+        libc.mallopt(-1, 256 << 20)  # M_TRIM_THRESHOLD
+    except (OSError, AttributeError):  # not glibc: nothing to undo
+        pass
+
+
 def _worker_predictor(spec: _Spec):
     """The spec's model in this worker process, loaded once (threads of one worker share it)."""
     with _LOAD_LOCK:
         found = _LOADED.get(spec.token)
         if found is not None:
             return found
+        _tune_malloc()
         from tui_tagger.model.headfile import model_digest
         from tui_tagger.model.infer import LocalPredictor
 
@@ -681,6 +706,8 @@ def _embed_task(spec: _Spec, batch: int, paths: list[str]):
 
 
 def _map_task(func: Callable[[list[str]], list], paths: list[str]) -> list:
+    with _LOAD_LOCK:
+        _tune_malloc()
     return list(func(paths))
 
 
