@@ -11,6 +11,7 @@ import argparse
 import csv
 import io
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 FORMATS = ("csv", "json")
@@ -35,25 +36,41 @@ def tag_columns(entries) -> list[str]:
     return known + [name for name in seen if name not in set(known)]
 
 
-def to_csv(entries) -> str:
-    columns = tag_columns(entries)
+def csv_chunks(entries, columns: list[str]) -> Iterator[str]:
+    """The CSV table in pieces (``entries`` may be a stream: a million rows are never all in memory)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["path", "error", *columns])
-    for e in entries:
+    for i, e in enumerate(entries):
         writer.writerow([e.path, e.error or "", *(1 if c in e.tags else 0 for c in columns)])
-    return out.getvalue()
+        if i % 2000 == 1999:
+            yield out.getvalue()
+            out.seek(0)
+            out.truncate()
+    yield out.getvalue()
+
+
+def json_chunks(entries) -> Iterator[str]:
+    """The JSON list, one row at a time, exactly as ``json_text(rows, indent=1)`` writes the whole list."""
+    from tui_tagger.core.text import json_text
+
+    first = True
+    for e in entries:
+        row = {"path": e.path, "tags": list(e.tags), "sources": dict(e.tags),
+               "predictions": dict(e.predictions), "error": e.error}
+        text = json_text(row, indent=1).replace("\n", "\n ")  # one level deeper, inside the list
+        yield ("[\n " if first else ",\n ") + text
+        first = False
+    yield "[]\n" if first else "\n]\n"
+
+
+def to_csv(entries) -> str:
+    entries = list(entries)
+    return "".join(csv_chunks(entries, tag_columns(entries)))
 
 
 def to_json(entries) -> str:
-    rows = [
-        {"path": e.path, "tags": list(e.tags), "sources": dict(e.tags),
-         "predictions": dict(e.predictions), "error": e.error}
-        for e in entries
-    ]
-    from tui_tagger.core.text import json_text
-
-    return json_text(rows, indent=1) + "\n"
+    return "".join(json_chunks(entries))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -67,16 +84,24 @@ def run(args: argparse.Namespace) -> int:
         suffix = Path(args.output).suffix.lower().lstrip(".") if args.output else ""
         fmt = suffix if suffix in FORMATS else "csv"
     catalog = Catalog(args.dir, tags_dir=args.tags_dir)
-    entries = catalog.entries()
+    # the change check brings the index up to date; the rows then stream from it (twice for CSV: its
+    # columns are the tags found), never a list of every image
+    catalog.update()
     for problem in catalog.problems:
         warn(problem)
-    text = to_csv(entries) if fmt == "csv" else to_json(entries)
+    if fmt == "csv":
+        chunks = csv_chunks(catalog.rows(), tag_columns(catalog.rows()))
+    else:
+        chunks = json_chunks(catalog.rows())
     if args.output:
+        # surrogateescape: a file name that is not UTF-8 is written as the bytes it has on disk
+        data = b"".join(chunk.encode("utf-8", "surrogateescape") for chunk in chunks)
         try:
-            # surrogateescape: a file name that is not UTF-8 is written as the bytes it has on disk
-            atomic_write_bytes(args.output, text.encode("utf-8", "surrogateescape"))
+            atomic_write_bytes(args.output, data)
         except OSError as err:
             raise FileProblem(args.output, f"cannot write: {err.strerror or err}") from None
     else:
-        sys.stdout.write(text)
+        for chunk in chunks:
+            sys.stdout.write(chunk)
+    catalog.close()
     return 0
