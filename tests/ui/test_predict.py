@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-from support import make_folder, ready
+from support import make_folder, names, ready
 
 from tui_tagger.core.errors import TaggerError
 from tui_tagger.core.vocabulary import default_vocabulary
@@ -75,9 +75,11 @@ PROBS = {"img00.tif": 0.9, "img01.tif": 0.2, "img02.tif": 0.7, "img03.tif": 0.1,
 async def test_predict_keeps_ui_responsive_and_fills_p(folder):
     predictor = SlowPredictor(PROBS, delay=0.15)
     app = TaggerApp(folder, tag=RING, graphics="halfcell", predictor=lambda: predictor)
+    app.idle_resort_s = float("inf")  # the user never rests: the rows move only when asked (o)
     async with app.run_test(size=(160, 48)) as pilot:
         await ready(app, pilot)
         app.neg.focus()
+        before_order = (names(app.pos), names(app.neg))
         await pilot.press("p")
         assert await until(pilot, lambda: predictor.started.is_set())
         assert "predicting" in status(app) and "cpu" in status(app)
@@ -87,7 +89,13 @@ async def test_predict_keeps_ui_responsive_and_fills_p(folder):
         assert predictor.yielded < len(PROBS)  # the key really came in mid-run
         assert await until(pilot, lambda: app.predicting is None)
         assert "model: cpu" in status(app)
-        # every row has p(tag); likely mistakes first: positives lowest p, negatives highest p
+        # every row has p(tag), shown at once, but nothing moved under the user until o
+        assert (names(app.pos), names(app.neg)) == before_order
+        assert all(RING in r.predictions for r in app.pos.rows + app.neg.rows)
+        assert "o re-sorts" in status(app)
+        await pilot.press("o")
+        assert app.sort == "p" and "o re-sorts" not in status(app)  # o re-sorted, the order is still by p
+        # likely mistakes first: positives lowest p, negatives highest p
         assert [r.predictions[RING] for r in app.pos.rows] == [0.2, 0.9]
         assert [r.predictions[RING] for r in app.neg.rows] == [0.7, 0.45, 0.1, 0.05]
         assert "p=0.70" in "".join(s.text for s in app.neg.render_line(1))

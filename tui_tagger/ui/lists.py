@@ -1,6 +1,10 @@
 """The Positive and Negative lists (a mixin of TaggerApp): built from the session by the view's tag,
-filter and sort; rows that change (a correction, new p, a rescan) move to their places without a
-rebuild; which list is active and which row the inspect pane shows.
+filter and sort; rows that a correction changes move to their places without a rebuild; which list is
+active and which row the inspect pane shows.
+
+Steady lists: new p (predictions, a live head's retrain) show in the rows at once, but the rows stay where
+they are until the user asks (``o``), changes the tag or filter, or rests for ``IDLE_RESORT_S``; then they
+move with the cursor's image kept on its line of the screen. Marks are on images (paths), not rows.
 """
 
 from __future__ import annotations
@@ -8,6 +12,7 @@ from __future__ import annotations
 import time
 
 from rich.text import Text
+from textual import events
 
 from tui_tagger.core.text import printable
 from tui_tagger.ui.messages import RowSelected, ThumbsReady
@@ -16,6 +21,7 @@ from tui_tagger.ui.widgets.checklist import TagChecklist
 from tui_tagger.ui.widgets.image_list import ImageList
 
 FULL_REBUILD = 5000  # more rows than this changing at once: one full rebuild is cheaper
+IDLE_RESORT_S = 3.0  # no key or click for this long: rows whose p changed move to their sorted places
 
 
 class ListsMixin:
@@ -23,6 +29,8 @@ class ListsMixin:
     _next_rebuild = 0.0
     _painted = False  # the lists have been built once
     _last_list = None
+    _last_input = 0.0  # time.monotonic() of the user's last key or click
+    idle_resort_s = IDLE_RESORT_S  # tests set it (inf: only o re-sorts; 0: at the next tick)
 
     def rebuild_lists(self) -> None:
         t0 = time.monotonic()
@@ -46,6 +54,7 @@ class ListsMixin:
         # while a big folder streams in, rebuilding costs O(n log n): keep it to a fifth of the UI's time
         if self._refresh_pending and time.monotonic() >= self._next_rebuild:
             self.rebuild_lists()
+        self.resort_if_idle()
 
     def update_rows(self, paths: list[str]) -> None:
         """After corrections on these images: move just their rows (a full rebuild costs O(n log n))."""
@@ -66,20 +75,49 @@ class ListsMixin:
         self.labels_changed()  # the head learns from it
 
     def apply_predictions(self, results, model: str) -> None:
-        """New p for some images (the model, a head): their rows re-sort where they belong."""
+        """New p for some images (the model, a head): shown at once in their rows, which stay where they
+        are (the lists do not move under the user); ``o``, a new tag or filter, or an idle moment re-sorts."""
         s = self.session
         rows = [s.row(p) for p, _, _ in results if p in s.index]
-        if self._refresh_pending or len(rows) > FULL_REBUILD:
-            s.set_predictions(results, model)
-            self.rebuild_lists()
-        else:
-            # out with the old sort keys, in with the new: the rows re-sort where they belong
-            states = [lst.begin_update(rows) for lst in (self.pos, self.neg)]
-            s.set_predictions(results, model)
-            for lst, state in zip((self.pos, self.neg), states):
-                lst.end_update(state, [r for r in rows if self._listed_in(lst, r)])
-            self._lists_changed()
+        listed = {lst: [r for r in rows if self._listed_in(lst, r)] for lst in (self.pos, self.neg)}
+        for lst, mine in listed.items():
+            lst.freeze(mine)  # they stay listed by the keys they have now
+        s.set_predictions(results, model)
+        paths = {r.path for r in rows}
+        for lst, mine in listed.items():
+            lst.settle(mine)
+            lst.refresh_paths(paths)
+        self._lists_changed()
         self.inspect.update_predictions(self.active_list().current)
+
+    # ---- re-sorting: when the user asks (o), or after an idle moment -------------------------------
+    def order_stale(self) -> bool:
+        """Some row's p changed since the lists were sorted (``o`` or an idle moment re-sorts)."""
+        return self.pos.stale or self.neg.stale
+
+    def resort_lists(self) -> bool:
+        """Rows whose p changed go to their places; the cursor's image stays on its line. True if one moved."""
+        if self._refresh_pending or len(self.pos.sorted.frozen) + len(self.neg.sorted.frozen) > FULL_REBUILD:
+            self.rebuild_lists()  # keeps the cursor's image on its line, too
+            return True
+        moved = [lst.resort() for lst in (self.pos, self.neg)]
+        if any(moved):
+            self._lists_changed()
+        return any(moved)
+
+    def note_input(self) -> None:
+        self._last_input = time.monotonic()
+
+    def resort_if_idle(self) -> None:
+        """After IDLE_RESORT_S without a key or a click, the lists catch up with their p."""
+        if time.monotonic() - self._last_input >= self.idle_resort_s and (self.pos.sorted.frozen or self.neg.sorted.frozen):
+            self.resort_lists()
+
+    async def on_event(self, event) -> None:
+        # any key or click is the user at work: the lists do not re-sort by themselves until they rest
+        if isinstance(event, (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp)):
+            self.note_input()
+        await super().on_event(event)
 
     def _listed_in(self, lst, row) -> bool:
         tags = self.session.tags(row)

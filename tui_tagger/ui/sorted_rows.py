@@ -26,24 +26,70 @@ def sort_key(sort: str, tag: str, positive: bool) -> Callable:
 
 
 class SortedRows:
+    """Rows in the order of their *listed* keys. A row's p can change without its row moving (steady
+    lists): ``freeze`` first keeps the key it was listed by (``frozen``, path -> key), so lookups still
+    find it; ``stale`` says some listed order is older than the rows' p, ``resort`` catches up."""
+
     def __init__(self, rows: Iterable = (), key: Callable = lambda r: (r.rel, r.path), presorted: bool = False):
         self.key = key
         self.rows = list(rows) if presorted else sorted(rows, key=key)
+        self.frozen: dict[str, object] = {}  # path -> the key a row is listed by, where its own key changed
 
     def __len__(self) -> int:
         return len(self.rows)
 
+    def listed_key(self, row):
+        frozen = self.frozen
+        if frozen:
+            k = frozen.get(row.path)
+            if k is not None:
+                return k
+        return self.key(row)
+
+    def _bisect(self, k) -> int:
+        return bisect_left(self.rows, k, key=self.listed_key if self.frozen else self.key)
+
     def index(self, row) -> int | None:
-        """Where ``row`` is listed, or None. Rows are looked up by their key: a row whose key changed
-        since it was listed (a rescan replaced it) needs a full rebuild first (the app does that)."""
+        """Where ``row`` is listed, or None. Rows are looked up by their listed key: a row whose key
+        changed since it was listed (a rescan replaced it) needs a ``freeze`` or a full rebuild first."""
         rows = self.rows
-        i = bisect_left(rows, self.key(row), key=self.key)
+        i = self._bisect(self.listed_key(row))
         if i < len(rows) and rows[i].path == row.path:
             return i
         return None
 
-    def insert(self, row) -> int:
-        i = bisect_left(self.rows, self.key(row), key=self.key)
+    def freeze(self, rows) -> None:
+        """Keep these rows where they are listed: call before their sort keys change (new p)."""
+        for row in rows:
+            if row.path not in self.frozen:
+                self.frozen[row.path] = self.key(row)
+
+    def settle(self, rows) -> None:
+        """After their keys changed: rows whose key is the listed one after all need no freezing."""
+        frozen = self.frozen
+        for row in rows:
+            if frozen.get(row.path) == self.key(row):
+                del frozen[row.path]
+
+    @property
+    def stale(self) -> bool:
+        """Some listed row's key changed since it was listed (its place is older than its p)."""
+        return bool(self.frozen)
+
+    def _frozen_listed(self):
+        for path, k in self.frozen.items():
+            i = bisect_left(self.rows, k, key=self.listed_key)
+            if i < len(self.rows) and self.rows[i].path == path:
+                yield i, k
+
+    def insert(self, row, key=None) -> int:
+        """List ``row`` at its own key now (or at ``key``: kept where it was, frozen)."""
+        if key is None:
+            self.frozen.pop(row.path, None)
+            k = self.key(row)
+        else:
+            k = self.frozen[row.path] = key
+        i = self._bisect(k)
         self.rows.insert(i, row)
         return i
 
@@ -51,4 +97,15 @@ class SortedRows:
         i = self.index(row)
         if i is not None:
             del self.rows[i]
+        self.frozen.pop(row.path, None)
         return i
+
+    def resort(self) -> list:
+        """Every row to its own key's place (the rows that moved: O(moved log n)); nothing frozen after."""
+        moved = [self.rows[i] for i, k in self._frozen_listed() if self.key(self.rows[i]) != k]
+        for row in moved:
+            self.remove(row)
+        self.frozen.clear()
+        for row in moved:
+            self.insert(row)
+        return moved

@@ -127,4 +127,9 @@ class ViewMixin:
         self.set_view(filter=view_filter)
 
     def action_sort(self) -> None:
+        """``o``: re-sort now where new p arrived since the lists were sorted (the cursor's image stays on
+        its line); else the next sort order."""
+        if self.order_stale():
+            self.resort_lists()
+            return
         self.set_view(sort=SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)])

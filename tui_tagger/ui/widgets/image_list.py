@@ -66,8 +66,8 @@ class ImageList(ScrollView, can_focus=True):
 
     def set_rows(self, rows: list, key=None) -> None:
         """Replace the rows (already sorted by ``key``), keeping the cursor on the same image where it is
-        still listed."""
-        current = self.current
+        still listed, on the same line of the screen where it can. Marks stay on the images still listed."""
+        current, offset = self.current, self._cursor_offset()
         self.sorted = SortedRows(rows, key or self.sorted.key, presorted=True)
         if self.marked:
             self.marked = {p for p in self.marked if self._listed(p)}
@@ -76,8 +76,51 @@ class ImageList(ScrollView, can_focus=True):
             found = self.sorted.index(current)
             pos = found if found is not None else min(self.cursor, max(len(rows) - 1, 0))
         self._resized()
-        self.cursor = pos
+        self._place(pos, offset if current is not None and pos == self.sorted.index(current) else None)
         self.refresh()
+
+    # ---- steady order: new p show at once, rows move when the user asks ---------------------------
+    def freeze(self, rows: list) -> None:
+        """These listed rows' p are about to change: they stay where they are (``resort`` moves them);
+        ``settle`` once they changed."""
+        self.sorted.freeze(rows)
+
+    def settle(self, rows: list) -> None:
+        self.sorted.settle(rows)
+
+    @property
+    def stale(self) -> bool:
+        """Some row's p changed since the list was sorted (``resort`` would move it)."""
+        return self.sorted.stale
+
+    def resort(self) -> bool:
+        """Rows whose p changed go to their sorted places; the cursor's image stays on the same line of the
+        screen (the rows around it move). Marks stay on their images. True when a row moved."""
+        if not self.sorted.frozen:
+            return False
+        current, offset = self.current, self._cursor_offset()
+        moved = self.sorted.resort()
+        if not moved:
+            return False
+        found = self.sorted.index(current) if current is not None else None
+        self._place(found if found is not None else self.cursor, offset)
+        self.refresh()
+        return True
+
+    def _cursor_offset(self) -> int | None:
+        """The cursor's line on screen (from the list's top), or None when it is off screen."""
+        if not self.rows or not self.is_mounted:
+            return None
+        offset = self.cursor * ROW_H - int(self.scroll_y)
+        return offset if 0 <= offset < max(self.scrollable_content_region.height, 1) else None
+
+    def _place(self, pos: int, offset: int | None) -> None:
+        """The cursor to row ``pos``, scrolled so that it shows ``offset`` lines from the top (as near as the
+        list's ends allow), or just into view."""
+        if offset is not None and self.rows:
+            pos = max(0, min(pos, len(self.rows) - 1))
+            self.scroll_to(y=max(0, pos * ROW_H - offset), animate=False, immediate=True)
+        self.cursor = pos
 
     def update_rows(self, gone: list, new: list) -> None:
         """Take ``gone`` rows out (those listed here) and put ``new`` ones in at their sorted places: a move
@@ -85,25 +128,31 @@ class ImageList(ScrollView, can_focus=True):
         self.end_update(self.begin_update(gone), new)
 
     def begin_update(self, gone: list) -> tuple:
-        """First half of update_rows: take rows out while their sort keys are still the listed ones (a
-        caller changing a row's p does so between the halves)."""
+        """First half of update_rows: take rows out while their listed keys are known (a caller changing a
+        row's p does so between the halves)."""
         current, cursor, changed, first = self.current, self.cursor, False, len(self.rows)
+        was: dict[str, object] = {}  # path -> listed key of the rows taken out
         for row in gone:
+            k = self.sorted.frozen.get(row.path)
             i = self.sorted.remove(row)
             if i is not None:
                 changed, first = True, min(first, i)
-                self.marked.discard(row.path)
+                was[row.path] = k
                 if i < cursor:
                     cursor -= 1
         rows = self.sorted.rows
         anchor = rows[min(cursor, len(rows) - 1)] if rows else None
-        return current, anchor, changed, first
+        return current, anchor, changed, first, was
 
     def end_update(self, state: tuple, new: list) -> None:
-        current, anchor, changed, first = state
+        current, anchor, changed, first, was = state
         for row in new:
-            first = min(first, self.sorted.insert(row))
+            # a row back in the list it was in (a tick of another tag) keeps its place if it was frozen
+            first = min(first, self.sorted.insert(row, was.get(row.path)))
             changed = True
+        if self.marked:  # a mark goes with its image's row: off when the row left this list
+            listed = {r.path for r in new}
+            self.marked -= {p for p in was if p not in listed}
         if not changed:
             return
         follow = current if current is not None and self.sorted.index(current) is not None else anchor
@@ -144,7 +193,7 @@ class ImageList(ScrollView, can_focus=True):
         if self.marked:
             index = self.session.index
             rows = [self.session.rows[index[p]] for p in self.marked if p in index]
-            return [r.path for r in sorted(rows, key=self.sorted.key)]
+            return [r.path for r in sorted(rows, key=self.sorted.listed_key)]
         return [self.current.path] if self.current else []
 
     def toggle_mark(self) -> None:

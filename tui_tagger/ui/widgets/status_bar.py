@@ -27,6 +27,8 @@ def status_text(app) -> Text:
     if app.filter_text:
         text.append(f"  filter ({app.filter_kind}): {printable(app.filter_text)}")
     text.append(f"  sort: {app.sort}")
+    if app.order_stale():  # steady lists: new p shown, rows not moved yet
+        text.append(" (new p: o re-sorts)")
     if s.overrides:
         text.append(f"  ● {len(s.overrides)} unsaved", style="bold")
     if s.journal.unwritten:
