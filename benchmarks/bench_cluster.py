@@ -77,7 +77,6 @@ def main() -> None:
     args = ap.parse_args()
 
     import distributed
-    import torch
 
     from tui_tagger.model.cluster import Cluster, RemotePredictor, _spec
     from tui_tagger.model.data import default_workers
@@ -91,8 +90,8 @@ def main() -> None:
         local = LocalPredictor.load(model, args.device)
         decoders = default_workers()
         print(f"{args.n} frames {args.size}x{args.size} uint16 TIFF ({min(args.unique, args.n)} distinct), model "
-              f"{Path(model).name}, batch {args.batch}, device {args.device}; {os.cpu_count()} cores, torch "
-              f"threads here {torch.get_num_threads()}; cluster workers: 1 process x {args.threads} thread(s)",
+              f"{Path(model).name}, batch {args.batch}, device {args.device}; {os.cpu_count()} cores; cluster "
+              f"workers: 1 process x {args.threads} thread(s)",
               flush=True)
         list(local.predict_paths(paths[: args.batch], args.batch, decoders))  # warm up
         figures = {"local": timed(f"local (predict_paths, {decoders} decoding processes)", args.n,
