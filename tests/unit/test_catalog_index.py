@@ -100,6 +100,7 @@ def test_index_answers_exactly_as_the_in_memory_search(tricky, query):
     fresh = Catalog(tricky)  # a new catalog: the answer comes from the index file
     assert list(fresh.rows(query)) == slow  # the same entries (tags, sources, predictions, errors), same order
     assert fresh.count(query) == len(slow)
+    assert list(fresh.paths(query)) == paths(slow)
     assert paths(Catalog(tricky).search(query)) == paths(slow)
 
 

@@ -11,6 +11,7 @@ by tag set in SQLite and stream out in scan order, with no Python object per ima
 from __future__ import annotations
 
 import argparse
+import sys
 
 from tui_tagger.commands.common import print_json, warn
 from tui_tagger.core.errors import TaggerError
@@ -53,12 +54,18 @@ def run(args: argparse.Namespace) -> int:
             warn(f"{message} (not searched)")
         hits = 0
         paths: list[str] = []
-        for entry in catalog.rows(query):
+        lines: list[str] = []
+        for path in catalog.paths(query):
             hits += 1
             if args.json:
-                paths.append(entry.path)
-            else:
-                print(printable(entry.path))
+                paths.append(path)
+                continue
+            lines.append(printable(path))
+            if len(lines) == 4096:  # one write per many lines: the output stream's own check runs once
+                sys.stdout.write("\n".join(lines) + "\n")
+                lines = []
+        if lines:
+            sys.stdout.write("\n".join(lines) + "\n")
     except TaggerError as err:
         warn(str(err))
         return 2

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import heapq
 import json
 import os
 import re
@@ -191,6 +192,12 @@ class Catalog:
         if isinstance(query, str):
             query = self.parse(query)
         return _IndexRows(self, query).run(start, limit)
+
+    def paths(self, query: str | Query | None = None) -> Iterator[str]:
+        """The paths ``rows(query)`` gives, without building the entries: what ``search`` prints."""
+        if isinstance(query, str):
+            query = self.parse(query)
+        return _IndexRows(self, query).paths()
 
     def count(self, query: str | Query | None = None) -> int:
         """How many entries ``rows(query)`` gives."""
@@ -464,6 +471,32 @@ class _IndexRows:
         if tid in self.per_row:
             return self.query.matches(self.db.tagset(tid)[0], json.loads(tcols[3]) if tcols[3] else {})
         return tid in self.hit
+
+    def paths(self) -> Iterator[str]:
+        """Three streams in key order, merged: single frames whose tag set matches (read from the narrow
+        index ``files_search``, no table row touched), those decided per row (predictions), containers."""
+        db, prefix, sep = self.db, self.cat._prefixes.root_prefix, os.sep
+        plain = "format IS NOT NULL AND frames IS NULL"
+        if self.hit is None:
+            streams = [db.scan_paths(plain, prefix, sep)]
+        else:
+            ids = ",".join(str(int(i)) for i in sorted(self.hit))
+            streams = [db.scan_paths(f"{plain} AND error IS NULL AND tagset IN ({ids})", prefix, sep)]
+            if self.per_row:
+                ids = ",".join(str(int(i)) for i in sorted(self.per_row))
+                rows = db.scan_paths(f"{plain} AND error IS NULL AND tagset IN ({ids})", prefix, sep,
+                                     ("tagset", "predictions"))
+                streams.append(r for r in rows if self.matches((None, None, None, r[3], None, r[2])))
+        if db.has_containers():
+            streams.append((key, None) for key, _ in db.scan_paths("format IS NOT NULL AND frames IS NOT NULL",
+                                                                     prefix, sep))
+        merged = streams[0] if len(streams) == 1 else heapq.merge(*streams, key=lambda r: r[0])
+        for row in merged:
+            if row[1] is not None:
+                yield row[1]
+            else:  # a container: its frames' rows decide
+                for entry in self.entries_of(db.file_row(row[0])):
+                    yield entry.path
 
     def run(self, start: int, limit: int | None) -> Iterator[Entry]:
         offset = 0

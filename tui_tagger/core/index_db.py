@@ -38,7 +38,12 @@ _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS files (
     skey TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, format TEXT, cands TEXT, frames TEXT, {_TAG_COLS}
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS files_tag_errors ON files (skey) WHERE error IS NOT NULL;
+CREATE INDEX IF NOT EXISTS files_tagset ON files (tagset);
+CREATE INDEX IF NOT EXISTS files_search ON files (skey, tagset)
+    WHERE format IS NOT NULL AND frames IS NULL AND error IS NULL;
 CREATE TABLE IF NOT EXISTS frames (ref TEXT PRIMARY KEY, {_TAG_COLS}) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS frames_tagset ON frames (tagset);
 CREATE TABLE IF NOT EXISTS errors (
     ref TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, message TEXT
 ) WITHOUT ROWID;
@@ -61,6 +66,8 @@ TAG_COLUMNS = ("tag_key", "tag_size", "tag_mtime_ns", "predictions", "error", "t
 ROW_WIDTH = len(FILE_COLUMNS) + len(TAG_COLUMNS)
 _FILES = ",".join(FILE_COLUMNS + TAG_COLUMNS)
 _FRAMES = ",".join(("ref",) + TAG_COLUMNS)
+KEY_COLUMNS = ("skey", "frames", "error", "tagset", "predictions")
+_KEYS = ",".join(KEY_COLUMNS)
 CHUNK = 4000  # rows per read: the db lock is never held while a caller works through them
 SEP = "\x01"  # "/" in an skey
 
@@ -205,11 +212,14 @@ class IndexDB:
                 return []
 
     def iter_files(self, where: str = "", after: str | None = None, limit: int | None = None,
-                   offset: int = 0, inclusive: bool = False, first_chunk: int = CHUNK) -> Iterator[tuple]:
+                   offset: int = 0, inclusive: bool = False, first_chunk: int = CHUNK,
+                   keys_only: bool = False) -> Iterator[tuple]:
         """File rows (FILE_COLUMNS + TAG_COLUMNS) in key (walk) order, read in chunks: each chunk under the
         lock, none held between them, so writes of the same connection go on while a caller iterates.
         ``where``: an SQL condition on the columns (built by this package, never from user text);
-        ``first_chunk``: rows in the first read (small where the caller may seek elsewhere soon)."""
+        ``first_chunk``: rows in the first read (small where the caller may seek elsewhere soon);
+        ``keys_only``: KEY_COLUMNS only (what a search needs)."""
+        select, text = (_KEYS, (1, 2)) if keys_only else (_FILES, _FILE_TEXT)
         cond = f" AND ({where})" if where else ""
         last = after
         first = True
@@ -218,21 +228,57 @@ class IndexDB:
             if n <= 0:
                 return
             if last is None:
-                rows = self._fetch(f"SELECT {_FILES} FROM files WHERE 1{cond} ORDER BY skey LIMIT ? OFFSET ?",
+                rows = self._fetch(f"SELECT {select} FROM files WHERE 1{cond} ORDER BY skey LIMIT ? OFFSET ?",
                                    (n, offset if first else 0))
             else:
                 op = ">=" if first and inclusive else ">"
-                rows = self._fetch(f"SELECT {_FILES} FROM files WHERE skey {op} ?{cond} ORDER BY skey LIMIT ? OFFSET ?",
+                rows = self._fetch(f"SELECT {select} FROM files WHERE skey {op} ?{cond} ORDER BY skey LIMIT ? OFFSET ?",
                                    (last, n, offset if first else 0))
             first = False
             restore = _restore
             for row in rows:
-                yield restore(row, _FILE_TEXT)
+                yield restore(row, text)
             if len(rows) < n:
                 return
             last = rows[-1][0]
             if limit is not None:
                 limit -= len(rows)
+
+    def scan_paths(self, where: str, prefix: str, sep: str, columns: tuple[str, ...] = ()) -> Iterator[tuple]:
+        """(skey, path = ``prefix`` + the rel path with "/" as ``sep``, *``columns``) of the rows ``where``
+        selects, in key order, from one statement on its own read connection (a snapshot; no lock held
+        between rows) when the index is a file, else in chunks. Text columns come back in their stored form
+        except the path."""
+        extra = "".join(f", {c}" for c in columns)
+        sql = f"SELECT skey, ? || replace(skey, char(1), ?){extra} FROM files WHERE {where} ORDER BY skey"
+        conn = None
+        if self.persistent and self.path is not None:
+            try:
+                conn = sqlite3.connect(f"{Path(self.path).as_uri()}?mode=ro", uri=True, check_same_thread=False,
+                                       timeout=2.0)
+            except sqlite3.Error:
+                conn = None
+        if conn is None:
+            with self._lock:
+                try:
+                    rows = self._conn.execute(sql, (store_form(prefix), sep)).fetchall()
+                except sqlite3.Error:
+                    rows = []
+            for row in rows:
+                yield row if row[1].isascii() else (row[0], path_form(row[1]), *row[2:])
+            return
+        try:
+            cur = conn.execute(sql, (store_form(prefix), sep))
+            while True:
+                rows = cur.fetchmany(8192)
+                if not rows:
+                    break
+                for row in rows:
+                    yield row if row[1].isascii() else (row[0], path_form(row[1]), *row[2:])
+        except sqlite3.Error:
+            return
+        finally:
+            conn.close()
 
     def count_files(self, where: str = "") -> int:
         rows = self._fetch("SELECT count(*) FROM files" + (f" WHERE {where}" if where else ""))
@@ -272,9 +318,9 @@ class IndexDB:
 
     def live_tagsets(self) -> list[int]:
         """Ids of the tag sets some image or frame has now."""
-        rows = self._fetch("SELECT DISTINCT tagset FROM files WHERE tagset IS NOT NULL AND format IS NOT NULL "
-                           "UNION SELECT DISTINCT tagset FROM frames WHERE tagset IS NOT NULL")
-        return [r[0] for r in rows]
+        ids = [r[0] for r in self._fetch("SELECT id FROM tagsets")]
+        return [i for i in ids if self._fetch("SELECT 1 FROM files WHERE tagset = ? LIMIT 1", (i,))
+                or self._fetch("SELECT 1 FROM frames WHERE tagset = ? LIMIT 1", (i,))]
 
     # ------------------------------------------------------------------ tag sets
     def tagset_id(self, tags_json: str, pnames_json: str) -> int:
