@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
+from tui_tagger.commands import cluster_options
 from tui_tagger.core.errors import TaggerError
 
 GRAPHICS = ("auto", "kitty", "sixel", "halfcell", "none")
@@ -14,6 +16,13 @@ GRAPHICS = ("auto", "kitty", "sixel", "halfcell", "none")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dir", metavar="DIR", help="folder of images (searched recursively)")
     add_view_arguments(parser)
+    parser.add_argument("--follow", action="store_true",
+                        help="follow the folder as a detector writes into it: new frames join the lists, predicted "
+                             "in the background (the key f toggles it)")
+    parser.add_argument("--alert", action="append", default=[], metavar="QUERY",
+                        help="a tag query, as watch's (repeatable): a followed frame that matches it gives a notice "
+                             "and the terminal bell")
+    cluster_options.add_arguments(parser)
 
 
 def add_view_arguments(parser: argparse.ArgumentParser) -> None:
@@ -55,10 +64,35 @@ def check_model(model: Path | None) -> Path | None:
     return model.resolve()
 
 
+def check_alerts(queries: list[str]) -> list[str]:
+    """``--alert QUERY``s parsed as ``watch`` parses them (a one-line TaggerError naming a bad one)."""
+    from tui_tagger.core.query import parse_query
+    from tui_tagger.core.vocabulary import default_vocabulary
+
+    vocabulary = default_vocabulary()
+    for query in queries:
+        try:
+            parse_query(query, vocabulary)
+        except TaggerError as err:
+            raise TaggerError(f"--alert {query!r}: {err}") from None
+    return list(queries)
+
+
 def launch(root: Path, args: argparse.Namespace) -> int:
     model = check_model(getattr(args, "model", None))  # at start, not at the first p: scripts get it too
     if args.theme:
         check_theme(args.theme)  # before the terminal check: scripts get the error too
+    alerts = check_alerts(getattr(args, "alert", None) or [])
+    if alerts and not getattr(args, "follow", False):
+        raise TaggerError("--alert checks followed frames: give --follow too")
+    with contextlib.ExitStack() as stack:
+        # --scheduler / --cluster / $TUI_TAGGER_SCHEDULER checked now (a bad file, no dask: one line, scripts
+        # get it too); the app connects in the background and says on screen when the scheduler is unreachable
+        cluster = stack.enter_context(cluster_options.session(args)) if hasattr(args, "scheduler") else None
+        return _launch(root, args, model, alerts, cluster)
+
+
+def _launch(root: Path, args: argparse.Namespace, model: Path | None, alerts: list[str], cluster) -> int:
     if not sys.stdout.isatty() or not sys.stdin.isatty():
         raise TaggerError("open needs a terminal (stdin and stdout); for scripts use `tui-tagger tags/tag/search`")
     if args.graphics != "none":
@@ -68,7 +102,7 @@ def launch(root: Path, args: argparse.Namespace) -> int:
     from tui_tagger.ui.app import TaggerApp
 
     app = TaggerApp(root.resolve(), tag=args.tag, tags_dir=args.tags_dir, graphics=args.graphics, theme=args.theme,
-                    model=model)
+                    model=model, follow=getattr(args, "follow", False), alerts=alerts, cluster=cluster)
     app.run()
     from tui_tagger.core.text import printable
 

@@ -35,12 +35,13 @@ class LiveHead:
         return self._Z is not None
 
     def load(self, items: list[tuple[str, int, int]], progress: Callable[[int, int], None] | None = None,
-             cache_dir=None, workers: int | None = None) -> None:
-        """Features of ``items`` = [(ref, size, mtime_ns)]; unreadable images are left out (``problems``)."""
+             cache_dir=None, workers: int | None = None, cluster=None) -> None:
+        """Features of ``items`` = [(ref, size, mtime_ns)]; unreadable images are left out (``problems``).
+        ``cluster`` (``model.cluster.Cluster``): the ones not in the cache are computed on its workers."""
         from tui_tagger.learn import features
 
         fs = features.compute(items, self.source, model=self.model, workers=workers, progress=progress,
-                              cache_dir=cache_dir)
+                              cache_dir=cache_dir, cluster=cluster)
         self.paths, self.X, self.problems = fs.refs, fs.X, fs.problems
         self._row = {p: i for i, p in enumerate(self.paths)}
         if len(self.paths) >= 2:

@@ -31,7 +31,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("expression", "e", "Image expression", short="Expr"),
     Action("colormap", "c", "Next colour map", short="Colours"),
     Action("scaling", "g", "Next scaling (log, gamma, linear)", footer=False),
-    Action("sort", "o", "Sort order (p, name, time)", footer=False),
+    Action("sort", "o", "Sort order (p, name, time, newest first)", footer=False),
     Action("predict", "p", "Predict (p again stops)", short="Predict"),
     Action("predict_options", "P", "Predict with options…", footer=False),
     Action("train", "T", "Train on this folder…", footer=False),
@@ -40,6 +40,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("cancel", "escape", "Stop the prediction or training", footer=False),
     Action("next_suggested", "n", "Next suggested image", short="Next"),
     Action("heatmap", "h", "Heat map: where the model looks / where the anomaly is", footer=False),
+    Action("follow", "f", "Follow the folder: new frames as they are written (f again stops)", footer=False),
     Action("help", "question_mark", "Help", short="Help"),
     Action("quit", "q", "Quit", short="Quit"),
 )

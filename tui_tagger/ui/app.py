@@ -18,7 +18,9 @@ from textual.widgets import Footer
 from tui_tagger.core.text import printable
 from tui_tagger.ui import actions, backend, predict
 from tui_tagger.ui.analysis import AnalysisMixin
+from tui_tagger.ui.cluster_status import ClusterMixin
 from tui_tagger.ui.corrections import CorrectionsMixin
+from tui_tagger.ui.follow import FollowMixin
 from tui_tagger.ui.heatmap import HeatmapMixin
 from tui_tagger.ui.journal_notices import JournalMixin
 from tui_tagger.ui.lists import ListsMixin
@@ -55,7 +57,8 @@ PERIOD_S = 0.25  # the journal retry and the throttled rebuild while a folder st
 
 
 class TaggerApp(ScanMixin, ListsMixin, ViewMixin, CorrectionsMixin, RenderingMixin, PredictionMixin,
-                SavingMixin, JournalMixin, RunsMixin, LiveHeadsMixin, ReviewMixin, AnalysisMixin, HeatmapMixin, App):
+                SavingMixin, JournalMixin, RunsMixin, LiveHeadsMixin, ReviewMixin, AnalysisMixin, HeatmapMixin,
+                FollowMixin, ClusterMixin, App):
     CSS_PATH = "app.tcss"
     TITLE = "tui-tagger"
     BINDINGS = actions.bindings()
@@ -72,7 +75,8 @@ class TaggerApp(ScanMixin, ListsMixin, ViewMixin, CorrectionsMixin, RenderingMix
 
     def __init__(self, root: Path, *, tag: str | None = None, tags_dir: Path | None = None,
                  theme: str | None = None, graphics: str = "auto", thumbnails: bool = True,
-                 session: Session | None = None, predictor=None, model: str | Path | None = None) -> None:
+                 session: Session | None = None, predictor=None, model: str | Path | None = None,
+                 follow: bool = False, alerts: list[str] | None = None, cluster=None) -> None:
         super().__init__()
         self.root = Path(root)
         self.model = str(model) if model else None  # --model: p, P, T, h and the live heads use it
@@ -84,6 +88,8 @@ class TaggerApp(ScanMixin, ListsMixin, ViewMixin, CorrectionsMixin, RenderingMix
         self.scan_error: str | None = None
         self.seen: set[str] = set()  # rows shown in the inspect pane (n skips them)
         self.predictor_factory = predictor or predict.load_predictor  # () -> a model.infer.Predictor
+        self.cluster = cluster  # model.cluster.Cluster (open --scheduler/--cluster): p and the live head run there
+        self.init_follow(follow, alerts or [])  # open --follow / --alert (ui/follow.py)
         self.stderr_lines: list[str] = []  # problems printed to stderr once the screen is gone (commands.open_cmd)
         self.keymap, keymap_problems = actions.load_keymap()
         self.set_keymap(self.keymap)
@@ -119,6 +125,8 @@ class TaggerApp(ScanMixin, ListsMixin, ViewMixin, CorrectionsMixin, RenderingMix
         self._layout(self.size.width)
         self.start_journal()  # other sessions on this folder see this one live from now on
         self.scan()
+        self.connect_cluster()
+        self.mount_follow()
         self.set_interval(PERIOD_S, self._periodic)
 
     def _periodic(self) -> None:
@@ -155,6 +163,7 @@ class TaggerApp(ScanMixin, ListsMixin, ViewMixin, CorrectionsMixin, RenderingMix
                                 getattr(self, f"action_{a.id}"))
 
     def on_unmount(self) -> None:
+        self.stop_following()
         if self.thumbs is not None:
             self.thumbs.stop()
         self.close_journal()

@@ -111,3 +111,47 @@ def file_meta(ref: str) -> dict:
     except OSError:
         return {}
     return {"size": st.st_size, "mtime": st.st_mtime}
+
+
+# ---- following the folder (ui/follow.py) ----------------------------------------------------------------
+def follower(root: Path, since: float, report):
+    """A ``core.follow.Follower`` of ``root`` for the TUI: the frames there now are the scan's (baseline), those
+    changed from ``since`` on are handed out as they complete; nothing is recorded between runs (the TUI writes
+    no predictions, so ``watch``'s record of what it predicted is left alone)."""
+    from tui_tagger.core.follow import Follower
+
+    return Follower([root], backlog="none", since=since, state=False, report=report)
+
+
+def arrival_entries(root: Path, tags_dir: Path | None, refs: list[str]) -> list:
+    """Catalog entries (``core.catalog.Entry``) for frames that just arrived, with the tags of their tag files
+    (a tag file that cannot be read: the entry's error, as the scan gives it)."""
+    from tui_tagger.core.catalog import Entry
+    from tui_tagger.core.errors import TaggerError
+    from tui_tagger.core.formats import sniff
+    from tui_tagger.core.tagstore import split_ref
+
+    store = tag_store(root, tags_dir)
+    out = []
+    base = str(root).rstrip(os.sep) + os.sep
+    for ref in refs:
+        file = str(split_ref(ref)[0])
+        try:
+            st = os.stat(file)
+        except OSError:
+            continue  # gone already
+        rel = (ref[len(base):] if ref.startswith(base) else os.path.basename(file)).replace(os.sep, "/")
+        tags: dict = {}
+        preds: dict = {}
+        tag_path = error = None
+        try:
+            tf = store.load(ref)
+            if tf is not None:
+                tags = {name: t.source for name, t in tf.tags.items()}
+                preds, tag_path = dict(tf.predictions), str(tf.path)
+        except TaggerError as err:
+            error = str(err)
+        except OSError as err:
+            error = f"{file}: cannot read its tag file: {err.strerror or err}"
+        out.append(Entry(ref, rel, st.st_size, st.st_mtime_ns, sniff(file), tag_path, tags, preds, error, error))
+    return out

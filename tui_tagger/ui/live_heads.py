@@ -35,15 +35,15 @@ def pick_images(session, limit: int = MAX_IMAGES) -> list:
     return picked
 
 
-def load_head(items: list[tuple[str, int, int]], progress=None, model: str | None = None):
+def load_head(items: list[tuple[str, int, int]], progress=None, model: str | None = None, cluster=None):
     """A ``learn.live.LiveHead`` with the features of ``items`` (from the disk cache where it has them),
-    decoded by all cores but one; CNN features are ``model``'s (None: the default model). Runs in a worker
-    thread."""
+    decoded by all cores but one, or on ``cluster``'s workers; CNN features are ``model``'s (None: the default
+    model). Runs in a worker thread."""
     from tui_tagger.learn.features import default_source
     from tui_tagger.learn.live import LiveHead
 
     head = LiveHead(default_source(model), model)
-    head.load(items, progress=progress, workers=max(1, (os.cpu_count() or 2) - 1))
+    head.load(items, progress=progress, workers=max(1, (os.cpu_count() or 2) - 1), cluster=cluster)
     return head
 
 
@@ -72,10 +72,10 @@ class LiveHeadsMixin:
             return
         self._head_loading = True
         self.head_status = "learning: features…"
-        self.head_features([(r.path, r.size, r.mtime_ns) for r in rows], self.model_file())
+        self.head_features([(r.path, r.size, r.mtime_ns) for r in rows], self.model_file(), self.cluster)
 
     @work(thread=True, exclusive=True, group="head-features")
-    def head_features(self, items: list[tuple[str, int, int]], model: str | None) -> None:
+    def head_features(self, items: list[tuple[str, int, int]], model: str | None, cluster=None) -> None:
         last = [0]
 
         def progress(done: int, total: int) -> None:
@@ -84,7 +84,7 @@ class LiveHeadsMixin:
                 self.post_message(HeadProgress(done, total))
 
         try:
-            head = load_head(items, progress, model)
+            head = load_head(items, progress, model, cluster)
         except Exception as err:  # never a traceback: the app works on without the head
             self.post_message(HeadFailed(f"learning from corrections is off: {err}"))
             return

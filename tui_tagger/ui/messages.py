@@ -174,3 +174,61 @@ class HeatReady(Message):
     def __init__(self, key: tuple, heat) -> None:
         super().__init__()
         self.key, self.heat = key, heat
+
+
+# ---- following the folder (ui/follow.py) and the cluster (ui/cluster_status.py) --------------------------
+class FollowStarted(Message):
+    """The follow worker watches the folder: ``mode`` says how (events or polling)."""
+
+    def __init__(self, mode: str) -> None:
+        super().__init__()
+        self.mode = mode
+
+
+class FramesArrived(Message):
+    """Frames that became complete in the followed folder: session rows; ``backlog``: complete frames not yet
+    predicted."""
+
+    def __init__(self, rows: list, backlog: int) -> None:
+        super().__init__()
+        self.rows, self.backlog = rows, backlog
+
+
+class FollowPredicted(Message):
+    """(path, {tag: p} or None, error or None) of followed frames, by ``model``; ``backlog`` as above."""
+
+    def __init__(self, results: list, model: str, backlog: int, thresholds: dict[str, float]) -> None:
+        super().__init__()
+        self.results, self.model, self.backlog, self.thresholds = results, model, backlog, thresholds
+
+
+class FollowNotice(Message):
+    """A one-line problem of the follow worker (an unreadable frame, no model: following goes on)."""
+
+    def __init__(self, text: str, severity: str = "warning") -> None:
+        super().__init__()
+        self.text, self.severity = text, severity
+
+
+class FollowStopped(Message):
+    """The follow worker ended: ``error`` (one line) when it could not go on."""
+
+    def __init__(self, error: str | None) -> None:
+        super().__init__()
+        self.error = error
+
+
+class ClusterReady(Message):
+    """Connected to the Dask cluster: ``where`` the model runs (``2 workers @ tcp://…``)."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__()
+        self.where = where
+
+
+class ClusterFailed(Message):
+    """The Dask cluster could not be reached (``error``: one line naming the address)."""
+
+    def __init__(self, error: str) -> None:
+        super().__init__()
+        self.error = error

@@ -15,14 +15,18 @@ Result = tuple[str, "dict[str, float] | None", "str | None"]
 BATCH_S = 0.25  # results arriving within this long reach the lists together (one re-sort per batch)
 
 
-def load_predictor(model: str | None = None, device: str = "auto"):
+def load_predictor(model: str | None = None, device: str = "auto", cluster=None):
     """``model`` (default: ``$TUI_TAGGER_MODEL``, the user's ``model.pt``, the shipped one) on ``device``
-    (auto: the best there is). Raises TaggerError naming where a model was looked for."""
+    (auto: the best there is); with ``cluster`` (``model.cluster.Cluster``) on its workers (a
+    ``RemotePredictor``: connects now). Raises TaggerError naming where a model was looked for."""
     try:
         from tui_tagger.model.locate import default_model_path
         from tui_tagger.model.infer import LocalPredictor
     except ImportError as err:  # torch missing: say what to install, not a traceback
         raise TaggerError(f"prediction needs torch ({err}); install it with pip install torch") from None
+    if cluster is not None:
+        cluster.client  # an unreachable scheduler: its one line before the model is loaded here
+        return cluster.predictor(model or default_model_path(), device)
     return LocalPredictor.load(model or default_model_path(), device)
 
 
@@ -37,9 +41,13 @@ def run_batches(predictor, paths: list[str], on_batch: Callable[[list[Result], i
     what was done) when ``cancelled()``; the results already handed over stay."""
     pending: list[Result] = []
     done, last = 0, time.monotonic()
-    results: Iterable[Result] = predictor.predict_paths(paths, batch=batch, workers=workers)
+    indexed = getattr(predictor, "predict_indexed", None)  # a cluster's: in the order batches complete
+    results: Iterable = indexed(paths, batch, workers) if indexed is not None else \
+        predictor.predict_paths(paths, batch=batch, workers=workers)
     try:
         for result in results:
+            if indexed is not None:
+                result = result[1]
             if cancelled():
                 break
             pending.append(result)
@@ -55,3 +63,46 @@ def run_batches(predictor, paths: list[str], on_batch: Callable[[list[Result], i
     if pending:
         on_batch(pending, done)
     return done
+
+
+def open_stream(predictor, batch: int = 32, workers: int | None = None):
+    """Frames submitted one at a time (the followed folder): ``submit(ref, token)``, ``results(wait)``, ``full()``,
+    ``len()``, ``close()`` -- a cluster's ``RemoteStream``, ``model.stream.StreamPredictor`` for a local model
+    (the model, preprocessing, heads and physics of ``p``), else ``PathsStream`` over ``predict_paths``."""
+    if hasattr(predictor, "stream"):
+        return predictor.stream(batch)
+    if hasattr(predictor, "probabilities") and hasattr(predictor, "predict_arrays") and \
+            "size" in (getattr(predictor, "preprocess", None) or {}):
+        from tui_tagger.model.stream import StreamPredictor
+
+        return StreamPredictor(predictor, batch, workers, in_flight=max(8, 2 * batch))
+    return PathsStream(predictor, batch)
+
+
+class PathsStream:
+    """The stream interface over any ``Predictor``'s ``predict_paths`` (what is submitted is predicted, in
+    batches, when ``results`` is called)."""
+
+    def __init__(self, predictor, batch: int = 32):
+        self.predictor, self.batch = predictor, max(1, batch)
+        self.in_flight = 4 * self.batch
+        self._queue: list = []
+
+    def __len__(self) -> int:
+        return len(self._queue)
+
+    def full(self) -> bool:
+        return len(self._queue) >= self.in_flight
+
+    def submit(self, ref: str, token=None) -> None:
+        self._queue.append((token, ref))
+
+    def results(self, wait: float = 0.0) -> list:
+        part, self._queue = self._queue[: self.batch], self._queue[self.batch:]
+        if not part:
+            return []
+        results = list(self.predictor.predict_paths([ref for _, ref in part], batch=self.batch, workers=0))
+        return [(token, result) for (token, _), result in zip(part, results)]
+
+    def close(self) -> None:
+        self._queue = []

@@ -10,7 +10,8 @@ from textual import work
 
 from tui_tagger.core.errors import TaggerError
 from tui_tagger.ui import predict
-from tui_tagger.ui.messages import PredictFinished, PredictionsArrived, PredictStarted
+from tui_tagger.ui.cluster_status import where_of
+from tui_tagger.ui.messages import ClusterReady, PredictFinished, PredictionsArrived, PredictStarted
 
 
 def thresholds_of(predictor) -> dict[str, float]:
@@ -23,6 +24,15 @@ def thresholds_of(predictor) -> dict[str, float]:
 
 
 class PredictionMixin:
+    def make_predictor(self, model: str | None, device: str | None):
+        """The predictor of ``p`` (and of the followed frames): on the cluster when the app has one, else
+        ``model`` on ``device``, else the app's default. Called in worker threads (loads torch, connects)."""
+        if self.cluster is not None:
+            return predict.load_predictor(model, device or "auto", cluster=self.cluster)
+        if model or device not in (None, "auto"):
+            return predict.load_predictor(model, device or "auto")
+        return self.predictor_factory()
+
     def action_predict(self) -> None:
         """Run the model over the marked images (else the whole folder); ``p`` again cancels."""
         if self.predicting is not None:
@@ -54,12 +64,13 @@ class PredictionMixin:
 
         worker = get_current_worker()
         try:
-            if model or device not in (None, "auto"):
-                predictor = predict.load_predictor(model, device or "auto")
-            else:
-                predictor = self.predictor_factory()
+            predictor = self.make_predictor(model, device)
             name = predict.model_name(predictor)
-            self.post_message(PredictStarted(str(getattr(predictor, "device", "?")), thresholds_of(predictor)))
+            where = str(getattr(predictor, "device", "?"))
+            if self.cluster is not None:
+                where = where_of(self.cluster)
+                self.post_message(ClusterReady(where))
+            self.post_message(PredictStarted(where, thresholds_of(predictor)))
 
             def on_batch(results, done):
                 if not worker.is_cancelled:

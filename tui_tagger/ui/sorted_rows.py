@@ -6,7 +6,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Callable, Iterable
 
-SORTS = ("p", "name", "time")
+SORTS = ("p", "name", "time", "newest")
 
 
 def sort_key(sort: str, tag: str, positive: bool) -> Callable:
@@ -16,6 +16,8 @@ def sort_key(sort: str, tag: str, positive: bool) -> Callable:
         return lambda r: (r.rel, r.path)
     if sort == "time":
         return lambda r: (r.mtime_ns, r.rel, r.path)
+    if sort == "newest":  # a followed folder: the frames just written on top
+        return lambda r: (-r.mtime_ns, r.rel, r.path)
     sign = 1.0 if positive else -1.0
 
     def key(r):

@@ -47,9 +47,12 @@ def status_text(app) -> Text:
         done, total = app.predicting
         text.append(f"  predicting {done:,}/{total:,} on {app.predict_device or '…'} (p/esc: stop)")
     elif app.predict_device:
-        text.append(f"  model: {app.predict_device}")
+        text.append(f"  model: {printable(app.predict_device)}")
     if app.training is not None:
         text.append(f"  training: {app.training} (esc: stop)")
+    follow = app.follow_text()  # ui/follow.py: rate, backlog, last alert
+    if follow:
+        text.append(f"  {printable(follow)}", style="bold" if "alert" in follow else "")
     if app.head_status:
         text.append(f"  {printable(app.head_status)}")
     settings = app.settings

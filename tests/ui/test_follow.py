@@ -1,0 +1,150 @@
+"""Pilot tests: ``open DIR --follow`` (issue 21 part 2). Frames written into the folder by another process join
+the lists and get their p from the model of ``p``; ``f`` stops and resumes following (what was written meanwhile
+shows then); an ``--alert`` query gives a notice and the bell; a newest-first sort."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from support import RING, make_folder, ready, until
+
+from tui_tagger.ui.app import TaggerApp
+
+WRITE = "import sys, numpy, tifffile; tifffile.imwrite(sys.argv[1], numpy.full((64, 64), 7, numpy.uint16))"
+
+
+class FakePredictor:
+    """A Predictor (predict_paths): p(Ring) 0.9 for frames named new*, 0.1 for the rest."""
+
+    device = "cpu"
+    tags = [RING]
+    preprocess: dict = {}
+
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    def predict_arrays(self, batch):
+        raise NotImplementedError
+
+    def predict_paths(self, paths, batch=32, workers=None, progress=None):
+        for path in paths:
+            self.seen.append(path)
+            yield path, {RING: 0.9 if path.rsplit("/", 1)[-1].startswith("new") else 0.1}, None
+
+
+def write_frame(path) -> None:
+    """The detector: another process writes the frame and closes it."""
+    subprocess.run([sys.executable, "-c", WRITE, str(path)], check=True)
+
+
+def status(app) -> str:
+    return str(app.status.render())
+
+
+def listed(app, path) -> bool:
+    return any(r.path == str(path) for r in app.pos.rows + app.neg.rows)
+
+
+def predicted(app, path) -> bool:
+    return str(path) in app.session.index and RING in app.session.row(str(path)).predictions
+
+
+def notices(app) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+async def test_a_frame_written_by_another_process_joins_the_lists_with_its_p(folder):
+    model = FakePredictor()
+    app = TaggerApp(folder, tag=RING, graphics="halfcell", predictor=lambda: model, follow=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(app, pilot)
+        assert await until(pilot, lambda: app.follow_state is not None and app.follow_state.mode)
+        app.neg.focus()
+        await pilot.press("down")
+        cursor_on = app.neg.current.path
+        new = folder / "new_001.tif"
+        write_frame(new)
+        assert await until(pilot, lambda: listed(app, new) and predicted(app, new), tries=400)
+        assert app.session.row(str(new)).predictions[RING] == 0.9
+        assert str(new) in model.seen  # predicted by the model of p
+        assert app.neg.current.path == cursor_on  # the cursor stayed on its image
+        text = status(app)
+        assert "following:" in text and "frames/min" in text and "backlog 0" in text
+        # corrections go on as before: the new frame moves to Positive
+        app.neg.select_path(str(new))
+        await pilot.press("m")
+        assert await until(pilot, lambda: any(r.path == str(new) for r in app.pos.rows))
+        assert app.session.dirty == [str(new)]
+
+
+async def test_f_stops_and_resumes_following(folder):
+    model = FakePredictor()
+    app = TaggerApp(folder, tag=RING, graphics="halfcell", predictor=lambda: model)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(app, pilot)
+        assert not app.following and "following" not in status(app)
+        await pilot.press("f")
+        assert app.following
+        assert await until(pilot, lambda: app.follow_state.mode != "")
+        first = folder / "new_a.tif"
+        write_frame(first)
+        assert await until(pilot, lambda: listed(app, first) and predicted(app, first), tries=400)
+        await pilot.press("f")
+        assert not app.following and "following" not in status(app)
+        second = folder / "new_b.tif"
+        write_frame(second)  # while not following: not listed...
+        await pilot.pause(0.5)
+        assert not listed(app, second)
+        await pilot.press("f")  # ...until following again
+        assert await until(pilot, lambda: listed(app, second) and predicted(app, second), tries=400)
+
+
+async def test_an_alert_query_gives_a_notice_and_the_bell(folder):
+    model = FakePredictor()
+    app = TaggerApp(folder, tag=RING, graphics="halfcell", predictor=lambda: model, follow=True,
+                    alerts=["Ring: Isotropic"])
+    bells = []
+    app.bell = lambda: bells.append(1)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(app, pilot)
+        assert await until(pilot, lambda: app.follow_state is not None and app.follow_state.mode)
+        write_frame(folder / "other.tif")  # p 0.1: no alert
+        new = folder / "new_hit.tif"
+        write_frame(new)
+        assert await until(pilot, lambda: any("alert:" in n for n in notices(app)), tries=400)
+        alert = [n for n in notices(app) if "alert:" in n]
+        assert alert == ["alert: new_hit.tif: Ring: Isotropic 0.90 [Ring: Isotropic]"]
+        assert bells and "last alert new_hit.tif" in status(app)
+
+
+async def test_newest_first_sort_puts_the_last_written_frame_on_top(folder):
+    model = FakePredictor()
+    app = TaggerApp(folder, tag=RING, graphics="halfcell", predictor=lambda: model, follow=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(app, pilot)
+        while app.sort != "newest":
+            await pilot.press("o")
+        assert await until(pilot, lambda: app.follow_state is not None and app.follow_state.mode)
+        new = folder / "new_top.tif"
+        write_frame(new)
+        assert await until(pilot, lambda: listed(app, new), tries=400)
+        assert app.neg.rows[0].path == str(new)
+        assert "sort: newest" in status(app)
+
+
+async def test_following_without_a_model_still_lists_the_frames(tmp_path):
+    from tui_tagger.core.errors import TaggerError
+
+    def no_model():
+        raise TaggerError("no model here: /nowhere/model.pt")
+
+    root = make_folder(tmp_path / "d", n=2)
+    app = TaggerApp(root, tag=RING, graphics="none", thumbnails=False, predictor=no_model, follow=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(app, pilot)
+        new = root / "new_x.tif"
+        assert await until(pilot, lambda: app.follow_state is not None and app.follow_state.mode)
+        write_frame(new)
+        assert await until(pilot, lambda: listed(app, new), tries=400)
+        assert any("following without predictions: no model here" in n for n in notices(app))

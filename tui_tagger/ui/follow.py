@@ -1,0 +1,256 @@
+"""Following the folder as a detector writes into it (a mixin of TaggerApp): ``open DIR --follow``, ``f``.
+
+A worker thread drives ``core.follow.Follower`` (through ``ui/backend.py``: the frames there when the app opened
+are the scan's, those that complete from then on are handed out) and the model of ``p`` as a stream
+(``ui.predict.open_stream``: a local ``model.stream.StreamPredictor`` or a cluster's ``RemoteStream``). It posts
+``FramesArrived`` (new rows: they go into the lists at their sorted places, the cursor stays on its image) and
+``FollowPredicted`` (their p: the rows re-sort where they belong, the ``--alert`` queries are checked: a
+notice and the bell). The status bar shows the rate, the backlog (complete frames not yet predicted) and the
+last alert. ``f`` stops following and starts it again; frames written meanwhile are picked up then.
+"""
+
+from __future__ import annotations
+
+import collections
+import time
+from pathlib import Path
+
+from textual import work
+
+from tui_tagger.core.errors import QueryError, TaggerError
+from tui_tagger.core.query import parse_query
+from tui_tagger.core.text import printable
+from tui_tagger.ui import backend, predict
+from tui_tagger.ui.messages import FollowNotice, FollowPredicted, FollowStarted, FollowStopped, FramesArrived
+
+RATE_WINDOW_S = 60.0  # the rate in the status bar: frames that arrived in the last minute
+SINCE_MARGIN_S = 1.0  # files changed this long before the listing began count as new (coarse file system clocks)
+MAX_ALERT_NOTICES = 3  # alerts in one batch shown one by one; more: one notice counts them
+
+
+def alert_hits(queries, probs: dict[str, float], thresholds: dict[str, float]) -> list[tuple[str, str]]:
+    """(query text, "tag p, ...") for each query the frame's tags match: a tag is on at p >= its threshold, as
+    ``tui-tagger watch --alert`` has it."""
+    on = {t: p for t, p in probs.items() if p >= thresholds.get(t, 0.5)}
+    lower = {t.lower(): t for t in probs}
+    hits = []
+    for text, query in queries:
+        if not query.matches(set(on), probs):
+            continue
+        named = [lower[n.lower()] for n in sorted(query.names) if n.lower() in lower]
+        shown = [t for t in named if t in on] or named or sorted(on, key=lambda t: -on[t])[:5]
+        hits.append((text, ", ".join(f"{t} {probs[t]:.2f}" for t in shown) or "-"))
+    return hits
+
+
+class FollowState:
+    """What the status bar shows of the followed folder (UI thread only)."""
+
+    def __init__(self) -> None:
+        self.mode = ""
+        self.started = time.monotonic()
+        self.times: collections.deque = collections.deque()  # monotonic arrival times within RATE_WINDOW_S
+        self.backlog = 0
+        self.frames = 0
+        self.last_alert = ""
+
+    def arrived(self, n: int) -> None:
+        now = time.monotonic()
+        self.times.extend([now] * n)
+        self.frames += n
+
+    def rate(self) -> float:
+        """Frames per minute over the last minute (over the time followed, when shorter)."""
+        now = time.monotonic()
+        while self.times and self.times[0] < now - RATE_WINDOW_S:
+            self.times.popleft()
+        span = min(RATE_WINDOW_S, max(now - self.started, 1.0))
+        return len(self.times) * 60.0 / span
+
+
+class FollowMixin:
+    following = False
+    follow_state: FollowState | None = None
+    alert_queries: list = []
+    _follow_since = 0.0
+
+    def init_follow(self, follow: bool, alerts: list[str]) -> None:
+        """From ``__init__``: ``--follow`` and the ``--alert`` queries (checked by ``open``; a bad one here is a
+        notice at mount)."""
+        self._follow_at_start = follow
+        self._follow_since = time.time() - SINCE_MARGIN_S  # before the scan lists anything
+        self.alert_queries, self._alert_problems = [], []
+        for text in alerts or ():
+            try:
+                self.alert_queries.append((text, parse_query(text, self.session.vocab)))
+            except QueryError as err:
+                self._alert_problems.append(f"--alert {text!r}: {err}")
+
+    def mount_follow(self) -> None:
+        for problem in self._alert_problems:
+            self.notify(problem, severity="error", timeout=12)
+        if self._follow_at_start:
+            self.start_following()
+
+    def action_follow(self) -> None:
+        """Follow the folder: new frames join the lists as they are written, predicted in the background."""
+        if self.following:
+            self.stop_following()
+            self.notify("Stopped following the folder (f follows it again; what is written meanwhile shows then).")
+        else:
+            self.start_following()
+
+    def start_following(self) -> None:
+        if self.following:
+            return
+        self.following = True
+        self.follow_state = FollowState()
+        opts = getattr(self, "predict_options", None) or {}
+        self.follow_frames(str(self.root), self.session.tags_dir, self._follow_since, self.model_file(),
+                           opts.get("device"), opts.get("batch") or 32, opts.get("workers"))
+        self.status.update_now()
+
+    def stop_following(self) -> None:
+        if not self.following:
+            return
+        self.workers.cancel_group(self, "follow")
+        self.following = False
+        self._follow_since = time.time() - SINCE_MARGIN_S  # f again: what is written from now on shows then
+        if getattr(self, "status", None) is not None:
+            self.status.update_now()
+
+    @work(thread=True, exclusive=True, group="follow")
+    def follow_frames(self, root: str, tags_dir, since: float, model: str | None, device: str | None,
+                      batch: int, workers: int | None) -> None:
+        from textual.worker import get_current_worker
+
+        worker = get_current_worker()
+        follower = stream = None
+        name, thresholds = "", {}
+        try:
+            try:
+                predictor = self.make_predictor(model, device)  # the model (and cluster) of p
+                name, thresholds = predict.model_name(predictor), tag_thresholds(predictor)
+                stream = predict.open_stream(predictor, batch, workers)
+            except TaggerError as err:
+                self.post_message(FollowNotice(f"following without predictions: {err}"))
+            except Exception as err:  # noqa: BLE001 - never a traceback: the frames still show
+                self.post_message(FollowNotice(f"following without predictions: {type(err).__name__}: {err}"))
+            if worker.is_cancelled:
+                return
+            follower = backend.follower(Path(root), since, lambda line: self.post_message(FollowNotice(line)))
+            follower.start()
+            self.post_message(FollowStarted(follower.mode))
+            waiting: collections.deque = collections.deque()
+            room = 4 * (stream.in_flight if stream is not None else 64)
+            while not worker.is_cancelled:
+                busy = bool(waiting) or (stream is not None and len(stream) > 0)
+                arrivals = follower.next(timeout=0.0 if busy else 0.2) if len(waiting) < room else []
+                if arrivals:
+                    rows = self.session.make_rows(
+                        backend.arrival_entries(Path(root), tags_dir, [a.ref for a in arrivals]))
+                    if stream is None:
+                        for arrival in arrivals:
+                            follower.done(arrival)
+                    else:
+                        waiting.extend(arrivals)
+                    self.post_message(FramesArrived(rows, len(waiting) + (len(stream) if stream else 0)))
+                if stream is None:
+                    continue
+                while waiting and not stream.full():
+                    arrival = waiting.popleft()
+                    stream.submit(arrival.ref, arrival)
+                out = stream.results(wait=0.05) if len(stream) else []
+                if out and not worker.is_cancelled:
+                    for arrival, (_, _, error) in out:
+                        follower.done(arrival, error)
+                    self.post_message(FollowPredicted([result for _, result in out], name,
+                                                      len(waiting) + len(stream), thresholds))
+        except TaggerError as err:
+            self.post_message(FollowStopped(str(err)))
+            return
+        except Exception as err:  # noqa: BLE001 - never a traceback on screen
+            self.post_message(FollowStopped(f"following stopped: {type(err).__name__}: {err}"))
+            return
+        finally:
+            for thing in (follower, stream):
+                if thing is not None:
+                    try:
+                        thing.stop() if thing is follower else thing.close()
+                    except Exception:  # noqa: BLE001 - stopping is best effort
+                        pass
+        if not worker.is_cancelled:
+            self.post_message(FollowStopped(None))
+
+    # ---- on the UI thread -----------------------------------------------------------------------
+    def on_follow_started(self, msg: FollowStarted) -> None:
+        if self.follow_state is not None:
+            self.follow_state.mode = msg.mode
+        self.notify(f"Following {self.root}: {msg.mode}", timeout=6)
+
+    def on_frames_arrived(self, msg: FramesArrived) -> None:
+        if not self.following or not msg.rows:
+            return
+        self.follow_state.arrived(len(msg.rows))
+        self.follow_state.backlog = msg.backlog
+        if self._refresh_pending or not self._painted or not self.session.tag:
+            self.session.add_rows(msg.rows)  # the scan's rebuild takes them
+            self._refresh_pending = True
+        else:
+            self._replace_rows(msg.rows)  # in at their sorted places; the cursor stays on its image
+            if self.inspect.path is None:
+                self._show_selected()
+
+    def on_follow_predicted(self, msg: FollowPredicted) -> None:
+        if not self.following:
+            return
+        self.follow_state.backlog = msg.backlog
+        self.apply_predictions(msg.results, msg.model)
+        if self.alert_queries:
+            self._check_alerts(msg.results, msg.thresholds)
+
+    def _check_alerts(self, results: list, thresholds: dict[str, float]) -> None:
+        hits = []
+        for path, probs, _ in results:
+            if probs:
+                name = self.session.row(path).name if path in self.session.index else printable(path)
+                hits += [(name, text, tags) for text, tags in alert_hits(self.alert_queries, probs, thresholds)]
+        if not hits:
+            return
+        for name, text, tags in hits[:MAX_ALERT_NOTICES]:
+            self.notify(f"alert: {name}: {tags} [{text}]", title="Alert", severity="warning", timeout=15)
+        if len(hits) > MAX_ALERT_NOTICES:
+            self.notify(f"{len(hits) - MAX_ALERT_NOTICES} more alerts in this batch", severity="warning", timeout=15)
+        name, text, tags = hits[-1]
+        self.follow_state.last_alert = f"{name}: {tags} at {time.strftime('%H:%M:%S')}"
+        self.bell()
+
+    def on_follow_notice(self, msg: FollowNotice) -> None:
+        self.notify(msg.text, severity=msg.severity, timeout=10)
+
+    def on_follow_stopped(self, msg: FollowStopped) -> None:
+        if msg.error:
+            self.following = False
+            self.notify(msg.error, severity="error", timeout=12)
+
+    def follow_text(self) -> str:
+        """The status bar's part: rate, backlog, last alert ("" when not following)."""
+        st = self.follow_state
+        if not self.following or st is None:
+            return ""
+        text = f"following: {st.rate():.1f} frames/min, backlog {st.backlog}" if st.mode else "following: starting…"
+        if st.last_alert:
+            text += f", last alert {st.last_alert}"
+        return text + " (f: stop)"
+
+
+def tag_thresholds(predictor) -> dict[str, float]:
+    """Each tag's threshold (the model's own, else 0.5): when a tag counts as on for an alert."""
+    info = getattr(predictor, "info", None)
+    out = {}
+    for tag in getattr(predictor, "tags", None) or ():
+        try:
+            out[tag] = float(info.threshold(tag))
+        except Exception:  # noqa: BLE001 - a predictor without per-tag thresholds
+            out[tag] = 0.5
+    return out
