@@ -75,3 +75,20 @@ def test_network_file_systems_are_polled():
     assert is_network_fs("nfs4") and is_network_fs("lustre") and is_network_fs("gpfs") and is_network_fs("fuse.sshfs")
     assert not is_network_fs("ext4") and not is_network_fs(None)
     assert filesystem_type("/") is not None
+
+
+def test_an_eiger_master_waits_for_its_data_files_then_gives_their_frames(tmp_path):
+    import h5py
+
+    with h5py.File(tmp_path / "s_master.h5", "w") as f:  # the detector writes the master first
+        f["entry/data/data_000001"] = h5py.ExternalLink("s_data_000001.h5", "/entry/data/data")
+    problems = []
+    with Follower([tmp_path], report=problems.append) as follower:
+        assert collect(follower) == []
+        assert len(problems) == 1 and "not all there yet" in problems[0] and "s_master.h5" in problems[0]
+        with h5py.File(tmp_path / "s_data_000001.h5", "w") as d:  # then the data file, when it is full
+            d.create_dataset("entry/data/data", data=np.random.default_rng(0).poisson(9, (3, 16, 16)).astype(np.uint16))
+        refs = collect(follower)
+    master = str(tmp_path / "s_master.h5")
+    assert [r.split("#")[0] for r in refs] == [f"{master}::/entry/data"] * 3 and refs[-1].endswith("#2")
+    assert len(problems) == 1

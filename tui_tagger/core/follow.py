@@ -44,6 +44,7 @@ DEFAULT_POLL_S = 2.0  # the poll interval chosen for network file systems when -
 _BACKLOG_CHUNK = 256  # backlog files moved into the pending set per call: never all 100k at once
 # Eiger/NeXus data files are read through their master file (as core.catalog lists them).
 _EIGER_DATA = re.compile(r"^(?P<stem>.+)_data_\d{6}\.(?:h5|hdf5|hdf|nxs)$", re.IGNORECASE)
+_MASTER = re.compile(r"_master\.h5$", re.IGNORECASE)
 # File systems on which inotify sees only this host's writes: a detector PC writing over NFS, GPFS, Lustre...
 NETWORK_FS = frozenset(
     "nfs nfs4 cifs smb smb3 smbfs lustre gpfs beegfs ceph glusterfs 9p afs panfs wekafs ncpfs davfs".split())
@@ -228,6 +229,7 @@ class Follower:
         self._files: dict[str, _Record] = {}
         self._stores = [SeenStore(store_path(r) if state else None, self.report) for r in self.roots]
         self._again: set[str] = set()  # --backlog all: files there at the start, predicted again whatever the store says
+        self._masters_told: set[str] = set()  # Eiger masters said to wait for their data files
         self._backlog_walk: Iterator[str] | None = None
         self._observer = None
         self.mode = ""
@@ -516,6 +518,8 @@ class Follower:
             return []
         if not final and len(refs) <= 1:
             return []  # an HDF5 file not yet readable, or one frame so far: wait
+        if len(refs) <= 1 and _MASTER.search(os.path.basename(path)) and self._master_waits(path, ident):
+            return []  # an Eiger master whose data files are not all there yet: they bring it back
         available = len(refs) if final else len(refs) - 1
         if rec is None:
             rec = self._files[path] = _Record()
@@ -534,6 +538,25 @@ class Follower:
         rec.emitted = available
         rec.size, rec.mtime_ns = ident
         return [Arrival(ref, path, i, seen, st.st_size, st.st_mtime_ns) for i, ref in enumerate(refs[start:available], start)]
+
+    def _master_waits(self, path: str, ident: tuple[int, int]) -> bool:
+        """Whether an Eiger master that cannot be counted waits for its data files (a line once, the first time):
+        the detector writes the master first and each data file when it is full. A master without any data
+        file links is read (and reported) as any file."""
+        from tui_tagger.core.formats import read_image
+        from tui_tagger.core.errors import ImageReadError
+
+        try:
+            read_image(path)
+            return False
+        except ImageReadError as err:
+            if "data_" not in str(err):
+                return False  # not a missing data file: read and report it as any other file
+        if path not in self._masters_told:
+            self._masters_told.add(path)
+            self.report(f"{path}: an Eiger master whose data files are not all there yet; its frames are taken "
+                        "when they are")
+        return True
 
     def _fail(self, path: str, ident: tuple[int, int], problem: str) -> None:
         rec = self._record(path)
