@@ -155,3 +155,41 @@ def test_new_tag_file_is_written_for_an_untagged_image(tmp_path):
     s.move([str(root / "img01.tif")])
     assert s.save()[0] == 1
     assert tags_on_disk(root / "img01.tif") == {RING}
+
+
+def test_undo_goes_back_past_a_save_and_journals_exactly_what_is_unsaved(folder):
+    s = session_on(folder)
+    img3, img4 = str(folder / "img03.tif"), str(folder / "img04.tif")
+    s.move([img3])
+    s.move([img4])
+    assert s.save()[0] == 2 and not s.dirty
+    assert tags_on_disk(folder / "img04.tif") == {RING}
+    # a save is a point in the history, not its end: the undo takes the saved move back (unsaved now)
+    assert s.undo() == [img4]
+    assert not s.has(s.row(img4)) and s.dirty == [img4]
+    assert s.undo() == [img3]
+    assert not s.has(s.row(img3)) and sorted(s.dirty) == sorted([img3, img4])
+    assert s.redo() == [img3]  # back to the saved state: nothing unsaved for img3
+    assert s.has(s.row(img3)) and s.dirty == [img4]
+    del s  # the process dies with one unsaved correction (img4's move, undone after the save)
+
+    again = session_on(folder)
+    records = again.pending_journal()
+    assert [(r["image"], r["present"]) for r in records] == [(img4, False)]  # one offered, no phantom
+    again.restore(records)
+    assert again.dirty == [img4] and not again.has(again.row(img4))
+    assert again.save() == (1, [], [])
+    assert tags_on_disk(folder / "img04.tif") == set() and tags_on_disk(folder / "img03.tif") == {RING}
+
+
+def test_toggling_one_tag_twice_is_offered_as_one_correction(folder):
+    s = session_on(folder)
+    img3 = str(folder / "img03.tif")
+    s.move([img3])
+    s.move([img3])
+    s.move([img3])
+    del s
+
+    again = session_on(folder)
+    records = again.pending_journal()
+    assert len(records) == 1 and records[0]["present"] is True

@@ -161,7 +161,7 @@ async def test_restore_after_a_crash_shows_the_corrections_tag(folder):
         await pilot.pause(0.1)
         assert again.session.tag == "TSAXS"
         assert moved <= {r.path for r in again.pos.rows}
-        assert any("Restored corrections on 2 images" in m for m in notices(again))
+        assert any("Restored 2 corrections on 2 images" in m for m in notices(again))
 
 
 async def test_save_merges_with_a_change_made_on_disk_meanwhile(folder):

@@ -9,6 +9,7 @@ from textual.widgets import SelectionList
 
 from tui_tagger.ui.messages import RowMoveRequested
 from tui_tagger.ui.session import suggest_next
+from tui_tagger.ui.widgets.checklist import TagChecklist
 from tui_tagger.ui.words import plural
 
 
@@ -43,6 +44,8 @@ class CorrectionsMixin:
         name = event.selection.value
         present = name in event.selection_list.selected
         self.session.set_tag([row.path], name, present)
+        # who set each tag, now: a tag just ticked is a person's (else the gutter kept the old sources)
+        self.inspect.query_one(TagChecklist).set_info(self.session.tags(row), row.predictions)
         self.update_rows([row.path])
         self._check_journal()
 

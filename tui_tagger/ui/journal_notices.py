@@ -52,11 +52,14 @@ class JournalMixin:
             self.rebuild_lists()
         else:
             records = self.session.pending_journal()  # again: what another session restored meanwhile is gone
-            n = self.session.restore(records)
+            self.session.restore(records)
             tags = [r.get("tag") for r in records if isinstance(r.get("tag"), str)]
             # show the lists the corrections were made in (else the folder's most used tag)
             most = max(set(tags), key=tags.count) if tags and not self.initial_tag else None
-            self.notify(f"Restored corrections on {plural(n, 'image')} (unsaved: press s to save).")
+            images = len({r.get("image") for r in records})
+            # the same counts as the question: one record per correction (pending_journal keeps the last)
+            self.notify(f"Restored {plural(len(records), 'correction')} on {plural(images, 'image')} "
+                        "(unsaved: press s to save).")
             self.set_view(tag=most)
         self._show_selected()
 

@@ -19,6 +19,7 @@ from tui_tagger.ui import backend
 from tui_tagger.ui.sorted_rows import sort_key
 
 HUMAN = "human"
+ABSENT = "absent"  # a state in the undo history: the tag is not on the image
 
 
 def _confirmed(source: str | None) -> bool:
@@ -54,8 +55,9 @@ class Session:
         self.tag: str = ""
         # path -> {tag: present}; absent key = as on disk
         self.overrides: dict[str, dict[str, bool]] = {}
-        self.undo_stack: list[list[tuple[str, str, bool | None, bool | None]]] = []
-        self.redo_stack: list[list[tuple[str, str, bool | None, bool | None]]] = []
+        # steps of (path, tag, state before, state after): HUMAN, ABSENT or an unconfirmed source (see _state)
+        self.undo_stack: list[list[tuple[str, str, str, str]]] = []
+        self.redo_stack: list[list[tuple[str, str, str, str]]] = []
         self.journal = journal or Journal(root, fsync=backend.fsync_enabled())
         self.version = 0  # bumped on every change, so views know to rebuild
         # the folder's catalog once its scan is done: told about saved tag files, so its index stays current
@@ -198,23 +200,34 @@ class Session:
                 del self.overrides[path]
         self.journal.extend([{"image": p, "tag": g, "present": v, "t": t} for p, g, v in changes])
 
+    # The history holds what the user saw, not overrides: (path, tag, state before, state after), a state
+    # being HUMAN (ticked by a person), ABSENT, or the source of a tag no person confirmed ("model"). An
+    # undo or redo asks for that state against the tag file as it is *now*, so a save in between is a
+    # point in the history, not its end: undoing an add that was saved removes the tag again (unsaved).
+    def _state(self, path: str, tag: str, override: bool | None = None) -> str:
+        if override is not None:
+            return HUMAN if override else ABSENT
+        base = self.rows[self.index[path]].base if path in self.index else {}
+        if tag not in base:
+            return ABSENT
+        return HUMAN if _confirmed(base[tag]) else str(base[tag])
+
+    def _override_for(self, path: str, tag: str, state: str) -> bool | None:
+        """The override that shows ``state`` over the tag file as read now (None: the file's own)."""
+        if state == self._state(path, tag):
+            return None
+        return True if state == HUMAN else False if state == ABSENT else None
+
+    def _now(self, path: str, tag: str) -> str:
+        return self._state(path, tag, self.overrides.get(path, {}).get(tag))
+
     def set_tag(self, paths: list[str], tag: str, present: bool) -> int:
         """Add (present) or remove the tag on these images, as one undoable step. Returns how many changed."""
-        step = []
-        for path in paths:
-            row = self.row(path)
-            cur = self.tags(row)
-            if (present and tag in cur and _confirmed(cur[tag])) or (not present and tag not in cur):
-                continue
-            before = self.overrides.get(path, {}).get(tag)
-            # back to "as on disk" when that is what the user asks for, so saving leaves the file alone
-            same_as_disk = (present and tag in row.base and _confirmed(row.base[tag])) or (
-                not present and tag not in row.base
-            )
-            after = None if same_as_disk else present
-            step.append((path, tag, before, after))
+        want = HUMAN if present else ABSENT
+        step = [(path, tag, self._now(path, tag), want) for path in paths if self._now(path, tag) != want]
         if step:
-            self._set([(path, tag, after) for path, tag, _, after in step])
+            # back to "as on disk" when that is what the user asks for, so saving leaves the file alone
+            self._set([(path, tag, self._override_for(path, tag, want)) for path, tag, _, _ in step])
             self.undo_stack.append(step)
             self.redo_stack.clear()
             self.version += 1
@@ -235,8 +248,14 @@ class Session:
         return step_count
 
     def _replay(self, step, forward: bool) -> list[str]:
-        self._set([(path, tag, after if forward else before)
-                   for path, tag, before, after in (step if forward else reversed(step))])
+        changes = []
+        for path, tag, before, after in (step if forward else reversed(step)):
+            want = after if forward else before
+            value = self._override_for(path, tag, want)
+            if value != self.overrides.get(path, {}).get(tag):  # nothing to journal where it is so already
+                changes.append((path, tag, value))
+        if changes:
+            self._set(changes)
         self.version += 1
         return [s[0] for s in step]
 
@@ -290,7 +309,9 @@ class Session:
             if tags is None or (present and not (tag in tags and _confirmed(tags[tag]))) or (
                     not present and tag in tags):
                 unsaved.add((path, tag))
-        return [r for r in self._orphans.records if (r.get("image"), r.get("tag")) in unsaved]
+        # the last record of each: one per correction, so the offer counts exactly what a restore applies
+        lasts = {(r.get("image"), r.get("tag")): r for r in self._orphans.records}
+        return [r for key, r in lasts.items() if key in unsaved]
 
     def live_sessions(self):
         """Other sessions open on this folder right now (their corrections are theirs, never offered)."""
@@ -300,13 +321,13 @@ class Session:
         """Apply journal records from a session that died (``pending_journal``), as one undoable step:
         ``u`` right after a restore takes it all back (and journals that). They move into this session's
         journal, and the dead session's files go."""
-        first: dict[tuple[str, str], bool | None] = {}  # (path, tag) -> value before the restore
+        first: dict[tuple[str, str], str] = {}  # (path, tag) -> its state before the restore
         for rec in records:
             path, tag, present = rec.get("image"), rec.get("tag"), rec.get("present")
             if not isinstance(path, str) or not isinstance(tag, str):
                 continue
             ov = self.overrides.setdefault(path, {})
-            first.setdefault((path, tag), ov.get(tag))
+            first.setdefault((path, tag), self._state(path, tag, ov.get(tag)))
             if present is None:
                 ov.pop(tag, None)
             else:
@@ -314,7 +335,7 @@ class Session:
                 self.vocab.add(tag)
             if not ov:
                 del self.overrides[path]
-        step = [(path, tag, before, self.overrides.get(path, {}).get(tag)) for (path, tag), before in first.items()]
+        step = [(path, tag, before, self._now(path, tag)) for (path, tag), before in first.items()]
         step = [change for change in step if change[2] != change[3]]
         if step:
             self.undo_stack.append(step)

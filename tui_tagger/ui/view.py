@@ -1,6 +1,7 @@
 """What the two lists show: the tag (``session.tag``), the filter and the sort order, kept in one place
 (``ViewState``) and changed one way (``ViewMixin.set_view``: state, then the lists are rebuilt and the status
-bar follows). The marks are the lists' own (``ImageList.marked``): a move clears them.
+bar follows). The marks are the lists' own (``ImageList.marked``, by image): a move clears them, new p
+and re-sorts do not.
 
 Filters come from ``/`` (a tag query, else part of a name), review (``r``: the images it found) and the
 analysis views (a cluster or the outliers): each is a ``ViewFilter`` with a text for the status bar.
@@ -110,9 +111,11 @@ class ViewMixin:
         self.retrain_head()  # the head of the new tag, once the features are in
 
     def action_filter(self) -> None:
+        # the box opens empty: "/ then Enter" clears the filter; the one in force is named above it
+        now = f"\nNow: {self.filter_text} (Enter on an empty box shows all)" if self.filter_text else ""
         self.push_screen(
-            PromptDialog("Filter: a tag query (e.g. Ring: Isotropic and not Saturation) or part of a name",
-                         self.filter_text, "empty: show all"),
+            PromptDialog("Filter: a tag query (e.g. Ring: Isotropic and not Saturation) or part of a name" + now,
+                         "", "empty: show all"),
             self._filtered,
         )
 

@@ -173,12 +173,12 @@ class AnalysisScreen(ModalScreen["AnalysisChoice | None"]):
 
     def on_embedding_tab_cluster_chosen(self, msg: EmbeddingTab.ClusterChosen) -> None:
         self.dismiss(AnalysisChoice(frozenset(msg.paths), msg.label,
-                                    f"Showing {msg.label}; / then Enter with an empty filter shows all again."))
+                                    f"Showing {msg.label}; / then Enter (the box opens empty) shows all again."))
 
     def on_outliers_tab_outlier_chosen(self, msg: OutliersTab.OutlierChosen) -> None:
         self.dismiss(AnalysisChoice(
             frozenset(msg.paths), msg.label,
-            f"Showing the {msg.label}, {Path(msg.path).name} selected; / then Enter with an empty filter shows "
+            f"Showing the {msg.label}, {Path(msg.path).name} selected; / then Enter (the box opens empty) shows "
             "all again.", msg.path))
 
     # ---- actions ----------------------------------------------------------------------------

@@ -249,5 +249,6 @@ class EmbeddingTab(Horizontal):
             return
         c = int(event.option.id)
         members = self.emb.members(c)
-        label = f"cluster {c + 1} of the {self.method_label()} map ({len(members):,} images)"
+        method = self.method_label()  # "t-SNE", "PCA", "diffusion map": "map" once, not "map map"
+        label = f"cluster {c + 1} of the {method}{'' if method.endswith('map') else ' map'} ({len(members):,} images)"
         self.post_message(self.ClusterChosen(set(members), label))
