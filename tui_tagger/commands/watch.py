@@ -171,7 +171,7 @@ def _run(args: argparse.Namespace, stop: _Stop) -> int:
     from tui_tagger.core.vocabulary import default_vocabulary
     from tui_tagger.model.infer import LocalPredictor
     from tui_tagger.model.locate import default_model_path
-    from tui_tagger.model.stream import StreamPredictor
+    from tui_tagger.model.stream import Following, StreamPredictor
     from tui_tagger.commands.predict import _write as write_predictions
 
     model_path = Path(args.model) if args.model else default_model_path()
@@ -220,7 +220,6 @@ def _run(args: argparse.Namespace, stop: _Stop) -> int:
             elif not error:
                 write_problems.pop(folder, None)
         done = time.time()
-        follower.done(arrival, read_error)
         counts["frames"] += 1
         counts["errors"] += read_error is not None
         if args.json:
@@ -235,27 +234,18 @@ def _run(args: argparse.Namespace, stop: _Stop) -> int:
         if probs is not None and alerts.queries:
             alerts.check(ref, arrival.path, probs)
 
-    waiting: collections.deque = collections.deque()
+    following = Following(follower, stream, lambda: stop.requested, alerts.reap)
     try:
         follower.start()
         where = ", ".join(printable(d) for d in args.dirs)
         warn(f"watching {where}: {follower.mode}; model {printable(info.name)} on {predictor.device}; "
              "Ctrl-C stops")
-        while not stop.requested:
-            busy = len(stream) > 0 or bool(waiting)
-            if len(waiting) < 4 * stream.in_flight:  # behind (a large backlog): take no more until these are out
-                waiting.extend(follower.next(timeout=0.0 if busy else 0.2))
-            while waiting and not stream.full():
-                arrival = waiting.popleft()
-                stream.submit(arrival.ref, arrival)
-            for arrival, result in stream.results(wait=0.02 if len(stream) else 0.0):
-                handle(arrival, result)
-            alerts.reap()
-        for arrival, result in stream.drain():  # the frames in hand; those not yet started wait for the next run
+        for arrival, result in following:  # after a stop: the frames in hand, the others wait for the next run
             handle(arrival, result)
     finally:
         follower.stop()
         stream.close()
+    left = len(following.waiting)
     warn(f"stopped: {counts['frames']} frames predicted, {counts['errors']} unreadable, {alerts.count} alerts"
-         + (f"; {len(waiting)} complete frames left for the next run" if waiting else ""))
+         + (f"; {left} complete frames left for the next run" if left else ""))
     return 0

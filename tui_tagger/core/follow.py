@@ -25,7 +25,6 @@ No torch, no Textual: the command line (``commands/watch.py``) and a TUI worker 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import queue
 import re

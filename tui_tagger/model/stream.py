@@ -118,3 +118,37 @@ class StreamPredictor:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class Following:
+    """Frames from a ``core.follow.Follower`` through a ``StreamPredictor``, for whoever shows them: iterate for
+    (arrival, (ref, {tag: p} or None, error or None)) as predictions come out, until ``stopped()`` says so,
+    then the frames in hand (those complete but not started stay in ``waiting``, for the next run). Each frame
+    is recorded done (``Follower.done``) once the caller has handled it. ``idle()`` is called every turn (reap
+    child processes, check a cancel flag). ``tui-tagger watch`` prints what it yields; a TUI worker thread can
+    post it as messages."""
+
+    def __init__(self, follower, stream: StreamPredictor, stopped, idle=None):
+        self.follower = follower
+        self.stream = stream
+        self.stopped = stopped
+        self.idle = idle
+        self.waiting: collections.deque = collections.deque()
+
+    def __iter__(self):
+        follower, stream, waiting = self.follower, self.stream, self.waiting
+        while not self.stopped():
+            busy = len(stream) > 0 or bool(waiting)
+            if len(waiting) < 4 * stream.in_flight:  # behind (a large backlog): take no more until these are out
+                waiting.extend(follower.next(timeout=0.0 if busy else 0.2))
+            while waiting and not stream.full():
+                arrival = waiting.popleft()
+                stream.submit(arrival.ref, arrival)
+            for arrival, result in stream.results(wait=0.02 if len(stream) else 0.0):
+                yield arrival, result
+                follower.done(arrival, result[2])
+            if self.idle is not None:
+                self.idle()
+        for arrival, result in stream.drain():
+            yield arrival, result
+            follower.done(arrival, result[2])
