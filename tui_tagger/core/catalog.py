@@ -36,7 +36,7 @@ from typing import NamedTuple
 from tui_tagger import config
 from tui_tagger.core.atomic import remove_stale_temp
 from tui_tagger.core.errors import FileProblem, TaggerError
-from tui_tagger.core.index_db import SEP, ErrorRow, IndexDB, path_form, rel_of, skey, sort_key
+from tui_tagger.core.index_db import ERROR_SET, SEP, ErrorRow, IndexDB, path_form, rel_of, skey, sort_key
 from tui_tagger.core.query import Query, parse_query
 from tui_tagger.core.vocabulary import Vocabulary, default_vocabulary
 
@@ -480,8 +480,11 @@ class _IndexRows:
         if self.hit is None:
             streams = [db.scan_paths(plain, prefix, sep)]
         else:
-            ids = ",".join(str(int(i)) for i in sorted(self.hit))
-            streams = [db.scan_paths(f"{plain} AND error IS NULL AND tagset IN ({ids})", prefix, sep)]
+            if len(self.hit) <= 64:  # a range of the (tagset, skey) index per set: no table row read
+                streams = [db.paths_of_tagsets(sorted(self.hit), prefix, sep)] if self.hit else []
+            else:
+                ids = ",".join(str(int(i)) for i in sorted(self.hit))
+                streams = [db.scan_paths(f"{plain} AND error IS NULL AND tagset IN ({ids})", prefix, sep)]
             if self.per_row:
                 ids = ",".join(str(int(i)) for i in sorted(self.per_row))
                 rows = db.scan_paths(f"{plain} AND error IS NULL AND tagset IN ({ids})", prefix, sep,
@@ -490,6 +493,8 @@ class _IndexRows:
         if db.has_containers():
             streams.append((key, None) for key, _ in db.scan_paths("format IS NOT NULL AND frames IS NOT NULL",
                                                                      prefix, sep))
+        if not streams:
+            return
         merged = streams[0] if len(streams) == 1 else heapq.merge(*streams, key=lambda r: r[0])
         for row in merged:
             if row[1] is not None:
@@ -915,7 +920,8 @@ class _Walk:
             error = str(err)
         except OSError as err:
             error = f"{tag_path}: cannot read: {err.strerror or err}"
-        new = (key, tag_size, tag_mtime, _dumps(preds), error, _tagset(self.db, tags, preds, self.tagsets))
+        tagset = ERROR_SET if error is not None else _tagset(self.db, tags, preds, self.tagsets)
+        new = (key, tag_size, tag_mtime, _dumps(preds), error, tagset)
         if not self.build:
             return new, None
         return new, Entry(path, ref_rel, size, mtime, fmt, tag_path, tags, preds, error, error)

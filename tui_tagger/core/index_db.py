@@ -23,6 +23,7 @@ locked db held by another process) is dropped rather than raised.
 
 from __future__ import annotations
 
+import heapq
 import json
 import os
 import sqlite3
@@ -31,7 +32,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 _TAG_COLS = "tag_key TEXT, tag_size INTEGER, tag_mtime_ns INTEGER, predictions TEXT, error TEXT, tagset INTEGER"
 _SCHEMA = f"""
@@ -39,9 +40,7 @@ CREATE TABLE IF NOT EXISTS files (
     skey TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, format TEXT, cands TEXT, frames TEXT, {_TAG_COLS}
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS files_tag_errors ON files (skey) WHERE error IS NOT NULL;
-CREATE INDEX IF NOT EXISTS files_tagset ON files (tagset);
-CREATE INDEX IF NOT EXISTS files_search ON files (skey, tagset)
-    WHERE format IS NOT NULL AND frames IS NULL AND error IS NULL;
+CREATE INDEX IF NOT EXISTS files_tagset ON files (tagset, skey);
 CREATE TABLE IF NOT EXISTS frames (ref TEXT PRIMARY KEY, {_TAG_COLS}) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS frames_tagset ON frames (tagset);
 CREATE TABLE IF NOT EXISTS errors (
@@ -60,7 +59,9 @@ INSERT OR IGNORE INTO tagsets VALUES (0, '', '');
 # [ref suffix, cands] for multi-frame containers, else NULL. TAG_COLUMNS (the tail of a single-frame
 # image's row, and a frames row): tag_key = the candidate found ("m:NAME.xml"), NULL for none;
 # predictions = JSON object name -> p ("" for none); error = the tag file's problem (its tags unknown);
-# tagset = id in tagsets (0: no tags), NULL when the tags were never looked at (a container's own row).
+# tagset = id in tagsets (0: no tags; ERROR_SET: the tag file could not be read), NULL when the tags were
+# never looked at (a container's own row, a file that is no image). An index on (tagset, skey) gives the
+# images of one tag set in walk order without touching the table: a search merges those of the matching sets.
 FILE_COLUMNS = ("skey", "size", "mtime_ns", "format", "cands", "frames")
 TAG_COLUMNS = ("tag_key", "tag_size", "tag_mtime_ns", "predictions", "error", "tagset")
 ROW_WIDTH = len(FILE_COLUMNS) + len(TAG_COLUMNS)
@@ -68,6 +69,7 @@ _FILES = ",".join(FILE_COLUMNS + TAG_COLUMNS)
 _FRAMES = ",".join(("ref",) + TAG_COLUMNS)
 KEY_COLUMNS = ("skey", "frames", "error", "tagset", "predictions")
 _KEYS = ",".join(KEY_COLUMNS)
+ERROR_SET = -1
 CHUNK = 4000  # rows per read: the db lock is never held while a caller works through them
 SEP = "\x01"  # "/" in an skey
 
@@ -280,6 +282,34 @@ class IndexDB:
         finally:
             conn.close()
 
+    def paths_of_tagsets(self, ids: list[int], prefix: str, sep: str) -> Iterator[tuple[str, str]]:
+        """(skey, path) of the single-frame images whose tag set is one of ``ids``, in key order: one
+        range of the (tagset, skey) index per set, merged; on a read connection of its own (a snapshot)
+        when the index is a file."""
+        sql = ("SELECT skey, ? || replace(skey, char(1), ?) FROM files INDEXED BY files_tagset "
+               "WHERE tagset = ? ORDER BY skey")
+        conn = None
+        if self.persistent and self.path is not None:
+            try:
+                conn = sqlite3.connect(f"{Path(self.path).as_uri()}?mode=ro", uri=True, check_same_thread=False,
+                                       timeout=2.0)
+            except sqlite3.Error:
+                conn = None
+        try:
+            if conn is None:
+                with self._lock:
+                    streams = [self._conn.execute(sql, (store_form(prefix), sep, i)).fetchall() for i in ids]
+            else:
+                streams = [_rows_of(conn.execute(sql, (store_form(prefix), sep, i))) for i in ids]
+            rows = streams[0] if len(streams) == 1 else heapq.merge(*streams, key=_first)
+            for row in rows:
+                yield row if row[1].isascii() else (row[0], path_form(row[1]))
+        except sqlite3.Error:
+            return
+        finally:
+            if conn is not None:
+                conn.close()
+
     def count_files(self, where: str = "") -> int:
         rows = self._fetch("SELECT count(*) FROM files" + (f" WHERE {where}" if where else ""))
         return rows[0][0] if rows else 0
@@ -340,7 +370,7 @@ class IndexDB:
             except sqlite3.DatabaseError:
                 row = None
         if row is None:  # a db that cannot be written: ids of this process only, never stored
-            tid = -1 - len(self._tagset_ids)
+            tid = ERROR_SET - 1 - len(self._tagset_ids)
         else:
             tid = row[0]
         self._tagset_ids[key] = tid
@@ -348,7 +378,7 @@ class IndexDB:
 
     def tagset(self, tid: int | None) -> tuple[dict, tuple[str, ...]]:
         """(tags name -> source, predicted names) of a tag set id; shared objects: never edit them."""
-        if not tid:
+        if not tid or tid == ERROR_SET:
             return _NO_TAGS
         hit = self._tagsets.get(tid)
         if hit is None:
@@ -440,6 +470,18 @@ class IndexDB:
 
 
 _NO_TAGS: tuple[dict, tuple] = ({}, ())
+
+
+def _first(row: tuple):
+    return row[0]
+
+
+def _rows_of(cursor) -> Iterator[tuple]:
+    while True:
+        rows = cursor.fetchmany(8192)
+        if not rows:
+            return
+        yield from rows
 
 
 def _encodable(row) -> bool:

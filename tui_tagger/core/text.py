@@ -24,6 +24,7 @@ _CONTROL_LAYOUT = re.compile(f"[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f{_FOR
 # What JSON (ensure_ascii=False) leaves raw but a terminal would obey: DEL, C1 controls, the above.
 _JSON_RAW = re.compile(f"[\\x7f-\\x9f{_FORMAT}]")
 _NAMED = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+_LAYOUT = str.maketrans("", "", "\t\n\r")
 
 
 def _escape(m: re.Match) -> str:
@@ -59,6 +60,8 @@ def printable(text: str, layout: bool = False) -> str:
     a name would start a line of its own.
     """
     if text.isprintable():  # nearly every name: no regex pass
+        return text
+    if layout and text.translate(_LAYOUT).isprintable():  # lines of output: no regex pass either
         return text
     return (_CONTROL_LAYOUT if layout else _CONTROL).sub(_escape, text)
 

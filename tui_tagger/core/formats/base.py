@@ -19,7 +19,7 @@ from typing import Callable
 import numpy as np
 
 from tui_tagger.core.errors import ImageReadError
-from tui_tagger.core.regular import NotRegularFile, check_regular, open_regular
+from tui_tagger.core.regular import NotRegularFile, check_regular, open_regular, read_regular
 
 HEAD_BYTES = 4096  # enough for every magic number and the EDF/CBF/MarCCD headers we sniff
 DEFAULT_MAX_PIXELS = 2**28
@@ -114,19 +114,20 @@ def read_head(path: Path, n: int = HEAD_BYTES) -> bytes:
 
 def read_head_info(path: Path, n: int = HEAD_BYTES) -> tuple[bytes, int, bool]:
     """(head as read_head gives it, file size, whether the file is gzip/bzip2-compressed)."""
-    # open_regular: opening a FIFO never waits for a writer; fstat then refuses it (one path lookup, not two)
+    # read_regular: opening a FIFO never waits for a writer; fstat then refuses it (one path lookup, not two);
+    # plain os reads, no file object (a folder scan sniffs every file: this is most of its time)
+    head, st = read_regular(path, n - 1)
+    size = st.st_size
+    opener = compressed_opener(head)
+    if opener is None:
+        return head, size, False
     with open_regular(path) as fh:
-        size = os.fstat(fh.fileno()).st_size
-        head = fh.read(n)
-        opener = compressed_opener(head)
-        if opener is not None:
-            fh.seek(0)
-            try:
-                with opener(fh) as z:
-                    head = z.read(n)
-            except (OSError, EOFError, ValueError):
-                return head, size, False  # corrupt stream: keep the raw bytes; the reader reports it
-    return head, size, opener is not None
+        try:
+            with opener(fh) as z:
+                head = z.read(n)
+        except (OSError, EOFError, ValueError):
+            return head, size, False  # corrupt stream: keep the raw bytes; the reader reports it
+    return head, size, True
 
 
 def compressed_opener(head: bytes):
