@@ -127,9 +127,11 @@ class Catalog:
             raise FileProblem(self.root, "no such folder" if not self.root.exists() else "not a folder")
         self.tags_dir = Path(tags_dir) if tags_dir is not None else None
         # where the root's tag files are mirrored (TagStore's rule: tags_dir + the root's absolute path)
-        from tui_tagger.core.tagstore import mirror_folder
+        self.mirror_base = None
+        if self.tags_dir is not None:
+            from tui_tagger.core.tagstore import mirror_folder
 
-        self.mirror_base = mirror_folder(self.tags_dir, self.root) if self.tags_dir is not None else None
+            self.mirror_base = mirror_folder(self.tags_dir, self.root)
         self._db_path = index_path(self.root, self.tags_dir, cache_dir)
         self._db: IndexDB | None = None
         self._entries: dict[str, Entry] = {}  # by path, from the last scan (or cached_entries)
@@ -581,13 +583,18 @@ class _Walk:
         self.drop_folders: list[str] = []
         self.tagsets: dict[tuple, int] = {}
 
-    def run(self) -> Iterator[tuple[str, object]]:
+    def readers(self) -> None:
+        """Image sniffing and tag-file parsing, imported when the first file needs them (numpy, lxml): a
+        check that finds nothing changed never loads them."""
         from tui_tagger.core import formats
         from tui_tagger.core.tagfile import read_tags
         from tui_tagger.core.tagstore import TagStore, file_stem, split_ref
 
         self.probe_file, self.read_tags, self.file_stem = formats.probe_problem, read_tags, file_stem
         self.store, self.split_ref = TagStore(self.tags_dir, self.root), split_ref
+
+    def run(self) -> Iterator[tuple[str, object]]:
+        self.probe_file = None
         cat = self.cat
         self.db = db = cat.db
         cat._image_errors = self.errors = db.errors()
@@ -860,6 +867,8 @@ class _Walk:
     def probe(self, path: str, name: str) -> tuple[str | None, str | None, str | None, str | None]:
         """(format, tag-file candidates, JSON [suffix, candidates] per frame or None, the problem the first
         bytes prove or None): one read of the first bytes; only containers are opened to count frames."""
+        if self.probe_file is None:
+            self.readers()
         fmt, refs, problem = self.probe_file(path)
         if fmt is None:
             return None, None, None, None
@@ -914,6 +923,8 @@ class _Walk:
         tags: dict[str, str | None] = {}
         preds: dict[str, float] = {}
         error = None
+        if self.probe_file is None:
+            self.readers()
         try:
             tags, preds = self.read_tags(tag_path)
         except TaggerError as err:
