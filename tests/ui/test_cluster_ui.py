@@ -87,6 +87,12 @@ async def test_p_and_followed_frames_run_on_the_cluster_and_fill_the_lists(tmp_p
             assert app.session.row(str(new)).predictions[RING] == pytest.approx(
                 local_p(model_file, [str(new)])[str(new)], abs=1e-6)
             assert any(r.path == str(new) for r in app.pos.rows + app.neg.rows)
+            # the connection closed under the app (a scheduler restarted): the next p connects anew
+            await pilot.press("f")
+            cluster.client.close()
+            await pilot.press("p")
+            assert await until(pilot, lambda: app.predicting is None, tries=1200)
+            assert sum("Predicted 9 images on 1 worker @ tcp://" in n for n in notices(app)) == 1
 
 
 def _free_port() -> int:

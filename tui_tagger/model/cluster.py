@@ -154,6 +154,13 @@ class Cluster:
         """The ``distributed.Client``, connected (and a LocalCluster started) on first use, with at least
         one worker; else a one-line error naming the address."""
         with self._lock:
+            if self._client is not None and self.local is None and \
+                    getattr(self._client, "status", "running") in ("closing", "closed", "failed"):
+                lost, self._client = self._client, None  # the scheduler went away (a TUI's next p): connect anew
+                try:
+                    lost.close()
+                except Exception:  # noqa: BLE001 - closing is best effort
+                    pass
             if self._client is None:
                 self._connect()
             return self._client

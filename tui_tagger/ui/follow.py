@@ -167,10 +167,13 @@ class FollowMixin:
                     self.post_message(FollowPredicted([result for _, result in out], name,
                                                       len(waiting) + len(stream), thresholds))
         except TaggerError as err:
-            self.post_message(FollowStopped(str(err)))
+            self.post_message(FollowStopped(f"following stopped: {err}; f follows again"))
             return
         except Exception as err:  # noqa: BLE001 - never a traceback on screen
-            self.post_message(FollowStopped(f"following stopped: {type(err).__name__}: {err}"))
+            why = " ".join(f"{type(err).__name__}: {err}".split())
+            if self.cluster is not None:  # the scheduler went away under the stream
+                why = f"{self.cluster.address}: lost the Dask scheduler ({why})"
+            self.post_message(FollowStopped(f"following stopped: {why}; f follows again"))
             return
         finally:
             for thing in (follower, stream):
@@ -230,8 +233,11 @@ class FollowMixin:
 
     def on_follow_stopped(self, msg: FollowStopped) -> None:
         if msg.error:
-            self.following = False
+            self.stop_following()
             self.notify(msg.error, severity="error", timeout=12)
+            if self.cluster is not None and self.cluster.address in msg.error:
+                self.cluster_where = None
+                self.predict_device = f"cluster lost: {self.cluster.address} (p tries again)"
 
     def follow_text(self) -> str:
         """The status bar's part: rate, backlog, last alert ("" when not following)."""
