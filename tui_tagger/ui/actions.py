@@ -31,6 +31,9 @@ ACTIONS: tuple[Action, ...] = (
     Action("expression", "e", "Image expression", short="Expr"),
     Action("colormap", "c", "Next colour map", short="Colours"),
     Action("scaling", "g", "Next scaling (log, gamma, linear)", footer=False),
+    Action("zoom_in", "plus,equals_sign", "Larger images in the lists", footer=False),
+    Action("zoom_out", "minus", "Smaller images in the lists", footer=False),
+    Action("grid", "v", "Grid view (contact sheets) / back to rows", footer=False),
     Action("sort", "o", "Sort order (p, name, time, newest first)", footer=False),
     Action("predict", "p", "Predict (p again stops)", short="Predict"),
     Action("predict_options", "P", "Predict with options…", footer=False),
@@ -89,7 +92,7 @@ def load_keymap(path: Path | None = None) -> tuple[dict[str, str], list[str]]:
     return keymap, problems
 
 
-_LABELS = {"slash": "/", "question_mark": "?"}
+_LABELS = {"slash": "/", "question_mark": "?", "plus": "+", "equals_sign": "=", "minus": "-"}
 
 
 def key_label(action: Action, keymap: dict[str, str] | None = None) -> str:

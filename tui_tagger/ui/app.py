@@ -16,7 +16,7 @@ from textual.reactive import var
 from textual.widgets import Footer
 
 from tui_tagger.core.text import printable
-from tui_tagger.ui import actions, backend, predict
+from tui_tagger.ui import actions, backend, decoding, predict
 from tui_tagger.ui.analysis import AnalysisMixin
 from tui_tagger.ui.cluster_status import ClusterMixin
 from tui_tagger.ui.corrections import CorrectionsMixin
@@ -37,7 +37,8 @@ from tui_tagger.ui.themes import load_themes
 from tui_tagger.ui.thumbs import ThumbLoader
 from tui_tagger.ui.view import ViewMixin, ViewState
 from tui_tagger.ui.messages import ThumbsReady
-from tui_tagger.ui.widgets.image_list import ROW_H, THUMB_W, ImageList
+from tui_tagger.ui.widgets.image_list import ImageList
+from tui_tagger.ui.zoom import Zoom
 from tui_tagger.ui.widgets.inspect import InspectPane
 from tui_tagger.ui.widgets.status_bar import StatusBar
 
@@ -98,10 +99,12 @@ class TaggerApp(ScanMixin, ListsMixin, ViewMixin, CorrectionsMixin, RenderingMix
         for t in themes:
             self.register_theme(t)
         self.theme = theme or "beamline-dark"
+        self.zoom = Zoom.load()  # + / - / v (ui/rendering.py), as the last session left them
         self.thumbs = (
-            ThumbLoader((THUMB_W, 2 * ROW_H), self._thumb_settings(), lambda: self.post_message(ThumbsReady()))
+            ThumbLoader(self.zoom.thumb_pixels(), self._thumb_settings(), lambda: self.post_message(ThumbsReady()))
             if thumbnails else None
         )
+        decoding.start()  # the decoding processes' server, before Textual takes stderr (ui/decoding.py)
 
     def compose(self) -> ComposeResult:
         # kept as attributes: query_one searches the active screen, which is a dialog while one is open
@@ -123,6 +126,7 @@ class TaggerApp(ScanMixin, ListsMixin, ViewMixin, CorrectionsMixin, RenderingMix
         self.pos.focus()
         self._last_list = self.pos
         self._layout(self.size.width)
+        self.apply_zoom()
         self.start_journal()  # other sessions on this folder see this one live from now on
         self.scan()
         self.connect_cluster()

@@ -86,18 +86,28 @@ def render(frame, settings, size: tuple[int, int]) -> np.ndarray:
     return _render(frame, settings, size)
 
 
-_THUMBS = None
+_THUMBS: dict = {}  # (cache folder, max bytes) -> ThumbnailCache
 
 
-def thumbnail(ref: str, size: tuple[int, int], settings) -> np.ndarray:
-    """A small uint8 RGB thumbnail fitted in ``size`` (w, h) px, through the core's disk cache."""
-    global _THUMBS
+def thumbnail_cache_place() -> tuple[str, int]:
+    """(folder, max bytes) of the disk thumbnail cache, as this process's environment says (a decoding
+    worker process is handed it: its own environment is the one it started with)."""
+    from tui_tagger.config import cache_dir
+
+    return str(cache_dir() / "thumbs"), Settings.from_env().thumbnail_cache_bytes
+
+
+def thumbnail(ref: str, size: tuple[int, int], settings, place: tuple[str, int] | None = None) -> np.ndarray:
+    """A small uint8 RGB thumbnail fitted in ``size`` (w, h) px, through the core's disk cache (``place``:
+    ``thumbnail_cache_place()``'s, else this process's)."""
     from tui_tagger.core.display import thumbnail as _thumb
     from tui_tagger.core.thumbcache import ThumbnailCache
 
-    if _THUMBS is None:
-        _THUMBS = ThumbnailCache()
-    return _THUMBS.get_or_make(ref, size, settings, lambda: _thumb(read_frame(ref), size, settings))
+    place = place or thumbnail_cache_place()
+    cache = _THUMBS.get(place)
+    if cache is None:
+        cache = _THUMBS[place] = ThumbnailCache(place[0], place[1])
+    return cache.get_or_make(ref, size, settings, lambda: _thumb(read_frame(ref), size, settings))
 
 
 def fsync_enabled() -> bool:

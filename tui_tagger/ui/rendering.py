@@ -1,22 +1,25 @@
 """The inspect pane's image (a mixin of TaggerApp): the selected row shown, its frame decoded and rendered
-in a worker that posts ``ImageRendered`` / ``ImageFailed``, and the display keys (colour map, scaling,
-expression) whose settings are adopted once an image renders with them.
+in a worker process (``ui/decoding.py``) for a thread worker that posts ``ImageRendered`` / ``ImageFailed``
+(only the newest request is served: the pane follows the cursor without holding it), and the display keys
+(colour map, scaling, expression) whose settings are adopted once an image renders with them.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import threading
 
 from textual import work
 
 from tui_tagger.core.errors import TaggerError
-from tui_tagger.ui import backend
+from tui_tagger.ui import backend, decoding
 from tui_tagger.ui.messages import ImageFailed, ImageRendered, InspectResized
 from tui_tagger.ui.screens.dialogs import PromptDialog
 
 
 class RenderingMixin:
-    _frame: tuple = (None, None)  # (path, Frame) of the inspected image, so a colour map change doesn't re-read
+    _frame: tuple = (None, None)  # (path, Frame) of the inspected image while a heat map is on
+    _inspect_box: "_Latest | None" = None
     _shown = -1  # session.version when the inspect pane was last filled
 
     def _show_selected(self) -> None:
@@ -29,34 +32,47 @@ class RenderingMixin:
                 self.load_image(row.path, self.settings)
 
     def load_image(self, path: str, settings, remember: bool = False) -> None:
-        """Render ``path`` into the inspect pane (in a worker); ``remember``: adopt ``settings`` once it did."""
-        self.render_image(path, settings, self.inspect.pixel_size(), self._frame, remember)
+        """Render ``path`` into the inspect pane (in worker processes); ``remember``: adopt ``settings`` once
+        it did. Only the newest request matters: one held Down asks for many images, and those passed over
+        while one decodes are never decoded (the cursor never waits for them)."""
+        if self._inspect_box is None:
+            self._inspect_box = _Latest()
+        want_frame = self.heatmap_mode != "off"  # a heat map needs the pixels here; else they stay in the worker
+        if self._inspect_box.put((path, settings, self.inspect.pixel_size(), remember, want_frame)):
+            self.render_images(self._inspect_box)
 
-    @work(thread=True, exclusive=True, group="image")
-    def render_image(self, path: str, settings, size: tuple[int, int], cached: tuple, remember: bool) -> None:
+    @work(thread=True, group="image")
+    def render_images(self, box: "_Latest") -> None:
+        """Serves the box's newest request until none is left (one such worker at a time)."""
         try:
-            cached_path, frame = cached
-            if cached_path != path:
-                frame = backend.read_frame(path)
-            rgb = backend.render(frame, settings, size)
+            while (req := box.take()) is not None:
+                self._render_one(*req)
+        except BaseException:
+            box.take()  # the next request starts a worker again
+            raise
+
+    def _render_one(self, path: str, settings, size: tuple[int, int], remember: bool, want_frame: bool) -> None:
+        try:
+            rgb, meta, frame = decoding.render(path, settings, size, want_frame)
+        except Exception as err:  # the worker pool broke twice
+            rgb, meta, frame = None, f"{path}: cannot show: {err}", None
+        if rgb is None:
+            self.post_message(ImageFailed(path, meta, remember))
+            return
+        heat_note, heat_key = "", ""
+        if frame is not None:
             rgb, heat_note, heat_key = self.heat_overlay(path, frame, rgb)  # h: a heat map over it
-        except TaggerError as err:
-            self.post_message(ImageFailed(path, str(err), remember))
-            return
-        except Exception as err:  # never a traceback on screen
-            self.post_message(ImageFailed(path, f"{path}: cannot show: {err}"))
-            return
         from PIL import Image as PILImage
 
         pil = PILImage.fromarray(rgb)
-        meta = {"format": frame.format, **{k: v for k, v in frame.meta.items() if not isinstance(v, (list, dict))}}
         if heat_note:
             meta = {"heat map": heat_note, **meta}
         self.post_message(ImageRendered(path, pil, meta, (path, settings.key() + heat_key, size), frame,
                                         settings if remember else None))
 
     def on_image_rendered(self, msg: ImageRendered) -> None:
-        self._frame = (msg.path, msg.frame)
+        if msg.frame is not None:
+            self._frame = (msg.path, msg.frame)
         if msg.settings is not None:
             self._commit_settings(msg.settings)
         self._image_loaded(msg.path, msg.image, msg.meta, msg.key)
@@ -83,6 +99,33 @@ class RenderingMixin:
         row = self.active_list().current
         if row is not None and row.path == self.inspect.path and not row.error:
             self.load_image(row.path, self.settings)  # the frame is cached: a re-render only
+
+    # ---- zoom and the grid view (+, -, v; ui/zoom.py remembers them) ---------------------------------
+    def apply_zoom(self) -> None:
+        """The lists' rows (or grid cells) and thumbnails at the zoom's size."""
+        w, h = self.zoom.thumb_cells()
+        if self.thumbs is not None:
+            self.thumbs.set_size(self.zoom.thumb_pixels())
+        for lst in (self.pos, self.neg):
+            lst.set_geometry(w, h, self.zoom.grid)
+
+    def _zoom_changed(self) -> None:
+        self.apply_zoom()
+        problem = self.zoom.save()
+        if problem:
+            self.notify(problem, severity="warning", timeout=6)
+
+    def action_zoom_in(self) -> None:
+        if self.zoom.step(1):
+            self._zoom_changed()
+
+    def action_zoom_out(self) -> None:
+        if self.zoom.step(-1):
+            self._zoom_changed()
+
+    def action_grid(self) -> None:
+        self.zoom.grid = not self.zoom.grid
+        self._zoom_changed()
 
     # ---- display settings --------------------------------------------------------------------
     def _thumb_settings(self):
@@ -122,3 +165,28 @@ class RenderingMixin:
                          self.settings.expression, "img"),
             lambda text: None if text is None else self._apply_settings(expression=text.strip()),
         )
+
+
+class _Latest:
+    """A one-request box between the UI thread (``put``) and the render worker (``take``): a newer request
+    replaces an older one not yet taken."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._req = None
+        self._serving = False
+
+    def put(self, req) -> bool:
+        """Leave ``req``; True when no worker is serving the box (the caller starts one)."""
+        with self._lock:
+            self._req = req
+            start, self._serving = not self._serving, True
+        return start
+
+    def take(self):
+        """The newest request, or None (and the worker ends) when there is none."""
+        with self._lock:
+            req, self._req = self._req, None
+            if req is None:
+                self._serving = False
+        return req

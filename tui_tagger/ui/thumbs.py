@@ -1,7 +1,9 @@
-"""Row thumbnails: a memory cache in front of the core's disk cache, filled by background threads.
+"""Row thumbnails: a memory cache in front of the core's disk cache, filled by background threads that
+hand the decoding to worker processes (``ui/decoding.py``) and wait for it without holding the GIL.
 
 The lists ask for the rows on screen; the newest requests are served first (a user scrolling past
-does not wait for rows already gone), and nothing here ever blocks the UI thread.
+does not wait for rows already gone), and nothing here ever blocks the UI thread. A zoom asks for another
+size (``set_size``): the cache starts again.
 """
 
 from __future__ import annotations
@@ -12,18 +14,22 @@ from collections import OrderedDict
 
 import numpy as np
 
-from tui_tagger.ui import backend
+from tui_tagger.ui import decoding
 
 FAILED = np.zeros((0, 0, 3), np.uint8)  # an image that could not be read: drawn as a marker
 BATCH_S = 0.03  # thumbnails arriving within this long make one repaint
+CACHE_BYTES = 64 << 20  # the memory cache's size (about 20000 thumbnails of the smallest zoom)
 
 
 class ThumbLoader:
-    def __init__(self, size: tuple[int, int], settings, on_ready, workers: int = 2, capacity: int = 20000):
-        self.size = size  # (w, h) px
+    def __init__(self, size: tuple[int, int], settings, on_ready, workers: int = decoding.WORKERS + 1,
+                 capacity: int | None = None, decode=None):
+        self.size = tuple(size)  # (w, h) px
         self.settings = settings
         self.on_ready = on_ready  # called from a worker thread with no arguments
-        self.capacity = capacity
+        self._fixed_capacity = capacity
+        self.capacity = capacity or self._capacity_for(self.size)
+        self.decode = decode or decoding.thumbnail  # (ref, size, settings) -> uint8 RGB or None
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._wanted: list[str] = []  # stack: newest last
         self._queued: set[str] = set()
@@ -32,6 +38,7 @@ class ThumbLoader:
         self._stop = False
         self._fresh: set[str] = set()  # arrived since the UI last asked (take_fresh)
         self._notified = 0.0
+        self._generation = 0  # a new size or settings: what is decoding for the old ones is dropped
         self._threads = [threading.Thread(target=self._run, daemon=True, name="thumbs") for _ in range(workers)]
         for t in self._threads:
             t.start()
@@ -67,9 +74,26 @@ class ThumbLoader:
     def set_settings(self, settings) -> None:
         with self._lock:
             self.settings = settings
-            self._cache.clear()
-            self._queued.clear()
-            self._wanted.clear()
+            self._restart()
+
+    def set_size(self, size: tuple[int, int]) -> None:
+        """Thumbnails fitted in ``size`` (w, h) px from now on (a zoom)."""
+        with self._lock:
+            if tuple(size) == self.size:
+                return
+            self.size = tuple(size)
+            self.capacity = self._fixed_capacity or self._capacity_for(self.size)
+            self._restart()
+
+    @staticmethod
+    def _capacity_for(size) -> int:
+        return max(500, CACHE_BYTES // max(1, 3 * size[0] * size[1]))
+
+    def _restart(self) -> None:
+        self._cache.clear()
+        self._queued.clear()
+        self._wanted.clear()
+        self._generation += 1
 
     def stop(self) -> None:
         with self._lock:
@@ -84,16 +108,16 @@ class ThumbLoader:
                 if self._stop:
                     return
                 ref = self._wanted.pop()
-                settings = self.settings
+                settings, size, generation = self.settings, self.size, self._generation
             try:
-                arr = backend.thumbnail(ref, self.size, settings)
-                arr = np.ascontiguousarray(arr[..., :3], dtype=np.uint8)
-            except Exception:  # a corrupt image: the row shows a marker, the inspect pane the error
-                arr = FAILED
+                arr = self.decode(ref, size, settings)
+            except Exception:  # the worker pool broke twice: a marker, like a corrupt image
+                arr = None
+            arr = FAILED if arr is None else arr
             with self._lock:
-                self._queued.discard(ref)
-                if settings is not self.settings:
+                if generation != self._generation:
                     continue
+                self._queued.discard(ref)
                 self._cache[ref] = arr
                 self._fresh.add(ref)
                 while len(self._cache) > self.capacity:

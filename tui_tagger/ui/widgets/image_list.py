@@ -1,7 +1,8 @@
 """A virtual list of images: a Line-API ScrollView that paints only the rows on screen.
 
-Each row is three lines: an inline false-colour thumbnail drawn as ``▀`` half blocks (foreground = upper
-pixel, background = lower pixel) and the name, then the tag's source and p(tag). Names are drawn as
+Each row is three lines (more when zoomed: ``set_geometry``): an inline false-colour thumbnail drawn as
+``▀`` half blocks (foreground = upper pixel, background = lower pixel) and the name, then the tag's source
+and p(tag). In the grid view (``ui/widgets/image_grid.py`` paints it) the same rows are a contact sheet. Names are drawn as
 plain segments (never parsed as markup), with their controls made visible (``printable``). 100k rows cost
 one list of Row objects, no widgets.
 """
@@ -24,8 +25,9 @@ from tui_tagger.core.text import printable
 from tui_tagger.ui.messages import RowMoveRequested, RowSelected
 from tui_tagger.ui.sorted_rows import SortedRows
 from tui_tagger.ui.thumbs import FAILED
+from tui_tagger.ui.widgets.image_grid import grid_line
 
-ROW_H = 3  # lines per row: name, source and p(tag), error
+ROW_H = 3  # lines per row at the smallest zoom: name, source and p(tag), error
 THUMB_W = 6  # cells; the thumbnail is THUMB_W x 2*ROW_H pixels (square frames fill it)
 
 
@@ -39,8 +41,10 @@ class ImageList(ScrollView, can_focus=True):
         "image-list--placeholder",
     }
     BINDINGS = [
-        Binding("up,k", "cursor(-1)", "Up", show=False),
-        Binding("down,j", "cursor(1)", "Down", show=False),
+        Binding("up,k", "line(-1)", "Up", show=False),
+        Binding("down,j", "line(1)", "Down", show=False),
+        Binding("left", "sideways(-1)", "Left", show=False),  # the grid's previous / next image
+        Binding("right", "sideways(1)", "Right", show=False),
         Binding("pageup", "page(-1)", "Page up", show=False),
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home", "jump(0)", "First", show=False),
@@ -48,6 +52,13 @@ class ImageList(ScrollView, can_focus=True):
     ]
 
     cursor: reactive[int] = reactive(0, always_update=True, repaint=False)
+
+    # geometry (set_geometry: the zoom and the grid view): a band is a row of the list, or a row of the
+    # grid's cells; images are drawn thumb_w cells x thumb_h lines (thumb_w x 2*thumb_h pixels)
+    row_h = ROW_H  # lines per band
+    thumb_w, thumb_h = THUMB_W, ROW_H
+    grid = False  # a contact sheet: ``cols`` images per band, each cell_w cells wide
+    cell_w = THUMB_W + 2
 
     def __init__(self, session, thumbs=None, **kw) -> None:
         super().__init__(**kw)
@@ -58,6 +69,39 @@ class ImageList(ScrollView, can_focus=True):
         self._styles: dict[tuple, Style] = {}
         self._strips: dict[tuple, Strip] = {}  # rendered row lines, by everything they show
         self._component: dict[str, Style] = {}
+
+    # ---- geometry: zoom and grid (ui/widgets/image_grid.py paints the grid) -------------------------
+    def set_geometry(self, thumb_w: int, thumb_h: int, grid: bool) -> None:
+        """Thumbnails of ``thumb_w`` cells x ``thumb_h`` lines; ``grid``: a contact sheet of them (a name line
+        under each), else one row per image (as tall as its thumbnail, 3 lines at least). The cursor's image
+        stays in view."""
+        if (thumb_w, thumb_h, grid) == (self.thumb_w, self.thumb_h, self.grid):
+            return
+        self.thumb_w, self.thumb_h, self.grid = thumb_w, thumb_h, grid
+        self.row_h = thumb_h + 1 if grid else max(ROW_H, thumb_h)
+        self.cell_w = thumb_w + 2
+        self._strips.clear()
+        self._resized()
+        if self.rows:
+            self.scroll_to(y=max(0, self.line_of(self.cursor) - self.scrollable_content_region.height // 2),
+                           animate=False, immediate=True)
+        self.refresh()
+
+    @property
+    def cols(self) -> int:
+        """Images per band: 1 in a list, as many cells as fit the width in the grid."""
+        if not self.grid:
+            return 1
+        return max(1, (self.scrollable_content_region.width or self.size.width or 40) // self.cell_w)
+
+    def line_of(self, index: int) -> int:
+        """The first line (virtual) of the band showing image ``index``."""
+        return index // self.cols * self.row_h
+
+    def on_resize(self, _event) -> None:
+        if self.grid:  # a new width: another number of cells per band
+            self._strips.clear()
+            self._resized()
 
     # ---- content ----------------------------------------------------------------------------
     @property
@@ -111,7 +155,7 @@ class ImageList(ScrollView, can_focus=True):
         """The cursor's line on screen (from the list's top), or None when it is off screen."""
         if not self.rows or not self.is_mounted:
             return None
-        offset = self.cursor * ROW_H - int(self.scroll_y)
+        offset = self.line_of(self.cursor) - int(self.scroll_y)
         return offset if 0 <= offset < max(self.scrollable_content_region.height, 1) else None
 
     def _place(self, pos: int, offset: int | None) -> None:
@@ -119,7 +163,7 @@ class ImageList(ScrollView, can_focus=True):
         list's ends allow), or just into view."""
         if offset is not None and self.rows:
             pos = max(0, min(pos, len(self.rows) - 1))
-            self.scroll_to(y=max(0, pos * ROW_H - offset), animate=False, immediate=True)
+            self.scroll_to(y=max(0, self.line_of(pos) - offset), animate=False, immediate=True)
         self.cursor = pos
 
     def update_rows(self, gone: list, new: list) -> None:
@@ -162,7 +206,7 @@ class ImageList(ScrollView, can_focus=True):
             self.cursor = cursor  # repaints the old and new cursor rows (or all, if it scrolled)
         # rows above the first change did not move: repaint from there down only
         scroll_y, height = int(self.scroll_y), self.scrollable_content_region.height
-        top = max(first * ROW_H, scroll_y)
+        top = max(self.line_of(first), scroll_y)
         if top < scroll_y + height:
             self.refresh_lines(top, scroll_y + height - top)
 
@@ -170,7 +214,8 @@ class ImageList(ScrollView, can_focus=True):
         return path in self.session.index and self.sorted.index(self.session.row(path)) is not None
 
     def _resized(self) -> None:
-        new, old = Size(self.size.width or 40, len(self.rows) * ROW_H), self.virtual_size
+        bands = -(-len(self.rows) // self.cols)
+        new, old = Size(self.size.width or 40, bands * self.row_h), self.virtual_size
         if new == old:
             return
         view = self.container_size.height
@@ -211,8 +256,8 @@ class ImageList(ScrollView, can_focus=True):
         return True
 
     def visible_range(self) -> range:
-        top = int(self.scroll_y) // ROW_H
-        bottom = (int(self.scroll_y) + self.scrollable_content_region.height) // ROW_H + 1
+        top = int(self.scroll_y) // self.row_h * self.cols
+        bottom = ((int(self.scroll_y) + self.scrollable_content_region.height) // self.row_h + 1) * self.cols
         return range(top, min(bottom, len(self.rows)))
 
     def refresh_paths(self, paths) -> None:
@@ -220,7 +265,7 @@ class ImageList(ScrollView, can_focus=True):
         rows = self.rows
         for i in self.visible_range():
             if rows[i].path in paths:
-                self.refresh_lines(i * ROW_H, ROW_H)
+                self.refresh_lines(self.line_of(i), self.row_h)
 
     # ---- cursor -----------------------------------------------------------------------------
     def watch_cursor(self, old: int, new: int) -> None:
@@ -233,7 +278,7 @@ class ImageList(ScrollView, can_focus=True):
             self.scroll_to_region_of(new)
             if self.scroll_y == before:  # repaint only the two rows that changed
                 for index in {old, new}:
-                    self.refresh_lines(index * ROW_H, ROW_H)
+                    self.refresh_lines(self.line_of(index), self.row_h)
             else:
                 self.refresh()
         else:
@@ -244,14 +289,14 @@ class ImageList(ScrollView, can_focus=True):
     @property
     def max_scroll_y(self) -> int:
         """Rounded up to a row boundary: at the end a few blank lines, never a half row at the top."""
-        return -(-super().max_scroll_y // ROW_H) * ROW_H
+        return -(-super().max_scroll_y // self.row_h) * self.row_h
 
     def _snap(self, value: float, old: float) -> int:
         """``value`` on a row boundary, rounded in the direction of travel (a wheel notch of one line
         moves one row instead of snapping back)."""
-        rows = max(0.0, min(value, self.max_scroll_y)) / ROW_H
+        rows = max(0.0, min(value, self.max_scroll_y)) / self.row_h
         rows = math.ceil(rows) if value > old else math.floor(rows) if value < old else round(rows)
-        return min(rows * ROW_H, self.max_scroll_y)
+        return min(rows * self.row_h, self.max_scroll_y)
 
     def validate_scroll_y(self, value: float) -> float:
         return self._snap(value, self.scroll_y)
@@ -260,18 +305,33 @@ class ImageList(ScrollView, can_focus=True):
         return self._snap(value, self.scroll_target_y)
 
     def scroll_to_region_of(self, index: int) -> None:
-        top, height = index * ROW_H, self.scrollable_content_region.height
+        top, height, row_h = self.line_of(index), self.scrollable_content_region.height, self.row_h
         if top < self.scroll_y:
             self.scroll_to(y=top, animate=False)
-        elif top + ROW_H > self.scroll_y + height:
-            self.scroll_to(y=top + ROW_H - height, animate=False)
+        elif top + row_h > self.scroll_y + height:
+            self.scroll_to(y=top + row_h - height, animate=False)
 
     def action_cursor(self, delta: int) -> None:
         if self.rows:
             self.cursor = max(0, min(self.cursor + delta, len(self.rows) - 1))
 
+    def action_line(self, delta: int) -> None:
+        """Up / Down: the next row of the list, the next row of cells in the grid (same column)."""
+        if self.rows:
+            cols = self.cols
+            target = self.cursor + delta * cols
+            if 0 <= target < len(self.rows) or cols == 1:
+                self.action_cursor(delta * cols)
+            elif delta > 0 and self.cursor // cols < (len(self.rows) - 1) // cols:
+                self.cursor = len(self.rows) - 1  # the last band is short: its last image
+
+    def action_sideways(self, delta: int) -> None:
+        """Left / Right: the previous / next image in the grid (nothing in a list)."""
+        if self.grid:
+            self.action_cursor(delta)
+
     def action_page(self, direction: int) -> None:
-        per_page = max(1, self.scrollable_content_region.height // ROW_H)
+        per_page = max(1, self.scrollable_content_region.height // self.row_h) * self.cols
         if self.thumbs is not None:
             self.thumbs.forget_queue()
         self.action_cursor(direction * per_page)
@@ -282,7 +342,10 @@ class ImageList(ScrollView, can_focus=True):
         self.cursor = 0 if where == 0 else max(len(self.rows) - 1, 0)
 
     def on_click(self, event: Click) -> None:
-        index = int(event.y + self.scroll_y) // ROW_H
+        index = int(event.y + self.scroll_y) // self.row_h * self.cols
+        if self.grid:
+            column = int(event.x) // self.cell_w
+            index = index + column if column < self.cols else len(self.rows)
         if 0 <= index < len(self.rows):
             self.focus()
             self.cursor = index
@@ -310,16 +373,19 @@ class ImageList(ScrollView, can_focus=True):
         return base + style
 
     def _thumb_segments(self, row, arr, line: int, base: Style) -> list[Segment]:
+        tw = self.thumb_w
+        if line >= self.thumb_h:  # a zoomed row's text is 3 lines; below them, only the thumbnail
+            return [Segment(" " * tw, base)]
         if arr is None or arr is FAILED or arr.size == 0:
             if row.error or arr is FAILED:
                 text = " ✗ bad" if line == 0 else ""
-                return [Segment(text.ljust(THUMB_W)[:THUMB_W], base + self._style("image-list--error"))]
+                return [Segment(text.ljust(tw)[:tw], base + self._style("image-list--error"))]
             ph = self._style("image-list--placeholder")
-            return [Segment("░" * THUMB_W if self.thumbs is not None else " " * THUMB_W, base + ph)]
+            return [Segment("░" * tw if self.thumbs is not None else " " * tw, base + ph)]
         h, w = arr.shape[:2]
-        x0, y0 = (THUMB_W - w) // 2, (2 * ROW_H - h) // 2
+        x0, y0 = (tw - w) // 2, (2 * self.thumb_h - h) // 2
         segs = []
-        for cx in range(THUMB_W):
+        for cx in range(tw):
             px = cx - x0
             up_y, lo_y = 2 * line - y0, 2 * line + 1 - y0
             upper = arr[up_y, px] if 0 <= px < w and 0 <= up_y < h else None
@@ -353,7 +419,9 @@ class ImageList(ScrollView, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
-        index, line = divmod(y + int(self.scroll_y), ROW_H)
+        index, line = divmod(y + int(self.scroll_y), self.row_h)
+        if self.grid:
+            return grid_line(self, index, line, width)
         if index >= len(self.rows):
             return Strip.blank(width, self._style("base"))
         row = self.rows[index]
@@ -367,7 +435,7 @@ class ImageList(ScrollView, can_focus=True):
             p = row.predictions.get(tag)
             text = f"{printable(source):<9}" + (f" p={p:.2f}" if p is not None else "")  # source: from the file
         else:
-            text = row.name if line == 0 else printable(row.error or "")
+            text = row.name if line == 0 else printable(row.error or "") if line == 2 else ""
         # a move shifts rows on screen: repainting them is a lookup, not a rebuild of their segments
         key = (row.path, line, state, id(arr), text, bool(row.error), width)
         strip = self._strips.get(key)

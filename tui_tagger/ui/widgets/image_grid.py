@@ -1,0 +1,65 @@
+"""The grid view of an image list (``v``): a contact sheet of larger thumbnails, painted line by line for
+``ImageList.render_line`` when the list is in grid mode. The list keeps its rows, cursor, marks and keys;
+only the painting and the geometry (``ImageList.cols``, ``row_h``, ``cell_w``) differ.
+
+A band of the sheet is ``thumb_h`` lines of thumbnails and one line under each: a mark (``●``), p(tag) and
+the end of the name (where frame numbers are).
+"""
+
+from __future__ import annotations
+
+from rich.segment import Segment
+from textual.strip import Strip
+
+ELLIPSIS = "…"
+
+
+def tail(text: str, width: int) -> str:
+    """``text`` in ``width`` cells, its end kept (``…0042.tif``)."""
+    if width <= 0:
+        return ""
+    if len(text) <= width:
+        return text.ljust(width)
+    return ELLIPSIS + text[len(text) - width + 1:] if width > 1 else ELLIPSIS
+
+
+def grid_line(lst, band: int, line: int, width: int) -> Strip:
+    """Line ``line`` of band ``band`` of ``lst``'s contact sheet, ``width`` cells wide."""
+    base = lst._style("base")
+    cols = lst.cols
+    segs: list[Segment] = []
+    for c in range(cols):
+        index = band * cols + c
+        if index >= len(lst.rows):
+            break
+        segs += _cell_segments(lst, index, line)
+    return Strip(segs).crop_extend(0, width, base) if segs else Strip.blank(width, base)
+
+
+def _cell_segments(lst, index: int, line: int) -> list[Segment]:
+    row = lst.rows[index]
+    marked = row.path in lst.marked
+    state = (2 + lst.has_focus) if index == lst.cursor else int(marked)
+    arr = lst.thumbs.get(row.path) if lst.thumbs is not None else None
+    text = ""
+    if line == lst.thumb_h:
+        p = row.predictions.get(lst.session.tag)
+        text = (f"{p:.2f} " if p is not None else "") + row.name
+    key = ("grid", row.path, line, state, marked, id(arr), text, bool(row.error), lst.cell_w)
+    cached = lst._strips.get(key)
+    if cached is not None:
+        return cached
+    base = lst._style("base")
+    if state >= 2:
+        base = base + lst._style("image-list--cursor" if state == 3 else "image-list--cursor-blurred")
+    elif state == 1:
+        base = base + lst._style("image-list--marked")
+    if line < lst.thumb_h:
+        segs = [Segment(" ", base), *lst._thumb_segments(row, arr, line, base), Segment(" ", base)]
+    else:
+        style = base + lst._style("image-list--error") if row.error else base
+        segs = [Segment("●" if marked else " ", base), Segment(tail(text, lst.cell_w - 1), style)]
+    if len(lst._strips) > 4000:
+        lst._strips.clear()
+    lst._strips[key] = segs
+    return segs
