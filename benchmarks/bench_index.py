@@ -8,7 +8,8 @@ Per tree (this checkout, and with ``--before TREE`` an older checkout too, measu
 - change check: what changed since the index was filled, after 1% of the tag files were rewritten and 1
   image removed (``Catalog.changes``; ``cached_entries`` + ``refresh`` in trees without it)
 - warm ``search`` after the change: the changed tags are in the hits
-Each step runs in its own process (``python -m tui_tagger`` with PYTHONPATH=TREE), so peak RSS is the step's.
+Each step runs in its own process (PYTHONPATH=TREE), so peak RSS (VmHWM) is the step's; search times are
+the whole process (start-up included), the API steps' the call itself; CPU is the process's user + system.
 
 The folder: BENCH_N (default 100000) tiny TIFF frames, each with a small tag file, in run folders of 1000
 (1M frames: 1000 run folders), built once by ``build`` (``--data DIR``: kept there and reused; the change
@@ -76,6 +77,14 @@ def build(root: Path, n: int) -> list[Path]:
 # ------------------------------------------------------------------------------ steps (in a subprocess)
 
 def _rss_mb() -> float:
+    """Peak RSS of this process: VmHWM (ru_maxrss would carry the parent's peak over fork + exec)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -132,10 +141,14 @@ def run_step(tree: Path, cache: Path, name: str, data: Path) -> dict:
             f"r = b.step({name!r}, {str(data)!r}); r['rss_mb'] = b._rss_mb(); "
             "import os; c = os.times(); r['cpu_s'] = c.user + c.system; "
             "import tui_tagger; r['code'] = tui_tagger.__file__; print('RESULT ' + json.dumps(r))")
+    t = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
             result = json.loads(line[7:])
+            if name in ("search", "quick"):  # what a user waits for: the whole process, start-up included
+                result["s"] = wall
             if not result["code"].startswith(str(tree)):
                 raise SystemExit(f"{tree}: imported {result['code']} instead")
             return result
@@ -144,16 +157,22 @@ def run_step(tree: Path, cache: Path, name: str, data: Path) -> dict:
 
 def change_tags(data: Path, every: int = 100) -> int:
     """Rewrite 1% of the tag files (a tag added, in place, as other tools write them) and remove one image."""
-    tags = sorted(data.glob("scan_*/*.xml"))
-    changed = tags[::every]
-    for i, tag in enumerate(changed):
-        tag.write_bytes(tag_xml(tag.stem, TAG_SETS[(i + 1) % len(TAG_SETS)] + ["Misaligned"]))
-        st = tag.stat()
-        os.utime(tag, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
-    gone = tags[1].with_suffix(".tif")
+    n = i = 0
+    gone = None
+    for folder in sorted(p for p in data.iterdir() if p.name.startswith("scan_")):
+        for name in sorted(e.name for e in os.scandir(folder) if e.name.endswith(".xml")):  # a folder at a time
+            tag = folder / name
+            if gone is None and i == 1:
+                gone = tag
+            elif i % every == 0:
+                tag.write_bytes(tag_xml(tag.stem, TAG_SETS[(n + 1) % len(TAG_SETS)] + ["Misaligned"]))
+                st = tag.stat()
+                os.utime(tag, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+                n += 1
+            i += 1
+    gone.with_suffix(".tif").unlink()
     gone.unlink()
-    tags[1].unlink()
-    return len(changed) + 1
+    return n + 1
 
 
 def main() -> int:
