@@ -218,3 +218,19 @@ def test_background_check_reports_the_changes_from_a_child_process(tricky, tmp_p
                                                    ("removed", str(tricky / "b" / "c1.tif"))]
     assert changes[0].entry == Catalog(tricky, cache_dir=cache).get(str(tricky / "a2.tif"))
     assert list(BackgroundCheck(tricky, cache_dir=cache)) == []  # the child wrote the index
+
+
+def test_quick_check_watches_the_tags_dir_mirror_too(tmp_path, capsys, monkeypatch):
+    from tui_tagger.core.tagstore import TagStore
+
+    monkeypatch.setattr(catalog_mod, "_RACY_NS", 0)
+    root, mirror = tmp_path / "data", tmp_path / "tags"
+    (root / "run").mkdir(parents=True)
+    tiff(root / "run" / "x.tif")
+    args = ["--tags-dir", str(mirror), "--quick"]
+    assert _search(root, "not", "*", *args, capsys=capsys) == [str(root / "run" / "x.tif")]
+    store = TagStore(tags_dir=mirror)
+    tf = store.load_or_new(root / "run" / "x.tif")  # saved in the mirror: the image's folder is unchanged
+    tf.add("Powder")
+    store.save(tf)
+    assert _search(root, "Powder", *args, capsys=capsys) == [str(root / "run" / "x.tif")]
