@@ -582,6 +582,7 @@ class _Walk:
         self.folders_out: list[tuple] = []
         self.drop_folders: list[str] = []
         self.tagsets: dict[tuple, int] = {}
+        self.incomplete = False  # a write failed: folder stamps are written empty (listed again next time)
 
     def readers(self) -> None:
         """Image sniffing and tag-file parsing, imported when the first file needs them (numpy, lxml): a
@@ -639,9 +640,14 @@ class _Walk:
                 cat._entries = seen if complete else {**self.known, **seen}
 
     def flush(self) -> None:
-        self.db.write(files=self.files_out, frames=self.frames_out, drop_files=self.drop_files,
-                      drop_frames=self.drop_frames, drop_errors=self.drop_errors, folders=self.folders_out,
-                      drop_folders=self.drop_folders)
+        if self.incomplete:  # a write of this walk was lost: no folder may be trusted as listed
+            self.folders_out = [(key, "") for key, _ in self.folders_out]
+        ok = self.db.write(files=self.files_out, frames=self.frames_out, drop_files=self.drop_files,
+                           drop_frames=self.drop_frames, drop_errors=self.drop_errors, folders=self.folders_out,
+                           drop_folders=self.drop_folders)
+        if not ok and not self.incomplete:
+            self.incomplete = True
+            self.db.write(folders=[(key, "") for key, _ in self.folders_out])
         self.files_out, self.frames_out, self.drop_files, self.drop_frames, self.drop_errors = [], [], [], [], []
         self.folders_out, self.drop_folders = [], []
 

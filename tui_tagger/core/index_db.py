@@ -407,10 +407,18 @@ class IndexDB:
     # ------------------------------------------------------------------ writes
     def write(self, files: list[tuple] = (), frames: list[tuple] = (), errors: list[tuple] = (),
               drop_files: list[str] = (), drop_frames: list[str] = (), drop_errors: list[str] = (),
-              folders: list[tuple] = (), drop_folders: list[str] = ()) -> None:
-        """Upsert rows (tuples in column order, key first) and delete keys, in one transaction."""
+              folders: list[tuple] = (), drop_folders: list[str] = ()) -> bool:
+        """Upsert rows (tuples in column order, key first) and delete keys, in one transaction. False when
+        something was not written (a locked or read-only db; a row whose tag set could not be stored, or a
+        name that cannot be: those rows are left out): the caller must not trust the index to be complete."""
         if not (files or frames or errors or drop_files or drop_frames or drop_errors or folders or drop_folders):
-            return
+            return True
+        complete = True
+        if any(r[11] is not None and r[11] < ERROR_SET for r in files) or \
+                any(r[6] is not None and r[6] < ERROR_SET for r in frames):
+            complete = False  # tag sets of this process only (their insert failed): rows left out
+            files = [r for r in files if r[11] is None or r[11] >= ERROR_SET]
+            frames = [r for r in frames if r[6] is None or r[6] >= ERROR_SET]
         files = [_stored(r, _FILE_TEXT) for r in files]
         frames = [_stored(r, _FRAME_TEXT) for r in frames]
         errors = [_stored(r, (0, 3)) for r in errors]
@@ -418,13 +426,15 @@ class IndexDB:
         drop_errors = [store_form(k) for k in drop_errors]
         folders = [_stored(r, (0,)) for r in folders]
         try:
-            self._write(files, frames, errors, drop_files, drop_frames, drop_errors, folders, drop_folders)
+            return self._write(files, frames, errors, drop_files, drop_frames, drop_errors, folders,
+                               drop_folders) and complete
         except UnicodeEncodeError:  # a lone surrogate that is no escaped byte: not cached
             ok = _encodable
             self._write(*([r for r in rows if ok(r)] for rows in (files, frames, errors, drop_files, drop_frames,
                                                                   drop_errors, folders, drop_folders)))
+            return False
 
-    def _write(self, files, frames, errors, drop_files, drop_frames, drop_errors, folders, drop_folders) -> None:
+    def _write(self, files, frames, errors, drop_files, drop_frames, drop_errors, folders, drop_folders) -> bool:
         with self._lock:
             c = self._conn
             try:
@@ -444,9 +454,11 @@ class IndexDB:
                     c.execute("ROLLBACK")
                     raise
             except sqlite3.OperationalError:
-                pass  # locked by another process, disk full, read-only: the cache just stays stale
+                return False  # locked by another process, disk full, read-only: the cache just stays stale
             except sqlite3.DatabaseError:
                 self._reset()
+                return False
+        return True
 
     def _reset(self) -> None:
         """The db went bad under us: start again from an empty one."""
