@@ -68,7 +68,8 @@ async def test_tabs_relations_performance_and_a_cluster_filter(tagged):
         assert "A  &  B" in body and ODD in body  # shown literally, not as markup
         await pilot.press("2")
         assert screen.query_one(TabbedContent).active == "performance"
-        assert "press p" in _text(screen.query_one("#performance-body", Static))
+        # scored in the tab's worker: wait for it (under load it is still "Scoring…" when the tab shows)
+        assert await until(pilot, lambda: "press p" in _text(screen.query_one("#performance-body", Static)))
         await pilot.press("3")
         assert screen.query_one(TabbedContent).active == "embedding"
         assert screen.query_one("#embed-plot", PlotextPlot).display

@@ -167,6 +167,9 @@ class ListsMixin:
             self._show_selected()
 
     def action_next_pane(self) -> None:
+        if self.screen is not self.screen_stack[0]:  # a dialog: tab is the next field or button there
+            self.screen.focus_next()
+            return
         order = [self.pos, self.neg, self.inspect.query_one(TagChecklist)]
         focused = self.focused
         idx = next((i for i, w in enumerate(order) if w is focused), -1)

@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -26,6 +27,7 @@ from textual.widgets import Footer, Static, TabbedContent, TabPane
 from tui_tagger.core.text import printable
 from tui_tagger.learn.outliers import Outliers
 from tui_tagger.learn.plots import P_STATES, STATES
+from tui_tagger.ui.fit import middle_ellipsis
 from tui_tagger.ui.widgets.analysis_tables import PerformanceTab, RelationsTab
 from tui_tagger.ui.widgets.embedding_tab import EmbeddingTab
 from tui_tagger.ui.widgets.outliers_tab import OutliersTab
@@ -98,13 +100,14 @@ class AnalysisScreen(ModalScreen["AnalysisChoice | None"]):
     is_analysis = True
     CSS_PATH = "analysis.tcss"
     BINDINGS = [
+        # the footer fits 80 columns: the tabs' keys are in their titles ("1 Relations"), not in it
         Binding("escape,q", "close", "Close"),
-        Binding("1", "tab('relations')", "Relations"),
-        Binding("2", "tab('performance')", "Performance"),
-        Binding("3", "tab('embedding')", "Embedding"),
-        Binding("4", "tab('outliers')", "Outliers"),
-        Binding("m", "method", "t-SNE / PCA / diffusion"),
-        Binding("v", "colour", "Colour: tag / p"),
+        Binding("1", "tab('relations')", "Relations", show=False),
+        Binding("2", "tab('performance')", "Performance", show=False),
+        Binding("3", "tab('embedding')", "Embedding", show=False),
+        Binding("4", "tab('outliers')", "Outliers", show=False),
+        Binding("m", "method", "Map: t-SNE/PCA/diffusion", tooltip="t-SNE / PCA / diffusion map"),
+        Binding("v", "colour", "Colour: tag/p"),
         Binding("x", "export", "Export PNGs"),
     ]
 
@@ -119,20 +122,26 @@ class AnalysisScreen(ModalScreen["AnalysisChoice | None"]):
         self.snap = snapshot(self.app)
         yield Static("", id="analysis-title")
         with TabbedContent(id="analysis", initial="relations"):
-            with TabPane("Relations", id="relations"):
+            with TabPane("1 Relations", id="relations"):
                 yield RelationsTab(self.snap, id="relations-tab")
-            with TabPane("Performance", id="performance"):
+            with TabPane("2 Performance", id="performance"):
                 yield PerformanceTab(self.snap, id="performance-tab")
-            with TabPane("Embedding", id="embedding"):
+            with TabPane("3 Embedding", id="embedding"):
                 yield EmbeddingTab(self.snap, self.method, id="embedding-tab")
-            with TabPane("Outliers", id="outliers"):
+            with TabPane("4 Outliers", id="outliers"):
                 yield OutliersTab(self.snap, id="outliers-tab")
         yield Footer()
 
     def on_mount(self) -> None:
-        title = Text(f" Analysis · {printable(str(self.snap.root))} · current tag: {printable(self.snap.tag) or '-'} · "
-                     f"{len(self.snap.paths):,} images", style="bold")
-        self.query_one("#analysis-title", Static).update(title)
+        self._title()
+
+    def _title(self) -> None:
+        """The header in one line at any width: the tag and the count first, the folder last, cut in the
+        middle where it is long (its end names the run)."""
+        head = f" Analysis · tag: {printable(self.snap.tag) or '-'} · {len(self.snap.paths):,} images · "
+        width = self.query_one("#analysis-title", Static).size.width or self.size.width or 80
+        folder = middle_ellipsis(printable(str(self.snap.root)), max(width - cell_len(head) - 1, 8))
+        self.query_one("#analysis-title", Static).update(Text(head + folder, style="bold"))
 
     # ---- the tabs' results, as the tests and the export read them ---------------------------------
     @property
@@ -156,6 +165,7 @@ class AnalysisScreen(ModalScreen["AnalysisChoice | None"]):
         return self.query_one(OutliersTab).outliers
 
     def on_resize(self, _) -> None:
+        self._title()
         self.query_one(RelationsTab).redraw()
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:

@@ -8,11 +8,27 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Static
 
 from tui_tagger.core.text import printable
+
+
+class ButtonRow(Horizontal):
+    """A dialog's buttons: Left / Right move between them (as Tab / Shift+Tab do)."""
+
+    DEFAULT_CLASSES = "dialog-buttons"
+    BINDINGS = [Binding("left", "step(-1)", "Previous button", show=False),
+                Binding("right", "step(1)", "Next button", show=False)]
+
+    def action_step(self, delta: int) -> None:
+        buttons = [b for b in self.query(Button) if b.focusable]
+        if not buttons:
+            return
+        focused = self.screen.focused
+        i = buttons.index(focused) if focused in buttons else (-1 if delta > 0 else 0)
+        buttons[(i + delta) % len(buttons)].focus()
 
 
 class ChoiceDialog(ModalScreen[str | None]):
@@ -28,8 +44,9 @@ class ChoiceDialog(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Static(Text(printable(self.message, layout=True)), classes="dialog-message")
-            with Horizontal(classes="dialog-buttons"):
+            with VerticalScroll(classes="dialog-body"):
+                yield Static(Text(printable(self.message, layout=True)), classes="dialog-message")
+            with ButtonRow():
                 for i, (cid, label) in enumerate(self.choices):
                     yield Button(label, id=f"choice-{cid}", variant="primary" if i == 0 else "default")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
@@ -16,6 +16,7 @@ from tui_tagger.core.errors import TaggerError
 from tui_tagger.core.text import printable
 from tui_tagger.ui import run_options
 from tui_tagger.ui.run_options import Option
+from tui_tagger.ui.screens.dialogs import ButtonRow
 
 
 class RunDialog(ModalScreen[tuple[str, dict] | None]):
@@ -35,7 +36,7 @@ class RunDialog(ModalScreen[tuple[str, dict] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog run-dialog"):
             yield Static(Text(self.title_text), classes="dialog-message")
-            with VerticalScroll(classes="run-fields"):
+            with Vertical(classes="run-fields"):  # the dialog scrolls, its buttons stay (app.tcss)
                 for o in self.options:
                     with Horizontal(classes="run-field"):
                         yield Label(Text(o.label), classes="run-label")
@@ -48,7 +49,7 @@ class RunDialog(ModalScreen[tuple[str, dict] | None]):
                               "the image folder) · then from the shell: "
                               + run_options.shell_command(self.kind, self.config_file)), classes="run-shell")
             yield Static("", id="run-error", classes="run-error")
-            with Horizontal(classes="dialog-buttons"):
+            with ButtonRow():
                 yield Button(self.run_label, id="run", variant="primary")
                 yield Button("Save config", id="save")
                 yield Button("Cancel", id="cancel")
@@ -65,8 +66,9 @@ class RunDialog(ModalScreen[tuple[str, dict] | None]):
         return run_options.parse(self.options, texts)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
+        # Enter in a field goes to the next one (then to the Run button): it never starts a run unseen
         event.stop()
-        self._finish("run")
+        self.focus_next()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

@@ -30,8 +30,37 @@ def image_widget_class(graphics: str):
 
 
 def probe_terminal() -> None:
-    """Ask the terminal what it can draw (textual-image does on import): before Textual owns stdin."""
+    """Ask the terminal what it can draw (textual-image does on import): before Textual owns stdin.
+
+    Under tmux the kitty query (an APC string, ``ESC _ Gi=…,a=q,… ESC \\``) becomes the pane's title
+    (tmux takes APC strings as titles, as screen does): the title is put back after the probe."""
+    title = _tmux_pane_title()
     import textual_image.widget  # noqa: F401
+
+    if title is not None:
+        _tmux(["select-pane", "-T", title])
+
+
+def _tmux(args: list[str]) -> str | None:
+    """A tmux command on this process's pane (``$TMUX_PANE``); its output, or None outside tmux
+    (no ``$TMUX``) or when it fails."""
+    import os
+    import subprocess
+
+    if not os.environ.get("TMUX"):
+        return None
+    pane = os.environ.get("TMUX_PANE")
+    cmd = ["tmux", args[0], *(["-t", pane] if pane else []), *args[1:]]
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=2, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def _tmux_pane_title() -> str | None:
+    out = _tmux(["display-message", "-p", "#{pane_title}"])
+    return None if out is None else out.rstrip("\n")
 
 
 def cell_pixel_size() -> tuple[int, int]:

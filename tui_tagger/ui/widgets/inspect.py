@@ -10,6 +10,7 @@ from textual.widgets.selection_list import Selection
 
 from tui_tagger.core.text import printable
 from tui_tagger.core.vocabulary import GROUPS
+from tui_tagger.ui.fit import middle_ellipsis
 from tui_tagger.ui.messages import InspectResized
 from tui_tagger.ui.widgets.checklist import TagChecklist
 from tui_tagger.ui.widgets.image_adapter import cell_pixel_size, image_widget_class
@@ -66,7 +67,8 @@ class InspectPane(Vertical):
         if row is None:
             title.append("no image")
         else:
-            title.append(row.name, style="bold")  # printable(rel), as Text: literal
+            # printable(rel), as Text: literal; a long one cut in the middle (its end is the frame number)
+            title.append(middle_ellipsis(row.name, self.content_region.width or 200), style="bold")
         self.query_one("#inspect-title", Static).update(title, layout=False)  # fixed size: no layout pass
         self._fill_checklist(tags if row else {}, vocab, session_tag)
         self.update_predictions(row)

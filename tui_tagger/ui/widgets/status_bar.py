@@ -83,4 +83,36 @@ class StatusBar(Static):
         text = status_text(self.app)
         if text != self._text:
             self._text = text
-            self.update(text, layout=False)
+            self.update(fit_line(text, self.size.width), layout=False)
+            # the whole line on hover, where the terminal is too narrow for it
+            self.tooltip = text.plain.strip() if self.size.width and text.cell_len > self.size.width else None
+
+    def on_resize(self, _event) -> None:
+        self._text = None  # fitted to the old width
+        self.update_now()
+
+
+# what a narrow terminal shortens first, in this order (then it cuts items off the end, and says so)
+SHORTER = ((" (p/esc: stop)", ""), (" (esc: stop)", ""), (" (new p: o re-sorts)", " (o: re-sort)"),
+           (" images", ""), ("thumbnails… ", "thumbs "), (" to go", ""), ("sort: ", "sort "))
+
+
+def fit_line(text: Text, width: int) -> Text:
+    """The status line in ``width`` cells: where it is longer, what does not fit is cut and a "…" says so
+    (never dropped silently: at 80 columns the jobs at its end are what would go)."""
+    if not width or text.cell_len <= width:
+        return text
+    fitted = text.copy()
+    for long, short in SHORTER:  # first the words that only explain
+        i = fitted.plain.find(long)
+        if i >= 0:
+            fitted = fitted[:i] + Text(short) + fitted[i + len(long):]
+            if fitted.cell_len <= width:
+                return fitted
+    text = fitted
+    room = max(width - 2, 0)
+    cut = text.plain.rfind("  ", 0, room + 2)  # at the end of an item: never "predicting 30/6"
+    fitted.truncate(cut if cut > 0 else room)
+    fitted.rstrip()
+    fitted.append(" …", style="bold")
+    return fitted
