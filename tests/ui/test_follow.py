@@ -59,13 +59,13 @@ async def test_a_frame_written_by_another_process_joins_the_lists_with_its_p(fol
     app = TaggerApp(folder, tag=RING, graphics="halfcell", predictor=lambda: model, follow=True)
     async with app.run_test(size=(160, 48)) as pilot:
         await ready(app, pilot)
-        assert await until(pilot, lambda: app.follow_state is not None and app.follow_state.mode)
+        assert await until(pilot, lambda: app.follow_state is not None and app.follow_state.mode, tries=600)
         app.neg.focus()
         await pilot.press("down")
         cursor_on = app.neg.current.path
         new = folder / "new_001.tif"
         write_frame(new)
-        assert await until(pilot, lambda: listed(app, new) and predicted(app, new), tries=400)
+        assert await until(pilot, lambda: listed(app, new) and predicted(app, new), tries=600)
         assert app.session.row(str(new)).predictions[RING] == 0.9
         assert str(new) in model.seen  # predicted by the model of p
         assert app.neg.current.path == cursor_on  # the cursor stayed on its image
@@ -86,10 +86,10 @@ async def test_f_stops_and_resumes_following(folder):
         assert not app.following and "following" not in status(app)
         await pilot.press("f")
         assert app.following
-        assert await until(pilot, lambda: app.follow_state.mode != "")
+        assert await until(pilot, lambda: app.follow_state.mode != "", tries=600)
         first = folder / "new_a.tif"
         write_frame(first)
-        assert await until(pilot, lambda: listed(app, first) and predicted(app, first), tries=400)
+        assert await until(pilot, lambda: listed(app, first) and predicted(app, first), tries=600)
         await pilot.press("f")
         assert not app.following and "following" not in status(app)
         second = folder / "new_b.tif"
@@ -97,7 +97,7 @@ async def test_f_stops_and_resumes_following(folder):
         await pilot.pause(0.5)
         assert not listed(app, second)
         await pilot.press("f")  # ...until following again
-        assert await until(pilot, lambda: listed(app, second) and predicted(app, second), tries=400)
+        assert await until(pilot, lambda: listed(app, second) and predicted(app, second), tries=600)
 
 
 async def test_an_alert_query_gives_a_notice_and_the_bell(folder):
@@ -108,11 +108,11 @@ async def test_an_alert_query_gives_a_notice_and_the_bell(folder):
     app.bell = lambda: bells.append(1)
     async with app.run_test(size=(160, 48)) as pilot:
         await ready(app, pilot)
-        assert await until(pilot, lambda: app.follow_state is not None and app.follow_state.mode)
+        assert await until(pilot, lambda: app.follow_state is not None and app.follow_state.mode, tries=600)
         write_frame(folder / "other.tif")  # p 0.1: no alert
         new = folder / "new_hit.tif"
         write_frame(new)
-        assert await until(pilot, lambda: any("alert:" in n for n in notices(app)), tries=400)
+        assert await until(pilot, lambda: any("alert:" in n for n in notices(app)), tries=600)
         alert = [n for n in notices(app) if "alert:" in n]
         assert alert == ["alert: new_hit.tif: Ring: Isotropic 0.90 [Ring: Isotropic]"]
         assert bells and "last alert new_hit.tif" in status(app)
@@ -125,10 +125,10 @@ async def test_newest_first_sort_puts_the_last_written_frame_on_top(folder):
         await ready(app, pilot)
         while app.sort != "newest":
             await pilot.press("o")
-        assert await until(pilot, lambda: app.follow_state is not None and app.follow_state.mode)
+        assert await until(pilot, lambda: app.follow_state is not None and app.follow_state.mode, tries=600)
         new = folder / "new_top.tif"
         write_frame(new)
-        assert await until(pilot, lambda: listed(app, new), tries=400)
+        assert await until(pilot, lambda: listed(app, new), tries=600)
         assert app.neg.rows[0].path == str(new)
         assert "sort: newest" in status(app)
 
@@ -144,7 +144,7 @@ async def test_following_without_a_model_still_lists_the_frames(tmp_path):
     async with app.run_test(size=(160, 48)) as pilot:
         await ready(app, pilot)
         new = root / "new_x.tif"
-        assert await until(pilot, lambda: app.follow_state is not None and app.follow_state.mode)
+        assert await until(pilot, lambda: app.follow_state is not None and app.follow_state.mode, tries=600)
         write_frame(new)
-        assert await until(pilot, lambda: listed(app, new), tries=400)
+        assert await until(pilot, lambda: listed(app, new), tries=600)
         assert any("following without predictions: no model here" in n for n in notices(app))

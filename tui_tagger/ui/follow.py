@@ -25,6 +25,7 @@ from tui_tagger.ui.messages import FollowNotice, FollowPredicted, FollowStarted,
 
 RATE_WINDOW_S = 60.0  # the rate in the status bar: frames that arrived in the last minute
 SINCE_MARGIN_S = 1.0  # files changed this long before the listing began count as new (coarse file system clocks)
+POST_S = 0.2  # frames and p found within this long reach the lists together (one update per batch, not per frame)
 MAX_ALERT_NOTICES = 3  # alerts in one batch shown one by one; more: one notice counts them
 
 
@@ -143,29 +144,36 @@ class FollowMixin:
             self.post_message(FollowStarted(follower.mode))
             waiting: collections.deque = collections.deque()
             room = 4 * (stream.in_flight if stream is not None else 64)
+            rows, results, posted = [], [], time.monotonic()  # what goes to the UI together (POST_S)
             while not worker.is_cancelled:
                 busy = bool(waiting) or (stream is not None and len(stream) > 0)
-                arrivals = follower.next(timeout=0.0 if busy else 0.2) if len(waiting) < room else []
+                arrivals = follower.next(timeout=0.0 if busy or rows or results else 0.2) \
+                    if len(waiting) < room else []
                 if arrivals:
-                    rows = self.session.make_rows(
+                    rows += self.session.make_rows(
                         backend.arrival_entries(Path(root), tags_dir, [a.ref for a in arrivals]))
                     if stream is None:
                         for arrival in arrivals:
                             follower.done(arrival)
                     else:
                         waiting.extend(arrivals)
-                    self.post_message(FramesArrived(rows, len(waiting) + (len(stream) if stream else 0)))
-                if stream is None:
-                    continue
-                while waiting and not stream.full():
-                    arrival = waiting.popleft()
-                    stream.submit(arrival.ref, arrival)
-                out = stream.results(wait=0.05) if len(stream) else []
-                if out and not worker.is_cancelled:
-                    for arrival, (_, _, error) in out:
-                        follower.done(arrival, error)
-                    self.post_message(FollowPredicted([result for _, result in out], name,
-                                                      len(waiting) + len(stream), thresholds))
+                if stream is not None:
+                    while waiting and not stream.full():
+                        arrival = waiting.popleft()
+                        stream.submit(arrival.ref, arrival)
+                    out = stream.results(wait=0.05) if len(stream) else []
+                    for arrival, result in out:
+                        follower.done(arrival, result[2])
+                        results.append(result)
+                now = time.monotonic()
+                idle = not waiting and not (stream is not None and len(stream))
+                if (rows or results) and (idle or now - posted >= POST_S) and not worker.is_cancelled:
+                    backlog = len(waiting) + (len(stream) if stream is not None else 0)
+                    if rows:  # first the rows, then their p (posted in this order, handled in this order)
+                        self.post_message(FramesArrived(rows, backlog))
+                    if results:
+                        self.post_message(FollowPredicted(results, name, backlog, thresholds))
+                    rows, results, posted = [], [], now
         except TaggerError as err:
             self.post_message(FollowStopped(f"following stopped: {err}; f follows again"))
             return
@@ -203,6 +211,7 @@ class FollowMixin:
             self._replace_rows(msg.rows)  # in at their sorted places; the cursor stays on its image
             if self.inspect.path is None:
                 self._show_selected()
+        self.status.update_now()
 
     def on_follow_predicted(self, msg: FollowPredicted) -> None:
         if not self.following:
@@ -211,6 +220,7 @@ class FollowMixin:
         self.apply_predictions(msg.results, msg.model)
         if self.alert_queries:
             self._check_alerts(msg.results, msg.thresholds)
+        self.status.update_now()  # the backlog and the last alert at once
 
     def _check_alerts(self, results: list, thresholds: dict[str, float]) -> None:
         hits = []
