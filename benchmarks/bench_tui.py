@@ -1,5 +1,6 @@
 """TUI figures: time to first paint (cold and warm index), key-press-to-repaint latency while thumbnails
-load, a move (`m`) between lists, and peak RSS.
+load, a move (`m`) between lists, and peak RSS. `--tmux`: the app as a user runs it, in tmux, keys sent
+through tmux and the time until the screen shows their effect (bench_tui_tmux.py).
 
 Default: a REAL folder of BENCH_N (100000) tiny TIFF frames with tag files, built once in a temp dir (the
 same builder as bench_index.py; BENCH_DIR to choose where), opened twice: cold (empty index: the scan
@@ -51,7 +52,7 @@ class FakeCatalog:
         return None
 
 
-def slow_thumbnail(ref, size, settings):
+def slow_thumbnail(ref, size, settings, *_place):
     time.sleep(0.01)  # a slow disk
     rng = np.random.default_rng(abs(hash(ref)) % 2**32)
     return rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8)
@@ -196,6 +197,12 @@ async def fake_session(n: int) -> None:
     backend.catalog = lambda root, tags_dir: FakeCatalog(entries)  # the UI alone: no disk
     backend.thumbnail = slow_thumbnail
     backend.read_frame = fake_frame
+    try:
+        from tui_tagger.ui import decoding
+
+        decoding.use_threads()  # the fakes live in this process: the worker processes would not see them
+    except ImportError:  # a tree from before ui/decoding.py
+        pass
     paint = FirstPaint()
     app, pilot, ctx = await open_app(Path(tempfile.mkdtemp()), f"{n} fake rows", paint)
     await key_figures(app, pilot)
@@ -205,6 +212,11 @@ async def fake_session(n: int) -> None:
 
 
 if __name__ == "__main__":
+    if "--tmux" in sys.argv:
+        sys.path.insert(0, str(Path(__file__).parent))
+        import bench_tui_tmux
+
+        sys.exit(bench_tui_tmux.main([a for a in sys.argv[1:] if a != "--tmux"]))
     if "--fake" in sys.argv:
         asyncio.run(fake_session(next((int(a) for a in sys.argv[1:] if a.isdigit()), 100_000)))
     else:

@@ -120,9 +120,24 @@ def render(ref: str, settings, size: tuple[int, int], want_frame: bool = False):
 _frames: OrderedDict = OrderedDict()
 
 
+NICE = 5  # the workers yield the CPU to the UI's process (a 2-core machine: the keys come first)
+_niced = False
+
+
+def _yield_cpu() -> None:
+    global _niced
+    if not _niced:
+        _niced = True
+        try:
+            os.nice(NICE)
+        except OSError:
+            pass
+
+
 def _thumb_job(ref, size, settings, place):
     import numpy as np
 
+    _yield_cpu()
     from tui_tagger.ui import backend
 
     try:
@@ -136,6 +151,7 @@ def _render_job(ref, settings, size, want_frame):
     from tui_tagger.core.errors import TaggerError
     from tui_tagger.ui import backend
 
+    _yield_cpu()
     key = (ref, backend.file_meta(ref).get("mtime"))  # a rewritten file is read again
     try:
         frame = _frames.get(key)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import time
 
 from textual import work
 
@@ -16,10 +17,14 @@ from tui_tagger.ui import backend, decoding
 from tui_tagger.ui.messages import ImageFailed, ImageRendered, InspectResized
 from tui_tagger.ui.screens.dialogs import PromptDialog
 
+REST_S = 0.07  # a cursor still this long gets its image (a held key repeats every 30-40 ms)
+
 
 class RenderingMixin:
     _frame: tuple = (None, None)  # (path, Frame) of the inspected image while a heat map is on
     _inspect_box: "_Latest | None" = None
+    _last_request = 0.0  # monotonic time of the last cursor move that asked for an image
+    _rest_timer = None
     _shown = -1  # session.version when the inspect pane was last filled
 
     def _show_selected(self) -> None:
@@ -29,7 +34,32 @@ class RenderingMixin:
         if row is not None:
             self.seen.add(row.path)
             if not row.error and self.inspect.size.width > 0:
-                self.load_image(row.path, self.settings)
+                self._request_image(row.path)
+
+    def _request_image(self, path: str) -> None:
+        """The inspect image of the cursor's row. While the cursor moves (a held key: moves closer than
+        REST_S), only the title, tags and metadata follow it; the image is asked for once the cursor rests,
+        so that decoding and drawing it never delay the next key."""
+        if self.heatmap_mode == "off" and self.inspect.shown_key == (path, self.settings.key(),
+                                                                      self.inspect.pixel_size()):
+            return  # drawn as it is (a correction shows its image again)
+        now = time.monotonic()
+        moving = now - self._last_request < REST_S
+        self._last_request = now
+        if not moving:
+            self.load_image(path, self.settings)
+        elif self._rest_timer is None:
+            self._rest_timer = self.set_timer(REST_S, self._rested)
+
+    def _rested(self) -> None:
+        self._rest_timer = None
+        wait = self._last_request + REST_S - time.monotonic()
+        if wait > 0.002:  # still moving: look again when it may have stopped
+            self._rest_timer = self.set_timer(wait, self._rested)
+            return
+        row = self.active_list().current
+        if row is not None and row.path == self.inspect.path and not row.error and self.inspect.size.width > 0:
+            self.load_image(row.path, self.settings)
 
     def load_image(self, path: str, settings, remember: bool = False) -> None:
         """Render ``path`` into the inspect pane (in worker processes); ``remember``: adopt ``settings`` once

@@ -1,5 +1,6 @@
-"""The one module that knows textual-image (a pinned, tested version range: pyproject.toml): the image
-widget class for ``--graphics`` and the terminal's cell size in pixels.
+"""The one module that knows textual-image (a pinned, tested version range: pyproject.toml): which way the
+terminal draws images (``choose_graphics``: kitty, Sixel or half blocks, from what textual-image's probe
+found, or ``--graphics``), the image widget class for it, and the terminal's cell size in pixels.
 
 textual-image re-encodes the whole image on every repaint (~20-100 ms for half-cell), and the inspect pane
 repaints for unrelated reasons (a tick, the title, a theme variable); the widget made here replays what it
@@ -13,10 +14,45 @@ from __future__ import annotations
 from PIL import Image as PILImage
 
 
+KINDS = ("kitty", "sixel", "halfcell", "none")  # what choose_graphics answers
+
+
+def choose_graphics(graphics: str = "auto", env=None) -> str:
+    """How images are drawn for ``--graphics`` (auto, kitty, sixel, halfcell, none): one of ``KINDS``.
+
+    auto: what the terminal answered textual-image's probe (``probe_terminal``), Sixel before kitty as
+    textual-image ranks them (WezTerm and Konsole answer both and draw kitty's Unicode placeholders wrongly;
+    kitty has no Sixel): kitty graphics in kitty (Unicode placeholders), Sixel in foot, WezTerm, Konsole,
+    xterm -ti vt340, mlterm, and tmux built with Sixel. iTerm2 (``$TERM_PROGRAM`` iTerm.app) draws Sixel
+    since 3.3 whether or not it answers (textual-image has no iTerm2 protocol). Elsewhere, and under tmux
+    otherwise (it passes neither protocol through to the terminal outside), half blocks."""
+    if graphics != "auto":
+        return graphics
+    import os
+
+    env = os.environ if env is None else env
+    found = _probed()
+    if found in ("sixel", "kitty"):
+        return found
+    if env.get("TERM_PROGRAM") == "iTerm.app" and not env.get("TMUX"):
+        return "sixel"
+    return "halfcell"
+
+
+def _probed() -> str:
+    """What textual-image's probe of the terminal found: "sixel", "kitty", "halfcell" (a terminal that
+    answered neither) or "text" (no terminal). The probe runs once, at its import."""
+    from textual_image import renderable
+
+    kind = renderable.Image.__module__.rsplit(".", 1)[-1]
+    return {"sixel": "sixel", "tgp": "kitty", "halfcell": "halfcell"}.get(kind, "text")
+
+
 def image_widget_class(graphics: str):
-    """The widget class for ``--graphics`` (kitty, sixel, halfcell, auto; None for "none"). Its instances
-    take a PIL image (``.image``) and a ``render_key`` naming what it shows (repaints of the same key are
-    replays)."""
+    """The widget class for ``--graphics`` (auto, kitty, sixel, halfcell; None for "none"; auto: as
+    ``choose_graphics`` chooses). Its instances take a PIL image (``.image``) and a ``render_key`` naming
+    what it shows (repaints of the same key are replays)."""
+    graphics = choose_graphics(graphics)
     if graphics == "none":
         return None
     from textual_image import widget as tiw  # asks the terminal its cell size once, at import
@@ -25,7 +61,7 @@ def image_widget_class(graphics: str):
         "kitty": tiw.TGPImage,
         "sixel": tiw.SixelImage,
         "halfcell": tiw.HalfcellImage,
-    }.get(graphics, tiw.Image)
+    }[graphics]
     return _cached(base)
 
 

@@ -13,16 +13,17 @@ from tui_tagger.core.vocabulary import GROUPS
 from tui_tagger.ui.fit import middle_ellipsis
 from tui_tagger.ui.messages import InspectResized
 from tui_tagger.ui.widgets.checklist import TagChecklist
-from tui_tagger.ui.widgets.image_adapter import cell_pixel_size, image_widget_class
+from tui_tagger.ui.widgets.image_adapter import cell_pixel_size, choose_graphics, image_widget_class
 
 
 class InspectPane(Vertical):
     def __init__(self, graphics: str = "auto", **kw) -> None:
         super().__init__(**kw)
-        self.graphics = graphics
-        self._image_cls = image_widget_class(graphics)
+        self.graphics = choose_graphics(graphics)  # kitty, sixel, halfcell or none: what is drawn
+        self._image_cls = image_widget_class(self.graphics)
         self._filling = False
         self.path: str | None = None
+        self.shown_key = None  # (path, settings key, pixel size) of the image drawn now
 
     def compose(self) -> ComposeResult:
         yield Static("", id="inspect-title")
@@ -75,6 +76,7 @@ class InspectPane(Vertical):
         if row is None:  # an empty list (a filter that matches nothing): no image of another row stays
             if self._image_cls is not None:
                 self.query_one("#inspect-image").image = None
+            self.shown_key = None
             self.query_one("#inspect-meta", Static).update("", layout=False)
             self.set_class(False, "-error")
         elif row.error:
@@ -133,6 +135,7 @@ class InspectPane(Vertical):
             visible = self.size.width > 0 and widget.size.height > 0
             widget.render_key = key
             widget.image = pil_image if visible else None
+            self.shown_key = key if visible else None
         self.query_one("#inspect-meta", Static).update(Text(_format_meta(meta)), layout=False)
 
     def show_error(self, message: str) -> None:
@@ -141,6 +144,7 @@ class InspectPane(Vertical):
             return
         if self._image_cls is not None:
             widget.image = None
+        self.shown_key = None
         self.query_one("#inspect-meta", Static).update(Text("✗ " + printable(message), style="bold"), layout=False)
         self.set_class(True, "-error")
 

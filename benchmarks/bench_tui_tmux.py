@@ -1,0 +1,232 @@
+"""Key-to-screen latency of `tui-tagger open` as a user sees it: the app runs in a tmux pane (160x48), keys go
+in through tmux (a control-mode client: no process per key), and the pane's output (tmux pipe-pane) is
+watched for the moment the inspect pane's title shows the newly selected image. A key's latency is from
+its send to the first such repaint after it (keys sent while the app is busy wait for the same repaint).
+
+Per folder, per tree (``--tree LABEL=PATH``, e.g. the code before a change; interleaved, ``--rounds`` each),
+the index is warmed once (the thumbnails are not: their cache is emptied before each run, so they load while
+the keys are measured). Down is sent every ``--down-ms`` (a held key repeats at ~25-30/s), PageDown every
+``--page-ms``. Prints p50 / p90 / max per key.
+
+    python benchmarks/bench_tui.py --tmux --tree before=/tmp/h20b-before --tree after=. \\
+        --tiny 100000 --real /tmp/real-1024
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+W, H = 160, 48
+TITLE_ROW = 2  # 1-based screen row of the inspect pane's title
+TITLE_MIN_COL = W * 2 // 3 - 4  # the title starts right of the lists (2fr : 1fr)
+MOVE = re.compile(rb"\x1b\[(\d+);(\d+)H")
+ESC = re.compile(rb"\x1b(\[[0-9;:?<=>]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[P_^][^\x1b]*\x1b\\|.)")
+
+
+class Pane:
+    """One app in a tmux session: keys in through a control client, output read from a pipe-pane file."""
+
+    def __init__(self, name: str, tree: Path, folder: Path, cache: Path, config: Path, out: Path) -> None:
+        self.name, self.out = name, out
+        out.write_bytes(b"")
+        env = (f"cd {tree} && PYTHONPATH={tree} TUI_TAGGER_CACHE_DIR={cache} TUI_TAGGER_CONFIG_DIR={config} "
+               f"exec {sys.executable} -m tui_tagger open {folder}")
+        subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", str(W), "-y", str(H), env], check=True)
+        subprocess.run(["tmux", "pipe-pane", "-t", name, "-o", f"cat >> {out}"], check=True)
+        self.ctl = subprocess.Popen(["tmux", "-C", "attach-session", "-t", name, "-f", "ignore-size,no-output"],
+                                    stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.fh = open(out, "rb")
+        self.title = b""
+        self.buf = b""
+
+    def send(self, key: str) -> float:
+        t = time.perf_counter()
+        self.ctl.stdin.write(f"send-keys -t {self.name} {key}\n".encode())
+        self.ctl.stdin.flush()
+        return t
+
+    def screen(self) -> str:
+        return subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True,
+                              text=True).stdout
+
+    def poll_titles(self) -> list[tuple[float, bytes]]:
+        """(time read, title) for each new inspect title in the output since the last call."""
+        data = self.fh.read()
+        now = time.perf_counter()
+        if not data:
+            return []
+        self.buf += data
+        events = []
+        moves = list(MOVE.finditer(self.buf))
+        for i, m in enumerate(moves):
+            if int(m[1]) != TITLE_ROW or int(m[2]) < TITLE_MIN_COL:
+                continue
+            end = moves[i + 1].start() if i + 1 < len(moves) else None
+            if end is None:
+                break  # maybe cut in the middle: wait for more
+            text = ESC.sub(b"", self.buf[m.end():end]).strip()
+            word = text.split(b" ", 1)[0] if text else b""
+            if word and b"." in word and word != self.title:
+                self.title = word
+                events.append((now, word))
+        # keep from the last (possibly incomplete) move on
+        self.buf = self.buf[moves[-1].start():] if moves else self.buf[-64:]
+        return events
+
+    def close(self) -> None:
+        try:
+            self.ctl.stdin.close()
+        except OSError:
+            pass
+        self.ctl.terminate()
+        self.ctl.wait(timeout=5)
+        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+        self.fh.close()
+
+
+def wait_for(cond, limit: float, step: float = 0.25) -> bool:
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(step)
+    return False
+
+
+def measure(pane: Pane, keys: list[str], every_s: float) -> list[float]:
+    """Send ``keys``, one every ``every_s``; each key's latency (s) to the first new title after it."""
+    count = len(keys)
+    pending: list[float] = []
+    lat: list[float] = []
+    nxt = time.perf_counter()
+    sent = 0
+    deadline = None
+    while sent < count or pending:
+        now = time.perf_counter()
+        if sent < count and now >= nxt:
+            pending.append(pane.send(keys[sent]))
+            sent += 1
+            nxt += every_s
+            if sent == count:
+                deadline = time.perf_counter() + 3.0
+        for t, _title in pane.poll_titles():
+            lat += [t - s for s in pending if s < t]
+            pending = [s for s in pending if s >= t]
+        if deadline is not None and time.perf_counter() > deadline:
+            lat += [3.0] * len(pending)  # never shown (at the list's end a key changes nothing)
+            break
+        time.sleep(0.0003)
+    return lat
+
+
+def run_once(label: str, tree: Path, folder: Path, cache: Path, config: Path, args, work: Path) -> dict:
+    shutil.rmtree(cache / "thumbs", ignore_errors=True)  # thumbnails load while the keys are measured
+    pane = Pane(f"H20Bbench{os.getpid()}", tree, folder, cache, config, work / f"out-{label}.bin")
+    try:
+        if not wait_for(lambda: pane.poll_titles() or pane.title, 120, 0.05):
+            raise RuntimeError(f"{label}: no inspect title in 120 s:\n{pane.screen()}")
+        time.sleep(args.settle)
+        out = {"Down": measure(pane, ["Down"] * args.downs, args.down_ms / 1000)}
+        loading = "thumbnails…" in pane.screen()
+        # down and back up: a short list's end would leave keys with nothing to show
+        half = args.pages // 2
+        out["PageDown"] = measure(pane, ["PageDown"] * half + ["PageUp"] * half, args.page_ms / 1000)
+        out["loading"] = loading or "thumbnails…" in pane.screen()
+        return out
+    finally:
+        pane.close()
+
+
+def warm_index(label: str, tree: Path, folder: Path, cache: Path, config: Path, work: Path) -> None:
+    pane = Pane(f"H20Bwarm{os.getpid()}", tree, folder, cache, config, work / f"warm-{label}.bin")
+    try:
+        t = time.monotonic()
+        busy = ("scanning…", "checking for changes…")
+        ok = wait_for(lambda: pane.title or pane.poll_titles(), 600) and wait_for(
+            lambda: not any(b in pane.screen() for b in busy), 1200, 1.0)
+        print(f"  {label}: index warmed in {time.monotonic() - t:.0f} s{'' if ok else ' (timed out)'}", flush=True)
+    finally:
+        pane.close()
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(np.array(values) * 1000, q)) if values else float("nan")
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tree", action="append", default=[], metavar="LABEL=PATH",
+                    help="a source tree to run (repeat; default: this checkout as 'after')")
+    ap.add_argument("--tiny", type=int, default=0, metavar="N", help="a folder of N tiny frames (bench_index's)")
+    ap.add_argument("--real", type=Path, action="append", default=[], metavar="DIR", help="a folder of real frames")
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--downs", type=int, default=140)
+    ap.add_argument("--pages", type=int, default=16, help="PageDown then PageUp, half each")
+    ap.add_argument("--down-ms", type=float, default=40.0)
+    ap.add_argument("--page-ms", type=float, default=80.0)
+    ap.add_argument("--settle", type=float, default=0.5, help="seconds after the first screen before the keys")
+    ap.add_argument("--work", type=Path, default=None, help="where folders and caches go (default: a temp dir)")
+    args = ap.parse_args(argv)
+
+    trees = dict(t.split("=", 1) for t in args.tree) or {"after": str(Path(__file__).resolve().parents[1])}
+    trees = {k: Path(v).resolve() for k, v in trees.items()}
+    work = args.work or Path(tempfile.mkdtemp(prefix="bench_tui_tmux_"))
+    work.mkdir(parents=True, exist_ok=True)
+    folders: dict[str, Path] = {}
+    if args.tiny:
+        tiny = work / f"tiny{args.tiny}"
+        if not tiny.exists():
+            sys.path.insert(0, str(Path(__file__).parent))
+            from bench_index import build
+
+            t = time.perf_counter()
+            build(tiny, args.tiny)
+            print(f"built {args.tiny} tiny frames in {time.perf_counter() - t:.0f} s", flush=True)
+        folders[f"{args.tiny} tiny frames"] = tiny
+    for real in args.real:
+        n = sum(1 for p in real.rglob("*") if p.suffix in (".tif", ".edf", ".cbf", ".h5"))
+        folders[f"{n} frames of {real.name}"] = real
+    print(f"tmux {W}x{H}; Down every {args.down_ms:.0f} ms x {args.downs}, PageDown every {args.page_ms:.0f} ms x "
+          f"{args.pages}; thumbnail cache emptied before each run; {os.cpu_count()} CPUs (shared machine: "
+          f"load {os.getloadavg()[0]:.1f})", flush=True)
+    rows = []
+    for fname, folder in folders.items():
+        print(f"{fname}:", flush=True)
+        caches = {label: work / f"cache-{label}-{folder.name}" for label in trees}
+        configs = {label: work / f"config-{label}" for label in trees}
+        for label, tree in trees.items():
+            warm_index(label, tree, folder, caches[label], configs[label], work)
+        results: dict[str, dict[str, list[float]]] = {label: {"Down": [], "PageDown": []} for label in trees}
+        loading = {label: True for label in trees}
+        order = list(trees)
+        for r in range(args.rounds):
+            for label in (order if r % 2 == 0 else order[::-1]):  # interleaved: before, after, after, before...
+                got = run_once(label, trees[label], folder, caches[label], configs[label], args, work)
+                for key in ("Down", "PageDown"):
+                    results[label][key] += got[key]
+                loading[label] = loading[label] and got["loading"]
+        for label in trees:
+            for key in ("Down", "PageDown"):
+                lat = results[label][key]
+                line = (f"  {label:<8} {key:<8} p50 {pct(lat, 50):6.1f} ms  p90 {pct(lat, 90):6.1f} ms  "
+                        f"max {pct(lat, 100):6.1f} ms  ({len(lat)} keys{', thumbnails loading' if loading[label] else ''})")
+                print(line, flush=True)
+                rows.append((fname, label, key, lat))
+    print(f"load after: {os.getloadavg()[0]:.1f}")
+    if args.work is None:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
