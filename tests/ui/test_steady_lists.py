@@ -138,3 +138,19 @@ async def test_a_tick_of_another_tag_leaves_a_stale_row_where_it_is(forty):
         incremental = names(app.neg)
         app.rebuild_lists()
         assert names(app.neg) == incremental  # o put every row where a full sort does
+
+
+async def test_a_move_in_the_other_list_leaves_the_marks_here(forty):
+    app = steady_app(forty)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(app, pilot)
+        await pilot.press("space", "space")  # two positives marked
+        marked = set(app.pos.marked)
+        await pilot.press("tab", "m")  # a negative moved: not one of the marked images
+        assert await until(pilot, lambda: len(app.session.dirty) == 1)
+        assert app.pos.marked == marked
+        await pilot.press("shift+tab")
+        assert await until(pilot, lambda: app.focused is app.pos)
+        await pilot.press("m")  # the marked ones move, and their marks go with the move
+        assert await until(pilot, lambda: len(app.session.dirty) == 3)
+        assert marked <= {r.path for r in app.neg.rows} and not app.pos.marked

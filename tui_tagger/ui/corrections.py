@@ -18,9 +18,10 @@ class CorrectionsMixin:
         if not paths or not self.session.tag:
             return
         n = self.session.move(paths)
+        moved = set(paths)
         for lst in (self.pos, self.neg):
-            if lst.marked:
-                lst.marked.clear()
+            if lst.marked & moved:  # the moved images' marks go; marks on other images stay
+                lst.marked -= moved
                 lst.refresh()
         self.update_rows(paths)
         self._show_selected()
