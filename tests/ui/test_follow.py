@@ -118,6 +118,29 @@ async def test_an_alert_query_gives_a_notice_and_the_bell(folder):
         assert bells and "last alert new_hit.tif" in status(app)
 
 
+async def test_a_burst_of_alerts_is_a_few_notices_that_count_them_all(folder):
+    import re
+
+    app = TaggerApp(folder, tag=RING, graphics="none", thumbnails=False, predictor=FakePredictor, follow=True,
+                    alerts=["Ring: Isotropic"])
+    bells = []
+    app.bell = lambda: bells.append(1)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(app, pilot)
+        assert await until(pilot, lambda: app.follow_state is not None and app.follow_state.mode, tries=600)
+        burst = [folder / f"new_{i:02d}.tif" for i in range(8)]
+        subprocess.run([sys.executable, "-c", f"import numpy, tifffile\nfor p in {[str(p) for p in burst]}:\n"
+                        "    tifffile.imwrite(p, numpy.zeros((64, 64), numpy.uint16))"], check=True)
+
+        def told() -> tuple[int, int]:
+            one = sum(n.startswith("alert:") for n in notices(app))
+            more = sum(int(m.group(1)) for n in notices(app) for m in [re.match(r"(\d+) more alerts", n)] if m)
+            return one, more
+
+        assert await until(pilot, lambda: sum(told()) == len(burst), tries=600), told()
+        assert told()[0] <= 3 and len(notices(app)) <= 5 and 1 <= len(bells) <= 3
+
+
 async def test_newest_first_sort_puts_the_last_written_frame_on_top(folder):
     model = FakePredictor()
     app = TaggerApp(folder, tag=RING, graphics="halfcell", predictor=lambda: model, follow=True)

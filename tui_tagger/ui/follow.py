@@ -27,6 +27,7 @@ RATE_WINDOW_S = 60.0  # the rate in the status bar: frames that arrived in the l
 SINCE_MARGIN_S = 1.0  # files changed this long before the listing began count as new (coarse file system clocks)
 POST_S = 0.2  # frames and p found within this long reach the lists together (one update per batch, not per frame)
 MAX_ALERT_NOTICES = 3  # alerts in one batch shown one by one; more: one notice counts them
+ALERT_QUIET_S = 3.0  # after alert notices, further alerts for this long are counted and told in one notice
 
 
 def alert_hits(queries, probs: dict[str, float], thresholds: dict[str, float]) -> list[tuple[str, str]]:
@@ -74,6 +75,8 @@ class FollowMixin:
     follow_state: FollowState | None = None
     alert_queries: list = []
     _follow_since = 0.0
+    _alerts_quiet_until = 0.0
+    _alerts_held = 0
 
     def init_follow(self, follow: bool, alerts: list[str]) -> None:
         """From ``__init__``: ``--follow`` and the ``--alert`` queries (checked by ``open``; a bad one here is a
@@ -230,13 +233,27 @@ class FollowMixin:
                 hits += [(name, text, tags) for text, tags in alert_hits(self.alert_queries, probs, thresholds)]
         if not hits:
             return
+        name, text, tags = hits[-1]
+        self.follow_state.last_alert = f"{name}: {tags} at {time.strftime('%H:%M:%S')}"
+        if time.monotonic() < self._alerts_quiet_until:  # a burst: counted, then said in one notice
+            if not self._alerts_held:
+                self.set_timer(max(0.1, self._alerts_quiet_until - time.monotonic()), self._flush_alerts)
+            self._alerts_held += len(hits)
+            return
         for name, text, tags in hits[:MAX_ALERT_NOTICES]:
             self.notify(f"alert: {name}: {tags} [{text}]", title="Alert", severity="warning", timeout=15)
         if len(hits) > MAX_ALERT_NOTICES:
             self.notify(f"{len(hits) - MAX_ALERT_NOTICES} more alerts in this batch", severity="warning", timeout=15)
-        name, text, tags = hits[-1]
-        self.follow_state.last_alert = f"{name}: {tags} at {time.strftime('%H:%M:%S')}"
+        self._alerts_quiet_until = time.monotonic() + ALERT_QUIET_S
         self.bell()
+
+    def _flush_alerts(self) -> None:
+        held, self._alerts_held = self._alerts_held, 0
+        if held:
+            self.notify(f"{held} more alerts (the last: {self.follow_state.last_alert})", title="Alert",
+                        severity="warning", timeout=15)
+            self._alerts_quiet_until = time.monotonic() + ALERT_QUIET_S
+            self.bell()
 
     def on_follow_notice(self, msg: FollowNotice) -> None:
         self.notify(msg.text, severity=msg.severity, timeout=10)
