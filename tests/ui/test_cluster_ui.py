@@ -149,3 +149,21 @@ def test_open_options_bad_input_is_one_line_before_the_screen(tmp_path, monkeypa
     assert 'pip install "tui-tagger[cluster]"' in one_line(["open", str(folder), "--scheduler", "tcp://127.0.0.1:1"])
     monkeypatch.setenv("TUI_TAGGER_SCHEDULER", "tcp://127.0.0.1:1")  # the environment's scheduler too
     assert 'pip install "tui-tagger[cluster]"' in one_line(["open", str(folder)])
+
+
+async def test_the_live_heads_features_are_computed_on_the_cluster(tmp_path, model_file, scheduler):
+    folder = tmp_path / "data"
+    write_tagged_tiffs(folder, N, size=64)
+
+    def feature_tasks(dask_scheduler) -> int:
+        return sum(str(t[0]).startswith("tui-tagger-map_task") for t in dask_scheduler.transition_log)
+
+    with Cluster(scheduler) as cluster:
+        before = cluster.client.run_on_scheduler(feature_tasks)
+        app = TaggerApp(folder, tag=RING, graphics="none", thumbnails=False, model=model_file, cluster=cluster)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await ready(app, pilot)
+            await pilot.press("m")  # a correction: the live head computes the folder's features
+            assert await until(pilot, lambda: app.live_head is not None and app.live_head.ready, tries=1200)
+            assert len(app.live_head.paths) == N
+        assert cluster.client.run_on_scheduler(feature_tasks) > before  # on the workers, not here
