@@ -203,9 +203,9 @@ class FollowMixin:
         self.notify(f"Following {self.root}: {msg.mode}", timeout=6)
 
     def on_frames_arrived(self, msg: FramesArrived) -> None:
-        if not self.following or not msg.rows:
+        if not msg.rows:
             return
-        self.follow_state.arrived(len(msg.rows))
+        self.follow_state.arrived(len(msg.rows))  # (frames still on their way when f stopped are listed too)
         self.follow_state.backlog = msg.backlog
         if self._refresh_pending or not self._painted or not self.session.tag:
             self.session.add_rows(msg.rows)  # the scan's rebuild takes them
@@ -217,8 +217,6 @@ class FollowMixin:
         self.status.update_now()
 
     def on_follow_predicted(self, msg: FollowPredicted) -> None:
-        if not self.following:
-            return
         self.follow_state.backlog = msg.backlog
         self.apply_predictions(msg.results, msg.model)
         if self.alert_queries:
