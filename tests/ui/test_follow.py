@@ -159,6 +159,37 @@ async def test_newest_first_sort_puts_the_last_written_frame_on_top(folder):
         assert "sort: newest" in status(app)
 
 
+async def test_a_new_frame_on_top_leaves_the_cursors_image_on_its_line(tmp_path):
+    """Newest first, the cursor scrolled down: the new frame goes in on top, out of view, and the image under the
+    cursor stays where the eye is."""
+    import os
+    import time
+
+    root = make_folder(tmp_path / "many", n=40)
+    last = max(os.stat(p).st_ctime for p in root.iterdir())
+    while time.time() < last + 1.5:  # the frames are older than the follower's margin: the scan's, not new
+        time.sleep(0.05)
+    app = TaggerApp(root, tag=RING, graphics="none", thumbnails=False, predictor=FakePredictor, follow=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(app, pilot)
+        for _ in range(12):
+            if app.sort == "newest":
+                break
+            await pilot.press("o")
+        assert await until(pilot, lambda: app.follow_state is not None and app.follow_state.mode, tries=600)
+        app.neg.focus()
+        for _ in range(25):
+            await pilot.press("down")
+        lst = app.neg
+        image, line = lst.current.path, lst.cursor * lst.row_h - lst.scroll_y
+        assert lst.scroll_y > 0
+        new = root / "new_top.tif"
+        write_frame(new)
+        assert await until(pilot, lambda: predicted(app, new) and listed(app, new), tries=600)
+        assert lst.rows[0].path == str(new)
+        assert lst.current.path == image and lst.cursor * lst.row_h - lst.scroll_y == line
+
+
 async def test_following_without_a_model_still_lists_the_frames(tmp_path):
     from tui_tagger.core.errors import TaggerError
 
