@@ -23,20 +23,25 @@ def tail(text: str, width: int) -> str:
     return ELLIPSIS + text[len(text) - width + 1:] if width > 1 else ELLIPSIS
 
 
+def cell_width(lst, width: int) -> int:
+    """Cells per image: the width shared by the images of a band (the thumbnail centred in it)."""
+    return max(lst.cell_w, width // lst.cols)
+
+
 def grid_line(lst, band: int, line: int, width: int) -> Strip:
     """Line ``line`` of band ``band`` of ``lst``'s contact sheet, ``width`` cells wide."""
     base = lst._style("base")
-    cols = lst.cols
+    cols, cw = lst.cols, cell_width(lst, width)
     segs: list[Segment] = []
     for c in range(cols):
         index = band * cols + c
         if index >= len(lst.rows):
             break
-        segs += _cell_segments(lst, index, line)
+        segs += _cell_segments(lst, index, line, cw)
     return Strip(segs).crop_extend(0, width, base) if segs else Strip.blank(width, base)
 
 
-def _cell_segments(lst, index: int, line: int) -> list[Segment]:
+def _cell_segments(lst, index: int, line: int, cw: int) -> list[Segment]:
     row = lst.rows[index]
     marked = row.path in lst.marked
     state = (2 + lst.has_focus) if index == lst.cursor else int(marked)
@@ -45,7 +50,7 @@ def _cell_segments(lst, index: int, line: int) -> list[Segment]:
     if line == lst.thumb_h:
         p = row.predictions.get(lst.session.tag)
         text = (f"{p:.2f} " if p is not None else "") + row.name
-    key = ("grid", row.path, line, state, marked, id(arr), text, bool(row.error), lst.cell_w)
+    key = ("grid", row.path, line, state, marked, id(arr), text, bool(row.error), cw, lst.thumb_w)
     cached = lst._strips.get(key)
     if cached is not None:
         return cached
@@ -55,10 +60,12 @@ def _cell_segments(lst, index: int, line: int) -> list[Segment]:
     elif state == 1:
         base = base + lst._style("image-list--marked")
     if line < lst.thumb_h:
-        segs = [Segment(" ", base), *lst._thumb_segments(row, arr, line, base), Segment(" ", base)]
+        left = (cw - lst.thumb_w) // 2
+        right = cw - lst.thumb_w - left
+        segs = [Segment(" " * left, base), *lst._thumb_segments(row, arr, line, base), Segment(" " * right, base)]
     else:
         style = base + lst._style("image-list--error") if row.error else base
-        segs = [Segment("●" if marked else " ", base), Segment(tail(text, lst.cell_w - 1), style)]
+        segs = [Segment("●" if marked else " ", base), Segment(tail(text, cw - 2), style), Segment(" ", base)]
     if len(lst._strips) > 4000:
         lst._strips.clear()
     lst._strips[key] = segs

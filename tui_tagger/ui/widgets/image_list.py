@@ -26,7 +26,7 @@ from tui_tagger.ui.fit import middle_ellipsis
 from tui_tagger.ui.messages import RowMoveRequested, RowSelected
 from tui_tagger.ui.sorted_rows import SortedRows
 from tui_tagger.ui.thumbs import FAILED
-from tui_tagger.ui.widgets.image_grid import grid_line
+from tui_tagger.ui.widgets.image_grid import cell_width, grid_line
 
 ROW_H = 3  # lines per row at the smallest zoom: name, source and p(tag), error
 THUMB_W = 6  # cells; the thumbnail is THUMB_W x 2*ROW_H pixels (square frames fill it)
@@ -345,7 +345,7 @@ class ImageList(ScrollView, can_focus=True):
     def on_click(self, event: Click) -> None:
         index = int(event.y + self.scroll_y) // self.row_h * self.cols
         if self.grid:
-            column = int(event.x) // self.cell_w
+            column = int(event.x) // cell_width(self, self.scrollable_content_region.width)
             index = index + column if column < self.cols else len(self.rows)
         if 0 <= index < len(self.rows):
             self.focus()
