@@ -121,17 +121,32 @@ _frames: OrderedDict = OrderedDict()
 
 
 NICE = 5  # the workers yield the CPU to the UI's process (a 2-core machine: the keys come first)
-_niced = False
+_ready = False
 
 
 def _yield_cpu() -> None:
-    global _niced
-    if not _niced:
-        _niced = True
-        try:
-            os.nice(NICE)
-        except OSError:
-            pass
+    """Once per worker process: a lower priority, and its stdout and stderr to /dev/null (they are the
+    terminal the TUI draws on: a reader's warning printed there would scribble over the screen)."""
+    global _ready
+    if _ready or mp.parent_process() is None:  # use_threads: this is the UI's process
+        return
+    _ready = True
+    try:
+        os.nice(NICE)
+    except OSError:
+        pass
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        os.close(null)
+    except OSError:
+        pass
+    import logging
+    import warnings
+
+    warnings.simplefilter("ignore")
+    logging.disable(logging.CRITICAL)
 
 
 def _thumb_job(ref, size, settings, place):
