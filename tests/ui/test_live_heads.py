@@ -59,6 +59,7 @@ async def correct_and_learn(app, pilot, path, limit: float = 60.0) -> None:
 async def test_head_learns_from_corrections_and_ranks_the_unlabelled(arcs):
     root, truth = arcs
     app = TaggerApp(root, tag=RING, graphics="none", thumbnails=False)
+    app.idle_resort_s = float("inf")  # the rows move only when asked (o)
     async with app.run_test(size=(140, 44)) as pilot:
         await ready(app, pilot)
         labels = app.session.labels(RING)
@@ -73,8 +74,9 @@ async def test_head_learns_from_corrections_and_ranks_the_unlabelled(arcs):
         z = [p[path] for path in unlabelled if truth[path]]
         iso = [p[path] for path in unlabelled if not truth[path]]
         assert min(z) > max(iso)  # the arcs the person never labelled rank above the isotropic ones
-        # Negative list sorted by p: the most likely missed positive sits on top
-        assert truth[app.neg.rows[0].path]
+        # o re-sorts the Negative list by the new p: the most likely missed positive sits on top
+        await pilot.press("o")
+        assert app.sort == "p" and truth[app.neg.rows[0].path]
 
 
 async def test_on_cnn_features_a_head_for_a_new_tag_is_saved_with_the_model(arcs, tmp_path, monkeypatch):
