@@ -68,8 +68,11 @@ async def test_p_and_followed_frames_run_on_the_cluster_and_fill_the_lists(tmp_p
         async with app.run_test(size=(160, 48)) as pilot:
             await ready(app, pilot)
             assert await until(pilot, lambda: f"model: 1 worker @ {scheduler}" in status(app), tries=600)
-            lst = app.active_list()  # the focused list takes the key (the rows stay put while p arrive)
-            before = lst.cursor
+            lst = app.pos if len(app.pos.rows) > 1 else app.neg  # a list the cursor can move down in
+            lst.focus()
+            await pilot.pause()
+            lst.cursor = 0
+            before = lst.cursor  # the focused list takes the key (the rows stay put while p arrive)
             await pilot.press("p", "down")  # the UI answers while the cluster works
             assert lst.cursor == before + 1
             assert await until(pilot, lambda: app.predicting is None, tries=1200)
