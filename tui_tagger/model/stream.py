@@ -25,7 +25,26 @@ def _init_worker(config: dict[str, Any], physics: bool) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop (it finishes the frame in hand)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _quiet()
     _WORKER.update(config=config, physics=physics, poni_cache={})
+
+
+def _quiet() -> None:
+    """A decoding worker writes nothing on the terminal (a reader's warning would scribble over a TUI's screen, or
+    between the watch's lines): every problem comes back as a one-line error with its frame."""
+    import logging
+    import os
+    import warnings
+
+    warnings.simplefilter("ignore")
+    logging.disable(logging.CRITICAL)
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 1)
+        os.dup2(null, 2)
+        os.close(null)
+    except OSError:
+        pass
 
 
 def _decode(ref: str):
