@@ -18,16 +18,21 @@ RING = "Ring: Isotropic"
 
 
 class SlowPredictor:
-    """A Predictor (tui_tagger.model.infer's interface) that takes ``delay`` s per image."""
+    """A Predictor (tui_tagger.model.infer's interface) that takes ``delay`` s per image. With ``gate``, it
+    stops after the first image until the test sets ``gate``: a key is then surely handled mid-run, however
+    loaded the machine."""
 
     device = "cpu"
     preprocess: dict = {}
 
-    def __init__(self, probs: dict[str, float], delay: float = 0.05) -> None:
+    def __init__(self, probs: dict[str, float], delay: float = 0.05, gate: bool = False) -> None:
         self.tags = [RING]
         self.probs = probs  # file name -> p(RING)
         self.delay = delay
         self.started = threading.Event()
+        self.gate = threading.Event()
+        if not gate:
+            self.gate.set()
         self.yielded = 0
 
     def predict_arrays(self, batch):
@@ -37,6 +42,8 @@ class SlowPredictor:
         self.started.set()
         for path in paths:
             time.sleep(self.delay)
+            if self.yielded == 1:
+                self.gate.wait(30)
             self.yielded += 1
             name = path.rsplit("/", 1)[-1]
             yield path, {RING: self.probs.get(name, 0.5)}, None
@@ -73,7 +80,7 @@ PROBS = {"img00.tif": 0.9, "img01.tif": 0.2, "img02.tif": 0.7, "img03.tif": 0.1,
 
 
 async def test_predict_keeps_ui_responsive_and_fills_p(folder):
-    predictor = SlowPredictor(PROBS, delay=0.15)
+    predictor = SlowPredictor(PROBS, delay=0.15, gate=True)
     app = TaggerApp(folder, tag=RING, graphics="halfcell", predictor=lambda: predictor)
     app.idle_resort_s = float("inf")  # the user never rests: the rows move only when asked (o)
     async with app.run_test(size=(160, 48)) as pilot:
@@ -87,6 +94,7 @@ async def test_predict_keeps_ui_responsive_and_fills_p(folder):
         await pilot.press("down")  # handled while the model runs
         assert app.neg.cursor == before + 1
         assert predictor.yielded < len(PROBS)  # the key really came in mid-run
+        predictor.gate.set()
         assert await until(pilot, lambda: app.predicting is None)
         assert "model: cpu" in status(app)
         # every row has p(tag), shown at once, but nothing moved under the user until o
