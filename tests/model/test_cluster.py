@@ -235,3 +235,36 @@ def test_frames_submitted_one_by_one_stream_back_as_a_local_run_gives(setup, sch
     assert {ref: probs for ref, probs, _ in (got[t] for t in range(N))} == local
     assert [got[t][0] for t in range(len(refs))] == refs
     assert got[N][1] is None and "not-there.tif" in got[N][2]
+
+
+def test_watch_on_a_cluster_gives_the_local_results(setup, scheduler, capsys, tmp_path):
+    """`watch --scheduler`: the frames of the folder (--backlog all) predicted on the workers, one line each,
+    the local p; SIGTERM ends it with 0."""
+    import subprocess
+    import threading
+    import time
+    from pathlib import Path
+
+    data, model = setup
+    local = _local(data, model, capsys)
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=str(root), TUI_TAGGER_CACHE_DIR=str(tmp_path / "cache"))
+    proc = subprocess.Popen([sys.executable, "-m", "tui_tagger", "watch", str(data), "--model", str(model),
+                             "--json", "--backlog", "all", "--batch", "4", "--scheduler", scheduler],
+                            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True).start()
+    try:
+        end = time.monotonic() + 120
+        while len(lines) < N and time.monotonic() < end and proc.poll() is None:
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGTERM)
+        rc = proc.wait(60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    err = proc.stderr.read()
+    assert rc == 0, err
+    rows = [json.loads(line) for line in lines]
+    assert len(rows) == N and all(r["seen"] and r["done"] for r in rows), err
+    assert {r["path"]: r["probabilities"] for r in rows} == local

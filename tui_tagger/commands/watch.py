@@ -21,6 +21,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
+from tui_tagger.commands import cluster_options
 from tui_tagger.commands.common import print_json, warn
 from tui_tagger.core.errors import TaggerError
 from tui_tagger.core.text import printable
@@ -57,6 +58,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, metavar="N", help="decoding processes (default: cores - 1)")
     p.add_argument("--no-heads", action="store_true", help="the model's own tags only (as predict)")
     p.add_argument("--no-physics", action="store_true", help="the network alone (as predict)")
+    cluster_options.add_arguments(p)
 
 
 def _check(args: argparse.Namespace) -> None:
@@ -158,12 +160,13 @@ def run(args: argparse.Namespace) -> int:
     stop = _Stop()
     stop.install()  # from the start: a SIGTERM while the model loads is a clean exit too
     try:
-        return _run(args, stop)
+        with cluster_options.session(args) as cluster:
+            return _run(args, stop, cluster)
     finally:
         stop.restore()
 
 
-def _run(args: argparse.Namespace, stop: _Stop) -> int:
+def _run(args: argparse.Namespace, stop: _Stop, cluster=None) -> int:
     from tui_tagger.config import Settings
     from tui_tagger.core.follow import Follower
     from tui_tagger.core.query import parse_query
@@ -176,10 +179,12 @@ def _run(args: argparse.Namespace, stop: _Stop) -> int:
 
     model_path = Path(args.model) if args.model else default_model_path()
     problems: list[str] = []
-    predictor = LocalPredictor.load(model_path, args.device, heads=not args.no_heads, problems=problems,
-                                    physics=False if args.no_physics else None)
+    load = cluster.predictor if cluster is not None else LocalPredictor.load  # --scheduler: on its workers
+    predictor = load(model_path, args.device, heads=not args.no_heads, problems=problems,
+                     physics=False if args.no_physics else None)
     for problem in problems:
         warn(problem)
+    cluster_options.announce(cluster)
     info = predictor.info
     thresholds = {t: (args.threshold if args.threshold is not None else info.threshold(t)) for t in predictor.tags}
     vocabulary = default_vocabulary().copy()
@@ -201,11 +206,14 @@ def _run(args: argparse.Namespace, stop: _Stop) -> int:
 
     import numpy as np
 
-    size = int(predictor.preprocess["size"])
-    predictor.predict_arrays(np.zeros((1, size, size), np.float32))  # the first forward pass is slow: not on a frame
     counts = collections.Counter()
-    # the decoding workers are forked before the watcher's threads start
-    stream = StreamPredictor(predictor, args.batch, args.workers, in_flight=max(8, 2 * args.batch))
+    if cluster is not None:  # the workers decode and predict; batches of paths go out as frames come
+        stream = predictor.stream(args.batch, in_flight=max(8, 2 * args.batch))
+    else:
+        size = int(predictor.preprocess["size"])
+        predictor.predict_arrays(np.zeros((1, size, size), np.float32))  # the first forward pass is slow: not on a frame
+        # the decoding workers are forked before the watcher's threads start
+        stream = StreamPredictor(predictor, args.batch, args.workers, in_flight=max(8, 2 * args.batch))
     follower = Follower(roots, poll=args.poll, backlog=args.backlog, report=warn)
 
     def handle(arrival, result) -> None:
