@@ -46,3 +46,20 @@ def announce(cluster) -> None:
     cluster.client
     if sys.stderr.isatty():
         print(f"tui-tagger: model on {cluster.describe()}", file=sys.stderr, flush=True)
+
+
+def load_predictor(args: argparse.Namespace, cluster, model_path):
+    """The model of a run that predicts (``predict``, ``watch``): on the cluster's workers when there is one,
+    else here, with the heads saved with it (unless ``--no-heads``) and the physics check (unless
+    ``--no-physics``); unreadable heads named on stderr; where the model runs said on a terminal."""
+    from tui_tagger.commands.common import warn
+    from tui_tagger.model.infer import LocalPredictor
+
+    problems: list[str] = []
+    load = cluster.predictor if cluster is not None else LocalPredictor.load
+    predictor = load(model_path, args.device, heads=not args.no_heads, problems=problems,
+                     physics=False if args.no_physics else None)
+    for problem in problems:
+        warn(problem)
+    announce(cluster)
+    return predictor

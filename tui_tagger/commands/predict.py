@@ -66,17 +66,10 @@ def _run(args: argparse.Namespace, cluster) -> int:
     from tui_tagger.model.locate import default_model_path
     from tui_tagger.model.data import default_workers, image_refs
     from tui_tagger.model.cluster import indexed
-    from tui_tagger.model.infer import LocalPredictor
     from tui_tagger.model.progress import Progress
 
     model_path = Path(args.model) if args.model else default_model_path()
-    problems: list[str] = []
-    load = cluster.predictor if cluster is not None else LocalPredictor.load  # --scheduler: on its workers
-    predictor = load(model_path, args.device, heads=not args.no_heads, problems=problems,
-                     physics=False if args.no_physics else None)
-    for problem in problems:
-        warn(problem)
-    cluster_options.announce(cluster)
+    predictor = cluster_options.load_predictor(args, cluster, model_path)
     info = predictor.info
     workers = default_workers() if args.workers is None else args.workers
     roots, refs = [], []

@@ -172,19 +172,12 @@ def _run(args: argparse.Namespace, stop: _Stop, cluster=None) -> int:
     from tui_tagger.core.query import parse_query
     from tui_tagger.core.tagstore import TagStore
     from tui_tagger.core.vocabulary import default_vocabulary
-    from tui_tagger.model.infer import LocalPredictor
     from tui_tagger.model.locate import default_model_path
     from tui_tagger.model.stream import Following, StreamPredictor
     from tui_tagger.commands.predict import _write as write_predictions
 
     model_path = Path(args.model) if args.model else default_model_path()
-    problems: list[str] = []
-    load = cluster.predictor if cluster is not None else LocalPredictor.load  # --scheduler: on its workers
-    predictor = load(model_path, args.device, heads=not args.no_heads, problems=problems,
-                     physics=False if args.no_physics else None)
-    for problem in problems:
-        warn(problem)
-    cluster_options.announce(cluster)
+    predictor = cluster_options.load_predictor(args, cluster, model_path)
     info = predictor.info
     thresholds = {t: (args.threshold if args.threshold is not None else info.threshold(t)) for t in predictor.tags}
     vocabulary = default_vocabulary().copy()
