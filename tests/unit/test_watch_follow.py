@@ -92,3 +92,25 @@ def test_an_eiger_master_waits_for_its_data_files_then_gives_their_frames(tmp_pa
     master = str(tmp_path / "s_master.h5")
     assert [r.split("#")[0] for r in refs] == [f"{master}::/entry/data"] * 3 and refs[-1].endswith("#2")
     assert len(problems) == 1
+
+
+def test_frames_whose_events_were_lost_are_found_by_the_safety_walk(tmp_path, monkeypatch):
+    """A flood of new files overflows the kernel's event queue and events are lost: the folders are walked
+    again now and then, and what no watch recorded is handed out, once; what was handed out is not again."""
+    import tui_tagger.core.follow as follow
+
+    monkeypatch.setattr(follow, "RESCAN_S", 0.5)
+    (tmp_path / "before.tif").write_bytes(tiff())
+    with Follower([tmp_path]) as follower:
+        if "events" not in follower.mode:
+            import pytest
+
+            pytest.skip(f"no file system events here ({follower.mode})")
+        assert collect(follower) == [str(tmp_path / "before.tif")]
+        follower._observer.stop()  # from now on every event is lost
+        follower._observer.join(timeout=5)
+        for i in range(3):
+            (tmp_path / f"lost_{i}.tif").write_bytes(tiff(i))
+        got = collect(follower, 4.0)
+        assert sorted(got) == [str(tmp_path / f"lost_{i}.tif") for i in range(3)]
+        assert collect(follower, 2.0) == []  # walked again: nothing twice

@@ -25,6 +25,7 @@ No torch, no Textual: the command line (``commands/watch.py``) and a TUI worker 
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import queue
 import re
@@ -41,6 +42,11 @@ SETTLE_S = 1.0  # a file whose writer does not close it (or on a polled folder) 
 GROW_PROBE_S = 0.1  # how often a growing HDF5 file is looked into for new frames
 DEFAULT_POLL_S = 2.0  # the poll interval chosen for network file systems when --poll is not given
 _BACKLOG_CHUNK = 256  # backlog files moved into the pending set per call: never all 100k at once
+# Events can be lost: a flood of new files overflows the kernel's inotify queue (16384 events by default; 100k
+# frames written flat out lost a third). With events, the folders are walked again this often (at least, and
+# at least 10x the time the last walk took) for files no watch has recorded; with polling, watchdog's snapshots
+# already compare everything.
+RESCAN_S = 30.0
 # Eiger/NeXus data files are read through their master file (as core.catalog lists them).
 _EIGER_DATA = re.compile(r"^(?P<stem>.+)_data_\d{6}\.(?:h5|hdf5|hdf|nxs)$", re.IGNORECASE)
 _MASTER = re.compile(r"_master\.h5$", re.IGNORECASE)
@@ -230,6 +236,9 @@ class Follower:
         self._again: set[str] = set()  # --backlog all: files there at the start, predicted again whatever the store says
         self._masters_told: set[str] = set()  # Eiger masters said to wait for their data files
         self._backlog_walk: Iterator[str] | None = None
+        self._rescanning = False  # the walk under way is a safety rescan, not the backlog
+        self._next_rescan = math.inf  # time.monotonic() of the next safety rescan (events mode only)
+        self._rescan_began = 0.0
         self._observer = None
         self.mode = ""
 
@@ -237,6 +246,8 @@ class Follower:
     def start(self) -> None:
         """Start watching, and queue the backlog (walked lazily)."""
         self._observer, self.mode = self._make_observer()
+        if "events" in self.mode:
+            self._next_rescan = time.monotonic() + RESCAN_S
         if self.backlog == "none":
             for path in self._walk():  # everything there now is the baseline (never predicted unless it changes)
                 if not self._new_since(path):
@@ -419,6 +430,7 @@ class Follower:
         end = time.monotonic() + max(0.0, timeout)
         while True:
             self._drain()
+            self._rescan()
             self._feed_backlog()
             ready = self._check()
             left = end - time.monotonic()
@@ -433,6 +445,14 @@ class Follower:
                 continue
             self._apply(kind, path)
 
+    def _rescan(self) -> None:
+        """The safety walk (see RESCAN_S): files it finds go through the same checks as an event's, so what a
+        watch already recorded is not handed out again."""
+        now = time.monotonic()
+        if self._backlog_walk is not None or now < self._next_rescan:
+            return
+        self._backlog_walk, self._rescanning, self._rescan_began = self._walk(), True, now
+
     def _feed_backlog(self) -> None:
         if self._backlog_walk is None or len(self._pending) >= _BACKLOG_CHUNK:
             return
@@ -441,6 +461,10 @@ class Follower:
             path = next(self._backlog_walk, None)
             if path is None:
                 self._backlog_walk = None
+                if "events" in self.mode:
+                    took = time.monotonic() - self._rescan_began if self._rescanning else 0.0
+                    self._next_rescan = time.monotonic() + max(RESCAN_S, 10 * took)
+                self._rescanning = False
                 return
             if path in self._pending:
                 continue
@@ -448,7 +472,10 @@ class Follower:
                 st = os.stat(path)
             except OSError:
                 continue
-            if self.backlog == "all":
+            if self._rescanning:
+                if self.known(path):  # recorded by a watch, or busy in this one
+                    continue
+            elif self.backlog == "all":
                 self._again.add(path)
             # there before we started: complete already if it has not changed for a while
             self._pending[path] = _Pending(closed=now - st.st_mtime >= self.settle)
