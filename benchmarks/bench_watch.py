@@ -8,7 +8,7 @@ frames/s (0: as fast as it can). It logs when each frame was complete (file clos
     python benchmarks/bench_watch.py [--model models/tagger.pt] [--count 200] [--rate 10] [--seconds 20]
                                      [--formats tif,cbf,h5] [--workers N] [--long N]
 
---long N: memory over a long run: N small (64x64) TIFF frames as fast as they are taken, RSS every N/10 frames.
+--long N: a long flood: N small (64x64) TIFF frames written flat out; frames out, sustained rate, RSS over time.
 """
 
 from __future__ import annotations
@@ -262,9 +262,17 @@ def main() -> None:
             print(f"  {label:10} {frames:6d} frames out  RSS {mb:7.1f} MB")
         if args.long:
             watch, recs, _ = run_phase_long(args, tmp)
-            print(f"long run: {len(recs)} frames of 64x64; RSS by frames out:")
-            for t, frames, mb in watch.rss:
-                print(f"  {frames:8d} frames  {mb:7.1f} MB")
+            good = [r for r in recs if r["error"] is None]
+            first = min(iso_time(r["seen"]) for r in good) if good else float("nan")
+            last = max(iso_time(r["done"]) for r in good) if good else float("nan")
+            rate = len(good) / (last - first) if len(good) > 1 else float("nan")
+            keys = {r["path"] for r in recs}
+            print(f"long run: {args.long} frames of 64x64 written flat out; {len(recs)} out ({len(keys)} distinct, "
+                  f"{len(recs) - len(good)} errors), sustained {rate:.1f} frames/s; load average "
+                  f"{os.getloadavg()[0]:.2f} at the end; RSS over time:")
+            t0 = watch.rss[0][0] if watch.rss else 0.0
+            for t, frames, mb in watch.rss[:: max(1, len(watch.rss) // 20)] + watch.rss[-1:]:
+                print(f"  {t - t0:7.0f} s  {frames:8d} frames out  {mb:7.1f} MB")
 
 
 def run_phase_long(args, tmp: Path):
@@ -273,11 +281,16 @@ def run_phase_long(args, tmp: Path):
     watch = Watch(str(folder), args, str(tmp / "cache-long"))
     log = str(tmp / "long.log")
     det = detector(str(folder), "tif", args.long, 0, log, 64)
-    step = max(1, args.long // 10)
     end = time.time() + 60 + args.long / 20
+    progress, moved = 0, time.time()
+    # stops when all are out, at the deadline, or when nothing came out for 5 min after the detector finished
+    # (the safety rescan of a flooded folder comes at least every 30 s)
     while len(watch.records) < args.long and time.time() < end:
-        target = min(args.long, (len(watch.records) // step + 1) * step)
-        watch.wait(target, timeout=end - time.time())
+        watch.wait(args.long, timeout=min(10.0, end - time.time()))
+        if len(watch.records) != progress:
+            progress, moved = len(watch.records), time.time()
+        elif det.poll() is not None and time.time() - moved > 300:
+            break
     det.wait()
     watch.stop()
     return watch, watch.records, None
