@@ -121,6 +121,44 @@ def write_tagged_tiffs(folder: Path, n: int, size: int = 64, seed: int = 0) -> n
     return labels
 
 
+# ---- a model and a Dask cluster for the cluster tests -------------------------------------------------
+def spread_model_file(path: Path) -> Path:
+    """An untrained 64 px model for TAGS whose logits are spread out (the frames' p differ), saved at path."""
+    import torch
+
+    from tui_tagger.model.checkpoint import ModelInfo, save_checkpoint
+    from tui_tagger.model.nets import create_model
+    from tui_tagger.model.transforms import preprocess_config
+
+    torch.manual_seed(5)
+    model = create_model("alexnet-tagger", len(TAGS)).eval()
+    with torch.no_grad():
+        model.head.weight.mul_(40.0)
+    save_checkpoint(path, model, ModelInfo("alexnet-tagger", {}, TAGS, preprocess_config({"size": 64})), half=False)
+    return path
+
+
+def local_cluster(n_workers: int):
+    """A real dask.distributed LocalCluster of worker processes, 1 thread each (CI has 2 cores): yields its
+    scheduler's address and closes it after (for a module-scoped fixture)."""
+    import distributed
+
+    cluster = distributed.LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0")
+    try:
+        yield cluster.scheduler_address
+    finally:
+        cluster.close()
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on (for an unreachable scheduler's address)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 # ---- the app under Pilot -------------------------------------------------------------------------------
 def app_on(folder: Path, **kw):
     """The app on ``folder``, the Ring: Isotropic lists shown, half-cell graphics."""

@@ -6,22 +6,17 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sys
 
 import distributed  # the cluster extra, which the test extra brings: CI runs these tests, never skips them
 import numpy as np
 import pytest
-import torch
 
-from tests.model.helpers import TAGS, write_tagged_tiffs
+from tests.support import free_port, local_cluster, spread_model_file, write_tagged_tiffs
 from tui_tagger import cli
 from tui_tagger.commands import predict as predict_cmd
 from tui_tagger.core.tagfile import TagFile
 from tui_tagger.core.tagstore import TagStore
-from tui_tagger.model.checkpoint import ModelInfo, save_checkpoint
-from tui_tagger.model.nets import create_model
-from tui_tagger.model.transforms import preprocess_config
 
 N = 16
 
@@ -31,23 +26,13 @@ def setup(tmp_path_factory):
     """(folder of N tagged 64x64 TIFFs, an untrained model file with spread-out logits)."""
     base = tmp_path_factory.mktemp("cluster")
     write_tagged_tiffs(base / "data", N, size=64)
-    torch.manual_seed(5)
-    model = create_model("alexnet-tagger", len(TAGS)).eval()
-    with torch.no_grad():  # spread the untrained logits so the frames differ
-        model.head.weight.mul_(40.0)
-    path = base / "m.pt"
-    save_checkpoint(path, model, ModelInfo("alexnet-tagger", {}, TAGS, preprocess_config({"size": 64})), half=False)
-    return base / "data", path
+    return base / "data", spread_model_file(base / "m.pt")
 
 
 @pytest.fixture(scope="module")
 def scheduler():
     """A LocalCluster of 2 worker processes, 1 thread each (the machine has 2 cores): its address."""
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0")
-    try:
-        yield cluster.scheduler_address
-    finally:
-        cluster.close()
+    yield from local_cluster(2)
 
 
 def _json_lines(text: str) -> dict[str, dict]:
@@ -146,12 +131,6 @@ def test_cnn_features_on_a_cluster_equal_the_local_ones(setup, scheduler, tmp_pa
     np.testing.assert_array_equal(there.X, here.X)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_no_scheduler_no_workers_no_dask_each_one_line(setup, tmp_path, monkeypatch, capsys):
     data, model = setup
     monkeypatch.setenv("TUI_TAGGER_SCHEDULER_TIMEOUT", "2")
@@ -166,7 +145,7 @@ def test_no_scheduler_no_workers_no_dask_each_one_line(setup, tmp_path, monkeypa
         assert len(lines) == 1, captured.err
         return lines[0]
 
-    address = f"tcp://127.0.0.1:{_free_port()}"
+    address = f"tcp://127.0.0.1:{free_port()}"
     assert address in one_line(["predict", *common, "--scheduler", address])
     missing = tmp_path / "nowhere" / "scheduler.json"
     assert str(missing) in one_line(["predict", *common, "--scheduler", str(missing)])

@@ -4,20 +4,15 @@ model runs; an unreachable scheduler is one notice, and the app works on."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 
-import distributed  # the cluster extra, which the test extra brings: CI runs these tests
+import distributed  # noqa: F401  the cluster extra, which the test extra brings: CI runs these tests
 import pytest
-import torch
-from support import TAGS, ready, until, write_tagged_tiffs
+from support import TAGS, free_port, local_cluster, ready, spread_model_file, until, write_tagged_tiffs
 
-from tui_tagger.model.checkpoint import ModelInfo, save_checkpoint
 from tui_tagger.model.cluster import Cluster
 from tui_tagger.model.infer import LocalPredictor
-from tui_tagger.model.nets import create_model
-from tui_tagger.model.transforms import preprocess_config
 from tui_tagger.ui.app import TaggerApp
 
 N = 8
@@ -28,23 +23,13 @@ WRITE = "import sys, numpy, tifffile; tifffile.imwrite(sys.argv[1], numpy.full((
 @pytest.fixture(scope="module")
 def model_file(tmp_path_factory):
     """An untrained 64 px model with spread-out logits (the frames' p differ)."""
-    torch.manual_seed(5)
-    model = create_model("alexnet-tagger", len(TAGS)).eval()
-    with torch.no_grad():
-        model.head.weight.mul_(40.0)
-    path = tmp_path_factory.mktemp("cluster-ui") / "m.pt"
-    save_checkpoint(path, model, ModelInfo("alexnet-tagger", {}, TAGS, preprocess_config({"size": 64})), half=False)
-    return path
+    return spread_model_file(tmp_path_factory.mktemp("cluster-ui") / "m.pt")
 
 
 @pytest.fixture(scope="module")
 def scheduler():
     """A LocalCluster of one worker process (the machine has 2 cores): its address."""
-    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0")
-    try:
-        yield cluster.scheduler_address
-    finally:
-        cluster.close()
+    yield from local_cluster(1)
 
 
 def status(app) -> str:
@@ -99,17 +84,11 @@ async def test_p_and_followed_frames_run_on_the_cluster_and_fill_the_lists(tmp_p
             assert sum("Predicted 9 images on 1 worker @ tcp://" in n for n in notices(app)) == 1
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 async def test_an_unreachable_scheduler_is_one_notice_and_the_app_works_on(tmp_path, model_file, monkeypatch):
     monkeypatch.setenv("TUI_TAGGER_SCHEDULER_TIMEOUT", "2")
     folder = tmp_path / "data"
     write_tagged_tiffs(folder, 4, size=64)
-    address = f"tcp://127.0.0.1:{_free_port()}"
+    address = f"tcp://127.0.0.1:{free_port()}"
     cluster = Cluster(address)
     app = TaggerApp(folder, tag=RING, graphics="none", thumbnails=False, model=model_file, cluster=cluster)
     async with app.run_test(size=(160, 48)) as pilot:
