@@ -234,3 +234,46 @@ def test_quick_check_watches_the_tags_dir_mirror_too(tmp_path, capsys, monkeypat
     tf.add("Powder")
     store.save(tf)
     assert _search(root, "Powder", *args, capsys=capsys) == [str(root / "run" / "x.tif")]
+
+
+@pytest.fixture
+def runs(tmp_path, monkeypatch):
+    """Five run folders of two tagged frames each, indexed; folder stamps trusted at once (no waiting out
+    the clock tick: a short sleep puts later changes on a later tick)."""
+    import time
+
+    monkeypatch.setattr(catalog_mod, "_RACY_NS", 0)
+    root = tmp_path / "data"
+    for r in range(5):
+        (root / f"run{r}").mkdir(parents=True)
+        for i in range(2):
+            tiff(root / f"run{r}" / f"f{i}.tif")
+            tag_file(root / f"run{r}" / f"f{i}.xml", ["Powder"])
+    Catalog(root).update()
+    time.sleep(0.05)
+    return root
+
+
+def test_default_search_sees_a_save_by_rename_in_any_folder(runs, capsys):
+    tf = TagFile.read(runs / "run3" / "f1.xml")  # as tui-tagger saves: a new file renamed into place
+    tf.add("Saturation")
+    tf.save()
+    (runs / "run1" / "f0.xml").unlink()
+    assert _search(runs, "Saturation", capsys=capsys) == [str(runs / "run3" / "f1.tif")]
+    assert str(runs / "run1" / "f0.tif") in _search(runs, "not", "*", capsys=capsys)
+
+
+def test_an_in_place_rewrite_shows_after_verify_or_once_the_rolling_check_comes_round(runs, capsys, monkeypatch):
+    from tui_tagger.commands import search as search_cmd
+
+    monkeypatch.setattr(search_cmd, "ROLLING", 1)  # one folder per search
+    tag_file(runs / "run2" / "f0.xml", ["Saturation"])  # rewritten in place: run2's stamp is unchanged
+    bump(runs / "run2" / "f0.xml")
+    assert _search(runs, "Saturation", "--quick", capsys=capsys) == []  # folders alone: not seen
+    hits = [_search(runs, "Saturation", capsys=capsys) for _ in range(7)]  # root + 5 runs: round once
+    assert hits[-1] == [str(runs / "run2" / "f0.tif")]
+    assert hits[0] == []  # the rolling check starts at the top: run2 comes later
+    tag_file(runs / "run4" / "f1.xml", ["Saturation"])
+    bump(runs / "run4" / "f1.xml")
+    assert _search(runs, "Saturation", "--verify", capsys=capsys) == [
+        str(runs / "run2" / "f0.tif"), str(runs / "run4" / "f1.tif")]

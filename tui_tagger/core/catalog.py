@@ -53,6 +53,8 @@ _EIGER_DATA = re.compile(r"^(?P<stem>.+)_data_\d{6}\.(?:h5|hdf5|hdf|nxs)$", re.I
 _BATCH = 5000
 # A folder changed this recently is listed again by the next quick check, whatever its stamp says.
 _RACY_NS = 2_000_000_000
+# The index's meta key of where the rolling check stopped: "k" + the last folder key it listed, "" for the top.
+_ROLLED = "rolled"
 # Where a tag-file candidate lives, as stored in the index: the tags_dir mirror or beside the image.
 _MIRROR, _BESIDE = "m", "b"
 
@@ -153,25 +155,28 @@ class Catalog:
         return self._db
 
     # ------------------------------------------------------------------ the index, paged
-    def update(self, quick: bool = False) -> tuple[int, int]:
+    def update(self, quick: bool = False, rolling: int = 0) -> tuple[int, int]:
         """Bring the index up to date with the disk (the change check): (entries new or changed, entries
         removed). No Entry objects are kept: memory stays flat on a million frames. ``quick``: trust the
         folders whose stamp (mtime, ctime, inode) is as the last walk left it, listing only the others:
         files added, removed or renamed into place (every save of tui-tagger's, rsync, most editors) are
-        seen; a file rewritten in place in an unchanged folder is not, until a full check."""
+        seen; a file rewritten in place in an unchanged folder is not, until a full check. ``rolling``
+        (with ``quick``): also check in full the next trusted folders in turn, about this many files per
+        call, so that successive quick checks go round the whole tree and catch in-place rewrites too."""
         changed = removed = 0
-        for kind, _ in _Walk(self, "count", quick).run():
+        for kind, _ in _Walk(self, "count", quick, rolling).run():
             if kind == "removed":
                 removed += 1
             else:
                 changed += 1
         return changed, removed
 
-    def changes(self, quick: bool = False) -> Iterator[Change]:
+    def changes(self, quick: bool = False, rolling: int = 0) -> Iterator[Change]:
         """The change check, streamed: a ``Change`` per entry new or changed since the index was written
         and per entry gone, as the walk finds them; the index is updated as it goes (stopping early keeps
-        it consistent). For a viewer's worker thread: paint from ``rows()``, then apply these."""
-        for kind, item in _Walk(self, "changes", quick).run():
+        it consistent). For a viewer's worker thread: paint from ``rows()``, then apply these. ``quick``,
+        ``rolling``: as ``update`` takes them."""
+        for kind, item in _Walk(self, "changes", quick, rolling).run():
             if kind == "removed":
                 yield Change("removed", item, None)
             else:
@@ -557,9 +562,9 @@ class _Walk:
     ``mode``: "all" yields ("entry", Entry) for every entry (``scan``); "changes_only" only for those that
     differ (``scan(changes_only=True)``, keeping the Entry objects of ``cached_entries``); "changes" yields
     ("changed", Entry) and ("removed", path) and keeps nothing (``changes``); "count" the same without
-    building Entries (``update``)."""
+    building Entries (``update``). ``quick``, ``rolling``: as ``Catalog.update`` takes them."""
 
-    def __init__(self, catalog: Catalog, mode: str, quick: bool = False):
+    def __init__(self, catalog: Catalog, mode: str, quick: bool = False, rolling: int = 0):
         self.cat = catalog
         self.mode = mode
         self.build = mode != "count"  # Entries for what changed
@@ -578,6 +583,10 @@ class _Walk:
         self.drop_errors: list[str] = []
         self.visited: set[tuple[int, int]] = set()
         self.quick = quick
+        self.rolling = rolling if quick else 0
+        self.rolling_left = self.rolling  # entries the rolling check may still list in full
+        self.rolled_to: str | None = None  # the last folder it listed
+        self.meta_out: list[tuple] = []
         self.visited_folders: set[str] = set()
         self.folders_out: list[tuple] = []
         self.drop_folders: list[str] = []
@@ -610,6 +619,10 @@ class _Walk:
                 if fkey:
                     parent, _, name = fkey.rpartition(SEP)
                     self.children.setdefault(parent, []).append(path_form(name))
+        self.rolled_from = None  # the rolling check starts after this folder key (None: from the top)
+        if self.rolling_left:
+            mark = db.meta(_ROLLED)
+            self.rolled_from = mark[1:] if mark else None
         self.index = db.iter_files(first_chunk=8 if self.quick else 1000)
         self.pending = next(self.index, None)
         complete = False
@@ -632,6 +645,8 @@ class _Walk:
                 if self.mode in ("changes", "count"):
                     yield kind, item
             self.drop_folders = [k for k in self.folders if k not in self.visited_folders]
+            if self.rolling:  # the next rolling check goes on after the last folder listed; at the top once round
+                self.meta_out = [(_ROLLED, "k" + self.rolled_to if self.rolling_left <= 0 else "")]
             complete = True
         finally:
             self.index.close()
@@ -644,12 +659,12 @@ class _Walk:
             self.folders_out = [(key, "") for key, _ in self.folders_out]
         ok = self.db.write(files=self.files_out, frames=self.frames_out, drop_files=self.drop_files,
                            drop_frames=self.drop_frames, drop_errors=self.drop_errors, folders=self.folders_out,
-                           drop_folders=self.drop_folders)
+                           drop_folders=self.drop_folders, meta=self.meta_out)
         if not ok and not self.incomplete:
             self.incomplete = True
             self.db.write(folders=[(key, "") for key, _ in self.folders_out])
         self.files_out, self.frames_out, self.drop_files, self.drop_frames, self.drop_errors = [], [], [], [], []
-        self.folders_out, self.drop_folders = [], []
+        self.folders_out, self.drop_folders, self.meta_out = [], [], []
 
     # ------------------------------------------------------------------ the merge with the index
     def removed_up_to(self, key: str | None) -> Iterator[tuple[str, str]]:
@@ -698,7 +713,7 @@ class _Walk:
                         stamp = self.stamp(folder, rel_dir, os.stat(folder))
                     except OSError:
                         stamp = None
-                    if stamp and folders[fkey] == stamp:  # its entries are as listed: only its folders
+                    if stamp and folders[fkey] == stamp and not self.due(fkey):  # its entries are as listed
                         self.visited_folders.add(fkey)
                         top[2] = names = iter(self.children.get(fkey, ()))
                         top[3] = listings = None
@@ -708,6 +723,8 @@ class _Walk:
                         stack.pop()
                         continue
                     listing, top[4] = found
+                    if fkey == self.rolled_to:
+                        self.rolling_left -= len(listing)
                     ascii_only = all(n.isascii() for n in listing)
                     top[2] = names = iter(sorted(listing) if ascii_only else sorted(listing, key=sort_key))
                     top[3] = listings = {_BESIDE: listing}
@@ -754,6 +771,14 @@ class _Walk:
                 self.visited_folders.add(fkey)
                 if top[4] is not None and folders.get(fkey) != top[4]:
                     self.folders_out.append((fkey, top[4]))
+
+    def due(self, fkey: str) -> bool:
+        """Whether the rolling check lists this trusted folder in full: the folders after the one it went
+        through last, in walk order, while its budget lasts."""
+        if self.rolling_left <= 0 or (self.rolled_from is not None and fkey <= self.rolled_from):
+            return False
+        self.rolled_to = fkey
+        return True
 
     def skip_to(self, key: str | None) -> None:
         """Keep the index rows before ``key`` (None: all left) as they are: the walk does not look at them."""

@@ -13,6 +13,8 @@ Tables:
   with it. Many frames share one; a query is decided once per tag set, then selected by id in SQL.
 - ``folders``: each folder a finished walk listed, with its stamp (mtime, ctime, inode of the folder and
   of its tags_dir mirror) when it was listed: a quick check trusts a folder whose stamp is unchanged.
+- ``meta``: small facts about the walks, by name ("rolled": where the rolling check of quick walks
+  stopped).
 - ``errors``: read errors the viewer reported back (``Catalog.mark_error``), valid while the image's
   size + mtime_ns are unchanged.
 
@@ -47,6 +49,7 @@ CREATE TABLE IF NOT EXISTS errors (
     ref TEXT PRIMARY KEY, size INTEGER, mtime_ns INTEGER, message TEXT
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS folders (skey TEXT PRIMARY KEY, stamp TEXT) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tagsets (
     id INTEGER PRIMARY KEY, tags TEXT NOT NULL, pnames TEXT NOT NULL, UNIQUE (tags, pnames)
 );
@@ -336,6 +339,10 @@ class IndexDB:
         """Folder key -> stamp, of every folder the last walks listed."""
         return dict(self._fetch("SELECT skey, stamp FROM folders"))
 
+    def meta(self, key: str) -> str | None:
+        rows = self._fetch("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
     def errors(self) -> dict[str, ErrorRow]:
         return {path_form(r[0]): ErrorRow(r[1], r[2], path_form(r[3])) for r in self._fetch("SELECT * FROM errors")}
 
@@ -407,11 +414,12 @@ class IndexDB:
     # ------------------------------------------------------------------ writes
     def write(self, files: list[tuple] = (), frames: list[tuple] = (), errors: list[tuple] = (),
               drop_files: list[str] = (), drop_frames: list[str] = (), drop_errors: list[str] = (),
-              folders: list[tuple] = (), drop_folders: list[str] = ()) -> bool:
+              folders: list[tuple] = (), drop_folders: list[str] = (), meta: list[tuple] = ()) -> bool:
         """Upsert rows (tuples in column order, key first) and delete keys, in one transaction. False when
         something was not written (a locked or read-only db; a row whose tag set could not be stored, or a
         name that cannot be: those rows are left out): the caller must not trust the index to be complete."""
-        if not (files or frames or errors or drop_files or drop_frames or drop_errors or folders or drop_folders):
+        if not (files or frames or errors or drop_files or drop_frames or drop_errors or folders or drop_folders
+                or meta):
             return True
         complete = True
         if any(r[11] is not None and r[11] < ERROR_SET for r in files) or \
@@ -427,14 +435,15 @@ class IndexDB:
         folders = [_stored(r, (0,)) for r in folders]
         try:
             return self._write(files, frames, errors, drop_files, drop_frames, drop_errors, folders,
-                               drop_folders) and complete
+                               drop_folders, meta) and complete
         except UnicodeEncodeError:  # a lone surrogate that is no escaped byte: not cached
             ok = _encodable
             self._write(*([r for r in rows if ok(r)] for rows in (files, frames, errors, drop_files, drop_frames,
-                                                                  drop_errors, folders, drop_folders)))
+                                                                  drop_errors, folders, drop_folders, meta)))
             return False
 
-    def _write(self, files, frames, errors, drop_files, drop_frames, drop_errors, folders, drop_folders) -> bool:
+    def _write(self, files, frames, errors, drop_files, drop_frames, drop_errors, folders, drop_folders,
+               meta) -> bool:
         with self._lock:
             c = self._conn
             try:
@@ -449,6 +458,7 @@ class IndexDB:
                     c.executemany("DELETE FROM errors WHERE ref=?", ((k,) for k in drop_errors))
                     c.executemany("INSERT OR REPLACE INTO folders VALUES (?,?)", folders)
                     c.executemany("DELETE FROM folders WHERE skey=?", ((k,) for k in drop_folders))
+                    c.executemany("INSERT OR REPLACE INTO meta VALUES (?,?)", meta)
                     c.execute("COMMIT")
                 except BaseException:
                     c.execute("ROLLBACK")
