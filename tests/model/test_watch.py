@@ -267,6 +267,44 @@ def test_a_growing_hdf5_file_is_followed_frame_by_frame(model, tmp_path, watches
     assert w.stop() == 0
 
 
+EIGER_DATA_FIRST = """
+import sys, time, os, numpy as np, h5py
+folder, go = sys.argv[1], sys.argv[2]
+def data_file(n, frames):
+    with h5py.File(os.path.join(folder, f"s_data_{n:06d}.h5"), "w") as d:
+        d["entry/data/data"] = np.random.default_rng(n).poisson(30, (frames, 40, 40)).astype("uint16")
+data_file(1, 3)  # a data file full and closed before its master is there
+while not os.path.exists(go):  # until the watch has taken it on its own
+    time.sleep(0.05)
+with h5py.File(os.path.join(folder, "s_master.h5"), "w") as f:  # then the master, linking it and the next one
+    for n in (1, 2):
+        f[f"entry/data/data_{n:06d}"] = h5py.ExternalLink(f"s_data_{n:06d}.h5", "/entry/data/data")
+data_file(2, 2)
+"""
+
+
+def test_eiger_data_file_before_its_master_each_frame_predicted_once(model, tmp_path, watches):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    go = tmp_path / "go"
+    w = start(watches, folder, "--model", model, "--json", "--workers", "1")
+    writer = detector(EIGER_DATA_FIRST, str(folder), str(go))
+    first = w.wait_records(3)  # the data file's frames, on their own: its master is not there yet
+    assert [r["path"] for r in first] == [f"{folder / 's_data_000001.h5'}::/entry/data/data#{i}" for i in range(3)]
+    go.write_text("go")
+    assert writer.wait(60) == 0
+    w.wait_records(5)
+    time.sleep(2.5)  # the master settles (1 s) and is taken: a repeat of the first 3 frames would show now
+    master = f"{folder / 's_master.h5'}::/entry/data"
+    assert [r["path"] for r in w.records()][3:] == [f"{master}#3", f"{master}#4"]  # data_000002's, once
+    assert all(r["error"] is None for r in w.records())
+    assert w.stop() == 0
+    w = start(watches, folder, "--model", model, "--json", "--workers", "1")  # a restart: nothing again
+    time.sleep(2.5)
+    assert w.records() == [] and not any("Traceback" in line for line in w.err)
+    assert w.stop() == 0
+
+
 def test_sigterm_finishes_the_frame_in_hand_and_a_restart_takes_the_rest(model, tmp_path, watches):
     folder = tmp_path / "run"
     folder.mkdir()

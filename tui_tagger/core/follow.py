@@ -182,6 +182,18 @@ class SeenStore:
         except sqlite3.Error as err:
             self._fail(err)
 
+    def remove(self, path: str) -> None:
+        db = self._open()
+        if db is None:
+            return
+        import sqlite3
+
+        try:
+            db.execute("DELETE FROM seen WHERE path = ?", (os.fsencode(path),))
+            self._dirty += 1
+        except sqlite3.Error as err:
+            self._fail(err)
+
     def commit(self) -> None:
         if self._db is not None and self._dirty:
             import sqlite3
@@ -332,13 +344,18 @@ class Follower:
         rel = os.path.relpath(os.path.dirname(path), root)
         if rel != "." and any(part.startswith(".") for part in rel.split(os.sep)):
             return None
-        if "_data_" in name:
-            m = _EIGER_DATA.match(name)
-            if m:
-                master = os.path.join(os.path.dirname(path), f"{m.group('stem')}_master.h5")
-                if os.path.exists(master):
-                    return master
-        return path
+        return self._master_of(path) or path
+
+    @staticmethod
+    def _master_of(path: str) -> str | None:
+        """The Eiger master beside the data file ``path``, when there is one."""
+        name = os.path.basename(path)
+        m = _EIGER_DATA.match(name) if "_data_" in name else None
+        if m:
+            master = os.path.join(os.path.dirname(path), f"{m.group('stem')}_master.h5")
+            if os.path.exists(master):
+                return master
+        return None
 
     def _root_of(self, path: str) -> str | None:
         for root in self.roots:
@@ -404,8 +421,10 @@ class Follower:
             return
         if kind == "deleted":
             if target == path:
-                self._pending.pop(target, None)
+                self._forget(path)
             return
+        if kind == "moved" and target == path:
+            self._forget(path)  # renamed into place: a new file, whatever was at this path before
         entry = self._pending.get(target)
         if entry is None:
             entry = self._pending[target] = _Pending()
@@ -416,6 +435,18 @@ class Follower:
             entry.closed = True
         else:
             entry.closed = False
+
+    def _forget(self, path: str) -> None:
+        """A file deleted (or replaced by a rename): what was known of it goes, here and in the store, so that a
+        new file at this path is a new frame even with the old size and mtime (a detector's frames all have
+        one size, and a coarse clock gives them one mtime)."""
+        self._pending.pop(path, None)
+        self._files.pop(path, None)
+        self._again.discard(path)
+        self._masters_told.discard(path)
+        store = self._store_of(path)
+        if store is not None:
+            store.remove(path)
 
     def _drain(self) -> None:
         while True:
@@ -490,6 +521,11 @@ class Follower:
         now = time.monotonic()
         for path in list(self._pending):
             entry = self._pending[path]
+            master = self._master_of(path)
+            if master is not None:  # an Eiger data file whose master came after it: followed through the master
+                del self._pending[path]
+                self._apply("changed", path)  # as an event on it now: the master waits until it settles
+                continue
             try:
                 st = os.stat(path)
             except FileNotFoundError:
@@ -563,7 +599,27 @@ class Follower:
         seen = time.time()
         rec.emitted = available
         rec.size, rec.mtime_ns = ident
-        return [Arrival(ref, path, i, seen, st.st_size, st.st_mtime_ns) for i, ref in enumerate(refs[start:available], start)]
+        skip = self._taken_on_their_own(path) if _MASTER.search(os.path.basename(path)) else set()
+        return [Arrival(ref, path, i, seen, st.st_size, st.st_mtime_ns)
+                for i, ref in enumerate(refs[start:available], start) if i not in skip]
+
+    def _taken_on_their_own(self, master: str) -> set[int]:
+        """The frames (indices in the master's refs) of an Eiger master that were handed out as frames of a
+        data file of its, taken on its own before the master was there: each frame is predicted once."""
+        from tui_tagger.core.formats.hdf5 import frame_files_hdf5
+
+        try:
+            parts = frame_files_hdf5(Path(master))
+        except Exception:
+            return set()
+        skip: set[int] = set()
+        offset = 0
+        for data, count in parts:
+            rec = self._record(data) if data != master else None
+            if rec is not None and rec.emitted:
+                skip.update(range(offset, offset + min(rec.emitted, count)))
+            offset += count
+        return skip
 
     def _master_waits(self, path: str, ident: tuple[int, int]) -> bool:
         """Whether an Eiger master that cannot be counted waits for its data files (a line once, the first time):
@@ -607,7 +663,7 @@ class Follower:
         reported once and tried again if it changes)."""
         rec = self._files.get(arrival.path)
         if rec is None:
-            rec = self._files[arrival.path] = _Record(arrival.size, arrival.mtime_ns)
+            return  # deleted (or replaced) since it was handed out: nothing of it to remember
         if error is not None and not rec.container:
             self._fail(arrival.path, (arrival.size, arrival.mtime_ns), error)
             return

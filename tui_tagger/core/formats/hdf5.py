@@ -439,3 +439,14 @@ def refs_hdf5(path: Path) -> list[str]:
             return [str(path)]
         return [f"{path}::{stack.name}#{i}" for i in range(stack.count)]
 
+
+
+def frame_files_hdf5(path: Path) -> list[tuple[str, int]]:
+    """(the file holding them, how many) for each run of the file's frames, in the order of its refs: an Eiger
+    master's data files one by one, else the file itself. What a follower needs to tell a data file's frames,
+    taken on their own, from the same frames read through the master."""
+    ref = FrameRef(str(path), Path(path))
+    with _open(ref) as f:
+        stack = _resolve(f, ref)
+        return [(os.path.join(os.path.dirname(str(path)), part.file.filename), n)
+                for part, n in zip(stack.parts, stack.counts)]
