@@ -1,10 +1,12 @@
 """Images a person can read, and keys that do not wait for them (issue 20): the zoom (+ / -) makes rows
 taller and thumbnails larger and is remembered; the grid view (v) shows several thumbnails per row and the
-list's keys work in it; the adapter picks kitty / Sixel / half blocks per terminal; thumbnails and the
+list's keys work in it; the adapter picks kitty placeholders / Sixel / half blocks per terminal (kitty:
+real pixels in the lists and the grid too); thumbnails and the
 inspect image are decoded in worker processes, never by the UI's process."""
 
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
@@ -13,7 +15,7 @@ from support import make_folder, until
 from tui_tagger.ui import backend, decoding
 from tui_tagger.ui.app import TaggerApp
 from tui_tagger.ui.rendering import _Latest
-from tui_tagger.ui.widgets import image_adapter
+from tui_tagger.ui.widgets import image_adapter, kitty_placeholders
 from tui_tagger.ui.zoom import GRID_LEVELS, LIST_LEVELS, Zoom
 
 RING = "Ring: Isotropic"
@@ -97,38 +99,112 @@ async def test_grid_shows_several_thumbnails_per_row_and_the_keys_move_and_mark(
         app.session.discard_journal()
 
 
-@pytest.mark.parametrize("probed, env, want", [
-    ("kitty", {"TERM": "xterm-kitty"}, "kitty"),  # kitty answers the kitty query (Unicode placeholders)
-    ("sixel", {"TERM_PROGRAM": "WezTerm"}, "sixel"),  # WezTerm, foot, Konsole, xterm -ti vt340 answer Sixel
-    ("halfcell", {"TERM_PROGRAM": "iTerm.app"}, "sixel"),  # iTerm2 draws Sixel, answered or not
-    ("halfcell", {"TERM_PROGRAM": "iTerm.app", "TMUX": "/tmp/tmux-0/default,1,0"}, "halfcell"),
-    ("halfcell", {"TERM": "xterm-256color"}, "halfcell"),  # a terminal that answered neither
-    ("text", {}, "halfcell"),  # no terminal at all
+KITTY_TMUX = image_adapter.TmuxClient("xterm-kitty", "kitty(0.35.2)", "RGB,title,clipboard", passthrough=True)
+TMUX = {"TMUX": "/tmp/tmux-0/default,1,0", "TERM": "tmux-256color", "TERM_PROGRAM": "tmux"}
+
+
+@pytest.mark.parametrize("probed, env, tmux, want", [
+    ("kitty", {"TERM": "xterm-kitty"}, None, "kitty"),  # kitty answers the kitty query: placeholders
+    ("kitty", {"TERM_PROGRAM": "ghostty", "TERM": "xterm-ghostty"}, None, "kitty"),  # Ghostty draws them too
+    ("kitty", {"TERM_PROGRAM": "WarpTerminal"}, None, "halfcell"),  # Warp: kitty graphics, no placeholders
+    ("sixel", {"TERM_PROGRAM": "WezTerm"}, None, "sixel"),  # WezTerm, foot, Konsole, xterm -ti vt340: Sixel
+    ("halfcell", {"TERM_PROGRAM": "iTerm.app"}, None, "sixel"),  # iTerm2 draws Sixel, answered or not
+    ("halfcell", {"TERM_PROGRAM": "iTerm.app", "TMUX": "/tmp/tmux-0/default,1,0"}, None, "halfcell"),
+    ("halfcell", {"TERM": "xterm-256color"}, None, "halfcell"),  # a terminal that answered neither
+    ("text", {}, None, "halfcell"),  # no terminal at all
+    # under tmux (which answers the probe itself): the terminal outside, when tmux passes the images on
+    ("halfcell", TMUX, KITTY_TMUX, "kitty"),
+    ("halfcell", TMUX, KITTY_TMUX._replace(term="xterm-ghostty", termtype=""), "kitty"),
+    ("halfcell", {**TMUX, "KITTY_WINDOW_ID": "3"}, image_adapter.TmuxClient(passthrough=True), "kitty"),
+    ("halfcell", TMUX, KITTY_TMUX._replace(passthrough=False), "halfcell"),
+    ("halfcell", TMUX, image_adapter.TmuxClient("xterm-256color", "", "RGB", True), "halfcell"),
+    ("sixel", TMUX, image_adapter.TmuxClient("foot", "", "RGB,sixel", True), "sixel"),  # a tmux built with Sixel
 ])
-def test_the_graphics_follow_what_the_terminal_can_draw(monkeypatch, probed, env, want):
-    monkeypatch.setattr(image_adapter, "_probed", lambda: probed)
-    for name in ("TERM", "TERM_PROGRAM", "TMUX"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
-    assert image_adapter.choose_graphics("auto") == want
-    auto, chosen = image_adapter.image_widget_class("auto"), image_adapter.image_widget_class(want)
-    assert auto.__mro__[1] is chosen.__mro__[1]  # the same textual-image widget underneath
-    # --graphics overrides whatever was detected
-    for forced in ("kitty", "sixel", "halfcell"):
-        assert image_adapter.choose_graphics(forced) == forced
+def test_the_graphics_follow_what_the_terminal_can_draw(probed, env, tmux, want):
+    assert image_adapter.decide("auto", probed, env, tmux).kind == want
+    for forced in ("kitty", "sixel", "halfcell", "none"):  # --graphics overrides whatever was detected
+        assert image_adapter.decide(forced, probed, env, tmux).kind == forced
+
+
+def test_under_tmux_the_user_is_told_what_keeps_the_images_out():
+    blocked = image_adapter.decide("auto", "halfcell", TMUX, KITTY_TMUX._replace(passthrough=False))
+    assert blocked.kind == "halfcell" and image_adapter.PASSTHROUGH in blocked.problem
+    no_rgb = image_adapter.decide("auto", "halfcell", TMUX, KITTY_TMUX._replace(features="title"))
+    assert no_rgb.kind == "kitty" and "xterm-kitty:RGB" in no_rgb.problem
+    assert image_adapter.decide("auto", "halfcell", TMUX, KITTY_TMUX).problem is None
+    assert image_adapter.decide("auto", "kitty", {"TERM": "xterm-kitty"}).problem is None
+    assert image_adapter.decide("auto", "halfcell", TMUX, image_adapter.TmuxClient()).problem is None  # no kitty
+
+
+def test_the_widget_class_follows_the_choice(monkeypatch):
+    monkeypatch.setattr(image_adapter, "_probed", lambda: "halfcell")
+    monkeypatch.delenv("TMUX", raising=False)
+    monkeypatch.delenv("TERM_PROGRAM", raising=False)
+    assert image_adapter.choose_graphics("auto") == "halfcell"
+    assert image_adapter.image_widget_class("auto").__mro__[1] is image_adapter.image_widget_class(
+        "halfcell").__mro__[1]  # the same textual-image widget underneath
     assert image_adapter.image_widget_class("none") is None
+    kitty = image_adapter.image_widget_class("kitty", kitty_placeholders.Placeholders(print, (10, 20)))
+    assert kitty.func is kitty_placeholders.PlaceholderImage
+    assert image_adapter.thumb_cell_pixels("halfcell") == (1, 2)
+    cw, ch = image_adapter.thumb_cell_pixels("kitty")
+    assert 1 <= cw <= image_adapter.THUMB_CELL_MAX[0] and 2 <= ch <= image_adapter.THUMB_CELL_MAX[1]
 
 
-async def test_a_kitty_terminal_gets_the_inspect_image_in_its_pixels(monkeypatch, twelve):
-    monkeypatch.setattr(image_adapter, "_probed", lambda: "kitty")
-    app = TaggerApp(twelve, tag=RING, thumbnails=False)  # --graphics auto
+def placeholder_ids(strip) -> list[int]:
+    """The image ids of a line's placeholder cells, one per cell (their foreground colour)."""
+    ids = []
+    for seg in strip:
+        n = seg.text.count(kitty_placeholders.PLACEHOLDER)
+        if n:
+            r, g, b = seg.style.color.triplet
+            ids += [(r << 16) | (g << 8) | b] * n
+    return ids
+
+
+def sent_ids(out: list[str]) -> set[int]:
+    return {int(m) for data in out for m in re.findall(r"\x1b_Ga=T,U=1,f=100,i=(\d+),", data)}
+
+
+async def test_a_kitty_terminal_gets_thumbnails_and_the_inspect_image_in_its_pixels(twelve):
+    app = TaggerApp(twelve, tag=RING, graphics="kitty")
+    out: list[str] = []
+    app.placeholders.write = out.append  # what would go to the terminal
     async with app.run_test(size=(160, 48)) as pilot:
-        assert app.inspect.graphics == "kitty"
+        assert await thumbnails_in(app, pilot)
+        lst = app.pos
+        tw, th = LIST_LEVELS[app.zoom.list_level]
+        cw, ch = app.thumb_cell
+        assert app.thumbs.size == (tw * cw, th * ch)  # thumbnails at the terminal's pixels, not 1 x 2 a cell
+        first = lst.render_line(0)
+        ids = placeholder_ids(first)
+        assert len(ids) == tw and len(set(ids)) == 1 and ids[0] in sent_ids(out)  # a square frame fills it
+        row0 = "".join(seg.text for seg in first)
+        assert kitty_placeholders.cells(0, tw) in row0 and half_blocks(first) == 0
+        assert kitty_placeholders.cells(th - 1, tw) in text(lst.render_line(th - 1))
+        assert "img" in row0  # the name beside it
+        n_sent = len(sent_ids(out))
+        lst.refresh()
+        await pilot.pause()
+        assert len(sent_ids(out)) == n_sent  # a repaint sends nothing again
+
+        # the inspect pane: one image, drawn through the same placeholders
+        assert await until(pilot, lambda: app.inspect.shown_key is not None)
+        image = app.inspect.query_one("#inspect-image")
+        assert isinstance(image, kitty_placeholders.PlaceholderImage)
+        await pilot.pause()
+        assert image.image_id in sent_ids(out) and set(placeholder_ids(image.render_line(0))) == {image.image_id}
         w, h = app.inspect.image_cells()
-        cw, ch = image_adapter.cell_pixel_size()
-        assert app.inspect.pixel_size() == (w * cw, h * ch)  # rendered at the terminal's pixels, not 1x2 a cell
+        assert app.inspect.pixel_size() == (w * image_adapter.cell_pixel_size()[0],
+                                            h * image_adapter.cell_pixel_size()[1])
+
+        await pilot.press("v")  # the grid: a row of cells shows several images, each its own
+        tw, th = GRID_LEVELS[app.zoom.grid_level]
+        assert await until(pilot, lambda: app.thumbs.pending == 0 and app.thumbs.size == (tw * cw, th * ch)
+                           and len(set(placeholder_ids(lst.render_line(0)))) == lst.cols)
+        assert len(placeholder_ids(lst.render_line(0))) == lst.cols * tw
         app.session.discard_journal()
+    assert sent_ids(out) <= {int(m) for data in out for m in re.findall(r"a=d,d=I,i=(\d+)", data)}  # all deleted
 
 
 async def test_decoding_happens_in_worker_processes_not_in_the_ui(monkeypatch, twelve):

@@ -37,6 +37,7 @@ from tui_tagger.ui.themes import load_themes
 from tui_tagger.ui.thumbs import ThumbLoader
 from tui_tagger.ui.view import ViewMixin, ViewState
 from tui_tagger.ui.messages import ThumbsReady
+from tui_tagger.ui.widgets.image_adapter import choose_graphics, graphics_problem, make_placeholders, thumb_cell_pixels
 from tui_tagger.ui.widgets.image_list import ImageList
 from tui_tagger.ui.zoom import Zoom
 from tui_tagger.ui.widgets.inspect import InspectPane
@@ -84,7 +85,10 @@ class TaggerApp(ScanMixin, ListsMixin, ViewMixin, CorrectionsMixin, RenderingMix
         self.session = session or Session(self.root, tags_dir)
         self.view = ViewState()
         self.initial_tag = tag
-        self.graphics = graphics
+        self.graphics = choose_graphics(graphics)  # kitty, sixel, halfcell or none (ui/widgets/image_adapter.py)
+        # kitty: images as text cells in the lists, the grid and the inspect pane (widgets/kitty_placeholders.py)
+        self.placeholders = make_placeholders(self) if self.graphics == "kitty" else None
+        self.thumb_cell = thumb_cell_pixels(self.graphics)  # thumbnail pixels per cell
         self.settings = backend.display_settings()
         self.scan_error: str | None = None
         self.seen: set[str] = set()  # rows shown in the inspect pane (n skips them)
@@ -96,21 +100,24 @@ class TaggerApp(ScanMixin, ListsMixin, ViewMixin, CorrectionsMixin, RenderingMix
         self.set_keymap(self.keymap)
         themes, self._theme_problems = load_themes()
         self._startup_problems = self._theme_problems + keymap_problems
+        if problem := graphics_problem(graphics):  # tmux settings that keep images out
+            self._startup_problems.append(problem)
         for t in themes:
             self.register_theme(t)
         self.theme = theme or "beamline-dark"
         self.zoom = Zoom.load()  # + / - / v (ui/rendering.py), as the last session left them
         self.thumbs = (
-            ThumbLoader(self.zoom.thumb_pixels(), self._thumb_settings(), lambda: self.post_message(ThumbsReady()))
+            ThumbLoader(self.zoom.thumb_pixels(self.thumb_cell), self._thumb_settings(),
+                        lambda: self.post_message(ThumbsReady()))
             if thumbnails else None
         )
         decoding.start()  # the decoding processes' server, before Textual takes stderr (ui/decoding.py)
 
     def compose(self) -> ComposeResult:
         # kept as attributes: query_one searches the active screen, which is a dialog while one is open
-        self.pos = ImageList(self.session, self.thumbs, id="pos", classes="image-list")
-        self.neg = ImageList(self.session, self.thumbs, id="neg", classes="image-list")
-        self.inspect = InspectPane(self.graphics, id="inspect")
+        self.pos = ImageList(self.session, self.thumbs, self.placeholders, id="pos", classes="image-list")
+        self.neg = ImageList(self.session, self.thumbs, self.placeholders, id="neg", classes="image-list")
+        self.inspect = InspectPane(self.graphics, self.placeholders, id="inspect")
         self.status = StatusBar(id="status")
         with Horizontal(id="main"):
             with Horizontal(id="lists"):
@@ -170,4 +177,6 @@ class TaggerApp(ScanMixin, ListsMixin, ViewMixin, CorrectionsMixin, RenderingMix
         self.stop_following()
         if self.thumbs is not None:
             self.thumbs.stop()
+        if self.placeholders is not None:
+            self.placeholders.close()  # the images leave the terminal with the app
         self.close_journal()

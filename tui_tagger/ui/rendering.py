@@ -135,7 +135,7 @@ class RenderingMixin:
         """The lists' rows (or grid cells) and thumbnails at the zoom's size."""
         w, h = self.zoom.thumb_cells()
         if self.thumbs is not None:
-            self.thumbs.set_size(self.zoom.thumb_pixels())
+            self.thumbs.set_size(self.zoom.thumb_pixels(self.thumb_cell))
         for lst in (self.pos, self.neg):
             lst.set_geometry(w, h, self.zoom.grid)
 

@@ -30,10 +30,11 @@ class Zoom:
         levels = GRID_LEVELS if self.grid else LIST_LEVELS
         return levels[max(0, min(self.level, len(levels) - 1))]
 
-    def thumb_pixels(self) -> tuple[int, int]:
-        """(w, h) pixels of a thumbnail as half blocks draw it."""
+    def thumb_pixels(self, cell: tuple[int, int] = (1, 2)) -> tuple[int, int]:
+        """(w, h) pixels of a thumbnail at ``cell`` pixels per cell (half blocks: 1 x 2; kitty graphics: the
+        terminal's, ui/widgets/image_adapter.thumb_cell_pixels)."""
         w, h = self.thumb_cells()
-        return w, 2 * h
+        return w * cell[0], h * cell[1]
 
     def step(self, delta: int) -> bool:
         """One level larger (+1) or smaller (-1); False at either end."""

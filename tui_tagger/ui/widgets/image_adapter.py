@@ -1,6 +1,11 @@
-"""The one module that knows textual-image (a pinned, tested version range: pyproject.toml): which way the
-terminal draws images (``choose_graphics``: kitty, Sixel or half blocks, from what textual-image's probe
-found, or ``--graphics``), the image widget class for it, and the terminal's cell size in pixels.
+"""The one module that knows textual-image (a pinned, tested version range: pyproject.toml) and what each
+terminal can draw: which way images are drawn (``choose_graphics``: kitty placeholders, Sixel or half blocks,
+from what textual-image's probe found, the environment and, under tmux, the terminal outside it; or
+``--graphics``), the image widget class for it, and the terminal's cell size in pixels.
+
+"kitty" means kitty graphics through Unicode placeholders (ui/widgets/kitty_placeholders.py, ours): real
+pixels in the list rows, the grid and the inspect pane, also under tmux. "sixel" draws the inspect pane only
+(a Sixel image is not text: it cannot be a list row's cells and scroll with them); the lists draw half blocks.
 
 textual-image re-encodes the whole image on every repaint (~20-100 ms for half-cell), and the inspect pane
 repaints for unrelated reasons (a tick, the title, a theme variable); the widget made here replays what it
@@ -11,32 +16,100 @@ tests/ui/test_image_adapter.py checks it against the installed version.
 
 from __future__ import annotations
 
+import os
+from functools import lru_cache, partial
+from typing import NamedTuple
+
 from PIL import Image as PILImage
 
-
 KINDS = ("kitty", "sixel", "halfcell", "none")  # what choose_graphics answers
+THUMB_CELL_MAX = (8, 16)  # px per cell of a list thumbnail at most (the terminal scales it to its cells)
+PASSTHROUGH = "set -g allow-passthrough on"
+
+
+class TmuxClient(NamedTuple):
+    """The terminal outside tmux, as tmux knows it (``tmux_client``)."""
+    term: str = ""  # its $TERM (client_termname): xterm-kitty, xterm-ghostty, …
+    termtype: str = ""  # what it answered tmux (client_termtype, tmux >= 3.3): "kitty(0.35.2)", …
+    features: str = ""  # tmux's terminal features for it (client_termfeatures): RGB, …
+    passthrough: bool = False  # allow-passthrough on for this pane
+
+
+class Choice(NamedTuple):
+    kind: str  # one of KINDS
+    problem: str | None = None  # one line for the user: why the images are not what the terminal could draw
+
+
+def decide(graphics: str, probed: str, env, tmux: TmuxClient | None = None) -> Choice:
+    """How images are drawn: a pure function of ``--graphics`` (auto, kitty, sixel, halfcell, none), what the
+    terminal answered textual-image's probe (``probed``: sixel, kitty, halfcell, text), the environment and
+    the terminal outside tmux (``tmux``; None outside tmux).
+
+    auto: kitty and Ghostty draw kitty's Unicode placeholders: "kitty", under tmux too when tmux passes them
+    through (``allow-passthrough on``; tmux answers the probe itself, so the terminal is the tmux client's).
+    Sixel where the terminal answered Sixel (foot, WezTerm, Konsole, xterm -ti vt340, mlterm, a tmux built
+    with Sixel; textual-image ranks Sixel first: WezTerm and Konsole answer both and draw placeholders
+    wrongly) and in iTerm2 (draws Sixel since 3.3, answered or not). Half blocks elsewhere."""
+    in_tmux = bool(env.get("TMUX"))
+    placeholders = _draws_placeholders(probed, env, tmux if in_tmux else None)
+    client = tmux or TmuxClient()
+    blocked = in_tmux and not client.passthrough  # tmux drops the escapes that send the images
+    problem = None
+    if in_tmux and (graphics == "kitty" or graphics == "auto" and placeholders):
+        if blocked:
+            problem = (f"images: tmux passes no kitty graphics through; add `{PASSTHROUGH}` to ~/.tmux.conf"
+                       + (" (half blocks until then)" if graphics == "auto" else ""))
+        elif client.features and "RGB" not in client.features.split(","):
+            problem = (f"images: tmux sends no 24-bit colour to this terminal (they need it); add "
+                       f"`set -as terminal-features ',{client.term or 'TERM'}:RGB'` to ~/.tmux.conf")
+    if graphics != "auto":
+        return Choice(graphics, problem)
+    if placeholders:
+        return Choice("halfcell" if blocked else "kitty", problem)
+    if probed == "sixel":
+        return Choice("sixel")
+    if env.get("TERM_PROGRAM") == "iTerm.app" and not in_tmux:
+        return Choice("sixel")
+    return Choice("halfcell")
+
+
+def _draws_placeholders(probed: str, env, tmux: TmuxClient | None) -> bool:
+    """kitty or Ghostty: the terminal itself, or outside tmux (its client's $TERM or answer; the environment
+    tmux was started from: $KITTY_WINDOW_ID)."""
+    names = (env.get("TERM", ""), env.get("TERM_PROGRAM", ""))
+    if tmux is not None:
+        names += (tmux.term, tmux.termtype.split("(")[0])
+        if env.get("KITTY_WINDOW_ID"):
+            return True
+    elif probed == "kitty" and env.get("TERM_PROGRAM") != "WarpTerminal":  # Warp: kitty graphics, no placeholders
+        return True
+    return any(n.lower() in ("xterm-kitty", "kitty", "xterm-ghostty", "ghostty") for n in names)
 
 
 def choose_graphics(graphics: str = "auto", env=None) -> str:
-    """How images are drawn for ``--graphics`` (auto, kitty, sixel, halfcell, none): one of ``KINDS``.
+    """``decide`` for this process's terminal: one of ``KINDS``."""
+    return _choice(graphics, env).kind
 
-    auto: what the terminal answered textual-image's probe (``probe_terminal``), Sixel before kitty as
-    textual-image ranks them (WezTerm and Konsole answer both and draw kitty's Unicode placeholders wrongly;
-    kitty has no Sixel): kitty graphics in kitty (Unicode placeholders), Sixel in foot, WezTerm, Konsole,
-    xterm -ti vt340, mlterm, and tmux built with Sixel. iTerm2 (``$TERM_PROGRAM`` iTerm.app) draws Sixel
-    since 3.3 whether or not it answers (textual-image has no iTerm2 protocol). Elsewhere, and under tmux
-    otherwise (it passes neither protocol through to the terminal outside), half blocks."""
-    if graphics != "auto":
-        return graphics
-    import os
 
+def graphics_problem(graphics: str = "auto", env=None) -> str | None:
+    """A line to show at start when the terminal could draw more than it will (tmux settings), else None."""
+    return _choice(graphics, env).problem
+
+
+def _choice(graphics: str, env) -> Choice:
     env = os.environ if env is None else env
-    found = _probed()
-    if found in ("sixel", "kitty"):
-        return found
-    if env.get("TERM_PROGRAM") == "iTerm.app" and not env.get("TMUX"):
-        return "sixel"
-    return "halfcell"
+    if graphics not in ("auto", "kitty") or not env.get("TMUX"):
+        return decide(graphics, _probed() if graphics == "auto" else "text", env)
+    return decide(graphics, _probed(), env, tmux_client())
+
+
+@lru_cache(maxsize=1)
+def tmux_client() -> TmuxClient:
+    """The terminal outside tmux and this pane's passthrough, asked of tmux once (empty outside tmux)."""
+    out = _tmux(["display-message", "-p", "#{client_termname}\t#{client_termtype}\t#{client_termfeatures}"])
+    term, termtype, features = ((out or "").rstrip("\n").split("\t") + ["", "", ""])[:3]
+    passthrough = (_tmux(["show-options", "-Apv", "allow-passthrough"]) or "").strip() in ("on", "all")
+    return TmuxClient(term, termtype, features, passthrough)
 
 
 def _probed() -> str:
@@ -48,21 +121,52 @@ def _probed() -> str:
     return {"sixel": "sixel", "tgp": "kitty", "halfcell": "halfcell"}.get(kind, "text")
 
 
-def image_widget_class(graphics: str):
+def image_widget_class(graphics: str, placeholders=None):
     """The widget class for ``--graphics`` (auto, kitty, sixel, halfcell; None for "none"; auto: as
     ``choose_graphics`` chooses). Its instances take a PIL image (``.image``) and a ``render_key`` naming
-    what it shows (repaints of the same key are replays)."""
+    what it shows (repaints of the same key are replays). kitty: our placeholder widget, drawing through
+    ``placeholders`` (``make_placeholders``)."""
     graphics = choose_graphics(graphics)
     if graphics == "none":
         return None
+    if graphics == "kitty":
+        from tui_tagger.ui.widgets.kitty_placeholders import PlaceholderImage
+
+        if placeholders is None:
+            raise ValueError("kitty graphics need the app's placeholders (make_placeholders)")
+        return partial(PlaceholderImage, placeholders)
     from textual_image import widget as tiw  # asks the terminal its cell size once, at import
 
-    base = {
-        "kitty": tiw.TGPImage,
-        "sixel": tiw.SixelImage,
-        "halfcell": tiw.HalfcellImage,
-    }[graphics]
-    return _cached(base)
+    return _cached({"sixel": tiw.SixelImage, "halfcell": tiw.HalfcellImage}[graphics])
+
+
+def make_placeholders(app):
+    """kitty placeholders for ``app`` (kitty_placeholders.Placeholders): escapes go out through its driver,
+    in order with its frames; its console draws 24-bit colour (the colour of a placeholder cell is its
+    image's id: tmux's $TERM would make Rich round it to 256 colours)."""
+    from rich.color import ColorSystem
+
+    from tui_tagger.ui.widgets.kitty_placeholders import Placeholders
+
+    app.console._color_system = ColorSystem.TRUECOLOR  # Rich has no public setter after construction
+
+    def write(data: str) -> None:
+        driver = app._driver
+        if driver is not None:  # None before the app runs and after it stopped
+            driver.write(data)
+
+    return Placeholders(write, cell_pixel_size(), tmux=bool(os.environ.get("TMUX")))
+
+
+def thumb_cell_pixels(graphics: str) -> tuple[int, int]:
+    """Pixels per cell of the lists' thumbnails for ``graphics`` (a kind): half blocks draw 1 x 2; kitty
+    placeholders the terminal's cell, at most THUMB_CELL_MAX (the terminal scales them up: a larger
+    thumbnail would cost decoding time, memory and bytes to send without showing more)."""
+    if graphics != "kitty":
+        return 1, 2
+    cw, ch = cell_pixel_size()
+    scale = min(1.0, THUMB_CELL_MAX[0] / max(cw, 1), THUMB_CELL_MAX[1] / max(ch, 1))
+    return max(1, round(cw * scale)), max(2, round(ch * scale))
 
 
 def probe_terminal() -> None:
@@ -80,7 +184,6 @@ def probe_terminal() -> None:
 def _tmux(args: list[str]) -> str | None:
     """A tmux command on this process's pane (``$TMUX_PANE``); its output, or None outside tmux
     (no ``$TMUX``) or when it fails."""
-    import os
     import subprocess
 
     if not os.environ.get("TMUX"):

@@ -27,6 +27,7 @@ from tui_tagger.ui.messages import RowMoveRequested, RowSelected
 from tui_tagger.ui.sorted_rows import SortedRows
 from tui_tagger.ui.thumbs import FAILED
 from tui_tagger.ui.widgets.image_grid import cell_width, grid_line
+from tui_tagger.ui.widgets.kitty_placeholders import list_on_screen
 
 ROW_H = 3  # lines per row at the smallest zoom: name, source and p(tag), error
 THUMB_W = 6  # cells; the thumbnail is THUMB_W x 2*ROW_H pixels (square frames fill it)
@@ -61,15 +62,20 @@ class ImageList(ScrollView, can_focus=True):
     grid = False  # a contact sheet: ``cols`` images per band, each cell_w cells wide
     cell_w = THUMB_W + 2
 
-    def __init__(self, session, thumbs=None, **kw) -> None:
+    def __init__(self, session, thumbs=None, placeholders=None, **kw) -> None:
         super().__init__(**kw)
         self.session = session
         self.thumbs = thumbs  # ThumbLoader or None (no thumbnails)
+        # kitty graphics (ui/widgets/kitty_placeholders.Placeholders): thumbnails as image cells, else half blocks
+        self.placeholders = placeholders
         self.sorted = SortedRows()
         self.marked: set[str] = set()
         self._styles: dict[tuple, Style] = {}
         self._strips: dict[tuple, Strip] = {}  # rendered row lines, by everything they show
         self._component: dict[str, Style] = {}
+        if placeholders is not None:
+            placeholders.keep(list_on_screen(self))  # never deleted from the terminal while shown
+            placeholders.on_delete(self._strips.clear)  # cached lines may name deleted images
 
     # ---- geometry: zoom and grid (ui/widgets/image_grid.py paints the grid) -------------------------
     def set_geometry(self, thumb_w: int, thumb_h: int, grid: bool) -> None:
@@ -383,6 +389,8 @@ class ImageList(ScrollView, can_focus=True):
                 return [Segment(text.ljust(tw)[:tw], base + self._style("image-list--error"))]
             ph = self._style("image-list--placeholder")
             return [Segment("░" * tw if self.thumbs is not None else " " * tw, base + ph)]
+        if self.placeholders is not None:
+            return self.placeholders.thumb_line(arr, tw, self.thumb_h, line, base)
         h, w = arr.shape[:2]
         x0, y0 = (tw - w) // 2, (2 * self.thumb_h - h) // 2
         segs = []

@@ -17,10 +17,10 @@ from tui_tagger.ui.widgets.image_adapter import cell_pixel_size, choose_graphics
 
 
 class InspectPane(Vertical):
-    def __init__(self, graphics: str = "auto", **kw) -> None:
+    def __init__(self, graphics: str = "auto", placeholders=None, **kw) -> None:
         super().__init__(**kw)
         self.graphics = choose_graphics(graphics)  # kitty, sixel, halfcell or none: what is drawn
-        self._image_cls = image_widget_class(self.graphics)
+        self._image_cls = image_widget_class(self.graphics, placeholders)  # kitty: drawn through placeholders
         self._filling = False
         self.path: str | None = None
         self.shown_key = None  # (path, settings key, pixel size) of the image drawn now
