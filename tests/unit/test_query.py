@@ -122,3 +122,16 @@ def test_errors_name_position_and_suggest(vocab, text, expected):
     assert "\n" not in message
     for part in expected:
         assert part in message
+
+
+def test_alert_hits_name_the_matching_queries_and_the_tags_to_show(vocab):
+    from tui_tagger.core.query import alert_hits
+
+    queries = [parse_query("TSAXS", vocab), parse_query("not TSAXS", vocab), parse_query("p(Saturation) > 0.2", vocab)]
+    probs = {"TSAXS": 0.9, "Saturation": 0.3, "GISAXS": 0.6}
+    # thresholds: Saturation is on at 0.25, GISAXS (no threshold given) at 0.5
+    hits = alert_hits(queries, probs, {"TSAXS": 0.5, "Saturation": 0.25})
+    assert [i for i, _, _ in hits] == [0, 2]
+    assert hits[0][1] == "TSAXS 0.90" and hits[1][1] == "Saturation 0.30"
+    assert hits[0][2] == ["TSAXS", "GISAXS", "Saturation"]  # the frame's tags that are on, most likely first
+    assert alert_hits(queries, {"TSAXS": 0.4}, {}) == [(1, "TSAXS 0.40", [])]  # named though off

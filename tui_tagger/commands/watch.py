@@ -24,6 +24,7 @@ from pathlib import Path
 from tui_tagger.commands import cluster_options
 from tui_tagger.commands.common import print_json, warn
 from tui_tagger.core.errors import TaggerError
+from tui_tagger.core.query import alert_hits
 from tui_tagger.core.text import printable
 
 MAX_EXEC = 4  # --exec commands running at once; an alert beyond that is reported, its command not started
@@ -116,23 +117,18 @@ class Alerts:
         self._exec_problem = False
 
     def check(self, ref: str, path: str, probs: dict[str, float]) -> None:
-        on = {t: p for t, p in probs.items() if p >= self.thresholds.get(t, 0.5)}
-        lower = {t.lower(): t for t in probs}
-        for query in self.queries:
-            if not query.matches(set(on), probs):
-                continue
+        for i, shown, tags in alert_hits(self.queries, probs, self.thresholds):
+            query = self.queries[i]
             self.count += 1
-            named = [lower[n.lower()] for n in sorted(query.names) if n.lower() in lower]
-            shown = [t for t in named if t in on] or named or sorted(on, key=lambda t: -on[t])[:5]
-            tags = ", ".join(f"{printable(t)} {probs[t]:.2f}" for t in shown) or "-"
-            print(f"tui-tagger: alert: {printable(ref)}: {tags} [{printable(str(query))}]", file=sys.stderr)
+            print(f"tui-tagger: alert: {printable(ref)}: {printable(shown)} [{printable(str(query))}]",
+                  file=sys.stderr)
             if sys.stderr.isatty():
                 sys.stderr.write("\a")
             sys.stderr.flush()
             if self.command:
-                self._run(ref, path, on, probs, query)
+                self._run(ref, path, tags, probs, query)
 
-    def _run(self, ref: str, path: str, on: dict[str, float], probs: dict[str, float], query) -> None:
+    def _run(self, ref: str, path: str, tags: list[str], probs: dict[str, float], query) -> None:
         self.reap()
         if len(self.running) >= MAX_EXEC:
             warn(f"--exec: {len(self.running)} still running; not started for {ref}")
@@ -140,7 +136,7 @@ class Alerts:
         env = dict(os.environ)
         env.update(
             TUI_TAGGER_FRAME=ref, TUI_TAGGER_FILE=path,
-            TUI_TAGGER_TAGS="\n".join(sorted(on, key=lambda t: -on[t])),
+            TUI_TAGGER_TAGS="\n".join(tags),
             TUI_TAGGER_ALERT=str(query), TUI_TAGGER_PROBABILITIES=json.dumps(probs),
         )
         try:

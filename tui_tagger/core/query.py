@@ -20,7 +20,7 @@ suggests the nearest known ones. An empty query matches everything.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from tui_tagger.core.errors import QueryError
@@ -190,6 +190,25 @@ class Query:
 def parse_query(text: str, vocabulary: Vocabulary) -> Query:
     """Parse ``text``; raise QueryError naming the column of a syntax error or the unknown tag."""
     return _Parser(text, vocabulary).parse()
+
+
+def alert_hits(queries: Sequence[Query], probs: Mapping[str, float],
+               thresholds: Mapping[str, float]) -> list[tuple[int, str, list[str]]]:
+    """The alerts a predicted frame raises (``watch --alert``, ``open --follow --alert``): for each of ``queries``
+    its tags match, in order, (the query's index, "tag p, ..." to show, the frame's tags, most likely first). A
+    tag is on at p >= its threshold (0.5 where none is given); shown are the query's own tags that are on, else
+    the ones it names, else the 5 most likely tags that are on."""
+    on = {t: p for t, p in probs.items() if p >= thresholds.get(t, 0.5)}
+    tags = sorted(on, key=lambda t: -on[t])
+    lower = {t.lower(): t for t in probs}
+    hits = []
+    for i, query in enumerate(queries):
+        if not query.matches(set(on), probs):
+            continue
+        named = [lower[n.lower()] for n in sorted(query.names) if n.lower() in lower]
+        shown = [t for t in named if t in on] or named or tags[:5]
+        hits.append((i, ", ".join(f"{t} {probs[t]:.2f}" for t in shown) or "-", tags))
+    return hits
 
 
 class _Parser:

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from tui_tagger.core.workers import silence_worker
 from tui_tagger.model.data import decode_item, default_workers
 
 _WORKER: dict[str, Any] = {}
@@ -25,26 +26,8 @@ def _init_worker(config: dict[str, Any], physics: bool) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop (it finishes the frame in hand)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _quiet()
+    silence_worker()
     _WORKER.update(config=config, physics=physics, poni_cache={})
-
-
-def _quiet() -> None:
-    """A decoding worker writes nothing on the terminal (a reader's warning would scribble over a TUI's screen, or
-    between the watch's lines): every problem comes back as a one-line error with its frame."""
-    import logging
-    import os
-    import warnings
-
-    warnings.simplefilter("ignore")
-    logging.disable(logging.CRITICAL)
-    try:
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, 1)
-        os.dup2(null, 2)
-        os.close(null)
-    except OSError:
-        pass
 
 
 def _decode(ref: str):

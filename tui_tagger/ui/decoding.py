@@ -135,18 +135,9 @@ def _yield_cpu() -> None:
         os.nice(NICE)
     except OSError:
         pass
-    try:
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, 1)
-        os.dup2(null, 2)
-        os.close(null)
-    except OSError:
-        pass
-    import logging
-    import warnings
+    from tui_tagger.core.workers import silence_worker
 
-    warnings.simplefilter("ignore")
-    logging.disable(logging.CRITICAL)
+    silence_worker()
 
 
 def _thumb_job(ref, size, settings, place):

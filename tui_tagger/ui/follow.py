@@ -18,7 +18,7 @@ from pathlib import Path
 from textual import work
 
 from tui_tagger.core.errors import QueryError, TaggerError
-from tui_tagger.core.query import parse_query
+from tui_tagger.core.query import alert_hits, parse_query
 from tui_tagger.core.text import printable
 from tui_tagger.ui import backend, predict
 from tui_tagger.ui.messages import FollowNotice, FollowPredicted, FollowStarted, FollowStopped, FramesArrived
@@ -28,21 +28,6 @@ SINCE_MARGIN_S = 1.0  # files changed this long before the listing began count a
 POST_S = 0.2  # frames and p found within this long reach the lists together (one update per batch, not per frame)
 MAX_ALERT_NOTICES = 3  # alerts in one batch shown one by one; more: one notice counts them
 ALERT_QUIET_S = 3.0  # after alert notices, further alerts for this long are counted and told in one notice
-
-
-def alert_hits(queries, probs: dict[str, float], thresholds: dict[str, float]) -> list[tuple[str, str]]:
-    """(query text, "tag p, ...") for each query the frame's tags match: a tag is on at p >= its threshold, as
-    ``tui-tagger watch --alert`` has it."""
-    on = {t: p for t, p in probs.items() if p >= thresholds.get(t, 0.5)}
-    lower = {t.lower(): t for t in probs}
-    hits = []
-    for text, query in queries:
-        if not query.matches(set(on), probs):
-            continue
-        named = [lower[n.lower()] for n in sorted(query.names) if n.lower() in lower]
-        shown = [t for t in named if t in on] or named or sorted(on, key=lambda t: -on[t])[:5]
-        hits.append((text, ", ".join(f"{t} {probs[t]:.2f}" for t in shown) or "-"))
-    return hits
 
 
 class FollowState:
@@ -225,10 +210,12 @@ class FollowMixin:
 
     def _check_alerts(self, results: list, thresholds: dict[str, float]) -> None:
         hits = []
+        queries = [query for _, query in self.alert_queries]
         for path, probs, _ in results:
             if probs:
                 name = self.session.row(path).name if path in self.session.index else printable(path)
-                hits += [(name, text, tags) for text, tags in alert_hits(self.alert_queries, probs, thresholds)]
+                hits += [(name, self.alert_queries[i][0], shown)
+                         for i, shown, _ in alert_hits(queries, probs, thresholds)]
         if not hits:
             return
         name, text, tags = hits[-1]
