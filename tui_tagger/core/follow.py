@@ -10,7 +10,8 @@ A file is complete when its writer closed it (an inotify close-after-write, or a
 size and mtime stayed the same for ``settle`` seconds. An HDF5 file a detector is still appending to (SWMR) is
 followed frame by frame: every frame but the last one seen is taken while it grows (the last one may still be
 in flight), the rest once the file is complete. Eiger data files beside their master are followed through the
-master, as the catalog lists them. A file that is complete but cannot be read gets one line (through
+master, as the catalog lists them; a data file taken on its own before its master was there is not taken again
+through it. A file deleted, or replaced by a rename, is forgotten: a new file at its path is new. A file that is complete but cannot be read gets one line (through
 ``report``) and is skipped; if it changes, it is tried once more.
 
 What was predicted persists in a small SQLite table per watched folder in the cache folder (file identity: path,
