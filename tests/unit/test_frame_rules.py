@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tui_tagger.core.beamstop import measure
+from tui_tagger.core.beamstop import judge, measure
 from tui_tagger.core.frame_rules import (
     PHYSICS_FLOOR,
     RULED_OUT,
@@ -217,6 +217,89 @@ def test_a_stated_beam_centre_well_off_the_frame_says_beam_off_image():
     assert FrameCheck(beam_off=True).apply({"Beam off image": 0.2})["Beam off image"] >= 0.9
 
 
-def test_check_frame_without_geometry_is_empty():
+def test_check_frame_without_geometry_judges_only_the_stop_from_its_pixels():
     img, dx, dy, r = _saxs()
-    assert not check_frame(_counts(img, r <= 10), None, Geometry())
+    found = check_frame(_counts(img, (r <= 10) | _arm(dx, dy, 120, 4)), None, Geometry())
+    assert found.stop == "round" and not (found.calibrants or found.ruled_out or found.beam_off)
+    assert not check_frame(_counts(img, _arm(dx, dy, 120, 14) | (r <= 7)), None, None)  # a bar: nothing sure
+    assert not check_frame(_counts(img, np.zeros_like(r, bool)), None, None)  # no stop
+
+
+# ------------------------------------------------------------------------- no beam centre stated
+
+
+@pytest.mark.parametrize("radius, arm, angle", [(9, 4, 0), (12, 3, 135), (7, 2, 250), (20, 6, 60), (10, 0, 0)])
+def test_a_round_stop_is_found_from_the_pixels_alone(radius, arm, angle):
+    img, dx, dy, r = _saxs()
+    stop = (r <= radius) | (_arm(dx, dy, angle, arm) if arm else False)
+    shadow = judge(_counts(img, stop), None, None)
+    assert shadow.kind == "round", shadow
+    assert math.dist(shadow.at, (CX, CY)) <= max(radius, 6)  # measured at the stop, not somewhere else
+
+
+def test_a_stated_centre_far_from_the_stop_falls_back_to_the_pixels():
+    """Headers are sometimes stale: a centre 80 px off shows no shadow there; the stop the pixels show is
+    judged instead."""
+    img, dx, dy, r = _saxs()
+    counts = _counts(img, (r <= 10) | _arm(dx, dy, 90, 4))
+    assert measure(counts, None, (CX - 80, CY)).kind is None
+    assert judge(counts, None, (CX - 80, CY)).kind == "round"
+
+
+@pytest.mark.parametrize("width, tip", [(14, 1.0), (10, 1.3), (24, 1.0), (8, 1.3), (5, 1.0)])
+def test_a_bar_is_never_called_round_without_a_stated_centre(width, tip):
+    for angle in (0, 45, 90, 200):
+        img, dx, dy, r = _saxs()
+        stop = _arm(dx, dy, angle, width) | (r <= tip * width / 2)
+        assert judge(_counts(img, stop, angle), None, None).kind != "round"
+
+
+def test_dark_patches_that_are_not_round_are_not_round_stops():
+    """A readout artefact or a dead chip: a dark triangle or square in the scattering, no stop at the beam
+    (the beam is unblocked): its inscribed disc has no arm, but its corners say it is not a disc."""
+    img, dx, dy, r = _saxs()
+    tri = (dx > 30) & (dy > -30) & (dx - 30 < dy + 30) & (dx < 60)  # a right triangle beside the beam
+    square = (np.abs(dx + 50) <= 10) & (np.abs(dy - 40) <= 10)
+    for patch in (tri, square):
+        assert judge(_counts(img, patch), None, None).kind != "round"
+
+
+def test_a_module_gap_across_the_stop_is_unknown_not_shadow():
+    """A detector gap (masked) crossing the disc and running beside the arm: the disc is still seen and round;
+    a bar crossed by the same gap is still never round."""
+    img, dx, dy, r = _saxs()
+    gap = np.ones(r.shape, bool)
+    gap[int(CY) + 3 : int(CY) + 10, :] = False  # 7 rows, through the lower part of the disc
+    counts = _counts(img, (r <= 12) | _arm(dx, dy, 0, 4))
+    counts[~gap] = -1
+    assert judge(counts, gap, (CX, CY)).kind == "round"
+    assert judge(counts, gap, None).kind == "round"
+    for angle in (0, 90):
+        bar = _counts(img, _arm(dx, dy, angle, 12) | (r <= 8), angle)
+        bar[~gap] = -1
+        assert judge(bar, gap, None).kind != "round" and judge(bar, gap, (CX, CY)).kind != "round"
+
+
+def test_the_direct_beam_leaking_past_the_stop_is_not_lit_scattering():
+    """A bright spot inside the disc (the attenuated direct beam through a thin stop, or past its edge) is
+    unknown: the disc around it is still a round stop's."""
+    img, dx, dy, r = _saxs()
+    counts = _counts(img, (r <= 12) | _arm(dx, dy, 200, 4))
+    counts[np.hypot(dx + 6, dy) <= 2] = 50_000
+    assert judge(counts, None, None).kind == "round"
+    assert judge(counts, None, (CX, CY)).kind == "round"
+
+
+def test_generated_frames_without_a_centre_never_call_a_bar_round():
+    """The generator's frames judged from their pixels alone: a bar or a frame with no stop is never called
+    round, and some round stops are found."""
+    from tui_tagger.core.synth import generate_frame
+
+    kinds = {"round": [], "linear": [], "none": []}
+    for i in range(40):
+        counts, mask, tags, _ = generate_frame(4243, i, 384)
+        kind = judge(counts, mask, None).kind
+        truth = "linear" if "Linear beamstop" in tags else "round" if "Circular beamstop" in tags else "none"
+        kinds[truth].append(kind)
+    assert kinds["linear"] and "round" not in kinds["linear"] and "round" not in kinds["none"]
+    assert "round" in kinds["round"]

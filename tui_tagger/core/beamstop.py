@@ -12,9 +12,20 @@ differ plainly, so this measures them:
 - the arm: at radii of 2.5-4.5 R, the shadowed arc per crossing (an arm crosses a circle once, a wire across
   the frame twice), which is the arm's width.
 
-A disc at least twice as wide as its arm (or with no arm) is a round stop; a shadow as wide at 3R as at the
-beam is a bar. Anything else (no shadow at the beam, a shadow that spreads like a sample horizon, a disc too
+A disc at least 1/0.6 times as wide as its arm (or with no arm) is a round stop; a shadow as wide at 3R as at
+the beam is a bar. Anything else (no shadow at the beam, a shadow that spreads like a sample horizon, a disc too
 small to measure, too few valid pixels) gives no verdict: the network's answer stands.
+
+Pixels the frame cannot show (masked: flagged values, module gaps) and pixels far brighter than any scattering
+ring (the direct beam leaking through or past the stop, a hot pixel) are unknown: neither shadow nor lit. A
+disc may hold some (a gap crossing the stop), but at least DISC_SEEN of it must be seen shadow.
+
+Where no beam centre is stated, or the stated one shows no verdict (headers are sometimes stale),
+``find_shadows`` looks for the stop in the pixels: on a copy reduced to some 256 px (four samples per block,
+about a millisecond for a 1024 px frame), compact blocks far darker than the brightest scattering around
+them, enclosed by it, widest first; ``judge`` measures at each (at most SEARCH_TRIES). The measure finds the
+disc itself, so a blob that is not a round stop (a bar's tip, a horizon, a gap) gives a bar or no verdict,
+and a bar seen anywhere rules out "round".
 """
 
 from __future__ import annotations
@@ -47,8 +58,28 @@ SPREAD = 1.3
 ARM_CONTRAST = 3.0
 # Where the arm is measured, in disc radii from the beam.
 ARM_RADII = (2.5, 4.5)
+# Just outside a round disc (these radii, in disc radii) at most two dark runs (an arm, a wire) of at least
+# CORNER_MIN_PX (a lone dark pixel is noise).
+CORNER_RADII = (1.3, 1.6)
+CORNER_MIN_PX = 1.5
+# There, an arm is as wide as further out (this factor, plus CORNER_MIN_PX, for a fillet where it joins
+# the disc); a dark run much wider is a corner or a wedge narrowing away from the disc.
+CORNER_ARM = 1.5
 # The reference must stand this far above the frame's dark level for a shadow to mean anything.
 MIN_CONTRAST = 5.0
+# The disc: at least this share of it seen (valid, not beam-bright) and in shadow.
+DISC_SEEN = 0.5
+# Beam-bright: more than this many times the brightest ring median above the dark level (the direct beam
+# leaking through or past the stop, a hot pixel): unknown, like a masked pixel.
+BEAM_BRIGHT = 3.0
+# The search (find_shadows): the reduced copy's longer side; the widest shadow it fills (share of that
+# side, the grey closing's half-width: a stop's disc is 0.5-9 %); the share of a circle just outside a dark
+# region that must be lit (1/SHADOW_FRACTION times MIN_CONTRAST noise widths above the dark level); how
+# many of the widest enclosed dark points are measured.
+SEARCH_SIDE = 256
+SEARCH_HOLE = 0.06
+ENCLOSED = 0.5
+SEARCH_TRIES = 2
 
 
 @dataclass(frozen=True)
@@ -60,6 +91,7 @@ class Shadow:
     arm_px: float = 0.0  # width of the widest arm crossing at 2.5-4.5 disc radii (0: no arm)
     crossings: int = 0
     why: str = ""
+    at: tuple[float, float] | None = None  # (x, y) measured at: the stated centre or a blob the search found
 
 
 def _ring_stats(radius: np.ndarray, values: np.ndarray, nbins: int) -> np.ndarray:
@@ -104,15 +136,16 @@ class _Shade:
 
 def _crossings(inside: np.ndarray, ok: np.ndarray, dark: np.ndarray, r: float) -> list[float]:
     """Shadowed arc length in px of each crossing of a circle of radius ``r`` (an arm's width where it
-    crosses at a right angle). Invalid samples (a module gap) between dark ones belong to the crossing."""
+    crosses at a right angle). Invalid samples (a module gap) next to or between dark ones count as dark:
+    an arm's width is never less than it may be (a gap along an arm must not make a bar look thin)."""
     step = 2 * math.pi * r / len(dark)
     bridged = dark | (inside & ~ok)
     if bridged.all() or not dark.any():
-        return [float(dark.sum()) * step] if dark.any() else []
+        return [float(bridged.sum()) * step] if dark.any() else []
     start = int(np.argmin(bridged))  # begin on a sample outside every run, so that no run wraps around
     dark, bridged = np.roll(dark, -start), np.roll(bridged, -start)
     edges = np.diff(np.concatenate([[0], bridged.astype(np.int8), [0]]))
-    return [float(dark[a:b].sum() * step)
+    return [float((b - a) * step)
             for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)) if dark[a:b].any()]
 
 
@@ -177,24 +210,33 @@ def measure(data: np.ndarray, valid: np.ndarray | None, center: tuple[float, flo
     half = int(reach + 2 * slack + 4)
     y0, y1, x0, x1 = max(0, int(cy) - half), min(h, int(cy) + half + 1), max(0, int(cx) - half), min(w, int(cx) + half + 1)
     yy, xx = np.mgrid[y0:y1, x0:x1]
-    _, ok, shadow, _ = shade.at(yy + 0.5, xx + 0.5)
+    _, ok, shadow, value = shade.at(yy + 0.5, xx + 0.5)
     near = np.hypot(xx + 0.5 - cx, yy + 0.5 - cy) <= slack
     if not (shadow & near).any():
         return Shadow(None, why="no shadow at the beam")
-    inner = ndimage.distance_transform_edt(shadow | ~ok)
-    pick = np.where(near, inner, 0)
-    k = int(np.argmax(pick))
-    iy, ix = divmod(k, pick.shape[1])
-    disc = float(pick[iy, ix])
-    dx, dy = float(xx[iy, ix]) + 0.5, float(yy[iy, ix]) + 0.5
-    if disc < MIN_DISC_PX:
-        return Shadow(None, disc_px=disc, why="no shadow disc at the beam")
-    inside = np.hypot(xx + 0.5 - dx, yy + 0.5 - dy) <= disc
-    if ok[inside].mean() < 0.75 or shadow[inside & ok].mean() < DISC_COVER:
+    # unknown: masked, or far brighter than any ring (the direct beam leaking past the stop, a hot pixel)
+    seen = ok & ~(value - dark > BEAM_BRIGHT * (ref[0] - dark))
+    inner = ndimage.distance_transform_edt(shadow | ~seen)
+    # the widest disc centred on a seen shadow pixel near the beam that is mostly seen shadow; a wider one
+    # that is mostly unknown (a gap beside the arm) is passed over
+    pick = np.where(near & shadow, inner, 0)
+    for _ in range(5):
+        k = int(np.argmax(pick))
+        iy, ix = divmod(k, pick.shape[1])
+        disc = float(pick[iy, ix])
+        dx, dy = float(xx[iy, ix]) + 0.5, float(yy[iy, ix]) + 0.5
+        if disc < MIN_DISC_PX:
+            return Shadow(None, disc_px=disc, why="no shadow disc at the beam")
+        around = np.hypot(xx + 0.5 - dx, yy + 0.5 - dy)
+        inside = around <= disc
+        if seen[inside].mean() >= DISC_SEEN and shadow[inside & seen].mean() >= DISC_COVER:
+            break
+        pick[around <= max(disc, 2.0)] = 0
+    else:
         return Shadow(None, disc_px=disc, why="the disc at the beam is partly masked, not a seen shadow")
     # a stop's shadow is as dark as the detector gets; a dim region inside a first ring is not
     edge = ref[min(int(math.hypot(dx - cx, dy - cy) + disc) + 2, len(ref) - 1)]
-    if np.median(data[yy[inside & ok], xx[inside & ok]]) - dark > DISC_DEPTH * (edge - dark):
+    if np.median(value[inside & seen]) - dark > DISC_DEPTH * (edge - dark):
         return Shadow(None, disc_px=disc, why="the dark patch at the beam is dim scattering, not a shadow")
     # and its edge is sharp: just outside it the scattering it hides is bright, not still rising (a dim
     # region before a first ring brightens slowly)
@@ -202,6 +244,11 @@ def measure(data: np.ndarray, valid: np.ndarray | None, center: tuple[float, flo
     if rim[0] is None or rim[0] - dark < EDGE_MIN * (edge - dark) or \
             rim[0] - dark < EDGE_RISE * (max(v for v in rim if v is not None) - dark):
         return Shadow(None, disc_px=disc, why="no sharp edge around the dark patch at the beam")
+    # a round stop's edge is a circle: just outside the disc only its arm or wire is in shadow; a triangle,
+    # a square or a readout artefact's corners put three or more dark runs there
+    near = [[c for c in _crossings(*shade.circle(dx, dy, k * disc)[:3], k * disc) if c >= CORNER_MIN_PX]
+            for k in CORNER_RADII]
+    corners, near_arm = max(len(c) for c in near), max((max(c) for c in near if c), default=0.0)
     lo, hi = ARM_RADII
     per_radius, counts = [], []
     for r in np.linspace(lo * disc, hi * disc, 5):
@@ -226,7 +273,109 @@ def measure(data: np.ndarray, valid: np.ndarray | None, center: tuple[float, flo
     if per_radius[-1] > SPREAD * max(per_radius[0], 1.0):
         return Shadow(None, disc, arm, crossings, "a shadow that widens away from the beam")
     if arm <= ROUND_MAX_ARM * diameter:
+        if corners > 2:
+            return Shadow(None, disc, arm, crossings, "dark corners just outside the disc: not a round edge")
+        if near_arm > CORNER_ARM * max(per_radius) + CORNER_MIN_PX:
+            return Shadow(None, disc, arm, crossings, "a shadow that narrows away from the disc: a corner, not an arm")
         return Shadow("round", disc, arm, crossings, "a disc wider than its arm")
     if arm >= BAR_MIN_ARM * diameter:
         return Shadow("bar", disc, arm, crossings, "as wide away from the beam as at it")
     return Shadow(None, disc, arm, crossings, "between a disc and a bar")
+
+
+def _reduced(data: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """(mean, seen) of the frame reduced to at most SEARCH_SIDE px a side, and the block size f: per f x f
+    block the mean of four strided samples (a block mean would read every pixel: several times slower),
+    seen where at least half of them are valid."""
+    h, w = data.shape
+    f = max(1, math.ceil(max(h, w) / SEARCH_SIDE))
+    rows, cols = h // f, w // f
+    a, b = f // 4, f - 1 - f // 4
+    total = np.zeros((rows, cols), np.float32)
+    count = np.zeros((rows, cols), np.int8)
+    offsets = {(a, a), (b, b), (a, b), (b, a)}
+    for oy, ox in offsets:
+        ok = valid[oy : rows * f : f, ox : cols * f : f]
+        total += np.where(ok, data[oy : rows * f : f, ox : cols * f : f], 0)
+        count += ok
+    seen = 2 * count >= len(offsets)
+    return total / np.maximum(count, 1), seen, f
+
+
+def find_shadows(data: np.ndarray, valid: np.ndarray | None = None, limit: int = SEARCH_TRIES) -> list[tuple[float, float]]:
+    """Where a beamstop's shadow may be, from the pixels alone: on the reduced copy, the regions far darker
+    (SHADOW_FRACTION above the darkest level) than the scattering all around them (a grey closing over
+    SEARCH_HOLE of the side fills exactly those: a steep small-angle decay or a horizon's shadow is not
+    dark all round), their widest points (x, y) whose circle just outside is mostly lit, widest first, at
+    most ``limit``. Only candidates: ``measure`` decides what they are."""
+    from scipy import ndimage
+
+    data = np.asarray(data)
+    finite = np.isfinite(data)
+    valid = finite if valid is None else (np.asarray(valid, bool) & finite)
+    mean, seen, f = _reduced(data, valid)
+    if seen.sum() < 64:
+        return []
+    values = mean[seen]
+    lo = float(np.partition(values, 3)[3]) if values.size > 4 else float(values.min())  # the darkest, not one outlier
+    level = np.where(seen, mean - lo, 0.0)  # masked blocks add no brightness
+    size = 2 * max(2, int(SEARCH_HOLE * max(mean.shape))) + 1
+    around = ndimage.minimum_filter(ndimage.maximum_filter(level, size), size)  # the closing: holes filled
+    noise = MIN_CONTRAST * np.sqrt(np.maximum(np.abs(mean), 1.0))
+    dark = seen & (level <= SHADOW_FRACTION * around) & (around - level >= noise)
+    # distance of each dark block to the nearest other one (taxicab: never less than the true distance, so the
+    # circle just outside lies outside; the frame's border is not dark)
+    depth = ndimage.distance_transform_cdt(np.pad(dark, 1), metric="taxicab")[1:-1, 1:-1]
+    peak = dark & (depth == ndimage.maximum_filter(depth, 3))
+    region, _ = ndimage.label(dark, np.ones((3, 3), bool))  # a disc and its arm: one region, one candidate
+    ys, xs = np.nonzero(peak)
+    if not len(ys):
+        return []
+    d = depth[ys, xs].astype(np.float64)
+    # a circle just outside each: lit where far brighter than the blob (and than the noise)
+    t = np.linspace(0, 2 * math.pi, 16, endpoint=False)
+    ry = np.rint(ys[:, None] + (d[:, None] + 1.5) * np.sin(t)).astype(int)
+    rx = np.rint(xs[:, None] + (d[:, None] + 1.5) * np.cos(t)).astype(int)
+    on = (ry >= 0) & (rx >= 0) & (ry < mean.shape[0]) & (rx < mean.shape[1])
+    ry, rx = np.clip(ry, 0, mean.shape[0] - 1), np.clip(rx, 0, mean.shape[1] - 1)
+    known = on & seen[ry, rx]
+    own = level[ys, xs][:, None]
+    lit = known & (level[ry, rx] - own >= np.maximum(noise[ys, xs][:, None], own / SHADOW_FRACTION))
+    enclosed = np.flatnonzero((known.sum(1) >= 4) & (lit.sum(1) >= ENCLOSED * len(t)))
+    enclosed = enclosed[np.argsort(-d[enclosed], kind="stable")]
+    found, taken = [], set()
+    for y, x in zip(ys[enclosed], xs[enclosed]):
+        if region[y, x] in taken:
+            continue
+        taken.add(region[y, x])
+        found.append(((x + 0.5) * f, (y + 0.5) * f))
+        if len(found) >= limit:
+            break
+    return found
+
+
+def judge(data: np.ndarray, valid: np.ndarray | None, center: tuple[float, float] | None = None) -> Shadow:
+    """The frame's beamstop: measured at the stated ``center`` (x, y) when given; where that gives no
+    verdict, or none is stated, at the shadows ``find_shadows`` sees. A round verdict found there stands
+    unless a bar is also seen that is wider than a round stop's arm may be (ROUND_MAX_ARM of the disc's
+    diameter): a stretch of a round stop's own arm, cut off from its disc by a gap, measures as a narrow
+    bar; a real bar beside a dark round blob is not sure to be anything."""
+    import dataclasses
+
+    first = None
+    if center is not None:
+        first = dataclasses.replace(measure(data, valid, center), at=(float(center[0]), float(center[1])))
+        if first.kind is not None:
+            return first
+    verdicts = [dataclasses.replace(measure(data, valid, c), at=c) for c in find_shadows(data, valid)]
+    rounds = [v for v in verdicts if v.kind == "round"]
+    bars = [v for v in verdicts if v.kind == "bar"]
+    if rounds:
+        widest = max(2 * v.disc_px for v in rounds)
+        veto = [b for b in bars if b.arm_px > ROUND_MAX_ARM * widest]
+        if not veto:
+            return rounds[0]
+        return dataclasses.replace(veto[0], kind=None, why="a round shadow and a bar: " + veto[0].why)
+    if bars:
+        return bars[0]
+    return first or (verdicts[0] if verdicts else Shadow(None, why="no shadow found in the pixels"))

@@ -12,9 +12,10 @@ The network sees a 256 px picture without units. Three things it cannot know are
   geometry says which);
 - **the beam off the frame**: a header (or PONI) beam centre well outside the frame (a default centre is
   never there, so it was stated on purpose): "Beam off image" is raised;
-- **a round beamstop** (``core.beamstop``): a disc clearly wider than its arm, measured at full resolution
-  around the beam centre the header (or a PONI file) gives. "Linear beamstop" is lowered, "Circular
-  beamstop" raised.
+- **a round beamstop** (``core.beamstop.judge``): a disc clearly wider than its arm, measured at full
+  resolution around the beam centre the header (or a PONI file) gives, or, where none is stated or it shows
+  no verdict, around the dark shadows the pixels show. "Linear beamstop" is lowered, "Circular beamstop"
+  raised.
 
 Nothing else moves. Each rule acts only where it is sure: no geometry, no verdict, no change.
 """
@@ -123,8 +124,9 @@ def ruled_out_types(geometry, shape=None) -> frozenset[str]:
 
 
 def check_frame(data: np.ndarray, mask: np.ndarray | None, geometry) -> FrameCheck:
-    """The sure findings of a decoded frame with the geometry its header (or a PONI file) gives."""
-    from tui_tagger.core.beamstop import measure
+    """The sure findings of a decoded frame with the geometry its header (or a PONI file) gives (None or an
+    empty Geometry: the pixels alone)."""
+    from tui_tagger.core.beamstop import judge
     from tui_tagger.core.calibrant import has_q, identify
     from tui_tagger.core.geometry import direct_beam_px
 
@@ -132,12 +134,12 @@ def check_frame(data: np.ndarray, mask: np.ndarray | None, geometry) -> FrameChe
     calibrants = ()
     if has_q(geometry):
         calibrants = tuple((m.calibrant, float(m.confidence)) for m in identify(data, mask, geometry))
-    stop, off = None, False
+    off, centre = False, None
     beam = direct_beam_px(geometry, shape) if geometry is not None else None
     if beam is not None and all(np.isfinite(beam)):
         margin = BEAM_OFF_MARGIN * max(shape)
         off = not (-margin <= beam[0] <= shape[0] + margin and -margin <= beam[1] <= shape[1] + margin)
-        # only a stated beam centre: finding one from the pixels costs more than the whole prediction
-        if not off:
-            stop = measure(data, mask, (beam[1], beam[0])).kind
+        centre = (beam[1], beam[0])
+    # the beam stated well off the frame: no stop on it to judge (a shadow there is a horizon or a window)
+    stop = None if off else judge(data, mask, centre).kind
     return FrameCheck(calibrants, ruled_out_types(geometry, shape), "round" if stop == "round" else None, off)

@@ -157,15 +157,14 @@ def frame_physics(ref: str, frame, poni_cache: dict | None = None):
     """The physics check of a decoded frame (``core.frame_rules.check_frame``: a calibrant named from its
     ring positions, the experiment types its geometry rules out, a round beamstop measured at full
     resolution), with the geometry its header or a PONI file beside it gives: a ``FrameCheck``. Frames
-    whose header gives no geometry cost nothing. A failing check never fails the frame: None."""
-    from tui_tagger.core.frame_rules import FrameCheck, check_frame
+    whose header gives no geometry get the pixels' checks alone (the beamstop found from its shadow). A
+    failing check never fails the frame: None."""
+    from tui_tagger.core.frame_rules import check_frame
     from tui_tagger.core.geometry import geometry_of
 
     try:
         geometry = geometry_of(ref, shape=frame.data.shape, poni_cache=poni_cache)
-        if not geometry:  # the header states nothing: nothing is sure
-            return FrameCheck()
-        return check_frame(frame.data, frame.mask, geometry)
+        return check_frame(frame.data, frame.mask, geometry if geometry else None)
     except Exception:  # a malformed PONI file, a degenerate frame: the network's answer stands
         return None
 
