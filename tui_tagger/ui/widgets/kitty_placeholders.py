@@ -3,16 +3,18 @@ out, scrolls and caches them like any text, and tmux keeps them in its panes.
 
 The protocol (kitty's graphics protocol, "Unicode placeholders"; kitty and Ghostty draw it): an image is
 transmitted once, outside any frame, with ``a=T,U=1,i=ID,c=COLS,r=ROWS`` (a *virtual* placement COLS x ROWS
-cells; raw RGB compressed with zlib, ``f=24,o=z``: 3-9x faster to make than a PNG and smaller
-(benchmarks/bench_row_paint.py); base64, in chunks of at most 4096 bytes); then every cell that shows part of it is U+10EEEE
-followed by two combining diacritics (``DIACRITICS[row]``, ``DIACRITICS[col]``), written in the image id as a
-24-bit foreground colour. Under tmux each escape goes through tmux's passthrough (``ESC P tmux; … ESC \\``
-with the inner ESCs doubled; tmux needs ``allow-passthrough on``), and the cells go through as text.
+cells; raw RGB compressed with zlib, ``f=24,o=z``: 3-9x faster to make than a PNG and smaller, measured
+on thumbnails of 48-192 px; base64, in chunks of at most 4096 bytes); then every cell that shows part of
+it is U+10EEEE followed by two combining diacritics (``DIACRITICS[row]``, ``DIACRITICS[col]``), written in
+the image id as a 24-bit foreground colour. Under tmux each escape goes through tmux's passthrough
+(``ESC P tmux; … ESC \\`` with the inner ESCs doubled; tmux needs ``allow-passthrough on``), and the cells go
+through as text.
 
 ``Placeholders`` is one app's set of images on the terminal: it transmits each (thumbnail) array once, hands
-out the cells that show it, and deletes (``a=d``) the least recently transmitted ones past ``LIMIT`` that no
-list has on screen. ``PlaceholderImage`` is the inspect pane's image widget: one id re-transmitted for each
-new image (the terminal replaces the old one: no flicker, nothing left behind).
+out the cells that show it, and past ``LIMIT`` images deletes (``a=d``) the oldest ones that no list has on
+screen (the lists' cached lines are dropped then: they may name a deleted image). ``PlaceholderImage`` is
+the inspect pane's image widget: one id re-transmitted for each new image (the terminal replaces the old
+one: no flicker, nothing left behind).
 
 The escapes go to the terminal through the app's driver (``write``), in order with Textual's frames: an image
 is transmitted while the line showing it is rendered, so before the frame that shows its cells.
@@ -182,8 +184,8 @@ class Placeholders:
         return text
 
     def thumb_line(self, arr, width: int, height: int, line: int, base: Style) -> list[Segment]:
-        """Line ``line`` of a thumbnail drawn in ``width`` x ``height`` cells: the image's cells centred, the
-        rest blank in ``base`` (which shows through the image's transparent margins, e.g. the cursor)."""
+        """Line ``line`` of a thumbnail drawn in ``width`` x ``height`` cells: the image's cells centred (its
+        aspect kept), the cells around it blank in ``base`` (the row's cursor or mark colour)."""
         h, w = arr.shape[:2]
         cols, rows = fit_cells(w, h, width, height, self.cell)
         top, left = (height - rows) // 2, (width - cols) // 2
