@@ -29,7 +29,8 @@ def add_view_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tag", metavar="NAME", help="the tag to start with")
     parser.add_argument("--theme", metavar="NAME", help="colour theme (see the command palette, ctrl+p)")
     parser.add_argument("--graphics", choices=GRAPHICS, default="auto",
-                        help="how the inspect pane draws images (default: detected)")
+                        help="how images are drawn (default: detected): kitty graphics placeholders in the lists, "
+                             "grid and inspect pane; sixel in the inspect pane; halfcell; none (no inspect image)")
     parser.add_argument("--tags-dir", metavar="DIR", type=Path,
                         help="keep tag files under DIR (mirroring the folder) instead of beside the images")
     parser.add_argument("--model", metavar="M", type=Path,
