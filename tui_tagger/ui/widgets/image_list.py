@@ -19,6 +19,7 @@ from textual.events import Click
 from textual.geometry import Size
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 
 from tui_tagger.core.text import printable
@@ -281,18 +282,45 @@ class ImageList(ScrollView, can_focus=True):
             if clamped != new:
                 self.cursor = clamped
                 return
-            before = self.scroll_y
-            self.scroll_to_region_of(new)
-            if self.scroll_y == before:  # repaint only the two rows that changed
-                for index in {old, new}:
+            self.scroll_to_region_of(new)  # a scroll keeps the lines still on screen (watch_scroll_y)
+            shown = self.visible_range()
+            for index in {old, new}:  # repaint only the two rows that changed
+                if index in shown:
                     self.refresh_lines(self.line_of(index), self.row_h)
-            else:
-                self.refresh()
         else:
             self.refresh()
         self.post_message(RowSelected(self, self.current.path if self.current else None))
 
     # ---- scrolling: the top row is always whole (offsets at row boundaries) ----------------
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        """ScrollView repaints every line on a scroll; the lines still on screen only moved: their finished
+        strips (border, filters: ~60 us a line) move with them and only the lines scrolled in are built."""
+        cache = self._styles_cache
+        dirty = set(cache._dirty_lines)  # Textual internals (textual 8): the per-line cache of a widget
+        super().watch_scroll_y(old_value, new_value)  # the scrollbar, and the whole widget repainted
+        dy = round(new_value) - round(old_value)
+        top, height = self.content_offset.y, self.scrollable_content_region.height
+        if not dy or not self.is_mounted or abs(dy) >= height:
+            return
+        lines = cache._cache
+        content = range(top, top + height)
+        moved = {y: lines[y + dy] for y in content if y + dy in content and y + dy in lines and y + dy not in dirty}
+        for y in content:
+            lines.pop(y, None)
+        lines.update(moved)
+        cache._dirty_lines = {y - dy for y in dirty if y - dy in content} | {y for y in dirty if y not in content} \
+            | {y for y in content if y not in moved}
+
+    @property
+    def vertical_scrollbar(self) -> ScrollBar:
+        """Textual's, drawing through a cache (ListScrollBar)."""
+        if self._vertical_scrollbar is None:  # as Widget.vertical_scrollbar creates it
+            bar = self._vertical_scrollbar = ListScrollBar(vertical=True, name="vertical",
+                                                           thickness=self.scrollbar_size_vertical)
+            bar.display = False
+            self.app._start_widget(self, bar)
+        return self._vertical_scrollbar
+
     @property
     def max_scroll_y(self) -> int:
         """Rounded up to a row boundary: at the end a few blank lines, never a half row at the top."""
@@ -474,3 +502,22 @@ class ImageList(ScrollView, can_focus=True):
         else:
             segs.append(Segment(text, base))
         return Strip(segs).crop_extend(0, width, base)
+
+
+class ListScrollBar(ScrollBar):
+    """A scrollbar that redraws only when what it shows changes. Textual redraws it on every scroll (~0.5 ms:
+    a Rich render of the whole bar); in a list of 100k rows a scroll by one row rarely moves its thumb."""
+
+    _lines: tuple = (None, None)  # (what the bar shows, its lines)
+
+    def render_lines(self, crop):
+        bar = self.render()
+        if not hasattr(bar, "virtual_size"):  # no bar drawn (transparent scrollbars)
+            return super().render_lines(crop)
+        size = self.size.height if self.vertical else self.size.width
+        shows = self.renderer.render_bar(size, bar.virtual_size, bar.window_size, bar.position, bar.thickness,
+                                         bar.vertical, bar.style.bgcolor, bar.style.color)
+        key = (tuple(shows.segments), crop, self.size)
+        if self._lines[0] != key:
+            self._lines = (key, super().render_lines(crop))
+        return self._lines[1]
