@@ -256,3 +256,31 @@ def test_zoom_levels_stop_at_the_ends_and_a_broken_file_gives_the_defaults(tmp_p
     assert Zoom.load(path) == Zoom()
     path.write_text("list_level = 99\ngrid = true\n")
     assert Zoom.load(path) == Zoom(grid=True)
+
+
+async def test_images_on_screen_are_never_deleted_while_the_list_scrolls_past_the_limit(tmp_path):
+    folder = make_folder(tmp_path / "data", n=40, tagged={f"img{i:02d}": [RING] for i in range(40)})
+    app = TaggerApp(folder, tag=RING, graphics="kitty")
+    out: list[str] = []
+    app.placeholders.write = out.append
+    app.placeholders.limit = 12  # a screen shows ~15 rows over both lists: deletions start at once
+    async with app.run_test(size=(160, 48)) as pilot:
+        lst = app.pos
+        for key in ["pagedown"] * 3 + ["pageup"] * 2 + ["end", "home", "pagedown"]:
+            await pilot.press(key)
+            assert await until(pilot, lambda: app.thumbs.pending == 0)
+            await pilot.pause()
+            on_terminal = set()  # ids sent and not deleted since, in the order the terminal got them
+            for data in out:
+                for keys in re.findall(r"\x1b_G([^;\x1b]*)", data):
+                    if keys.startswith("a=T,"):
+                        on_terminal.add(int(re.search(r"i=(\d+)", keys).group(1)))
+                    elif keys.startswith("a=d,"):
+                        on_terminal.discard(int(re.search(r"i=(\d+)", keys).group(1)))
+            sent = len(out)
+            shown = {i for y in range(lst.scrollable_content_region.height)
+                     for i in placeholder_ids(lst.render_line(y))}
+            assert len(out) == sent  # nothing on screen had to be sent again: it was still there
+            assert shown and shown <= on_terminal
+        assert any("a=d," in data for data in out)  # the limit was passed
+        app.session.discard_journal()
