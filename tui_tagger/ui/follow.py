@@ -30,6 +30,10 @@ MAX_ALERT_NOTICES = 3  # alerts in one batch shown one by one; more: one notice 
 ALERT_QUIET_S = 3.0  # after alert notices, further alerts for this long are counted and told in one notice
 
 
+def _more_alerts(n: int) -> str:
+    return f"{n} more alert" + ("" if n == 1 else "s")
+
+
 class FollowState:
     """What the status bar shows of the followed folder (UI thread only)."""
 
@@ -228,14 +232,14 @@ class FollowMixin:
         for name, text, tags in hits[:MAX_ALERT_NOTICES]:
             self.notify(f"alert: {name}: {tags} [{text}]", title="Alert", severity="warning", timeout=15)
         if len(hits) > MAX_ALERT_NOTICES:
-            self.notify(f"{len(hits) - MAX_ALERT_NOTICES} more alerts in this batch", severity="warning", timeout=15)
+            self.notify(f"{_more_alerts(len(hits) - MAX_ALERT_NOTICES)} in this batch", severity="warning", timeout=15)
         self._alerts_quiet_until = time.monotonic() + ALERT_QUIET_S
         self.bell()
 
     def _flush_alerts(self) -> None:
         held, self._alerts_held = self._alerts_held, 0
         if held:
-            self.notify(f"{held} more alerts (the last: {self.follow_state.last_alert})", title="Alert",
+            self.notify(f"{_more_alerts(held)} (the last: {self.follow_state.last_alert})", title="Alert",
                         severity="warning", timeout=15)
             self._alerts_quiet_until = time.monotonic() + ALERT_QUIET_S
             self.bell()
