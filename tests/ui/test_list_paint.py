@@ -42,3 +42,25 @@ async def test_after_down_pagedown_and_up_the_list_shows_what_a_full_repaint_sho
         # the cursor row is the one the inspect pane shows, on screen
         top = int(lst.scroll_y) // lst.row_h
         assert lst.current.name in "".join(seg.text for seg in painted(lst)[1 + (lst.cursor - top) * lst.row_h])
+
+
+def test_the_inspect_images_half_cells_are_textual_images_segments():
+    """The fast half cells (ui/widgets/halfcell.py, through the adapter) draw what textual-image draws."""
+    import numpy as np
+    from PIL import Image
+    from rich.console import Console
+    from textual_image.renderable.halfcell import Image as Halfcell
+
+    from tui_tagger.ui.widgets import halfcell
+    from tui_tagger.ui.widgets.image_adapter import _segments_of
+
+    console = Console(width=80, height=40)
+    rng = np.random.default_rng(1)
+    for w, h, cells in ((40, 40, (40, 20)), (31, 17, (31, 8)), (64, 64, (20, 10))):
+        img = Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
+        img = img.quantize(8).convert("RGB") if w == 31 else img  # repeated colour pairs too
+        options = console.options.update(width=cells[0], height=cells[1])
+        want = list(console.render(Halfcell(img, *cells), options))
+        halfcell._segments.clear()
+        assert list(_segments_of(Halfcell(img, *cells), img, console, options)) == want
+        assert halfcell._segments  # drawn by the fast path

@@ -223,8 +223,28 @@ class _RenderedOnce:
             if w._renderable:
                 w._renderable.cleanup()
             w._renderable = w._Renderable(w._image, *w._get_styled_size())
-            w._strip_cache = (key, list(console.render(w._renderable, options)))
+            w._strip_cache = (key, list(_segments_of(w._renderable, w._image, console, options)))
         yield from w._strip_cache[1]
+
+
+def _segments_of(renderable, image, console, options):
+    """What ``renderable`` draws. textual-image's half cells come from ui/widgets/halfcell.py: the same
+    segments, ~10x faster (the image scaled and converted as textual-image does, then one cached Segment per
+    colour pair instead of two Colors and a Style per cell)."""
+    from textual_image.renderable.halfcell import Image as Halfcell
+
+    if type(renderable) is Halfcell and isinstance(image, PILImage.Image):
+        from textual_image._terminal import get_cell_size
+
+        from tui_tagger.ui.widgets import halfcell
+
+        width, height = renderable._render_size.get_cell_size(options.max_width, options.max_height,
+                                                               get_cell_size())
+        if width > 0 and height > 0:
+            import numpy as np
+
+            return halfcell.segments(np.asarray(image.convert("RGB").resize((width, 2 * height))))
+    return console.render(renderable, options)
 
 
 def _cached(base):
