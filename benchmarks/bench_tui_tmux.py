@@ -6,10 +6,11 @@ its send to the first such repaint after it (keys sent while the app is busy wai
 Per folder, per tree (``--tree LABEL=PATH``, e.g. the code before a change; interleaved, ``--rounds`` each),
 the index is warmed once (the thumbnails are not: their cache is emptied before each run, so they load while
 the keys are measured). Down is sent every ``--down-ms`` (a held key repeats at ~25-30/s), PageDown every
-``--page-ms``. Prints p50 / p90 / max per key.
+``--page-ms``. Prints p50 / p90 / max per key. ``--predict``: ``p`` is pressed first (the model over the
+folder, running while the keys are measured; said where it was still running when they ended).
 
     python benchmarks/bench_tui.py --tmux --tree before=/tmp/h20b-before --tree after=. \\
-        --tiny 100000 --real /tmp/real-1024
+        --tiny 100000 --real /tmp/real-1024 [--predict]
 """
 
 from __future__ import annotations
@@ -136,12 +137,19 @@ def run_once(label: str, tree: Path, folder: Path, cache: Path, config: Path, ar
         if not wait_for(lambda: pane.poll_titles() or pane.title, 120, 0.05):
             raise RuntimeError(f"{label}: no inspect title in 120 s:\n{pane.screen()}")
         time.sleep(args.settle)
+        if args.predict:  # p: the model over the folder, in the background while the keys are measured
+            pane.send("p")
+            if not wait_for(lambda: "predicting" in pane.screen(), 120, 0.1):
+                raise RuntimeError(f"{label}: p started no prediction in 120 s:\n{pane.screen()}")
         out = {"Down": measure(pane, ["Down"] * args.downs, args.down_ms / 1000)}
-        loading = "thumbnails…" in pane.screen()
+        screen = pane.screen()
+        loading, predicting = "thumbnails…" in screen, "predicting" in screen
         # down and back up: a short list's end would leave keys with nothing to show
         half = args.pages // 2
         out["PageDown"] = measure(pane, ["PageDown"] * half + ["PageUp"] * half, args.page_ms / 1000)
-        out["loading"] = loading or "thumbnails…" in pane.screen()
+        screen = pane.screen()
+        out["loading"] = loading or "thumbnails…" in screen
+        out["predicting"] = predicting and "predicting" in screen  # still running when the keys ended
         return out
     finally:
         pane.close()
@@ -175,6 +183,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--down-ms", type=float, default=40.0)
     ap.add_argument("--page-ms", type=float, default=80.0)
     ap.add_argument("--settle", type=float, default=0.5, help="seconds after the first screen before the keys")
+    ap.add_argument("--predict", action="store_true", help="press p (predict the folder) before the keys")
     ap.add_argument("--work", type=Path, default=None, help="where folders and caches go (default: a temp dir)")
     args = ap.parse_args(argv)
 
@@ -208,6 +217,7 @@ def main(argv: list[str]) -> int:
             warm_index(label, tree, folder, caches[label], configs[label], work)
         results: dict[str, dict[str, list[float]]] = {label: {"Down": [], "PageDown": []} for label in trees}
         loading = {label: True for label in trees}
+        predicting = {label: args.predict for label in trees}
         order = list(trees)
         for r in range(args.rounds):
             for label in (order if r % 2 == 0 else order[::-1]):  # interleaved: before, after, after, before...
@@ -215,11 +225,13 @@ def main(argv: list[str]) -> int:
                 for key in ("Down", "PageDown"):
                     results[label][key] += got[key]
                 loading[label] = loading[label] and got["loading"]
+                predicting[label] = predicting[label] and got["predicting"]
         for label in trees:
             for key in ("Down", "PageDown"):
                 lat = results[label][key]
                 line = (f"  {label:<8} {key:<8} p50 {pct(lat, 50):6.1f} ms  p90 {pct(lat, 90):6.1f} ms  "
-                        f"max {pct(lat, 100):6.1f} ms  ({len(lat)} keys{', thumbnails loading' if loading[label] else ''})")
+                        f"max {pct(lat, 100):6.1f} ms  ({len(lat)} keys{', thumbnails loading' if loading[label] else ''}"
+                        f"{', predict running' if predicting[label] else ''})")
                 print(line, flush=True)
                 rows.append((fname, label, key, lat))
     print(f"load after: {os.getloadavg()[0]:.1f}")

@@ -64,3 +64,29 @@ def test_the_inspect_images_half_cells_are_textual_images_segments():
         halfcell._segments.clear()
         assert list(_segments_of(Halfcell(img, *cells), img, console, options)) == want
         assert halfcell._segments  # drawn by the fast path
+
+
+async def test_predict_computes_at_a_lower_priority_than_the_keys(folder):
+    """p's model (and the threads and processes it starts) yields the CPU to the UI thread."""
+    import os
+    import threading
+
+    here = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    seen = []
+
+    class Fake:
+        device, preprocess, tags = "cpu", {}, [RING]
+
+        def predict_paths(self, paths, batch=32, workers=None, progress=None):
+            seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+            for path in paths:
+                yield path, {RING: 0.5}, None
+
+    app = TaggerApp(folder, tag=RING, graphics="none", thumbnails=False)
+    app.predictor_factory = lambda: Fake()
+    async with app.run_test(size=(120, 30)) as pilot:
+        assert await until(pilot, lambda: app.pos.rows)
+        await pilot.press("p")
+        assert await until(pilot, lambda: app.predicting is None and app.session.predicted)
+        assert seen and seen[0] > here
+        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == here  # the UI's is unchanged

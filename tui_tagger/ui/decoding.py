@@ -103,6 +103,23 @@ def _run(fn, *args):
 
 
 # ---- called from the UI's threads -----------------------------------------------------------------
+GIL_WAIT_S = 0.001  # how long the UI thread may wait for the GIL while a background thread computes
+
+
+def yield_to_ui() -> None:
+    """The calling thread (a worker of the UI's process computing for long: predict, its model's threads
+    and worker processes, which inherit it) yields the CPU to the UI's thread: on Linux a nice value is per
+    thread. The UI thread waits at most GIL_WAIT_S for the GIL (Python's default: 5 ms, at each of the event
+    loop's turns)."""
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + NICE))
+    except (OSError, AttributeError):  # not Linux: the whole process would be lowered, so nothing
+        pass
+    if sys.getswitchinterval() > GIL_WAIT_S:
+        sys.setswitchinterval(GIL_WAIT_S)
+
+
 def thumbnail(ref: str, size: tuple[int, int], settings):
     """uint8 RGB (h, w, 3) fitted in ``size`` (w, h), through the disk cache; None when unreadable."""
     from tui_tagger.ui import backend
@@ -120,7 +137,7 @@ def render(ref: str, settings, size: tuple[int, int], want_frame: bool = False):
 _frames: OrderedDict = OrderedDict()
 
 
-NICE = 5  # the workers yield the CPU to the UI's process (a 2-core machine: the keys come first)
+NICE = 10  # the workers yield the CPU to the UI's process (a 2-core machine: the keys come first)
 _ready = False
 
 

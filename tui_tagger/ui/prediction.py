@@ -9,7 +9,7 @@ from __future__ import annotations
 from textual import work
 
 from tui_tagger.core.errors import TaggerError
-from tui_tagger.ui import predict
+from tui_tagger.ui import decoding, predict
 from tui_tagger.ui.cluster_status import where_of
 from tui_tagger.ui.messages import ClusterReady, PredictFinished, PredictionsArrived, PredictStarted
 
@@ -63,6 +63,7 @@ class PredictionMixin:
         from textual.worker import get_current_worker
 
         worker = get_current_worker()
+        decoding.yield_to_ui()  # the model computes at a lower priority than the keys (its threads too)
         try:
             predictor = self.make_predictor(model, device)
             name = predict.model_name(predictor)
