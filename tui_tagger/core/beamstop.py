@@ -23,7 +23,7 @@ disc may hold some (a gap crossing the stop), but at least DISC_SEEN of it must 
 Where no beam centre is stated, or the stated one shows no verdict (headers are sometimes stale),
 ``find_shadows`` looks for the stop in the pixels: on a copy reduced to some 256 px (four samples per block,
 about a millisecond for a 1024 px frame), compact blocks far darker than the brightest scattering around
-them, enclosed by it, widest first; ``judge`` measures at each (at most SEARCH_TRIES). The measure finds the
+them, enclosed by it, the one ringed by the brightest scattering first; ``judge`` measures at each (at most SEARCH_TRIES). The measure finds the
 disc itself, so a blob that is not a round stop (a bar's tip, a horizon, a gap) gives a bar or no verdict,
 and a bar seen anywhere rules out "round".
 """
@@ -67,8 +67,13 @@ CORNER_MIN_PX = 1.5
 CORNER_ARM = 1.5
 # The reference must stand this far above the frame's dark level for a shadow to mean anything.
 MIN_CONTRAST = 5.0
-# The disc: at least this share of it seen (valid, not beam-bright) and in shadow.
+# The disc: at least this share of it seen (valid, not beam-bright) and in shadow, at most DISC_BRIGHT
+# beam-bright (a leak through or past the stop is small; a flare around a bar's tip is not inside a disc).
 DISC_SEEN = 0.5
+DISC_BRIGHT = 0.1
+# The disc's pixels at this percentile at most 1/SHADOW_FRACTION times its median above the dark level (a
+# stop's shadow is even; a soft edge is the outer few pixels, under a quarter of the disc).
+DISC_UNIFORM = 75
 # Beam-bright: more than this many times the brightest ring median above the dark level (the direct beam
 # leaking through or past the stop, a hot pixel): unknown, like a masked pixel.
 BEAM_BRIGHT = 3.0
@@ -215,7 +220,8 @@ def measure(data: np.ndarray, valid: np.ndarray | None, center: tuple[float, flo
     if not (shadow & near).any():
         return Shadow(None, why="no shadow at the beam")
     # unknown: masked, or far brighter than any ring (the direct beam leaking past the stop, a hot pixel)
-    seen = ok & ~(value - dark > BEAM_BRIGHT * (ref[0] - dark))
+    bright = ok & (value - dark > BEAM_BRIGHT * (ref[0] - dark))
+    seen = ok & ~bright
     inner = ndimage.distance_transform_edt(shadow | ~seen)
     # the widest disc centred on a seen shadow pixel near the beam that is mostly seen shadow; a wider one
     # that is mostly unknown (a gap beside the arm) is passed over
@@ -229,15 +235,21 @@ def measure(data: np.ndarray, valid: np.ndarray | None, center: tuple[float, flo
             return Shadow(None, disc_px=disc, why="no shadow disc at the beam")
         around = np.hypot(xx + 0.5 - dx, yy + 0.5 - dy)
         inside = around <= disc
-        if seen[inside].mean() >= DISC_SEEN and shadow[inside & seen].mean() >= DISC_COVER:
+        if seen[inside].mean() >= DISC_SEEN and bright[inside].mean() <= DISC_BRIGHT and \
+                shadow[inside & seen].mean() >= DISC_COVER:
             break
         pick[around <= max(disc, 2.0)] = 0
     else:
         return Shadow(None, disc_px=disc, why="the disc at the beam is partly masked, not a seen shadow")
     # a stop's shadow is as dark as the detector gets; a dim region inside a first ring is not
     edge = ref[min(int(math.hypot(dx - cx, dy - cy) + disc) + 2, len(ref) - 1)]
-    if np.median(value[inside & seen]) - dark > DISC_DEPTH * (edge - dark):
+    mid, upper = np.percentile(value[inside & seen], (50, DISC_UNIFORM))
+    if mid - dark > DISC_DEPTH * (edge - dark):
         return Shadow(None, disc_px=disc, why="the dark patch at the beam is dim scattering, not a shadow")
+    # and even: a quarter of the disc far brighter than its middle is scattering (a flare's tail around the
+    # beam, darker only than the flare) taken into it, not the stop
+    if upper - dark > max((mid - dark) / SHADOW_FRACTION, MIN_CONTRAST * max(1.0, abs(mid) ** 0.5)):
+        return Shadow(None, disc_px=disc, why="the dark patch at the beam is not evenly dark")
     # and its edge is sharp: just outside it the scattering it hides is bright, not still rising (a dim
     # region before a first ring brightens slowly)
     rim = [_lit_median(shade, dx, dy, disc + k) for k in (2, 4, 7)]
@@ -306,8 +318,9 @@ def find_shadows(data: np.ndarray, valid: np.ndarray | None = None, limit: int =
     """Where a beamstop's shadow may be, from the pixels alone: on the reduced copy, the regions far darker
     (SHADOW_FRACTION above the darkest level) than the scattering all around them (a grey closing over
     SEARCH_HOLE of the side fills exactly those: a steep small-angle decay or a horizon's shadow is not
-    dark all round), their widest points (x, y) whose circle just outside is mostly lit, widest first, at
-    most ``limit``. Only candidates: ``measure`` decides what they are."""
+    dark all round), their widest points (x, y) whose circle just outside is mostly lit, one per region,
+    the one ringed by the brightest scattering first (the beam is there), at most ``limit``. Only
+    candidates: ``measure`` decides what they are."""
     from scipy import ndimage
 
     data = np.asarray(data)
@@ -342,7 +355,9 @@ def find_shadows(data: np.ndarray, valid: np.ndarray | None = None, limit: int =
     own = level[ys, xs][:, None]
     lit = known & (level[ry, rx] - own >= np.maximum(noise[ys, xs][:, None], own / SHADOW_FRACTION))
     enclosed = np.flatnonzero((known.sum(1) >= 4) & (lit.sum(1) >= ENCLOSED * len(t)))
-    enclosed = enclosed[np.argsort(-d[enclosed], kind="stable")]
+    # the beam is where the scattering is brightest: the shadow ringed by the brightest first
+    bright = np.median(np.where(known, level[ry, rx], 0.0), axis=1)
+    enclosed = enclosed[np.argsort(-bright[enclosed], kind="stable")]
     found, taken = [], set()
     for y, x in zip(ys[enclosed], xs[enclosed]):
         if region[y, x] in taken:
