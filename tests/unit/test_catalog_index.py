@@ -277,3 +277,24 @@ def test_an_in_place_rewrite_shows_after_verify_or_once_the_rolling_check_comes_
     bump(runs / "run4" / "f1.xml")
     assert _search(runs, "Saturation", "--verify", capsys=capsys) == [
         str(runs / "run2" / "f0.tif"), str(runs / "run4" / "f1.tif")]
+
+
+def test_a_cold_scan_read_ahead_in_child_processes_lists_what_the_walk_alone_does(tricky, tmp_path, monkeypatch):
+    from tui_tagger.core import read_ahead
+
+    alone = Catalog(tricky, cache_dir=tmp_path / "alone").entries()
+    monkeypatch.setattr(read_ahead, "WORKERS", 2)
+    monkeypatch.setattr(read_ahead, "START_AFTER", 0)  # the children start at the first folder
+    answered = []
+    take = read_ahead.ReadAhead.take
+
+    def spy(self, prefix, probed):
+        got = take(self, prefix, probed)
+        answered.append(got is not None)
+        return got
+
+    monkeypatch.setattr(read_ahead.ReadAhead, "take", spy)
+    ahead = Catalog(tricky, cache_dir=tmp_path / "ahead").entries()
+    assert ahead == alone  # tags, sources, predictions, errors (the truncated tag file), frames
+    assert answered.count(True) == 2  # b and b/deep came from a child; the top folder the walk read itself
+    assert list(Catalog(tricky, cache_dir=tmp_path / "ahead").rows()) == alone  # and the index holds them

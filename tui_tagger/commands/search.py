@@ -70,18 +70,14 @@ def run(args: argparse.Namespace) -> int:
             warn(f"{message} (not searched)")
         hits = 0
         paths: list[str] = []
-        lines: list[str] = []
-        for path in catalog.paths(query):
-            hits += 1
+        for chunk in catalog.path_chunks(query):  # thousands of paths, one write each
+            hits += len(chunk)
             if args.json:
-                paths.append(path)
-                continue
-            lines.append(printable(path))
-            if len(lines) == 4096:  # one write per many lines: the output stream's own check runs once
-                sys.stdout.write("\n".join(lines) + "\n")
-                lines = []
-        if lines:
-            sys.stdout.write("\n".join(lines) + "\n")
+                paths.extend(chunk)
+            elif "".join(chunk).isprintable():  # nearly always: no escaping pass per path
+                sys.stdout.write("\n".join(chunk) + "\n")
+            else:
+                sys.stdout.write("\n".join(map(printable, chunk)) + "\n")
     except TaggerError as err:
         warn(str(err))
         return 2

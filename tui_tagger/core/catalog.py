@@ -37,7 +37,9 @@ from tui_tagger import config
 from tui_tagger.core.atomic import remove_stale_temp
 from tui_tagger.core.errors import FileProblem, TaggerError
 from tui_tagger.core.index_db import ERROR_SET, SEP, ErrorRow, IndexDB, path_form, rel_of, skey, sort_key
+from tui_tagger.core import read_ahead
 from tui_tagger.core.query import Query, parse_query
+from tui_tagger.core.read_ahead import ReadAhead
 from tui_tagger.core.vocabulary import Vocabulary, default_vocabulary
 
 # Never images: skipped before sniffing. Extensionless files (MarCCD frames) and unknown suffixes
@@ -55,6 +57,7 @@ _BATCH = 5000
 _RACY_NS = 2_000_000_000
 # The index's meta key of where the rolling check stopped: "k" + the last folder key it listed, "" for the top.
 _ROLLED = "rolled"
+_AHEAD = "a"  # the read-ahead's answers of a folder, kept in its listings beside _BESIDE and _MIRROR
 # Where a tag-file candidate lives, as stored in the index: the tags_dir mirror or beside the image.
 _MIRROR, _BESIDE = "m", "b"
 
@@ -205,6 +208,13 @@ class Catalog:
         if isinstance(query, str):
             query = self.parse(query)
         return _IndexRows(self, query).paths()
+
+    def path_chunks(self, query: str | Query | None = None) -> Iterator[list[str]]:
+        """``paths(query)`` a list at a time (what ``search`` prints: no Python work per path where the
+        index alone decides)."""
+        if isinstance(query, str):
+            query = self.parse(query)
+        return _IndexRows(self, query).path_chunks()
 
     def count(self, query: str | Query | None = None) -> int:
         """How many entries ``rows(query)`` gives."""
@@ -480,35 +490,49 @@ class _IndexRows:
         return tid in self.hit
 
     def paths(self) -> Iterator[str]:
-        """Three streams in key order, merged: single frames whose tag set matches (read from the narrow
-        index ``files_search``, no table row touched), those decided per row (predictions), containers."""
+        for chunk in self.path_chunks():
+            yield from chunk
+
+    def path_chunks(self) -> Iterator[list[str]]:
+        """The paths a list at a time. Up to three streams in key order, merged: single frames whose tag set
+        matches (ranges of the (tagset, skey) index, merged by SQLite: no table row touched), those decided
+        per row (predictions), containers. With the first alone (no predictions in the query, no
+        containers), SQLite's chunks pass through with no Python work per path."""
         db, prefix, sep = self.db, self.cat._prefixes.root_prefix, os.sep
         plain = "format IS NOT NULL AND frames IS NULL"
         if self.hit is None:
-            streams = [db.scan_paths(plain, prefix, sep)]
+            streams = [db.scan_path_chunks(plain, prefix, sep)]
+        elif not self.hit:
+            streams = []
+        elif len(self.hit) <= 64:
+            streams = [db.tagset_path_chunks(sorted(self.hit), prefix, sep)]
         else:
-            if len(self.hit) <= 64:  # a range of the (tagset, skey) index per set: no table row read
-                streams = [db.paths_of_tagsets(sorted(self.hit), prefix, sep)] if self.hit else []
-            else:
-                ids = ",".join(str(int(i)) for i in sorted(self.hit))
-                streams = [db.scan_paths(f"{plain} AND error IS NULL AND tagset IN ({ids})", prefix, sep)]
-            if self.per_row:
-                ids = ",".join(str(int(i)) for i in sorted(self.per_row))
-                rows = db.scan_paths(f"{plain} AND error IS NULL AND tagset IN ({ids})", prefix, sep,
-                                     ("tagset", "predictions"))
-                streams.append(r for r in rows if self.matches((None, None, None, r[3], None, r[2])))
+            ids = ",".join(str(int(i)) for i in sorted(self.hit))
+            streams = [db.scan_path_chunks(f"{plain} AND error IS NULL AND tagset IN ({ids})", prefix, sep)]
+        rows = [(r for chunk in stream for r in chunk) for stream in streams]
+        if self.per_row:
+            ids = ",".join(str(int(i)) for i in sorted(self.per_row))
+            decided = db.scan_paths(f"{plain} AND error IS NULL AND tagset IN ({ids})", prefix, sep,
+                                    ("tagset", "predictions"))
+            rows.append(r for r in decided if self.matches((None, None, None, r[3], None, r[2])))
         if db.has_containers():
-            streams.append((key, None) for key, _ in db.scan_paths("format IS NOT NULL AND frames IS NOT NULL",
-                                                                     prefix, sep))
-        if not streams:
+            rows.append((key, None) for key, _ in db.scan_paths("format IS NOT NULL AND frames IS NOT NULL",
+                                                                  prefix, sep))
+        if len(rows) == len(streams) == 1:
+            for chunk in streams[0]:
+                yield [r[1] for r in chunk]
             return
-        merged = streams[0] if len(streams) == 1 else heapq.merge(*streams, key=lambda r: r[0])
-        for row in merged:
+        out: list[str] = []
+        for row in heapq.merge(*rows, key=lambda r: r[0]):
             if row[1] is not None:
-                yield row[1]
+                out.append(row[1])
             else:  # a container: its frames' rows decide
-                for entry in self.entries_of(db.file_row(row[0])):
-                    yield entry.path
+                out.extend(entry.path for entry in self.entries_of(db.file_row(row[0])))
+            if len(out) >= 8192:
+                yield out
+                out = []
+        if out:
+            yield out
 
     def run(self, start: int, limit: int | None) -> Iterator[Entry]:
         offset = 0
@@ -591,6 +615,9 @@ class _Walk:
         self.folders_out: list[tuple] = []
         self.drop_folders: list[str] = []
         self.tagsets: dict[tuple, int] = {}
+        # probes and tag-file reads of folders never listed, in worker processes (a cold scan, new runs)
+        self.ahead = ReadAhead(tags=self.tags_dir is None) if read_ahead.WORKERS > 1 else None
+        self.probed = 0  # files this process probed itself
         self.incomplete = False  # a write failed: folder stamps are written empty (listed again next time)
 
     def readers(self) -> None:
@@ -649,6 +676,8 @@ class _Walk:
                 self.meta_out = [(_ROLLED, "k" + self.rolled_to if self.rolling_left <= 0 else "")]
             complete = True
         finally:
+            if self.ahead is not None:
+                self.ahead.close()
             self.index.close()
             self.flush()
             if keep:
@@ -728,6 +757,9 @@ class _Walk:
                     ascii_only = all(n.isascii() for n in listing)
                     top[2] = names = iter(sorted(listing) if ascii_only else sorted(listing, key=sort_key))
                     top[3] = listings = {_BESIDE: listing}
+                    if self.ahead is not None:
+                        listings[_AHEAD] = self.ahead.take(self.prefixes.folder(rel_dir)[0], self.probed)
+                        self.queue_new_folders(rel_dir, listing)
                     if self.tags_dir is not None:
                         listings[_MIRROR] = _listing(self.cat.mirror_base / rel_dir, self.cat)
             if listings is None:  # a trusted folder: its files' rows stand, its sub-folders are walked
@@ -756,11 +788,7 @@ class _Walk:
                     if not (self.skip_dirs and os.path.realpath(sub) in self.skip_dirs):
                         stack.append([sub, rel, None, None, None])
                     break
-                dot = name.rfind(".")
-                if dot > 0 and name[dot:].lower() in SKIP_SUFFIXES:
-                    continue
-                m = _EIGER_DATA.match(name) if "_data_" in name else None
-                if m and f"{m.group('stem')}_master.h5" in listing:
+                if skipped(name, listing):
                     continue
                 key = skey(rel)
                 yield from self.row_for(key)
@@ -771,6 +799,20 @@ class _Walk:
                 self.visited_folders.add(fkey)
                 if top[4] is not None and folders.get(fkey) != top[4]:
                     self.folders_out.append((fkey, top[4]))
+
+    def queue_new_folders(self, rel_dir: str, listing: dict[str, os.DirEntry]) -> None:
+        """Hand the read-ahead the sub-folders no walk has listed yet: they are walked next, in name order."""
+        prefix = rel_dir + "/" if rel_dir else ""
+        new = []
+        for name, e in listing.items():
+            try:
+                if e.is_dir() and skey(prefix + name) not in self.folders:
+                    new.append(name)
+            except OSError:
+                continue
+        if new:
+            new.sort(key=sort_key)
+            self.ahead.add([self.prefixes.folder(prefix + name)[0] for name in new], self.probed)
 
     def due(self, fkey: str) -> bool:
         """Whether the rolling check lists this trusted folder in full: the folders after the one it went
@@ -848,7 +890,7 @@ class _Walk:
         if row is not None and row[1] == size and row[2] == mtime:
             fmt, cands, frames, same_image = row[3], row[4], row[5], True
         else:
-            fmt, cands, frames, problem = self.probe(path, e.name)
+            fmt, cands, frames, problem = self.probe(path, e.name, size, mtime)
             same_image = False
             if problem is not None:  # empty or mislabelled: known from the first bytes, listed as corrupt
                 err_row = ErrorRow(size, mtime, problem)
@@ -895,12 +937,19 @@ class _Walk:
                     entry.error = f"{err.message}; {entry.error}" if entry.error else err.message
             yield "entry", (entry, changed or (bool(self.known) and known is None))
 
-    def probe(self, path: str, name: str) -> tuple[str | None, str | None, str | None, str | None]:
+    def probe(self, path: str, name: str, size: int, mtime: int) -> tuple[str | None, str | None, str | None, str | None]:
         """(format, tag-file candidates, JSON [suffix, candidates] per frame or None, the problem the first
-        bytes prove or None): one read of the first bytes; only containers are opened to count frames."""
+        bytes prove or None): one read of the first bytes; only containers are opened to count frames. The
+        read-ahead's answer stands when the file's size and mtime are what it saw."""
         if self.probe_file is None:
             self.readers()
-        fmt, refs, problem = self.probe_file(path)
+        ahead = self.listings.get(_AHEAD)
+        got = ahead.pop(name, None) if ahead else None
+        if got is not None and got[0] == size and got[1] == mtime:
+            fmt, refs, problem = got[2]
+        else:
+            self.probed += 1
+            fmt, refs, problem = self.probe_file(path)
         if fmt is None:
             return None, None, None, None
         if len(refs) == 1 and refs[0] == path:
@@ -951,17 +1000,14 @@ class _Walk:
                 return None, None
             return None, Entry(path, ref_rel, size, mtime, fmt, tag_path, dict(self.db.tagset(tcols[5])[0]),
                                self.memo.loads(tcols[3]), tcols[4], tcols[4])
-        tags: dict[str, str | None] = {}
-        preds: dict[str, float] = {}
-        error = None
-        if self.probe_file is None:
-            self.readers()
-        try:
-            tags, preds = self.read_tags(tag_path)
-        except TaggerError as err:
-            error = str(err)
-        except OSError as err:
-            error = f"{tag_path}: cannot read: {err.strerror or err}"
+        ahead = listings.get(_AHEAD) if key[0] == _BESIDE else None
+        got = ahead.pop(key[2:], None) if ahead else None
+        if got is not None and got[0] == tag_size and got[1] == tag_mtime:
+            tags, preds, error = got[2]
+        else:
+            if self.probe_file is None:
+                self.readers()
+            tags, preds, error = read_tag_file(self.read_tags, tag_path)
         tagset = ERROR_SET if error is not None else _tagset(self.db, tags, preds, self.tagsets)
         new = (key, tag_size, tag_mtime, _dumps(preds), error, tagset)
         if not self.build:
@@ -970,6 +1016,26 @@ class _Walk:
 
 
 _EMPTY: dict = {}
+
+
+def read_tag_file(read_tags, path: str) -> tuple[dict, dict, str | None]:
+    """(tags, predictions, None) of a tag file, or ({}, {}, the one-line problem) when it cannot be read."""
+    try:
+        tags, preds = read_tags(path)
+    except TaggerError as err:
+        return {}, {}, str(err)
+    except OSError as err:
+        return {}, {}, f"{path}: cannot read: {err.strerror or err}"
+    return tags, preds, None
+
+
+def skipped(name: str, listing) -> bool:
+    """Never an image (by its suffix), or an Eiger data file read through its master file."""
+    dot = name.rfind(".")
+    if dot > 0 and name[dot:].lower() in SKIP_SUFFIXES:
+        return True
+    m = _EIGER_DATA.match(name) if "_data_" in name else None
+    return bool(m and f"{m.group('stem')}_master.h5" in listing)
 
 
 def _no_rows() -> Iterator[tuple]:

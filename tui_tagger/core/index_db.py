@@ -25,7 +25,6 @@ locked db held by another process) is dropped rather than raised.
 
 from __future__ import annotations
 
-import heapq
 import json
 import os
 import sqlite3
@@ -43,6 +42,7 @@ CREATE TABLE IF NOT EXISTS files (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS files_tag_errors ON files (skey) WHERE error IS NOT NULL;
 CREATE INDEX IF NOT EXISTS files_tagset ON files (tagset, skey);
+CREATE INDEX IF NOT EXISTS files_containers ON files (skey) WHERE frames IS NOT NULL;
 CREATE TABLE IF NOT EXISTS frames (ref TEXT PRIMARY KEY, {_TAG_COLS}) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS frames_tagset ON frames (tagset);
 CREATE TABLE IF NOT EXISTS errors (
@@ -251,46 +251,33 @@ class IndexDB:
 
     def scan_paths(self, where: str, prefix: str, sep: str, columns: tuple[str, ...] = ()) -> Iterator[tuple]:
         """(skey, path = ``prefix`` + the rel path with "/" as ``sep``, *``columns``) of the rows ``where``
-        selects, in key order, from one statement on its own read connection (a snapshot; no lock held
-        between rows) when the index is a file, else in chunks. Text columns come back in their stored form
-        except the path."""
+        selects, in key order (``scan_path_chunks``, row by row)."""
+        for rows in self.scan_path_chunks(where, prefix, sep, columns):
+            yield from rows
+
+    def scan_path_chunks(self, where: str, prefix: str, sep: str, columns: tuple[str, ...] = ()) -> Iterator[list]:
+        """``scan_paths``'s rows a list at a time, from one statement on its own read connection (a
+        snapshot; no lock held between chunks) when the index is a file. Text columns come back in their
+        stored form except the path."""
         extra = "".join(f", {c}" for c in columns)
         sql = f"SELECT skey, ? || replace(skey, char(1), ?){extra} FROM files WHERE {where} ORDER BY skey"
-        conn = None
-        if self.persistent and self.path is not None:
-            try:
-                conn = sqlite3.connect(f"{Path(self.path).as_uri()}?mode=ro", uri=True, check_same_thread=False,
-                                       timeout=2.0)
-            except sqlite3.Error:
-                conn = None
-        if conn is None:
-            with self._lock:
-                try:
-                    rows = self._conn.execute(sql, (store_form(prefix), sep)).fetchall()
-                except sqlite3.Error:
-                    rows = []
-            for row in rows:
-                yield row if row[1].isascii() else (row[0], path_form(row[1]), *row[2:])
-            return
-        try:
-            cur = conn.execute(sql, (store_form(prefix), sep))
-            while True:
-                rows = cur.fetchmany(8192)
-                if not rows:
-                    break
-                for row in rows:
-                    yield row if row[1].isascii() else (row[0], path_form(row[1]), *row[2:])
-        except sqlite3.Error:
-            return
-        finally:
-            conn.close()
+        return self._path_chunks(sql, (store_form(prefix), sep))
 
     def paths_of_tagsets(self, ids: list[int], prefix: str, sep: str) -> Iterator[tuple[str, str]]:
-        """(skey, path) of the single-frame images whose tag set is one of ``ids``, in key order: one
-        range of the (tagset, skey) index per set, merged; on a read connection of its own (a snapshot)
-        when the index is a file."""
-        sql = ("SELECT skey, ? || replace(skey, char(1), ?) FROM files INDEXED BY files_tagset "
-               "WHERE tagset = ? ORDER BY skey")
+        """(skey, path) of the single-frame images whose tag set is one of ``ids``, in key order."""
+        for rows in self.tagset_path_chunks(ids, prefix, sep):
+            yield from rows
+
+    def tagset_path_chunks(self, ids: list[int], prefix: str, sep: str) -> Iterator[list]:
+        """``paths_of_tagsets``'s rows a list at a time: one range of the (tagset, skey) index per set,
+        merged by SQLite (a compound select ordered by key merges its sorted parts; at most 64 sets)."""
+        one = ("SELECT skey, ?1 || replace(skey, char(1), ?2) FROM files INDEXED BY files_tagset "
+               "WHERE tagset = {} ")
+        sql = "UNION ALL ".join(one.format(int(i)) for i in ids) + "ORDER BY 1"
+        return self._path_chunks(sql, (store_form(prefix), sep))
+
+    def _path_chunks(self, sql: str, params: tuple) -> Iterator[list]:
+        """The rows of ``sql`` (skey, path, ...) in lists, paths in their file-system form."""
         conn = None
         if self.persistent and self.path is not None:
             try:
@@ -301,12 +288,19 @@ class IndexDB:
         try:
             if conn is None:
                 with self._lock:
-                    streams = [self._conn.execute(sql, (store_form(prefix), sep, i)).fetchall() for i in ids]
+                    try:
+                        chunks = [self._conn.execute(sql, params).fetchall()]
+                    except sqlite3.Error:
+                        return
             else:
-                streams = [_rows_of(conn.execute(sql, (store_form(prefix), sep, i))) for i in ids]
-            rows = streams[0] if len(streams) == 1 else heapq.merge(*streams, key=_first)
-            for row in rows:
-                yield row if row[1].isascii() else (row[0], path_form(row[1]))
+                cur = conn.execute(sql, params)
+                chunks = iter(lambda: cur.fetchmany(8192), [])
+            for rows in chunks:
+                if not rows:
+                    continue
+                if not "".join([r[1] for r in rows]).isascii():
+                    rows = [r if r[1].isascii() else (r[0], path_form(r[1]), *r[2:]) for r in rows]
+                yield rows
         except sqlite3.Error:
             return
         finally:
@@ -333,7 +327,7 @@ class IndexDB:
         return out
 
     def has_containers(self) -> bool:
-        return bool(self._fetch("SELECT 1 FROM files WHERE frames IS NOT NULL LIMIT 1"))
+        return bool(self._fetch("SELECT 1 FROM files INDEXED BY files_containers WHERE frames IS NOT NULL LIMIT 1"))
 
     def folders(self) -> dict[str, str]:
         """Folder key -> stamp, of every folder the last walks listed."""
@@ -492,18 +486,6 @@ class IndexDB:
 
 
 _NO_TAGS: tuple[dict, tuple] = ({}, ())
-
-
-def _first(row: tuple):
-    return row[0]
-
-
-def _rows_of(cursor) -> Iterator[tuple]:
-    while True:
-        rows = cursor.fetchmany(8192)
-        if not rows:
-            return
-        yield from rows
 
 
 def _encodable(row) -> bool:
