@@ -152,3 +152,19 @@ def test_a_deleted_or_replaced_file_is_forgotten_so_a_new_one_at_its_path_is_tak
     with Follower([tmp_path]) as follower:  # a restart goes by (path, size, mtime) alone: this one was predicted
         assert collect(follower, 1.5) == []
     assert problems == []
+
+
+def test_frames_already_predicted_hold_no_memory_on_a_restart_or_a_safety_walk(tmp_path, monkeypatch):
+    """Memory stays flat however many frames the folders hold: what was predicted is looked up in the store, not
+    kept, when a restart's backlog or a safety walk meets it again."""
+    import tui_tagger.core.follow as follow
+
+    for i in range(20):
+        (tmp_path / f"f{i:02d}.tif").write_bytes(tiff(i))
+    with Follower([tmp_path]) as follower:
+        assert len(collect(follower)) == 20
+        assert follower._files == {}
+    monkeypatch.setattr(follow, "RESCAN_S", 0.3)
+    with Follower([tmp_path]) as follower:
+        assert collect(follower, 2.0) == []  # the backlog and a few safety walks (with events) met all 20
+        assert follower._files == {}

@@ -368,15 +368,18 @@ class Follower:
         root = self._root_of(path)
         return self._stores[self.roots.index(root)] if root is not None else None
 
-    def _record(self, path: str) -> _Record | None:
-        """What is known of ``path``: this run's record, else what an earlier watch stored."""
+    def _record(self, path: str, keep: bool = True) -> _Record | None:
+        """What is known of ``path``: this run's record, else what an earlier watch stored (``keep``: held in
+        memory from now on, for a file being taken)."""
         rec = self._files.get(path)
         if rec is None and path not in self._again:
             store = self._store_of(path)
             found = store.get(path) if store is not None else None
             if found is not None:
                 size, mtime_ns, frames, failed = found
-                rec = self._files[path] = _Record(size, mtime_ns, frames, frames > 1, 1 if failed else 0)
+                rec = _Record(size, mtime_ns, frames, frames > 1, 1 if failed else 0)
+                if keep:
+                    self._files[path] = rec
         return rec
 
     def _new_since(self, path: str) -> bool:
@@ -571,6 +574,7 @@ class Follower:
         if rec is not None and rec.failed_at == ident:
             return []
         if rec is not None and rec.emitted and not rec.container and (rec.size, rec.mtime_ns) == ident:
+            self._let_go(path, rec)
             return []  # a single frame handed out (or predicted by an earlier watch) as it is now
         fmt, refs, problem = probe_problem(path)
         if fmt is None:
@@ -674,8 +678,13 @@ class Follower:
         store = self._store_of(arrival.path)
         if store is not None:
             store.add(arrival.path, arrival.size, arrival.mtime_ns, rec.done, False)
-        if not rec.container and rec.done >= rec.emitted and not rec.tries and not self._busy(arrival.path):
-            del self._files[arrival.path]  # a single frame done: the store remembers it, memory stays flat
+        self._let_go(arrival.path, rec)
+
+    def _let_go(self, path: str, rec: _Record) -> None:
+        """A single frame done leaves memory (the store remembers it): memory stays flat however many frames a
+        run sees, or a restart finds in the folders."""
+        if not rec.container and rec.done >= rec.emitted and not rec.tries and not self._busy(path):
+            self._files.pop(path, None)
 
     def _busy(self, path: str) -> bool:
         return path in self._pending or self._store_of(path) is None or self._store_of(path)._broken
@@ -687,7 +696,7 @@ class Follower:
 
     def known(self, path: str) -> bool:
         """Whether ``path`` was handed out (or predicted by an earlier watch)."""
-        rec = self._record(path)
+        rec = self._record(path, keep=False)  # a safety walk asks this of every file: nothing stays in memory
         return rec is not None and rec.emitted > 0
 
 
