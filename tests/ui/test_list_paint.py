@@ -90,3 +90,40 @@ async def test_predict_computes_at_a_lower_priority_than_the_keys(folder):
         assert await until(pilot, lambda: app.predicting is None and app.session.predicted)
         assert seen and seen[0] > here
         assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == here  # the UI's is unchanged
+
+
+def test_a_thumbnail_line_is_half_blocks_of_its_pixels_centred_in_the_box():
+    """Each cell: ▀ in the upper pixel's colour on the lower pixel's, ▄ where only the lower pixel is, blank
+    outside the image; the image centred in thumb_w x 2*thumb_h pixels (a larger one shows its middle)."""
+    import numpy as np
+    from rich.color import Color
+    from rich.style import Style
+
+    from tui_tagger.ui.widgets.image_list import ImageList
+
+    def expected(arr, tw, th, line, base):
+        h, w = arr.shape[:2]
+        x0, y0 = (tw - w) // 2, (2 * th - h) // 2
+        out = []
+        for cx in range(tw):
+            px, uy, ly = cx - x0, 2 * line - y0, 2 * line + 1 - y0
+            up = arr[uy, px] if 0 <= px < w and 0 <= uy < h else None
+            lo = arr[ly, px] if 0 <= px < w and 0 <= ly < h else None
+            col = (lambda p: Color.from_rgb(*p) if p is not None else None)
+            if up is None and lo is None:
+                out.append((" ", base))
+            elif up is None:
+                out.append(("▄", base + Style(color=col(lo))))
+            else:
+                out.append(("▀", base + Style(color=col(up), bgcolor=col(lo))))
+        return out
+
+    lst = ImageList(session=None)
+    base = Style(bgcolor="#101010", bold=True)
+    rng = np.random.default_rng(2)
+    for shape, (tw, th) in (((6, 6), (6, 3)), ((5, 6), (6, 3)), ((3, 4), (6, 3)), ((9, 8), (6, 3)), ((12, 20), (10, 5))):
+        arr = rng.integers(0, 256, (*shape, 3), dtype=np.uint8)
+        lst.thumb_w, lst.thumb_h = tw, th
+        for line in range(th):
+            got = [(seg.text, seg.style) for seg in lst._thumb_segments(None, arr, line, base)]
+            assert got == expected(arr, tw, th, line, base), (shape, line)

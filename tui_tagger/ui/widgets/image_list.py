@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from rich.color import Color as RichColor
 from rich.segment import Segment
 from rich.style import Style
@@ -71,7 +72,8 @@ class ImageList(ScrollView, can_focus=True):
         self.placeholders = placeholders
         self.sorted = SortedRows()
         self.marked: set[str] = set()
-        self._styles: dict[tuple, Style] = {}
+        self._cells: dict[tuple, Segment] = {}  # half-block cells by (upper, lower, base style)
+        self._boxes: dict[int, tuple] = {}  # thumbnails as packed pixels (_thumb_cells)
         self._strips: dict[tuple, Strip] = {}  # rendered row lines, by everything they show
         self._component: dict[str, Style] = {}
         if placeholders is not None:
@@ -394,19 +396,6 @@ class ImageList(ScrollView, can_focus=True):
         self.refresh()
 
     # ---- painting ---------------------------------------------------------------------------
-    def _rgb_style(self, upper, lower, base: Style) -> Style:
-        key = (tuple(upper) if upper is not None else None, tuple(lower) if lower is not None else None)
-        style = self._styles.get(key)
-        if style is None:
-            style = Style(
-                color=RichColor.from_rgb(*upper) if upper is not None else None,
-                bgcolor=RichColor.from_rgb(*lower) if lower is not None else None,
-            )
-            if len(self._styles) > 50000:
-                self._styles.clear()
-            self._styles[key] = style
-        return base + style
-
     def _thumb_segments(self, row, arr, line: int, base: Style) -> list[Segment]:
         tw = self.thumb_w
         if line >= self.thumb_h:  # a zoomed row's text is 3 lines; below them, only the thumbnail
@@ -417,23 +406,49 @@ class ImageList(ScrollView, can_focus=True):
                 return [Segment(text.ljust(tw)[:tw], base + self._style("image-list--error"))]
             ph = self._style("image-list--placeholder")
             return [Segment("░" * tw if self.thumbs is not None else " " * tw, base + ph)]
-        if self.placeholders is not None:
+        if self.placeholders is not None:  # kitty graphics: the thumbnail as image cells
             return self.placeholders.thumb_line(arr, tw, self.thumb_h, line, base)
+        uppers, lowers = self._thumb_cells(arr)  # half blocks
+        cells, make = self._cells, self._cell_segment
+        return [cells.get((u, lo, base)) or make(u, lo, base) for u, lo in zip(uppers[line], lowers[line])]
+
+    def _thumb_cells(self, arr) -> tuple[list, list]:
+        """The thumbnail centred on its thumb_w x 2*thumb_h pixel box, as packed 0xRRGGBB ints (-1: no
+        pixel there): (upper, lower) pixel rows per line of cells. Made once per image, not per cell."""
+        size = (self.thumb_w, self.thumb_h)
+        hit = self._boxes.get(id(arr))
+        if hit is not None and hit[0] is arr and hit[1] == size:
+            return hit[2]
+        tw, th2 = self.thumb_w, 2 * self.thumb_h
         h, w = arr.shape[:2]
-        x0, y0 = (tw - w) // 2, (2 * self.thumb_h - h) // 2
-        segs = []
-        for cx in range(tw):
-            px = cx - x0
-            up_y, lo_y = 2 * line - y0, 2 * line + 1 - y0
-            upper = arr[up_y, px] if 0 <= px < w and 0 <= up_y < h else None
-            lower = arr[lo_y, px] if 0 <= px < w and 0 <= lo_y < h else None
-            if upper is None and lower is None:
-                segs.append(Segment(" ", base))
-            elif upper is None:
-                segs.append(Segment("▄", self._rgb_style(lower, None, base)))
-            else:
-                segs.append(Segment("▀", self._rgb_style(upper, lower, base)))
-        return segs
+        x0, y0 = (tw - w) // 2, (th2 - h) // 2
+        px = arr[..., :3].astype(np.int64)
+        packed = (px[..., 0] << 16) | (px[..., 1] << 8) | px[..., 2]
+        box = np.full((th2, tw), -1, np.int64)
+        ys, xs, ye, xe = max(0, -y0), max(0, -x0), min(h, th2 - y0), min(w, tw - x0)
+        if ye > ys and xe > xs:
+            box[y0 + ys:y0 + ye, x0 + xs:x0 + xe] = packed[ys:ye, xs:xe]
+        cells = (box[0::2].tolist(), box[1::2].tolist())
+        if len(self._boxes) > 4000:
+            self._boxes.clear()
+        self._boxes[id(arr)] = (arr, size, cells)
+        return cells
+
+    def _cell_segment(self, upper: int, lower: int, base: Style) -> Segment:
+        """One half-block cell: ▀ in the upper pixel's colour on the lower's, ▄ where only the lower is."""
+        def color(rgb: int):
+            return RichColor.from_rgb(rgb >> 16, (rgb >> 8) & 0xFF, rgb & 0xFF) if rgb >= 0 else None
+
+        if upper < 0 and lower < 0:
+            seg = Segment(" ", base)
+        elif upper < 0:
+            seg = Segment("▄", base + Style(color=color(lower)))
+        else:
+            seg = Segment("▀", base + Style(color=color(upper), bgcolor=color(lower)))
+        if len(self._cells) > 50000:
+            self._cells.clear()
+        self._cells[(upper, lower, base)] = seg
+        return seg
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
