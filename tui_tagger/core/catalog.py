@@ -36,7 +36,8 @@ from typing import NamedTuple
 from tui_tagger import config
 from tui_tagger.core.atomic import remove_stale_temp
 from tui_tagger.core.errors import FileProblem, TaggerError
-from tui_tagger.core.index_db import ERROR_SET, SEP, ErrorRow, IndexDB, path_form, rel_of, skey, sort_key
+from tui_tagger.core.index_db import (ERROR_SET, SEP, ErrorRow, IndexDB, key_paths, path_form, rel_of, skey,
+                                      sort_key)
 from tui_tagger.core import read_ahead
 from tui_tagger.core.query import Query, parse_query
 from tui_tagger.core.read_ahead import ReadAhead
@@ -501,15 +502,15 @@ class _IndexRows:
         db, prefix, sep = self.db, self.cat._prefixes.root_prefix, os.sep
         plain = "format IS NOT NULL AND frames IS NULL"
         if self.hit is None:
-            streams = [db.scan_path_chunks(plain, prefix, sep)]
+            streams = [db.key_chunks(plain)]
         elif not self.hit:
             streams = []
         elif len(self.hit) <= 64:
-            streams = [db.tagset_path_chunks(sorted(self.hit), prefix, sep)]
+            streams = [db.tagset_key_chunks(sorted(self.hit))]
         else:
             ids = ",".join(str(int(i)) for i in sorted(self.hit))
-            streams = [db.scan_path_chunks(f"{plain} AND error IS NULL AND tagset IN ({ids})", prefix, sep)]
-        rows = [(r for chunk in stream for r in chunk) for stream in streams]
+            streams = [db.key_chunks(f"{plain} AND error IS NULL AND tagset IN ({ids})")]
+        rows = [(r for keys in stream for r in zip(keys, key_paths(keys, prefix, sep))) for stream in streams]
         if self.per_row:
             ids = ",".join(str(int(i)) for i in sorted(self.per_row))
             decided = db.scan_paths(f"{plain} AND error IS NULL AND tagset IN ({ids})", prefix, sep,
@@ -519,8 +520,8 @@ class _IndexRows:
             rows.append((key, None) for key, _ in db.scan_paths("format IS NOT NULL AND frames IS NOT NULL",
                                                                   prefix, sep))
         if len(rows) == len(streams) == 1:
-            for chunk in streams[0]:
-                yield [r[1] for r in chunk]
+            for keys in streams[0]:
+                yield key_paths(keys, prefix, sep)
             return
         out: list[str] = []
         for row in heapq.merge(*rows, key=lambda r: r[0]):

@@ -114,6 +114,13 @@ def rel_of(key: str) -> str:
     return path_form(key.replace(SEP, "/"))
 
 
+def key_paths(keys: list[str], prefix: str, sep: str) -> list[str]:
+    """The paths of index keys: ``prefix`` + the relative path with ``sep`` between its parts."""
+    if "".join(keys).isascii():
+        return [prefix + k.replace(SEP, sep) for k in keys]
+    return [prefix + path_form(k.replace(SEP, sep)) for k in keys]
+
+
 # the path-like text columns: escaped on the way in, restored on the way out
 _FILE_TEXT = (4, 5, 6, 10)  # cands, frames, tag_key, error (the key stays in its stored form)
 _FRAME_TEXT = (0, 1, 5)  # ref, tag_key, error
@@ -251,33 +258,36 @@ class IndexDB:
 
     def scan_paths(self, where: str, prefix: str, sep: str, columns: tuple[str, ...] = ()) -> Iterator[tuple]:
         """(skey, path = ``prefix`` + the rel path with "/" as ``sep``, *``columns``) of the rows ``where``
-        selects, in key order (``scan_path_chunks``, row by row)."""
-        for rows in self.scan_path_chunks(where, prefix, sep, columns):
-            yield from rows
-
-    def scan_path_chunks(self, where: str, prefix: str, sep: str, columns: tuple[str, ...] = ()) -> Iterator[list]:
-        """``scan_paths``'s rows a list at a time, from one statement on its own read connection (a
-        snapshot; no lock held between chunks) when the index is a file. Text columns come back in their
-        stored form except the path."""
+        selects, in key order, from one statement on its own read connection (a snapshot; no lock held
+        between chunks) when the index is a file. Text columns come back in their stored form except the
+        path."""
         extra = "".join(f", {c}" for c in columns)
         sql = f"SELECT skey, ? || replace(skey, char(1), ?){extra} FROM files WHERE {where} ORDER BY skey"
-        return self._path_chunks(sql, (store_form(prefix), sep))
+        for rows in self._path_chunks(sql, (store_form(prefix), sep)):
+            yield from rows
 
     def paths_of_tagsets(self, ids: list[int], prefix: str, sep: str) -> Iterator[tuple[str, str]]:
         """(skey, path) of the single-frame images whose tag set is one of ``ids``, in key order."""
-        for rows in self.tagset_path_chunks(ids, prefix, sep):
-            yield from rows
+        for keys in self.tagset_key_chunks(ids):
+            yield from zip(keys, key_paths(keys, prefix, sep))
 
-    def tagset_path_chunks(self, ids: list[int], prefix: str, sep: str) -> Iterator[list]:
-        """``paths_of_tagsets``'s rows a list at a time: one range of the (tagset, skey) index per set,
-        merged by SQLite (a compound select ordered by key merges its sorted parts; at most 64 sets)."""
-        one = ("SELECT skey, ?1 || replace(skey, char(1), ?2) FROM files INDEXED BY files_tagset "
-               "WHERE tagset = {} ")
+    def tagset_key_chunks(self, ids: list[int]) -> Iterator[list[str]]:
+        """The keys of the single-frame images whose tag set is one of ``ids``, in key order, a list at a
+        time: one range of the (tagset, skey) index per set, merged by SQLite (a compound select ordered
+        by key merges its sorted parts; at most 64 sets). ``key_paths`` makes them paths."""
+        one = "SELECT skey FROM files INDEXED BY files_tagset WHERE tagset = {} "
         sql = "UNION ALL ".join(one.format(int(i)) for i in ids) + "ORDER BY 1"
-        return self._path_chunks(sql, (store_form(prefix), sep))
+        for rows in self._path_chunks(sql, (), paths=False):
+            yield [r[0] for r in rows]
 
-    def _path_chunks(self, sql: str, params: tuple) -> Iterator[list]:
-        """The rows of ``sql`` (skey, path, ...) in lists, paths in their file-system form."""
+    def key_chunks(self, where: str) -> Iterator[list[str]]:
+        """The keys of the rows ``where`` selects, in key order, a list at a time."""
+        for rows in self._path_chunks(f"SELECT skey FROM files WHERE {where} ORDER BY skey", (), paths=False):
+            yield [r[0] for r in rows]
+
+    def _path_chunks(self, sql: str, params: tuple, paths: bool = True) -> Iterator[list]:
+        """The rows of ``sql`` (skey, path, ...) in lists, paths in their file-system form (``paths``
+        False: as they come)."""
         conn = None
         if self.persistent and self.path is not None:
             try:
@@ -298,7 +308,7 @@ class IndexDB:
             for rows in chunks:
                 if not rows:
                     continue
-                if not "".join([r[1] for r in rows]).isascii():
+                if paths and not "".join([r[1] for r in rows]).isascii():
                     rows = [r if r[1].isascii() else (r[0], path_form(r[1]), *r[2:]) for r in rows]
                 yield rows
         except sqlite3.Error:
