@@ -23,6 +23,7 @@ import pickle
 import struct
 import subprocess
 import sys
+from pathlib import Path
 
 # One child per core, the walk's own process besides; started once the walk has probed this many files
 # itself (a big cold scan, not a few new files).
@@ -111,10 +112,14 @@ class ReadAhead:
 
     def start(self) -> None:
         cmd = [sys.executable, "-m", "tui_tagger.core.read_ahead"]
+        # the children run this very package, wherever the caller found it
+        package_root = str(Path(__file__).resolve().parents[2])
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH"))
+                                                           if p)}
         try:
             for _ in range(WORKERS):
                 self.children.append(subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                                      stderr=subprocess.DEVNULL))
+                                                      stderr=subprocess.DEVNULL, env=env))
                 self.order.append([])
         except OSError:
             self.close()
