@@ -282,7 +282,12 @@ def test_an_in_place_rewrite_shows_after_verify_or_once_the_rolling_check_comes_
 def test_a_cold_scan_read_ahead_in_child_processes_lists_what_the_walk_alone_does(tricky, tmp_path, monkeypatch):
     from tui_tagger.core import read_ahead
 
+    raw = os.fsdecode(b"deep\xfe")  # a folder and a file whose names are not UTF-8, read by a child
+    (tricky / "b" / raw).mkdir()
+    tiff(tricky / "b" / raw / os.fsdecode(b"f\xfe.tif"))
+    tag_file(tricky / "b" / raw / os.fsdecode(b"f\xfe.xml"), ["Amorphous"])
     alone = Catalog(tricky, cache_dir=tmp_path / "alone").entries()
+    assert any(e.tags == {"Amorphous": None} for e in alone)
     monkeypatch.setattr(read_ahead, "WORKERS", 2)
     monkeypatch.setattr(read_ahead, "START_AFTER", 0)  # the children start at the first folder
     answered = []
@@ -296,5 +301,5 @@ def test_a_cold_scan_read_ahead_in_child_processes_lists_what_the_walk_alone_doe
     monkeypatch.setattr(read_ahead.ReadAhead, "take", spy)
     ahead = Catalog(tricky, cache_dir=tmp_path / "ahead").entries()
     assert ahead == alone  # tags, sources, predictions, errors (the truncated tag file), frames
-    assert answered.count(True) == 2  # b and b/deep came from a child; the top folder the walk read itself
+    assert answered.count(True) == 3  # b and its folders came from a child; the top folder the walk read itself
     assert list(Catalog(tricky, cache_dir=tmp_path / "ahead").rows()) == alone  # and the index holds them
