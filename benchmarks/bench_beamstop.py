@@ -1,7 +1,9 @@
 """The beamstop verdict (core/beamstop.py: ``judge``, as predict runs it) on generated frames whose stop is
 known: how often a bar, or a frame with no stop, is called round (must be never: it would hide a real linear
 stop), how often a round stop is found, and the CPU time per frame, per frame size; with the true beam centre
-stated (as a header or PONI file states it), and with none (the stop found from the pixels alone).
+stated (as a header or PONI file states it), and with none (the stop found from the pixels alone). With the
+centre stated, also ``open_beam`` (the direct beam unblocked: both stop tags lowered): how often a frame with
+a stop is called open (must be never) and how many frames without a stop are.
 
     python benchmarks/bench_beamstop.py [--count 200] [--sizes 256,384,512,1024] [--seed 9100] [--centre both]
 """
@@ -24,12 +26,12 @@ def main() -> None:
 
     import numpy as np
 
-    from tui_tagger.core.beamstop import judge
+    from tui_tagger.core.beamstop import judge, open_beam
     from tui_tagger.core.synth import draw_scene, generate_frame
 
     modes = ("stated", "none") if args.centre == "both" else (args.centre,)
     print(f"{'size':>5} {'centre':>7} {'bars':>5} {'bar->round':>10} {'no stop':>7} {'none->round':>11} "
-          f"{'round stops':>11} {'found round':>11} {'CPU ms p50':>10} {'max':>6}")
+          f"{'round stops':>11} {'found round':>11} {'stop->open':>10} {'none->open':>10} {'CPU ms p50':>10} {'max':>6}")
     for size in (int(s) for s in args.sizes.split(",")):
         frames = []
         for i in range(args.count):
@@ -43,11 +45,14 @@ def main() -> None:
             for counts, mask, centre, truth in frames:
                 t = time.process_time()
                 kind = judge(counts, mask, centre if mode == "stated" else None).kind
+                opened = mode == "stated" and open_beam(counts, mask, centre)
                 spent.append(time.process_time() - t)
                 verdicts[truth, kind] += 1
+                verdicts[truth, "open"] += opened
             n = Counter(t for _, _, _, t in frames)
             print(f"{size:>5} {mode:>7} {n['bar']:>5} {verdicts['bar', 'round']:>10} {n['none']:>7} "
                   f"{verdicts['none', 'round']:>11} {n['round']:>11} {verdicts['round', 'round']:>11} "
+                  f"{verdicts['bar', 'open'] + verdicts['round', 'open']:>10} {verdicts['none', 'open']:>10} "
                   f"{1000 * float(np.median(spent)):>10.1f} {1000 * max(spent):>6.0f}")
 
 

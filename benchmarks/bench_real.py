@@ -131,7 +131,7 @@ def physics_report(images: Path, run) -> None:
         if found is not None and found.ruled_out:
             named += "; not " + "/".join(sorted(found.ruled_out))
         if found is not None and found.stop:
-            named += f"; {found.stop} beamstop"
+            named += "; the direct beam unblocked (no stop)" if found.stop == "open" else f"; {found.stop} beamstop"
         if found is not None and found.beam_off:
             named += "; beam off the frame"
         print(f"  {Path(ref).name}: {named}" + (f"  [{', '.join(labels)}]" if labels else ""))

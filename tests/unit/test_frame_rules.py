@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tui_tagger.core.beamstop import judge, measure
+from tui_tagger.core.beamstop import judge, measure, open_beam
 from tui_tagger.core.frame_rules import (
     PHYSICS_FLOOR,
     RULED_OUT,
@@ -303,3 +303,43 @@ def test_generated_frames_without_a_centre_never_call_a_bar_round():
         kinds[truth].append(kind)
     assert kinds["linear"] and "round" not in kinds["linear"] and "round" not in kinds["none"]
     assert "round" in kinds["round"]
+
+
+# ----------------------------------------------------------------------------- the beam unblocked
+
+
+def _beam(dx, dy, peak=2e6, sigma=1.5):
+    return peak * np.exp(-0.5 * (dx**2 + dy**2) / sigma**2)
+
+
+def test_the_direct_beam_unblocked_at_the_stated_centre_means_no_stop():
+    img, dx, dy, r = _saxs()
+    counts = _counts(img + _beam(dx, dy), np.zeros_like(r, bool))
+    assert open_beam(counts, None, (CX, CY))
+    found = check_frame(counts, None, _geometry(1.5, center_rc=(CY, CX)))
+    assert found.stop == "open"
+    out = found.apply({"Linear beamstop": 0.6, "Circular beamstop": 0.3, "TSAXS": 0.7})
+    assert out["Linear beamstop"] <= 0.05 and out["Circular beamstop"] <= 0.05 and out["TSAXS"] == 0.7
+    assert not open_beam(counts, None, None)  # a bright compact peak found in the pixels may be a Bragg spot
+
+
+def test_a_beam_seen_through_or_beside_a_stop_is_not_an_open_beam():
+    img, dx, dy, r = _saxs()
+    beam = _beam(dx, dy)
+    # a semi-transparent disc on an arm: the attenuated beam shows, the scattering around it is shaded
+    disc = (r <= 10) | _arm(dx, dy, 45, 4)
+    seen_through = np.random.default_rng(1).poisson(np.where(disc, 1e-3 * (img + beam), img + beam))
+    assert not open_beam(seen_through, None, (CX, CY))
+    # a semi-transparent bar over the beam, its tip no wider than the beam's halo: it shades only a sliver
+    # of each ring around the spot
+    for width in (4, 8):
+        bar = _arm(dx, dy, 180, width) | (r <= 3)
+        through = np.random.default_rng(width).poisson(np.where(bar, 1e-3 * (img + beam), img + beam))
+        assert not open_beam(through, None, (CX, CY))
+    # a flare leaking past a bar's edge: the brightest spot is beside the stop, the stated centre behind it
+    bar = _arm(dx, dy, 90, 10) | (r <= 6)
+    flare = _counts(img + _beam(dx - 9, dy, sigma=3.0), bar)
+    assert not open_beam(flare, None, (CX, CY))
+    # a bright Bragg spot away from the stated centre, the beam behind a round stop
+    spot = _counts(img + _beam(dx - 60, dy + 40), (r <= 10) | _arm(dx, dy, 0, 4))
+    assert not open_beam(spot, None, (CX, CY))

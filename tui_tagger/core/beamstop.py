@@ -78,13 +78,23 @@ DISC_UNIFORM = 75
 # leaking through or past the stop, a hot pixel): unknown, like a masked pixel.
 BEAM_BRIGHT = 3.0
 # The search (find_shadows): the reduced copy's longer side; the widest shadow it fills (share of that
-# side, the grey closing's half-width: a stop's disc is 0.5-9 %); the share of a circle just outside a dark
+# side, the grey closing's half-width: a stop's disc is 0.5-9 % of a frame's side); the share of a circle just outside a dark
 # region that must be lit (1/SHADOW_FRACTION times MIN_CONTRAST noise widths above the dark level); how
 # many of the widest enclosed dark points are measured.
 SEARCH_SIDE = 256
 SEARCH_HOLE = 0.06
 ENCLOSED = 0.5
 SEARCH_TRIES = 2
+# The open beam (open_beam): its peak at least this many times the frame's 99.9th percentile (above the
+# dark level), the rings lit out to this many spot radii.
+OPEN_PEAK = 100.0
+OPEN_REACH = 6
+# The spot: out to where the ring medians fall under this share of the peak; the stated centre inside it.
+OPEN_SPOT = 0.01
+# Around the spot, each ring's this quantile must be lit (a shadow over 2 % of a ring is seen: a 4 px bar
+# 30 px out); only rings whose median stands MIN_CONTRAST**2 noise widths up count (noise alone keeps
+# their low quantile lit).
+OPEN_LOW = 0.02
 
 
 @dataclass(frozen=True)
@@ -99,9 +109,9 @@ class Shadow:
     at: tuple[float, float] | None = None  # (x, y) measured at: the stated centre or a blob the search found
 
 
-def _ring_stats(radius: np.ndarray, values: np.ndarray, nbins: int) -> np.ndarray:
-    """Median of ``values`` per integer radius bin (NaN where empty): one sort of one key (the bin plus the
-    value scaled into [0, 1)), no loop over the bins."""
+def _ring_stats(radius: np.ndarray, values: np.ndarray, nbins: int, q: float = 0.5) -> np.ndarray:
+    """The ``q`` quantile (default the median) of ``values`` per integer radius bin (NaN where empty): one
+    sort of one key (the bin plus the value scaled into [0, 1)), no loop over the bins."""
     radius = np.minimum(radius, nbins - 1)
     lo_v, hi_v = float(values.min()), float(values.max())
     scale = (hi_v - lo_v) / 0.999 if hi_v > lo_v else 1.0
@@ -110,7 +120,8 @@ def _ring_stats(radius: np.ndarray, values: np.ndarray, nbins: int) -> np.ndarra
     start = np.concatenate([[0], np.cumsum(counts)[:-1]])
     out = np.full(nbins, np.nan)
     has = counts > 0
-    lo, hi = (start + (counts - 1) // 2)[has], (start + counts // 2)[has]  # the middle one or two of each bin
+    pos = q * (counts - 1)  # the q-th of each bin (the middle one or two for the median)
+    lo, hi = (start + np.floor(pos).astype(int))[has], (start + np.ceil(pos).astype(int))[has]
     frac = lambda k: (key[k] - np.floor(key[k])) * scale + lo_v  # noqa: E731
     out[has] = 0.5 * (frac(lo) + frac(hi))
     return out
@@ -332,10 +343,17 @@ def find_shadows(data: np.ndarray, valid: np.ndarray | None = None, limit: int =
     values = mean[seen]
     lo = float(np.partition(values, 3)[3]) if values.size > 4 else float(values.min())  # the darkest, not one outlier
     level = np.where(seen, mean - lo, 0.0)  # masked blocks add no brightness
-    size = 2 * max(2, int(SEARCH_HOLE * max(mean.shape))) + 1
-    around = ndimage.minimum_filter(ndimage.maximum_filter(level, size), size)  # the closing: holes filled
+    # the closing (holes filled) on 2 x 2 block maxima, a quarter of the work: it only says how bright the
+    # surroundings are
+    h2, w2 = (level.shape[0] + 1) // 2, (level.shape[1] + 1) // 2
+    coarse = np.pad(level, ((0, 2 * h2 - level.shape[0]), (0, 2 * w2 - level.shape[1]))).reshape(h2, 2, w2, 2).max(axis=(1, 3))
+    size = 2 * max(1, int(SEARCH_HOLE * max(coarse.shape))) + 1
+    around = ndimage.minimum_filter(ndimage.maximum_filter(coarse, size), size)
+    around = np.repeat(np.repeat(around, 2, 0), 2, 1)[: level.shape[0], : level.shape[1]]
     noise = MIN_CONTRAST * np.sqrt(np.maximum(np.abs(mean), 1.0))
     dark = seen & (level <= SHADOW_FRACTION * around) & (around - level >= noise)
+    if not dark.any():
+        return []
     # distance of each dark block to the nearest other one (taxicab: never less than the true distance, so the
     # circle just outside lies outside; the frame's border is not dark)
     depth = ndimage.distance_transform_cdt(np.pad(dark, 1), metric="taxicab")[1:-1, 1:-1]
@@ -394,3 +412,65 @@ def judge(data: np.ndarray, valid: np.ndarray | None, center: tuple[float, float
     if bars:
         return bars[0]
     return first or (verdicts[0] if verdicts else Shadow(None, why="no shadow found in the pixels"))
+
+
+def open_beam(data: np.ndarray, valid: np.ndarray | None, center: tuple[float, float] | None) -> bool:
+    """Whether the direct beam reaches the detector unblocked at the stated ``center`` (x, y): the frame's
+    brightest spot lies there (within a few pixels), at least OPEN_PEAK times brighter than the frame's
+    99.9th percentile above the dark level (a beam, not scattering: there is no Bragg spot at q = 0), and
+    just outside the spot the rings are lit: out to OPEN_REACH spot radii, or as far as their medians stand
+    MIN_CONTRAST**2 noise widths above the dark level (at least 2 spot radii of them), the darkest
+    OPEN_LOW of each ring is not darker than SHADOW_FRACTION of the median of a ring beyond it (a
+    semi-transparent stop that lets an attenuated beam through, a bar's tip or a disc, still shades a part
+    of every ring around it).
+    No stop blocks that beam. Never from a centre found in the pixels: a saturated Bragg spot is also a bright
+    compact peak."""
+    if center is None:
+        return False
+    data = np.asarray(data)
+    h, w = data.shape[-2:]
+    cx, cy = float(center[0]), float(center[1])
+    if not (0 <= cx < w and 0 <= cy < h):
+        return False
+    finite = np.isfinite(data)
+    valid = finite if valid is None else (np.asarray(valid, bool) & finite)
+    step = max(1, int(math.sqrt(h * w / 40_000)))
+    sample = data[::step, ::step][valid[::step, ::step]]
+    if sample.size < 1024:
+        return False
+    dark, high = (float(v) for v in np.percentile(sample, (1, 99.9)))
+    half = int(max(8.0, 0.03 * min(h, w)))
+    y0, y1, x0, x1 = max(0, int(cy) - half), min(h, int(cy) + half + 1), max(0, int(cx) - half), min(w, int(cx) + half + 1)
+    win, ok = data[y0:y1, x0:x1].astype(np.float64), valid[y0:y1, x0:x1]
+    if not ok.any():
+        return False
+    k = int(np.argmax(np.where(ok, win, -np.inf)))
+    py, px = divmod(k, win.shape[1])
+    peak = float(win[py, px])
+    px, py = px + x0, py + y0
+    if math.hypot(px + 0.5 - cx, py + 0.5 - cy) > half or peak - dark < OPEN_PEAK * max(high - dark, 1.0):
+        return False
+    # the stated centre lies in the spot: not in a stop's shadow beside a flare that leaks past its edge
+    at = data[int(cy), int(cx)] if valid[int(cy), int(cx)] else -np.inf
+    if not at - dark >= OPEN_SPOT * (peak - dark):
+        return False
+    # ring medians around the peak; the spot: out to where they fall under OPEN_SPOT of the peak
+    m = int(max(60, 0.1 * min(h, w)))
+    yy, xx = np.mgrid[max(0, py - m) : min(h, py + m + 1), max(0, px - m) : min(w, px + m + 1)]
+    r = np.hypot(xx - px, yy - py).astype(int)
+    near_ok = valid[yy, xx] & (r <= m)
+    med = _ring_stats(r[near_ok], data[yy, xx][near_ok].astype(np.float64), m + 1)
+    above = np.flatnonzero(np.nan_to_num(med, nan=-np.inf) - dark >= OPEN_SPOT * (peak - dark))
+    spot = int(above.max()) + 1 if above.size else 1
+    reach = min(OPEN_REACH * spot, len(med) - 1)
+    rings = med[spot + 2 : reach + 1] - dark
+    # each ring's darkest 2 %: a bar's tip or a disc over the beam shades a part of every ring
+    low = _ring_stats(r[near_ok], data[yy, xx][near_ok].astype(np.float64), m + 1, OPEN_LOW)[spot + 2 : reach + 1] - dark
+    # the rings where scattering is seen well (MIN_CONTRAST**2 noise widths up), from the spot outwards
+    seen = np.isfinite(rings) & np.isfinite(low) & (rings >= MIN_CONTRAST**2 * max(1.0, abs(dark) ** 0.5))
+    n = int(np.argmin(seen)) if not seen.all() else len(seen)
+    if n < max(3, 2 * spot):
+        return False
+    rings, low = rings[:n], low[:n]
+    beyond = np.maximum.accumulate(rings[::-1])[::-1]  # the brightest ring at or beyond each
+    return bool((low >= SHADOW_FRACTION * beyond).all())

@@ -15,7 +15,10 @@ The network sees a 256 px picture without units. Three things it cannot know are
 - **a round beamstop** (``core.beamstop.judge``): a disc clearly wider than its arm, measured at full
   resolution around the beam centre the header (or a PONI file) gives, or, where none is stated or it shows
   no verdict, around the dark shadows the pixels show. "Linear beamstop" is lowered, "Circular beamstop"
-  raised.
+  raised;
+- **no beamstop in the beam** (``core.beamstop.open_beam``): at the stated beam centre the direct beam
+  itself, far brighter than any scattering, ringed by lit scattering (no shadow of a stop, not even of a
+  semi-transparent one): "Linear beamstop" and "Circular beamstop" are lowered.
 
 Nothing else moves. Each rule acts only where it is sure: no geometry, no verdict, no change.
 """
@@ -44,13 +47,16 @@ BEAM_OFF_MARGIN = 0.02  # share of the frame's longer side the stated centre lie
 BEAM_OFF_FLOOR = 0.9  # "Beam off image" there
 ROUND_STOP_FLOOR = 0.9  # "Circular beamstop" on a frame with a measured round stop
 ROUND_STOP_LINEAR = 0.05  # "Linear beamstop" there
+OPEN_BEAM_STOP = 0.05  # both beamstop tags on a frame whose direct beam reaches the detector unblocked
 
 
 @dataclass(frozen=True)
 class FrameCheck:
     """The sure findings of one frame. ``calibrants``: ((name, confidence), ...); ``ruled_out``: experiment
-    types the geometry excludes; ``stop``: "round" where a round beamstop was measured, else None;
-    ``beam_off``: the stated beam centre lies well outside the frame."""
+    types the geometry excludes; ``stop``: "round" where a round beamstop was measured, "open" (below), else
+    None;
+    ``beam_off``: the stated beam centre lies well outside the frame; ``stop`` "open": the direct beam
+    reaches the detector unblocked (no stop in it)."""
 
     calibrants: tuple[tuple[str, float], ...] = ()
     ruled_out: frozenset[str] = field(default_factory=frozenset)
@@ -89,6 +95,10 @@ class FrameCheck:
                 out["Linear beamstop"] = min(out["Linear beamstop"], ROUND_STOP_LINEAR)
             if "Circular beamstop" in out:
                 out["Circular beamstop"] = max(out["Circular beamstop"], ROUND_STOP_FLOOR)
+        if self.stop == "open":
+            for tag in ("Linear beamstop", "Circular beamstop"):
+                if tag in out:
+                    out[tag] = min(out[tag], OPEN_BEAM_STOP)
         return out
 
     def apply_row(self, row: np.ndarray, tags: list[str]) -> None:
@@ -126,7 +136,7 @@ def ruled_out_types(geometry, shape=None) -> frozenset[str]:
 def check_frame(data: np.ndarray, mask: np.ndarray | None, geometry) -> FrameCheck:
     """The sure findings of a decoded frame with the geometry its header (or a PONI file) gives (None or an
     empty Geometry: the pixels alone)."""
-    from tui_tagger.core.beamstop import judge
+    from tui_tagger.core.beamstop import judge, open_beam
     from tui_tagger.core.calibrant import has_q, identify
     from tui_tagger.core.geometry import direct_beam_px
 
@@ -141,5 +151,7 @@ def check_frame(data: np.ndarray, mask: np.ndarray | None, geometry) -> FrameChe
         off = not (-margin <= beam[0] <= shape[0] + margin and -margin <= beam[1] <= shape[1] + margin)
         centre = (beam[1], beam[0])
     # the beam stated well off the frame: no stop on it to judge (a shadow there is a horizon or a window)
-    stop = None if off else judge(data, mask, centre).kind
-    return FrameCheck(calibrants, ruled_out_types(geometry, shape), "round" if stop == "round" else None, off)
+    stop = None
+    if not off:
+        stop = "open" if open_beam(data, mask, centre) else judge(data, mask, centre).kind
+    return FrameCheck(calibrants, ruled_out_types(geometry, shape), stop if stop in ("round", "open") else None, off)
