@@ -1,12 +1,16 @@
-"""What a list shows after keys is what a full repaint would show: a scroll moves the lines still on screen
-instead of painting them again, and the scrollbar redraws only when it changes (ImageList's paint caches)."""
+"""What the screen shows after keys is what a full repaint would show, though a key repaints little: a list's
+scroll moves the lines still on screen, its scrollbar redraws only when it changes, the checklist repaints the
+lines whose tick, source or p changed; the half blocks of thumbnails and the inspect image are what they were;
+p's model yields the CPU to the keys."""
 
 from __future__ import annotations
 
 from support import make_folder, until
 from textual.geometry import Region
+from textual.widget import Widget
 
 from tui_tagger.ui.app import TaggerApp
+from tui_tagger.ui.widgets.image_list import ListScrollBar
 
 RING = "Ring: Isotropic"
 
@@ -19,7 +23,7 @@ def painted(widget) -> list[list]:
 def repainted(widget) -> list[list]:
     """The same lines painted from nothing."""
     widget._styles_cache.clear()
-    if hasattr(widget, "_lines"):
+    if isinstance(widget, ListScrollBar):
         widget._lines = (None, None)
     return painted(widget)
 
@@ -30,6 +34,9 @@ async def test_after_down_pagedown_and_up_the_list_shows_what_a_full_repaint_sho
     async with app.run_test(size=(120, 30)) as pilot:
         assert await until(pilot, lambda: len(app.pos.rows) == 40)
         lst = app.pos
+        # every thumbnail in first: one arriving between the two paints below would change a row
+        assert await until(pilot, lambda: all(app.thumbs.get(r.path) is not None for r in lst.rows))
+        await pilot.pause(0.2)
         lst.focus()
         for keys in (["down"] * 12, ["pagedown"], ["up"] * 5, ["pagedown"] * 3, ["pageup", "down", "down"]):
             await pilot.press(*keys)
@@ -39,6 +46,8 @@ async def test_after_down_pagedown_and_up_the_list_shows_what_a_full_repaint_sho
             assert shown == repainted(lst), keys
             bar = lst.vertical_scrollbar
             assert painted(bar) == repainted(bar), keys
+            bar._dirty_regions.add(Region(0, 0, *bar.size))  # Textual's own render of the bar, line by line
+            assert painted(bar) == [list(Widget.render_line(bar, y)) for y in range(bar.size.height)]
         # the cursor row is the one the inspect pane shows, on screen
         top = int(lst.scroll_y) // lst.row_h
         assert lst.current.name in "".join(seg.text for seg in painted(lst)[1 + (lst.cursor - top) * lst.row_h])
@@ -127,3 +136,22 @@ def test_a_thumbnail_line_is_half_blocks_of_its_pixels_centred_in_the_box():
         for line in range(th):
             got = [(seg.text, seg.style) for seg in lst._thumb_segments(None, arr, line, base)]
             assert got == expected(arr, tw, th, line, base), (shape, line)
+
+
+async def test_the_checklist_follows_the_cursor_repainting_only_what_changed(folder):
+    """Moving between images with other tags: the checklist ticks the shown image's tags, and its lines are
+    what a full repaint shows (only the changed lines were repainted)."""
+    from tui_tagger.ui.widgets.checklist import TagChecklist
+
+    app = TaggerApp(folder, tag=RING, graphics="none", thumbnails=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        assert await until(pilot, lambda: len(app.pos.rows) == 2)
+        checklist = app.query_one(TagChecklist)
+        app.pos.focus()
+        for key in ("down", "up", "down"):
+            await pilot.press(key)
+            await pilot.pause()
+            row = app.pos.current
+            assert set(checklist.selected) == set(app.session.tags(row))
+            assert painted(checklist) == repainted(checklist), row.name
+        assert {"TSAXS", RING} <= set(app.session.tags(app.pos.rows[0])) | set(app.session.tags(app.pos.rows[1]))

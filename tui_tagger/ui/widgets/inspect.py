@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import SelectionList, Static
+from textual.widgets import Static
 from textual.widgets.selection_list import Selection
 
 from tui_tagger.core.text import printable
@@ -99,12 +99,7 @@ class InspectPane(Vertical):
         if key == getattr(self, "_checklist_key", None):
             # same options: only the ticks change (rebuilding ~100 options per cursor move is slow)
             self._filling = True
-            want = set(tags)
-            with checklist.prevent(SelectionList.SelectedChanged):
-                for value in set(checklist.selected) - want:
-                    checklist.deselect(value)
-                for value in want - set(checklist.selected):
-                    checklist.select(value)
+            checklist.set_ticks(tags)
             self._filling = False
             return
         self._checklist_key = key
