@@ -290,6 +290,7 @@ def test_a_cold_scan_read_ahead_in_child_processes_lists_what_the_walk_alone_doe
     assert any(e.tags == {"Amorphous": None} for e in alone)
     monkeypatch.setattr(read_ahead, "WORKERS", 2)
     monkeypatch.setattr(read_ahead, "START_AFTER", 0)  # the children start at the first folder
+    monkeypatch.setattr(read_ahead, "idle_cores", lambda: 2)  # whatever else this machine runs
     answered = []
     take = read_ahead.ReadAhead.take
 
@@ -303,3 +304,7 @@ def test_a_cold_scan_read_ahead_in_child_processes_lists_what_the_walk_alone_doe
     assert ahead == alone  # tags, sources, predictions, errors (the truncated tag file), frames
     assert answered.count(True) == 3  # b and its folders came from a child; the top folder the walk read itself
     assert list(Catalog(tricky, cache_dir=tmp_path / "ahead").rows()) == alone  # and the index holds them
+    answered.clear()
+    monkeypatch.setattr(read_ahead, "idle_cores", lambda: 0)  # a busy machine: no children
+    assert Catalog(tricky, cache_dir=tmp_path / "busy").entries() == alone
+    assert answered and not any(answered)

@@ -758,7 +758,7 @@ class _Walk:
                     ascii_only = all(n.isascii() for n in listing)
                     top[2] = names = iter(sorted(listing) if ascii_only else sorted(listing, key=sort_key))
                     top[3] = listings = {_BESIDE: listing}
-                    if self.ahead is not None:
+                    if self.ahead is not None and not self.ahead.off:
                         listings[_AHEAD] = self.ahead.take(self.prefixes.folder(rel_dir)[0], self.probed)
                         self.queue_new_folders(rel_dir, listing)
                     if self.tags_dir is not None:
