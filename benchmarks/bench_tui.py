@@ -6,10 +6,15 @@ Default: a REAL folder of BENCH_N (100000) tiny TIFF frames with tag files, buil
 same builder as bench_index.py; BENCH_DIR to choose where), opened twice: cold (empty index: the scan
 streams in) and warm (first screen from the index, then the changes-only verify).
 `--fake`: a synthetic session with no files (the UI alone, a fake 10 ms thumbnail per row).
+`--data DIR`: an existing folder (e.g. the 1M folder of bench_index.py's builder), opened warm as a user
+does (the index filled once if empty, in the cache TUI_TAGGER_CACHE_DIR names): the first screen, the whole
+folder loaded, the change check done, Down held (key-press-to-repaint), a tag change, and the peak RSS (VmHWM)
+after each; nothing on disk changes (the moves are journalled, then discarded).
 `-v`: print slow keys; `BENCH_PROFILE=1`: a cProfile of the move key path.
 
     python benchmarks/bench_tui.py            # BENCH_N=20000 python benchmarks/bench_tui.py
     python benchmarks/bench_tui.py --fake 100000
+    TUI_TAGGER_CACHE_DIR=/tmp/c python benchmarks/bench_tui.py --data /tmp/d1m
 """
 
 from __future__ import annotations
@@ -168,6 +173,71 @@ def peak_rss() -> str:
     return f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB"
 
 
+def vm_hwm() -> float:
+    """Peak RSS of this process (MB), from /proc (ru_maxrss where there is none)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def existing_folder(root: Path) -> None:
+    """Warm open of ``root`` as a user meets it: first screen, all loaded, check done, Down held, a tag change."""
+    from tui_tagger.core.catalog import Catalog
+
+    cat = Catalog(root)
+    if not cat.db.count_files("format IS NOT NULL"):
+        t = time.perf_counter()
+        cat.update()
+        print(f"index filled (cold scan) in {time.perf_counter() - t:.1f} s")
+    cat.close()
+    print(f"load: {os.getloadavg()[0]:.1f} (1-min average, {os.cpu_count()} cores)")
+    paint = FirstPaint()
+    t0 = time.perf_counter()
+    app = TaggerApp(root, graphics="halfcell")
+    ctx = app.run_test(size=(160, 48))
+    pilot = await ctx.__aenter__()
+    while paint.at is None and time.perf_counter() - t0 < 600:
+        await asyncio.sleep(0.001)
+    print(f"first screen: {paint.at - t0:.2f} s ({len(app.pos.rows)} + {len(app.neg.rows)} rows listed, "
+          f"RSS peak {vm_hwm():.0f} MB)")
+    lat, clock = [], RepaintClock(app.screen)
+    app.pos.focus()
+    while app.scanning and time.perf_counter() - t0 < 900:  # Down held (~30/s) while the rest loads
+        t = time.perf_counter()
+        await pilot.press("down")
+        lat.append(await clock.next_after(t))
+        await asyncio.sleep(max(0.0, 0.033 - (time.perf_counter() - t)))
+    print(f"all loaded and checked: {time.perf_counter() - t0:.2f} s ({len(app.session.rows):,} rows; "
+          f"RSS peak {vm_hwm():.0f} MB)")
+    if lat:
+        print(f"Down while loading: p50 {pct(lat, 50):.0f} ms, p90 {pct(lat, 90):.0f} ms, "
+              f"max {pct(lat, 100):.0f} ms ({len(lat)} keys)")
+    lat = []
+    for _ in range(100):
+        t = time.perf_counter()
+        await pilot.press("down")
+        lat.append(await clock.next_after(t))
+    print(f"Down after: p50 {pct(lat, 50):.0f} ms, p90 {pct(lat, 90):.0f} ms, max {pct(lat, 100):.0f} ms")
+    t = time.perf_counter()
+    await pilot.press("m")
+    move = await clock.next_after(t)
+    tag = next(n for n in ("GISAXS", "TSAXS", "Powder") if n != app.session.tag)
+    t = time.perf_counter()
+    app.set_view(tag=tag)
+    change = time.perf_counter() - t
+    await pilot.pause(0.2)
+    print(f"move (m): {move * 1000:.0f} ms; tag change to {tag}: {change * 1000:.0f} ms "
+          f"(+{len(app.pos.rows):,} -{len(app.neg.rows):,})")
+    app.session.discard_journal()
+    await ctx.__aexit__(None, None, None)
+    print(f"peak RSS over open + Down + m + tag change: {vm_hwm():.0f} MB")
+
+
 async def real_folder(n: int) -> None:
     sys.path.insert(0, str(Path(__file__).parent))
     from bench_index import build
@@ -217,7 +287,9 @@ if __name__ == "__main__":
         import bench_tui_tmux
 
         sys.exit(bench_tui_tmux.main([a for a in sys.argv[1:] if a != "--tmux"]))
-    if "--fake" in sys.argv:
+    if "--data" in sys.argv:
+        asyncio.run(existing_folder(Path(sys.argv[sys.argv.index("--data") + 1])))
+    elif "--fake" in sys.argv:
         asyncio.run(fake_session(next((int(a) for a in sys.argv[1:] if a.isdigit()), 100_000)))
     else:
         asyncio.run(real_folder(int(os.environ.get("BENCH_N", "100000"))))

@@ -174,6 +174,7 @@ class TaggerApp(ScanMixin, ListsMixin, ViewMixin, CorrectionsMixin, RenderingMix
                                 getattr(self, f"action_{a.id}"))
 
     def on_unmount(self) -> None:
+        self.stop_scan()  # the change check's child process (ui/scan.py)
         self.stop_following()
         if self.thumbs is not None:
             self.thumbs.stop()

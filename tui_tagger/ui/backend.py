@@ -31,16 +31,66 @@ def catalog(root: Path, tags_dir: Path | None):
     return cat
 
 
-def cached_entries(catalog) -> list:
-    """What the catalog's index holds (no file system access), for the first screen; [] when cold."""
-    cached = getattr(catalog, "cached_entries", None)
-    return cached() if cached is not None else []
+def index_counts(catalog, per_tag: bool = True):
+    """``core.catalog_rows.Counts`` of the folder's index (no file system): images (0 when cold) and, with
+    ``per_tag``, images per tag."""
+    from tui_tagger.core.catalog_rows import counts
+
+    return counts(catalog, per_tag)
+
+
+def index_tag_names(catalog) -> list[str]:
+    """Every tag name the index knows (``core.catalog_rows.tag_names``)."""
+    from tui_tagger.core.catalog_rows import tag_names
+
+    return tag_names(catalog)
+
+
+def first_rows(catalog, tag: str, positive: bool, limit: int, by_p: bool = True) -> list:
+    """About the first ``limit`` entries of the positive or negative list, from a few pages of the index."""
+    from tui_tagger.core.catalog_rows import first_rows as _first_rows
+
+    return _first_rows(catalog, tag, positive, limit, by_p)
+
+
+def index_rows(catalog):
+    """Every entry of the index as compact tuples (``core.catalog_rows.all_rows``), in walk order."""
+    from tui_tagger.core.catalog_rows import all_rows
+
+    return all_rows(catalog)
 
 
 def scan_changes(catalog):
-    """After ``cached_entries``: only the entries that are new or changed; ``catalog.removed`` then lists
-    the paths gone."""
-    return catalog.scan(changes_only=True)
+    """The change check of ``catalog``'s folder in a child process (``core.catalog_check``; a cold index:
+    every entry), so that it never holds this process's GIL: yields ``Change(kind, path, entry)`` as the walk
+    finds them, kind "changed" or "removed". Raises TaggerError (one line) if the check failed; the folders
+    that could not be listed end in ``catalog.problems``. ``stop_changes`` ends it early."""
+    from tui_tagger.config import cache_dir
+    from tui_tagger.core.catalog_check import BackgroundCheck
+    from tui_tagger.core.errors import TaggerError
+
+    check = catalog.background_check = BackgroundCheck(
+        catalog.root, catalog.tags_dir, cache_dir=cache_dir(), sweep_temps_before=catalog.sweep_temps_before)
+    if getattr(catalog, "check_stopped", False):  # the app closed before it started
+        check.close()
+        return
+    try:
+        yield from check
+    finally:
+        check.close()
+        catalog.problems = check.problems
+    if check.error and not getattr(catalog, "check_stopped", False):
+        raise TaggerError(check.error)
+
+
+def stop_changes(catalog) -> None:
+    """End ``scan_changes``' child process (the app is closing); its iteration ends."""
+    if catalog is None:
+        return
+    catalog.check_stopped = True
+    check = getattr(catalog, "background_check", None)
+    if check is not None:
+        check.close()
 
 
 def tag_store(root: Path, tags_dir: Path | None):

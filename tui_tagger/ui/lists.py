@@ -34,10 +34,14 @@ class ListsMixin:
 
     def rebuild_lists(self) -> None:
         t0 = time.monotonic()
+        self.show_rows(*self.session.split(self.sort, self.view.filter.keep))
+        self._next_rebuild = time.monotonic() + 4 * (time.monotonic() - t0)
+
+    def show_rows(self, pos: list, neg: list) -> None:
+        """The lists show these rows (split and sorted for the session's tag and the view); the cursor stays
+        on its image, marks on theirs."""
         self._refresh_pending = False
         self._painted = True
-        keep = self.view.filter.keep
-        pos, neg = self.session.split(self.sort, keep)
         tag = self.session.tag
         self.pos.set_rows(pos, sort_key(self.sort, tag, True))
         self.neg.set_rows(neg, sort_key(self.sort, tag, False))
@@ -48,7 +52,6 @@ class ListsMixin:
             other.focus()  # a filter or tag left this list empty: the images are in the other one
         elif self.inspect.path is None:
             self._show_selected()
-        self._next_rebuild = time.monotonic() + 4 * (time.monotonic() - t0)
 
     def rebuild_if_due(self) -> None:
         # while a big folder streams in, rebuilding costs O(n log n): keep it to a fifth of the UI's time

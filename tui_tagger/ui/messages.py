@@ -22,6 +22,25 @@ class EntriesArrived(Message):
         self.removed = removed or []
 
 
+class FirstScreen(Message):
+    """The first rows of each list, read from the index (a few pages) while the rest loads: painted at once.
+    ``tag``: the tag to open on, ``counts``: images per tag, ``images``: how many the index holds."""
+
+    def __init__(self, rows: list, tag: str, counts: dict[str, int], images: int) -> None:
+        super().__init__()
+        self.rows, self.tag, self.counts, self.images = rows, tag, counts, images
+
+
+class RowsLoaded(Message):
+    """Every row of the index (``index``: path -> position, ``names``: their tags), with the lists already
+    split and sorted (``split``: (positives, negatives)) for ``view`` = (tag, sort, filter) as it was."""
+
+    def __init__(self, rows: list, index: dict, names: list, tag: str, counts: dict, view: tuple, split) -> None:
+        super().__init__()
+        self.rows, self.index, self.names, self.tag, self.counts = rows, index, names, tag, counts
+        self.view, self.split = view, split
+
+
 class ThumbsReady(Message):
     """Thumbnails for some rows are in the memory cache: repaint the lists."""
 

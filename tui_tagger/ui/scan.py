@@ -1,43 +1,66 @@
-"""Streaming the folder in (a mixin of TaggerApp): the index's rows paint the first screen at once, then a
-worker checks them against the disk and posts ``EntriesArrived`` with only what changed (a cold open: every
-entry as the walk finds it, in batches). Rows of changed files move to their new places in the lists;
-while a big folder streams in, the lists are rebuilt at most every few hundred milliseconds.
+"""Streaming the folder in (a mixin of TaggerApp), in three steps of one worker thread, none on the UI's:
+
+1. the first screen: a few paged queries of the index (the tag counts, the first rows of each list) are
+   painted at once, however large the folder (``FirstScreen``; a small index skips to step 2);
+2. the whole folder from the index, in compact rows (slots, one tag dict per distinct tag set), with both
+   lists split and sorted here too, so the UI thread only swaps them in (``RowsLoaded``);
+3. the change check, in a child process (``core.catalog_check``): only what changed since the index was
+   written reaches the lists (``EntriesArrived``), its rows moved to their new places; a cold open (empty
+   index) streams every entry as the walk finds them, the lists rebuilt at most every few hundred ms.
 """
 
 from __future__ import annotations
 
+import gc
 import time
+from operator import attrgetter
 
 from textual import work
 
 from tui_tagger.core.errors import TaggerError
 from tui_tagger.ui import backend
-from tui_tagger.ui.messages import EntriesArrived
+from tui_tagger.ui.messages import EntriesArrived, FirstScreen, RowsLoaded
+from tui_tagger.ui.sorted_rows import sort_key
 
 BATCH_S = 0.2  # entries found within this long reach the lists together
 BATCH_MAX = 5000  # at most this many per message; more changed rows than this: a full rebuild
+PAGE = 200  # rows of each list the first screen reads from the index (a screen shows ~15)
+PAGED_FROM = 20_000  # an index of fewer images loads whole at once, as fast as a page
+_REL = attrgetter("rel")
+
+
+def pick_tag(vocab, wanted: str | None, counts: dict[str, int]) -> str:
+    """The tag the lists open on: ``wanted`` (``--tag``) as the vocabulary names it, else the one most
+    images have, else the vocabulary's first."""
+    if wanted:
+        return vocab.canonical(wanted)
+    return max(counts, key=counts.get) if counts else vocab.names[0]
 
 
 class ScanMixin:
+    loading = 0  # images in the index while they load behind the first screen (the status bar says so)
+    _catalog = None
+
     @work(thread=True, exclusive=True, group="scan")
     def scan(self) -> None:
-        """Paint from the index at once, then verify against the disk: a warm open sends the index's rows
-        and then only what changed; a cold one (empty index) streams every entry as the walk finds it."""
+        """Paint from the index at once, load the rest, then verify against the disk (see the module)."""
         make_rows = self.session.make_rows
         batch, last, removed, catalog = [], time.monotonic(), [], None
         try:
-            catalog = backend.catalog(self.root, self.session.tags_dir)
-            cached = backend.cached_entries(catalog)
-            if cached:
-                self.post_message(EntriesArrived(make_rows(cached), cached=True))
-            entries = backend.scan_changes(catalog) if cached else catalog.scan()
-            for entry in entries:
-                batch.append(entry)
+            catalog = self._catalog = backend.catalog(self.root, self.session.tags_dir)
+            # the images per tag choose the tag to open on; with --tag (or a tag already) the count will do
+            counts = backend.index_counts(catalog, per_tag=not (self.session.tag or self.initial_tag))
+            if counts.images:
+                self._load_index(catalog, counts)
+            for change in backend.scan_changes(catalog):
+                if change.kind == "removed":
+                    removed.append(change.path)
+                    continue
+                batch.append(change.entry)
                 now = time.monotonic()
                 if now - last > BATCH_S or len(batch) >= BATCH_MAX:
                     self.post_message(EntriesArrived(make_rows(batch)))
                     batch, last = [], now
-            removed = list(getattr(catalog, "removed", None) or ())
         except TaggerError as err:
             self.post_message(EntriesArrived(make_rows(batch), done=True, error=str(err)))
             return
@@ -46,12 +69,73 @@ class ScanMixin:
             return
         self.post_message(EntriesArrived(make_rows(batch), done=True, catalog=catalog, removed=removed))
 
+    def _load_index(self, catalog, counts) -> None:
+        """Steps 1 and 2 (in the worker): the first screen from a few pages of the index, then every row."""
+        s = self.session
+        tag, known = s.tag, counts.tags
+        if not tag:
+            if not known:  # --tag: the names the index knows, to find it as the folder spells it
+                known = dict.fromkeys(backend.index_tag_names(catalog), 0)
+            vocab = s.vocab.copy()
+            for name in known:
+                vocab.add(name)
+            tag = pick_tag(vocab, self.initial_tag, known)
+        if counts.images >= PAGED_FROM:
+            by_p = self.sort == "p"
+            entries = [e for positive in (True, False) for e in backend.first_rows(catalog, tag, positive, PAGE, by_p)]
+            self.post_message(FirstScreen(s.make_rows(entries), tag, known, counts.images))
+        was = gc.isenabled()
+        gc.disable()  # a million new objects, none garbage: no collections walking them as they are made
+        try:
+            rows = s.rows_from(backend.index_rows(catalog))
+            rows.sort(key=_REL)  # walk order is nearly name order: timsort's few runs
+            index = {row.path: i for i, row in enumerate(rows)}
+            names = s.tag_names(rows)
+            sort, keep = self.sort, self.view.filter.keep
+            split = s.split(sort, keep, rows=rows, tag=tag, by_name=True)
+        finally:
+            if was:
+                gc.enable()
+        gc.freeze()  # and none of them walked by later collections (keys would wait for those)
+        self.post_message(RowsLoaded(rows, index, names, tag, known, (tag, sort, self.view.filter), split))
+
+    def stop_scan(self) -> None:
+        """The app is closing: the change check's child process stops (the index stays consistent)."""
+        backend.stop_changes(self._catalog)
+
+    # ---- on the UI thread -------------------------------------------------------------------------
+    def on_first_screen(self, msg: FirstScreen) -> None:
+        s = self.session
+        if s.rows:  # frames a follow brought in are there already: these join them
+            s.add_rows([r for r in msg.rows if r.path not in s.index])
+        else:
+            s.add_rows(msg.rows)
+        self.loading = msg.images
+        if not s.tag:
+            self._set_initial_tag(msg.tag, msg.counts)
+        self.rebuild_lists()  # the first screen waits neither for the rest nor for the check
+
+    def on_rows_loaded(self, msg: RowsLoaded) -> None:
+        s = self.session
+        s.load_all(msg.rows, msg.index, msg.names, by_name=True)
+        self.loading = 0
+        self.verifying = True
+        if not s.tag:
+            self._set_initial_tag(msg.tag, msg.counts)
+        if msg.view == (s.tag, self.sort, self.view.filter) and not self._refresh_pending:
+            pos, neg = msg.split  # split and sorted in the worker: swapped in, not rebuilt here
+            self.show_rows(pos, neg)
+            fixed = [s.row(p) for p in s.overrides if p in s.index]  # corrections made meanwhile
+            if fixed:
+                for lst in (self.pos, self.neg):
+                    lst.update_rows(fixed, [r for r in fixed if self._listed_in(lst, r)])
+                self._lists_changed()
+        else:  # the tag, sort or filter changed while the rows loaded
+            self.rebuild_lists()
+
     def on_entries_arrived(self, msg: EntriesArrived) -> None:
         s = self.session
-        if msg.cached:
-            self.verifying = True
-            s.add_rows(msg.rows)
-        elif self.verifying and not self._refresh_pending and len(msg.rows) <= BATCH_MAX:
+        if self.verifying and not self._refresh_pending and len(msg.rows) <= BATCH_MAX:
             self._replace_rows(msg.rows)  # a few files changed since the index: move just their rows
         else:
             s.add_rows(msg.rows)
@@ -64,6 +148,7 @@ class ScanMixin:
             self._choose_initial_tag()
         if msg.done:
             self.scanning = self.verifying = False
+            self.loading = 0
             if msg.error:
                 self.scan_error = msg.error
                 self.notify(msg.error, severity="error", timeout=10)
@@ -71,8 +156,8 @@ class ScanMixin:
                 self._choose_initial_tag()
             if self._refresh_pending or not self._painted:
                 self.rebuild_lists()
-        elif msg.cached or not self._painted:
-            self.rebuild_lists()  # the first screen waits neither for the walk nor for the verify
+        elif not self._painted:
+            self.rebuild_lists()  # a cold open: the first screen waits not for the walk
 
     def _replace_rows(self, rows: list) -> None:
         """Rows for images already listed (changed on disk) or new: out at their old sort places, in at the
@@ -95,14 +180,14 @@ class ScanMixin:
         if self.inspect.path in paths:
             self._show_selected()
 
-    def _choose_initial_tag(self) -> None:
+    def _set_initial_tag(self, name: str, counts: dict[str, int]) -> None:
         vocab = self.session.vocab
-        if self.initial_tag:
-            name = vocab.canonical(self.initial_tag)
-            if name not in vocab:
-                self.notify(f"tag {self.initial_tag!r} is new here (not in the vocabulary)", severity="warning")
-                vocab.add(name)
-            self.session.tag = name
-        else:
-            counts = self.session.counts()
-            self.session.tag = max(counts, key=counts.get) if counts else vocab.names[0]
+        for known in counts:
+            vocab.add(known)
+        if name not in vocab:
+            self.notify(f"tag {self.initial_tag!r} is new here (not in the vocabulary)", severity="warning")
+            vocab.add(name)
+        self.session.tag = name
+
+    def _choose_initial_tag(self) -> None:
+        self._set_initial_tag(pick_tag(self.session.vocab, self.initial_tag, self.session.counts()), {})

@@ -8,7 +8,10 @@ knows exactly which tags the user changed (the rest of a tag file is left as it 
 from __future__ import annotations
 
 import time
+from collections import Counter
+from itertools import compress, repeat
 from dataclasses import dataclass, field
+from operator import attrgetter, contains, not_
 from pathlib import Path
 
 from tui_tagger.core.errors import TaggerError
@@ -27,8 +30,11 @@ def _confirmed(source: str | None) -> bool:
     return source in (HUMAN, None)
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
+    """One image. A million of them stay in memory: slots, and the tag and prediction dicts shared between
+    rows that have the same (``intern_tags``; replaced, never edited)."""
+
     path: str  # image ref, as the catalog gives it
     rel: str
     name: str  # rel as shown: printable(rel)
@@ -51,6 +57,7 @@ class Session:
         self.tags_dir = tags_dir
         self.rows: list[Row] = []
         self.index: dict[str, int] = {}
+        self.by_name = True  # rows are in (rel, path) order: the lists' name order, no sort needed (split)
         self.vocab: Vocabulary = default_vocabulary()
         self.tag: str = ""
         # path -> {tag: present}; absent key = as on disk
@@ -72,9 +79,46 @@ class Session:
     @staticmethod
     def make_rows(entries) -> list[Row]:
         """Rows for catalog entries; no session state, so a worker thread builds them (100k: ~0.1 s).
-        The entries' tag dicts are shared, not copied: the catalog and the session replace them, never edit."""
-        return [Row(e.path, e.rel, printable(e.rel), e.mtime_ns, e.tags, e.predictions or {}, e.error, e.size)
-                for e in entries]
+        Equal tag dicts become one shared dict (``intern_tags``): the session replaces them, never edits."""
+        return [Row(e.path, e.rel, _name(e.rel), e.mtime_ns, intern_tags(e.tags), e.predictions or _EMPTY, e.error,
+                    e.size) for e in entries]
+
+    @staticmethod
+    def rows_from(items) -> list[Row]:
+        """Rows for ``core.catalog_rows.all_rows``' tuples (path, rel, size, mtime_ns, tags, predictions,
+        error), whose dicts are shared already; in a worker thread."""
+        return [Row(path, rel, _name(rel), mtime, tags, preds, error, size)
+                for path, rel, size, mtime, tags, preds, error in items]
+
+    @staticmethod
+    def tag_names(rows: list[Row]) -> list[str]:
+        """Every tag name of these rows, in the order they first appear."""
+        names: dict[str, None] = {}
+        for base, _ in _bases(rows):
+            names.update(dict.fromkeys(base))
+        return list(names)
+
+    def load_all(self, rows: list[Row], index: dict[str, int], names, by_name: bool = False) -> None:
+        """Every row at once (the whole folder, loaded in the background after the first screen; ``names``:
+        their tags; ``by_name``: they are in (rel, path) order): they replace the rows listed so far, keeping
+        what this session learnt about those (its p, read errors)."""
+        for old in self.rows:
+            i = index.get(old.path)
+            if i is not None and old.error and not rows[i].error:
+                rows[i].error = old.error
+        for path, probs in self.predicted.items():
+            i = index.get(path)
+            if i is not None:
+                rows[i].predictions = probs
+        for old in self.rows:  # frames a follow brought in that the index does not hold yet
+            if old.path not in index:
+                by_name = by_name and not (rows and old.rel <= rows[-1].rel)
+                index[old.path] = len(rows)
+                rows.append(old)
+        self.rows, self.index, self.by_name = rows, index, by_name
+        for name in names:
+            self.vocab.add(name)
+        self.version += 1
 
     def add_entries(self, entries) -> None:
         self.add_rows(self.make_rows(entries))
@@ -87,6 +131,8 @@ class Session:
             names.update(row.base)
             i = index.get(row.path)
             if i is None:
+                if listed and self.by_name and row.rel <= listed[-1].rel:
+                    self.by_name = False
                 index[row.path] = len(listed)
                 listed.append(row)
             else:
@@ -122,6 +168,15 @@ class Session:
                 out.pop(name, None)
         return out
 
+    def reviewed_rows(self, rows: list[Row]) -> list[Row]:
+        """``[r for r in rows if self.reviewed(r)]``, decided once per distinct tag dict (a million rows)."""
+        decided = {id(base): any(src != "model" for src in base.values()) for base, _ in _bases(rows)}
+        overrides = self.overrides
+        flags = map(decided.__getitem__, map(id, map(_BASE, rows)))
+        if overrides:
+            flags = [f or r.path in overrides for f, r in zip(flags, rows)]
+        return [r for r in compress(rows, flags) if not r.error]
+
     def reviewed(self, row: Row) -> bool:
         """A person (or the generator, or a file that does not say) decided on this image: a tag file with
         such tags, or a correction in this session. A tag only the model added decides nothing."""
@@ -146,12 +201,21 @@ class Session:
         return (tag or self.tag) in self.tags(row)
 
     def counts(self) -> dict[str, int]:
-        """Positive count of every tag (for the tag picker)."""
+        """Positive count of every tag (for the tag picker): per distinct tag dict (rows share them), then
+        the corrected rows' own (a million rows: ~0.1 s, not a pass over every tag of every row)."""
+        rows = self.rows
         out: dict[str, int] = {}
-        for row in self.rows:
-            for name in self.tags(row):
-                out[name] = out.get(name, 0) + 1
-        return out
+        for base, n in _bases(rows):
+            for name in base:
+                out[name] = out.get(name, 0) + n
+        for path in self.overrides:
+            row = rows[self.index[path]] if path in self.index else None
+            if row is not None:
+                for name in row.base:
+                    out[name] -= 1
+                for name in self.tags(row):
+                    out[name] = out.get(name, 0) + 1
+        return {name: n for name, n in out.items() if n}
 
     def set_predictions(self, results, model: str) -> list[Row]:
         """Take a batch of (path, {tag: p} | None, error) results; returns the rows whose p changed."""
@@ -173,18 +237,31 @@ class Session:
         return changed
 
     # ---- views ------------------------------------------------------------------------------
-    def split(self, sort: str = "p", keep=None) -> tuple[list[Row], list[Row]]:
-        """(positives, negatives) for the current tag; with sort "p" likely mistakes come first."""
+    def split(self, sort: str = "p", keep=None, rows=None, tag: str | None = None,
+              by_name: bool = False) -> tuple[list[Row], list[Row]]:
+        """(positives, negatives) for the current tag; with sort "p" likely mistakes come first. ``rows``
+        and ``tag``: these (the folder being loaded in the background) instead of the session's; ``by_name``:
+        they are in (rel, path) order."""
         pos, neg = [], []
-        tag, overrides = self.tag, self.overrides
-        for row in self.rows:
-            tags = self.tags(row) if row.path in overrides else row.base
-            if keep is not None and not keep(row, tags):
-                continue
-            (pos if tag in tags else neg).append(row)
-        pos.sort(key=sort_key(sort, tag, True))
-        neg.sort(key=sort_key(sort, tag, False))
-        return pos, neg
+        tag, overrides = tag or self.tag, self.overrides
+        if rows is None:
+            rows, by_name = self.rows, self.by_name
+        if keep is None:  # tag in base, decided in C per row (a million rows: ~0.1 s); then the corrected rows
+            flags = list(map(contains, map(_BASE, rows), repeat(tag)))
+            if overrides:
+                where = self.index if rows is self.rows else {r.path: i for i, r in enumerate(rows)}
+                for path in list(overrides):  # (a worker's split: the UI thread may add one meanwhile)
+                    i = where.get(path)
+                    if i is not None:
+                        flags[i] = tag in self.tags(rows[i])
+            pos, neg = list(compress(rows, flags)), list(compress(rows, map(not_, flags)))
+        else:
+            for row in rows:
+                tags = self.tags(row) if overrides and row.path in overrides else row.base
+                if not keep(row, tags):
+                    continue
+                (pos if tag in tags else neg).append(row)
+        return _sorted(pos, sort, tag, True, by_name), _sorted(neg, sort, tag, False, by_name)
 
     # ---- corrections ------------------------------------------------------------------------
     def _set(self, changes: list[tuple[str, str, bool | None]]) -> None:
@@ -412,6 +489,59 @@ class Session:
         ])
         self.version += 1
         return saved, left, errors
+
+
+def _sorted(rows: list[Row], sort: str, tag: str, positive: bool, by_name: bool) -> list[Row]:
+    """``rows`` in the list's order. Rows in name order already (a million, loaded from the index) need
+    sorting only where they have a p for the tag: those come first, in their order; the rest stay as they are."""
+    key = sort_key(sort, tag, positive)
+    if not by_name or sort not in ("p", "name"):
+        rows.sort(key=key)
+        return rows
+    if sort == "name":
+        return rows
+    scored = [r for r in rows if tag in r.predictions]
+    if not scored:
+        return rows
+    scored.sort(key=key)
+    return scored + [r for r in rows if tag not in r.predictions]
+
+
+_BASE = attrgetter("base")
+_EMPTY: dict = {}  # the predictions of every row that has none (replaced, never edited)
+_TAGS: dict[tuple, dict] = {}  # tag dicts by their items: one per distinct set of tags
+
+
+def intern_tags(tags: dict) -> dict:
+    """One shared dict for equal tag dicts (a million rows have a few dozen distinct sets)."""
+    if not tags:
+        return _EMPTY
+    key = tuple(tags.items())
+    hit = _TAGS.get(key)
+    if hit is None:
+        if len(_TAGS) > 100_000:
+            _TAGS.clear()
+        hit = _TAGS[key] = tags
+    return hit
+
+
+def _name(rel: str) -> str:
+    """``printable(rel)``; the same string object when nothing needs escaping (most names)."""
+    return rel if rel.isascii() and rel.isprintable() else printable(rel)
+
+
+def _bases(rows: list[Row]) -> list[tuple[dict, int]]:
+    """(tag dict, rows with it) per distinct tag dict of ``rows``, in the order they first appear; counted in
+    C (rows share a few dozen dicts), the dicts found by a pass that stops once it met them all."""
+    counts = Counter(map(id, map(_BASE, rows)))
+    found: dict[int, dict] = {}
+    for row in rows:
+        base = row.base
+        if id(base) not in found:
+            found[id(base)] = base
+            if len(found) == len(counts):
+                break
+    return [(base, counts[i]) for i, base in found.items()]
 
 
 def suggest_next(session: Session, rows: list[Row], cursor: int, seen: set[str]) -> int | None:

@@ -34,7 +34,9 @@ def status_text(app) -> Text:
     if s.journal.unwritten:
         text.append(f"  ⚠ journal: {s.journal.unwritten} in memory only", style="bold red")
     # background jobs
-    if app.verifying:
+    if getattr(app, "loading", 0):  # ui/scan.py: the first screen is up, the rest of the index loads
+        text.append(f"  loading {app.loading:,} images…")
+    elif app.verifying:
         text.append("  checking for changes…")
     elif app.scanning:
         text.append(f"  scanning… {len(s.rows):,} found")
