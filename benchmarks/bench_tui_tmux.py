@@ -6,7 +6,8 @@ its send to the first such repaint after it (keys sent while the app is busy wai
 Per folder, per tree (``--tree LABEL=PATH``, e.g. the code before a change; interleaved, ``--rounds`` each),
 the index is warmed once (the thumbnails are not: their cache is emptied before each run, so they load while
 the keys are measured). Down is sent every ``--down-ms`` (a held key repeats at ~25-30/s), PageDown every
-``--page-ms``. Prints p50 / p90 / max per key. ``--predict``: ``p`` is pressed first (the model over the
+``--page-ms``. Prints p50 / p90 / max per key, and the CPU time the app's UI thread used per key (the
+load inflates it less than the latencies). ``--predict``: ``p`` is pressed first (the model over the
 folder, running while the keys are measured; said where it was still running when they ended).
 
     python benchmarks/bench_tui.py --tmux --tree before=/tmp/h20b-before --tree after=. \\
@@ -55,6 +56,17 @@ class Pane:
         self.ctl.stdin.write(f"send-keys -t {self.name} {key}\n".encode())
         self.ctl.stdin.flush()
         return t
+
+    def ui_cpu(self) -> float:
+        """CPU seconds the app's main thread (Textual's, the UI's) has used so far: a figure the machine's
+        load inflates less than latency (/proc, Linux; 0.0 elsewhere)."""
+        try:
+            pid = int(subprocess.run(["tmux", "display", "-p", "-t", self.name, "#{pane_pid}"],
+                                     capture_output=True, text=True).stdout)
+            fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+        except (OSError, ValueError, IndexError):
+            return 0.0
 
     def screen(self) -> str:
         return subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True,
@@ -141,12 +153,15 @@ def run_once(label: str, tree: Path, folder: Path, cache: Path, config: Path, ar
             pane.send("p")
             if not wait_for(lambda: "predicting" in pane.screen(), 120, 0.1):
                 raise RuntimeError(f"{label}: p started no prediction in 120 s:\n{pane.screen()}")
+        cpu = pane.ui_cpu()
         out = {"Down": measure(pane, ["Down"] * args.downs, args.down_ms / 1000)}
+        out["cpu Down"], cpu = [(pane.ui_cpu() - cpu) / args.downs], pane.ui_cpu()
         screen = pane.screen()
         loading, predicting = "thumbnails…" in screen, "predicting" in screen
         # down and back up: a short list's end would leave keys with nothing to show
         half = args.pages // 2
         out["PageDown"] = measure(pane, ["PageDown"] * half + ["PageUp"] * half, args.page_ms / 1000)
+        out["cpu PageDown"] = [(pane.ui_cpu() - cpu) / max(2 * half, 1)]
         screen = pane.screen()
         out["loading"] = loading or "thumbnails…" in screen
         out["predicting"] = predicting and "predicting" in screen  # still running when the keys ended
@@ -215,22 +230,25 @@ def main(argv: list[str]) -> int:
         configs = {label: work / f"config-{label}" for label in trees}
         for label, tree in trees.items():
             warm_index(label, tree, folder, caches[label], configs[label], work)
-        results: dict[str, dict[str, list[float]]] = {label: {"Down": [], "PageDown": []} for label in trees}
+        results: dict[str, dict[str, list[float]]] = {
+            label: {"Down": [], "PageDown": [], "cpu Down": [], "cpu PageDown": []} for label in trees}
         loading = {label: True for label in trees}
         predicting = {label: args.predict for label in trees}
         order = list(trees)
         for r in range(args.rounds):
             for label in (order if r % 2 == 0 else order[::-1]):  # interleaved: before, after, after, before...
                 got = run_once(label, trees[label], folder, caches[label], configs[label], args, work)
-                for key in ("Down", "PageDown"):
+                for key in results[label]:
                     results[label][key] += got[key]
                 loading[label] = loading[label] and got["loading"]
                 predicting[label] = predicting[label] and got["predicting"]
         for label in trees:
             for key in ("Down", "PageDown"):
                 lat = results[label][key]
+                cpu = float(np.mean(results[label][f"cpu {key}"])) * 1000
                 line = (f"  {label:<8} {key:<8} p50 {pct(lat, 50):6.1f} ms  p90 {pct(lat, 90):6.1f} ms  "
-                        f"max {pct(lat, 100):6.1f} ms  ({len(lat)} keys{', thumbnails loading' if loading[label] else ''}"
+                        f"max {pct(lat, 100):6.1f} ms  UI-thread CPU {cpu:5.1f} ms/key  ({len(lat)} keys"
+                        f"{', thumbnails loading' if loading[label] else ''}"
                         f"{', predict running' if predicting[label] else ''})")
                 print(line, flush=True)
                 rows.append((fname, label, key, lat))
