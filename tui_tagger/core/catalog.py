@@ -5,7 +5,10 @@ possible stacks the frame count; single frames are never decoded) and parses eac
 of it is kept in the index (``index_db``) keyed by (size, mtime_ns) of the image and of its tag file, so a
 warm scan is one ``os.scandir`` walk plus a stat per file: nothing is opened or parsed unless it changed.
 The walk and the index are both in walk order (per folder, by name), so each walk is a merge of the two:
-what the index holds that the walk passes over is gone. Memory stays flat whatever the folder's size.
+what the index holds that the walk passes over is gone. Memory stays flat whatever the folder's size. A
+quick walk trusts the folders whose stamp is unchanged (``folders`` in the index), optionally checking a
+rolling share of them in full; a cold one hands the folders never listed to ``read_ahead``'s children when
+cores are idle.
 
 Two ways to use it:
 - paged, for a million frames (no Python object per frame off screen): ``update()`` or ``changes()``
