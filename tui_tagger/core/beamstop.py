@@ -306,10 +306,10 @@ def measure(data: np.ndarray, valid: np.ndarray | None, center: tuple[float, flo
     return Shadow(None, disc, arm, crossings, "between a disc and a bar")
 
 
-def _reduced(data: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+def _reduced(data: np.ndarray, valid: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, int]:
     """(mean, seen) of the frame reduced to at most SEARCH_SIDE px a side, and the block size f: per f x f
     block the mean of four strided samples (a block mean would read every pixel: several times slower),
-    seen where at least half of them are valid."""
+    seen where at least half of them are valid (``valid`` None: every finite pixel)."""
     h, w = data.shape
     f = max(1, math.ceil(max(h, w) / SEARCH_SIDE))
     rows, cols = h // f, w // f
@@ -318,8 +318,11 @@ def _reduced(data: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarra
     count = np.zeros((rows, cols), np.int8)
     offsets = {(a, a), (b, b), (a, b), (b, a)}
     for oy, ox in offsets:
-        ok = valid[oy : rows * f : f, ox : cols * f : f]
-        total += np.where(ok, data[oy : rows * f : f, ox : cols * f : f], 0)
+        sample = data[oy : rows * f : f, ox : cols * f : f]
+        ok = np.isfinite(sample) if sample.dtype.kind == "f" else np.ones(sample.shape, bool)
+        if valid is not None:
+            ok &= valid[oy : rows * f : f, ox : cols * f : f]
+        total += np.where(ok, sample, 0)
         count += ok
     seen = 2 * count >= len(offsets)
     return total / np.maximum(count, 1), seen, f
@@ -335,22 +338,26 @@ def find_shadows(data: np.ndarray, valid: np.ndarray | None = None, limit: int =
     from scipy import ndimage
 
     data = np.asarray(data)
-    finite = np.isfinite(data)
-    valid = finite if valid is None else (np.asarray(valid, bool) & finite)
+    if valid is not None:
+        valid = np.asarray(valid, bool)
+        valid = None if valid.all() else valid  # most frames: no strided reads of an all-true mask
     mean, seen, f = _reduced(data, valid)
     if seen.sum() < 64:
         return []
     values = mean[seen]
     lo = float(np.partition(values, 3)[3]) if values.size > 4 else float(values.min())  # the darkest, not one outlier
     level = np.where(seen, mean - lo, 0.0)  # masked blocks add no brightness
+    noise = MIN_CONTRAST * np.sqrt(np.maximum(np.abs(mean), 1.0))
+    top = float(level.max())  # no surroundings are brighter: a frame with nothing far darker stops here
+    if not (seen & (level <= SHADOW_FRACTION * top) & (top - level >= noise)).any():
+        return []
     # the closing (holes filled) on 2 x 2 block maxima, a quarter of the work: it only says how bright the
     # surroundings are
-    h2, w2 = (level.shape[0] + 1) // 2, (level.shape[1] + 1) // 2
-    coarse = np.pad(level, ((0, 2 * h2 - level.shape[0]), (0, 2 * w2 - level.shape[1]))).reshape(h2, 2, w2, 2).max(axis=(1, 3))
+    even = np.pad(level, ((0, level.shape[0] % 2), (0, level.shape[1] % 2)))
+    coarse = np.maximum(np.maximum(even[0::2, 0::2], even[1::2, 0::2]), np.maximum(even[0::2, 1::2], even[1::2, 1::2]))
     size = 2 * max(1, int(SEARCH_HOLE * max(coarse.shape))) + 1
     around = ndimage.minimum_filter(ndimage.maximum_filter(coarse, size), size)
     around = np.repeat(np.repeat(around, 2, 0), 2, 1)[: level.shape[0], : level.shape[1]]
-    noise = MIN_CONTRAST * np.sqrt(np.maximum(np.abs(mean), 1.0))
     dark = seen & (level <= SHADOW_FRACTION * around) & (around - level >= noise)
     if not dark.any():
         return []
