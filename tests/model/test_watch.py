@@ -303,6 +303,11 @@ def test_eiger_data_file_before_its_master_each_frame_predicted_once(model, tmp_
     time.sleep(2.5)
     assert w.records() == [] and not any("Traceback" in line for line in w.err)
     assert w.stop() == 0
+    w = start(watches, folder, "--model", model, "--json", "--workers", "1", "--backlog", "all")
+    w.wait_records(5)
+    time.sleep(1.5)
+    assert sorted(r["path"] for r in w.records()) == sorted(f"{master}#{i}" for i in range(5))  # all, once
+    assert w.stop() == 0
 
 
 def test_sigterm_finishes_the_frame_in_hand_and_a_restart_takes_the_rest(model, tmp_path, watches):

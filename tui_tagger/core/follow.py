@@ -568,6 +568,7 @@ class Follower:
 
         ident = (st.st_size, st.st_mtime_ns)
         rec = self._record(path)
+        again = path in self._again
         self._again.discard(path)
         if rec is not None and rec.tries >= 2:
             return []  # failed, was tried again when it changed, failed again: skipped for good
@@ -604,13 +605,14 @@ class Follower:
         seen = time.time()
         rec.emitted = available
         rec.size, rec.mtime_ns = ident
-        skip = self._taken_on_their_own(path) if _MASTER.search(os.path.basename(path)) else set()
+        skip = self._taken_on_their_own(path, again) if _MASTER.search(os.path.basename(path)) else set()
         return [Arrival(ref, path, i, seen, st.st_size, st.st_mtime_ns)
                 for i, ref in enumerate(refs[start:available], start) if i not in skip]
 
-    def _taken_on_their_own(self, master: str) -> set[int]:
+    def _taken_on_their_own(self, master: str, again: bool = False) -> set[int]:
         """The frames (indices in the master's refs) of an Eiger master that were handed out as frames of a
-        data file of its, taken on its own before the master was there: each frame is predicted once."""
+        data file of its, taken on its own before the master was there: each frame is predicted once (``again``:
+        --backlog all, where only what this run handed out counts)."""
         from tui_tagger.core.formats.hdf5 import frame_files_hdf5
 
         try:
@@ -620,7 +622,7 @@ class Follower:
         skip: set[int] = set()
         offset = 0
         for data, count in parts:
-            rec = self._record(data) if data != master else None
+            rec = None if data == master else self._files.get(data) if again else self._record(data, keep=False)
             if rec is not None and rec.emitted:
                 skip.update(range(offset, offset + min(rec.emitted, count)))
             offset += count
