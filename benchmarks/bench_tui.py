@@ -263,8 +263,13 @@ async def real_folder(n: int) -> None:
 
 
 async def fake_session(n: int) -> None:
+    from tui_tagger.core.catalog import Change
+    from tui_tagger.core.catalog_rows import Counts
+
     entries = fake_entries(n)
     backend.catalog = lambda root, tags_dir: FakeCatalog(entries)  # the UI alone: no disk
+    backend.index_counts = lambda catalog, per_tag=True: Counts(0, {})  # as a cold index: the entries stream in
+    backend.scan_changes = lambda catalog: (Change("changed", e.path, e) for e in catalog.scan())
     backend.thumbnail = slow_thumbnail
     backend.read_frame = fake_frame
     try:

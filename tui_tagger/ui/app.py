@@ -112,6 +112,7 @@ class TaggerApp(ScanMixin, ListsMixin, ViewMixin, CorrectionsMixin, RenderingMix
             if thumbnails else None
         )
         decoding.start()  # the decoding processes' server, before Textual takes stderr (ui/decoding.py)
+        self.prefetch_index()  # the first screen read from the index while Textual starts (ui/scan.py)
 
     def compose(self) -> ComposeResult:
         # kept as attributes: query_one searches the active screen, which is a dialog while one is open

@@ -12,13 +12,15 @@
 from __future__ import annotations
 
 import gc
+import threading
 import time
+from concurrent.futures import Future
 from operator import attrgetter
 
 from textual import work
 
 from tui_tagger.core.errors import TaggerError
-from tui_tagger.ui import backend
+from tui_tagger.ui import backend, decoding
 from tui_tagger.ui.messages import EntriesArrived, FirstScreen, RowsLoaded
 from tui_tagger.ui.sorted_rows import sort_key
 
@@ -40,6 +42,9 @@ def pick_tag(vocab, wanted: str | None, counts: dict[str, int]) -> str:
 class ScanMixin:
     loading = 0  # images in the index while they load behind the first screen (the status bar says so)
     _catalog = None
+    _first: Future | None = None  # steps 1 and 2, begun as the app was made (prefetch_index)
+    _loaded: Future | None = None
+    _scan_stopped = False
 
     @work(thread=True, exclusive=True, group="scan")
     def scan(self) -> None:
@@ -47,11 +52,16 @@ class ScanMixin:
         make_rows = self.session.make_rows
         batch, last, removed, catalog = [], time.monotonic(), [], None
         try:
-            catalog = self._catalog = backend.catalog(self.root, self.session.tags_dir)
-            # the images per tag choose the tag to open on; with --tag (or a tag already) the count will do
-            counts = backend.index_counts(catalog, per_tag=not (self.session.tag or self.initial_tag))
+            first, loaded, self._first, self._loaded = self._first, self._loaded, None, None
+            catalog, counts, tag, known, rows = first.result() if first is not None else self._first_screen()
+            self._catalog = catalog
+            if rows is not None:
+                self.post_message(FirstScreen(rows, tag, known, counts.images))
             if counts.images:
-                self._load_index(catalog, counts)
+                done = loaded.result() if loaded is not None else self._load_all(catalog, tag, known)
+                self.post_message(RowsLoaded(*done))
+            if self._scan_stopped:
+                return
             for change in backend.scan_changes(catalog):
                 if change.kind == "removed":
                     removed.append(change.path)
@@ -69,10 +79,39 @@ class ScanMixin:
             return
         self.post_message(EntriesArrived(make_rows(batch), done=True, catalog=catalog, removed=removed))
 
-    def _load_index(self, catalog, counts) -> None:
-        """Steps 1 and 2 (in the worker): the first screen from a few pages of the index, then every row."""
+    def prefetch_index(self) -> None:
+        """Called as the app is made: steps 1 and 2 in a thread of their own, step 1 while Textual starts
+        (SQLite reads without holding the GIL), step 2 at a lower priority than the UI's thread (the keys
+        first); the scan worker takes their results (``Future``s) and posts them."""
+        self._first, self._loaded = first, loaded = Future(), Future()
+
+        def run() -> None:
+            try:
+                catalog, counts, tag, known, _ = done = self._first_screen()
+                first.set_result(done)
+            except BaseException as err:  # the worker raises it as its own
+                first.set_exception(err)
+                return
+            if not counts.images:
+                return
+            decoding.yield_to_ui()
+            try:
+                loaded.set_result(self._load_all(catalog, tag, known))
+            except BaseException as err:
+                loaded.set_exception(err)
+
+        threading.Thread(target=run, name="index-rows", daemon=True).start()
+
+    def _first_screen(self):
+        """(catalog, its Counts, the tag to open on, the tag names known, the first screen's rows or None):
+        a few queries of the index, no file system."""
         s = self.session
+        catalog = backend.catalog(self.root, s.tags_dir)
+        # the images per tag choose the tag to open on; with --tag (or a tag already) the count will do
+        counts = backend.index_counts(catalog, per_tag=not (s.tag or self.initial_tag))
         tag, known = s.tag, counts.tags
+        if not counts.images:
+            return catalog, counts, tag, known, None
         if not tag:
             if not known:  # --tag: the names the index knows, to find it as the folder spells it
                 known = dict.fromkeys(backend.index_tag_names(catalog), 0)
@@ -80,10 +119,16 @@ class ScanMixin:
             for name in known:
                 vocab.add(name)
             tag = pick_tag(vocab, self.initial_tag, known)
+        rows = None
         if counts.images >= PAGED_FROM:
             by_p = self.sort == "p"
-            entries = [e for positive in (True, False) for e in backend.first_rows(catalog, tag, positive, PAGE, by_p)]
-            self.post_message(FirstScreen(s.make_rows(entries), tag, known, counts.images))
+            rows = s.make_rows([e for positive in (True, False)
+                                for e in backend.first_rows(catalog, tag, positive, PAGE, by_p)])
+        return catalog, counts, tag, known, rows
+
+    def _load_all(self, catalog, tag: str, known: dict) -> tuple:
+        """Step 2: every row of the index, compact, split and sorted for the view (``RowsLoaded``'s arguments)."""
+        s = self.session
         was = gc.isenabled()
         gc.disable()  # a million new objects, none garbage: no collections walking them as they are made
         try:
@@ -94,13 +139,14 @@ class ScanMixin:
             sort, keep = self.sort, self.view.filter.keep
             split = s.split(sort, keep, rows=rows, tag=tag, by_name=True)
         finally:
+            gc.freeze()  # none of them walked by later collections either (keys would wait for those)
             if was:
                 gc.enable()
-        gc.freeze()  # and none of them walked by later collections (keys would wait for those)
-        self.post_message(RowsLoaded(rows, index, names, tag, known, (tag, sort, self.view.filter), split))
+        return rows, index, names, tag, known, (tag, sort, self.view.filter), split
 
     def stop_scan(self) -> None:
         """The app is closing: the change check's child process stops (the index stays consistent)."""
+        self._scan_stopped = True
         backend.stop_changes(self._catalog)
 
     # ---- on the UI thread -------------------------------------------------------------------------

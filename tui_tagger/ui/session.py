@@ -11,7 +11,7 @@ import time
 from collections import Counter
 from itertools import compress, repeat
 from dataclasses import dataclass, field
-from operator import attrgetter, contains, not_
+from operator import and_, attrgetter, contains, not_
 from pathlib import Path
 
 from tui_tagger.core.errors import TaggerError
@@ -80,8 +80,8 @@ class Session:
     def make_rows(entries) -> list[Row]:
         """Rows for catalog entries; no session state, so a worker thread builds them (100k: ~0.1 s).
         Equal tag dicts become one shared dict (``intern_tags``): the session replaces them, never edits."""
-        return [Row(e.path, e.rel, _name(e.rel), e.mtime_ns, intern_tags(e.tags), e.predictions or _EMPTY, e.error,
-                    e.size) for e in entries]
+        return [Row(e.path, e.rel, _name(e.rel), e.mtime_ns, intern_tags(e.tags), e.predictions or {}, e.error, e.size)
+                for e in entries]
 
     @staticmethod
     def rows_from(items) -> list[Row]:
@@ -175,7 +175,7 @@ class Session:
         flags = map(decided.__getitem__, map(id, map(_BASE, rows)))
         if overrides:
             flags = [f or r.path in overrides for f, r in zip(flags, rows)]
-        return [r for r in compress(rows, flags) if not r.error]
+        return list(compress(rows, map(and_, flags, map(not_, map(_ERROR, rows)))))  # all in C
 
     def reviewed(self, row: Row) -> bool:
         """A person (or the generator, or a file that does not say) decided on this image: a tag file with
@@ -500,15 +500,16 @@ def _sorted(rows: list[Row], sort: str, tag: str, positive: bool, by_name: bool)
         return rows
     if sort == "name":
         return rows
-    scored = [r for r in rows if tag in r.predictions]
-    if not scored:
+    flags = list(map(contains, map(_PREDICTIONS, rows), repeat(tag)))  # in C: a million rows, ~30 ms
+    if not any(flags):
         return rows
+    scored = list(compress(rows, flags))
     scored.sort(key=key)
-    return scored + [r for r in rows if tag not in r.predictions]
+    return scored + list(compress(rows, map(not_, flags)))
 
 
-_BASE = attrgetter("base")
-_EMPTY: dict = {}  # the predictions of every row that has none (replaced, never edited)
+_BASE, _PREDICTIONS, _ERROR = attrgetter("base"), attrgetter("predictions"), attrgetter("error")
+_EMPTY: dict = {}  # the tags of every row that has none (replaced, never edited)
 _TAGS: dict[tuple, dict] = {}  # tag dicts by their items: one per distinct set of tags
 
 
