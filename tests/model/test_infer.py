@@ -48,3 +48,24 @@ def test_a_model_not_trained_on_flips_sees_the_frame_as_it_is():
             expected = torch.sigmoid(pred.model(torch.from_numpy(x)[:, None])).numpy()
         assert np.allclose(p, expected, atol=1e-5)
         assert not np.allclose(p, pred.predict_arrays(x[:, :, ::-1].copy()), atol=1e-4)
+
+
+
+def test_the_predictor_folds_batch_norm_into_a_copy_giving_the_same_p():
+    """Predict runs a copy with each BatchNorm folded into its convolution (less CPU per frame): the p are
+    the trained network's, and the network passed in keeps its BatchNorms (it may be trained further)."""
+    torch.manual_seed(3)
+    model = create_model("alexnet-tagger", len(TAGS))
+    model.train()
+    with torch.no_grad():  # running statistics away from their initial 0 / 1, so folding has work to do
+        for _ in range(3):
+            model(torch.rand(4, 1, 64, 64) * 3)
+    model.eval()
+    frames = _frames()
+    with torch.no_grad():
+        expected = torch.sigmoid(model(torch.from_numpy(frames)[:, None])).numpy()
+    info = ModelInfo("alexnet-tagger", {}, TAGS, preprocess_config({"size": 64}), {}, {"config": {"flip": False}})
+    pred = LocalPredictor(model, info, torch.device("cpu"))
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in pred.model.modules())
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules()) == 5
+    np.testing.assert_allclose(pred.predict_arrays(frames), expected, atol=1e-5)

@@ -17,7 +17,7 @@ from tui_tagger.core.frame_rules import PHYSICS_FLOOR  # noqa: F401  (re-exporte
 from tui_tagger.model.checkpoint import ModelInfo, load_checkpoint
 from tui_tagger.model.data import batches, default_workers
 from tui_tagger.model.device import resolve_device
-from tui_tagger.model.nets import mirror_average
+from tui_tagger.model.nets import for_inference, mirror_average
 
 # (path, {tag: p} or None, one-line error or None)
 Result = tuple[str, "dict[str, float] | None", "str | None"]
@@ -96,7 +96,7 @@ class LocalPredictor:
         self.preprocess = dict(info.preprocess)
         self._device = device
         self.device = str(device)
-        self.model = model.to(device, memory_format=torch.channels_last).eval()
+        self.model = for_inference(model.eval()).to(device, memory_format=torch.channels_last)
         self.physics = physics_env() if physics is None else bool(physics)
         self.set_heads(heads or [])
 
