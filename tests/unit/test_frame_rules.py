@@ -82,6 +82,14 @@ def test_calibrant_and_round_stop_findings():
     assert not FrameCheck() and FrameCheck().apply(p) == p
 
 
+def test_a_stop_or_the_open_beam_seen_on_the_frame_means_the_beam_is_on_it():
+    p = {"Beam off image": 0.97, "Weak scattering": 0.8}
+    for stop in ("round", "open"):
+        out = FrameCheck(stop=stop).apply(p)
+        assert out["Beam off image"] <= 0.05 and out["Weak scattering"] == 0.8
+    assert FrameCheck().apply(p)["Beam off image"] == 0.97
+
+
 # ------------------------------------------------------------------------------------------- beamstops
 
 SIZE, CX, CY = 400, 210.0, 190.0

@@ -18,7 +18,9 @@ The network sees a 256 px picture without units. Three things it cannot know are
   raised;
 - **no beamstop in the beam** (``core.beamstop.open_beam``): at the stated beam centre the direct beam
   itself, far brighter than any scattering, ringed by lit scattering (no shadow of a stop, not even of a
-  semi-transparent one): "Linear beamstop" and "Circular beamstop" are lowered.
+  semi-transparent one): "Linear beamstop" and "Circular beamstop" are lowered;
+- **the beam on the frame**: a round stop's disc covers the direct beam, so where one is measured on the frame,
+  as where the open beam is seen, "Beam off image" is lowered.
 
 Nothing else moves. Each rule acts only where it is sure: no geometry, no verdict, no change.
 """
@@ -48,6 +50,7 @@ BEAM_OFF_FLOOR = 0.9  # "Beam off image" there
 ROUND_STOP_FLOOR = 0.9  # "Circular beamstop" on a frame with a measured round stop
 ROUND_STOP_LINEAR = 0.05  # "Linear beamstop" there
 OPEN_BEAM_STOP = 0.05  # both beamstop tags on a frame whose direct beam reaches the detector unblocked
+BEAM_ON = 0.05  # "Beam off image" where a round stop's disc or the open beam is seen on the frame
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,8 @@ class FrameCheck:
             for tag in ("Linear beamstop", "Circular beamstop"):
                 if tag in out:
                     out[tag] = min(out[tag], OPEN_BEAM_STOP)
+        if self.stop in ("round", "open") and not self.beam_off and "Beam off image" in out:
+            out["Beam off image"] = min(out["Beam off image"], BEAM_ON)  # the beam is seen on the frame
         return out
 
     def apply_row(self, row: np.ndarray, tags: list[str]) -> None:
