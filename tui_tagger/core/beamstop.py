@@ -18,14 +18,19 @@ small to measure, too few valid pixels) gives no verdict: the network's answer s
 
 Pixels the frame cannot show (masked: flagged values, module gaps) and pixels far brighter than any scattering
 ring (the direct beam leaking through or past the stop, a hot pixel) are unknown: neither shadow nor lit. A
-disc may hold some (a gap crossing the stop), but at least DISC_SEEN of it must be seen shadow.
+disc may hold some (a gap crossing the stop), but at least DISC_SEEN of it must be seen shadow; an arm's width
+counts the unknown beside it (a gap along a bar never makes it look thin). A round disc is also evenly dark
+and has no dark corners just outside it (a triangle or square artefact is not a disc).
 
 Where no beam centre is stated, or the stated one shows no verdict (headers are sometimes stale),
 ``find_shadows`` looks for the stop in the pixels: on a copy reduced to some 256 px (four samples per block,
-about a millisecond for a 1024 px frame), compact blocks far darker than the brightest scattering around
-them, enclosed by it, the one ringed by the brightest scattering first; ``judge`` measures at each (at most SEARCH_TRIES). The measure finds the
-disc itself, so a blob that is not a round stop (a bar's tip, a horizon, a gap) gives a bar or no verdict,
-and a bar seen anywhere rules out "round".
+1-2 ms for a 1024 px frame), the regions far darker than all their surroundings (a grey closing), ringed by
+lit scattering, the one ringed by the brightest first; ``judge`` measures at each (at most SEARCH_TRIES). The
+measure finds the disc itself, so a blob that is not a round stop (a bar's tip, a horizon, a gap) gives a bar
+or no verdict, and a bar wider than a round stop's arm may be, seen beside a round blob, rules out "round".
+
+``open_beam``: where a beam centre is stated and the direct beam itself is seen there, unshaded, no stop is in
+the beam at all.
 """
 
 from __future__ import annotations
