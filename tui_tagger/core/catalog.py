@@ -501,7 +501,7 @@ class _IndexRows:
         """The paths a list at a time. Up to three streams in key order, merged: single frames whose tag set
         matches (ranges of the (tagset, skey) index, merged by SQLite: no table row touched), those decided
         per row (predictions), containers. With the first alone (no predictions in the query, no
-        containers), SQLite's chunks pass through with no Python work per path."""
+        containers), each chunk of keys SQLite gives becomes a chunk of paths in one list comprehension."""
         db, prefix, sep = self.db, self.cat._prefixes.root_prefix, os.sep
         plain = "format IS NOT NULL AND frames IS NULL"
         if self.hit is None:
