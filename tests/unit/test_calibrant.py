@@ -253,18 +253,24 @@ def test_real_dev_frames_with_a_geometry():
 # ---------------------------------------------------------------------------------------------- prediction
 
 
-def _tiny_predictor(tags, physics=None):
+def _tiny_model(tags):
+    """An untrained 64 px network for tags and its ModelInfo."""
     import torch
 
     from tui_tagger.model.checkpoint import ModelInfo
-    from tui_tagger.model.infer import LocalPredictor
     from tui_tagger.model.nets import create_model
     from tui_tagger.model.transforms import preprocess_config
 
     torch.manual_seed(0)
-    model = create_model("alexnet-tagger", len(tags)).eval()
-    info = ModelInfo("alexnet-tagger", {}, tags, preprocess_config({"size": 64}))
-    return LocalPredictor(model, info, torch.device("cpu"), physics=physics)
+    return create_model("alexnet-tagger", len(tags)).eval(), ModelInfo("alexnet-tagger", {}, tags, preprocess_config({"size": 64}))
+
+
+def _tiny_predictor(tags, physics=None):
+    import torch
+
+    from tui_tagger.model.infer import LocalPredictor
+
+    return LocalPredictor(*_tiny_model(tags), torch.device("cpu"), physics=physics)
 
 
 def _write_poni(folder: Path, distance_m: float, center=CENTER) -> None:
@@ -336,9 +342,8 @@ def test_predict_and_evaluate_take_no_physics(calibrant_folder, tmp_path_factory
 
     monkeypatch.setenv("TUI_TAGGER_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))
     monkeypatch.delenv("TUI_TAGGER_PHYSICS", raising=False)
-    predictor = _tiny_predictor(TAGS)
     model = tmp_path_factory.mktemp("model") / "tiny.pt"
-    save_checkpoint(model, predictor.model, predictor.info)
+    save_checkpoint(model, *_tiny_model(TAGS))
     image = str(calibrant_folder / "agbh.tif")
     out = {}
     for flag in ([], ["--no-physics"]):
