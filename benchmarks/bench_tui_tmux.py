@@ -6,8 +6,8 @@ its send to the first such repaint after it (keys sent while the app is busy wai
 Per folder, per tree (``--tree LABEL=PATH``, e.g. the code before a change; interleaved, ``--rounds`` each),
 the index is warmed once (the thumbnails are not: their cache is emptied before each run, so they load while
 the keys are measured). Down is sent every ``--down-ms`` (a held key repeats at ~25-30/s), PageDown every
-``--page-ms``. Prints p50 / p90 / max per key, and the CPU time the app's UI thread used per key (the
-load inflates it less than the latencies). ``--predict``: ``p`` is pressed first (the model over the
+``--page-ms``. Prints p50 / p90 / max per key, and the CPU time the app's UI thread used while the keys
+went in (thumbnails arriving included), per key. ``--predict``: ``p`` is pressed first (the model over the
 folder, running while the keys are measured; said where it was still running when they ended).
 
     python benchmarks/bench_tui.py --tmux --tree before=/tmp/h20b-before --tree after=. \\
@@ -58,8 +58,8 @@ class Pane:
         return t
 
     def ui_cpu(self) -> float:
-        """CPU seconds the app's main thread (Textual's, the UI's) has used so far: a figure the machine's
-        load inflates less than latency (/proc, Linux; 0.0 elsewhere)."""
+        """CPU seconds the app's main thread (Textual's, the UI's) has used so far (/proc, Linux; 0.0
+        elsewhere). Under load it falls per key as keys share repaints."""
         try:
             pid = int(subprocess.run(["tmux", "display", "-p", "-t", self.name, "#{pane_pid}"],
                                      capture_output=True, text=True).stdout)
