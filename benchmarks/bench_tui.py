@@ -223,9 +223,12 @@ async def _existing_folder(root: Path) -> None:
         await asyncio.sleep(0.001)
     print(f"first screen: {paint.at - t0:.2f} s ({len(app.pos.rows)} + {len(app.neg.rows)} rows listed, "
           f"RSS peak {vm_hwm():.0f} MB)")
-    lat, clock = [], RepaintClock(app.screen)
+    lat, clock, loaded = [], RepaintClock(app.screen), None
     app.pos.focus()
     while app.scanning and time.perf_counter() - t0 < 900:  # Down held (~30/s) while the rest loads
+        if loaded is None and getattr(app, "verifying", False):  # every row listed, the check runs
+            loaded = time.perf_counter() - t0
+            print(f"every row listed: {loaded:.2f} s ({len(app.session.rows):,} rows; RSS peak {vm_hwm():.0f} MB)")
         t = time.perf_counter()
         await pilot.press("down")
         lat.append(await clock.next_after(t))
