@@ -126,6 +126,13 @@ STAGES = [
 # stages 12 and 13 are alike (val 0.915, 0.9186) and their mean ranks best there (0.9196).
 # Stages 14 and 15 (the real-detector mix): val 0.8957 and 0.9016, their mean 0.9022 (seeds 139/141 drawn by
 # the new generator), so the mean ships.
+# Tried and not shipped (2026-12-06), each `--from` the shipped 14+15 mean, same options as stage 15 but
+# --epochs 2 --lr 1e-4 --seed 16, judged on real-dev network alone (bench_real.py --no-physics; shipped 0.919,
+# 9/14) and the synthetic test (shipped 0.893): 10500 fresh frames (seeds 221 [first 6500], 223, 225, 227):
+# 0.884, 8/14, test 0.884; its mean with stage 15: 0.899, 10/14, test 0.893; 17000 fresh frames (seeds 221,
+# 223, 229 [first 3000], 225, 227, 231, 233): 0.897, 6/14, test 0.882 (and a real example wrong); its mean
+# with stage 15: 0.865, 8/14. Small fine-tunes at low lr on the same generator move real-dev by a frame or two
+# either way: what helps real frames is more likely the generator or the input than another stage.
 SOUP_STAGES: list[int] = [14, 15]
 VAL_SETS = [("val512", 600, 139, 512), ("val256", 300, 141, 256)]
 TRAIN_SETS = [s for stage in STAGES for s in stage["sets"]]
