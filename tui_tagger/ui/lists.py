@@ -46,12 +46,18 @@ class ListsMixin:
         self.pos.set_rows(pos, sort_key(self.sort, tag, True))
         self.neg.set_rows(neg, sort_key(self.sort, tag, False))
         self._lists_changed()
+        if not self.focus_the_filled_list() and self.inspect.path is None:
+            self._show_selected()
+
+    def focus_the_filled_list(self) -> bool:
+        """A filter or tag left the focused list empty: the images are in the other one, focus goes there.
+        Not while the scan streams in (the next rows may fill it; the focus would jump under the user)."""
         lst = self.active_list()
         other = self.neg if lst is self.pos else self.pos
-        if not lst.rows and other.rows and self.focused is lst:
-            other.focus()  # a filter or tag left this list empty: the images are in the other one
-        elif self.inspect.path is None:
-            self._show_selected()
+        if self.scanning or lst.rows or not other.rows or self.focused is not lst:
+            return False
+        other.focus()
+        return True
 
     def rebuild_if_due(self) -> None:
         # while a big folder streams in, rebuilding costs O(n log n): keep it to a fifth of the UI's time

@@ -202,6 +202,8 @@ class ScanMixin:
                 self._choose_initial_tag()
             if self._refresh_pending or not self._painted:
                 self.rebuild_lists()
+            else:
+                self.focus_the_filled_list()
         elif not self._painted:
             self.rebuild_lists()  # a cold open: the first screen waits not for the walk
 
