@@ -175,15 +175,10 @@ def peak_rss() -> str:
 
 
 def vm_hwm() -> float:
-    """Peak RSS of this process (MB), from /proc (ru_maxrss where there is none)."""
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak RSS of this process (MB): bench_index's measure."""
+    from bench_index import _rss_mb
+
+    return _rss_mb()
 
 
 async def existing_folder(root: Path) -> None:

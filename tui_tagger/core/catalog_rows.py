@@ -10,7 +10,6 @@ import heapq
 import json
 import sqlite3
 from collections.abc import Iterator
-from pathlib import Path
 from types import MappingProxyType
 
 from tui_tagger.core.catalog import Catalog, Entry, _IndexRows
@@ -160,29 +159,24 @@ def _file_rows(db) -> Iterator[tuple]:
     """(skey, size, mtime_ns, frames, tag_key, predictions, error, tagset) of every image, in key order: one
     statement on a read-only connection of its own (a snapshot; half the CPU of ``iter_files``' chunks),
     else (an in-memory index) in chunks."""
-    if db.persistent and db.path is not None:
+    conn = db.read_only_connection()
+    if conn is not None:
+        after = None  # the last key given: a read that fails goes on from there in chunks
         try:
-            conn = sqlite3.connect(f"{Path(db.path).as_uri()}?mode=ro", uri=True, check_same_thread=False,
-                                   timeout=2.0)
-        except sqlite3.Error:
-            conn = None
-        if conn is not None:
-            after = None  # the last key given: a read that fails goes on from there in chunks
-            try:
-                cur = conn.execute(f"SELECT {_COLUMNS} FROM files WHERE format IS NOT NULL ORDER BY skey")
-                while True:
-                    rows = cur.fetchmany(8192)
-                    if not rows:
-                        return
-                    yield from rows
-                    after = rows[-1][0]
-            except sqlite3.Error:
-                if after is not None:
-                    for r in db.iter_files("format IS NOT NULL", after=after):
-                        yield r[0], r[1], r[2], r[5], r[6], r[9], r[10], r[11]
+            cur = conn.execute(f"SELECT {_COLUMNS} FROM files WHERE format IS NOT NULL ORDER BY skey")
+            while True:
+                rows = cur.fetchmany(8192)
+                if not rows:
                     return
-            finally:
-                conn.close()
+                yield from rows
+                after = rows[-1][0]
+        except sqlite3.Error:
+            if after is not None:
+                for r in db.iter_files("format IS NOT NULL", after=after):
+                    yield r[0], r[1], r[2], r[5], r[6], r[9], r[10], r[11]
+                return
+        finally:
+            conn.close()
     for r in db.iter_files("format IS NOT NULL"):
         yield r[0], r[1], r[2], r[5], r[6], r[9], r[10], r[11]
 

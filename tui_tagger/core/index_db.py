@@ -285,16 +285,20 @@ class IndexDB:
         for rows in self._path_chunks(f"SELECT skey FROM files WHERE {where} ORDER BY skey", (), paths=False):
             yield [r[0] for r in rows]
 
+    def read_only_connection(self) -> sqlite3.Connection | None:
+        """A read-only connection of its own to the index file (long reads on it are a snapshot and hold no
+        lock the writer waits on); None for an in-memory index or one that cannot be opened."""
+        if not self.persistent or self.path is None:
+            return None
+        try:
+            return sqlite3.connect(f"{Path(self.path).as_uri()}?mode=ro", uri=True, check_same_thread=False, timeout=2.0)
+        except sqlite3.Error:
+            return None
+
     def _path_chunks(self, sql: str, params: tuple, paths: bool = True) -> Iterator[list]:
         """The rows of ``sql`` (skey, path, ...) in lists, paths in their file-system form (``paths``
         False: as they come)."""
-        conn = None
-        if self.persistent and self.path is not None:
-            try:
-                conn = sqlite3.connect(f"{Path(self.path).as_uri()}?mode=ro", uri=True, check_same_thread=False,
-                                       timeout=2.0)
-            except sqlite3.Error:
-                conn = None
+        conn = self.read_only_connection()
         try:
             if conn is None:
                 with self._lock:
