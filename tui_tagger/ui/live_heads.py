@@ -35,15 +35,21 @@ def pick_images(session, limit: int = MAX_IMAGES) -> list:
     return picked
 
 
+FEW_IMAGES = 64  # fewer labelled images than this: their features are computed in this thread
+
+
 def load_head(items: list[tuple[str, int, int]], progress=None, model: str | None = None, cluster=None):
     """A ``learn.live.LiveHead`` with the features of ``items`` (from the disk cache where it has them),
-    decoded by all cores but one, or on ``cluster``'s workers; CNN features are ``model``'s (None: the default
+    decoded by all cores but one (fewer than FEW_IMAGES: in this thread), or on ``cluster``'s workers; CNN features are ``model``'s (None: the default
     model). Runs in a worker thread."""
     from tui_tagger.learn.features import default_source
     from tui_tagger.learn.live import LiveHead
 
     head = LiveHead(default_source(model), model)
-    head.load(items, progress=progress, workers=max(1, (os.cpu_count() or 2) - 1), cluster=cluster)
+    # a few images are decoded here: worker processes cost more to start than they save, and a fork of
+    # this many-threaded process is what a DataLoader worker died of ("exited unexpectedly", rarely)
+    workers = 0 if len(items) < FEW_IMAGES else max(1, (os.cpu_count() or 2) - 1)
+    head.load(items, progress=progress, workers=workers, cluster=cluster)
     return head
 
 
