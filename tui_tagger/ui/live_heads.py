@@ -40,8 +40,8 @@ FEW_IMAGES = 64  # fewer labelled images than this: their features are computed 
 
 def load_head(items: list[tuple[str, int, int]], progress=None, model: str | None = None, cluster=None):
     """A ``learn.live.LiveHead`` with the features of ``items`` (from the disk cache where it has them),
-    decoded by all cores but one (fewer than FEW_IMAGES: in this thread), or on ``cluster``'s workers; CNN features are ``model``'s (None: the default
-    model). Runs in a worker thread."""
+    decoded by all cores but one (fewer than FEW_IMAGES: in this thread), or on ``cluster``'s workers; CNN
+    features are ``model``'s (None: the default model). Runs in a worker thread."""
     from tui_tagger.learn.features import default_source
     from tui_tagger.learn.live import LiveHead
 
