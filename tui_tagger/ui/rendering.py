@@ -53,6 +53,8 @@ class RenderingMixin:
 
     def _rested(self) -> None:
         self._rest_timer = None
+        if not self.screen_stack:  # the app is closing (its screens are gone): nothing to draw into
+            return
         wait = self._last_request + REST_S - time.monotonic()
         if wait > 0.002:  # still moving: look again when it may have stopped
             self._rest_timer = self.set_timer(wait, self._rested)
