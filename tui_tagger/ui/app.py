@@ -142,6 +142,8 @@ class TaggerApp(ScanMixin, ListsMixin, ViewMixin, CorrectionsMixin, RenderingMix
         self.set_interval(PERIOD_S, self._periodic)
 
     def _periodic(self) -> None:
+        if not self.screen_stack:  # closing: the lists and their screen are gone
+            return
         self._check_journal(retry=True)
         self.rebuild_if_due()
 

@@ -238,7 +238,7 @@ class FollowMixin:
 
     def _flush_alerts(self) -> None:
         held, self._alerts_held = self._alerts_held, 0
-        if held:
+        if held and self.screen_stack:  # not once the app is closing
             self.notify(f"{_more_alerts(held)} (the last: {self.follow_state.last_alert})", title="Alert",
                         severity="warning", timeout=15)
             self._alerts_quiet_until = time.monotonic() + ALERT_QUIET_S
