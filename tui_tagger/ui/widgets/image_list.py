@@ -297,8 +297,11 @@ class ImageList(ScrollView, can_focus=True):
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         """ScrollView repaints every line on a scroll; the lines still on screen only moved: their finished
         strips (border, filters: ~60 us a line) move with them and only the lines scrolled in are built."""
-        cache = self._styles_cache
-        dirty = set(cache._dirty_lines)  # Textual internals (textual 8): the per-line cache of a widget
+        cache = getattr(self, "_styles_cache", None)  # Textual internals (textual 8): a widget's line cache
+        if not isinstance(getattr(cache, "_cache", None), dict) or not hasattr(cache, "_dirty_lines"):
+            super().watch_scroll_y(old_value, new_value)  # another Textual: its own full repaint
+            return
+        dirty = set(cache._dirty_lines)
         super().watch_scroll_y(old_value, new_value)  # the scrollbar, and the whole widget repainted
         dy = round(new_value) - round(old_value)
         top, height = self.content_offset.y, self.scrollable_content_region.height
