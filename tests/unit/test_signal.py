@@ -75,3 +75,23 @@ def test_real_frames_are_not_blank(name):
 def test_too_few_pixels_to_judge_is_not_blank():
     assert not is_blank(np.zeros((20, 20), np.uint16))
     assert not is_blank(np.zeros((10,), np.uint16))
+
+
+def test_a_dark_frame_keeps_only_its_experiment_type_in_predict(tmp_path):
+    """The shipped model alone reads a CCD dark frame as strong scattering with the beam off the image;
+    predict (so the TUI, watch and evaluate) says nothing about it but what its geometry could."""
+    import tifffile
+
+    from tui_tagger.core.frame_rules import EXPERIMENT_TYPES
+    from tui_tagger.model.infer import LocalPredictor
+    from tui_tagger.model.locate import shipped_model_paths
+
+    rng = np.random.default_rng(8)
+    path = tmp_path / "dark_00001.tif"
+    tifffile.imwrite(path, rng.normal(100.0, 3.0, (1024, 1024)).clip(0).astype(np.uint16))
+    model = next(m for m in shipped_model_paths() if m.exists())
+    network = dict(next(iter(LocalPredictor.load(model, physics=False).predict_paths([str(path)], 1, 0)))[1])
+    ruled = dict(next(iter(LocalPredictor.load(model, physics=True).predict_paths([str(path)], 1, 0)))[1])
+    assert max(network.values()) > 0.5  # what the rule is there for: the network alone sees something
+    assert all(p <= 0.05 for tag, p in ruled.items() if tag not in EXPERIMENT_TYPES)
+    assert {t: ruled[t] for t in EXPERIMENT_TYPES} == {t: network[t] for t in EXPERIMENT_TYPES}

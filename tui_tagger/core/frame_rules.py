@@ -20,7 +20,10 @@ The network sees a 256 px picture without units. Three things it cannot know are
   itself, far brighter than any scattering, ringed by lit scattering (no shadow of a stop, not even of a
   semi-transparent one): "Linear beamstop" and "Circular beamstop" are lowered;
 - **the beam on the frame**: a round stop's disc covers the direct beam, so where one is measured on the frame,
-  as where the open beam is seen, "Beam off image" is lowered.
+  as where the open beam is seen, "Beam off image" is lowered;
+- **a blank frame** (``core.signal.is_blank``): detector noise alone, no scattering (a dark frame): every tag
+  but the experiment type is lowered (preprocessing stretches noise to full contrast, which the network
+  reads as strong scattering with the beam off the frame).
 
 Nothing else moves. Each rule acts only where it is sure: no geometry, no verdict, no change.
 """
@@ -51,6 +54,7 @@ ROUND_STOP_FLOOR = 0.9  # "Circular beamstop" on a frame with a measured round s
 ROUND_STOP_LINEAR = 0.05  # "Linear beamstop" there
 OPEN_BEAM_STOP = 0.05  # both beamstop tags on a frame whose direct beam reaches the detector unblocked
 BEAM_ON = 0.05  # "Beam off image" where a round stop's disc or the open beam is seen on the frame
+BLANK = 0.05  # every tag but the experiment types on a frame of noise alone
 
 
 @dataclass(frozen=True)
@@ -59,15 +63,16 @@ class FrameCheck:
     types the geometry excludes; ``stop``: "round" where a round beamstop was measured, "open" (below), else
     None;
     ``beam_off``: the stated beam centre lies well outside the frame; ``stop`` "open": the direct beam
-    reaches the detector unblocked (no stop in it)."""
+    reaches the detector unblocked (no stop in it); ``blank``: the frame holds detector noise alone."""
 
     calibrants: tuple[tuple[str, float], ...] = ()
     ruled_out: frozenset[str] = field(default_factory=frozenset)
     stop: str | None = None
     beam_off: bool = False
+    blank: bool = False
 
     def __bool__(self) -> bool:
-        return bool(self.calibrants or self.ruled_out or self.stop or self.beam_off)
+        return bool(self.calibrants or self.ruled_out or self.stop or self.beam_off or self.blank)
 
     def raised(self) -> list[str]:
         """The tags raised to at least PHYSICS_FLOOR: a named calibrant's own and the powder tags."""
@@ -104,6 +109,10 @@ class FrameCheck:
                     out[tag] = min(out[tag], OPEN_BEAM_STOP)
         if self.stop in ("round", "open") and not self.beam_off and "Beam off image" in out:
             out["Beam off image"] = min(out["Beam off image"], BEAM_ON)  # the beam is seen on the frame
+        if self.blank:  # what the geometry says stands (the type, a beam stated off the frame)
+            for tag in out:
+                if tag not in EXPERIMENT_TYPES and not (tag == "Beam off image" and self.beam_off):
+                    out[tag] = min(out[tag], BLANK)
         return out
 
     def apply_row(self, row: np.ndarray, tags: list[str]) -> None:
@@ -144,6 +153,7 @@ def check_frame(data: np.ndarray, mask: np.ndarray | None, geometry) -> FrameChe
     from tui_tagger.core.beamstop import judge, open_beam
     from tui_tagger.core.calibrant import has_q, identify
     from tui_tagger.core.geometry import direct_beam_px
+    from tui_tagger.core.signal import is_blank
 
     shape = np.shape(data)[-2:]
     calibrants = ()
@@ -156,6 +166,8 @@ def check_frame(data: np.ndarray, mask: np.ndarray | None, geometry) -> FrameChe
         off = not (-margin <= beam[0] <= shape[0] + margin and -margin <= beam[1] <= shape[1] + margin)
         centre = (beam[1], beam[0])
     # the beam stated well off the frame: no stop on it to judge (a shadow there is a horizon or a window)
+    if is_blank(data, mask):  # noise alone: no rings, no stop, no beam to look for
+        return FrameCheck((), ruled_out_types(geometry, shape), None, off, blank=True)
     stop = None
     if not off:
         stop = "open" if open_beam(data, mask, centre) else judge(data, mask, centre).kind
