@@ -5,23 +5,43 @@ active and which row the inspect pane shows.
 Steady lists: new p (predictions, a live head's retrain) show in the rows at once, but the rows stay where
 they are until the user asks (``o``), changes the tag or filter, or rests for ``IDLE_RESORT_S``; then they
 move with the cursor's image kept on its line of the screen. Marks are on images (paths), not rows.
+
+A rebuild of more than ``BACKGROUND_FROM`` rows (a million: ~0.5 s) is split and sorted in a worker thread;
+the lists, the tag and the filter stay as they are until it lands (``ListsSplit``), so keys, marks and moves
+go on meanwhile on what the user sees. Rows changed meanwhile (moves, new p, rescans) are put right as it
+lands; the cursor's image stays on its line and the marks on their images.
 """
 
 from __future__ import annotations
 
 import time
+from itertools import compress
+from operator import attrgetter, not_
 
 from rich.text import Text
-from textual import events
+from textual import events, work
 
 from tui_tagger.core.text import printable
-from tui_tagger.ui.messages import RowSelected, ThumbsReady
+from tui_tagger.ui.messages import ListsSplit, RowSelected, ThumbsReady
+from tui_tagger.ui.session import CHUNK
 from tui_tagger.ui.sorted_rows import sort_key
+from tui_tagger.ui.view import ListView
 from tui_tagger.ui.widgets.checklist import TagChecklist
 from tui_tagger.ui.widgets.image_list import ImageList
 
 FULL_REBUILD = 5000  # more rows than this changing at once: one full rebuild is cheaper
 IDLE_RESORT_S = 3.0  # no key or click for this long: rows whose p changed move to their sorted places
+BACKGROUND_FROM = 50_000  # a folder of more rows than this is split and sorted in a worker thread
+_PATH = attrgetter("path")
+
+
+def without(rows: list, paths: set) -> list:
+    """``rows`` less those of ``paths``; in C, a slice at a time (a worker holds the GIL a few ms at most)."""
+    out: list = []
+    for i in range(0, len(rows), CHUNK):
+        part = rows[i:i + CHUNK]
+        out += compress(part, map(not_, map(paths.__contains__, map(_PATH, part))))
+    return out
 
 
 class ListsMixin:
@@ -31,16 +51,108 @@ class ListsMixin:
     _last_list = None
     _last_input = 0.0  # time.monotonic() of the user's last key or click
     idle_resort_s = IDLE_RESORT_S  # tests set it (inf: only o re-sorts; 0: at the next tick)
+    background_from = BACKGROUND_FROM  # tests set it (0: every rebuild in the worker)
+    # the rebuild in the worker: its request number, the view it is for (None: none running), when it began,
+    # and the paths whose rows changed since it began (ImageList.touched: both lists share it)
+    _split_seq = 0
+    _split_view: ListView | None = None
+    _split_began = 0.0
+    _touched: set | None = None
 
-    def rebuild_lists(self) -> None:
-        t0 = time.monotonic()
-        self.show_rows(*self.session.split(self.sort, self.view.filter.keep))
-        self._next_rebuild = time.monotonic() + 4 * (time.monotonic() - t0)
+    def shown_view(self) -> ListView:
+        """What the lists show now (a rebuild in the worker changes it when it lands)."""
+        return ListView(self.session.tag, self.view.sort, self.view.filter)
 
-    def show_rows(self, pos: list, neg: list) -> None:
+    def wanted_view(self) -> ListView:
+        """What the lists will show: the view a rebuild in the worker is for, else the shown one."""
+        return self._split_view or self.shown_view()
+
+    def lists_pending(self) -> ListView | None:
+        """The view the lists are being rebuilt for in the worker (None: none; the status bar says so)."""
+        return self._split_view
+
+    def rebuild_lists(self, view: ListView | None = None) -> None:
+        """Both lists built again for ``view`` (default: the wanted one): here for a small folder, in a worker
+        for a big one (the lists stay as they are until it lands, see the module)."""
+        view = view or self.wanted_view()
+        self._split_seq += 1  # a rebuild running in the worker is superseded
+        self._split_began = time.monotonic()
+        if len(self.session.rows) <= self.background_from:
+            self._split_view = None
+            self._set_touched(None)
+            changed = self._adopt_view(view)
+            self.show_rows(*self.session.split(view.sort, view.filter.keep))
+            self._view_landed(changed)
+            return
+        self._refresh_pending = False  # the worker takes every row there is now; later ones set it again
+        self._split_view = view
+        self._set_touched(set())
+        s = self.session
+        self.split_lists(self._split_seq, view, s.rows, s.by_name)
+        self.status.update_now()
+
+    @work(thread=True, exclusive=True, group="lists")
+    def split_lists(self, seq: int, view: ListView, rows: list, by_name: bool) -> None:
+        """Both lists for ``view`` (a worker thread: ~0.5 s at a million rows, in slices that hold the GIL a few
+        ms each), less the rows changed meanwhile (the UI inserts those where they belong now)."""
+        pos = neg = None
+        for _ in range(3):  # the UI thread changes rows meanwhile: a pass that trips on it is run again
+            try:
+                pos, neg = self.session.split(view.sort, view.filter.keep, rows=rows, tag=view.tag, by_name=by_name)
+                break
+            except (RuntimeError, IndexError, KeyError):
+                continue
+        touched = set(self._touched or ())  # a copy, taken in one step (the UI thread adds to it)
+        if pos is not None and touched:
+            pos, neg = without(pos, touched), without(neg, touched)
+        self.post_message(ListsSplit(seq, view, rows, pos, neg, touched))
+
+    def on_lists_split(self, msg: ListsSplit) -> None:
+        if msg.seq != self._split_seq or not self.screen_stack:
+            return  # superseded by a newer rebuild (or the app is closing)
+        view, touched = msg.view, self._touched or set()
+        self._split_view = None
+        self._set_touched(None)
+        s = self.session
+        if msg.pos is None or msg.rows is not s.rows:  # the rows were replaced meanwhile (loaded, removed)
+            self.rebuild_lists(view)
+            return
+        late = touched - msg.touched  # changed after the worker looked: out too
+        pos, neg = (without(msg.pos, late), without(msg.neg, late)) if late else (msg.pos, msg.neg)
+        marks = [(lst, set(lst.marked)) for lst in (self.pos, self.neg)]
+        changed = self._adopt_view(view)
+        self.show_rows(pos, neg, caught_up=False)
+        fixed = [s.row(p) for p in touched if p in s.index]  # in at their places for the view now
+        for lst, marked in marks:
+            if fixed:
+                lst.update_rows([], [r for r in fixed if self._listed_in(lst, r)])
+            lst.marked = {p for p in marked if lst.listed(p)}  # a mark stays where its image is listed
+        if fixed:
+            self._lists_changed()
+        self._view_landed(changed)
+
+    def _set_touched(self, touched: set | None) -> None:
+        self._touched = self.pos.touched = self.neg.touched = touched
+
+    def _adopt_view(self, view: ListView) -> bool:
+        """The state says ``view`` from now on; True when the tag changed."""
+        changed = view.tag != self.session.tag
+        self.session.tag, self.view.sort, self.view.filter = view.tag, view.sort, view.filter
+        if changed:
+            self.seen.clear()
+        return changed
+
+    def _view_landed(self, tag_changed: bool) -> None:
+        self._next_rebuild = time.monotonic() + 4 * (time.monotonic() - self._split_began)
+        if tag_changed:
+            self._show_selected()
+            self.retrain_head()  # the head of the new tag, once the features are in
+
+    def show_rows(self, pos: list, neg: list, caught_up: bool = True) -> None:
         """The lists show these rows (split and sorted for the session's tag and the view); the cursor stays
-        on its image, marks on theirs."""
-        self._refresh_pending = False
+        on its image, marks on theirs. ``caught_up``: every row there is now is in them."""
+        if caught_up:
+            self._refresh_pending = False
         self._painted = True
         tag = self.session.tag
         self.pos.set_rows(pos, sort_key(self.sort, tag, True))
@@ -60,8 +172,8 @@ class ListsMixin:
         return True
 
     def rebuild_if_due(self) -> None:
-        # while a big folder streams in, rebuilding costs O(n log n): keep it to a fifth of the UI's time
-        if self._refresh_pending and time.monotonic() >= self._next_rebuild:
+        # while a big folder streams in, rebuilding costs O(n log n): keep it to a fifth of the time
+        if self._refresh_pending and self._split_view is None and time.monotonic() >= self._next_rebuild:
             self.rebuild_lists()
         self.resort_if_idle()
 
@@ -88,6 +200,8 @@ class ListsMixin:
         are (the lists do not move under the user); ``o``, a new tag or filter, or an idle moment re-sorts."""
         s = self.session
         rows = [s.row(p) for p, _, _ in results if p in s.index]
+        if self._touched is not None:  # a rebuild in the worker may have sorted them by their old p
+            self._touched.update(r.path for r in rows)
         listed = {lst: [r for r in rows if self._listed_in(lst, r)] for lst in (self.pos, self.neg)}
         for lst, mine in listed.items():
             lst.freeze(mine)  # they stay listed by the keys they have now

@@ -12,6 +12,7 @@ import os
 from textual import work
 
 from tui_tagger.ui.messages import HeadFailed, HeadFitted, HeadLoaded, HeadProgress
+from tui_tagger.ui.session import CHUNK
 
 RETRAIN_EVERY = 3  # corrections on the current tag between retrains
 # Features for at most this many images: every reviewed one first, then an even spread of the rest. A head
@@ -20,19 +21,31 @@ MAX_IMAGES = 4000
 
 
 def pick_images(session, limit: int = MAX_IMAGES) -> list:
-    """The rows the live head learns from and scores: reviewed rows first, then every k-th other row."""
+    """The rows the live head learns from and scores: reviewed rows first, then every k-th other row. A
+    million rows take ~0.5 s: call it in a worker thread (``head_features`` does)."""
     rows = [r for r in session.rows if not r.error]
-    reviewed = session.reviewed_rows(rows)  # decided per distinct tag set: a million rows
     if len(rows) <= limit:
         return rows
+    reviewed = session.reviewed_rows(rows)  # decided per distinct tag set: a million rows
     picked = reviewed[:limit]
-    seen = {r.path for r in picked}
-    rest = [r for r in rows if r.path not in seen]
     room = limit - len(picked)
-    if room > 0 and rest:
-        step = len(rest) / room
-        picked += [rest[int(i * step)] for i in range(min(room, len(rest)))]
+    if room > 0:
+        seen = {r.path for r in picked}
+        rest = [r for r in rows if r.path not in seen]
+        if rest:
+            step = len(rest) / room
+            picked += [rest[int(i * step)] for i in range(min(room, len(rest)))]
+        release(rest)
+    release(reviewed)
+    release(rows)
     return picked
+
+
+def release(rows: list) -> None:
+    """Empty a big list a slice at a time: freeing a million references at once holds the GIL ~10 ms, which
+    a key waits out (a worker's temporaries)."""
+    while rows:
+        del rows[-CHUNK:]
 
 
 FEW_IMAGES = 64  # fewer labelled images than this: their features are computed in this thread
@@ -73,15 +86,21 @@ class LiveHeadsMixin:
     def start_live_heads(self) -> None:
         if self._head_loading or self.live_head is not None:
             return
-        rows = pick_images(self.session)
-        if len(rows) < 4:
-            return
         self._head_loading = True
         self.head_status = "learning: features…"
-        self.head_features([(r.path, r.size, r.mtime_ns) for r in rows], self.model_file(), self.cluster)
+        # the images are picked in the worker: on a million rows that is ~0.5 s the keys would wait for
+        self.head_features(self.session, self.model_file(), self.cluster)
 
     @work(thread=True, exclusive=True, group="head-features")
-    def head_features(self, items: list[tuple[str, int, int]], model: str | None, cluster=None) -> None:
+    def head_features(self, session, model: str | None, cluster=None) -> None:
+        try:
+            rows = pick_images(session)
+        except Exception:  # noqa: BLE001 - the rows changed under the pick (a rescan): the next correction retries
+            rows = []
+        if len(rows) < 4:
+            self.post_message(HeadLoaded(None))  # too few images yet: the next correction tries again
+            return
+        items = [(r.path, r.size, r.mtime_ns) for r in rows]
         last = [0]
 
         def progress(done: int, total: int) -> None:
@@ -109,6 +128,9 @@ class LiveHeadsMixin:
     def on_head_loaded(self, msg: HeadLoaded) -> None:
         head = msg.head
         self._head_loading = False
+        if head is None:  # fewer than 4 readable images
+            self.head_status = None
+            return
         self.live_head = head
         if not head.ready:
             self._head_failed("learning from corrections is off: too few readable images")

@@ -41,6 +41,16 @@ class RowsLoaded(Message):
         self.view, self.split = view, split
 
 
+class ListsSplit(Message):
+    """Both lists split and sorted in a worker for ``view`` (request ``seq``) from ``rows`` (the session's list
+    then): (``pos``, ``neg``), without the rows of ``touched`` (paths changed meanwhile: the UI puts them
+    right); ``pos`` None when the split failed (the rows changed under it)."""
+
+    def __init__(self, seq: int, view, rows: list, pos: list | None, neg: list | None, touched: set) -> None:
+        super().__init__()
+        self.seq, self.view, self.rows, self.pos, self.neg, self.touched = seq, view, rows, pos, neg, touched
+
+
 class ThumbsReady(Message):
     """Thumbnails for some rows are in the memory cache: repaint the lists."""
 
@@ -146,7 +156,8 @@ class HeadProgress(Message):
 
 
 class HeadLoaded(Message):
-    """The live head's features are in: ``head`` is a learn.live.LiveHead."""
+    """The live head's features are in: ``head`` is a learn.live.LiveHead (None: fewer than 4 readable images
+    to learn from yet)."""
 
     def __init__(self, head) -> None:
         super().__init__()

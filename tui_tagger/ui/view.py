@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from tui_tagger.core.errors import QueryError
 from tui_tagger.core.query import parse_query
@@ -35,6 +36,14 @@ NO_FILTER = ViewFilter()
 class ViewState:
     sort: str = "p"
     filter: ViewFilter = field(default_factory=ViewFilter)
+
+
+class ListView(NamedTuple):
+    """What both lists show, all of it: the session's tag and the view's sort and filter."""
+
+    tag: str
+    sort: str
+    filter: ViewFilter
 
 
 def paths_filter(paths, label: str, kind: str = "images") -> ViewFilter:
@@ -81,15 +90,12 @@ class ViewMixin:
         return self.view.filter.kind
 
     def set_view(self, *, filter: ViewFilter | None = None, sort: str | None = None, tag: str | None = None) -> None:
-        """The one way to change what the lists show; they are rebuilt (and the status bar follows)."""
-        if filter is not None:
-            self.view.filter = filter
-        if sort is not None:
-            self.view.sort = sort
-        if tag is not None:
-            self.session.tag = tag
-            self.seen.clear()
-        self.rebuild_lists()
+        """The one way to change what the lists show; they are rebuilt (and the status bar follows). A big
+        folder's lists are rebuilt in a worker: the state changes, all of it at once, when they land
+        (``ListsMixin.rebuild_lists``); a change asked for meanwhile goes on from the one on its way."""
+        want = self.wanted_view()
+        self.rebuild_lists(ListView(want.tag if tag is None else tag, want.sort if sort is None else sort,
+                                    want.filter if filter is None else filter))
 
     def filter_paths(self, paths, label: str) -> None:
         """Show only these images (paths) in the lists; ``label`` names the filter in the status bar.
@@ -106,9 +112,7 @@ class ViewMixin:
     def _tag_picked(self, name: str | None) -> None:
         if not name:
             return
-        self.set_view(tag=self.session.vocab.add(name).name)
-        self._show_selected()
-        self.retrain_head()  # the head of the new tag, once the features are in
+        self.set_view(tag=self.session.vocab.add(name).name)  # the inspect pane and the head follow it
 
     def action_filter(self) -> None:
         # the box opens empty: "/ then Enter" clears the filter; the one in force is named above it
@@ -133,6 +137,8 @@ class ViewMixin:
         """``o``: re-sort now where new p arrived since the lists were sorted (the cursor's image stays on
         its line); else the next sort order."""
         if self.order_stale():
-            self.resort_lists()
+            if self.lists_pending() is None:  # (else the rebuild on its way sorts every row anyway)
+                self.resort_lists()
             return
-        self.set_view(sort=SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)])
+        sort = self.wanted_view().sort
+        self.set_view(sort=SORTS[(SORTS.index(sort) + 1) % len(SORTS)])

@@ -72,6 +72,8 @@ class ImageList(ScrollView, can_focus=True):
         self.placeholders = placeholders
         self.sorted = SortedRows()
         self.marked: set[str] = set()
+        # while the lists are rebuilt in a worker (ui/lists.py): the paths of the rows moved in or out since
+        self.touched: set[str] | None = None
         self._cells: dict[tuple, Segment] = {}  # half-block cells by (upper, lower, base style)
         self._boxes: dict[int, tuple] = {}  # thumbnails as packed pixels (_thumb_cells)
         self._strips: dict[tuple, Strip] = {}  # rendered row lines, by everything they show
@@ -124,7 +126,7 @@ class ImageList(ScrollView, can_focus=True):
         current, offset = self.current, self._cursor_offset()
         self.sorted = SortedRows(rows, key or self.sorted.key, presorted=True)
         if self.marked:
-            self.marked = {p for p in self.marked if self._listed(p)}
+            self.marked = {p for p in self.marked if self.listed(p)}
         pos = self.cursor
         if current is not None:
             found = self.sorted.index(current)
@@ -186,6 +188,8 @@ class ImageList(ScrollView, can_focus=True):
         row's p does so between the halves)."""
         current, cursor, changed, first = self.current, self.cursor, False, len(self.rows)
         was: dict[str, object] = {}  # path -> listed key of the rows taken out
+        if self.touched is not None:
+            self.touched.update(row.path for row in gone)
         for row in gone:
             k = self.sorted.frozen.get(row.path)
             i = self.sorted.remove(row)
@@ -200,6 +204,8 @@ class ImageList(ScrollView, can_focus=True):
 
     def end_update(self, state: tuple, new: list) -> None:
         current, anchor, changed, first, was = state
+        if self.touched is not None:
+            self.touched.update(row.path for row in new)
         for row in new:
             # a row back in the list it was in (a tick of another tag) keeps its place if it was frozen
             first = min(first, self.sorted.insert(row, was.get(row.path)))
@@ -220,7 +226,7 @@ class ImageList(ScrollView, can_focus=True):
         if top < scroll_y + height:
             self.refresh_lines(top, scroll_y + height - top)
 
-    def _listed(self, path: str) -> bool:
+    def listed(self, path: str) -> bool:
         return path in self.session.index and self.sorted.index(self.session.row(path)) is not None
 
     def _resized(self) -> None:
@@ -260,7 +266,7 @@ class ImageList(ScrollView, can_focus=True):
         self.action_cursor(1)
 
     def select_path(self, path: str) -> bool:
-        if not self._listed(path):
+        if not self.listed(path):
             return False
         self.cursor = self.sorted.index(self.session.row(path))
         return True

@@ -29,6 +29,9 @@ def status_text(app) -> Text:
     text.append(f"  sort: {app.sort}")
     if app.order_stale():  # steady lists: new p shown, rows not moved yet
         text.append(" (new p: o re-sorts)")
+    pending = app.lists_pending()  # a big folder's lists rebuilt in a worker (ui/lists.py)
+    if pending is not None:
+        text.append(f"  listing {printable(pending.tag)}…" if pending.tag != s.tag else "  sorting…")
     if s.overrides:
         text.append(f"  ● {len(s.overrides)} unsaved", style="bold")
     if s.journal.unwritten:
@@ -40,9 +43,9 @@ def status_text(app) -> Text:
         text.append("  checking for changes…")
     elif app.scanning:
         text.append(f"  scanning… {len(s.rows):,} found")
-    pending = app.thumbs.pending if app.thumbs is not None else 0
-    if pending:
-        text.append(f"  thumbnails… {pending} to go")
+    thumbs = app.thumbs.pending if app.thumbs is not None else 0
+    if thumbs:
+        text.append(f"  thumbnails… {thumbs} to go")
     if app.saving:
         text.append("  saving…")
     if app.predicting is not None:
