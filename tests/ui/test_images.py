@@ -1,7 +1,7 @@
 """Images a person can read, and keys that do not wait for them (issue 20): the zoom (+ / -) makes rows
 taller and thumbnails larger and is remembered; the grid view (v) shows several thumbnails per row and the
-list's keys work in it; the adapter picks kitty placeholders / Sixel / half blocks per terminal (kitty:
-real pixels in the lists and the grid too); thumbnails and the
+list's keys work in it; the adapter picks kitty placeholders / Sixel / iTerm2 / half blocks per terminal
+(real pixels in the lists and the grid too: tests/ui/test_inline_images.py for Sixel and iTerm2); thumbnails and the
 inspect image are decoded in worker processes, never by the UI's process."""
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ TMUX = {"TMUX": "/tmp/tmux-0/default,1,0", "TERM": "tmux-256color", "TERM_PROGRA
     ("kitty", {"TERM_PROGRAM": "ghostty", "TERM": "xterm-ghostty"}, None, "kitty"),  # Ghostty draws them too
     ("kitty", {"TERM_PROGRAM": "WarpTerminal"}, None, "halfcell"),  # Warp: kitty graphics, no placeholders
     ("sixel", {"TERM_PROGRAM": "WezTerm"}, None, "sixel"),  # WezTerm, foot, Konsole, xterm -ti vt340: Sixel
-    ("halfcell", {"TERM_PROGRAM": "iTerm.app"}, None, "sixel"),  # iTerm2 draws Sixel, answered or not
+    ("halfcell", {"TERM_PROGRAM": "iTerm.app"}, None, "iterm2"),  # iTerm2: its inline images, answered or not
     ("halfcell", {"TERM_PROGRAM": "iTerm.app", "TMUX": "/tmp/tmux-0/default,1,0"}, None, "halfcell"),
     ("halfcell", {"TERM": "xterm-256color"}, None, "halfcell"),  # a terminal that answered neither
     ("text", {}, None, "halfcell"),  # no terminal at all
@@ -122,7 +122,7 @@ TMUX = {"TMUX": "/tmp/tmux-0/default,1,0", "TERM": "tmux-256color", "TERM_PROGRA
 ])
 def test_the_graphics_follow_what_the_terminal_can_draw(probed, env, tmux, want):
     assert image_adapter.decide("auto", probed, env, tmux).kind == want
-    for forced in ("kitty", "sixel", "halfcell", "none"):  # --graphics overrides whatever was detected
+    for forced in ("kitty", "sixel", "iterm2", "halfcell", "none"):  # --graphics overrides whatever was detected
         assert image_adapter.decide(forced, probed, env, tmux).kind == forced
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from tui_tagger.commands import cluster_options
 from tui_tagger.core.errors import TaggerError
 
-GRAPHICS = ("auto", "kitty", "sixel", "halfcell", "none")
+GRAPHICS = ("auto", "kitty", "sixel", "iterm2", "halfcell", "none")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,8 +29,9 @@ def add_view_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tag", metavar="NAME", help="the tag to start with")
     parser.add_argument("--theme", metavar="NAME", help="colour theme (see the command palette, ctrl+p)")
     parser.add_argument("--graphics", choices=GRAPHICS, default="auto",
-                        help="how images are drawn (default: detected): kitty graphics placeholders in the lists, "
-                             "grid and inspect pane; sixel in the inspect pane; halfcell; none (no inspect image)")
+                        help="how images are drawn (default: detected): kitty graphics placeholders, sixel or "
+                             "iterm2 inline images in the lists (zoomed), grid and inspect pane; halfcell; none "
+                             "(no inspect image)")
     parser.add_argument("--tags-dir", metavar="DIR", type=Path,
                         help="keep tag files under DIR (mirroring the folder) instead of beside the images")
     parser.add_argument("--model", metavar="M", type=Path,

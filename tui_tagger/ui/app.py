@@ -86,8 +86,9 @@ class TaggerApp(ScanMixin, ListsMixin, ViewMixin, CorrectionsMixin, RenderingMix
         self.view = ViewState()
         self.initial_tag = tag
         self.graphics = choose_graphics(graphics)  # kitty, sixel, halfcell or none (ui/widgets/image_adapter.py)
-        # kitty: images as text cells in the lists, the grid and the inspect pane (widgets/kitty_placeholders.py)
-        self.placeholders = make_placeholders(self) if self.graphics == "kitty" else None
+        # how the lists and the grid draw thumbnails in pixels: kitty placeholders (widgets/kitty_placeholders.py),
+        # Sixel / iTerm2 images over half blocks (widgets/inline_images.py); None: half blocks
+        self.placeholders = make_placeholders(self, self.graphics)
         self.thumb_cell = thumb_cell_pixels(self.graphics)  # thumbnail pixels per cell
         self.settings = backend.display_settings()
         self.scan_error: str | None = None

@@ -33,7 +33,7 @@ def use_threads(on: bool = True) -> None:
 
 
 _PRELOAD = ["tui_tagger.ui.decoding", "tui_tagger.ui.backend", "tui_tagger.core.display", "tui_tagger.core.formats",
-            "tui_tagger.core.thumbcache"]
+            "tui_tagger.core.thumbcache", "tui_tagger.ui.widgets.inline_codec"]
 
 
 def start() -> None:
@@ -133,6 +133,11 @@ def render(ref: str, settings, size: tuple[int, int], want_frame: bool = False):
     return _run(_render_job, ref, settings, tuple(size), want_frame)
 
 
+def inline_image(protocol: str, rgb, cols: int, rows: int, cell: tuple[int, int], tmux: bool = False) -> str:
+    """A thumbnail's Sixel or iTerm2 escape over ``cols`` x ``rows`` cells (ui/widgets/inline_codec.py)."""
+    return _run(_inline_job, protocol, rgb, cols, rows, tuple(cell), tmux)
+
+
 # ---- run in the worker processes --------------------------------------------------------------------
 _frames: OrderedDict = OrderedDict()
 
@@ -168,6 +173,13 @@ def _thumb_job(ref, size, settings, place):
     except Exception:  # a corrupt image: the row shows a marker, the inspect pane the error
         return None
     return np.ascontiguousarray(arr[..., :3], dtype=np.uint8)
+
+
+def _inline_job(protocol, rgb, cols, rows, cell, tmux):
+    from tui_tagger.ui.widgets import inline_codec
+
+    _yield_cpu()
+    return inline_codec.encode(protocol, rgb, cols, rows, cell, tmux)
 
 
 def _render_job(ref, settings, size, want_frame):

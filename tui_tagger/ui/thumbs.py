@@ -61,6 +61,13 @@ class ThumbLoader:
             fresh, self._fresh = self._fresh, set()
         return fresh
 
+    def mark_fresh(self, ref: str) -> None:
+        """``ref``'s row is to repaint as if its thumbnail just arrived (its Sixel / iTerm2 image is encoded:
+        ui/widgets/inline_images.py); called from any thread."""
+        with self._lock:
+            self._fresh.add(ref)
+        self.on_ready()
+
     @property
     def pending(self) -> int:
         return len(self._queued)

@@ -1,11 +1,13 @@
 """The one module that knows textual-image (a pinned, tested version range: pyproject.toml) and what each
-terminal can draw: which way images are drawn (``choose_graphics``: kitty placeholders, Sixel or half blocks,
+terminal can draw: which way images are drawn (``choose_graphics``: kitty placeholders, Sixel, iTerm2 or half
+blocks,
 from what textual-image's probe found, the environment and, under tmux, the terminal outside it; or
 ``--graphics``), the image widget class for it, and the terminal's cell size in pixels.
 
 "kitty" means kitty graphics through Unicode placeholders (ui/widgets/kitty_placeholders.py, ours): real
-pixels in the list rows, the grid and the inspect pane, also under tmux. "sixel" draws the inspect pane only
-(a Sixel image is not text: it cannot be a list row's cells and scroll with them); the lists draw half blocks.
+pixels in the list rows, the grid and the inspect pane, also under tmux. "sixel" and "iterm2" (iTerm2's inline
+images): the lists and the grid draw half blocks as text and paint the images over them after each frame
+(ui/widgets/inline_images.py, ours); the inspect pane is textual-image's Sixel widget (iTerm2 draws Sixel too).
 
 textual-image re-encodes the whole image on every repaint (~20-100 ms for half-cell), and the inspect pane
 repaints for unrelated reasons (a tick, the title, a theme variable); the widget made here replays what it
@@ -22,7 +24,7 @@ from typing import NamedTuple
 
 from PIL import Image as PILImage
 
-KINDS = ("kitty", "sixel", "halfcell", "none")  # what choose_graphics answers
+KINDS = ("kitty", "sixel", "iterm2", "halfcell", "none")  # what choose_graphics answers
 THUMB_CELL_MAX = (8, 16)  # px per cell of a list thumbnail at most (the terminal scales it to its cells)
 PASSTHROUGH = "set -g allow-passthrough on"
 
@@ -41,7 +43,7 @@ class Choice(NamedTuple):
 
 
 def decide(graphics: str, probed: str, env, tmux: TmuxClient | None = None) -> Choice:
-    """How images are drawn: a pure function of ``--graphics`` (auto, kitty, sixel, halfcell, none), what the
+    """How images are drawn: a pure function of ``--graphics`` (auto, kitty, sixel, iterm2, halfcell, none), what the
     terminal answered textual-image's probe (``probed``: sixel, kitty, halfcell, text), the environment and
     the terminal outside tmux (``tmux``; None outside tmux).
 
@@ -49,7 +51,8 @@ def decide(graphics: str, probed: str, env, tmux: TmuxClient | None = None) -> C
     through (``allow-passthrough on``; tmux answers the probe itself, so the terminal is the tmux client's).
     Sixel where the terminal answered Sixel (foot, WezTerm, Konsole, xterm -ti vt340, mlterm, a tmux built
     with Sixel; textual-image ranks Sixel first: WezTerm and Konsole answer both and draw placeholders
-    wrongly) and in iTerm2 (draws Sixel since 3.3, answered or not). Half blocks elsewhere."""
+    wrongly). iTerm2 (outside tmux, which would drop its images): its own inline images, which it scales to
+    the cells itself. Half blocks elsewhere."""
     in_tmux = bool(env.get("TMUX"))
     placeholders = _draws_placeholders(probed, env, tmux if in_tmux else None)
     client = tmux or TmuxClient()
@@ -69,7 +72,7 @@ def decide(graphics: str, probed: str, env, tmux: TmuxClient | None = None) -> C
     if probed == "sixel":
         return Choice("sixel")
     if env.get("TERM_PROGRAM") == "iTerm.app" and not in_tmux:
-        return Choice("sixel")
+        return Choice("iterm2")
     return Choice("halfcell")
 
 
@@ -122,10 +125,11 @@ def _probed() -> str:
 
 
 def image_widget_class(graphics: str, placeholders=None):
-    """The widget class for ``--graphics`` (auto, kitty, sixel, halfcell; None for "none"; auto: as
+    """The widget class for ``--graphics`` (auto, kitty, sixel, iterm2, halfcell; None for "none"; auto: as
     ``choose_graphics`` chooses). Its instances take a PIL image (``.image``) and a ``render_key`` naming
     what it shows (repaints of the same key are replays). kitty: our placeholder widget, drawing through
-    ``placeholders`` (``make_placeholders``)."""
+    ``placeholders`` (``make_placeholders``); iterm2: Sixel (iTerm2 draws it since 3.3; textual-image has no
+    iTerm2 widget)."""
     graphics = choose_graphics(graphics)
     if graphics == "none":
         return None
@@ -137,13 +141,19 @@ def image_widget_class(graphics: str, placeholders=None):
         return partial(PlaceholderImage, placeholders)
     from textual_image import widget as tiw  # asks the terminal its cell size once, at import
 
-    return _cached({"sixel": tiw.SixelImage, "halfcell": tiw.HalfcellImage}[graphics])
+    return _cached({"sixel": tiw.SixelImage, "iterm2": tiw.SixelImage, "halfcell": tiw.HalfcellImage}[graphics])
 
 
-def make_placeholders(app):
-    """kitty placeholders for ``app`` (kitty_placeholders.Placeholders): escapes go out through its driver,
-    in order with its frames; its console draws 24-bit colour (the colour of a placeholder cell is its
-    image's id: tmux's $TERM would make Rich round it to 256 colours)."""
+def make_placeholders(app, graphics: str = "kitty"):
+    """How ``app``'s lists and grid draw thumbnails in pixels for ``graphics`` (a kind): kitty placeholders
+    (kitty_placeholders.Placeholders), Sixel or iTerm2 images (``make_images``), or None (half blocks).
+
+    kitty: escapes go out through its driver, in order with its frames; its console draws 24-bit colour (the
+    colour of a placeholder cell is its image's id: tmux's $TERM would make Rich round it to 256 colours)."""
+    if graphics in ("sixel", "iterm2"):
+        return make_images(app, graphics)
+    if graphics != "kitty":
+        return None
     from rich.color import ColorSystem
 
     from tui_tagger.ui.widgets.kitty_placeholders import Placeholders
@@ -158,11 +168,31 @@ def make_placeholders(app):
     return Placeholders(write, cell_pixel_size(), tmux=bool(os.environ.get("TMUX")))
 
 
+def make_images(app, graphics: str):
+    """Sixel or iTerm2 thumbnails for ``app``'s lists and grid (inline_images.InlineImages): painted over
+    the frames Textual writes, through its driver."""
+    from tui_tagger.ui.widgets.inline_images import InlineImages
+
+    images = InlineImages(graphics, cell_pixel_size(), thumb_cell_pixels(graphics),
+                          tmux=bool(os.environ.get("TMUX")))
+    images.attach(app)
+    return images
+
+
+def sixel_data(image: PILImage.Image) -> str:
+    """``image`` as a Sixel escape (``ESC P … q … ESC \\``), drawn at its size in pixels: textual-image's
+    encoder (a private module of the pinned version; tests/ui/test_inline_images.py checks it)."""
+    from textual_image._sixel import image_to_sixels
+
+    return image_to_sixels(image)
+
+
 def thumb_cell_pixels(graphics: str) -> tuple[int, int]:
     """Pixels per cell of the lists' thumbnails for ``graphics`` (a kind): half blocks draw 1 x 2; kitty
-    placeholders the terminal's cell, at most THUMB_CELL_MAX (the terminal scales them up: a larger
-    thumbnail would cost decoding time, memory and bytes to send without showing more)."""
-    if graphics != "kitty":
+    placeholders, Sixel and iTerm2 the terminal's cell, at most THUMB_CELL_MAX (kitty and iTerm2 scale them
+    up; Sixel is scaled to the cells when encoded: a larger thumbnail would cost decoding time, memory and
+    bytes to send without showing more)."""
+    if graphics not in ("kitty", "sixel", "iterm2"):
         return 1, 2
     cw, ch = cell_pixel_size()
     scale = min(1.0, THUMB_CELL_MAX[0] / max(cw, 1), THUMB_CELL_MAX[1] / max(ch, 1))

@@ -35,6 +35,8 @@ from rich.style import Style
 from textual.strip import Strip
 from textual.widget import Widget
 
+from tui_tagger.ui.widgets.inline_codec import wrap_tmux  # noqa: F401  (one passthrough for every protocol)
+
 PLACEHOLDER = "\U0010eeee"
 CHUNK = 4096  # base64 bytes per escape (the protocol's limit; a multiple of 4)
 LIMIT = 400  # images kept on the terminal (a screen of the smallest grid shows ~100; kitty's quota is 320 MB)
@@ -65,11 +67,6 @@ MAX_CELLS = len(DIACRITICS)  # rows or columns one image can span (297)
 def apc(control: str, payload: str = "") -> str:
     """One graphics command: ``ESC _ G control ; payload ESC \\``."""
     return f"\x1b_G{control}{';' + payload if payload else ''}\x1b\\"
-
-
-def wrap_tmux(escape: str) -> str:
-    """An escape passed through tmux to the terminal outside (``allow-passthrough on``): its ESCs doubled."""
-    return "\x1bPtmux;" + escape.replace("\x1b", "\x1b\x1b") + "\x1b\\"
 
 
 def transmit(image_id: int, image, cols: int, rows: int, tmux: bool = False) -> str:
@@ -220,12 +217,13 @@ class Placeholders:
 
 
 def list_on_screen(lst):
-    """The thumbnail arrays an image list shows now (``Placeholders.keep``)."""
+    """The thumbnail arrays an image list shows now (``Placeholders.keep``); ``.list`` is the list."""
     def arrays():
         if lst.thumbs is None or not lst.is_mounted:
             return []
         rows = lst.rows
         return [lst.thumbs.get(rows[i].path) for i in lst.visible_range()]
+    arrays.list = lst
     return arrays
 
 

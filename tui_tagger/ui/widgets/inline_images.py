@@ -1,0 +1,248 @@
+"""Sixel and iTerm2 thumbnails in the lists and the grid: half blocks as text, real pixels painted over them.
+
+A Sixel or iTerm2 image is not text: Textual cannot lay it out, crop it or scroll it, and a line holding its
+escape would be cut apart where another widget overlaps the line (Textual counts an escape's characters as
+cells once its colour filter has dropped the segment's control flag). So a thumbnail is drawn twice:
+
+- as text, in the list's lines: half blocks in exactly the cells the image will cover (``thumb_line``, the
+  interface of kitty_placeholders.Placeholders, so the list and grid paint either). What Textual caches,
+  moves and scrolls is only text; a row cut by the list's bottom edge, a list under a dialog, a thumbnail
+  not yet encoded: half blocks, never a stale image.
+- as an image, after each frame (``attach`` wraps the app's ``_display``): the images whose cells that frame
+  wrote, each placed at its cells with an absolute cursor move, appended to the frame's output (inside
+  Textual's synchronized update). Writing text over an image's cells removes the image there (Sixel
+  terminals, tmux and iTerm2 alike), so whatever the frame changed under an image is painted again and an
+  image whose row scrolled away is overwritten by the text now there. An image is painted only when all its
+  cells are inside its list, nothing (a toast) lies over them and the list's screen is the one on top.
+
+Encoding (a few ms a thumbnail: Sixel in Python, a PNG for iTerm2) runs in the decoding worker processes,
+asked for by one thread of this module; the escapes are kept per (thumbnail array, cells), so a repaint only
+writes them. Thumbnails of fewer than ``MIN_LINES`` lines (the list's smallest zoom) stay half blocks: that
+view is for skimming many rows, which text redraws fastest.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+import numpy as np
+from PIL import Image
+from rich.segment import Segment
+
+from tui_tagger.ui.widgets import halfcell
+from tui_tagger.ui.widgets.kitty_placeholders import fit_cells
+
+MIN_LINES = 4  # thumbnails this tall or taller are painted in pixels (the list's first zoom is 3 lines)
+CACHE_BYTES = 48 << 20  # encoded escapes kept (a 24 x 12-cell Sixel thumbnail: ~20-60 KB)
+UNDERLAYS = 4000  # half-block thumbnails kept
+
+
+def move_to(x: int, y: int) -> str:
+    """Cursor to cell (x, y) of the screen (0-based)."""
+    return f"\x1b[{y + 1};{x + 1}H"
+
+
+class InlineImages:
+    """One app's Sixel (``protocol`` "sixel") or iTerm2 ("iterm2") thumbnails. ``cell``: the terminal's cell
+    in pixels; ``thumb_cell``: the thumbnails' pixels per cell (image_adapter.thumb_cell_pixels); ``encode``:
+    (protocol, rgb, cols, rows, cell, tmux) -> escape, by default in the decoding worker processes."""
+
+    def __init__(self, protocol: str, cell: tuple[int, int], thumb_cell: tuple[int, int], tmux: bool = False,
+                 encode=None) -> None:
+        self.protocol = protocol
+        self.cell = tuple(cell)
+        self.thumb_cell = tuple(thumb_cell)
+        self.tmux = tmux
+        if encode is None:
+            from tui_tagger.ui import decoding
+
+            encode = decoding.inline_image
+        self._encode = encode
+        self._lists: list = []  # the image lists drawn (``keep``)
+        self._escapes: OrderedDict[tuple, tuple[object, str]] = OrderedDict()  # (id(arr), cols, rows) -> (arr, escape)
+        self._bytes = 0
+        self._underlays: OrderedDict[tuple, tuple[object, list]] = OrderedDict()  # -> (arr, lines of segments)
+        self._wanted: OrderedDict[tuple, tuple] = OrderedDict()  # to encode: key -> (arr, cols, rows, list, path)
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._thread: threading.Thread | None = None
+        self._stop = False
+        self.painted = 0  # images painted (figures for benchmarks and tests)
+        self.encoded = 0
+
+    # ---- Placeholders' interface: what the lists call --------------------------------------------
+    def keep(self, on_screen) -> None:
+        """A list draws through these (``on_screen``: kitty_placeholders.list_on_screen, holding the list)."""
+        lst = getattr(on_screen, "list", None)
+        if lst is not None and lst not in self._lists:
+            self._lists.append(lst)
+
+    def on_delete(self, callback) -> None:
+        """Nothing is deleted from the terminal: text written over an image removes it."""
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop = True
+            self._wake.notify_all()
+
+    def thumb_line(self, arr, width: int, height: int, line: int, base) -> list[Segment]:
+        """Line ``line`` of a thumbnail drawn in ``width`` x ``height`` cells: half blocks in the cells its
+        image covers (centred, its aspect kept to the nearest cell), blank in ``base`` around them."""
+        cols, rows = self.cells_of(arr, width, height)
+        top, left = (height - rows) // 2, (width - cols) // 2
+        r = line - top
+        if not 0 <= r < rows:
+            return [Segment(" " * width, base)]
+        return [Segment(" " * left, base), *self._underlay(arr, cols, rows)[r],
+                Segment(" " * (width - cols - left), base)]
+
+    def cells_of(self, arr, width: int, height: int) -> tuple[int, int]:
+        h, w = arr.shape[:2]
+        return fit_cells(w, h, width, height, self.cell)
+
+    def _underlay(self, arr, cols: int, rows: int) -> list[list[Segment]]:
+        key = (id(arr), cols, rows)
+        hit = self._underlays.get(key)
+        if hit is not None and hit[0] is arr:
+            return hit[1]
+        small = np.asarray(Image.fromarray(np.ascontiguousarray(arr[..., :3], dtype=np.uint8))
+                           .resize((cols, 2 * rows), Image.Resampling.BOX))
+        lines: list[list[Segment]] = [[]]
+        for seg in halfcell.segments(small):
+            if seg is halfcell.NEWLINE:
+                lines.append([])
+            else:
+                lines[-1].append(seg)
+        if len(self._underlays) >= UNDERLAYS:
+            self._underlays.popitem(last=False)
+        self._underlays[key] = (arr, lines[:rows])  # the array held: its id() names no other array meanwhile
+        return lines[:rows]
+
+    # ---- the images, after each frame --------------------------------------------------------------
+    def attach(self, app) -> None:
+        """Paint the images after each of ``app``'s frames: its ``_display`` (Textual's one door to the
+        terminal) gets the frame's output with the images appended."""
+        display = app._display
+
+        def display_with_images(screen, update) -> None:
+            if update is not None and callable(getattr(update, "render_segments", None)):
+                extra = self.after_frame(screen, update)
+                if extra:
+                    render = update.render_segments
+                    update.render_segments = lambda console: render(console) + extra
+            display(screen, update)
+
+        app._display = display_with_images
+
+    def after_frame(self, screen, update) -> str:
+        """The escapes painting the images whose cells ``update`` (a Textual compositor update of
+        ``screen``) writes: '' when there are none."""
+        spans = _spans(update)
+        if not spans:
+            return ""
+        out = []
+        for lst in self._lists:
+            if not lst.is_attached or lst.screen is not screen or not screen.is_current:
+                continue  # under a dialog, or a screen not shown: the half blocks stay
+            for arr, rect, path in self.rects(lst):
+                if not any(rect.y <= y < rect.bottom and x1 < rect.right and x2 > rect.x for y, x1, x2 in spans):
+                    continue
+                escape = self._escape(arr, rect.width, rect.height, lst, path)
+                if escape is not None:
+                    out.append(move_to(rect.x, rect.y) + escape)
+        if out:
+            self.painted += len(out)
+        return "".join(out)
+
+    def rects(self, lst) -> list[tuple]:
+        """(thumbnail array, screen region, path) of each image ``lst`` shows whole and uncovered now."""
+        if lst.thumbs is None or lst.thumb_h < MIN_LINES or not lst.is_mounted or not lst.rows:
+            return []
+        region = lst.scrollable_content_region
+        covers = _in_front_of(lst)
+        if region.area == 0 or covers is None:
+            return []
+        from textual.geometry import Region
+
+        from tui_tagger.ui.widgets.image_grid import cell_width
+
+        tw, th, scroll, cols = lst.thumb_w, lst.thumb_h, int(lst.scroll_y), lst.cols
+        width = cell_width(lst, region.width) if lst.grid else 0
+        rows, found = lst.rows, []
+        for i in lst.visible_range():
+            arr = lst.thumbs.get(rows[i].path)
+            if arr is None or arr.size == 0:
+                continue
+            c, r = self.cells_of(arr, tw, th)
+            x = (i % cols) * width + (width - tw) // 2 if lst.grid else 1  # the list's first cell: the mark
+            rect = Region(region.x + x + (tw - c) // 2, region.y + lst.line_of(i) - scroll + (th - r) // 2, c, r)
+            if region.contains_region(rect) and not any(rect.overlaps(other) for other in covers):
+                found.append((arr, rect, rows[i].path))
+        return found
+
+    def _escape(self, arr, cols: int, rows: int, lst, path: str) -> str | None:
+        """The image's escape if encoded, else None (and it is asked for: the row repaints once it is)."""
+        key = (id(arr), cols, rows)
+        with self._lock:
+            hit = self._escapes.get(key)
+            if hit is not None and hit[0] is arr:
+                self._escapes.move_to_end(key)
+                return hit[1]
+            if key not in self._wanted:
+                self._wanted[key] = (arr, cols, rows, lst, path)
+                if self._thread is None:
+                    self._thread = threading.Thread(target=self._run, daemon=True, name="inline-images")
+                    self._thread.start()
+                self._wake.notify()
+        return None
+
+    def _run(self) -> None:
+        while True:
+            with self._lock:
+                while not self._wanted and not self._stop:
+                    self._wake.wait()
+                if self._stop:
+                    return
+                key, (arr, cols, rows, lst, path) = self._wanted.popitem(last=True)  # the newest first
+            try:
+                escape = self._encode(self.protocol, arr, cols, rows, self.cell, self.tmux)
+            except Exception:  # the worker pool broke: this image stays in half blocks
+                continue
+            with self._lock:
+                self.encoded += 1
+                self._escapes[key] = (arr, escape)
+                self._bytes += len(escape)
+                while self._bytes > CACHE_BYTES and len(self._escapes) > 1:
+                    _, (_, old) = self._escapes.popitem(last=False)
+                    self._bytes -= len(old)
+            thumbs = lst.thumbs
+            if thumbs is not None:
+                thumbs.mark_fresh(path)  # the row repaints (ThumbsReady), and this frame paints its image
+
+
+def _spans(update) -> list[tuple[int, int, int]]:
+    """The (y, x1, x2) spans of the screen a compositor update writes: all of it for a full update."""
+    spans = getattr(update, "spans", None)
+    if spans is not None:
+        return spans
+    region = getattr(update, "region", None)  # a full update (LayoutUpdate)
+    if region is None:
+        return []
+    return [(y, region.x, region.right) for y in range(region.y, region.bottom)]
+
+
+def _in_front_of(lst):
+    """The screen regions of the widgets drawn over ``lst`` (a toast), or None when that cannot be told.
+    Textual's compositor lists its visible widgets front to back."""
+    try:
+        visible = lst.screen._compositor.visible_widgets
+    except Exception:
+        return None
+    regions = []
+    for widget, (region, clip) in visible.items():
+        if widget is lst:
+            return regions
+        if lst not in widget.ancestors:  # its own scrollbars lie beside its content, not over it
+            regions.append(region.intersection(clip))
+    return None  # not on screen
