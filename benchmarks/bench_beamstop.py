@@ -5,7 +5,12 @@ stated (as a header or PONI file states it), and with none (the stop found from 
 centre stated, also ``open_beam`` (the direct beam unblocked: both stop tags lowered): how often a frame with
 a stop is called open (must be never) and how many frames without a stop are.
 
+``--soft SIGMA``: every stop's edge blurred into a penumbra (a stop far from the detector, a divergent or
+large beam, as real frames show): the pixels around the generator's stop thinned (binomially: counts stay
+counts) by a Gaussian blur of width SIGMA px of the stop's map; a thin arm turns grey, as it does there.
+
     python benchmarks/bench_beamstop.py [--count 200] [--sizes 256,384,512,1024] [--seed 9100] [--centre both]
+                                        [--soft 0]
 """
 
 from __future__ import annotations
@@ -22,12 +27,16 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=9100)
     ap.add_argument("--centre", choices=("stated", "none", "both"), default="both",
                     help="judge with the true beam centre stated, with none, or both")
+    ap.add_argument("--soft", type=float, default=0.0, help="penumbra width (Gaussian sigma, px); 0: sharp")
     args = ap.parse_args()
 
     import numpy as np
 
     from tui_tagger.core.beamstop import judge, open_beam
+    from scipy.ndimage import gaussian_filter
+
     from tui_tagger.core.synth import draw_scene, generate_frame
+    from tui_tagger.core.synth.instrument import beamstop_map
 
     modes = ("stated", "none") if args.centre == "both" else (args.centre,)
     print(f"{'size':>5} {'centre':>7} {'bars':>5} {'bar->round':>10} {'no stop':>7} {'none->round':>11} "
@@ -37,6 +46,11 @@ def main() -> None:
         for i in range(args.count):
             scene = draw_scene(args.seed + size, i, size, None)
             counts, mask, tags, _ = generate_frame(args.seed + size, i, size)
+            if args.soft > 0:
+                lit = 1 - gaussian_filter(beamstop_map(scene.geometry, scene.instrument).astype(np.float64), args.soft)
+                rng = np.random.default_rng(i)
+                counts = np.where(counts > 0, rng.binomial(np.maximum(counts, 0).astype(np.int64), np.clip(lit, 0, 1)),
+                                  counts).astype(counts.dtype)
             truth = "bar" if "Linear beamstop" in tags else "round" if "Circular beamstop" in tags else "none"
             frames.append((counts, mask, (scene.geometry.cx, scene.geometry.cy), truth))
         for mode in modes:

@@ -351,3 +351,111 @@ def test_a_beam_seen_through_or_beside_a_stop_is_not_an_open_beam():
     # a bright Bragg spot away from the stated centre, the beam behind a round stop
     spot = _counts(img + _beam(dx - 60, dy + 40), (r <= 10) | _arm(dx, dy, 0, 4))
     assert not open_beam(spot, None, (CX, CY))
+
+
+# ------------------------------------------------------------------------------------ soft edges
+
+
+def _soft(img, stop, sigma, seed=0, transmission=None):
+    """Counts behind a stop whose edge is a penumbra (a Gaussian blur of width ``sigma`` px of its map: a
+    stop far from the detector, a large or divergent beam). ``transmission``: the stop's own (opaque: 1e-4)."""
+    from scipy.ndimage import gaussian_filter
+
+    t = np.full(stop.shape, 1e-4) if transmission is None else transmission
+    shade = gaussian_filter(np.where(stop, 1 - t, 0.0), sigma)
+    return np.random.default_rng(seed).poisson(img * (1 - shade)).astype(np.int32)
+
+
+@pytest.mark.parametrize("radius, arm, angle, sigma", [(12, 3, 135, 1.5), (12, 3, 135, 2.5), (20, 6, 60, 3.5),
+                                                       (10, 0, 0, 2.5), (7, 2, 250, 1.5)])
+def test_a_round_stop_with_a_soft_edge_is_round(radius, arm, angle, sigma):
+    img, dx, dy, r = _saxs()
+    stop = (r <= radius) | (_arm(dx, dy, angle, arm) if arm else False)
+    counts = _soft(img, stop, sigma)
+    assert measure(counts, None, (CX, CY)).kind == "round"
+    assert judge(counts, None, None).kind == "round"
+
+
+def test_a_small_disc_on_a_grey_arm_under_a_wide_penumbra_is_round():
+    """A real frame's kind (a Pilatus 6M, a stop far upstream): a small opaque disc, its arm as wide as the
+    disc's radius and grey under the penumbra, the direct beam leaking beside the disc, the stated centre
+    stale: the shadow the pixels show is judged round."""
+    img, dx, dy, r = _saxs()
+    stop = (r <= 9) | _arm(dx, dy, 180, 9)
+    t = np.where(r <= 9, 1e-4, 0.3)  # the arm's shadow never gets darker than 30 %
+    counts = _soft(img, stop, 2.5, transmission=t)
+    counts[np.hypot(dx + 4, dy + 3) <= 1.5] = 40_000
+    assert judge(counts, None, (CX - 100, CY)).kind == "round"
+
+
+@pytest.mark.parametrize("sigma", [1.5, 2.5, 3.5, 5.0])
+def test_a_bar_with_a_soft_edge_is_never_round(sigma):
+    for width, tip in ((14, 1.0), (10, 1.3), (24, 1.0), (8, 1.3)):
+        for angle in (0, 90, 200):
+            img, dx, dy, r = _saxs()
+            counts = _soft(img, _arm(dx, dy, angle, width) | (r <= tip * width / 2), sigma, angle)
+            assert measure(counts, None, (CX, CY)).kind != "round", (width, tip, angle)
+            assert judge(counts, None, None).kind != "round", (width, tip, angle)
+
+
+@pytest.mark.parametrize("sigma", [1.5, 3.0])
+def test_a_dim_region_inside_a_ring_is_no_soft_edged_disc(sigma):
+    """A wide-angle pattern dark near the beam, a bar's tip there: the ring's rising flank is no penumbra."""
+    img, dx, dy, r = _saxs(low_q_dark=True)
+    counts = _soft(img, _arm(dx, dy, 0, 12) | (r <= 8), sigma)
+    assert measure(counts, None, (CX, CY)).kind != "round"
+
+
+def test_generated_stops_with_soft_edges():
+    """The generator's frames, every stop's edge blurred into a penumbra (the pixels around it thinned
+    binomially): a bar or a frame with no stop is never called round; some round stops are found."""
+    from scipy.ndimage import gaussian_filter
+
+    from tui_tagger.core.synth import draw_scene, generate_frame
+    from tui_tagger.core.synth.instrument import beamstop_map
+
+    kinds = {"round": [], "linear": [], "none": []}
+    for i in range(40):
+        scene = draw_scene(4244, i, 384, None)
+        counts, mask, tags, _ = generate_frame(4244, i, 384)
+        lit = np.clip(1 - gaussian_filter(beamstop_map(scene.geometry, scene.instrument).astype(float), 2.5), 0, 1)
+        counts = np.where(counts > 0, np.random.default_rng(i).binomial(np.maximum(counts, 0), lit), counts)
+        truth = "linear" if "Linear beamstop" in tags else "round" if "Circular beamstop" in tags else "none"
+        for centre in ((scene.geometry.cx, scene.geometry.cy), None):
+            kinds[truth].append(judge(counts, mask, centre).kind)
+    assert kinds["linear"] and "round" not in kinds["linear"] and "round" not in kinds["none"]
+    assert "round" in kinds["round"]
+
+
+# ---------------------------------------------------------------- the beam seen, nothing around it
+
+
+def test_the_beam_seen_on_a_frame_with_no_scattering_means_no_bar():
+    """A frame with no sample (or a weak one): the direct beam at the stated centre, a faint streak beside
+    it, noise elsewhere. No shadow could be seen, but an opaque bar would hide the beam: "Linear beamstop"
+    is lowered, "Circular beamstop" (a semi-transparent disc lets the beam through) stays."""
+    from tui_tagger.core.beamstop import beam_seen
+
+    _, dx, dy, r = _saxs()
+    weak = 0.3 + 2e5 * np.exp(-0.5 * (dx**2 + dy**2) / 2.0**2) + 20 * ((np.abs(dy) < 2) & (dx < 0) & (dx > -80))
+    counts = np.random.default_rng(3).poisson(weak).astype(np.int32)
+    assert beam_seen(counts, None, (CX, CY)) and not open_beam(counts, None, (CX, CY))
+    found = check_frame(counts, None, _geometry(1.5, center_rc=(CY, CX)))
+    assert found.stop == "beam"
+    out = found.apply({"Linear beamstop": 0.6, "Circular beamstop": 0.3, "Beam off image": 0.4})
+    assert out["Linear beamstop"] <= 0.05 and out["Circular beamstop"] == 0.3 and out["Beam off image"] <= 0.05
+    assert not beam_seen(counts, None, None)  # a centre found in the pixels may be a Bragg spot's
+    assert not beam_seen(counts, None, (CX + 40, CY))  # the stated centre away from the spot
+
+
+def test_the_beam_seen_among_scattering_is_left_to_the_stop_measures():
+    """Where there is scattering a stop could shade, the beam seen is not enough: a semi-transparent bar over
+    the beam shades it (open_beam and judge decide there)."""
+    from tui_tagger.core.beamstop import beam_seen
+
+    img, dx, dy, r = _saxs()
+    beam = _beam(dx, dy)
+    bar = _arm(dx, dy, 180, 8) | (r <= 5)
+    through = np.random.default_rng(8).poisson(np.where(bar, 1e-3 * (img + beam), img + beam))
+    assert not beam_seen(through, None, (CX, CY))
+    assert check_frame(through, None, _geometry(1.5, center_rc=(CY, CX))).stop != "beam"

@@ -57,6 +57,17 @@ DISC_DEPTH = 0.05
 EDGE_MIN = 0.25
 # Just outside the disc, at least this share of the brightest lit median a few pixels further out.
 EDGE_RISE = 0.5
+# A soft edge (a penumbra: the beam's size and divergence over the stop's distance, some 0.5-1.5 mm) may
+# rise over up to this many disc radii and pixels beyond the fully dark disc; a dim region before a first
+# ring brightens over a share of the ring's radius, tens of pixels.
+PENUMBRA = 1.0
+PENUMBRA_PX = 8.0
+# Beyond a penumbra, the level half and one disc radius further out at least this share of its own.
+PENUMBRA_HOLD = 0.25
+# Under a penumbra a thin arm's shadow is grey (never under SHADOW_FRACTION), the disc's umbra shrinks by the
+# blur: widths are also taken where pixels are under this share of the lit level around them (a blur does
+# not move the half level of an edge wider than it); the disc's half-level radius is at most disc + soft.
+HALF_LEVEL = 0.5
 # An arm or a bar keeps its width; a shadow wider at 4.5 than at 2.5 disc radii by this factor spreads.
 SPREAD = 1.3
 # Around the disc, the reference at least this many noise widths (robust spread) above the dark level.
@@ -267,18 +278,29 @@ def measure(data: np.ndarray, valid: np.ndarray | None, center: tuple[float, flo
     if upper - dark > max((mid - dark) / SHADOW_FRACTION, MIN_CONTRAST * max(1.0, abs(mid) ** 0.5)):
         return Shadow(None, disc_px=disc, why="the dark patch at the beam is not evenly dark")
     # and its edge is sharp: just outside it the scattering it hides is bright, not still rising (a dim
-    # region before a first ring brightens slowly)
-    rim = [_lit_median(shade, dx, dy, disc + k) for k in (2, 4, 7)]
-    if rim[0] is None or rim[0] - dark < EDGE_MIN * (edge - dark) or \
-            rim[0] - dark < EDGE_RISE * (max(v for v in rim if v is not None) - dark):
+    # region before a first ring brightens slowly). A stop far from the detector casts a soft edge: over a
+    # penumbra of ``soft`` pixels (at most PENUMBRA disc radii and PENUMBRA_PX) the shadow lightens; beyond
+    # it the level neither rises on (a broad ring's flank) nor falls away within a disc radius (the dim
+    # inside of a sharp ring: the penumbra's "edge" was the ring)
+    for soft in np.arange(0.0, min(PENUMBRA * disc, PENUMBRA_PX) + 1e-9, 2.0):
+        out = [2, 4, 7] + ([2 + disc / 2, 2 + disc] if soft else [])
+        rim = [_lit_median(shade, dx, dy, disc + soft + k) for k in out]
+        if rim[0] is None or rim[0] - dark < EDGE_MIN * (edge - dark) or \
+                rim[0] - dark < EDGE_RISE * (max(v for v in rim if v is not None) - dark):
+            continue
+        if not soft or all(v is not None and v - dark >= PENUMBRA_HOLD * (rim[0] - dark) for v in rim[3:]):
+            break
+    else:
         return Shadow(None, disc_px=disc, why="no sharp edge around the dark patch at the beam")
     # a round stop's edge is a circle: just outside the disc only its arm or wire is in shadow; a triangle,
-    # a square or a readout artefact's corners put three or more dark runs there
-    near = [[c for c in _crossings(*shade.circle(dx, dy, k * disc)[:3], k * disc) if c >= CORNER_MIN_PX]
+    # a square or a readout artefact's corners put three or more dark runs there. Beyond a soft edge's
+    # penumbra (where its dark speckle is no corner), and a run or a fillet counts the penumbra's blur
+    fuzz = CORNER_MIN_PX + soft / 2
+    near = [[c for c in _crossings(*shade.circle(dx, dy, k * disc + soft)[:3], k * disc + soft) if c >= fuzz]
             for k in CORNER_RADII]
     corners, near_arm = max(len(c) for c in near), max((max(c) for c in near if c), default=0.0)
     lo, hi = ARM_RADII
-    per_radius, counts = [], []
+    per_radius, counts, half_widths = [], [], []
     for r in np.linspace(lo * disc, hi * disc, 5):
         inside_c, ok_c, dark_c, value_c = shade.circle(dx, dy, r)
         if ok_c.mean() < 0.5:
@@ -293,7 +315,13 @@ def measure(data: np.ndarray, valid: np.ndarray | None, center: tuple[float, flo
         widths = _crossings(inside_c, ok_c, dark_c, r)
         per_radius.append(max(widths) if widths else 0.0)
         counts.append(len(widths))
+        if soft:  # widths at half the lit level there: a blur moves no edge's half-level (see HALF_LEVEL)
+            lit = ok_c & ~dark_c
+            level = float(np.median(value_c[lit])) if lit.any() else dark
+            half = _crossings(inside_c, ok_c, ok_c & (value_c - dark < HALF_LEVEL * (level - dark)), r)
+            half_widths.append(max(half) if half else 0.0)
     arm = float(np.median(per_radius))
+    arm_half = float(np.median(half_widths)) if half_widths else arm
     crossings = int(np.median(counts))
     diameter = 2.0 * disc
     if crossings > 2 or max(per_radius) > 3 * diameter:
@@ -303,7 +331,9 @@ def measure(data: np.ndarray, valid: np.ndarray | None, center: tuple[float, flo
     if arm <= ROUND_MAX_ARM * diameter:
         if corners > 2:
             return Shadow(None, disc, arm, crossings, "dark corners just outside the disc: not a round edge")
-        if near_arm > CORNER_ARM * max(per_radius) + CORNER_MIN_PX:
+        if arm_half > ROUND_MAX_ARM * 2 * (disc + soft):
+            return Shadow(None, disc, arm, crossings, "a soft shadow whose arm is as wide as its disc at half level")
+        if near_arm > CORNER_ARM * max(per_radius + half_widths) + fuzz:
             return Shadow(None, disc, arm, crossings, "a shadow that narrows away from the disc: a corner, not an arm")
         return Shadow("round", disc, arm, crossings, "a disc wider than its arm")
     if arm >= BAR_MIN_ARM * diameter:
@@ -426,58 +456,94 @@ def judge(data: np.ndarray, valid: np.ndarray | None, center: tuple[float, float
     return first or (verdicts[0] if verdicts else Shadow(None, why="no shadow found in the pixels"))
 
 
-def open_beam(data: np.ndarray, valid: np.ndarray | None, center: tuple[float, float] | None) -> bool:
-    """Whether the direct beam reaches the detector unblocked at the stated ``center`` (x, y): the frame's
-    brightest spot lies there (within a few pixels), at least OPEN_PEAK times brighter than the frame's
-    99.9th percentile above the dark level (a beam, not scattering: there is no Bragg spot at q = 0), and
-    just outside the spot the rings are lit: out to OPEN_REACH spot radii, or as far as their medians stand
-    MIN_CONTRAST**2 noise widths above the dark level (at least 2 spot radii of them), the darkest
-    OPEN_LOW of each ring is not darker than SHADOW_FRACTION of the median of a ring beyond it (a
-    semi-transparent stop that lets an attenuated beam through, a bar's tip or a disc, still shades a part
-    of every ring around it).
-    No stop blocks that beam. Never from a centre found in the pixels: a saturated Bragg spot is also a bright
+def _beam_spot(data: np.ndarray, valid: np.ndarray | None, center: tuple[float, float] | None):
+    """(data, valid, dark level, peak x, peak y, peak) where the direct beam itself is seen at the stated
+    ``center`` (x, y): the brightest spot within a few pixels of it is at least OPEN_PEAK times brighter than
+    the frame's 99.9th percentile above the dark level (a beam, not scattering: there is no Bragg spot at
+    q = 0), and the centre lies in that spot (not in a stop's shadow beside a flare that leaks past its
+    edge); else None. Never from a centre found in the pixels: a saturated Bragg spot is also a bright
     compact peak."""
     if center is None:
-        return False
+        return None
     data = np.asarray(data)
     h, w = data.shape[-2:]
     cx, cy = float(center[0]), float(center[1])
     if not (0 <= cx < w and 0 <= cy < h):
-        return False
+        return None
     finite = np.isfinite(data)
     valid = finite if valid is None else (np.asarray(valid, bool) & finite)
     step = max(1, int(math.sqrt(h * w / 40_000)))
     sample = data[::step, ::step][valid[::step, ::step]]
     if sample.size < 1024:
-        return False
+        return None
     dark, high = (float(v) for v in np.percentile(sample, (1, 99.9)))
     half = int(max(8.0, 0.03 * min(h, w)))
     y0, y1, x0, x1 = max(0, int(cy) - half), min(h, int(cy) + half + 1), max(0, int(cx) - half), min(w, int(cx) + half + 1)
     win, ok = data[y0:y1, x0:x1].astype(np.float64), valid[y0:y1, x0:x1]
     if not ok.any():
-        return False
+        return None
     k = int(np.argmax(np.where(ok, win, -np.inf)))
     py, px = divmod(k, win.shape[1])
     peak = float(win[py, px])
     px, py = px + x0, py + y0
     if math.hypot(px + 0.5 - cx, py + 0.5 - cy) > half or peak - dark < OPEN_PEAK * max(high - dark, 1.0):
-        return False
-    # the stated centre lies in the spot: not in a stop's shadow beside a flare that leaks past its edge
+        return None
     at = data[int(cy), int(cx)] if valid[int(cy), int(cx)] else -np.inf
     if not at - dark >= OPEN_SPOT * (peak - dark):
-        return False
-    # ring medians around the peak; the spot: out to where they fall under OPEN_SPOT of the peak
+        return None
+    return data, valid, dark, px, py, peak
+
+
+def _spot_rings(data: np.ndarray, valid: np.ndarray, dark: float, px: int, py: int, peak: float):
+    """Around the beam's peak (full resolution, out to some 60 px or a tenth of the frame): each pixel's
+    integer radius, which are valid, the ring medians, and the spot's radius: out to where the medians fall
+    under OPEN_SPOT of the peak."""
+    h, w = data.shape[-2:]
     m = int(max(60, 0.1 * min(h, w)))
     yy, xx = np.mgrid[max(0, py - m) : min(h, py + m + 1), max(0, px - m) : min(w, px + m + 1)]
     r = np.hypot(xx - px, yy - py).astype(int)
     near_ok = valid[yy, xx] & (r <= m)
-    med = _ring_stats(r[near_ok], data[yy, xx][near_ok].astype(np.float64), m + 1)
+    values = data[yy, xx][near_ok].astype(np.float64)
+    med = _ring_stats(r[near_ok], values, m + 1)
     above = np.flatnonzero(np.nan_to_num(med, nan=-np.inf) - dark >= OPEN_SPOT * (peak - dark))
     spot = int(above.max()) + 1 if above.size else 1
+    return r[near_ok], values, med, spot
+
+
+def beam_seen(data: np.ndarray, valid: np.ndarray | None, center: tuple[float, float] | None) -> bool:
+    """Whether the direct beam itself is seen at the stated ``center`` (``_beam_spot``) on a frame with no
+    scattering around it that a stop could shade: beyond twice the spot's radius no ring's median (over the
+    whole frame, any radius) stands MIN_CONTRAST noise widths above the dark level (a frame with no sample,
+    a weak one). A linear stop is an opaque bar whose tip covers the beam: where the beam is seen, no bar is
+    on it. (A round stop may be semi-transparent, letting an attenuated beam through; and where there is
+    scattering, ``open_beam`` and ``judge`` say what shades it.)"""
+    spot = _beam_spot(data, valid, center)
+    if spot is None:
+        return False
+    data, valid, dark, px, py, peak = spot
+    radius = _spot_rings(data, valid, dark, px, py, peak)[3]
+    ref, _ = _reference(data, valid, px + 0.5, py + 0.5)
+    beyond = ref[min(2 * radius + 2, len(ref) - 1)]
+    return bool(beyond - dark < MIN_CONTRAST * max(1.0, abs(dark) ** 0.5))
+
+
+def open_beam(data: np.ndarray, valid: np.ndarray | None, center: tuple[float, float] | None) -> bool:
+    """Whether the direct beam reaches the detector unblocked at the stated ``center`` (x, y): the beam
+    itself is seen there (``_beam_spot``), and just outside the spot the rings are lit: out to OPEN_REACH
+    spot radii, or as far as their medians stand MIN_CONTRAST**2 noise widths above the dark level (at
+    least 2 spot radii of them), the darkest OPEN_LOW of each ring is not darker than SHADOW_FRACTION of the
+    median of a ring beyond it (a semi-transparent stop that lets an attenuated beam through, a bar's tip or
+    a disc, still shades a part of every ring around it). No stop blocks that beam."""
+    spot = _beam_spot(data, valid, center)
+    if spot is None:
+        return False
+    data, valid, dark, px, py, peak = spot
+    # ring medians around the peak; the spot: out to where they fall under OPEN_SPOT of the peak
+    radius, values, med, spot = _spot_rings(data, valid, dark, px, py, peak)
     reach = min(OPEN_REACH * spot, len(med) - 1)
     rings = med[spot + 2 : reach + 1] - dark
     # each ring's darkest 2 %: a bar's tip or a disc over the beam shades a part of every ring
-    low = _ring_stats(r[near_ok], data[yy, xx][near_ok].astype(np.float64), m + 1, OPEN_LOW)[spot + 2 : reach + 1] - dark
+    low = _ring_stats(radius, values, len(med), OPEN_LOW)[spot + 2 : reach + 1] - dark
     # the rings where scattering is seen well (MIN_CONTRAST**2 noise widths up), from the spot outwards
     seen = np.isfinite(rings) & np.isfinite(low) & (rings >= MIN_CONTRAST**2 * max(1.0, abs(dark) ** 0.5))
     n = int(np.argmin(seen)) if not seen.all() else len(seen)

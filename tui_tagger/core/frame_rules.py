@@ -19,8 +19,12 @@ The network sees a 256 px picture without units. Three things it cannot know are
 - **no beamstop in the beam** (``core.beamstop.open_beam``): at the stated beam centre the direct beam
   itself, far brighter than any scattering, ringed by lit scattering (no shadow of a stop, not even of a
   semi-transparent one): "Linear beamstop" and "Circular beamstop" are lowered;
+- **no bar on the beam** (``core.beamstop.beam_seen``): the direct beam itself seen at the stated centre,
+  where the scattering around it is too faint to show a shadow (a weak frame) and the pixels show no stop:
+  a linear stop is an opaque bar whose tip covers the beam, so "Linear beamstop" is lowered (a round stop
+  may be semi-transparent: "Circular beamstop" stays);
 - **the beam on the frame**: a round stop's disc covers the direct beam, so where one is measured on the frame,
-  as where the open beam is seen, "Beam off image" is lowered;
+  as where the beam itself is seen, "Beam off image" is lowered;
 - **a blank frame** (``core.signal.is_blank``): detector noise alone, no scattering (a dark frame): every tag
   but the experiment type is lowered (preprocessing stretches noise to full contrast, which the network
   reads as strong scattering with the beam off the frame).
@@ -53,17 +57,18 @@ BEAM_OFF_FLOOR = 0.9  # "Beam off image" there
 ROUND_STOP_FLOOR = 0.9  # "Circular beamstop" on a frame with a measured round stop
 ROUND_STOP_LINEAR = 0.05  # "Linear beamstop" there
 OPEN_BEAM_STOP = 0.05  # both beamstop tags on a frame whose direct beam reaches the detector unblocked
-BEAM_ON = 0.05  # "Beam off image" where a round stop's disc or the open beam is seen on the frame
+# ("Linear beamstop" alone where the beam is seen but not the scattering around it)
+BEAM_ON = 0.05  # "Beam off image" where a round stop's disc or the direct beam is seen on the frame
 BLANK = 0.05  # every tag but the experiment types on a frame of noise alone
 
 
 @dataclass(frozen=True)
 class FrameCheck:
     """The sure findings of one frame. ``calibrants``: ((name, confidence), ...); ``ruled_out``: experiment
-    types the geometry excludes; ``stop``: "round" where a round beamstop was measured, "open" (below), else
-    None;
+    types the geometry excludes; ``stop``: "round" where a round beamstop was measured, "open" or "beam"
+    (below), else None;
     ``beam_off``: the stated beam centre lies well outside the frame; ``stop`` "open": the direct beam
-    reaches the detector unblocked (no stop in it); ``blank``: the frame holds detector noise alone."""
+    reaches the detector unblocked (no stop in it); "beam": the direct beam is seen (no bar on it); ``blank``: the frame holds detector noise alone."""
 
     calibrants: tuple[tuple[str, float], ...] = ()
     ruled_out: frozenset[str] = field(default_factory=frozenset)
@@ -103,11 +108,11 @@ class FrameCheck:
                 out["Linear beamstop"] = min(out["Linear beamstop"], ROUND_STOP_LINEAR)
             if "Circular beamstop" in out:
                 out["Circular beamstop"] = max(out["Circular beamstop"], ROUND_STOP_FLOOR)
-        if self.stop == "open":
-            for tag in ("Linear beamstop", "Circular beamstop"):
+        if self.stop in ("open", "beam"):
+            for tag in ("Linear beamstop", "Circular beamstop") if self.stop == "open" else ("Linear beamstop",):
                 if tag in out:
                     out[tag] = min(out[tag], OPEN_BEAM_STOP)
-        if self.stop in ("round", "open") and not self.beam_off and "Beam off image" in out:
+        if self.stop in ("round", "open", "beam") and not self.beam_off and "Beam off image" in out:
             out["Beam off image"] = min(out["Beam off image"], BEAM_ON)  # the beam is seen on the frame
         if self.blank:  # what the geometry says stands (the type, a beam stated off the frame)
             for tag in out:
@@ -150,7 +155,7 @@ def ruled_out_types(geometry, shape=None) -> frozenset[str]:
 def check_frame(data: np.ndarray, mask: np.ndarray | None, geometry) -> FrameCheck:
     """The sure findings of a decoded frame with the geometry its header (or a PONI file) gives (None or an
     empty Geometry: the pixels alone)."""
-    from tui_tagger.core.beamstop import judge, open_beam
+    from tui_tagger.core.beamstop import beam_seen, judge, open_beam
     from tui_tagger.core.calibrant import has_q, identify
     from tui_tagger.core.geometry import direct_beam_px
     from tui_tagger.core.signal import is_blank
@@ -171,4 +176,7 @@ def check_frame(data: np.ndarray, mask: np.ndarray | None, geometry) -> FrameChe
     stop = None
     if not off:
         stop = "open" if open_beam(data, mask, centre) else judge(data, mask, centre).kind
-    return FrameCheck(calibrants, ruled_out_types(geometry, shape), stop if stop in ("round", "open") else None, off)
+        if stop is None and beam_seen(data, mask, centre):  # (a bar or a round stop measured: they stand)
+            stop = "beam"
+    return FrameCheck(calibrants, ruled_out_types(geometry, shape), stop if stop in ("round", "open", "beam") else None,
+                      off)
