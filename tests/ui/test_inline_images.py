@@ -22,13 +22,15 @@ TOKEN = re.compile(r"\x1bP.*?\x1b\\|\x1b\].*?\x07|\x1b\[[0-9;?]*[A-Za-z]|\x1b[78
 
 
 class Terminal:
-    """What a terminal shows, cell by cell: ("text", char) or ("image", escape) where an image covers it.
-    Text written over an image's cell replaces it there, as in Sixel terminals, tmux and iTerm2."""
+    """What a terminal shows, cell by cell: the text written there, and the image over it (its escape) where
+    one was drawn since. Text written over an image's cell removes it there, as in Sixel terminals, tmux and
+    iTerm2."""
 
     def __init__(self, size: tuple[int, int], cell: tuple[int, int]) -> None:
         self.w, self.h = size
         self.cell = cell
-        self.cells: dict[tuple[int, int], tuple[str, str]] = {}
+        self.text: dict[tuple[int, int], str] = {}
+        self.image: dict[tuple[int, int], str] = {}
         self.x = self.y = 0
 
     def feed(self, data: str) -> None:
@@ -44,16 +46,17 @@ class Terminal:
             elif token == "\n" or token.startswith("\x1b"):
                 continue
             else:
-                self.cells[(self.x, self.y)] = ("text", token)
+                self.text[(self.x, self.y)] = token
+                self.image.pop((self.x, self.y), None)
                 self.x += 1
 
     def _image(self, escape: str, cols: int, rows: int) -> None:
         for y in range(self.y, self.y + rows):
             for x in range(self.x, self.x + cols):
-                self.cells[(x, y)] = ("image", escape)
+                self.image[(x, y)] = escape
 
     def images(self) -> dict[tuple[int, int], str]:
-        return {xy: what for xy, (kind, what) in self.cells.items() if kind == "image"}
+        return dict(self.image)
 
 
 def capture(app) -> list[str]:
@@ -125,6 +128,9 @@ async def test_zoomed_rows_and_the_grid_paint_images_that_never_outlive_their_ro
         whole = lst.scrollable_content_region.height // lst.row_h  # rows shown whole (the last may be cut)
         assert len(want) == 2 * whole * tw * th  # square frames: each fills its 8 x 4 cells
         assert {xy: e for xy, e in term.images().items() if xy in want} == want  # each painted, in its cells
+        blocks = {xy for xy in in_lists(app, term.text) if term.text[xy] == "▀"}
+        assert set(want) <= blocks and len(blocks - set(want)) <= 2 * tw * th
+        # every image over its thumbnail's half blocks; half blocks without an image: the cut last rows only
         assert all(half_blocks(lst.render_line(y)) == tw for y in range(th))  # over half blocks
         escape = want[min(want)]
         assert (SIXEL if protocol == "sixel" else ITERM).fullmatch(escape)

@@ -69,10 +69,10 @@ def decide(graphics: str, probed: str, env, tmux: TmuxClient | None = None) -> C
         return Choice(graphics, problem)
     if placeholders:
         return Choice("halfcell" if blocked else "kitty", problem)
+    if env.get("TERM_PROGRAM") == "iTerm.app" and not in_tmux:  # it answers Sixel too
+        return Choice("iterm2")
     if probed == "sixel":
         return Choice("sixel")
-    if env.get("TERM_PROGRAM") == "iTerm.app" and not in_tmux:
-        return Choice("iterm2")
     return Choice("halfcell")
 
 

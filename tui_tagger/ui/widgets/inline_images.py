@@ -29,12 +29,14 @@ from collections import OrderedDict
 import numpy as np
 from PIL import Image
 from rich.segment import Segment
+from textual.geometry import Region
 
 from tui_tagger.ui.widgets import halfcell
+from tui_tagger.ui.widgets.image_grid import cell_width
 from tui_tagger.ui.widgets.kitty_placeholders import fit_cells
 
 MIN_LINES = 4  # thumbnails this tall or taller are painted in pixels (the list's first zoom is 3 lines)
-CACHE_BYTES = 48 << 20  # encoded escapes kept (a 24 x 12-cell Sixel thumbnail: ~20-60 KB)
+CACHE_BYTES = 48 << 20  # encoded escapes kept, with the thumbnails they hold
 UNDERLAYS = 4000  # half-block thumbnails kept
 
 
@@ -145,6 +147,9 @@ class InlineImages:
         for lst in self._lists:
             if not lst.is_attached or lst.screen is not screen or not screen.is_current:
                 continue  # under a dialog, or a screen not shown: the half blocks stay
+            area = lst.region
+            if not any(area.y <= y < area.bottom and x1 < area.right and x2 > area.x for y, x1, x2 in spans):
+                continue  # a frame elsewhere (the status bar, the inspect pane)
             for arr, rect, path in self.rects(lst):
                 if not any(rect.y <= y < rect.bottom and x1 < rect.right and x2 > rect.x for y, x1, x2 in spans):
                     continue
@@ -163,10 +168,6 @@ class InlineImages:
         covers = _in_front_of(lst)
         if region.area == 0 or covers is None:
             return []
-        from textual.geometry import Region
-
-        from tui_tagger.ui.widgets.image_grid import cell_width
-
         tw, th, scroll, cols = lst.thumb_w, lst.thumb_h, int(lst.scroll_y), lst.cols
         width = cell_width(lst, region.width) if lst.grid else 0
         rows, found = lst.rows, []
@@ -212,10 +213,10 @@ class InlineImages:
             with self._lock:
                 self.encoded += 1
                 self._escapes[key] = (arr, escape)
-                self._bytes += len(escape)
+                self._bytes += len(escape) + arr.nbytes
                 while self._bytes > CACHE_BYTES and len(self._escapes) > 1:
-                    _, (_, old) = self._escapes.popitem(last=False)
-                    self._bytes -= len(old)
+                    _, (old_arr, old) = self._escapes.popitem(last=False)
+                    self._bytes -= len(old) + old_arr.nbytes
             thumbs = lst.thumbs
             if thumbs is not None:
                 thumbs.mark_fresh(path)  # the row repaints (ThumbsReady), and this frame paints its image
@@ -239,10 +240,11 @@ def _in_front_of(lst):
         visible = lst.screen._compositor.visible_widgets
     except Exception:
         return None
-    regions = []
+    regions, area = [], lst.region
     for widget, (region, clip) in visible.items():
         if widget is lst:
             return regions
-        if lst not in widget.ancestors:  # its own scrollbars lie beside its content, not over it
-            regions.append(region.intersection(clip))
+        over = region.intersection(clip)
+        if widget.parent is not lst and over.overlaps(area):  # its own scrollbars lie beside its content
+            regions.append(over)
     return None  # not on screen
