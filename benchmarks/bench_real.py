@@ -131,7 +131,9 @@ def physics_report(images: Path, run) -> None:
         if found is not None and found.ruled_out:
             named += "; not " + "/".join(sorted(found.ruled_out))
         if found is not None and found.stop:
-            named += "; the direct beam unblocked (no stop)" if found.stop == "open" else f"; {found.stop} beamstop"
+            named += {"open": "; the direct beam unblocked (no stop)",
+                      "beam": "; the direct beam seen, no scattering around (no bar)"}.get(found.stop,
+                                                                                        f"; {found.stop} beamstop")
         if found is not None and found.beam_off:
             named += "; beam off the frame"
         print(f"  {Path(ref).name}: {named}" + (f"  [{', '.join(labels)}]" if labels else ""))

@@ -459,3 +459,20 @@ def test_the_beam_seen_among_scattering_is_left_to_the_stop_measures():
     through = np.random.default_rng(8).poisson(np.where(bar, 1e-3 * (img + beam), img + beam))
     assert not beam_seen(through, None, (CX, CY))
     assert check_frame(through, None, _geometry(1.5, center_rc=(CY, CX))).stop != "beam"
+
+
+def test_a_bar_that_leaves_the_frame_near_the_beam_is_never_round():
+    """A strip detector's frame, the beam 18 px from its edge and the bar running off it: the circles where
+    an arm is measured leave the frame where the bar does, so its crossings there are unseen, not thin."""
+    yy, xx = np.mgrid[:62, :384].astype(np.float64)
+    cx, cy = 258.4, 43.3
+    dx, dy = xx + 0.5 - cx, yy + 0.5 - cy
+    r = np.hypot(dx, dy)
+    img = 3000 * (1 + r / 15) ** -1.5 + 20
+    bar = ((np.abs(dx) <= 4.75) & (dy >= 0)) | (r <= 6.2)
+    counts = _counts(img, bar)
+    assert measure(counts, None, (cx, cy)).kind != "round"
+    assert judge(counts, None, None).kind != "round"
+    # a round stop there, its thin arm seen crossing the circles (the other way): still round
+    disc = (r <= 9) | ((np.abs(dx) <= 1.5) & (dy <= 0))
+    assert measure(_counts(img, disc), None, (cx, cy)).kind == "round"

@@ -300,9 +300,10 @@ def measure(data: np.ndarray, valid: np.ndarray | None, center: tuple[float, flo
             for k in CORNER_RADII]
     corners, near_arm = max(len(c) for c in near), max((max(c) for c in near if c), default=0.0)
     lo, hi = ARM_RADII
-    per_radius, counts, half_widths = [], [], []
+    per_radius, counts, half_widths, cut = [], [], [], False
     for r in np.linspace(lo * disc, hi * disc, 5):
         inside_c, ok_c, dark_c, value_c = shade.circle(dx, dy, r)
+        cut |= not inside_c.all()
         if ok_c.mean() < 0.5:
             return Shadow(None, disc_px=disc, why="too few valid pixels around the disc")
         # an arm is seen only against scattering well above the noise (a weak frame hides it)
@@ -320,8 +321,11 @@ def measure(data: np.ndarray, valid: np.ndarray | None, center: tuple[float, flo
             level = float(np.median(value_c[lit])) if lit.any() else dark
             half = _crossings(inside_c, ok_c, ok_c & (value_c - dark < HALF_LEVEL * (level - dark)), r)
             half_widths.append(max(half) if half else 0.0)
-    arm = float(np.median(per_radius))
-    arm_half = float(np.median(half_widths)) if half_widths else arm
+    # the widest crossing where a circle leaves the frame: an arm or a bar may leave it there (a bar seen at
+    # two radii and off the frame at three is still a bar)
+    pick = max if cut else np.median
+    arm = float(pick(per_radius))
+    arm_half = float(pick(half_widths)) if half_widths else arm
     crossings = int(np.median(counts))
     diameter = 2.0 * disc
     if crossings > 2 or max(per_radius) > 3 * diameter:
