@@ -59,6 +59,13 @@ class Terminal:
         return dict(self.image)
 
 
+class FullFrame:
+    """A stand-in for Textual's full-screen update (what after_frame reads of it)."""
+
+    def __init__(self, region) -> None:
+        self.region = region
+
+
 def capture(app) -> list[str]:
     """What the app writes to the terminal, frame by frame (a headless app writes nothing)."""
     out: list[str] = []
@@ -102,7 +109,8 @@ def forty(tmp_path):
 async def settled(app, pilot, term, out) -> None:
     """Every thumbnail on screen decoded and encoded, and what was written fed to ``term``."""
     assert await until(pilot, lambda: app.pos.rows and app.thumbs.get(app.pos.rows[0].path) is not None
-                       and app.thumbs.pending == 0 and None not in expected(app).values())
+                       and app.thumbs.pending == 0 and None not in expected(app).values()
+                       and not app.placeholders.resting)
     await pilot.pause(0.1)
     for data in out:
         term.feed(data)
@@ -141,6 +149,15 @@ async def test_zoomed_rows_and_the_grid_paint_images_that_never_outlive_their_ro
             want = expected(app)
             shown = {xy: e for xy, e in term.images().items() if xy in in_lists(app, term.images())}
             assert shown == want  # no image left where its row was: every image cell is a current thumbnail
+
+        # scrolls in quick succession (a key held) leave the half blocks until the list rests
+        images, frame = app.placeholders, FullFrame(app.screen.region)
+        images._last_burst = 0.0
+        first = images.after_frame(app.screen, frame)
+        assert len((SIXEL if protocol == "sixel" else ITERM).findall(first)) > inline_images.BURST
+        assert images.after_frame(app.screen, frame) == "" and images.resting
+        await settled(app, pilot, term, out)  # rested: the lists repainted, with their images
+        assert {xy: e for xy, e in term.images().items() if xy in in_lists(app, term.images())} == expected(app)
 
         await pilot.press("v")  # the grid: several images a band, each in its cell
         await settled(app, pilot, term, out)

@@ -15,6 +15,10 @@ cells once its colour filter has dropped the segment's control flag). So a thumb
   image whose row scrolled away is overwritten by the text now there. An image is painted only when all its
   cells are inside its list, nothing (a toast) lies over them and the list's screen is the one on top.
 
+A scroll rewrites the whole list, so every image on it is painted again (130-490 KB a screen at 160 x 48):
+while scrolls follow one another within ``REST_S`` (a key held), the half blocks stay and the images come
+once the list rests, as the inspect pane's image does.
+
 Encoding (a few ms a thumbnail: Sixel in Python, a PNG for iTerm2) runs in the decoding worker processes,
 asked for by one thread of this module; the escapes are kept per (thumbnail array, cells), so a repaint only
 writes them. Thumbnails of fewer than ``MIN_LINES`` lines (the list's smallest zoom) stay half blocks: that
@@ -24,6 +28,7 @@ view is for skimming many rows, which text redraws fastest.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 
 import numpy as np
@@ -38,6 +43,8 @@ from tui_tagger.ui.widgets.kitty_placeholders import fit_cells
 MIN_LINES = 4  # thumbnails this tall or taller are painted in pixels (the list's first zoom is 3 lines)
 CACHE_BYTES = 48 << 20  # encoded escapes kept, with the thumbnails they hold
 UNDERLAYS = 4000  # half-block thumbnails kept
+BURST = 4  # a frame painting more images than this is a scroll (a cursor move repaints 2)
+REST_S = 0.15  # scrolls closer together than this (a key held) paint their images only once they stop
 
 
 def move_to(x: int, y: int) -> str:
@@ -70,6 +77,9 @@ class InlineImages:
         self._wake = threading.Condition(self._lock)
         self._thread: threading.Thread | None = None
         self._stop = False
+        self._app = None
+        self._timer = None  # repaints the lists once they rest (``_rest_then_paint``)
+        self._last_burst = 0.0  # when a frame last had more than BURST images to paint
         self.painted = 0  # images painted (figures for benchmarks and tests)
         self.encoded = 0
 
@@ -126,6 +136,7 @@ class InlineImages:
         """Paint the images after each of ``app``'s frames: its ``_display`` (Textual's one door to the
         terminal) gets the frame's output with the images appended."""
         display = app._display
+        self._app = app
 
         def display_with_images(screen, update) -> None:
             if update is not None and callable(getattr(update, "render_segments", None)):
@@ -156,9 +167,33 @@ class InlineImages:
                 escape = self._escape(arr, rect.width, rect.height, lst, path)
                 if escape is not None:
                     out.append(move_to(rect.x, rect.y) + escape)
-        if out:
-            self.painted += len(out)
+        if len(out) > BURST:  # a scroll: while frames keep coming (a key held) the half blocks stay
+            now = time.monotonic()
+            moving, self._last_burst = now - self._last_burst < REST_S, now
+            if moving:
+                self._rest_then_paint()
+                return ""
+        self.painted += len(out)
         return "".join(out)
+
+    def _rest_then_paint(self) -> None:
+        """Repaint the lists REST_S after the last scroll (their images come with that frame)."""
+        if self._timer is not None:
+            self._timer.reset()
+            return
+
+        def rested() -> None:
+            self._timer = None
+            for lst in self._lists:
+                if lst.is_attached:
+                    lst.refresh()
+
+        self._timer = self._app.set_timer(REST_S, rested)
+
+    @property
+    def resting(self) -> bool:
+        """Images are held back until the lists rest (tests wait for it)."""
+        return self._timer is not None
 
     def rects(self, lst) -> list[tuple]:
         """(thumbnail array, screen region, path) of each image ``lst`` shows whole and uncovered now."""
