@@ -53,7 +53,8 @@ async def measure(folder: Path, protocol: str, repeat: int) -> list[dict]:
                 while time.monotonic() < deadline:
                     await pilot.pause(0.05)
                     rects = images.rects(lst)
-                    if (app.thumbs.pending == 0 and lst.rows and app.thumbs.get(lst.rows[0].path) is not None
+                    if (app.thumbs.pending == 0 and lst.rows and not images.resting
+                            and all(app.thumbs.get(lst.rows[i].path) is not None for i in lst.visible_range())
                             and all(images._escapes.get((id(a), r.width, r.height)) for a, r, _ in rects)):
                         break
                 frame = FullFrame(app.screen.region)
@@ -61,6 +62,7 @@ async def measure(folder: Path, protocol: str, repeat: int) -> list[dict]:
                          "images": len(images.rects(app.pos)) + len(images.rects(app.neg))}
                 times = []
                 for _ in range(repeat):
+                    images._last_burst = 0.0  # each a scroll on its own, not one of a held key's
                     t = time.perf_counter()
                     painted = images.after_frame(app.screen, frame)
                     times.append(time.perf_counter() - t)
