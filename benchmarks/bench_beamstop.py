@@ -3,7 +3,9 @@ known: how often a bar, or a frame with no stop, is called round (must be never:
 stop), how often a round stop is found, and the CPU time per frame, per frame size; with the true beam centre
 stated (as a header or PONI file states it), and with none (the stop found from the pixels alone). With the
 centre stated, also ``open_beam`` (the direct beam unblocked: both stop tags lowered): how often a frame with
-a stop is called open (must be never) and how many frames without a stop are.
+a stop is called open (must be never) and how many frames without a stop are; and ``beam_seen`` where the stop
+gives no verdict (the beam seen on a frame with no scattering around it: "Linear beamstop" lowered): how often
+a frame with a bar is (must be never) and how many frames without a stop are.
 
 ``--soft SIGMA``: every stop's edge blurred into a penumbra (a stop far from the detector, a divergent or
 large beam, as real frames show): the pixels around the generator's stop thinned (binomially: counts stay
@@ -32,7 +34,7 @@ def main() -> None:
 
     import numpy as np
 
-    from tui_tagger.core.beamstop import judge, open_beam
+    from tui_tagger.core.beamstop import beam_seen, judge, open_beam
     from scipy.ndimage import gaussian_filter
 
     from tui_tagger.core.synth import draw_scene, generate_frame
@@ -40,7 +42,8 @@ def main() -> None:
 
     modes = ("stated", "none") if args.centre == "both" else (args.centre,)
     print(f"{'size':>5} {'centre':>7} {'bars':>5} {'bar->round':>10} {'no stop':>7} {'none->round':>11} "
-          f"{'round stops':>11} {'found round':>11} {'stop->open':>10} {'none->open':>10} {'CPU ms p50':>10} {'max':>6}")
+          f"{'round stops':>11} {'found round':>11} {'stop->open':>10} {'none->open':>10} {'bar->beam':>9} "
+          f"{'none->beam':>10} {'CPU ms p50':>10} {'max':>6}")
     for size in (int(s) for s in args.sizes.split(",")):
         frames = []
         for i in range(args.count):
@@ -60,13 +63,16 @@ def main() -> None:
                 t = time.process_time()
                 kind = judge(counts, mask, centre if mode == "stated" else None).kind
                 opened = mode == "stated" and open_beam(counts, mask, centre)
+                seen = mode == "stated" and not opened and kind is None and beam_seen(counts, mask, centre)
                 spent.append(time.process_time() - t)
                 verdicts[truth, kind] += 1
                 verdicts[truth, "open"] += opened
+                verdicts[truth, "beam"] += seen
             n = Counter(t for _, _, _, t in frames)
             print(f"{size:>5} {mode:>7} {n['bar']:>5} {verdicts['bar', 'round']:>10} {n['none']:>7} "
                   f"{verdicts['none', 'round']:>11} {n['round']:>11} {verdicts['round', 'round']:>11} "
                   f"{verdicts['bar', 'open'] + verdicts['round', 'open']:>10} {verdicts['none', 'open']:>10} "
+                  f"{verdicts['bar', 'beam']:>9} {verdicts['none', 'beam']:>10} "
                   f"{1000 * float(np.median(spent)):>10.1f} {1000 * max(spent):>6.0f}")
 
 
