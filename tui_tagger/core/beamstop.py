@@ -22,6 +22,12 @@ disc may hold some (a gap crossing the stop), but at least DISC_SEEN of it must 
 counts the unknown beside it (a gap along a bar never makes it look thin). A round disc is also evenly dark
 and has no dark corners just outside it (a triangle or square artefact is not a disc).
 
+A stop far from the detector casts a soft edge (a penumbra: the beam's size and divergence): the disc's edge
+may rise over up to PENUMBRA_PX (and one disc radius) if the level then holds; a thin arm under a penumbra is
+grey, never "in shadow", so there widths are also taken at HALF_LEVEL of the lit level around (a blur does
+not move an edge's half level). An arm circle that leaves the frame counts the widest crossing seen (a bar
+may leave the frame there).
+
 Where no beam centre is stated, or the stated one shows no verdict (headers are sometimes stale),
 ``find_shadows`` looks for the stop in the pixels: on a copy reduced to some 256 px (four samples per block,
 1-2 ms for a 1024 px frame), the regions far darker than all their surroundings (a grey closing), ringed by
@@ -30,7 +36,8 @@ measure finds the disc itself, so a blob that is not a round stop (a bar's tip, 
 or no verdict, and a bar wider than a round stop's arm may be, seen beside a round blob, rules out "round".
 
 ``open_beam``: where a beam centre is stated and the direct beam itself is seen there, unshaded, no stop is in
-the beam at all.
+the beam at all. ``beam_seen``: the direct beam seen there on a frame with no scattering around it that a stop
+could shade: no opaque bar covers the beam (a semi-transparent disc may).
 """
 
 from __future__ import annotations
