@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections import OrderedDict
 
 import numpy as np
@@ -71,7 +72,7 @@ class InlineImages:
         self._lists: list = []  # the image lists drawn (``keep``)
         self._escapes: OrderedDict[tuple, tuple[object, str]] = OrderedDict()  # (id(arr), cols, rows) -> (arr, escape)
         self._bytes = 0
-        self._underlays: OrderedDict[tuple, tuple[object, list]] = OrderedDict()  # -> (arr, lines of segments)
+        self._underlays: OrderedDict[tuple, tuple[object, list]] = OrderedDict()  # -> (weakref, lines of segments)
         self._wanted: OrderedDict[tuple, tuple] = OrderedDict()  # to encode: key -> (arr, cols, rows, list, path)
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
@@ -116,7 +117,7 @@ class InlineImages:
     def _underlay(self, arr, cols: int, rows: int) -> list[list[Segment]]:
         key = (id(arr), cols, rows)
         hit = self._underlays.get(key)
-        if hit is not None and hit[0] is arr:
+        if hit is not None and hit[0]() is arr:
             return hit[1]
         small = np.asarray(Image.fromarray(np.ascontiguousarray(arr[..., :3], dtype=np.uint8))
                            .resize((cols, 2 * rows), Image.Resampling.BOX))
@@ -128,7 +129,8 @@ class InlineImages:
                 lines[-1].append(seg)
         if len(self._underlays) >= UNDERLAYS:
             self._underlays.popitem(last=False)
-        self._underlays[key] = (arr, lines[:rows])  # the array held: its id() names no other array meanwhile
+        # a weak reference: its id() names this array only while it lives, and the cache keeps no thumbnail alive
+        self._underlays[key] = (weakref.ref(arr), lines[:rows])
         return lines[:rows]
 
     # ---- the images, after each frame --------------------------------------------------------------
