@@ -16,7 +16,7 @@ from tui_tagger.ui.widgets import image_adapter, inline_codec, inline_images
 from tui_tagger.ui.zoom import LIST_LEVELS
 
 RING = "Ring: Isotropic"
-SIXEL = re.compile(r"\x1bP0;0;0q\"1;1;(\d+);(\d+).*?\x1b\\", re.S)
+SIXEL = re.compile(r"\x1bP0;1;0q\"1;1;(\d+);(\d+).*?\x1b\\", re.S)  # P2=1: nothing drawn past its rows
 ITERM = re.compile(r"\x1b\]1337;File=[^:]*?width=(\d+);height=(\d+)[^:]*:[^\x07]*\x07")
 TOKEN = re.compile(r"\x1bP.*?\x1b\\|\x1b\].*?\x07|\x1b\[[0-9;?]*[A-Za-z]|\x1b[78]|\x1b.|[^\x1b]", re.S)
 

@@ -25,7 +25,11 @@ def encode(protocol: str, rgb: np.ndarray, cols: int, rows: int, cell: tuple[int
         from tui_tagger.ui.widgets.image_adapter import sixel_data
 
         size = (cols * cell[0], rows * cell[1])
-        return sixel_data(image if image.size == size else image.resize(size, Image.Resampling.BILINEAR))
+        data = sixel_data(image if image.size == size else image.resize(size, Image.Resampling.BILINEAR))
+        # P2=1: bits left 0 leave the screen as it is. Every pixel of the image is set by one colour, but a
+        # height that is not a multiple of 6 ends in a partial band, whose unused rows would otherwise be
+        # painted in the background colour over the line below
+        return data.replace("\x1bP0;0;0q", "\x1bP0;1;0q", 1)
     if protocol != "iterm2":
         raise ValueError(f"no inline images for {protocol!r}")
     buf = io.BytesIO()
