@@ -200,12 +200,16 @@ async def existing_folder(root: Path) -> None:
         shutil.rmtree(fresh, ignore_errors=True)
 
 
-async def held_down(app, pilot, clock, done, every: float = 0.033) -> list[float]:
-    """Down every ``every`` s (a held key) until ``done()``; each key's press-to-repaint latency."""
+async def held_down(app, pilot, clock, done=None, every: float = 0.033, keys: int = 0) -> list[float]:
+    """Down every ``every`` s (a held key) until ``done()`` (or ``keys`` of them); each key's press-to-repaint latency. The keys
+    go in as the terminal driver sends them (a message to the app): ``pilot.press`` waits until the whole
+    process idles, up to 2 s a key while a worker computes."""
+    from textual import events
+
     lat: list[float] = []
-    while not done():
+    while not (done() if done else len(lat) >= keys):
         t = time.perf_counter()
-        await pilot.press("down")
+        app.post_message(events.Key("down", None))
         lat.append(await clock.next_after(t))
         await asyncio.sleep(max(0.0, every - (time.perf_counter() - t)))
     return lat
@@ -218,6 +222,8 @@ def spread(lat: list[float]) -> str:
 
 
 async def _existing_folder(root: Path) -> None:
+    from textual import events
+
     from tui_tagger.core.catalog import Catalog
 
     cat = Catalog(root)
@@ -243,7 +249,7 @@ async def _existing_folder(root: Path) -> None:
             loaded = time.perf_counter() - t0
             print(f"every row listed: {loaded:.2f} s ({len(app.session.rows):,} rows; RSS peak {vm_hwm():.0f} MB)")
         t = time.perf_counter()
-        await pilot.press("down")
+        app.post_message(events.Key("down", None))  # as the terminal sends it (see held_down)
         lat.append(await clock.next_after(t))
         await asyncio.sleep(max(0.0, 0.033 - (time.perf_counter() - t)))
     print(f"all loaded and checked: {time.perf_counter() - t0:.2f} s ({len(app.session.rows):,} rows; "
@@ -251,25 +257,52 @@ async def _existing_folder(root: Path) -> None:
     if lat:
         print(f"Down while loading: p50 {pct(lat, 50):.0f} ms, p90 {pct(lat, 90):.0f} ms, "
               f"max {pct(lat, 100):.0f} ms ({len(lat)} keys)")
-    lat = []
-    for _ in range(100):
-        t = time.perf_counter()
-        await pilot.press("down")
-        lat.append(await clock.next_after(t))
+    lat = await held_down(app, pilot, clock, keys=100)
     print(f"Down after: p50 {pct(lat, 50):.0f} ms, p90 {pct(lat, 90):.0f} ms, max {pct(lat, 100):.0f} ms")
+    prof = cProfile.Profile() if os.environ.get("BENCH_PROFILE") == "m" else None
+    if prof:
+        prof.enable()
     t = time.perf_counter()
-    await pilot.press("m")
+    app.post_message(events.Key("m", "m"))
     move = await clock.next_after(t)
+    if prof:
+        prof.disable()
+        print(f"(m: the press returned after {(time.perf_counter() - t) * 1000:.0f} ms)")
+        pstats.Stats(prof, stream=sys.stdout).sort_stats("cumulative").print_stats(30)
     lat = await held_down(app, pilot, clock, lambda: time.perf_counter() - t > 1.5)
     print(f"move (m): {move * 1000:.0f} ms (the first: the live head picks its images); Down for 1.5 s after it: "
           f"{spread(lat)}")
     tag = next(n for n in ("GISAXS", "TSAXS", "Powder") if n != app.session.tag)
+    prof = cProfile.Profile() if os.environ.get("BENCH_PROFILE") == "tag" else None
+    landing = []  # the UI thread's time taking the worker's lists in (ListsMixin.on_lists_split)
+    # patched where it is defined: Textual calls a handler of each class of the app's MRO that defines one
+    owner = next((c for c in type(app).__mro__ if "on_lists_split" in c.__dict__), None)
+    land = owner.__dict__["on_lists_split"] if owner is not None else None
+    if land is not None:
+        def timed_land(self, msg):
+            t = time.perf_counter()
+            if prof:
+                prof.enable()
+            land(self, msg)
+            if prof:
+                prof.disable()
+            landing.append(time.perf_counter() - t)
+
+        owner.on_lists_split = timed_land
     t = time.perf_counter()
+    if prof:
+        prof.enable()
     app.set_view(tag=tag)
     change = time.perf_counter() - t
+    if prof:
+        prof.disable()
     pending = getattr(app, "lists_pending", lambda: None)  # a tree from before the lists' worker: none
     lat = await held_down(app, pilot, clock, lambda: pending() is None and app.session.tag == tag)
     landed = time.perf_counter() - t
+    if prof:
+        pstats.Stats(prof, stream=sys.stdout).sort_stats("cumulative").print_stats(30)
+    if landing:
+        change += sum(landing)
     print(f"tag change to {tag}: {change * 1000:.0f} ms on the UI thread, the new lists in {landed * 1000:.0f} ms "
           f"(+{len(app.pos.rows):,} -{len(app.neg.rows):,}); Down held meanwhile: {spread(lat)}")
     app.session.discard_journal()

@@ -10,6 +10,7 @@ import pytest
 from support import RING, app_on, make_folder, names, ready, until
 
 from tui_tagger.ui.messages import PredictionsArrived
+from tui_tagger.ui.widgets.checklist import TagChecklist
 
 TSAXS = "TSAXS"
 
@@ -80,6 +81,15 @@ async def test_a_tag_change_lands_whole_with_the_cursor_and_marks_in_place(forty
         assert app.neg.current.path == under and app.neg.marked == marked
         assert "listing" not in app.status._text.plain and app.inspect.path == under
         consistent(app)
+        assert bold_tags(app) == [TSAXS]  # the checklist shows the lists' tag in bold
+
+
+def bold_tags(app) -> list[str]:
+    checklist = app.inspect.query_one(TagChecklist)
+    prompts = [checklist.get_option_at_index(i).prompt for i in range(checklist.option_count)]
+    # a prompt is Textual's Content (styles with .bold) or a Rich Text (style "bold")
+    return [p.plain.split(" ", 1)[1].strip() for p in prompts
+            if any(span.style == "bold" or getattr(span.style, "bold", False) for span in p.spans)]
 
 
 async def test_a_move_and_new_p_meanwhile_are_in_their_places_when_the_lists_land(forty):

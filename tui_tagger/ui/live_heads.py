@@ -11,8 +11,9 @@ import os
 
 from textual import work
 
+from tui_tagger.ui import decoding
 from tui_tagger.ui.messages import HeadFailed, HeadFitted, HeadLoaded, HeadProgress
-from tui_tagger.ui.session import CHUNK
+from tui_tagger.ui.sorted_rows import release
 
 RETRAIN_EVERY = 3  # corrections on the current tag between retrains
 # Features for at most this many images: every reviewed one first, then an even spread of the rest. A head
@@ -39,13 +40,6 @@ def pick_images(session, limit: int = MAX_IMAGES) -> list:
     release(reviewed)
     release(rows)
     return picked
-
-
-def release(rows: list) -> None:
-    """Empty a big list a slice at a time: freeing a million references at once holds the GIL ~10 ms, which
-    a key waits out (a worker's temporaries)."""
-    while rows:
-        del rows[-CHUNK:]
 
 
 FEW_IMAGES = 64  # fewer labelled images than this: their features are computed in this thread
@@ -91,8 +85,9 @@ class LiveHeadsMixin:
         # the images are picked in the worker: on a million rows that is ~0.5 s the keys would wait for
         self.head_features(self.session, self.model_file(), self.cluster)
 
-    @work(thread=True, exclusive=True, group="head-features")
+    @work(thread=True, exclusive=True, group="head-features", description="head features")
     def head_features(self, session, model: str | None, cluster=None) -> None:
+        decoding.yield_to_ui()  # this thread and the decoding it starts at a lower priority: the keys first
         try:
             rows = pick_images(session)
         except Exception:  # noqa: BLE001 - the rows changed under the pick (a rescan): the next correction retries
@@ -152,7 +147,7 @@ class LiveHeadsMixin:
         # only the images with features: a few thousand, not the whole folder, on the key path
         self.fit_head(self.live_head, tag, self.session.labels(tag, self.live_head.paths), str(self.session.root))
 
-    @work(thread=True, exclusive=True, group="head-fit")
+    @work(thread=True, exclusive=True, group="head-fit", description="head fit")
     def fit_head(self, head, tag: str, labels: dict[str, bool], root: str) -> None:
         try:
             probs = head.fit(labels, tag)

@@ -57,7 +57,7 @@ class PredictionMixin:
         self.predicting = None
         self.notify(f"Prediction cancelled after {done} of {total} images (their p stays).")
 
-    @work(thread=True, exclusive=True, group="predict")
+    @work(thread=True, exclusive=True, group="predict", description="predict")  # (not a repr of every path)
     def predict(self, paths: list[str], model: str | None, device: str | None, batch: int,
                 workers: int | None) -> None:
         from textual.worker import get_current_worker

@@ -20,7 +20,7 @@ from tui_tagger.core.journal import Journal
 from tui_tagger.core.text import printable
 from tui_tagger.core.vocabulary import Vocabulary, default_vocabulary
 from tui_tagger.ui import backend
-from tui_tagger.ui.sorted_rows import sort_key
+from tui_tagger.ui.sorted_rows import CHUNK, sort_key
 
 HUMAN = "human"
 ABSENT = "absent"  # a state in the undo history: the tag is not on the image
@@ -523,12 +523,10 @@ def _sorted(rows: list[Row], sort: str, tag: str, positive: bool, by_name: bool)
 
 
 _BASE, _PREDICTIONS, _ERROR = attrgetter("base"), attrgetter("predictions"), attrgetter("error")
-# rows per pass in C (map, compress, Counter): a worker's pass over a million rows (the lists split in the
-# background, the live head's picks) holds the GIL a few ms at a time, not ~100 ms, so keys get it between
-CHUNK = 1 << 15
 
 
 def _chunks(rows: list) -> Iterator[list]:
+    """Slices of ``rows`` for passes in C (map, compress, Counter): see sorted_rows.CHUNK."""
     return (rows[i:i + CHUNK] for i in range(0, len(rows), CHUNK))
 
 

@@ -95,7 +95,7 @@ class EmbeddingTab(Horizontal):
         self.features_pending = True
         self.compute(list(self.snap.items), self.method, key, self.app.model_file())
 
-    @work(thread=True, exclusive=True, group="analysis-embedding")
+    @work(thread=True, exclusive=True, group="analysis-embedding", description="embedding")
     def compute(self, items, method: str, key, model: str | None) -> None:
         from textual.worker import get_current_worker
 

@@ -96,9 +96,16 @@ class InspectPane(Vertical):
         checklist = self.query_one(TagChecklist)
         checklist.set_info(tags, checklist.probs)
         key = (len(vocab), session_tag)
-        if key == getattr(self, "_checklist_key", None):
-            # same options: only the ticks change (rebuilding ~100 options per cursor move is slow)
+        was = getattr(self, "_checklist_key", None)
+        if key == was or (was is not None and key[0] == was[0]):
+            # same options: only the ticks change (rebuilding ~100 options per cursor move is slow), and on a
+            # new tag the bold one: two prompts
             self._filling = True
+            if key != was:
+                self._checklist_key = key
+                groups = {a.name: group for group, attrs in vocab.by_group().items() for a in attrs}
+                checklist.set_prompts({name: _label(groups[name], name, name == session_tag)
+                                       for name in (was[1], session_tag) if name in groups})
             checklist.set_ticks(tags)
             self._filling = False
             return
@@ -106,14 +113,8 @@ class InspectPane(Vertical):
         self._filling = True
         highlighted = checklist.highlighted
         checklist.clear_options()
-        items = []
-        for group, attrs in vocab.by_group().items():
-            for a in attrs:
-                label = Text()
-                label.append(f"{group if group in GROUPS else '--':<3}", style="dim")
-                # a tag name from a file: controls made visible, and as Text never markup
-                label.append(f" {printable(a.name)}", style="bold" if a.name == session_tag else "")
-                items.append(Selection(label, a.name, a.name in tags))
+        items = [Selection(_label(group, a.name, a.name == session_tag), a.name, a.name in tags)
+                 for group, attrs in vocab.by_group().items() for a in attrs]
         checklist.add_options(items)
         if highlighted is not None and highlighted < len(items):
             checklist.highlighted = highlighted
@@ -143,6 +144,15 @@ class InspectPane(Vertical):
         self.query_one("#inspect-meta", Static).update(Text("✗ " + printable(message), style="bold"), layout=False)
         self.set_class(True, "-error")
 
+
+
+def _label(group: str, name: str, bold: bool) -> Text:
+    """A checklist option's prompt: the group, then the tag's name (bold: the lists' tag)."""
+    label = Text()
+    label.append(f"{group if group in GROUPS else '--':<3}", style="dim")
+    # a tag name from a file: controls made visible, and as Text never markup
+    label.append(f" {printable(name)}", style="bold" if bold else "")
+    return label
 
 
 def _format_meta(meta: dict) -> str:

@@ -104,7 +104,7 @@ class OutliersTab(Vertical):
             self.waiting = False
             self.start()
 
-    @work(thread=True, exclusive=True, group="analysis-outliers")
+    @work(thread=True, exclusive=True, group="analysis-outliers", description="outliers")
     def compute(self, items, head, labels: dict[str, bool], model: str | None) -> None:
         from textual.worker import get_current_worker
 
