@@ -446,6 +446,8 @@ def test_the_beam_seen_on_a_frame_with_no_scattering_means_no_bar():
     assert out["Linear beamstop"] <= 0.05 and out["Circular beamstop"] == 0.3 and out["Beam off image"] <= 0.05
     assert not beam_seen(counts, None, None)  # a centre found in the pixels may be a Bragg spot's
     assert not beam_seen(counts, None, (CX + 40, CY))  # the stated centre away from the spot
+    for odd in (np.zeros((SIZE, SIZE)), np.full((SIZE, SIZE), np.nan), np.ones((8, 8)), counts[:3]):
+        assert not beam_seen(odd, None, (CX, CY))  # nothing to see: no, never an error
 
 
 def test_the_beam_seen_among_scattering_is_left_to_the_stop_measures():
