@@ -35,7 +35,7 @@ from rich.style import Style
 from textual.strip import Strip
 from textual.widget import Widget
 
-from tui_tagger.ui.widgets.inline_codec import wrap_tmux  # noqa: F401  (one passthrough for every protocol)
+from tui_tagger.ui.widgets.inline_codec import wrap_tmux  # one tmux passthrough for every protocol
 
 PLACEHOLDER = "\U0010eeee"
 CHUNK = 4096  # base64 bytes per escape (the protocol's limit; a multiple of 4)
