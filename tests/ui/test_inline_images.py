@@ -12,7 +12,7 @@ import pytest
 from support import make_folder, until
 
 from tui_tagger.ui.app import TaggerApp
-from tui_tagger.ui.widgets import image_adapter, inline_codec, inline_images
+from tui_tagger.ui.widgets import image_adapter, inline_codec, inline_images, kitty_placeholders
 from tui_tagger.ui.zoom import LIST_LEVELS
 
 RING = "Ring: Isotropic"
@@ -265,3 +265,21 @@ def test_iterm2_and_sixel_are_chosen_per_terminal_and_forced_by_name():
     assert image_adapter.decide("iterm2", "sixel", {"TERM": "foot"}).kind == "iterm2"
     assert image_adapter.decide("sixel", "text", {}).kind == "sixel"
     assert image_adapter.thumb_cell_pixels("sixel") == image_adapter.thumb_cell_pixels("kitty")
+
+
+@pytest.mark.parametrize("env, probed, kind, drawn_by", [
+    ({"TERM_PROGRAM": "iTerm.app", "TERM": "xterm-256color"}, "sixel", "iterm2", inline_images.InlineImages),
+    ({"TERM": "foot"}, "sixel", "sixel", inline_images.InlineImages),  # foot, WezTerm, xterm -ti vt340
+    ({"TERM": "xterm-kitty"}, "kitty", "kitty", kitty_placeholders.Placeholders),
+    ({"TERM": "xterm-256color"}, "halfcell", "halfcell", type(None)),
+])
+def test_the_app_draws_thumbnails_as_the_terminal_can(monkeypatch, forty, env, probed, kind, drawn_by):
+    for name in ("TMUX", "TERM_PROGRAM", "TERM", "KITTY_WINDOW_ID"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(image_adapter, "_probed", lambda: probed)
+    app = TaggerApp(forty, tag=RING, thumbnails=False)  # --graphics auto
+    assert app.graphics == kind and type(app.placeholders) is drawn_by
+    if kind in ("sixel", "iterm2"):
+        assert app.placeholders.protocol == kind and app.thumb_cell == image_adapter.thumb_cell_pixels("kitty")
