@@ -136,6 +136,8 @@ def physics_report(images: Path, run) -> None:
                                                                                         f"; {found.stop} beamstop")
         if found is not None and found.beam_off:
             named += "; beam off the frame"
+        if found is not None and found.blank:
+            named += "; blank (detector noise alone)"
         print(f"  {Path(ref).name}: {named}" + (f"  [{', '.join(labels)}]" if labels else ""))
     print(f"  {named_count} of {len(spent)} frames named; {1000 * sum(spent) / max(len(spent), 1):.0f} ms per frame "
           "on average (reading the geometry from the header and the check)")
