@@ -173,8 +173,7 @@ def make_images(app, graphics: str):
     the frames Textual writes, through its driver."""
     from tui_tagger.ui.widgets.inline_images import InlineImages
 
-    images = InlineImages(graphics, cell_pixel_size(), thumb_cell_pixels(graphics),
-                          tmux=bool(os.environ.get("TMUX")))
+    images = InlineImages(graphics, cell_pixel_size(), tmux=bool(os.environ.get("TMUX")))
     images.attach(app)
     return images
 

@@ -55,14 +55,12 @@ def move_to(x: int, y: int) -> str:
 
 class InlineImages:
     """One app's Sixel (``protocol`` "sixel") or iTerm2 ("iterm2") thumbnails. ``cell``: the terminal's cell
-    in pixels; ``thumb_cell``: the thumbnails' pixels per cell (image_adapter.thumb_cell_pixels); ``encode``:
-    (protocol, rgb, cols, rows, cell, tmux) -> escape, by default in the decoding worker processes."""
+    in pixels; ``encode``: (protocol, rgb, cols, rows, cell, tmux) -> escape, by default in the decoding
+    worker processes."""
 
-    def __init__(self, protocol: str, cell: tuple[int, int], thumb_cell: tuple[int, int], tmux: bool = False,
-                 encode=None) -> None:
+    def __init__(self, protocol: str, cell: tuple[int, int], tmux: bool = False, encode=None) -> None:
         self.protocol = protocol
         self.cell = tuple(cell)
-        self.thumb_cell = tuple(thumb_cell)
         self.tmux = tmux
         if encode is None:
             from tui_tagger.ui import decoding
@@ -111,6 +109,7 @@ class InlineImages:
                 Segment(" " * (width - cols - left), base)]
 
     def cells_of(self, arr, width: int, height: int) -> tuple[int, int]:
+        """(cols, rows) the thumbnail ``arr`` takes in a ``width`` x ``height``-cell box."""
         h, w = arr.shape[:2]
         return fit_cells(w, h, width, height, self.cell)
 
