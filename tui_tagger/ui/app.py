@@ -40,6 +40,7 @@ from tui_tagger.ui.messages import ThumbsReady
 from tui_tagger.ui.widgets.image_adapter import choose_graphics, graphics_problem, make_placeholders, thumb_cell_pixels
 from tui_tagger.ui.widgets.image_list import ImageList
 from tui_tagger.ui.zoom import Zoom
+from tui_tagger.ui.widgets import span_repaint
 from tui_tagger.ui.widgets.inspect import InspectPane
 from tui_tagger.ui.widgets.status_bar import StatusBar
 
@@ -117,8 +118,10 @@ class TaggerApp(ScanMixin, ListsMixin, ViewMixin, CorrectionsMixin, RenderingMix
 
     def compose(self) -> ComposeResult:
         # kept as attributes: query_one searches the active screen, which is a dialog while one is open
-        self.pos = ImageList(self.session, self.thumbs, self.placeholders, id="pos", classes="image-list")
-        self.neg = ImageList(self.session, self.thumbs, self.placeholders, id="neg", classes="image-list")
+        self.pos = ImageList(self.session, self.thumbs, self.placeholders, self.on_row_selected, id="pos",
+                             classes="image-list")
+        self.neg = ImageList(self.session, self.thumbs, self.placeholders, self.on_row_selected, id="neg",
+                             classes="image-list")
         self.inspect = InspectPane(self.graphics, self.placeholders, id="inspect")
         self.status = StatusBar(id="status")
         with Horizontal(id="main"):
@@ -130,6 +133,7 @@ class TaggerApp(ScanMixin, ListsMixin, ViewMixin, CorrectionsMixin, RenderingMix
         yield KeyFooter()
 
     def on_mount(self) -> None:
+        span_repaint.install(self.screen)  # a key repaints what changed, not the box around it
         for problem in self._startup_problems:
             self.notify(problem, severity="warning")
         self.pos.focus()

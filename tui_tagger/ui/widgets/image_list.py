@@ -64,9 +64,13 @@ class ImageList(ScrollView, can_focus=True):
     grid = False  # a contact sheet: ``cols`` images per band, each cell_w cells wide
     cell_w = THUMB_W + 2
 
-    def __init__(self, session, thumbs=None, placeholders=None, **kw) -> None:
+    def __init__(self, session, thumbs=None, placeholders=None, on_select=None, **kw) -> None:
         super().__init__(**kw)
         self.session = session
+        # the app's RowSelected handler, called as the cursor moves: the inspect pane's title then changes in the
+        # same repaint as the cursor (a posted message reaches the app after a repaint, and Textual holds the
+        # next one for its 60 Hz tick: ~17 ms more per key). None: the message is posted.
+        self.on_select = on_select
         self.thumbs = thumbs  # ThumbLoader or None (no thumbnails)
         # kitty graphics (ui/widgets/kitty_placeholders.Placeholders): thumbnails as image cells, else half blocks
         self.placeholders = placeholders
@@ -297,7 +301,11 @@ class ImageList(ScrollView, can_focus=True):
                     self.refresh_lines(self.line_of(index), self.row_h)
         else:
             self.refresh()
-        self.post_message(RowSelected(self, self.current.path if self.current else None))
+        msg = RowSelected(self, self.current.path if self.current else None)
+        if self.on_select is not None:
+            self.on_select(msg)
+        else:
+            self.post_message(msg)
 
     # ---- scrolling: the top row is always whole (offsets at row boundaries) ----------------
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:

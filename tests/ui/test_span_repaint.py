@@ -1,0 +1,48 @@
+"""The screen's repaint of changed spans (ui/widgets/span_repaint.py) sends the terminal what Textual's own
+partial update sends, byte for byte, for the regions a key changes and for arbitrary ones."""
+
+from __future__ import annotations
+
+import random
+
+from support import app_on, make_folder, ready
+from textual._compositor import Compositor
+from textual.geometry import Region
+
+from tui_tagger.ui.widgets import span_repaint
+
+
+def both(app, regions) -> tuple[str, str]:
+    """(ours, Textual's) terminal output for ``regions`` changed."""
+    comp = app.screen._compositor
+    screen = comp.size.region  # (Textual clips what changed to the screen before it gets here)
+    regions = [r.intersection(screen) for r in regions if r.intersection(screen)]
+    comp._dirty_regions.clear()
+    comp._dirty_regions.update(regions)
+    ours = span_repaint.render_partial_update(comp)
+    comp._dirty_regions.update(regions)
+    theirs = Compositor.render_partial_update(comp)
+    return ours.render_segments(app.console), theirs.render_segments(app.console)
+
+
+async def test_changed_spans_reach_the_terminal_as_textual_sends_them(tmp_path):
+    app = app_on(make_folder(tmp_path / "f", n=30, tagged={f"img{i:02d}": ["Ring: Isotropic"] for i in range(0, 30, 3)}))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(app, pilot)
+        assert app.screen._compositor.render_partial_update.__func__ is span_repaint.render_partial_update
+        await pilot.press("down", "down", "space", "tab", "down")
+        await pilot.pause(0.3)
+        pos, title, status = app.pos.region, app.inspect.query_one("#inspect-title").region, app.status.region
+        cases = [
+            [Region(pos.x, pos.y + 3, pos.width, 6), title, status],  # a Down: two rows, the title, the status
+            [pos],  # a scroll
+            [Region(0, 0, 160, 48)],
+            [app.neg.region, Region(150, 40, 30, 20)],  # and one partly off screen
+        ]
+        rng = random.Random(7)
+        for _ in range(20):
+            cases.append([Region(rng.randrange(160), rng.randrange(48), rng.randrange(1, 80), rng.randrange(1, 12))
+                          for _ in range(rng.randrange(1, 5))])
+        for regions in cases:
+            ours, theirs = both(app, regions)
+            assert ours == theirs and theirs, regions
