@@ -17,6 +17,7 @@ from types import MethodType
 
 from textual.geometry import Region
 from textual.widget import Widget
+from textual.widgets import OptionList
 
 try:
     from textual._compositor import ChopsUpdate, Compositor
@@ -24,7 +25,8 @@ except ImportError:  # another Textual: its own repaint
     ChopsUpdate = Compositor = None
 
 
-_WIDGET_LINES = Widget.render_lines  # lines from the widget's line cache: any band of them can be asked for
+# lines from the widget's line cache: any band of them can be asked for (OptionList's: its lines measured first)
+_LINE_CACHED = {Widget.render_lines, OptionList.render_lines}
 
 
 def install(screen) -> bool:
@@ -60,17 +62,24 @@ def render_partial_update(self):
                  if any(x1 < right and x2 > left for x1, x2 in by_line.get(y, ()))]
         if not lines:
             continue
-        top, bottom = lines[0], lines[-1] + 1
-        if type(widget).render_lines is not _WIDGET_LINES:  # its own (a Sixel image, a cached bar): as Textual asks
-            top, bottom = render.y, render.bottom
-        strips = widget.render_lines(Region(left - region.x, top - region.y, render.width, bottom - top))
+        if type(widget).render_lines not in _LINE_CACHED:  # its own (a Sixel image, a cached bar): as Textual asks
+            runs = [(render.y, render.bottom)]
+        else:  # each run of consecutive lines (a thumbnail's row here, another there: not every line between)
+            runs, top = [], lines[0]
+            for before, y in zip(lines, lines[1:]):
+                if y != before + 1:
+                    runs.append((top, before + 1))
+                    top = y
+            runs.append((top, lines[-1] + 1))
         wanted = set(lines)
-        for y, strip in zip(range(top, bottom), strips):
-            if y not in wanted:
-                continue
-            line = chops[y]
-            final_cuts = [cut for cut in cuts[y] if right >= cut >= left]
-            for cut, piece in zip(final_cuts, strip.divide([cut - left for cut in final_cuts[1:]])):
-                if line.get(cut) is None:
-                    line[cut] = piece
+        for top, bottom in runs:
+            strips = widget.render_lines(Region(left - region.x, top - region.y, render.width, bottom - top))
+            for y, strip in zip(range(top, bottom), strips):
+                if y not in wanted:
+                    continue
+                line = chops[y]
+                final_cuts = [cut for cut in cuts[y] if right >= cut >= left]
+                for cut, piece in zip(final_cuts, strip.divide([cut - left for cut in final_cuts[1:]])):
+                    if line.get(cut) is None:
+                        line[cut] = piece
     return ChopsUpdate(chops, spans, [cut_set[1:] for cut_set in cuts])
