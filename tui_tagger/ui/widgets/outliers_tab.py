@@ -82,8 +82,6 @@ class OutliersTab(Vertical):
         of the images a live head would take (``pick_images``: reviewed first, at most 4000), from the disk
         cache where it has them. ``features_pending``: the Embedding tab is decoding the same images: wait
         for it (``features_in``)."""
-        from tui_tagger.ui.live_heads import pick_images
-
         self.started = True
         head = getattr(self.app, "live_head", None)
         head = head if head is not None and head.ready else None
@@ -93,11 +91,12 @@ class OutliersTab(Vertical):
             self.waiting = True
             self._info("Outliers: waiting for the Embedding tab (it computes the same features)…")
             return
-        rows = [] if head is not None else pick_images(self.app.session)
-        items = [(r.path, r.size, r.mtime_ns) for r in rows]
-        n = len(head.paths) if head is not None else len(items)
-        self._info(f"Outliers: {'scoring' if head is not None else 'computing features of'} {n:,} images…")
-        self.compute(items, head, self.snap.labels, self.app.model_file())
+        if head is not None:
+            self._info(f"Outliers: scoring {len(head.paths):,} images…")
+        else:
+            self._info("Outliers: computing the features of the images a live head would take…")
+        # the images are picked in the worker (a million rows: ~0.5 s the keys would wait for)
+        self.compute(None if head is not None else self.app.session, head, self.snap.labels, self.app.model_file())
 
     def features_in(self) -> None:
         if self.waiting:
@@ -105,7 +104,8 @@ class OutliersTab(Vertical):
             self.start()
 
     @work(thread=True, exclusive=True, group="analysis-outliers", description="outliers")
-    def compute(self, items, head, labels: dict[str, bool], model: str | None) -> None:
+    def compute(self, session, head, labels: dict[str, bool], model: str | None) -> None:
+        """``session``: the features of its ``pick_images`` (when ``head`` is None)."""
         from textual.worker import get_current_worker
 
         from tui_tagger.ui import live_heads
@@ -114,6 +114,7 @@ class OutliersTab(Vertical):
         progress = progress_line(self, worker, "Outliers", "scoring")
         try:
             if head is None:
+                items = [(r.path, r.size, r.mtime_ns) for r in live_heads.pick_images(session)]
                 head = live_heads.load_head(items, progress, model)
             if not head.ready or len(head.paths) < 4:
                 raise ValueError("fewer than 4 readable images")
