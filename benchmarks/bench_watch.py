@@ -110,6 +110,26 @@ def rss_mb(pid: int) -> float:
     return total / 1024
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) of ``pid`` and its children (the decoding workers) so far."""
+    pids = [pid]
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as fh:
+                pids += [int(c) for c in fh.read().split()]
+    except OSError:
+        pass
+    total = 0
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 class Watch:
     def __init__(self, folder: str, args, cache: str):
         env = dict(os.environ, PYTHONPATH=str(ROOT), TUI_TAGGER_CACHE_DIR=cache, TUI_TAGGER_FSYNC="0")
@@ -168,13 +188,18 @@ def detector(folder: str, fmt: str, count: int, rate: float, log: str, size: int
 
 
 def run_phase(args, fmt: str, count: int, rate: float, size: int, tmp: Path, tag: str):
+    """(watch, its records without errors, {frame: time complete}, CPU seconds {"writer", "watch"}): the writer's
+    own CPU (from its rusage) says how much of the machine the played detector took from the watch."""
     folder = tmp / f"{tag}-{fmt}"
     folder.mkdir()
     watch = Watch(str(folder), args, str(tmp / f"cache-{tag}-{fmt}"))
     log = str(tmp / f"{tag}-{fmt}.log")
+    before = cpu_seconds(watch.proc.pid)
     det = detector(str(folder), fmt, count, rate, log, size)
-    det.wait()
+    _, status, usage = os.wait4(det.pid, 0)
+    det.returncode = os.waitstatus_to_exitcode(status)
     watch.wait(count, timeout=120 + count / 5)
+    cpu = {"writer": usage.ru_utime + usage.ru_stime, "watch": cpu_seconds(watch.proc.pid) - before}
     watch.stop()
     complete = {}
     with open(log) as fh:
@@ -182,7 +207,7 @@ def run_phase(args, fmt: str, count: int, rate: float, size: int, tmp: Path, tag
             key, t = json.loads(line)
             complete[key] = t
     recs = [r for r in watch.records if r["error"] is None]
-    return watch, recs, complete
+    return watch, recs, complete, cpu
 
 
 def pct(values, q) -> float:
@@ -201,14 +226,21 @@ class Predict:
         self.predictor = LocalPredictor.load(args.model or default_model_path(), "cpu")
         self.workers = default_workers() if args.workers is None else args.workers
 
-    def rate(self, folder: Path) -> float:
+    def rate(self, folder: Path) -> tuple[float, float]:
+        """(frames/s, CPU seconds a frame, decoding workers included)."""
+        import resource
+
         from tui_tagger.model.data import image_refs
+
+        def cpu() -> float:
+            own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+            return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
         refs = image_refs([folder])
         list(self.predictor.predict_paths(refs[:4], 32, self.workers))  # warm up
-        t = time.perf_counter()
+        t, c = time.perf_counter(), cpu()
         n = sum(1 for _ in self.predictor.predict_paths(refs, 32, self.workers))
-        return n / (time.perf_counter() - t)
+        return n / (time.perf_counter() - t), (cpu() - c) / max(1, n)
 
 
 def main() -> None:
@@ -237,20 +269,25 @@ def main() -> None:
         predict = Predict(args)
         memory = []
         for fmt in formats:
-            watch, recs, complete = run_phase(args, fmt, args.count, 0, 1024, tmp, "burst")
+            watch, recs, complete, cpu = run_phase(args, fmt, args.count, 0, 1024, tmp, "burst")
             if fmt == formats[0]:
                 print(watch.mode)
             first = min(iso_time(r["seen"]) for r in recs) if recs else float("nan")
             last = max(iso_time(r["done"]) for r in recs) if recs else float("nan")
             rate = len(recs) / (last - first) if len(recs) > 1 else float("nan")
-            base = predict.rate(tmp / f"burst-{fmt}")
+            base, base_cpu = predict.rate(tmp / f"burst-{fmt}")
             print(f"{fmt:4} 1024x1024 uint16, {args.count} frames written flat out: watch {len(recs)} predicted, "
                   f"sustained {rate:6.1f} frames/s; predict on the same frames {base:6.1f} frames/s; "
                   f"watch/predict {rate / base:.2f}")
+            window = (last - first) * (os.cpu_count() or 1)
+            print(f"     CPU a frame: watch {1e3 * cpu['watch'] / max(1, len(recs)):.1f} ms (its decoding workers "
+                  f"included), predict {1e3 * base_cpu:.1f} ms; the detector's writer {cpu['writer']:.2f} s in all "
+                  f"({100 * cpu['writer'] / window:.0f}% of the cores over the watch's burst), load "
+                  f"{os.getloadavg()[0]:.1f}")
             memory += [(f"burst {fmt}", *s) for s in watch.rss]
         n = int(args.rate * args.seconds)
         for fmt in formats:
-            watch, recs, complete = run_phase(args, fmt, n, args.rate, 1024, tmp, "rate")
+            watch, recs, complete, cpu = run_phase(args, fmt, n, args.rate, 1024, tmp, "rate")
             lat = [r["t_out"] - complete[r["path"]] for r in recs if r["path"] in complete]
             inner = [iso_time(r["done"]) - iso_time(r["seen"]) for r in recs]
             print(f"watch {fmt:4} at {args.rate:g} frames/s for {args.seconds:g} s: {len(recs)}/{n} predicted; "

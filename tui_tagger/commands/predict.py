@@ -6,6 +6,7 @@ Probabilities are never tags: ``--write`` keeps them in each tag file's predicti
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -61,16 +62,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, cluster) -> int:
-    from tui_tagger.config import Settings
-    from tui_tagger.core.tagstore import TagStore
+    from tui_tagger.core.workers import keep_freed_memory
     from tui_tagger.model.locate import default_model_path
     from tui_tagger.model.data import default_workers, image_refs
-    from tui_tagger.model.cluster import indexed
-    from tui_tagger.model.progress import Progress
 
+    keep_freed_memory()  # the model's activations and the batches: reused, not faulted in again per batch
     model_path = Path(args.model) if args.model else default_model_path()
-    predictor = cluster_options.load_predictor(args, cluster, model_path)
-    info = predictor.info
     workers = default_workers() if args.workers is None else args.workers
     roots, refs = [], []
     for path in args.paths:
@@ -79,15 +76,55 @@ def _run(args: argparse.Namespace, cluster) -> int:
         roots += [Path(path) if Path(path).is_dir() else Path(path).parent] * len(found)
     if not refs:
         raise TaggerError("no images found under " + ", ".join(args.paths))
+    with _early_feed(args, cluster, model_path, refs, workers) as feed:
+        return _predict(args, cluster, model_path, refs, roots, workers, feed)
+
+
+@contextlib.contextmanager
+def _early_feed(args, cluster, model_path: Path, refs: list[str], workers: int):
+    """The frames' decoding started now, before torch is imported and the model loaded (1-2 s that the decoding
+    workers use), with the preprocessing the model file names (``model.peek``); None on a cluster, without
+    workers, or where the file says nothing readable without torch (the real load then judges it)."""
+    from tui_tagger.config import env_flag
+
+    config = None
+    if cluster is None and workers > 0:
+        from tui_tagger.model.peek import model_preprocess
+
+        config = model_preprocess(model_path)
+    if config is None:
+        yield None
+        return
+    from tui_tagger.model.feed import Feed
+
+    physics = not args.no_physics and env_flag("TUI_TAGGER_PHYSICS", True)  # as LocalPredictor's default
+    with Feed(refs, config, physics, workers) as feed:
+        yield feed
+
+
+def _predict(args: argparse.Namespace, cluster, model_path: Path, refs: list[str], roots: list[Path], workers: int,
+             feed) -> int:
+    from tui_tagger.config import Settings
+    from tui_tagger.core.tagstore import TagStore
+    from tui_tagger.model.cluster import indexed
+    from tui_tagger.model.progress import Progress
+
+    predictor = cluster_options.load_predictor(args, cluster, model_path)
+    info = predictor.info
     thresholds = {t: (args.threshold if args.threshold is not None else info.threshold(t)) for t in predictor.tags}
     _save_config(args, model_path, predictor, workers, thresholds, len(refs))
+    if feed is not None and not feed.matches(predictor.preprocess, predictor.physics):
+        feed.close()  # not what the model needs after all: decoded again below
+        feed = None
 
     fsync = Settings.from_env().fsync
     stores: dict[Path, TagStore] = {}
     progress = Progress(len(refs), "predict")
     failed = 0
     try:
-        for n, (ref, probs, error) in indexed(predictor, refs, args.batch, workers, progress):  # as they finish
+        results = enumerate(predictor.predict_paths(refs, args.batch, workers, progress, feed=feed)) if feed else \
+            indexed(predictor, refs, args.batch, workers, progress)
+        for n, (ref, probs, error) in results:  # as they finish
             if error is None and args.write:
                 store = stores.setdefault(roots[n], TagStore(args.tags_dir, roots[n]))
                 error = _write(store, ref, probs, info.name, args.accept_above, fsync)

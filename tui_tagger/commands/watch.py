@@ -172,6 +172,9 @@ def _run(args: argparse.Namespace, stop: _Stop, cluster=None) -> int:
     from tui_tagger.model.stream import Following, StreamPredictor
     from tui_tagger.commands.predict import _write as write_predictions
 
+    from tui_tagger.core.workers import keep_freed_memory
+
+    keep_freed_memory()  # the model's activations reused, not faulted in again per batch (and memory stays flat)
     model_path = Path(args.model) if args.model else default_model_path()
     predictor = cluster_options.load_predictor(args, cluster, model_path)
     info = predictor.info
@@ -201,7 +204,7 @@ def _run(args: argparse.Namespace, stop: _Stop, cluster=None) -> int:
     else:
         size = int(predictor.preprocess["size"])
         predictor.predict_arrays(np.zeros((1, size, size), np.float32))  # the first forward pass is slow: not on a frame
-        # the decoding workers are forked before the watcher's threads start
+        # the decoding workers are forked before the watcher's threads start (model.feed.start_method)
         stream = StreamPredictor(predictor, args.batch, args.workers, in_flight=max(8, 2 * args.batch))
     follower = Follower(roots, poll=args.poll, backlog=args.backlog, report=warn)
 

@@ -1,5 +1,6 @@
 """From folders to model inputs: finding images, their labels, sample groups, and the decode +
-preprocess pipeline that runs in worker processes (shared by train, evaluate and predict)."""
+preprocess of one frame that the decoding workers run (``model.feed``; shared by train, evaluate and predict).
+torch is imported only by ``batches``: ``predict`` finds its images and starts decoding before torch loads."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import numpy as np
-import torch
 
 from tui_tagger.core.errors import FileProblem, TaggerError
 from tui_tagger.model.transforms import preprocess
@@ -169,8 +169,8 @@ def frame_physics(ref: str, frame, poni_cache: dict | None = None):
         return None
 
 
-class FrameDataset(torch.utils.data.Dataset):
-    """Decoding + preprocessing per item (run in DataLoader workers). Never raises: an unreadable image
+class FrameDataset:
+    """Decoding + preprocessing per item (a map-style dataset a torch DataLoader takes). Never raises: an unreadable image
     gives (index, None, one-line error, None) so one bad file does not stop a run. ``physics``: the
     fourth item is ``frame_physics`` of the raw frame (else None)."""
 
@@ -190,7 +190,8 @@ class FrameDataset(torch.utils.data.Dataset):
 def decode_item(ref: str, config: dict[str, Any], physics: bool = False,
                 poni_cache: dict | None = None) -> tuple[np.ndarray | None, str | None, Any]:
     """(model input, None, physics) or (None, one-line error, None) for one ref: what a decoding worker does
-    for each frame (``FrameDataset``, and the streaming pipeline of ``model.stream``). Never raises."""
+    for each frame (``model.feed``'s workers: ``batches``, ``predict`` and the streaming pipeline of ``model.stream``).
+    Never raises."""
     try:
         frame, x = load_frame_and_input(ref, config)
         return x, None, frame_physics(ref, frame, poni_cache) if physics else None
@@ -202,32 +203,27 @@ def decode_item(ref: str, config: dict[str, Any], physics: bool = False,
         return None, f"{ref}: {type(err).__name__}: {' '.join(str(err).split())}", None
 
 
-def _collate(items: list[tuple[int, np.ndarray | None, str | None, Any]]):
-    good = [(i, a, f) for i, a, _, f in items if a is not None]
-    errors = [(i, e) for i, a, e, _ in items if a is None]
-    index = [i for i, _, _ in good]
-    x = torch.from_numpy(np.stack([a for _, a, _ in good])[:, None]) if good else None
-    return index, x, errors, [f for _, _, f in good]
-
-
 def batches(
     refs: list[str], config: dict[str, Any], batch: int = 32, workers: int = 0, pin_memory: bool = False,
-    physics: bool = False,
+    physics: bool = False, feed=None,
 ) -> Iterator[tuple]:
     """(indices, float32 tensor (B, 1, S, S) or None, [(index, error)]) in input order; decoding runs in
-    ``workers`` processes while the caller uses the previous batch. ``physics``: a fourth item, the
-    ``frame_physics`` of each frame of ``indices`` (computed in the workers, from the raw frame)."""
-    loader = torch.utils.data.DataLoader(
-        FrameDataset(refs, config, physics),
-        batch_size=max(1, batch),
-        shuffle=False,
-        num_workers=max(0, workers),
-        collate_fn=_collate,
-        pin_memory=pin_memory,
-        prefetch_factor=4 if workers > 0 else None,
-    )
-    for item in loader:
-        yield item if physics else item[:3]
+    ``workers`` processes (``model.feed.Feed``) while the caller uses the previous batch. ``physics``: a fourth
+    item, the ``frame_physics`` of each frame of ``indices`` (computed in the workers, from the raw frame).
+    ``feed``: a ``Feed`` of these refs already started (``predict`` starts it before torch is imported)."""
+    import torch
+
+    from tui_tagger.model.feed import Feed
+
+    if feed is None:
+        feed = Feed(refs, config, physics, workers)
+    with feed:
+        for index, x, errors, found in feed.batches(batch):
+            if x is not None:
+                x = torch.from_numpy(x[:, None])
+                if pin_memory:
+                    x = x.pin_memory()
+            yield (index, x, errors, found) if physics else (index, x, errors)
 
 
 def default_workers() -> int:

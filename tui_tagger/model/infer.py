@@ -4,8 +4,10 @@ model's ``preprocess`` config) and sends (N, S, S) float32 arrays."""
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Iterator, Protocol
 
@@ -41,14 +43,24 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+def model_lanes(device: torch.device, workers: int) -> int:
+    """Batches the model runs at once on the CPU beside ``workers`` decoding processes, each in its own thread:
+    2, so that the model takes the core a decoding worker leaves idle (it waits for a batch, it has decoded all
+    ahead, it is done) without a second OpenMP thread per batch spinning against the worker. Frames are
+    independent and each batch runs on as many threads as with one lane: the same p. 1 on a GPU or without
+    workers."""
+    return 2 if device.type == "cpu" and workers > 0 and usable_cores() >= 2 else 1
+
+
 def model_threads(device: torch.device, workers: int) -> int | None:
-    """torch's intra-op threads while ``workers`` decoding processes run beside the model on the CPU: the cores
-    they leave, at least one (None: leave torch's choice, on a GPU or without workers). On 2 cores, 2 OpenMP
-    threads beside a decoding worker spin against it: 23 ms of CPU per frame in the model's process instead of
-    6, and a third of the frames per second on a loaded machine (predict_paths, measured)."""
+    """torch's intra-op threads of each of the model's lanes while ``workers`` decoding processes run beside the
+    model on the CPU: the cores they leave, shared by the lanes, at least one (None: leave torch's choice, on a
+    GPU or without workers). On 2 cores, 2 OpenMP threads beside a decoding worker spin against it: 23 ms of CPU
+    per frame in the model's process instead of 6, and a third of the frames per second on a loaded machine
+    (predict_paths, measured)."""
     if device.type != "cpu" or workers <= 0:
         return None
-    return max(1, min(torch.get_num_threads(), usable_cores() - workers))
+    return max(1, min(torch.get_num_threads(), (usable_cores() - workers) // model_lanes(device, workers)))
 
 
 @contextlib.contextmanager
@@ -179,22 +191,41 @@ class LocalPredictor:
 
     def predict_paths(
         self, paths: list[str], batch: int = 32, workers: int | None = None,
-        progress: Callable[[int], None] | None = None,
+        progress: Callable[[int], None] | None = None, feed=None,
     ) -> Iterator[Result]:
+        """``feed``: a ``model.feed.Feed`` of ``paths`` already decoding (with this model's preprocessing and
+        physics check), started before the model was loaded; it is closed at the end."""
         workers = default_workers() if workers is None else workers
         pin = self._device.type == "cuda"
         column = {t: j for j, t in enumerate(self.tags)}
-        with cpu_threads(self._device, workers):
-            yield from self._predict_batches(paths, batch, workers, pin, column, progress)
+        source = batches(list(paths), self.preprocess, batch, workers, pin, self.physics, feed)
+        with cpu_threads(self._device, workers), contextlib.closing(source):
+            yield from self._predict_batches(paths, source, model_lanes(self._device, workers), column, progress)
 
-    def _predict_batches(self, paths, batch, workers, pin, column, progress) -> Iterator[Result]:
-        for index, x, errors, *more in batches(list(paths), self.preprocess, batch, workers, pin, self.physics):
-            probs = self._forward(x) if x is not None else np.zeros((0, len(self.tags)), np.float32)
-            done: dict[int, Result] = {i: (paths[i], None, e) for i, e in errors}
-            found = more[0] if more else [None] * len(index)
-            for i, row, sure in zip(index, probs, found):
-                done[i] = (paths[i], self.probabilities(row, sure, column), None)
-            for i in sorted(done):
-                yield done[i]
-            if progress:
-                progress(len(done))
+    def _predict_batches(self, paths, source, lanes, column, progress) -> Iterator[Result]:
+        """The model on each batch of ``source`` as it comes, ``lanes`` batches at once (each in a thread of its
+        own); the results in input order."""
+        pending: collections.deque = collections.deque()  # (index, probabilities or a Future, errors, physics)
+        with ThreadPoolExecutor(lanes) if lanes > 1 else contextlib.nullcontext() as lane:
+            for index, x, errors, *more in source:
+                found = more[0] if more else [None] * len(index)
+                if x is None:
+                    probs = np.zeros((0, len(self.tags)), np.float32)
+                else:
+                    probs = lane.submit(self._forward, x) if lane is not None else self._forward(x)
+                pending.append((index, probs, errors, found))
+                while len(pending) >= lanes:
+                    yield from self._batch_results(paths, *pending.popleft(), column, progress)
+            while pending:
+                yield from self._batch_results(paths, *pending.popleft(), column, progress)
+
+    def _batch_results(self, paths, index, probs, errors, found, column, progress) -> Iterator[Result]:
+        if isinstance(probs, Future):
+            probs = probs.result()
+        done: dict[int, Result] = {i: (paths[i], None, e) for i, e in errors}
+        for i, row, sure in zip(index, probs, found):
+            done[i] = (paths[i], self.probabilities(row, sure, column), None)
+        for i in sorted(done):
+            yield done[i]
+        if progress:
+            progress(len(done))
