@@ -80,6 +80,22 @@ def test_workers_are_not_forked_from_a_process_with_other_threads_running():
         other.join()
 
 
+def test_a_feed_started_beside_other_threads_decodes_the_same_through_a_fork_server(tmp_path):
+    paths = _frames(tmp_path, 3)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        with Feed(paths, CONFIG, physics=False, workers=1) as feed:
+            assert feed._pool.method == "forkserver"
+            got = [(i, None if x is None else x.copy(), error) for i, x, error, _ in feed.items()]
+    finally:
+        stop.set()
+        other.join()
+    assert [(i, x.tobytes(), e) for i, x, e in got] == [(i, decode_item(p, CONFIG)[0].tobytes(), None)
+                                                       for i, p in enumerate(paths)]
+
+
 def test_the_model_files_preprocessing_is_read_without_torch_and_matches_the_load(tmp_path):
     from tui_tagger.model.checkpoint import ModelInfo, load_checkpoint, save_checkpoint
     from tui_tagger.model.nets import create_model
