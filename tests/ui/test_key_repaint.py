@@ -1,6 +1,6 @@
 """A key's whole effect is in its own repaint (issue 20, instant keys): the inspect pane shows the cursor's image
-and a list scrolls as the key is handled, not in a later message or after the next repaint (each of which
-cost a key one more repaint, and Textual holds the next repaint for its 60 Hz tick)."""
+and the list scrolls as the key is handled, not in a later message or after the next repaint (the inspect
+pane's message cost a key one more repaint, and Textual holds the next repaint for its 60 Hz tick)."""
 
 from __future__ import annotations
 

@@ -359,13 +359,12 @@ class ImageList(ScrollView, can_focus=True):
         return self._snap(value, self.scroll_target_y)
 
     def scroll_to_region_of(self, index: int) -> None:
-        """Scrolled now, not after the next repaint (Textual's default): a key that scrolls is one repaint of the
-        list, not one for the cursor and a second, whole one for the scroll."""
+        # (a ScrollView scrolls at once: the key's own repaint shows the scroll)
         top, height, row_h = self.line_of(index), self.scrollable_content_region.height, self.row_h
         if top < self.scroll_y:
-            self.scroll_to(y=top, animate=False, immediate=True)
+            self.scroll_to(y=top, animate=False)
         elif top + row_h > self.scroll_y + height:
-            self.scroll_to(y=top + row_h - height, animate=False, immediate=True)
+            self.scroll_to(y=top + row_h - height, animate=False)
 
     def action_cursor(self, delta: int) -> None:
         if self.rows:
