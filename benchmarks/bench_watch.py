@@ -276,12 +276,19 @@ def main() -> None:
             last = max(iso_time(r["done"]) for r in recs) if recs else float("nan")
             rate = len(recs) / (last - first) if len(recs) > 1 else float("nan")
             base, base_cpu = predict.rate(tmp / f"burst-{fmt}")
+            dones = sorted(iso_time(r["done"]) for r in recs)
+            later = [t for t in dones if t > dones[0]] if dones else []  # after the first batch (the warm-up)
+            steady = len(later) / (later[-1] - dones[0]) if later else float("nan")
             print(f"{fmt:4} 1024x1024 uint16, {args.count} frames written flat out: watch {len(recs)} predicted, "
                   f"sustained {rate:6.1f} frames/s; predict on the same frames {base:6.1f} frames/s; "
-                  f"watch/predict {rate / base:.2f}")
+                  f"watch/predict {rate / base:.2f} (from the first batch out, as predict is timed after a warm-up: "
+                  f"{steady:.1f} frames/s, {steady / base:.2f})")
             window = (last - first) * (os.cpu_count() or 1)
+            written = sorted(complete.values())
+            wrote = (len(written) - 1) / (written[-1] - written[0]) if len(written) > 1 else float("nan")
             print(f"     CPU a frame: watch {1e3 * cpu['watch'] / max(1, len(recs)):.1f} ms (its decoding workers "
-                  f"included), predict {1e3 * base_cpu:.1f} ms; the detector's writer {cpu['writer']:.2f} s in all "
+                  f"included), predict {1e3 * base_cpu:.1f} ms; the detector wrote {wrote:.0f} frames/s, its writer "
+                  f"{cpu['writer']:.2f} s of CPU in all "
                   f"({100 * cpu['writer'] / window:.0f}% of the cores over the watch's burst), load "
                   f"{os.getloadavg()[0]:.1f}")
             memory += [(f"burst {fmt}", *s) for s in watch.rss]
