@@ -57,7 +57,7 @@ def play(folder: str, fmt: str, count: int, rate: float, log: str, size: int) ->
     """Write ``count`` frames at ``rate`` per second (0: flat out); log [key, time complete] per frame."""
     data = frames_bytes(fmt, size)
     period = 1.0 / rate if rate > 0 else 0.0
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()  # the frames are made: the writing starts
     with open(log, "w") as logf:
         if fmt == "h5":
             import h5py
@@ -86,6 +86,8 @@ def play(folder: str, fmt: str, count: int, rate: float, log: str, size: int) ->
             logf.flush()
         if fmt == "h5":
             f.close()
+    with open(log + ".cpu", "w") as fh:  # the writer's CPU while writing (making the frames came before)
+        json.dump({"making": cpu, "writing": time.process_time() - cpu}, fh)
 
 
 # ------------------------------------------------------------------------------------------ the watch
@@ -200,6 +202,11 @@ def run_phase(args, fmt: str, count: int, rate: float, size: int, tmp: Path, tag
     det.returncode = os.waitstatus_to_exitcode(status)
     watch.wait(count, timeout=120 + count / 5)
     cpu = {"writer": usage.ru_utime + usage.ru_stime, "watch": cpu_seconds(watch.proc.pid) - before}
+    try:
+        with open(log + ".cpu") as fh:
+            cpu["writing"] = json.load(fh)["writing"]
+    except (OSError, ValueError, KeyError):
+        cpu["writing"] = float("nan")
     watch.stop()
     complete = {}
     with open(log) as fh:
@@ -288,8 +295,8 @@ def main() -> None:
             wrote = (len(written) - 1) / (written[-1] - written[0]) if len(written) > 1 else float("nan")
             print(f"     CPU a frame: watch {1e3 * cpu['watch'] / max(1, len(recs)):.1f} ms (its decoding workers "
                   f"included), predict {1e3 * base_cpu:.1f} ms; the detector wrote {wrote:.0f} frames/s, its writer "
-                  f"{cpu['writer']:.2f} s of CPU in all "
-                  f"({100 * cpu['writer'] / window:.0f}% of the cores over the watch's burst), load "
+                  f"{cpu['writer']:.2f} s of CPU in all, {cpu['writing']:.2f} s while writing "
+                  f"({100 * cpu['writing'] / window:.0f}% of the cores over the watch's burst), load "
                   f"{os.getloadavg()[0]:.1f}")
             memory += [(f"burst {fmt}", *s) for s in watch.rss]
         n = int(args.rate * args.seconds)
