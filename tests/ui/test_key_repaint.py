@@ -4,7 +4,7 @@ pane's message cost a key one more repaint, and Textual holds the next repaint f
 
 from __future__ import annotations
 
-from support import RING, app_on, make_folder, ready, until
+from support import RING, app_on, make_folder, ready
 
 
 async def test_the_inspect_pane_and_the_scroll_follow_the_cursor_as_the_key_is_handled(tmp_path):
@@ -23,29 +23,4 @@ async def test_the_inspect_pane_and_the_scroll_follow_the_cursor_as_the_key_is_h
             assert 0 <= top and top + lst.row_h <= height  # scrolled already where the cursor left the screen
             assert lst.scroll_y >= before
         assert lst.scroll_y > 0
-        app.session.discard_journal()
-
-
-async def test_thumbnails_arriving_while_keys_come_in_are_painted_with_the_next_key(tmp_path, monkeypatch):
-    from tui_tagger.ui import lists
-
-    app = app_on(make_folder(tmp_path / "f", n=12, tagged={f"img{i:02d}": [RING] for i in range(0, 12, 3)}))
-    async with app.run_test(size=(160, 48)) as pilot:
-        await ready(app, pilot)
-        assert await until(pilot, lambda: app.thumbs.pending == 0)
-        painted, paint = [], app.neg.refresh_paths
-        monkeypatch.setattr(app.neg, "refresh_paths", lambda paths: (painted.append(set(paths)), paint(paths)))
-        path = app.neg.rows[0].path
-        monkeypatch.setattr(lists, "THUMBS_WAIT_S", 30.0)
-        app.note_input()  # a key a moment ago
-        app.thumbs.mark_fresh(path)  # its thumbnail arrives (ThumbsReady)
-        await pilot.pause(0.2)
-        assert painted == []  # not a repaint of its own while keys come in...
-        await pilot.press("down")
-        assert painted and path in painted[0]  # ...but in the next key's
-        monkeypatch.setattr(lists, "THUMBS_WAIT_S", 0.05)
-        painted.clear()
-        app.note_input()
-        app.thumbs.mark_fresh(path)
-        assert await until(pilot, lambda: painted)  # and with no key after it, a moment later
         app.session.discard_journal()

@@ -33,7 +33,6 @@ from tui_tagger.ui.widgets.image_list import ImageList
 FULL_REBUILD = 5000  # more rows than this changing at once: one full rebuild is cheaper
 IDLE_RESORT_S = 3.0  # no key or click for this long: rows whose p changed move to their sorted places
 BACKGROUND_FROM = 50_000  # a folder of more rows than this is split and sorted in a worker thread
-THUMBS_WAIT_S = 0.1  # thumbnails arriving while keys come in wait at most this long for the next key
 _PATH = attrgetter("path")
 
 
@@ -52,7 +51,6 @@ class ListsMixin:
     _painted = False  # the lists have been built once
     _last_list = None
     _last_input = 0.0  # time.monotonic() of the user's last key or click
-    _thumbs_timer = None  # thumbnails arrived while keys came in: repainted with the next key or by this timer
     idle_resort_s = IDLE_RESORT_S  # tests set it (inf: only o re-sorts; 0: at the next tick)
     background_from = BACKGROUND_FROM  # tests set it (0: every rebuild in the worker)
     # the rebuild in the worker: its request number, the view it is for (None: none running), when it began,
@@ -247,8 +245,6 @@ class ListsMixin:
         # any key or click is the user at work: the lists do not re-sort by themselves until they rest
         if isinstance(event, (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp)):
             self.note_input()
-            if self._thumbs_timer is not None:  # thumbnails waiting: in this key's repaint
-                self._show_thumbs()
         await super().on_event(event)
 
     def _listed_in(self, lst, row) -> bool:
@@ -277,21 +273,6 @@ class ListsMixin:
         return self._last_list if self._last_list is not None else self.pos
 
     def on_thumbs_ready(self, _: ThumbsReady) -> None:
-        """Thumbnails arrived: their rows repainted now, or, while keys come in, with the next key (in its own
-        repaint, not one more that the key after it may wait behind), at the latest THUMBS_WAIT_S later."""
-        if self._thumbs_timer is not None:
-            return  # due already
-        if time.monotonic() - self._last_input < THUMBS_WAIT_S:
-            self._thumbs_timer = self.set_timer(THUMBS_WAIT_S, self._show_thumbs)
-            return
-        self._show_thumbs()
-
-    def _show_thumbs(self) -> None:
-        if self._thumbs_timer is not None:
-            self._thumbs_timer.stop()
-            self._thumbs_timer = None
-        if not self.screen_stack:  # closing
-            return
         fresh = self.thumbs.take_fresh() if self.thumbs is not None else set()
         if fresh:
             self.pos.refresh_paths(fresh)
