@@ -29,7 +29,7 @@ class ClusterMixin:
         self.predict_device = f"connecting to {self.cluster.address}…"
         self.cluster_connect(self.cluster)
 
-    @work(thread=True, exclusive=True, group="cluster")
+    @work(thread=True, exclusive=True, group="cluster", description="cluster")
     def cluster_connect(self, cluster) -> None:
         try:
             cluster.client

@@ -112,7 +112,7 @@ class FollowMixin:
         if getattr(self, "status", None) is not None:
             self.status.update_now()
 
-    @work(thread=True, exclusive=True, group="follow")
+    @work(thread=True, exclusive=True, group="follow", description="follow")
     def follow_frames(self, root: str, tags_dir, since: float, model: str | None, device: str | None,
                       batch: int, workers: int | None) -> None:
         from textual.worker import get_current_worker

@@ -121,7 +121,7 @@ class HeatmapMixin:
             self._cams = _CamModels()
         self.compute_heat(key, frame, items, model, self._cams)
 
-    @work(thread=True, group="heatmap")
+    @work(thread=True, group="heatmap", description="heatmap")
     def compute_heat(self, key: tuple, frame, items: list, model: str | None, cams: _CamModels) -> None:
         import time
 

@@ -73,7 +73,7 @@ class RenderingMixin:
         if self._inspect_box.put((path, settings, self.inspect.pixel_size(), remember, want_frame)):
             self.render_images(self._inspect_box)
 
-    @work(thread=True, group="image")
+    @work(thread=True, group="image", description="image")
     def render_images(self, box: "_Latest") -> None:
         """Serves the box's newest request until none is left (one such worker at a time)."""
         try:

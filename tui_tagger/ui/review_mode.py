@@ -46,7 +46,7 @@ class ReviewMixin:
         self.review_worker(mode, tag, items, self.session.labels(tag, [r.path for r in rows]), self.live_head,
                            self.model_file())
 
-    @work(thread=True, exclusive=True, group="review")
+    @work(thread=True, exclusive=True, group="review", description="review")
     def review_worker(self, mode: str, tag: str, items, labels: dict[str, bool], head, model) -> None:
         try:
             if head is None or not head.ready:

@@ -94,7 +94,7 @@ class RunsMixin:
             self.training = "starting…"
             self.train_run(proc, out)
 
-    @work(thread=True, exclusive=True, group="train")
+    @work(thread=True, exclusive=True, group="train", description="train")
     def train_run(self, proc: subprocess.Popen, out: Path) -> None:
         """Reads the training process's output into progress messages until it ends."""
         last = ""

@@ -24,7 +24,7 @@ class SavingMixin:
         self.saving = True
         self.save_worker(accept_merges, then_quit)
 
-    @work(thread=True, exclusive=True, group="save")
+    @work(thread=True, exclusive=True, group="save", description="save")
     def save_worker(self, accept_merges: bool, then_quit: bool) -> None:
         try:
             saved, left, errors = self.session.save(resolve=(lambda c: True) if accept_merges else None)

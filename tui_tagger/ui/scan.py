@@ -22,7 +22,6 @@ from textual import work
 from tui_tagger.core.errors import TaggerError
 from tui_tagger.ui import backend, decoding
 from tui_tagger.ui.messages import EntriesArrived, FirstScreen, RowsLoaded
-from tui_tagger.ui.sorted_rows import sort_key
 
 BATCH_S = 0.2  # entries found within this long reach the lists together
 BATCH_MAX = 5000  # at most this many per message; more changed rows than this: a full rebuild
@@ -46,7 +45,7 @@ class ScanMixin:
     _loaded: Future | None = None
     _scan_stopped = False
 
-    @work(thread=True, exclusive=True, group="scan")
+    @work(thread=True, exclusive=True, group="scan", description="scan")
     def scan(self) -> None:
         """Paint from the index at once, load the rest, then verify against the disk (see the module)."""
         make_rows = self.session.make_rows

@@ -227,7 +227,7 @@ class AnalysisScreen(ModalScreen["AnalysisChoice | None"]):
         self.export(self.snap, self.rel, self.scores, self.emb, list(self.states), self.outliers, emb_tab.order,
                     emb_tab.method_label())
 
-    @work(thread=True, exclusive=True, group="analysis-export")
+    @work(thread=True, exclusive=True, group="analysis-export", description="analysis export")
     def export(self, snap: Snapshot, rel, scores, emb, states, outliers: Outliers | None = None,
                order: tuple[str, ...] = STATES, method_label: str = "") -> None:
         from tui_tagger.learn import plots

@@ -125,7 +125,7 @@ class _TableTab(VerticalScroll):
         self.body.loading = True
         self.compute(self.snap)
 
-    @work(thread=True, exclusive=True)
+    @work(thread=True, exclusive=True, description="table")
     def compute(self, snap) -> None:
         try:
             result = self.calculate(snap)
