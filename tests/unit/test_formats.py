@@ -119,6 +119,16 @@ def test_real_marccd_frames_without_extension(data_dir):
 
 # --- fabio formats -------------------------------------------------------------------------------------
 
+@pytest.mark.parametrize("written, angstrom", [("1.0332e-10", 1.0332), ("1.08", 1.08)])
+def test_a_headers_wavelength_in_metres_or_angstrom_is_shown_in_angstrom(tmp_path, written, angstrom):
+    """EDF SAXS keywords give metres; a mar345 header (read through the same fabio path) gives A: 1.08 A was
+    shown as 1.08e10 A."""
+    from fabio.edfimage import EdfImage
+
+    EdfImage(data=ramp("uint16"), header={"Wavelength": written}).write(tmp_path / "w.edf")
+    assert read_image(tmp_path / "w.edf").meta["wavelength_A"] == pytest.approx(angstrom)
+
+
 def test_edf_single_and_multi_frame_with_header(tmp_path):
     from fabio.edfimage import EdfImage
 

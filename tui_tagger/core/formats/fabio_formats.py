@@ -106,7 +106,8 @@ def _header_meta(header: dict) -> dict[str, object]:
                                ("psize_1", "pixel_size_mm", 1e3)):
         value = num(key)
         if value is not None:
-            out[target] = value * scale  # EDF SAXS keywords are in metres
+            # EDF SAXS keywords are in metres; a mar345 header's "Wavelength" is already in A (1.08, not 1.08e-10)
+            out[target] = value * scale if target != "wavelength_A" or value < 1e-6 else value
     contents = low.get("_array_data.header_contents")
     if isinstance(contents, str):
         out.update(parse_pilatus_header(contents))
