@@ -377,6 +377,32 @@ def test_nexus_detector_and_beam(tmp_path):
     assert g.sources["distance_m"] == "NeXus (NXdetector distance)"
 
 
+@pytest.mark.parametrize("value, units, um", [(0.15, None, 150.0), (75e-6, None, 75.0), (75.0, "um", 75.0)])
+def test_a_pixel_size_without_units_is_never_a_centimetre(tmp_path, value, units, um):
+    """areaDetector NeXus files write the camera's pixel size in mm with no units (APS 9-ID/12-ID: 0.15);
+    read as NeXus's default metres it was a 150 mm pixel, in the geometry and in the frame's metadata."""
+    import h5py
+
+    from tui_tagger.core.formats import read_image
+
+    path = tmp_path / "frame.h5"
+    with h5py.File(path, "w") as f:
+        entry = f.create_group("entry")
+        entry.attrs["NX_class"] = "NXentry"
+        inst = entry.create_group("instrument")
+        inst.attrs["NX_class"] = "NXinstrument"
+        det = inst.create_group("detector")
+        det.attrs["NX_class"] = "NXdetector"
+        for key in ("x_pixel_size", "y_pixel_size"):
+            det[key] = value
+            if units:
+                det[key].attrs["units"] = units
+        det["data"] = np.ones((1, 40, 50), np.uint32)
+        entry["data/data"] = h5py.SoftLink("/entry/instrument/detector/data")
+    assert geometry_of(path).pixel_size_m == pytest.approx((um * 1e-6, um * 1e-6))
+    assert read_image(path).meta["pixel_size_mm"] == pytest.approx(um * 1e-3)
+
+
 def test_nexus_external_links_are_not_followed(tmp_path):
     import h5py
 

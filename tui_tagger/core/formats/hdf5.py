@@ -367,6 +367,13 @@ def _pixel_mask(detectors: list, shape: tuple) -> np.ndarray | None:
 
 
 _LENGTH_MM = {"m": 1e3, "meter": 1e3, "metre": 1e3, "mm": 1.0, "um": 1e-3, "micron": 1e-3, "µm": 1e-3}
+PIXEL_MAX_M = 0.01  # no detector pixel is a centimetre wide
+
+
+def pixel_units(value: float, units: str | None) -> str:
+    """The units of an NXdetector x/y_pixel_size: its own, else NeXus's metres, unless that would make the
+    pixel a centimetre or more (areaDetector files write the camera's mm with no units: 0.15 is 150 um)."""
+    return units or ("mm" if value >= PIXEL_MAX_M else "m")
 
 
 def _scalar(group, key):
@@ -392,7 +399,8 @@ def _detector_meta(f, detectors: list) -> dict[str, object]:
         for key, target in (("x_pixel_size", "pixel_size_mm"), ("detector_distance", "distance_mm")):
             value, units = _scalar(det, key)
             if isinstance(value, (int, float)):
-                out[target] = float(value) * _LENGTH_MM.get((units or "m").strip(), 1e3)
+                units = pixel_units(value, units) if key == "x_pixel_size" else units or "m"
+                out[target] = float(value) * _LENGTH_MM.get(units.strip(), 1e3)
         value, _ = _scalar(det, "description")
         if value is not None:
             out["detector"] = json_value(value)

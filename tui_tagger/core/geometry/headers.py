@@ -483,7 +483,10 @@ def nexus(f, found: _Found) -> None:
         for det in detectors[:1]:
             px, pu = _h5_scalar(det, "x_pixel_size")
             py, qu = _h5_scalar(det, "y_pixel_size")
-            px, py = _length_m(px, pu, "m"), _length_m(py, qu, "m")
+            from tui_tagger.core.formats.hdf5 import pixel_units
+
+            px = _length_m(px, pixel_units(px, pu), "m") if px else None
+            py = _length_m(py, pixel_units(py, qu), "m") if py else None
             if px and py:
                 found.put("pixel_size_m", (py, px), "NXdetector x/y_pixel_size")
             for key in ("distance", "detector_distance"):
