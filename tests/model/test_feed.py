@@ -69,6 +69,32 @@ def test_a_dead_worker_fails_its_frames_with_one_line_each_and_the_next_frames_d
         pool.close()
 
 
+def test_the_tuis_decoding_workers_yield_the_cpu_to_its_keys(tmp_path, monkeypatch):
+    """The TUI's p and follow load their model through ui.predict, which lowers the workers' priority as for the
+    thumbnail workers; predict and watch keep theirs (the model waits on them)."""
+    from tui_tagger.model import feed
+    from tui_tagger.ui import decoding, predict
+
+    monkeypatch.setattr(feed, "WORKER_NICE", 0)
+    paths = _frames(tmp_path, 1)
+
+    def worker_nice() -> int:
+        pool = DecodePool(CONFIG, False, 1)
+        try:
+            assert pool.result(pool.submit(paths[0]))[1] is None  # the worker has started and set itself up
+            return os.getpriority(os.PRIO_PROCESS, pool._workers[0].process.pid)
+        finally:
+            pool.close()
+
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    assert worker_nice() == own
+    try:
+        predict.load_predictor(str(tmp_path / "missing.pt"))
+    except Exception:
+        pass  # no model there: what counts is that the TUI's path set the priority first
+    assert worker_nice() == min(19, own + decoding.NICE)
+
+
 def test_workers_are_not_forked_from_a_process_with_other_threads_running():
     stop = threading.Event()
     other = threading.Thread(target=stop.wait)

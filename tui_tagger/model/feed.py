@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import multiprocessing
+import os
 import signal
 import threading
 import time
@@ -24,12 +25,21 @@ from tui_tagger.model.data import decode_item
 # Decoded frames held ahead of the model, at most (in bytes of model input: 512 frames of 256 x 256 float32).
 AHEAD_BYTES = 128 * 2**20
 
+# Added to the decoding workers' nice value. 0 for predict and watch (the model waits for them); the TUI raises
+# it, as for its thumbnail workers, so that `p` and follow decode beside the keys without taking the UI's core.
+WORKER_NICE = 0
+
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(config: dict[str, Any], physics: bool, slots) -> None:
+def _init_worker(config: dict[str, Any], physics: bool, slots, nice: int = 0) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when to stop (it finishes the frames in hand)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if nice:
+        try:
+            os.nice(nice)
+        except OSError:
+            pass
     silence_worker()
     keep_freed_memory()
     _WORKER.update(config=config, physics=physics, poni_cache={}, frames=_frames(slots, config))
@@ -71,9 +81,9 @@ def _decode(ref: str, slot: int | None):
     return x, error, sure
 
 
-def _serve(conn, config: dict[str, Any], physics: bool, slots) -> None:
+def _serve(conn, config: dict[str, Any], physics: bool, slots, nice: int = 0) -> None:
     """A decoding worker: (job, ref, slot) in, (job, result) out, in order, until the pipe closes."""
-    _init_worker(config, physics, slots)
+    _init_worker(config, physics, slots, nice)
     while True:
         try:
             task = conn.recv()
@@ -128,7 +138,7 @@ class DecodePool:
 
         size = int(config["size"])
         shared = BufferWrapper(slots * size * size * 4) if slots > 0 else None  # pages taken as they are written
-        self._args = (dict(config), bool(physics), shared)
+        self._args = (dict(config), bool(physics), shared, WORKER_NICE)
         self._frames = _frames(shared, config)
         self._free = list(range(slots - 1, -1, -1))
         self._count = 0

@@ -24,6 +24,10 @@ def load_predictor(model: str | None = None, device: str = "auto", cluster=None)
         from tui_tagger.model.infer import LocalPredictor
     except ImportError as err:  # torch missing: say what to install, not a traceback
         raise TaggerError(f"prediction needs torch ({err}); install it with pip install torch") from None
+    from tui_tagger.model import feed
+    from tui_tagger.ui.decoding import NICE
+
+    feed.WORKER_NICE = NICE  # p and follow decode at the thumbnail workers' lower priority: the keys come first
     if cluster is not None:
         cluster.client  # an unreachable scheduler: its one line before the model is loaded here
         return cluster.predictor(model or default_model_path(), device)
