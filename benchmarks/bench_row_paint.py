@@ -11,16 +11,14 @@ its bytes. The terminal's cell is taken as 10 x 20 px (thumbnails at most 8 x 16
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import statistics
-import sys
-import tempfile
 import time
 from pathlib import Path
 
-DEFAULT = Path("/work/shared/reference/real-dev/images")
+from headless_tui import folder_args, isolate
+
 
 
 async def measure(folder: Path, graphics: str, repeat: int) -> dict:
@@ -74,17 +72,8 @@ async def measure(folder: Path, graphics: str, repeat: int) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("folder", nargs="?", type=Path, default=DEFAULT)
-    ap.add_argument("--repeat", type=int, default=20)
-    args = ap.parse_args()
-    if not args.folder.is_dir():
-        sys.exit(f"{args.folder}: not a folder")
-    tmp = tempfile.mkdtemp(prefix="bench-row-paint-")
-    os.environ.update(TUI_TAGGER_CACHE_DIR=os.path.join(tmp, "cache"), TUI_TAGGER_CONFIG_DIR=os.path.join(tmp, "cfg"))
-    from tui_tagger.ui.widgets import image_adapter
-
-    image_adapter.cell_pixel_size = lambda: (10, 20)  # headless: no terminal to ask
+    args = folder_args(__doc__)
+    isolate("bench-row-paint-")
     half = asyncio.run(measure(args.folder, "halfcell", args.repeat))
     kitty = asyncio.run(measure(args.folder, "kitty", args.repeat))
     print(f"load {os.getloadavg()[0]:.2f}; per row, its lines built anew (strip cache empty); {args.folder}")
