@@ -91,9 +91,8 @@ def play(folder: str, fmt: str, count: int, rate: float, log: str, size: int) ->
 
 
 # ------------------------------------------------------------------------------------------ the watch
-def rss_mb(pid: int) -> float:
-    """Resident memory of ``pid`` and its children (the decoding workers), MB."""
-    total = 0
+def with_children(pid: int) -> list[int]:
+    """``pid`` and its children (the decoding workers)."""
     pids = [pid]
     try:
         for task in os.listdir(f"/proc/{pid}/task"):
@@ -101,7 +100,13 @@ def rss_mb(pid: int) -> float:
                 pids += [int(c) for c in fh.read().split()]
     except OSError:
         pass
-    for p in pids:
+    return pids
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of ``pid`` and its children (the decoding workers), MB."""
+    total = 0
+    for p in with_children(pid):
         try:
             with open(f"/proc/{p}/status") as fh:
                 for line in fh:
@@ -114,15 +119,8 @@ def rss_mb(pid: int) -> float:
 
 def cpu_seconds(pid: int) -> float:
     """CPU seconds (user + system) of ``pid`` and its children (the decoding workers) so far."""
-    pids = [pid]
-    try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/children") as fh:
-                pids += [int(c) for c in fh.read().split()]
-    except OSError:
-        pass
     total = 0
-    for p in pids:
+    for p in with_children(pid):
         try:
             with open(f"/proc/{p}/stat") as fh:
                 fields = fh.read().rsplit(")", 1)[1].split()
