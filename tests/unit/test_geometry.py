@@ -348,28 +348,38 @@ def test_compressed_tiff_and_fifo(tmp_path):
                 read(fifo)
 
 
+def _nexus_detector(f, fields, shape):
+    """An NXentry/NXinstrument/NXdetector in the open h5py file ``f`` with ``fields`` ((name, value, units or
+    None), ...) and a (1, *shape) data set linked at /entry/data/data; the instrument group."""
+    import h5py
+
+    entry = f.create_group("entry")
+    entry.attrs["NX_class"] = "NXentry"
+    inst = entry.create_group("instrument")
+    inst.attrs["NX_class"] = "NXinstrument"
+    det = inst.create_group("detector")
+    det.attrs["NX_class"] = "NXdetector"
+    for key, value, units in fields:
+        det[key] = value
+        if units:
+            det[key].attrs["units"] = units
+    det["data"] = np.ones((1, *shape), np.uint32)
+    entry["data/data"] = h5py.SoftLink("/entry/instrument/detector/data")
+    return inst
+
+
 def test_nexus_detector_and_beam(tmp_path):
     import h5py
 
     path = tmp_path / "frame.nxs"
     with h5py.File(path, "w") as f:
-        entry = f.create_group("entry")
-        entry.attrs["NX_class"] = "NXentry"
-        inst = entry.create_group("instrument")
-        inst.attrs["NX_class"] = "NXinstrument"
-        det = inst.create_group("detector")
-        det.attrs["NX_class"] = "NXdetector"
-        for key, value, units in (("distance", 1500.0, "mm"), ("x_pixel_size", 75e-6, "m"),
-                                  ("y_pixel_size", 75.0, "um"), ("beam_center_x", 12.0, "pixel"),
-                                  ("beam_center_y", 3.0, "mm")):
-            det[key] = value
-            det[key].attrs["units"] = units
-        det["data"] = np.zeros((1, 50, 60), np.uint32)
+        inst = _nexus_detector(f, (("distance", 1500.0, "mm"), ("x_pixel_size", 75e-6, "m"),
+                                   ("y_pixel_size", 75.0, "um"), ("beam_center_x", 12.0, "pixel"),
+                                   ("beam_center_y", 3.0, "mm")), (50, 60))
         mono = inst.create_group("monochromator")
         mono.attrs["NX_class"] = "NXmonochromator"
         mono["energy"] = 12.398419843320026
         mono["energy"].attrs["units"] = "keV"
-        entry["data/data"] = h5py.SoftLink("/entry/instrument/detector/data")
     g = geometry_of(path)
     assert g.distance_m == pytest.approx(1.5) and g.pixel_size_m == pytest.approx((75e-6, 75e-6))
     assert g.beam_center_px == pytest.approx((40.0, 12.0))  # y in mm / pixel size; x already in pixels
@@ -387,18 +397,7 @@ def test_a_pixel_size_without_units_is_never_a_centimetre(tmp_path, value, units
 
     path = tmp_path / "frame.h5"
     with h5py.File(path, "w") as f:
-        entry = f.create_group("entry")
-        entry.attrs["NX_class"] = "NXentry"
-        inst = entry.create_group("instrument")
-        inst.attrs["NX_class"] = "NXinstrument"
-        det = inst.create_group("detector")
-        det.attrs["NX_class"] = "NXdetector"
-        for key in ("x_pixel_size", "y_pixel_size"):
-            det[key] = value
-            if units:
-                det[key].attrs["units"] = units
-        det["data"] = np.ones((1, 40, 50), np.uint32)
-        entry["data/data"] = h5py.SoftLink("/entry/instrument/detector/data")
+        _nexus_detector(f, (("x_pixel_size", value, units), ("y_pixel_size", value, units)), (40, 50))
     assert geometry_of(path).pixel_size_m == pytest.approx((um * 1e-6, um * 1e-6))
     assert read_image(path).meta["pixel_size_mm"] == pytest.approx(um * 1e-3)
 
