@@ -161,8 +161,9 @@ def check_frame(data: np.ndarray, mask: np.ndarray | None, geometry) -> FrameChe
     from tui_tagger.core.signal import is_blank
 
     shape = np.shape(data)[-2:]
+    blank = is_blank(data, mask)  # noise alone: no rings, no stop, no beam to look for
     calibrants = ()
-    if has_q(geometry):
+    if has_q(geometry) and not blank:
         calibrants = tuple((m.calibrant, float(m.confidence)) for m in identify(data, mask, geometry))
     off, centre = False, None
     beam = direct_beam_px(geometry, shape) if geometry is not None else None
@@ -170,9 +171,9 @@ def check_frame(data: np.ndarray, mask: np.ndarray | None, geometry) -> FrameChe
         margin = BEAM_OFF_MARGIN * max(shape)
         off = not (-margin <= beam[0] <= shape[0] + margin and -margin <= beam[1] <= shape[1] + margin)
         centre = (beam[1], beam[0])
-    # the beam stated well off the frame: no stop on it to judge (a shadow there is a horizon or a window)
-    if is_blank(data, mask):  # noise alone: no rings, no stop, no beam to look for
+    if blank:
         return FrameCheck((), ruled_out_types(geometry, shape), None, off, blank=True)
+    # the beam stated well off the frame: no stop on it to judge (a shadow there is a horizon or a window)
     stop = None
     if not off:
         stop = "open" if open_beam(data, mask, centre) else judge(data, mask, centre).kind
