@@ -13,7 +13,7 @@ from support import RING, app_on, make_folder, ready, until
 from textual.widgets import Button, Checkbox, Footer, Input
 
 from tui_tagger.ui.fit import middle_ellipsis
-from tui_tagger.ui.screens.dialogs import ChoiceDialog
+from tui_tagger.ui.screens.dialogs import ButtonRow, ChoiceDialog
 from tui_tagger.ui.screens.run_dialog import RunDialog
 from tui_tagger.ui.widgets.checklist import TagChecklist
 from tui_tagger.ui.widgets.status_bar import fit_line
@@ -100,6 +100,26 @@ async def test_enter_in_a_run_dialog_field_goes_to_the_next_one_and_never_runs(f
         fields[-1].focus()
         await pilot.press("enter")  # the last field: on to the Run button, which shows on screen
         assert isinstance(screen.focused, Button) and screen.focused.id == "run" and shown(screen, screen.focused)
+        await pilot.press("escape")
+
+
+@pytest.mark.parametrize("key", ["P", "T"])
+async def test_tab_through_a_run_dialog_at_80x24_shows_each_field_and_its_value_end(folder, key):
+    app = app_on(folder)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        screen = await open_dialog(app, pilot, key)
+        buttons = screen.query_one(ButtonRow)
+        for field in screen.query(".run-field Input, .run-field Checkbox"):
+            while screen.focused is not field:  # Tab, as the user does, until it gets there
+                await pilot.press("tab")
+            await pilot.pause(0.1)
+            # on screen and not under the buttons docked at the dialog's bottom
+            assert shown(screen, field) and not field.region.overlaps(buttons.region), (field.id, field.region)
+        for field in screen.query(".run-field Input"):
+            if field.value:  # a path's end (its file name) shows, not a window cut at both ends
+                drawn = "".join(s.text for s in field.render_line(0)).strip()
+                assert field.value.endswith(drawn) or drawn == field.value, (field.value, drawn)
         await pilot.press("escape")
 
 

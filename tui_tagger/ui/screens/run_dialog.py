@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -56,6 +57,12 @@ class RunDialog(ModalScreen[tuple[str, dict] | None]):
 
     def on_mount(self) -> None:
         self.query_one("#run", Button).focus()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        # Textual scrolls a focused widget into view only when it is off the dialog, not when it is under
+        # the buttons docked at the dialog's bottom (80x24: the last fields are): scroll it above them
+        if event.widget.parent is not None and event.widget.parent.has_class("run-field"):
+            self.query_one(".run-dialog").scroll_to_widget(event.widget, animate=False)
 
     def values(self) -> dict:
         """The typed values of the fields; raises TaggerError naming a bad one."""
