@@ -33,7 +33,7 @@ class HelpScreen(ModalScreen[None]):
         for keys, what in EXTRA:
             table.add_row(keys, what)
         with VerticalScroll(classes="dialog", id="help"):
-            yield Static("tui-tagger keys", classes="dialog-title")
+            yield Static("tui-tagger keys   (escape, q or ? closes this)", classes="dialog-title")
             yield Static(table)
 
     def action_close(self) -> None:
