@@ -163,6 +163,23 @@ async def test_long_names_are_cut_in_the_middle_in_the_lists_and_the_inspect_tit
         assert title.strip().endswith("000123.tif") and "…" in title
 
 
+async def test_the_outlier_list_cuts_long_names_in_the_middle_at_80x24(tmp_path):
+    folder = make_folder(tmp_path / "long", n=6, tagged={"img00": [RING], "img01": [RING], "img02": ["TSAXS"]})
+    (folder / "img03.tif").rename(folder / f"{LONG}.tif")
+    app = app_on(folder, thumbnails=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        screen = await open_dialog(app, pilot, "a")
+        await pilot.press("4")
+        listing = screen.query_one("#outlier-list")
+        assert await until(pilot, lambda: listing.option_count > 0, tries=600)
+        prompts = [listing.get_option_at_index(i).prompt for i in range(listing.option_count)]
+        width = listing.scrollable_content_region.width
+        assert all(p.cell_len <= width for p in prompts)  # one line each: none wraps
+        cut = [p.plain for p in prompts if "…" in p.plain]
+        assert len(cut) == 1 and cut[0].endswith("000123.tif"), cut
+
+
 def test_a_status_line_too_long_for_the_terminal_says_so():
     line = Text(" Ring: Isotropic  +29 −31  of 60 images  sort: p  ● 3 unsaved  "
                 "predicting 30/60 on cpu (p/esc: stop)  cmr/log")

@@ -19,6 +19,7 @@ from textual_plotext import PlotextPlot
 
 from tui_tagger.core.text import printable
 from tui_tagger.learn.outliers import Outliers, outlier_analysis
+from tui_tagger.ui.fit import middle_ellipsis
 from tui_tagger.ui.widgets.analysis_common import Computed, Progress, progress_line, show_line
 
 ROC_COLOUR = (60, 220, 235)
@@ -42,15 +43,17 @@ def roc_note(out: Outliers, tag: str) -> Text:
     return note
 
 
-def outlier_option(rank: int, score: float, path: str, label: bool | None) -> Text:
-    """One line of the outlier list: rank, score, the image's label for the current tag, file name."""
+def outlier_option(rank: int, score: float, path: str, label: bool | None, width: int = 0) -> Text:
+    """One line of the outlier list: rank, score, the image's label for the current tag, file name; in
+    ``width`` cells (when known) with the name cut in the middle: its end is the frame number."""
     line = Text(f"{rank:>3}  {score:.3f} ", no_wrap=True, overflow="ellipsis")
     if label is None:
         line.append("·", style="dim")
     else:
         line.append("+" if label else "−", style="green" if label else "grey50")
     line.append(" ")
-    line.append(printable(Path(path).name))  # a file name: controls made visible, never markup
+    name = printable(Path(path).name)  # a file name: controls made visible, never markup
+    line.append(middle_ellipsis(name, width - line.cell_len) if width > line.cell_len else name)
     return line
 
 
@@ -162,8 +165,11 @@ class OutliersTab(Vertical):
         self._info(info)
         listing = self.query_one("#outlier-list", OptionList)
         listing.clear_options()
+        # the list wraps a long name, cutting its frame number off its line: cut it in the middle instead
+        width = (listing.scrollable_content_region.width
+                 - listing.get_component_styles("option-list--option").padding.width)
         listing.add_options([Option(outlier_option(k + 1, float(out.scores[i]), out.paths[i],
-                                                   out.labels.get(out.paths[i])), id=str(i))
+                                                   out.labels.get(out.paths[i]), width), id=str(i))
                              for k, i in enumerate(out.top)])
         listing.border_title = Text(f"top {len(out.top):,} of {len(out.paths):,} · score")
         if out.top:
