@@ -133,6 +133,8 @@ async def test_the_restore_question_is_usable_at_80x24(folder):
     async with again.run_test(size=(80, 24)) as pilot:
         await ready(again, pilot)
         assert isinstance(again.screen, ChoiceDialog)
+        assert again.screen.message.endswith("1 image from an earlier session (it ended without saving).\n"
+                                             "Restore it?")  # one correction: "it", not "them"
         for button in again.screen.query(Button):
             assert shown(again.screen, button)
         await pilot.press("right")

@@ -38,7 +38,7 @@ class JournalMixin:
                 ChoiceDialog(
                     f"{plural(len(records), 'unsaved correction')} on {plural(images, 'image')} "
                     f"from an earlier session "
-                    f"(it ended without saving).\nRestore them?",
+                    f"(it ended without saving).\nRestore {'it' if len(records) == 1 else 'them'}?",
                     [("restore", "Restore"), ("discard", "Discard")],
                     cancel="restore",  # Escape never loses work
                 ),
