@@ -12,7 +12,7 @@ fresh cache): the first screen, the whole folder loaded, the change check done, 
 key-press-to-repaint), a move (then Down held 1.5 s: the live head picks its images in a worker), a tag change
 (its time on the UI thread, until the new lists land, and Down held meanwhile), and the peak RSS (VmHWM)
 after each; nothing in the folder changes (the move is journalled, then discarded).
-`-v`: print slow keys; `BENCH_PROFILE=1`: a cProfile of the move key path.
+`--jobs` (with --data): then r, t and / (bench_tui_jobs.py). `-v`: print slow keys; `BENCH_PROFILE=1`: a cProfile of the move key path.
 
     python benchmarks/bench_tui.py            # BENCH_N=20000 python benchmarks/bench_tui.py
     python benchmarks/bench_tui.py --fake 100000
@@ -305,6 +305,10 @@ async def _existing_folder(root: Path) -> None:
         change += sum(landing)
     print(f"tag change to {tag}: {change * 1000:.0f} ms on the UI thread, the new lists in {landed * 1000:.0f} ms "
           f"(+{len(app.pos.rows):,} -{len(app.neg.rows):,}); Down held meanwhile: {spread(lat)}")
+    if "--jobs" in sys.argv:  # r, t and / (bench_tui_jobs.py)
+        from bench_tui_jobs import long_jobs
+
+        await long_jobs(app, pilot, clock)
     app.session.discard_journal()
     await ctx.__aexit__(None, None, None)
     print(f"peak RSS over open + Down + m + tag change: {vm_hwm():.0f} MB")

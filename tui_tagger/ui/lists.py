@@ -288,7 +288,7 @@ class ListsMixin:
         self._show_selected()
 
     def on_descendant_focus(self, event) -> None:
-        if self._lists_hidden():
+        if not self.screen_stack or self._lists_hidden():  # (a focus still queued while the app shuts down)
             return  # the lists are hidden (80x24, inspect pane swapped in): a list focused now is Textual's doing
         if isinstance(event.widget, ImageList):
             self._last_list = event.widget

@@ -51,6 +51,15 @@ class ListsSplit(Message):
         self.seq, self.view, self.rows, self.pos, self.neg, self.touched = seq, view, rows, pos, neg, touched
 
 
+class NamesChecked(Message):
+    """``/`` with part of a name: whether some name has it (``error``: why not), from the worker on a big
+    folder (ui/view.py)."""
+
+    def __init__(self, view_filter, error: str | None) -> None:
+        super().__init__()
+        self.filter, self.error = view_filter, error
+
+
 class ThumbsReady(Message):
     """Thumbnails for some rows are in the memory cache: repaint the lists."""
 
@@ -183,11 +192,14 @@ class HeadFitted(Message):
 
 class ReviewFound(Message):
     """Review (``r``) of ``tag`` in ``mode``: ``found`` (questionable labels) and ``outliers``, or ``error``;
-    ``head``: the features it loaded (the live head takes them)."""
+    ``head``: the features it loaded (the live head takes them); ``labelled``: the images it learnt from,
+    (with the tag, without)."""
 
-    def __init__(self, mode: str, tag: str, found, outliers, error: str | None, head=None) -> None:
+    def __init__(self, mode: str, tag: str, found, outliers, error: str | None, head=None,
+                 labelled: tuple[int, int] = (0, 0)) -> None:
         super().__init__()
         self.mode, self.tag, self.found, self.outliers, self.error, self.head = mode, tag, found, outliers, error, head
+        self.labelled = labelled
 
 
 class HeatRequested(Message):

@@ -5,14 +5,17 @@ outlier images, in the same two lists with the same keys (``tui-tagger review``,
 label a cross-validated head (trained without them) contradicts with p >= 0.8; their p(tag) becomes that
 head's, so with the p sort the strongest contradictions sit on top of each list: a tagged image the head
 finds untagged-looking tops Positive, the reverse tops Negative. Outliers are the most unusual images by
-an isolation forest on the features. Computed in a worker; the lists are filtered to what was found.
+an isolation forest on the features. Computed in a worker, the images picked there too (a million rows: ~0.5 s);
+the keys work meanwhile and the status line says so; the lists are filtered to what was found.
 """
 
 from __future__ import annotations
 
 from textual import work
 
+from tui_tagger.core.text import printable
 from tui_tagger.learn.outliers import outlier_count
+from tui_tagger.ui import decoding
 from tui_tagger.ui.live_heads import load_head, pick_images
 from tui_tagger.ui.messages import ReviewFound
 from tui_tagger.ui.view import NO_FILTER, paths_filter
@@ -21,7 +24,7 @@ from tui_tagger.ui.view import NO_FILTER, paths_filter
 class ReviewMixin:
     review_mode: str | None = None  # None | "questionable" | "outliers"
     review_outliers: list = []
-    _review_pending = False
+    _review_pending: tuple[str, str] | bool = False  # (mode, tag) while its worker runs
 
     def action_review(self) -> None:
         if self._review_pending or self._head_loading:
@@ -34,32 +37,54 @@ class ReviewMixin:
         else:
             self._review_start("questionable")
 
+    @property
+    def review_status(self) -> str | None:
+        """What review is doing, for the status line (None: nothing)."""
+        if not self._review_pending:
+            return None
+        mode, tag = self._review_pending
+        return f"review: {'questionable labels of ' + printable(tag) if mode == 'questionable' else 'outliers'}…"
+
     def _review_start(self, mode: str) -> None:
         tag = self.session.tag
-        rows = pick_images(self.session)
-        if len(rows) < 4 or not tag:
+        if not tag:
             self.notify("Review needs a tag and at least 4 readable images.")
             return
-        self._review_pending = True
+        self._review_pending = (mode, tag)
+        self.status.update_now()
         self.notify(f"Review: looking for {'questionable labels of ' + tag if mode == 'questionable' else 'outliers'}…", markup=False)
-        items = [(r.path, r.size, r.mtime_ns) for r in rows]
-        self.review_worker(mode, tag, items, self.session.labels(tag, [r.path for r in rows]), self.live_head,
-                           self.model_file())
+        # the images are picked in the worker, too: ~0.5 s over a million rows, which the keys would wait for
+        self.review_worker(mode, tag, self.session, self.live_head, self.model_file())
 
     @work(thread=True, exclusive=True, group="review", description="review")
-    def review_worker(self, mode: str, tag: str, items, labels: dict[str, bool], head, model) -> None:
+    def review_worker(self, mode: str, tag: str, session, head, model) -> None:
+        decoding.yield_to_ui()  # this thread at a lower priority: the keys first
         try:
+            rows = []
+            for _ in range(3):  # the UI thread changes rows meanwhile (a rescan): a pick that trips on it again
+                try:
+                    rows = pick_images(session)
+                    break
+                except (RuntimeError, IndexError, KeyError):
+                    continue
+            if len(rows) < 4:
+                self.post_message(ReviewFound(mode, tag, None, None, "Review needs a tag and at least 4 readable images."))
+                return
+            items = [(r.path, r.size, r.mtime_ns) for r in rows]
+            labels = session.labels(tag, [r.path for r in rows])  # as they are now: corrections meanwhile count
             if head is None or not head.ready:
                 head = load_head(items, model=model)
             found, outliers = head.review(labels, outliers=outlier_count(len(items)))
         except Exception as err:  # never a traceback on screen
             self.post_message(ReviewFound(mode, tag, None, None, f"review failed: {err}"))
             return
-        self.post_message(ReviewFound(mode, tag, found, outliers, None, head))
+        positives = sum(labels.values())
+        self.post_message(ReviewFound(mode, tag, found, outliers, None, head, (positives, len(labels) - positives)))
 
     def on_review_found(self, msg: ReviewFound) -> None:
         mode, tag, found, outliers, error, head = msg.mode, msg.tag, msg.found, msg.outliers, msg.error, msg.head
         self._review_pending = False
+        self.status.update_now()
         if error:
             self.notify(error, severity="error", timeout=10, markup=False)
             return
@@ -69,9 +94,9 @@ class ReviewMixin:
         s = self.session
         if mode == "questionable":
             if not found:
-                labelled = len(s.labels(tag))
-                self.notify(f"Review: no questionable labels for {tag} ({labelled} labelled images; a head "
-                                 "needs 3 of each kind).", timeout=8, markup=False)
+                pos, neg = msg.labelled  # (of the images it looked at: every labelled one, up to 4000)
+                self.notify(f"Review: no questionable labels for {tag} ({pos} labelled with it, {neg} without; "
+                            "a head needs 3 of each kind).", timeout=8, markup=False)
                 if self.review_mode is None:  # go straight on to the outliers
                     self._review_start("outliers")
                 return

@@ -31,7 +31,11 @@ def status_text(app) -> Text:
         text.append(" (new p: o re-sorts)")
     pending = app.lists_pending()  # a big folder's lists rebuilt in a worker (ui/lists.py)
     if pending is not None:
-        text.append(f"  listing {printable(pending.tag)}…" if pending.tag != s.tag else "  sorting…")
+        text.append(f"  listing {printable(pending.tag)}…" if pending.tag != s.tag
+                    else "  filtering…" if pending.filter != app.view.filter else "  sorting…")
+    for job in (app.filter_status, app.review_status):  # workers / and r started (ui/view.py, ui/review_mode.py)
+        if job:
+            text.append(f"  {job}")
     if s.overrides:
         text.append(f"  ● {len(s.overrides)} unsaved", style="bold")
     if s.journal.unwritten:

@@ -1,0 +1,149 @@
+"""Pilot tests of a big folder's long jobs off the UI thread (issue 20: long work never on the UI thread, a
+million frames): review's start (``r``: the images picked in its worker), the tag counts (``t``: the picker
+opens at once, its counts fill in) and a name filter (``/``: the names looked through in a worker). Each is
+held in its worker here (a slow, big folder): keys work meanwhile, the status line or the picker says what
+runs, and the result is right when it lands."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from support import RING, app_on, make_folder, names, ready, until
+
+from tui_tagger.ui import review_mode, view
+from tui_tagger.ui.screens.tag_picker import TagPicker
+
+TSAXS = "TSAXS"
+
+
+@pytest.fixture
+def forty(tmp_path):
+    tagged = {f"img{i:02d}": ([RING] if i % 4 == 0 else []) + ([TSAXS] if i % 3 == 0 else []) for i in range(40)}
+    return make_folder(tmp_path / "forty", n=40, tagged={k: v for k, v in tagged.items() if v})
+
+
+def big_app(folder):
+    app = app_on(folder)
+    app.background_from = 0  # every long job in a worker, as on a folder of a million frames
+    app.idle_resort_s = float("inf")
+    app._head_enabled = False
+    return app
+
+
+def held(fn, threads: list):
+    """``fn`` that, off the UI thread, waits for the returned gate before it returns (notes its thread)."""
+    gate = threading.Event()
+
+    def slow(*args, **kw):
+        out = fn(*args, **kw)
+        threads.append(threading.current_thread())
+        if threading.current_thread() is not threading.main_thread():
+            gate.wait(20)
+        return out
+
+    return slow, gate
+
+
+def status(app) -> str:
+    app.status.update_now()
+    return app.status._text.plain
+
+
+async def test_review_picks_its_images_in_the_worker_while_keys_work(forty, monkeypatch):
+    app = big_app(forty)
+    threads: list = []
+    slow_pick, gate = held(review_mode.pick_images, threads)
+    monkeypatch.setattr(review_mode, "pick_images", slow_pick)
+    seen = {}
+
+    class Head:  # the features and the cross-validated head (learn/): what it found, given the labels
+        ready = True
+
+        def review(self, labels, outliers):
+            seen["labels"] = labels
+            return [(p, True, 0.05) for p in sorted(p for p, v in labels.items() if v)[:2]], []
+
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(app, pilot)
+        assert await until(pilot, lambda: app.lists_pending() is None)
+        app.live_head = Head()
+        app.neg.focus()
+        before = names(app.neg)
+        await pilot.press("r")
+        assert await until(pilot, lambda: threads)
+        assert threads[0] is not threading.main_thread()
+        assert "review: questionable labels of Ring: Isotropic" in status(app)
+        # keys work meanwhile, on the lists as they were: the cursor moves, a move is made
+        await pilot.press("down")
+        assert app.neg.current.rel == before[1] and names(app.neg)[:1] == before[:1]
+        moved = app.neg.current.path
+        await pilot.press("m")
+        assert moved in {r.path for r in app.pos.rows}
+        gate.set()
+        assert await until(pilot, lambda: app.review_mode == "questionable" and app.lists_pending() is None)
+        assert seen["labels"][moved] is True  # the labels are those after the move made meanwhile
+        found = sorted(p for p, v in seen["labels"].items() if v)[:2]
+        assert sorted(r.path for r in app.pos.rows + app.neg.rows) == found
+        assert "review:" not in status(app) and "filter (review): 2 questionable" in status(app)
+
+
+async def test_the_tag_picker_opens_at_once_and_its_counts_fill_in(forty, monkeypatch):
+    app = big_app(forty)
+    threads: list = []
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(app, pilot)
+        assert await until(pilot, lambda: app.lists_pending() is None)
+        slow_counts, gate = held(app.session.counts, threads)
+        monkeypatch.setattr(app.session, "counts", slow_counts)
+        await pilot.press("t")
+        assert await until(pilot, lambda: isinstance(app.screen, TagPicker) and threads)
+        picker = app.screen
+        assert threads[0] is not threading.main_thread()
+        options = picker.query_one("#tag-options")
+        title = picker.query_one(".dialog-title").render()
+        assert "counting" in str(title)
+        # keys work meanwhile: type to search, move to another tag
+        await pilot.press("t", "s", "a")
+        assert options.get_option_at_index(options.highlighted).id == TSAXS
+        assert "+" not in options.get_option_at_index(options.highlighted).prompt.plain  # no count yet
+        gate.set()
+        assert await until(pilot, lambda: picker.counting is None)
+        line = options.get_option_at_index(options.highlighted)
+        assert line.id == TSAXS and "+14 −26" in line.prompt.plain  # 14 of img00..img39 are multiples of 3
+        assert "counting" not in str(picker.query_one(".dialog-title").render())
+        await pilot.press("enter")
+        assert await until(pilot, lambda: app.session.tag == TSAXS and app.lists_pending() is None)
+
+
+async def test_a_name_filter_is_looked_through_in_a_worker_while_keys_work(forty, monkeypatch):
+    app = big_app(forty)
+    threads: list = []
+    slow_check, gate = held(view.check_names, threads)
+    monkeypatch.setattr(view, "check_names", slow_check)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(app, pilot)
+        assert await until(pilot, lambda: app.lists_pending() is None)
+        app.neg.focus()
+        before = names(app.neg)
+        await pilot.press("slash", *"img1", "enter")
+        assert await until(pilot, lambda: threads)
+        assert threads[0] is not threading.main_thread()
+        assert "filter: looking through the names" in status(app)
+        await pilot.press("down")  # keys work meanwhile, on the lists as they were
+        assert names(app.neg) == before and app.neg.current.rel == before[1]
+        gate.set()
+        assert await until(pilot, lambda: app.filter_text == "img1" and app.lists_pending() is None)
+        assert sorted(names(app.pos) + names(app.neg)) == [f"img1{i}.tif" for i in range(10)]
+        assert names(app.pos) == ["img12.tif", "img16.tif"]
+        assert "looking through" not in status(app) and "filter (name): img1" in status(app)
+        # a name no image has, and no tag query: said, and the lists stay as they are
+        threads.clear()
+        gate.clear()
+        await pilot.press("slash", *"zz-none", "enter")
+        assert await until(pilot, lambda: threads)
+        gate.set()
+        assert await until(pilot, lambda: app._names_pending is None)
+        await pilot.pause(0.1)
+        assert app.filter_text == "img1" and len(app.pos.rows) + len(app.neg.rows) == 10
+        assert any("no name contains it" in str(n.message) for n in app._notifications)
