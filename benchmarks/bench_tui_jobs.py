@@ -19,7 +19,7 @@ from bench_tui import spread  # (benchmarks/ is on the path: run from there)
 
 # the handlers of these keys and of their results, in any tree (a name a tree lacks is skipped)
 TIMED = ("action_review", "on_review_found", "on_lists_split", "action_pick_tag", "_filtered",
-         "on_names_checked", "on_tag_counts")
+         "on_names_checked", "on_tags_counted")
 
 
 class Stalls:
@@ -46,13 +46,15 @@ class Stalls:
 
 
 class Handlers:
-    """Time spent in the handlers named in TIMED (patched on the class of the app's MRO that defines each:
-    Textual calls each class's own handler)."""
+    """Time spent in the handlers named in TIMED (patched on each class of the app's MRO, or the tag picker,
+    that defines one: Textual calls each class's own handler)."""
 
     def __init__(self, app) -> None:
+        from tui_tagger.ui.screens.tag_picker import TagPicker
+
         self.spent: list[tuple[str, float]] = []
         for name in TIMED:
-            for cls in type(app).__mro__:
+            for cls in (*type(app).__mro__, TagPicker):
                 if name in cls.__dict__:
                     setattr(cls, name, self._timed(name, cls.__dict__[name]))
 

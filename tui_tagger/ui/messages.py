@@ -60,6 +60,15 @@ class NamesChecked(Message):
         self.filter, self.error = view_filter, error
 
 
+class TagsCounted(Message):
+    """The tag picker's counts (positives per tag) from its worker on a big folder; None: the rows kept
+    changing under it (screens/tag_picker.py)."""
+
+    def __init__(self, counts: dict[str, int] | None) -> None:
+        super().__init__()
+        self.counts = counts
+
+
 class ThumbsReady(Message):
     """Thumbnails for some rows are in the memory cache: repaint the lists."""
 

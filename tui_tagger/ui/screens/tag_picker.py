@@ -12,13 +12,13 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui_tagger.core.text import printable
 from tui_tagger.core.vocabulary import GROUPS, OTHER_GROUP
+from tui_tagger.ui.messages import TagsCounted
 
 
 def fuzzy_score(query: str, name: str) -> float | None:
@@ -111,16 +111,9 @@ class TagPicker(ModalScreen[str | None]):
                 continue
         else:
             counts = None
-        self.post_message(self.Counted(counts))
+        self.post_message(TagsCounted(counts))
 
-    class Counted(Message):
-        """The counts from the worker (None: the rows kept changing under it)."""
-
-        def __init__(self, counts: dict[str, int] | None) -> None:
-            super().__init__()
-            self.counts = counts
-
-    def on_tag_picker_counted(self, msg: Counted) -> None:
+    def on_tags_counted(self, msg: TagsCounted) -> None:
         self.counting = None
         self.query_one(".dialog-title", Static).update(self._title())
         if msg.counts is None:
