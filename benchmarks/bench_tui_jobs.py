@@ -5,12 +5,15 @@ its result is on screen (the event loop's longest stall, a 1 ms sleeper's; keys'
 the time the key's handlers and the result's took on the UI thread, how long until the result showed, and
 Down and Up in turn meanwhile (~30/s, key-press-to-repaint).
 
+``BENCH_STALLS=FILE``: every thread's stack written there whenever the UI thread stalls past 150 ms.
 Run by ``bench_tui.py --data DIR --jobs`` after its other figures (the same app, warm, every row loaded).
 """
 
 from __future__ import annotations
 
 import asyncio
+import faulthandler
+import os
 import time
 
 from textual import events
@@ -31,7 +34,10 @@ class Stalls:
 
     async def _run(self) -> None:
         last = time.perf_counter()
+        dump = open(os.environ["BENCH_STALLS"], "w") if os.environ.get("BENCH_STALLS") else None
         while self.running:
+            if dump is not None:  # every thread's stack, from C (no GIL), when the loop stalls past 150 ms
+                faulthandler.dump_traceback_later(0.15, file=dump)
             await asyncio.sleep(0.001)
             now = time.perf_counter()
             self.longest = max(self.longest, now - last - 0.001)
@@ -43,6 +49,7 @@ class Stalls:
     async def stop(self) -> None:
         self.running = False
         await self.task
+        faulthandler.cancel_dump_traceback_later()
 
 
 class Handlers:
@@ -99,16 +106,21 @@ async def long_jobs(app, pilot, clock, timeout: float = 180.0) -> None:
     app.notify = lambda message, *a, **kw: (said.append(str(message)), notify(message, *a, **kw))[1]
     notes = lambda: said  # noqa: E731
 
-    async def job(label: str, start, done) -> None:
+    async def job(label: str, start, done, keys: bool = True) -> None:
         await pilot.pause(0.5)
         handlers.take()
         stalls.reset()
         t = time.perf_counter()
         start()
-        lat = await held_keys(app, clock, lambda: done() or time.perf_counter() - t > timeout)
+        if keys:
+            lat = await held_keys(app, clock, lambda: done() or time.perf_counter() - t > timeout)
+        else:
+            while not done() and time.perf_counter() - t < timeout:
+                await asyncio.sleep(0.002)
         took = time.perf_counter() - t
         print(f"{label}: done in {took:.2f} s{' (TIMED OUT)' if took > timeout else ''}; UI thread's longest hold "
-              f"{stalls.longest * 1000:.0f} ms; handlers (ms) {handlers.take()}; Down meanwhile: {spread(lat)}")
+              f"{stalls.longest * 1000:.0f} ms; handlers (ms) {handlers.take()}"
+              + (f"; Down/Up meanwhile: {spread(lat)}" if keys else ""))
 
     # the live head's features first (the bench's m started them): r waits for them, as a user would
     t = time.perf_counter()
@@ -125,11 +137,22 @@ async def long_jobs(app, pilot, clock, timeout: float = 180.0) -> None:
         if app.review_mode is None:
             break
 
-    def picker_counted() -> bool:
+    def counted() -> bool:
         screen = app.screen
         return isinstance(screen, TagPicker) and isinstance(getattr(screen, "counts", None), dict) and bool(screen.counts)
 
-    await job("t -> tag picker with counts", lambda: app.post_message(events.Key("t", "t")), picker_counted)
+    # the picker is another screen (the repaint clock watches the lists'): its opening timed instead of keys
+    opened = []
+
+    def picker_counted() -> bool:
+        if isinstance(app.screen, TagPicker) and not opened:
+            opened.append(time.perf_counter())
+        return counted()
+
+    pressed = []
+    await job("t -> tag picker with counts", lambda: (pressed.append(time.perf_counter()),
+                                                      app.post_message(events.Key("t", "t"))), picker_counted, keys=False)
+    print(f"   the picker on screen after {(opened[0] - pressed[0]) * 1000:.0f} ms" if opened else "   no picker")
     app.screen.dismiss(None)
     app.pos.focus()
     for needle, want in (("frame_1", "match"), ("no-such-name", "none"), ("", "all")):

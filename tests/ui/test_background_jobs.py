@@ -88,6 +88,39 @@ async def test_review_picks_its_images_in_the_worker_while_keys_work(forty, monk
         assert "review:" not in status(app) and "filter (review): 2 questionable" in status(app)
 
 
+async def test_a_review_of_a_tag_left_meanwhile_is_dropped(forty, monkeypatch):
+    app = big_app(forty)
+    threads: list = []
+    slow_pick, gate = held(review_mode.pick_images, threads)
+    monkeypatch.setattr(review_mode, "pick_images", slow_pick)
+
+    class Head:  # finds every labelled image questionable; learns nothing on the tag change
+        ready, paths = True, []
+
+        def fit(self, labels, tag):
+            return None
+
+        def review(self, labels, outliers):
+            return [(p, v, 0.5) for p, v in labels.items()], []
+
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(app, pilot)
+        assert await until(pilot, lambda: app.lists_pending() is None)
+        app.live_head = Head()
+        await pilot.press("r")
+        assert await until(pilot, lambda: threads)
+        slow_split, split_gate = held(app.session.split, [])
+        monkeypatch.setattr(app.session, "split", slow_split)
+        app.set_view(tag=TSAXS)  # its lists held in their worker: the review's result comes first
+        gate.set()
+        assert await until(pilot, lambda: not app._review_pending)
+        split_gate.set()
+        assert await until(pilot, lambda: app.lists_pending() is None)
+        await pilot.pause(0.2)
+        assert app.session.tag == TSAXS and app.review_mode is None and app.filter_text == ""
+        assert len(app.pos.rows) + len(app.neg.rows) == 40
+
+
 async def test_the_tag_picker_opens_at_once_and_its_counts_fill_in(forty, monkeypatch):
     app = big_app(forty)
     threads: list = []

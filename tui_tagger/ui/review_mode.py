@@ -89,8 +89,8 @@ class ReviewMixin:
             self.notify(error, severity="error", timeout=10, markup=False)
             return
         self.adopt_head(head)
-        if tag != self.session.tag:
-            return  # the tag changed meanwhile
+        if tag != self.session.tag or tag != self.wanted_view().tag:
+            return  # the tag changed meanwhile (or a big folder's lists are being rebuilt for another)
         s = self.session
         if mode == "questionable":
             if not found:
