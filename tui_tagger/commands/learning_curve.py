@@ -3,7 +3,8 @@ suggestions, next to labelling at random.
 
 Uses the images already labelled for NAME: labels are revealed ``--step`` at a time up to
 ``--max-labels``, a head is trained on those revealed, and accuracy (p >= 0.5) and average precision
-are measured on the rest. Random choice is the mean over several random orders. ``--json``:
+are measured on the rest. Random choice is the mean over several random orders. On CNN features, for a tag
+the model has, every head starts from the model's own p (as ``suggest`` and the TUI's live head do). ``--json``:
 {"tag", "points": [{"labels", "accuracy", "ap", "random_accuracy", "random_ap"}]}.
 """
 
@@ -35,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from tui_tagger.core.text import printable
     from tui_tagger.learn.curve import learning_curve
     from tui_tagger.learn.folder import resolve_tag
-    from tui_tagger.learn.heads import fit_embedding
+    from tui_tagger.learn.heads import fit_embedding, tag_embedding
 
     data = load(args)
     tag = resolve_tag(args.tag, data.entries)
@@ -48,8 +49,9 @@ def run(args: argparse.Namespace) -> int:
     if truth.min() == truth.max():
         state = "present" if truth[0] else "absent"
         raise TaggerError(f"{args.dir}: {tag!r} is {state} in every labelled image; nothing to learn")
-    Z = fit_embedding(data.X, seed=args.seed).transform(data.X[known])
-    points = learning_curve(Z, truth, args.step, args.max_labels, args.seed)
+    embedding, prior = tag_embedding(fit_embedding(data.X, seed=args.seed), tag, args.features, args.model)
+    Z = embedding.transform(data.X[known])
+    points = learning_curve(Z, truth, args.step, args.max_labels, args.seed, prior=prior)
     if args.json:
         print_json({"tag": tag, "points": [{k: (_num(v) if isinstance(v, float) else v) for k, v in p.items()}
                                            for p in points]})

@@ -2,7 +2,8 @@
 
 Uncertain images first (a head trained on the labels so far gives p near 0.5), spread across the data
 (no runs of near-duplicate frames), with a share kept for the most likely unlabelled positives so a
-rare tag still comes up. With no labels yet: typical, mutually different images. The head is saved in
+rare tag still comes up. With no labels yet: typical, mutually different images. On CNN features, for a
+tag the model has, the head starts from the model's own p (``heads.tag_embedding``). The head is saved in
 the cache for the folder. ``--json``: a list of {"path", "score"}, best first.
 """
 
@@ -26,21 +27,22 @@ def run(args: argparse.Namespace) -> int:
     from tui_tagger.commands.common import print_json, warn
     from tui_tagger.core.text import printable
     from tui_tagger.learn.folder import resolve_tag
-    from tui_tagger.learn.heads import Head, fit_embedding, fit_scores, head_path
+    from tui_tagger.learn.heads import Head, fit_embedding, fit_scores, head_path, tag_embedding
     from tui_tagger.learn.suggest import suggest
 
     data = load(args)
     tag = resolve_tag(args.tag, data.entries)
     labels = data.labels(tag)
-    embedding = fit_embedding(data.X, seed=args.seed)
+    embedding, prior = tag_embedding(fit_embedding(data.X, seed=args.seed), tag, args.features, args.model)
     Z = embedding.transform(data.X)
-    picks = suggest(Z, labels, args.count, seed=args.seed)
+    picks = suggest(Z, labels, args.count, seed=args.seed, prior=prior)
 
     known = ~np.isnan(labels)
     pos, neg = int(np.nansum(labels)), int(known.sum() - np.nansum(labels))
-    if pos and neg:  # keep the head for the viewer and predict
-        coef, b = fit_scores(Z[known], labels[known])
-        info = {"positives": pos, "negatives": neg, "features": args.features}
+    if (pos and neg) or (prior is not None and pos + neg):  # keep the head for the viewer and predict
+        coef, b = fit_scores(Z[known], labels[known], prior=prior)
+        info = {"positives": pos, "negatives": neg, "features": args.features,
+                **({"from_model": True} if prior is not None else {})}
         try:
             Head(tag, embedding, coef, b, info).save(head_path(tag, args.dir, source=args.features))
         except Exception as err:  # noqa: BLE001 - a cache that cannot be written must not stop suggestions

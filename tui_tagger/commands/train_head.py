@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     from tui_tagger.core.errors import TaggerError
     from tui_tagger.core.text import printable
     from tui_tagger.learn.folder import load_folder, resolve_tag
-    from tui_tagger.learn.heads import fit_embedding, save_model_head, train_head
+    from tui_tagger.learn.heads import fit_embedding, model_prior, save_model_head, train_head
     from tui_tagger.learn.review import cross_val_p
     from tui_tagger.model.locate import default_model_path
 
@@ -62,7 +62,9 @@ def run(args: argparse.Namespace) -> int:
             warn(f"{tag}: needs at least one image with the tag and one without ({pos} with, {neg} without); not trained")
             failed += 1
             continue
-        head = train_head(tag, data.X[known], y, embedding=embedding, info={"folder": str(args.dir)})
+        # a tag the model has: the head starts from the model's own weights and corrects them
+        prior = model_prior(tag, model) if tag in model_tags else None
+        head = train_head(tag, data.X[known], y, embedding=embedding, info={"folder": str(args.dir)}, prior=prior)
         try:
             path = save_model_head(head, model)
         except TaggerError as err:

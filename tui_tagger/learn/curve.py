@@ -12,16 +12,16 @@ from tui_tagger.learn.suggest import suggest
 RANDOM_REPEATS = 5  # random choice is noisy: its figures are the mean over this many orders
 
 
-def _score(Z: np.ndarray, truth: np.ndarray, labelled: np.ndarray, C: float) -> tuple[float, float]:
-    """(accuracy, AP) on the unlabelled images of a head fitted on the labelled ones."""
+def _score(Z: np.ndarray, truth: np.ndarray, labelled: np.ndarray, C: float, prior=None) -> tuple[float, float]:
+    """(accuracy, AP) on the unlabelled images of a head fitted on the labelled ones (from ``prior``)."""
     from sklearn.metrics import average_precision_score
 
     rest = np.ones(len(Z), dtype=bool)
     rest[labelled] = False
     if not rest.any():
         return float("nan"), float("nan")
-    if len(labelled):
-        coef, b = fit_scores(Z[labelled], truth[labelled], C)
+    if len(labelled) or prior is not None:
+        coef, b = fit_scores(Z[labelled], truth[labelled], C, prior=prior)
     else:  # nothing known yet: a constant guess of "absent"
         coef, b = np.zeros(Z.shape[1]), -1.0
     p = _sigmoid(Z[rest] @ coef + b)
@@ -32,8 +32,9 @@ def _score(Z: np.ndarray, truth: np.ndarray, labelled: np.ndarray, C: float) -> 
 
 
 def learning_curve(Z: np.ndarray, truth: np.ndarray, step: int = 5, max_labels: int = 50, seed: int = 0,
-                   C: float = DEFAULT_C, repeats: int = RANDOM_REPEATS) -> list[dict]:
-    """Points {"labels", "accuracy", "ap", "random_accuracy", "random_ap"} for 0 < labels <= max_labels."""
+                   C: float = DEFAULT_C, repeats: int = RANDOM_REPEATS, prior=None) -> list[dict]:
+    """Points {"labels", "accuracy", "ap", "random_accuracy", "random_ap"} for 0 < labels <= max_labels.
+    ``prior``: the head every fit starts from (``heads.tag_embedding``; ``Z`` is then that embedding's)."""
     Z = np.asarray(Z, dtype=np.float64)
     truth = np.asarray(truth, dtype=np.float64)
     n = len(Z)
@@ -44,10 +45,10 @@ def learning_curve(Z: np.ndarray, truth: np.ndarray, step: int = 5, max_labels: 
     points = []
     for count in range(step, max_labels + 1, step):
         missing = count - int((~np.isnan(labels)).sum())
-        for i, _ in suggest(Z, labels, missing, seed=seed):
+        for i, _ in suggest(Z, labels, missing, seed=seed, prior=prior):
             labels[i] = truth[i]
-        acc, ap = _score(Z, truth, np.flatnonzero(~np.isnan(labels)), C)
-        rand = np.array([_score(Z, truth, order[:count], C) for order in orders])
+        acc, ap = _score(Z, truth, np.flatnonzero(~np.isnan(labels)), C, prior)
+        rand = np.array([_score(Z, truth, order[:count], C, prior) for order in orders])
         points.append({"labels": count, "accuracy": acc, "ap": ap,
                        "random_accuracy": float(np.nanmean(rand[:, 0])),
                        "random_ap": float(np.nanmean(rand[:, 1])) if not np.isnan(rand[:, 1]).all() else float("nan")})

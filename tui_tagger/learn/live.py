@@ -3,8 +3,10 @@
 The folder's features are computed once (``learn.features``, cached on disk, so a second session starts
 at once); the embedding (PCA) is fitted once on every image. Each retrain is then a class-balanced
 logistic regression on the labelled images' embedded features: well under a second for thousands of
-labels, so it can run after every few corrections. On CNN features, a head for a tag the model does not
-have can be saved with the model (``save_with_model``), so that predict gives it from then on.
+labels, so it can run after every few corrections. On CNN features, a head for a tag the model has starts
+from the model's own p (``heads.tag_embedding``): the first corrections adjust it, and it answers from the
+first label; a head for a tag the model does not have can be saved with the model (``save_with_model``), so
+that predict gives it from then on.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from collections.abc import Callable
 
 import numpy as np
 
-from tui_tagger.learn.heads import Embedding, Head, fit_embedding, fit_scores
+from tui_tagger.learn.heads import Embedding, Head, fit_embedding, fit_scores, tag_embedding
 
-MIN_EACH = 2  # positives and negatives needed before a head says anything
+MIN_EACH = 2  # positives and negatives needed before a head from scratch says anything (one from the model: 1 label)
 
 
 class LiveHead:
@@ -28,6 +30,7 @@ class LiveHead:
         self.embedding: Embedding | None = None
         self._Z: np.ndarray | None = None
         self._row: dict[str, int] = {}
+        self._spaces: dict[str, tuple] = {}  # per tag: (embedding, Z, prior) when the model has the tag
         self.problems: list[str] = []
 
     @property
@@ -44,23 +47,39 @@ class LiveHead:
                               cache_dir=cache_dir, cluster=cluster)
         self.paths, self.X, self.problems = fs.refs, fs.X, fs.problems
         self._row = {p: i for i, p in enumerate(self.paths)}
+        self._spaces = {}
         if len(self.paths) >= 2:
             self.embedding = fit_embedding(self.X)
             self._Z = self.embedding.transform(self.X)
 
+    def space(self, tag: str | None) -> tuple[Embedding, np.ndarray, tuple | None]:
+        """(embedding, embedded features, the head a fit starts from) for ``tag``: the model's own head on
+        CNN features when the model has the tag (``heads.tag_embedding``), else the shared embedding."""
+        if tag and self.source == "cnn":
+            if tag not in self._spaces:
+                emb, prior = tag_embedding(self.embedding, tag, self.source, self.model)
+                self._spaces[tag] = (emb, emb.transform(self.X) if prior is not None else self._Z, prior)
+            return self._spaces[tag]
+        return self.embedding, self._Z, None
+
     def fit(self, labels: dict[str, bool], tag: str | None = None) -> dict[str, float] | None:
         """p(tag) for every image with features, from ``labels`` (path -> present); None while there are
-        fewer than ``MIN_EACH`` labelled positives or negatives."""
+        fewer than ``MIN_EACH`` labelled positives or negatives, unless the head starts from the model
+        (then from the first label)."""
         if self._Z is None:
             return None
+        emb, Z, prior = self.space(tag)
         idx = [(self._row[p], v) for p, v in labels.items() if p in self._row]
         y = np.array([v for _, v in idx], dtype=np.float64)
-        if int(y.sum()) < MIN_EACH or int(len(y) - y.sum()) < MIN_EACH:
+        if prior is None and (int(y.sum()) < MIN_EACH or int(len(y) - y.sum()) < MIN_EACH):
             return None
-        coef, intercept = fit_scores(self._Z[[i for i, _ in idx]], y)
-        self.last = Head(tag or "", self.embedding, coef, intercept,
-                         {"positives": int(y.sum()), "negatives": int(len(y) - y.sum()), "trained_in": "tui"})
-        z = np.clip(self._Z @ coef + intercept, -30, 30)
+        if prior is not None and not len(y):
+            return None  # the model's own p: nothing learnt yet
+        coef, intercept = fit_scores(Z[[i for i, _ in idx]], y, prior=prior)
+        self.last = Head(tag or "", emb, coef, intercept,
+                         {"positives": int(y.sum()), "negatives": int(len(y) - y.sum()), "trained_in": "tui",
+                          **({"from_model": True} if prior is not None else {})})
+        z = np.clip(Z @ coef + intercept, -30, 30)
         p = 1.0 / (1.0 + np.exp(-z))
         return {path: round(float(v), 4) for path, v in zip(self.paths, p)}
 

@@ -56,13 +56,18 @@ def _max_similarity(P: np.ndarray, Q: np.ndarray, h: float) -> np.ndarray:
     return out
 
 
-def unlabelled_p(Z: np.ndarray, labels: np.ndarray, C: float | None = None, seed: int = 0) -> np.ndarray | None:
-    """p(present) for every image from the labelled ones, or None without labels (see module doc)."""
+def unlabelled_p(Z: np.ndarray, labels: np.ndarray, C: float | None = None, seed: int = 0,
+                 prior=None) -> np.ndarray | None:
+    """p(present) for every image from the labelled ones, or None without labels (see module doc).
+    ``prior``: the head the fit starts from (``heads.fit_scores``): p from the first label, or none."""
     known = ~np.isnan(labels)
+    kw = {} if C is None else {"C": C}
+    if prior is not None:
+        coef, b = fit_scores(Z[known], labels[known], prior=prior, **kw)
+        return _sigmoid(Z @ coef + b)
     if not known.any():
         return None
     y = labels[known]
-    kw = {} if C is None else {"C": C}
     if 0 < y.sum() < len(y):
         coef, b = fit_scores(Z[known], y, **kw)
         return _sigmoid(Z @ coef + b)
@@ -129,11 +134,13 @@ def _greedy(Z: np.ndarray, cand: np.ndarray, value: np.ndarray, taken: np.ndarra
 
 
 def suggest(Z: np.ndarray, labels: np.ndarray, k: int = 10, *, reserve: float = 0.2, diversity: float = 1.0,
-            seed: int = 0, p: np.ndarray | None = None, exclude: np.ndarray | None = None) -> list[tuple[int, float]]:
+            seed: int = 0, p: np.ndarray | None = None, exclude: np.ndarray | None = None,
+            prior=None) -> list[tuple[int, float]]:
     """Up to ``k`` (row, score) pairs, best first: the unlabelled images whose labels would teach the most.
 
-    ``p``: p(present) per image when already known (else a head is fitted here); ``exclude``: rows that
-    must not be suggested (unreadable, or skipped by the user)."""
+    ``p``: p(present) per image when already known (else a head is fitted here, from ``prior`` when given:
+    ``heads.tag_embedding``); ``exclude``: rows that must not be suggested (unreadable, or skipped by the
+    user)."""
     Z = np.asarray(Z, dtype=np.float64)
     labels = np.asarray(labels, dtype=np.float64)
     rng = np.random.default_rng(seed)
@@ -147,9 +154,9 @@ def suggest(Z: np.ndarray, labels: np.ndarray, k: int = 10, *, reserve: float = 
     h = _bandwidth(Z, rng)
     n_known, n_pos = len(taken), float(np.nansum(labels))
     # uncertainty means something when p comes from a head of both classes (or from the caller)
-    informed = p is not None or (n_pos >= MIN_EACH and n_known - n_pos >= MIN_EACH)
+    informed = p is not None or prior is not None or (n_pos >= MIN_EACH and n_known - n_pos >= MIN_EACH)
     if p is None:
-        p = unlabelled_p(Z, labels, seed=seed)
+        p = unlabelled_p(Z, labels, seed=seed, prior=prior)
     n_reserve = min(k - 1, math.ceil(k * reserve)) if k > 1 else 0
 
     picks: list[tuple[int, float]] = []

@@ -1,0 +1,202 @@
+"""Few-label heads on real frames: what a user of a real folder gets from k = 2..10 labels, following
+``suggest``'s order (labelled one at a time, as in the TUI) or labelling at random.
+
+    python benchmarks/bench_fewlabel_real.py [--real-dev DIR] [--examples DIR] [--synth DIR]
+                                             [--features cnn physics] [--seeds 20] [--random 10]
+
+Frames and labels (measurement only: nothing here is saved, and no model is trained on these frames):
+
+- real-dev (``../shared/reference/real-dev``): ``labels.csv`` (certain 1 and 0) and ``labels_judged.csv``
+  (judged 1; a certain label wins), plus the two real MarCCD frames of ``real-examples`` (their tag file's
+  experiment type is a positive and the three other types negatives: the four are exclusive);
+- the closest thing to "a real folder of one experiment" those hold: the frames of one source repository
+  and instrument (``xsp``: 7 frames of one laboratory SAXSLAB / PILATUS3 300K, transmission SAXS/WAXS and
+  GISAXS), so at most 5 labels leave 2 frames to score;
+- ``--synth DIR``: a synthetic folder (e.g. ``tui-tagger synth DIR --families classic`` keeping one
+  experiment type), labels from its tag files, for more n.
+
+Per tag with >= 2 positives and >= 2 negatives among the labelled frames: accuracy (p >= 0.5) of the head on
+the labelled frames not yet labelled, after k labels. "suggested" is the mean over ``--seeds`` runs of
+``learn.curve.learning_curve`` (step 1: suggest one, label it, retrain), "random" the mean over those seeds
+x ``--random`` random orders; "model" is the model's own p for the tag at 0.5 (no labels) where it has the
+tag. The embedding is fitted on every frame of the set, as ``learning-curve`` does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+REF = REPO.parent / "shared" / "reference"
+EXPERIMENT = ("TSAXS", "TWAXS", "GISAXS", "GIWAXS")
+ONE_SOURCE = "xsp"  # the real-dev source with the most frames of one instrument
+KS = range(2, 11)
+
+
+def real_labels(real_dev: Path, examples: Path | None) -> dict[str, dict[str, float]]:
+    """{path: {tag: 1.0 | 0.0}} from real-dev's tables (certain first) and the real examples' tag files."""
+    out: dict[str, dict[str, float]] = {}
+    images = real_dev / "images"
+    for name in ("labels.csv", "labels_judged.csv"):
+        with open(real_dev / name, newline="") as fh:
+            for row in csv.DictReader(fh):
+                out.setdefault(str(images / row["file"]), {}).setdefault(row["tag"], float(row["value"]))
+    if examples and examples.is_dir():
+        for tag_file in sorted(examples.glob("*.tag")):
+            image = tag_file.with_suffix("")
+            if not image.exists():
+                continue
+            tags = set(re.findall(r"<tag[^>]*>([^<]+)</tag>", tag_file.read_text(errors="replace")))
+            labels = {t: 1.0 for t in tags}
+            if tags & set(EXPERIMENT):
+                labels.update({t: 0.0 for t in EXPERIMENT if t not in tags})
+            out[str(image)] = labels
+    return out
+
+
+def synth_labels(folder: Path) -> dict[str, dict[str, float]]:
+    """Every tag of the folder's vocabulary, present or absent, per image (complete synthetic labels)."""
+    from tui_tagger.learn.folder import FolderData, folder_tags, tag_labels  # noqa: F401
+    from tui_tagger.core.catalog import Catalog
+
+    cat = Catalog(folder)
+    try:
+        entries = [e for e in cat.entries() if not e.error]
+    finally:
+        cat.close()
+    tags = folder_tags(entries)
+    cols = {t: tag_labels(entries, t) for t in tags}
+    return {e.path: {t: float(cols[t][i]) for t in tags if not np.isnan(cols[t][i])} for i, e in enumerate(entries)}
+
+
+def features(paths: list[str], source: str, model: str | None) -> tuple[list[str], np.ndarray]:
+    from tui_tagger.learn.features import compute
+
+    items = [(p, os.stat(p).st_size, os.stat(p).st_mtime_ns) for p in paths]
+    fs = compute(items, source, model=model, workers=1)
+    for problem in fs.problems:
+        print(f"  left out: {problem}", file=sys.stderr)
+    return fs.refs, fs.X
+
+
+def tag_space(emb, tag: str, source: str, model: str | None, X: np.ndarray, use_prior: bool):
+    """(Z of every frame, the head fits start from or None): as the commands do (``heads.tag_embedding``)."""
+    try:
+        from tui_tagger.learn.heads import tag_embedding
+    except ImportError:  # the code before heads started from the model
+        return emb.transform(X), None
+    e, prior = tag_embedding(emb, tag, source, model) if use_prior else (emb, None)
+    return e.transform(X), prior
+
+
+def curves(Z: np.ndarray, truth: np.ndarray, prior, seeds: int, repeats: int, max_labels: int) -> dict:
+    from tui_tagger.learn.curve import learning_curve
+
+    kw = {} if prior is None else {"prior": prior}
+    sug, rnd = [], []
+    for s in range(seeds):
+        pts = learning_curve(Z, truth, step=1, max_labels=max_labels, seed=s, repeats=repeats, **kw)
+        sug.append([p["accuracy"] for p in pts])
+        rnd.append([p["random_accuracy"] for p in pts])
+    counts = [p["labels"] for p in pts]
+    return {"labels": counts, "suggested": np.nanmean(sug, axis=0), "random": np.nanmean(rnd, axis=0)}
+
+
+def run_set(name: str, labels: dict[str, dict[str, float]], source: str, model: str | None, args) -> list:
+    from tui_tagger.learn.heads import fit_embedding
+
+    paths, X = features(sorted(labels), source, model)
+    emb = fit_embedding(X, seed=0)
+    tags = sorted({t for lab in labels.values() for t in lab})
+    rows = []
+    print(f"\n== {name}: {len(paths)} frames, {source} features (accuracy on the frames not yet labelled; "
+          f"suggested: mean of {args.seeds} runs, random: mean of {args.seeds * args.random} orders)")
+    print(f"{'tag':<26} {'pos':>3} {'neg':>3} {'model':>5} | " + " ".join(f"{k:>11}" for k in KS))
+    for tag in tags:
+        known = np.array([i for i, p in enumerate(paths) if tag in labels[p]], dtype=int)
+        truth = np.array([labels[paths[i]][tag] for i in known])
+        pos, neg = int(truth.sum()), int(len(truth) - truth.sum())
+        if pos < 2 or neg < 2 or min(pos, neg) < args.min_share * len(truth):
+            continue
+        Z, prior = tag_space(emb, tag, source, model, X, not args.no_prior)
+        p = _model_logits(tag, model, X[known]) if source == "cnn" else None
+        model_acc = "" if p is None else f"{np.mean((p >= 0) == (truth > 0.5)):.2f}"
+        res = curves(Z[known], truth, prior, args.seeds, args.random, min(10, len(known) - 2))
+        cells = []
+        for k in KS:
+            if k in res["labels"]:
+                j = res["labels"].index(k)
+                cells.append(f"{res['suggested'][j]:.2f}/{res['random'][j]:.2f}")
+            else:
+                cells.append("")
+        print(f"{tag[:26]:<26} {pos:>3} {neg:>3} {model_acc:>5} | " + " ".join(f"{c:>11}" for c in cells), flush=True)
+        rows.append((tag, res))
+    if rows:
+        summary(rows)
+    return rows
+
+
+def _model_logits(tag: str, model: str | None, X: np.ndarray):
+    """The model's linear head on the CNN features (for the 'model' column when heads lack a prior)."""
+    from tui_tagger.model.checkpoint import load_checkpoint
+    from tui_tagger.model.locate import default_model_path
+
+    net, info = load_checkpoint(model or default_model_path())
+    if tag not in info.tags:
+        return None
+    j = info.tags.index(tag)
+    w = net.head.weight.detach().numpy()[j].astype(np.float64)
+    return X @ w + float(net.head.bias.detach().numpy()[j])
+
+
+def summary(rows: list) -> None:
+    """Per k: mean over tags, and on how many tags suggested labels are worse than random (by > 0.01)."""
+    line = []
+    for k in KS:
+        s = [r["suggested"][r["labels"].index(k)] for _, r in rows if k in r["labels"]]
+        q = [r["random"][r["labels"].index(k)] for _, r in rows if k in r["labels"]]
+        if s:
+            worse = sum(a < b - 0.01 for a, b in zip(s, q))
+            line.append(f"{k}: {np.mean(s):.3f}/{np.mean(q):.3f} ({worse} worse)")
+    print("mean over tags, suggested/random (tags where suggested < random - 0.01): " + "; ".join(line))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--real-dev", type=Path, default=REF / "real-dev")
+    ap.add_argument("--examples", type=Path, default=REF / "real-examples")
+    ap.add_argument("--synth", type=Path, action="append", default=[], help="a synthetic folder (repeatable)")
+    ap.add_argument("--features", nargs="*", default=["cnn", "physics"])
+    ap.add_argument("--model", help="default: the default model")
+    ap.add_argument("--seeds", type=int, default=20)
+    ap.add_argument("--random", type=int, default=10, help="random orders per seed")
+    ap.add_argument("--no-real", action="store_true")
+    ap.add_argument("--no-prior", action="store_true", help="heads from scratch, not from the model's p")
+    ap.add_argument("--min-share", type=float, default=0.0,
+                    help="skip tags whose rarer class is under this share of the labelled frames (synthetic)")
+    args = ap.parse_args()
+    os.environ.setdefault("TUI_TAGGER_CACHE_DIR", tempfile.mkdtemp(prefix="bench-fewlabel-"))
+    sets = []
+    if not args.no_real:
+        real = real_labels(args.real_dev, args.examples)
+        sets.append(("real-dev + real examples (mixed experiments)", real))
+        one = {p: lab for p, lab in real.items() if Path(p).name.startswith(ONE_SOURCE + "__")}
+        sets.append((f"one source ({ONE_SOURCE}: one laboratory instrument)", one))
+    for folder in args.synth:
+        sets.append((f"synthetic {folder}", synth_labels(folder)))
+    for name, labels in sets:
+        for source in args.features:
+            run_set(name, labels, source, args.model, args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
