@@ -193,6 +193,24 @@ def test_a_status_line_too_long_for_the_terminal_says_so():
     assert fit_line(line, 200) is line
 
 
+def test_a_long_filter_is_cut_in_the_middle_not_dropped_from_a_narrow_status_line():
+    line = Text()
+    line.append(" Circular beamstop ", style="bold")
+    line.append(" +7 −4  of 26 images  filter (images): cluster 1 of the t-SNE map (11 images)  sort: p")
+    line.append("  ● 2 unsaved", style="bold")
+    line.append("  learned Circular beamstop from 11+ 15−  cmr/log")
+    fitted = fit_line(line, 80)
+    assert fitted.cell_len <= 80 and fitted.plain.endswith("…")
+    # the tag whole, the filter in force in part (its start and end), the unsaved count
+    assert fitted.plain.startswith(" Circular beamstop  +7 −4")
+    shown_filter = fitted.plain.split("  ")[3]
+    assert shown_filter.startswith("filter") and "…" in shown_filter and shown_filter.endswith("(11 images)")
+    assert "● 2 unsaved" in fitted.plain
+    assert fitted.spans[0].end - fitted.spans[0].start == len(" Circular beamstop ")  # still bold
+    wider = fit_line(line, 120)  # room for every item: the names cut, nothing dropped
+    assert wider.cell_len <= 120 and "cmr/log" in wider.plain and "learned" in wider.plain
+
+
 async def test_the_analysis_view_fits_80x24(folder, tmp_path):
     deep = tmp_path / ("beamtime_" + "x" * 80) / "run_0042"
     deep.parent.mkdir()

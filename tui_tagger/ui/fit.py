@@ -16,6 +16,13 @@ def middle_ellipsis(text: str, width: int, tail: float = 0.6) -> str:
         return text
     if width <= 1:
         return ELLIPSIS[:max(width, 0)]
+    start, end = middle_cut(text, width, tail)
+    return text[:start] + ELLIPSIS + text[end:]
+
+
+def middle_cut(text: str, width: int, tail: float = 0.6) -> tuple[int, int]:
+    """Where ``middle_ellipsis`` cuts a ``text`` too long for ``width`` (> 1) cells: it keeps ``text[:start]``
+    and ``text[end:]`` (for a styled ``rich.text.Text``, cut by its plain text)."""
     room = width - 1
     want_tail = max(1, round(room * tail))
     end, used = len(text), 0
@@ -26,4 +33,4 @@ def middle_ellipsis(text: str, width: int, tail: float = 0.6) -> str:
     while start < end and head_used + cell_len(text[start]) <= room - used:
         head_used += cell_len(text[start])
         start += 1
-    return text[:start] + ELLIPSIS + text[end:]
+    return start, end

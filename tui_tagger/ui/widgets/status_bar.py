@@ -7,10 +7,12 @@ corrections in memory, the scan's count). ``update_now`` is for the lists, after
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.widgets import Static
 
 from tui_tagger.core.text import printable
+from tui_tagger.ui.fit import ELLIPSIS, middle_cut
 
 # the app's reactives the line shows (ui/app.py declares them)
 WATCHED = ("scanning", "verifying", "saving", "predicting", "predict_device", "training", "head_status",
@@ -101,14 +103,33 @@ class StatusBar(Static):
         self.update_now()
 
 
-# what a narrow terminal shortens first, in this order (then it cuts items off the end, and says so)
+# what a narrow terminal shortens first, in this order (then the longest items, then it cuts items off the
+# end, and says so)
 SHORTER = ((" (p/esc: stop)", ""), (" (esc: stop)", ""), (" (new p: o re-sorts)", " (o: re-sort)"),
-           (" images", ""), ("thumbnails… ", "thumbs "), (" to go", ""), ("sort: ", "sort "))
+           (" images", ""), ("thumbnails… ", "thumbs "), (" to go", ""), ("sort: ", "sort "),
+           *((f"filter ({kind}): ", "filter: ") for kind in ("name", "query", "images")))
+
+
+# the items that hold names, which a narrow line cuts in the middle (not the tag: it is what the lists show;
+# nor the jobs, whose counts a cut would garble: "predicting 30/6")
+NAMED = ("filter", "learned", "learning", "listing", "expr:")
+ITEM_MIN = 16  # "filter (n…0123.tif" still says what
+
+
+def item_spans(plain: str) -> list[tuple[int, int]]:
+    """The (start, end) of each item of the line: items are separated by two spaces."""
+    spans, at = [], 0
+    for part in plain.split("  "):
+        if part.strip():
+            spans.append((at, at + len(part)))
+        at += len(part) + 2
+    return spans
 
 
 def fit_line(text: Text, width: int) -> Text:
-    """The status line in ``width`` cells: where it is longer, what does not fit is cut and a "…" says so
-    (never dropped silently: at 80 columns the jobs at its end are what would go)."""
+    """The status line in ``width`` cells: where it is longer, its hints shortened, its names cut in the
+    middle, then the items that still do not fit cut off the end and a "…" says so (never dropped silently;
+    the names kept get back the room those leave)."""
     if not width or text.cell_len <= width:
         return text
     fitted = text.copy()
@@ -118,10 +139,34 @@ def fit_line(text: Text, width: int) -> Text:
             fitted = fitted[:i] + Text(short) + fitted[i + len(long):]
             if fitted.cell_len <= width:
                 return fitted
-    text = fitted
+    shrunk = shrink_names(fitted, width)
+    if shrunk.cell_len <= width:
+        return shrunk
     room = max(width - 2, 0)
-    cut = text.plain.rfind("  ", 0, room + 2)  # at the end of an item: never "predicting 30/6"
-    fitted.truncate(cut if cut > 0 else room)
+    cut = shrunk.plain.rfind("  ", 0, room + 2)  # at the end of an item: never "predicting 30/6"
+    kept = len(item_spans(shrunk.plain[:cut])) if cut > 0 else 0
+    if kept:  # those items, their names cut only as far as the room now needs
+        fitted = shrink_names(fitted[:item_spans(fitted.plain)[kept - 1][1]], room)
+    else:
+        fitted = shrunk
+        fitted.truncate(room)
     fitted.rstrip()
     fitted.append(" …", style="bold")
     return fitted
+
+
+def shrink_names(text: Text, width: int) -> Text:
+    """The longest names (a filter, what the live head learned) cut in the middle, evenly, to ITEM_MIN cells
+    at least, until ``text`` fits ``width`` or they are all that short: a filter in force shows in part."""
+    while text.cell_len > width:
+        plain = text.plain
+        names = sorted((span for span in item_spans(plain) if plain[span[0]:span[1]].startswith(NAMED)),
+                       key=lambda span: -cell_len(plain[span[0]:span[1]]))
+        if not names or cell_len(plain[names[0][0]:names[0][1]]) <= ITEM_MIN:
+            break
+        (start, end), longest = names[0], cell_len(plain[names[0][0]:names[0][1]])
+        runner_up = cell_len(plain[names[1][0]:names[1][1]]) if len(names) > 1 else 0
+        to = max(ITEM_MIN, longest - (text.cell_len - width), min(runner_up, longest - 1))
+        head, tail = middle_cut(plain[start:end], to)
+        text = text[:start + head] + Text(ELLIPSIS) + text[start + tail:]
+    return text
