@@ -124,3 +124,22 @@ async def test_notifications_show_controls_in_names_visibly(tmp_path):
         await pilot.pause(0.1)
         message = app._notifications.__iter__().__next__().message
         assert ODD_FILE_SHOWN in message and "[bold]it[/]" in message and raw_controls(message) == []
+
+
+async def test_the_predict_and_train_dialogs_show_a_folder_name_with_controls_visibly(tmp_path):
+    from textual.widgets import Static
+
+    from tui_tagger.ui.screens.run_dialog import RunDialog
+
+    folder = make_folder(tmp_path / "run\x1b[31mred\x9b1m[bold]x", n=2)  # ESC / C1 CSI reach the terminal raw
+    app = TaggerApp(folder, tag="Ring: Isotropic", graphics="halfcell")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(app, pilot)
+        for key in ("P", "T"):
+            await pilot.press(key)
+            assert await until(pilot, lambda: isinstance(app.screen, RunDialog))
+            texts = [str(w.render()) for w in app.screen.query(Static) if not w.id == "run-error"]
+            title, shell = texts[0], texts[-1]
+            assert "run\\x1b[31mred\\x9b1m[bold]x" in title and raw_controls(title) == []
+            assert "run\\x1b[31mred" in shell and raw_controls(shell) == []  # the config path under the folder's name
+            await pilot.press("escape")

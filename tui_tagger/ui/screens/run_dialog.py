@@ -36,7 +36,8 @@ class RunDialog(ModalScreen[tuple[str, dict] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog run-dialog"):
-            yield Static(Text(self.title_text), classes="dialog-message")
+            # the folder's name is the user's: controls made visible (an ESC in it would reach the terminal)
+            yield Static(Text(printable(self.title_text)), classes="dialog-message")
             with Vertical(classes="run-fields"):  # the dialog scrolls, its buttons stay (app.tcss)
                 for o in self.options:
                     with Horizontal(classes="run-field"):
@@ -46,9 +47,10 @@ class RunDialog(ModalScreen[tuple[str, dict] | None]):
                         else:
                             yield Input(run_options.as_text(o.default), placeholder=o.hint, id=f"opt-{o.key}")
             # not "saved": nothing is until Run or Save config (then a notice says where it went)
-            yield Static(Text(f"{self.run_label} and Save config write {self.config_file} (the config folder, not "
-                              "the image folder) · then from the shell: "
-                              + run_options.shell_command(self.kind, self.config_file)), classes="run-shell")
+            yield Static(Text(printable(f"{self.run_label} and Save config write {self.config_file} (the config "
+                                        "folder, not the image folder) · then from the shell: "
+                                        + run_options.shell_command(self.kind, self.config_file))),
+                         classes="run-shell")
             yield Static("", id="run-error", classes="run-error")
             with ButtonRow():
                 yield Button(self.run_label, id="run", variant="primary")
