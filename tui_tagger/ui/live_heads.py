@@ -8,12 +8,15 @@ tag, a few-label head (``learn.live``) retrains in a worker and the lists' p(tag
 from __future__ import annotations
 
 import os
+from operator import attrgetter, not_
 
 from textual import work
 
 from tui_tagger.ui import decoding
 from tui_tagger.ui.messages import HeadFailed, HeadFitted, HeadLoaded, HeadProgress
-from tui_tagger.ui.sorted_rows import release
+from tui_tagger.ui.sorted_rows import release, select
+
+_ERROR, _PATH = attrgetter("error"), attrgetter("path")
 
 RETRAIN_EVERY = 3  # corrections on the current tag between retrains
 # Features for at most this many images: every reviewed one first, then an even spread of the rest. A head
@@ -24,7 +27,7 @@ MAX_IMAGES = 4000
 def pick_images(session, limit: int = MAX_IMAGES) -> list:
     """The rows the live head learns from and scores: reviewed rows first, then every k-th other row. A
     million rows take ~0.5 s: call it in a worker thread (``head_features`` does)."""
-    rows = [r for r in session.rows if not r.error]
+    rows = select(session.rows, lambda part: map(not_, map(_ERROR, part)))  # (in C: keys get the GIL between)
     if len(rows) <= limit:
         return rows
     reviewed = session.reviewed_rows(rows)  # decided per distinct tag set: a million rows
@@ -32,7 +35,7 @@ def pick_images(session, limit: int = MAX_IMAGES) -> list:
     room = limit - len(picked)
     if room > 0:
         seen = {r.path for r in picked}
-        rest = [r for r in rows if r.path not in seen]
+        rest = select(rows, lambda part: map(not_, map(seen.__contains__, map(_PATH, part))))
         if rest:
             step = len(rest) / room
             picked += [rest[int(i * step)] for i in range(min(room, len(rest)))]
