@@ -107,7 +107,7 @@ class StatusBar(Static):
 # end, and says so)
 SHORTER = ((" (p/esc: stop)", ""), (" (esc: stop)", ""), (" (new p: o re-sorts)", " (o: re-sort)"),
            (" images", ""), ("thumbnails… ", "thumbs "), (" to go", ""), ("sort: ", "sort "),
-           *((f"filter ({kind}): ", "filter: ") for kind in ("name", "query", "images")))
+           *((f"filter ({kind}): ", "filter: ") for kind in ("name", "tags", "images", "review")))  # ui/view.py
 
 
 # the items that hold names, which a narrow line cuts in the middle (not the tag: it is what the lists show;
