@@ -18,6 +18,7 @@ from textual.widgets.option_list import Option
 
 from tui_tagger.core.text import printable
 from tui_tagger.core.vocabulary import GROUPS, OTHER_GROUP
+from tui_tagger.ui import decoding
 from tui_tagger.ui.messages import TagsCounted
 
 
@@ -98,11 +99,12 @@ class TagPicker(ModalScreen[str | None]):
     def on_mount(self) -> None:
         self._fill("")
         self.query_one(Input).focus()
-        if self.counting is not None:
-            self._count(self.counting)
+        if self.counting is not None:  # after the first paint: that shows sooner without a worker beside it
+            self.call_after_refresh(self._count, self.counting)
 
     @work(thread=True, exclusive=True, group="tag-counts", description="tag counts")
     def _count(self, counting) -> None:
+        decoding.yield_to_ui()  # this thread at a lower priority: the keys first
         for _ in range(3):  # the UI thread changes rows meanwhile (a scan, a follow): a pass that trips on it again
             try:
                 counts = counting()
