@@ -229,3 +229,11 @@ async def test_the_analysis_view_fits_80x24(folder, tmp_path):
         assert {k.key for k in keys} >= {"escape", "m", "v", "x"}
         for key in keys:  # every key of the footer on screen: none cut off at the right
             assert shown(screen, key), (key.key, key.region)
+
+
+def test_review_says_why_it_found_no_questionable_label():
+    from tui_tagger.ui.review_mode import no_questionable
+
+    assert "needs 3 of each kind" in no_questionable("Ring", 2, 40)
+    enough = no_questionable("Ring", 10, 16)  # tmux, real frames: it said "a head needs 3 of each kind" here
+    assert "needs" not in enough and "10" in enough and "16" in enough and "agrees" in enough

@@ -95,8 +95,7 @@ class ReviewMixin:
         if mode == "questionable":
             if not found:
                 pos, neg = msg.labelled  # (of the images it looked at: every labelled one, up to 4000)
-                self.notify(f"Review: no questionable labels for {tag} ({pos} labelled with it, {neg} without; "
-                            "a head needs 3 of each kind).", timeout=8, markup=False)
+                self.notify(no_questionable(tag, pos, neg), timeout=8, markup=False)
                 if self.review_mode is None:  # go straight on to the outliers
                     self._review_start("outliers")
                 return
@@ -117,3 +116,14 @@ class ReviewMixin:
         self.review_mode = None
         self.set_view(filter=NO_FILTER)
         self.notify("Review ended: all images listed.")
+
+
+def no_questionable(tag: str, pos: int, neg: int) -> str:
+    """Why review found no questionable label: too few labels to cross-validate, or none contradicted."""
+    from tui_tagger.learn.review import MIN_PER_CLASS
+
+    if min(pos, neg) < MIN_PER_CLASS:
+        return (f"Review: no questionable labels for {tag} ({pos} labelled with it, {neg} without; "
+                f"a head needs {MIN_PER_CLASS} of each kind).")
+    return (f"Review: no questionable labels for {tag}: a head trained without each of the {pos} labelled with "
+            f"it and {neg} without agrees with its label.")
