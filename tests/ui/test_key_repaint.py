@@ -4,7 +4,7 @@ pane's message cost a key one more repaint, and Textual holds the next repaint f
 
 from __future__ import annotations
 
-from support import RING, app_on, make_folder, ready
+from support import RING, app_on, make_folder, ready, until
 
 
 async def test_the_inspect_pane_and_the_scroll_follow_the_cursor_as_the_key_is_handled(tmp_path):
@@ -23,4 +23,38 @@ async def test_the_inspect_pane_and_the_scroll_follow_the_cursor_as_the_key_is_h
             assert 0 <= top and top + lst.row_h <= height  # scrolled already where the cursor left the screen
             assert lst.scroll_y >= before
         assert lst.scroll_y > 0
+        app.session.discard_journal()
+
+
+async def test_while_the_cursor_moves_the_title_follows_each_key_and_the_rest_of_the_pane_once_it_rests(tmp_path, monkeypatch):
+    """A held key: the title shows each image passed over; the checklist (and p, metadata, image) follow once
+    the cursor rests, or at once when the checklist takes the keys (a tick acts on what it shows)."""
+    from tui_tagger.ui import rendering
+    from tui_tagger.ui.rendering import REST_S
+
+    app = app_on(make_folder(tmp_path / "f", n=12, tagged={f"img{i:02d}": [RING] + ["TSAXS"] * (i % 4 == 0) for i in range(12)}))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(app, pilot)
+        lst, checklist = app.pos, app.inspect.checklist  # neighbours differ in their ticks
+        lst.focus()
+        await pilot.pause(2 * REST_S)
+
+        def ticks_follow() -> bool:
+            return set(checklist.selected) == set(app.session.tags(lst.current))
+
+        assert ticks_follow()
+        for _ in range(3):  # as a held key sends them: no rest between
+            lst.action_line(1)
+            assert app.inspect.path == lst.current.path
+            assert str(app.inspect.query_one("#inspect-title").render()) == lst.current.name
+        assert await until(pilot, ticks_follow)
+        monkeypatch.setattr(rendering, "REST_S", 60.0)  # the cursor never rests meanwhile: what follows is the focus's doing
+        for _ in range(4):  # on to an image with other tags
+            lst.action_line(1)
+            if not ticks_follow():
+                break
+        assert not ticks_follow()
+        checklist.focus()
+        await pilot.pause()
+        assert app.inspect.path == lst.current.path and ticks_follow()
         app.session.discard_journal()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from rich.segment import Segment
 from rich.style import Style
+from textual.geometry import Region
 from textual.strip import Strip
 from textual.widgets import OptionList, SelectionList
 from textual.widgets.option_list import OptionDoesNotExist
@@ -69,6 +70,11 @@ class TagChecklist(SelectionList[str]):
             self.refresh_lines(self._values[name])
         if cache is not None:
             cache.clear()  # rendered prompts, by option: the lines on screen are rendered again as they repaint
+
+    def refresh_lines(self, y_start: int, line_count: int = 1) -> None:
+        """ScrollView's, over the content's columns only (its region runs on over the scrollbar, which the
+        repaint would then draw again too)."""
+        self.refresh(Region(0, y_start - self.scroll_offset.y, self.scrollable_content_region.width, line_count))
 
     def _gutter(self, name: str) -> tuple:
         ticked = name in self._selected

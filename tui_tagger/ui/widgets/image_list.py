@@ -15,9 +15,10 @@ import numpy as np
 from rich.color import Color as RichColor
 from rich.segment import Segment
 from rich.style import Style
+from textual.actions import parse as parse_action
 from textual.binding import Binding
-from textual.events import Click
-from textual.geometry import Size
+from textual.events import Click, Key
+from textual.geometry import Region, Size
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.scrollbar import ScrollBar
@@ -280,6 +281,11 @@ class ImageList(ScrollView, can_focus=True):
         bottom = ((int(self.scroll_y) + self.scrollable_content_region.height) // self.row_h + 1) * self.cols
         return range(top, min(bottom, len(self.rows)))
 
+    def refresh_lines(self, y_start: int, line_count: int = 1) -> None:
+        """ScrollView's, over the content's columns only: its region runs on over the border, the scrollbar and
+        the next list's first column, which the repaint would then draw again too."""
+        self.refresh(Region(0, y_start - self.scroll_offset.y, self.scrollable_content_region.width, line_count))
+
     def refresh_paths(self, paths) -> None:
         """Repaint only the on-screen rows of these images (a thumbnail arrived, an error was found)."""
         rows = self.rows
@@ -395,6 +401,18 @@ class ImageList(ScrollView, can_focus=True):
         if self.thumbs is not None:
             self.thumbs.forget_queue()
         self.cursor = 0 if where == 0 else max(len(self.rows) - 1, 0)
+
+    def on_key(self, event: Key) -> None:
+        """The list's own keys (BINDINGS) run here, as the binding would run them: a key the list does not
+        take goes up to the screen and the app, which then look its binding up along the focus chain (the
+        list's first); for a held Down that trip was ~1 ms of the UI thread's time per key. (Keys the app binds
+        with priority never get here: the app runs those first.)"""
+        action = _KEY_ACTIONS.get(event.key)
+        if action is not None:
+            event.stop()
+            event.prevent_default()
+            name, args = action
+            getattr(self, f"action_{name}")(*args)
 
     def on_click(self, event: Click) -> None:
         index = int(event.y + self.scroll_y) // self.row_h * self.cols
@@ -535,6 +553,19 @@ class ImageList(ScrollView, can_focus=True):
         else:
             segs.append(Segment(text, base))
         return Strip(segs).crop_extend(0, width, base)
+
+
+def _key_actions(bindings) -> dict[str, tuple[str, tuple]]:
+    """Key -> (action name, arguments) of ``bindings``."""
+    actions = {}
+    for binding in bindings:
+        _namespace, name, args = parse_action(binding.action)
+        for key in binding.key.split(","):
+            actions[key.strip()] = (name, args)
+    return actions
+
+
+_KEY_ACTIONS = _key_actions(ImageList.BINDINGS)
 
 
 class ListScrollBar(ScrollBar):

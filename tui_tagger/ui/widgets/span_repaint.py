@@ -13,6 +13,7 @@ they are not there, Textual's own update runs.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from types import MethodType
 
 from textual.geometry import Region
@@ -40,7 +41,9 @@ def install(screen) -> bool:
 
 
 def render_partial_update(self):
-    """``Compositor.render_partial_update``, rendering each widget only where a changed span crosses it."""
+    """``Compositor.render_partial_update``, rendering each widget only where a changed span crosses it and a
+    piece of the line that reaches the terminal is still missing there (the containers behind the widgets
+    are rarely asked)."""
     update_regions = self._dirty_regions.copy()
     self._dirty_regions.clear()
     if not update_regions:
@@ -53,33 +56,51 @@ def render_partial_update(self):
     for y, x1, x2 in spans:
         by_line.setdefault(y, []).append((x1, x2))
     cuts = self.cuts
-    chops = [dict.fromkeys(cut_set[:-1]) for cut_set in cuts]
+    chops: list = [None] * len(cuts)  # ChopsUpdate reads the lines of the spans only
+    # per changed line, the cuts whose piece the terminal gets (ChopsUpdate skips a piece only where
+    # x > x2 or end <= x1) and no widget has filled yet
+    open_cuts: dict[int, list[int]] = {}  # sorted
+    for y, line_spans in by_line.items():
+        cut_set = cuts[y]
+        chops[y] = dict.fromkeys(cut_set[:-1])
+        open_cuts[y] = [x for x, end in zip(cut_set, cut_set[1:])
+                        if any(x <= x2 and end > x1 for x1, x2 in line_spans)]
+    changed = sorted(by_line)
     intersection = Region.intersection
     for widget, (region, clip) in self.visible_widgets.items():  # front to back: the first strip at a cut wins
         render = intersection(region, clip)
-        left, right = render.x, render.right
-        lines = [y for y in render.line_range
-                 if any(x1 < right and x2 > left for x1, x2 in by_line.get(y, ()))]
+        left, right, top, bottom = render.x, render.right, render.y, render.bottom
+        lines = [y for y in changed[bisect_left(changed, top):bisect_left(changed, bottom)]
+                 if _open_in(open_cuts[y], left, right) and any(x1 < right and x2 > left for x1, x2 in by_line[y])]
         if not lines:
             continue
         if type(widget).render_lines not in _LINE_CACHED:  # its own (a Sixel image, a cached bar): as Textual asks
-            runs = [(render.y, render.bottom)]
+            runs = [(top, bottom)]
         else:  # each run of consecutive lines (a thumbnail's row here, another there: not every line between)
-            runs, top = [], lines[0]
+            runs, first = [], lines[0]
             for before, y in zip(lines, lines[1:]):
                 if y != before + 1:
-                    runs.append((top, before + 1))
-                    top = y
-            runs.append((top, lines[-1] + 1))
+                    runs.append((first, before + 1))
+                    first = y
+            runs.append((first, lines[-1] + 1))
         wanted = set(lines)
-        for top, bottom in runs:
-            strips = widget.render_lines(Region(left - region.x, top - region.y, render.width, bottom - top))
-            for y, strip in zip(range(top, bottom), strips):
+        for run_top, run_bottom in runs:
+            strips = widget.render_lines(Region(left - region.x, run_top - region.y, render.width, run_bottom - run_top))
+            for y, strip in zip(range(run_top, run_bottom), strips):
                 if y not in wanted:
                     continue
-                line = chops[y]
+                line, still_open = chops[y], open_cuts[y]
                 final_cuts = [cut for cut in cuts[y] if right >= cut >= left]
                 for cut, piece in zip(final_cuts, strip.divide([cut - left for cut in final_cuts[1:]])):
-                    if line.get(cut) is None:
+                    if line[cut] is None:
                         line[cut] = piece
+                        i = bisect_left(still_open, cut)
+                        if i < len(still_open) and still_open[i] == cut:
+                            del still_open[i]
     return ChopsUpdate(chops, spans, [cut_set[1:] for cut_set in cuts])
+
+
+def _open_in(cuts: list[int], left: int, right: int) -> bool:
+    """Some cut of the sorted ``cuts`` is in [left, right)."""
+    i = bisect_left(cuts, left)
+    return i < len(cuts) and cuts[i] < right
