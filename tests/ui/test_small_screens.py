@@ -237,3 +237,14 @@ def test_review_says_why_it_found_no_questionable_label():
     assert "needs 3 of each kind" in no_questionable("Ring", 2, 40)
     enough = no_questionable("Ring", 10, 16)  # tmux, real frames: it said "a head needs 3 of each kind" here
     assert "needs" not in enough and "10" in enough and "16" in enough and "agrees" in enough
+
+
+async def test_h_at_80x24_says_where_the_heat_map_shows(folder):
+    app = app_on(folder)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        assert app.inspect.size.width == 0  # the lists fill the screen
+        await pilot.press("h")
+        await pilot.pause(0.1)
+        told = [n.message for n in app._notifications]
+        assert any("tab shows it in the inspect pane" in m for m in told), told  # not "computing…" unseen

@@ -77,6 +77,8 @@ class HeatmapMixin:
             self.notify("Heat map off.", timeout=3)
         elif row is None or row.error:
             self.notify(f"Heat map: {LABELS[self.heatmap_mode]}; no image to show it on.", timeout=4)
+        elif self.inspect.size.width == 0:  # 80x24: the lists fill the screen, the map waits for the pane
+            self.notify(f"Heat map: {LABELS[self.heatmap_mode]}: tab shows it in the inspect pane.", timeout=5)
         else:
             self.notify(f"Heat map: {LABELS[self.heatmap_mode]}: computing…", timeout=3)
         if row is not None and not row.error and self.inspect.size.width > 0:
