@@ -248,3 +248,11 @@ async def test_h_at_80x24_says_where_the_heat_map_shows(folder):
         await pilot.pause(0.1)
         told = [n.message for n in app._notifications]
         assert any("tab shows it in the inspect pane" in m for m in told), told  # not "computing…" unseen
+
+
+async def test_the_palette_finds_the_zoom_keys_by_that_word(folder):
+    app = app_on(folder)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        found = [c.help for c in app.get_system_commands(app.screen) if "zoom" in c.title.lower()]
+        assert "key: +, =" in found and "key: -" in found, found  # "zoom" found nothing in tmux
