@@ -251,8 +251,7 @@ class Session:
         tag, overrides = tag or self.tag, self.overrides
         if rows is None:
             rows, by_name = self.rows, self.by_name
-        flags_of = getattr(keep, "flags", None)  # a filter of the rows alone (ui/row_filters.py): in C too
-        if keep is None or flags_of is not None:  # tag in base, in C per row (1M rows: ~0.1 s); then the corrected
+        if keep is None:  # tag in base, decided in C per row (a million rows: ~0.1 s); then the corrected rows
             flags: list[bool] = []
             for part in _chunks(rows):
                 flags += map(contains, map(_BASE, part), repeat(tag))
@@ -263,13 +262,8 @@ class Session:
                     if i is not None and i < len(flags):  # (and a row, after the flags were made)
                         flags[i] = tag in self.tags(rows[i])
             for part, fl in zip(_chunks(rows), _chunks(flags)):
-                if flags_of is None:
-                    pos += compress(part, fl)
-                    neg += compress(part, map(not_, fl))
-                else:
-                    kept = list(flags_of(part))
-                    pos += compress(part, map(and_, fl, kept))
-                    neg += compress(part, map(and_, map(not_, fl), kept))
+                pos += compress(part, fl)
+                neg += compress(part, map(not_, fl))
         else:
             for row in rows:
                 tags = self.tags(row) if overrides and row.path in overrides else row.base
