@@ -11,8 +11,9 @@ import threading
 import pytest
 from support import RING, app_on, make_folder, names, ready, until
 
-from tui_tagger.ui import review_mode, view
+from tui_tagger.ui import lists, review_mode, view
 from tui_tagger.ui.screens.tag_picker import TagPicker
+from tui_tagger.ui.sorted_rows import sort_key
 
 TSAXS = "TSAXS"
 
@@ -180,3 +181,33 @@ async def test_a_name_filter_is_looked_through_in_a_worker_while_keys_work(forty
         await pilot.pause(0.1)
         assert app.filter_text == "img1" and len(app.pos.rows) + len(app.neg.rows) == 10
         assert any("no name contains it" in str(n.message) for n in app._notifications)
+
+
+async def test_a_big_folders_idle_resort_of_many_rows_lands_from_the_worker(forty, monkeypatch):
+    # a live head's new p for thousands of rows at 1M: moved one by one they held the UI thread seconds
+    monkeypatch.setattr(lists, "MOVE_IN_PLACE_BIG", 0)
+    app = big_app(forty)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(app, pilot)
+        assert await until(pilot, lambda: app.lists_pending() is None)
+        app.neg.focus()
+        await pilot.press(*["down"] * 12, "space")  # a mark, the cursor on the next row
+        marked, under = set(app.neg.marked), app.neg.current.path
+        line = app.neg.line_of(app.neg.cursor) - int(app.neg.scroll_y)
+        rows = sorted(app.session.rows, key=lambda r: r.rel)
+        app.apply_predictions([(r.path, {RING: (i * 7 % 40) / 40}, None) for i, r in enumerate(rows)], "fake")
+        order = names(app.neg)
+        gate_threads: list = []
+        slow_split, gate = held(app.session.split, gate_threads)
+        monkeypatch.setattr(app.session, "split", slow_split)
+        app.idle_resort_s = 0  # the user rests
+        assert await until(pilot, lambda: gate_threads)
+        assert names(app.neg) == order and app.lists_pending() is not None  # in the worker, the lists as they are
+        await pilot.pause(0.3)
+        assert len(gate_threads) == 1  # not asked again at every tick while it runs
+        gate.set()
+        assert await until(pilot, lambda: app.lists_pending() is None and not app.order_stale())
+        key = sort_key("p", RING, False)
+        assert [key(r) for r in app.neg.rows] == sorted(key(r) for r in app.neg.rows) and names(app.neg) != order
+        assert app.neg.current.path == under and app.neg.marked == marked
+        assert app.neg.line_of(app.neg.cursor) - int(app.neg.scroll_y) == line  # the cursor's image on its line

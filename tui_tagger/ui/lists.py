@@ -33,6 +33,9 @@ from tui_tagger.ui.widgets.image_list import ImageList
 FULL_REBUILD = 5000  # more rows than this changing at once: one full rebuild is cheaper
 IDLE_RESORT_S = 3.0  # no key or click for this long: rows whose p changed move to their sorted places
 BACKGROUND_FROM = 50_000  # a folder of more rows than this is split and sorted in a worker thread
+# rows whose p changed that a big folder's re-sort moves in place; more go to the worker's rebuild: each move
+# shifts half a million references twice (a live head's 4000 new p at 1M held the UI thread 2.7 s)
+MOVE_IN_PLACE_BIG = 200
 _PATH = attrgetter("path")
 
 
@@ -225,8 +228,10 @@ class ListsMixin:
 
     def resort_lists(self) -> bool:
         """Rows whose p changed go to their places; the cursor's image stays on its line. True if one moved."""
-        if self._refresh_pending or len(self.pos.sorted.frozen) + len(self.neg.sorted.frozen) > FULL_REBUILD:
-            self.rebuild_lists()  # keeps the cursor's image on its line, too
+        moving = len(self.pos.sorted.frozen) + len(self.neg.sorted.frozen)
+        big = len(self.session.rows) > self.background_from
+        if self._refresh_pending or moving > (MOVE_IN_PLACE_BIG if big else FULL_REBUILD):
+            self.rebuild_lists()  # keeps the cursor's image on its line, too (a big folder's: in the worker)
             return True
         moved = [lst.resort() for lst in (self.pos, self.neg)]
         if any(moved):
@@ -238,6 +243,8 @@ class ListsMixin:
 
     def resort_if_idle(self) -> None:
         """After IDLE_RESORT_S without a key or a click, the lists catch up with their p."""
+        if self._split_view is not None:
+            return  # the rebuild on its way sorts every row
         if time.monotonic() - self._last_input >= self.idle_resort_s and (self.pos.sorted.frozen or self.neg.sorted.frozen):
             self.resort_lists()
 
