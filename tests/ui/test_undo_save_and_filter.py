@@ -79,3 +79,28 @@ async def test_a_tag_just_ticked_shows_human_as_its_source(folder):
         await pilot.pause(0.1)
         line = "".join(s.text for s in checklist.render_line(unticked - checklist.scroll_offset.y))
         assert line.startswith("[x] human"), line
+
+
+async def test_a_save_that_asks_about_a_clash_says_what_it_did_save(folder):
+    from tui_tagger.core.tagfile import TagFile
+
+    app = app_on(folder)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        app.sort = "name"
+        app.rebuild_lists()
+        await pilot.press("m", "m")  # img00, img01: Ring removed
+        tf = TagFile.read(folder / "img00.xml")  # another tool: a new tag on img00 (no clash) ...
+        tf.add("Beam Stop", source="human")
+        tf.save(fsync=False)
+        tf = TagFile.read(folder / "img01.xml")  # ... and Ring confirmed again on img01 (a clash)
+        tf.remove(RING)
+        tf.add(RING, source="human")
+        tf.save(fsync=False)
+        await pilot.press("s")
+        assert await until(pilot, lambda: isinstance(app.screen, ChoiceDialog))
+        text = app.screen.message
+        # img00 went to disk: said so, here or in a notice; one clashing file, in the singular
+        assert "Saved 1 tag file." in text or any("Saved 1 tag file" in n for n in notices(app)), text
+        assert "1 tag file was changed on disk" in text and "keep it unsaved?" in text, text
+        await pilot.press("escape")

@@ -48,10 +48,12 @@ class SavingMixin:
         self.stderr_lines.extend(errors)
         if left:
             lines = "\n".join(f"{printable(c.path)}: {printable(m)}" for c in left[:6] for m in c.messages[:2])
+            done = f"Saved {plural(saved, 'tag file')}. " if saved else ""  # the rest went to disk: say so
             self.push_screen(
                 ChoiceDialog(
-                    f"{len(left)} tag files were changed on disk in ways that clash with yours:\n{lines}\n"
-                    "Save the merge (nothing is dropped), or keep them unsaved?",
+                    f"{done}{plural(len(left), 'tag file was', 'tag files were')} changed on disk in ways that "
+                    f"clash with yours:\n{lines}\nSave the merge (nothing is dropped), or keep "
+                    f"{'it' if len(left) == 1 else 'them'} unsaved?",
                     [("merge", "Save merged"), ("keep", "Keep unsaved")], cancel="keep",
                 ),
                 lambda c: self.save(accept_merges=True, then_quit=then_quit) if c == "merge" else None,
