@@ -58,3 +58,24 @@ async def test_while_the_cursor_moves_the_title_follows_each_key_and_the_rest_of
         await pilot.pause()
         assert app.inspect.path == lst.current.path and ticks_follow()
         app.session.discard_journal()
+
+
+async def test_a_moving_cursor_has_the_thumbnails_of_the_rows_about_to_scroll_in_loaded(tmp_path):
+    """Down at the screen's last row: the next rows' thumbnails load before they show, so that a held key
+    draws them in its own repaint (not in one more when they arrive)."""
+    from tui_tagger.ui.widgets.image_list import PREFETCH_BANDS
+
+    app = app_on(make_folder(tmp_path / "f", n=40))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(app, pilot)
+        lst = max(app.pos, app.neg, key=lambda lst: len(lst.rows))
+        lst.focus()
+        await pilot.pause()
+        shown = (lst.scrollable_content_region.height // lst.row_h)  # whole rows on screen
+        for _ in range(shown):  # to the last row on screen, then one more: the list scrolls by one row
+            lst.action_line(1)
+        last = int(lst.scroll_y) // lst.row_h + shown - 1
+        ahead = [lst.rows[i].path for i in range(last + 1, last + 1 + PREFETCH_BANDS)]
+        assert await until(pilot, lambda: all(app.thumbs.peek(p) is not None for p in ahead))
+        assert int(lst.scroll_y) // lst.row_h + shown - 1 == last  # (not shown meanwhile)
+        app.session.discard_journal()

@@ -55,6 +55,11 @@ class ThumbLoader:
                 self._wake.notify()
         return None
 
+    def peek(self, ref: str) -> np.ndarray | None:
+        """The thumbnail if cached, else None (nothing is queued)."""
+        with self._lock:
+            return self._cache.get(ref)
+
     def take_fresh(self) -> set[str]:
         """The images whose thumbnails arrived since the last call (the rows to repaint)."""
         with self._lock:

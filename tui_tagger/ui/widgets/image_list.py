@@ -34,6 +34,7 @@ from tui_tagger.ui.widgets.kitty_placeholders import list_on_screen
 
 ROW_H = 3  # lines per row at the smallest zoom: name, source and p(tag), error
 THUMB_W = 6  # cells; the thumbnail is THUMB_W x 2*ROW_H pixels (square frames fill it)
+PREFETCH_BANDS = 2  # rows (grid: rows of cells) past the screen whose thumbnails a moving cursor asks for
 
 
 class ImageList(ScrollView, can_focus=True):
@@ -305,6 +306,8 @@ class ImageList(ScrollView, can_focus=True):
             for index in {old, new}:  # repaint only the two rows that changed
                 if index in shown:
                     self.refresh_lines(self.line_of(index), self.row_h)
+            if new != old:
+                self._prefetch(shown, new > old)
         else:
             self.refresh()
         msg = RowSelected(self, self.current.path if self.current else None)
@@ -312,6 +315,22 @@ class ImageList(ScrollView, can_focus=True):
             self.on_select(msg)
         else:
             self.post_message(msg)
+
+    def _prefetch(self, shown: range, down: bool) -> None:
+        """Ask for the thumbnails of the rows just off screen, where the cursor is heading: a held key scrolls
+        them in with their thumbnails drawn in its own repaint, instead of a second repaint when they arrive
+        (nearest last: the loader serves its newest requests first)."""
+        if self.thumbs is None:
+            return
+        ahead = PREFETCH_BANDS * self.cols
+        rows = self.rows
+        # (visible_range ends with a band past the last whole one: where the next rows start)
+        first = max(shown.stop - self.cols, shown.start)
+        wanted = (range(min(first + ahead, len(rows)) - 1, first - 1, -1) if down
+                  else range(max(shown.start - ahead, 0), shown.start))
+        get = self.thumbs.get
+        for i in wanted:
+            get(rows[i].path)
 
     # ---- scrolling: the top row is always whole (offsets at row boundaries) ----------------
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
@@ -575,6 +594,7 @@ class ListScrollBar(ScrollBar):
     the bar's segments, the line filters): tests/ui/test_list_paint.py compares them."""
 
     _lines: tuple = (None, None)  # (what the bar shows, its lines)
+    _finished: tuple = (None, {})  # (the bar's style, filters, background, columns): line by segment
 
     def render_lines(self, crop):
         bar = self.render()
@@ -588,11 +608,22 @@ class ListScrollBar(ScrollBar):
         key = (tuple(shows), crop, self.size, base)
         if self._lines[0] != key:
             filters, background = self.get_line_filters(), self.background_colors[1]
+            # a bar has a few kinds of line (track above, thumb, track below, the thumb's ends): each is
+            # finished once; a small list's thumb moves with every row, and 45 lines built anew cost ~2 ms
+            finished = self._finished if self._finished[0] == (base, tuple(filters), background, crop.column_span) \
+                else ((base, tuple(filters), background, crop.column_span), {})
+            self._finished = finished
+            made = finished[1]
             lines = []
             for seg in shows[crop.y:crop.bottom]:
-                strip = Strip([Segment(seg.text, base + seg.style)], seg.cell_length)
-                for line_filter in filters:
-                    strip = strip.apply_filter(line_filter, background)
-                lines.append(strip if crop.column_span == (0, width) else strip.crop(*crop.column_span))
+                strip = made.get(seg)
+                if strip is None:
+                    strip = Strip([Segment(seg.text, base + seg.style)], seg.cell_length)
+                    for line_filter in filters:
+                        strip = strip.apply_filter(line_filter, background)
+                    if crop.column_span != (0, width):
+                        strip = strip.crop(*crop.column_span)
+                    made[seg] = strip
+                lines.append(strip)
             self._lines = (key, lines)
         return self._lines[1]

@@ -7,6 +7,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.geometry import Region
 from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Static
@@ -174,6 +175,12 @@ class InspectTitle(Widget):
     def __init__(self, **kw) -> None:
         super().__init__(**kw)
         self._shown = ("", False)  # (text, bold)
+        self._line: tuple = (None, None)  # (what it shows, its finished strip)
+        self._styles: tuple | None = None  # (rich style, background): a refresh drops Textual's copy
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._line, self._styles = (None, None), None  # a theme or style change: the old colours go
 
     def show(self, text: str, bold: bool = True) -> None:
         if (text, bold) != self._shown:
@@ -185,9 +192,29 @@ class InspectTitle(Widget):
         text, bold = self._shown
         return Text(text, style="bold" if bold else "")
 
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """The line finished here, as Textual's line cache would finish it (the app's line filters; no
+        border or padding to draw): Widget.render_lines gathers the widget's styles each time (~0.2 ms a key)."""
+        filters = self.get_line_filters()
+        key = (self._shown, self.size, tuple(filters))
+        if self._line[0] != key:
+            strip, background = self.render_line(0), self._style_pair()[1]
+            for line_filter in filters:
+                strip = strip.apply_filter(line_filter, background)
+            self._line = (key, strip)
+        line = self._line[1]
+        if crop.column_span != (0, self.size.width):
+            line = line.crop(*crop.column_span)
+        return [line if y == 0 else Strip.blank(crop.width) for y in crop.line_range]
+
+    def _style_pair(self) -> tuple:
+        if self._styles is None:
+            self._styles = (self.rich_style, self.background_colors[1])
+        return self._styles
+
     def render_line(self, y: int) -> Strip:
         # as a Static draws it: the text's offset for mouse selection, the rest of the line in the background
-        base, width = self.rich_style, self.size.width
+        base, width = self._style_pair()[0], self.size.width
         pad = Style.from_color(None, base.bgcolor)
         text, bold = self._shown
         if y or not text:

@@ -65,9 +65,11 @@ def render_partial_update(self):
         chops[y] = dict.fromkeys(cut_set[:-1])
         open_cuts[y] = [x for x, end in zip(cut_set, cut_set[1:])
                         if any(x <= x2 and end > x1 for x1, x2 in line_spans)]
-    changed = sorted(by_line)
+    changed = sorted(y for y, still_open in open_cuts.items() if still_open)  # lines with a piece missing
     intersection = Region.intersection
     for widget, (region, clip) in self.visible_widgets.items():  # front to back: the first strip at a cut wins
+        if not changed:
+            break
         render = intersection(region, clip)
         left, right, top, bottom = render.x, render.right, render.y, render.bottom
         lines = [y for y in changed[bisect_left(changed, top):bisect_left(changed, bottom)]
@@ -97,6 +99,8 @@ def render_partial_update(self):
                         i = bisect_left(still_open, cut)
                         if i < len(still_open) and still_open[i] == cut:
                             del still_open[i]
+                if not still_open:  # every piece of the line is in: the widgets behind need not be asked
+                    del changed[bisect_left(changed, y)]
     return ChopsUpdate(chops, spans, [cut_set[1:] for cut_set in cuts])
 
 
