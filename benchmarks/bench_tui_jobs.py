@@ -152,7 +152,7 @@ async def long_jobs(app, pilot, clock, timeout: float = 180.0) -> None:
     pressed = []
     await job("t -> tag picker with counts", lambda: (pressed.append(time.perf_counter()),
                                                       app.post_message(events.Key("t", "t"))), picker_counted, keys=False)
-    print(f"   the picker on screen after {(opened[0] - pressed[0]) * 1000:.0f} ms" if opened else "   no picker")
+    print(f"   the picker pushed after {(opened[0] - pressed[0]) * 1000:.0f} ms (its first paint follows)" if opened else "   no picker")
     app.screen.dismiss(None)
     app.pos.focus()
     for needle, want in (("frame_1", "match"), ("no-such-name", "none"), ("", "all")):
