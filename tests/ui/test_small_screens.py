@@ -256,3 +256,17 @@ async def test_the_palette_finds_the_zoom_keys_by_that_word(folder):
         await ready(app, pilot)
         found = [c.help for c in app.get_system_commands(app.screen) if "zoom" in c.title.lower()]
         assert "key: +, =" in found and "key: -" in found, found  # "zoom" found nothing in tmux
+
+
+async def test_a_terminal_shrunk_while_a_dialog_is_open_lays_the_main_screen_out_narrow(folder):
+    app = app_on(folder)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(app, pilot)
+        await open_dialog(app, pilot, "P")
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause(0.2)
+        await pilot.press("escape")
+        assert await until(pilot, lambda: app.screen is app.screen_stack[0])
+        # the lists fill the screen, not three squeezed panes (the classes went to the dialog before)
+        assert app.screen.has_class("-narrow") and app.screen.has_class("-footer-2")
+        assert app.inspect.size.width == 0 and app.pos.size.width > 30

@@ -156,11 +156,12 @@ class TaggerApp(ScanMixin, ListsMixin, ViewMixin, CorrectionsMixin, RenderingMix
         self._layout(event.size.width)
 
     def _layout(self, width: int) -> None:
-        self.screen.set_class(width < NARROW, "-narrow")
+        main = self.screen_stack[0] if self.screen_stack else self.screen  # not a dialog open on top of it
+        main.set_class(width < NARROW, "-narrow")
         two = width < FOOTER_ONE_LINE
-        if two != self.screen.has_class("-footer-2"):
-            self.screen.set_class(two, "-footer-2")
-            for footer in self.screen.query(KeyFooter):
+        if two != main.has_class("-footer-2"):
+            main.set_class(two, "-footer-2")
+            for footer in main.query(KeyFooter):
                 footer.refresh(recompose=True)
 
     def action_help(self) -> None:
