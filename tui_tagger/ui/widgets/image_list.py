@@ -307,7 +307,7 @@ class ImageList(ScrollView, can_focus=True):
                 if index in shown:
                     self.refresh_lines(self.line_of(index), self.row_h)
             if new != old:
-                self._prefetch(shown, new > old)
+                self._prefetch(shown, new > old, abs(new - old))
         else:
             self.refresh()
         msg = RowSelected(self, self.current.path if self.current else None)
@@ -316,13 +316,14 @@ class ImageList(ScrollView, can_focus=True):
         else:
             self.post_message(msg)
 
-    def _prefetch(self, shown: range, down: bool) -> None:
-        """Ask for the thumbnails of the rows just off screen, where the cursor is heading: a held key scrolls
-        them in with their thumbnails drawn in its own repaint, instead of a second repaint when they arrive
-        (nearest last: the loader serves its newest requests first)."""
+    def _prefetch(self, shown: range, down: bool, step: int) -> None:
+        """Ask for the thumbnails of the rows just off screen where the cursor is heading, as far as its move
+        went (a page for PageDown): a held key scrolls them in with their thumbnails drawn in its own repaint,
+        instead of one more repaint when they arrive (nearest last: the loader serves its newest requests
+        first)."""
         if self.thumbs is None:
             return
-        ahead = PREFETCH_BANDS * self.cols
+        ahead = max(PREFETCH_BANDS * self.cols, step)
         rows = self.rows
         # (visible_range ends with a band past the last whole one: where the next rows start)
         first = max(shown.stop - self.cols, shown.start)

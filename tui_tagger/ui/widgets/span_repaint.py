@@ -5,7 +5,8 @@ one whole: the cursor's row in a list plus the inspect pane's title plus the sta
 whole screen, so every key repaints ~12 widgets x 46 lines (~5 ms at 160x48 on a 2-core VM). Here a widget
 is asked only for the lines where a changed span crosses its columns, and widgets no span crosses are left
 alone. What reaches the terminal is the same: the changed spans, each filled from the topmost widget there
-(tests/ui/test_span_repaint.py compares the bytes with Textual's own update).
+(tests/ui/test_span_repaint.py compares the bytes with Textual's own update, less the cursor moves Textual
+sends with nothing drawn after them).
 
 Textual 8's compositor internals (``_dirty_regions``, ``cuts``, ``visible_widgets``, ``ChopsUpdate``); where
 they are not there, Textual's own update runs.
@@ -13,7 +14,7 @@ they are not there, Textual's own update runs.
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from types import MethodType
 
 from textual.geometry import Region
@@ -57,14 +58,19 @@ def render_partial_update(self):
         by_line.setdefault(y, []).append((x1, x2))
     cuts = self.cuts
     chops: list = [None] * len(cuts)  # ChopsUpdate reads the lines of the spans only
-    # per changed line, the cuts whose piece the terminal gets (ChopsUpdate skips a piece only where
-    # x > x2 or end <= x1) and no widget has filled yet
+    # per changed line, the cuts whose piece overlaps a span and no widget has filled yet (a piece that starts
+    # where a span ends is left out: Textual's own update sends a bare cursor move for it, and nothing else)
     open_cuts: dict[int, list[int]] = {}  # sorted
     for y, line_spans in by_line.items():
         cut_set = cuts[y]
         chops[y] = dict.fromkeys(cut_set[:-1])
-        open_cuts[y] = [x for x, end in zip(cut_set, cut_set[1:])
-                        if any(x <= x2 and end > x1 for x1, x2 in line_spans)]
+        starts = cut_set[:-1]
+        if len(line_spans) == 1:  # (the usual case) the pieces from the one holding x1 to the one before x2
+            x1, x2 = line_spans[0]
+            open_cuts[y] = starts[max(bisect_right(starts, x1) - 1, 0):bisect_left(starts, x2)]
+        else:
+            open_cuts[y] = [x for x, end in zip(starts, cut_set[1:])
+                            if any(x < x2 and end > x1 for x1, x2 in line_spans)]
     changed = sorted(y for y, still_open in open_cuts.items() if still_open)  # lines with a piece missing
     intersection = Region.intersection
     for widget, (region, clip) in self.visible_widgets.items():  # front to back: the first strip at a cut wins
