@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from tui_tagger.learn.heads import DEFAULT_C, _sigmoid, fit_scores
+from tui_tagger.learn.heads import _sigmoid, fit_scores
 from tui_tagger.learn.suggest import suggest
 
 RANDOM_REPEATS = 5  # random choice is noisy: its figures are the mean over this many orders
 
 
-def _score(Z: np.ndarray, truth: np.ndarray, labelled: np.ndarray, C: float, prior=None) -> tuple[float, float]:
+def _score(Z: np.ndarray, truth: np.ndarray, labelled: np.ndarray, C: float | None, prior=None) -> tuple[float, float]:
     """(accuracy, AP) on the unlabelled images of a head fitted on the labelled ones (from ``prior``)."""
     from sklearn.metrics import average_precision_score
 
@@ -32,7 +32,7 @@ def _score(Z: np.ndarray, truth: np.ndarray, labelled: np.ndarray, C: float, pri
 
 
 def learning_curve(Z: np.ndarray, truth: np.ndarray, step: int = 5, max_labels: int = 50, seed: int = 0,
-                   C: float = DEFAULT_C, repeats: int = RANDOM_REPEATS, prior=None) -> list[dict]:
+                   C: float | None = None, repeats: int = RANDOM_REPEATS, prior=None) -> list[dict]:
     """Points {"labels", "accuracy", "ap", "random_accuracy", "random_ap"} for 0 < labels <= max_labels.
     ``prior``: the head every fit starts from (``heads.tag_embedding``; ``Z`` is then that embedding's)."""
     Z = np.asarray(Z, dtype=np.float64)
