@@ -323,7 +323,7 @@ class ImageList(ScrollView, can_focus=True):
         first)."""
         if self.thumbs is None:
             return
-        ahead = max(PREFETCH_BANDS * self.cols, step)
+        ahead = max(PREFETCH_BANDS * self.cols, min(step, len(shown)))  # (a jump: a screen's worth at most)
         rows = self.rows
         # (visible_range ends with a band past the last whole one: where the next rows start)
         first = max(shown.stop - self.cols, shown.start)
