@@ -270,3 +270,26 @@ async def test_a_terminal_shrunk_while_a_dialog_is_open_lays_the_main_screen_out
         # the lists fill the screen, not three squeezed panes (the classes went to the dialog before)
         assert app.screen.has_class("-narrow") and app.screen.has_class("-footer-2")
         assert app.inspect.size.width == 0 and app.pos.size.width > 30
+
+
+async def test_the_grid_keeps_p_and_the_frame_number_of_a_long_name(tmp_path):
+    folder = make_folder(tmp_path / "long", n=3, tagged={"img00": [RING]})
+    (folder / "img01.tif").rename(folder / f"{LONG}.tif")
+    app = app_on(folder, thumbnails=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        row = next(r for r in app.neg.rows if r.name.startswith("a_very"))
+        app.apply_predictions([(row.path, {RING: 0.37}, None)], "model")  # as p's results arrive
+        await pilot.press("tab", "v", "plus", "plus")  # cells of 24-cell thumbnails
+        lst = app.neg
+        assert lst.grid and lst.thumb_w == 24
+        at = lst.rows.index(row)
+        line = text_of(lst.render_line(lst.thumb_h + (at // lst.cols) * lst.row_h))
+        cell = line[(at % lst.cols) * (len(line) // lst.cols):][:len(line) // lst.cols]
+        # its p, the start of its name and its frame number, cut in the middle (it lost the p before)
+        assert "0.37 a" in cell and "…" in cell and "000123.tif" in cell, cell
+        await pilot.press("minus", "minus", "v")
+
+
+def text_of(strip) -> str:
+    return "".join(seg.text for seg in strip)

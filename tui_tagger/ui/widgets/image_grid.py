@@ -3,24 +3,25 @@
 only the painting and the geometry (``ImageList.cols``, ``row_h``, ``cell_w``) differ.
 
 A band of the sheet is ``thumb_h`` lines of thumbnails and one line under each: a mark (``●``), p(tag) and
-the end of the name (where frame numbers are).
+the name, cut in the middle (its end holds the frame number).
 """
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from textual.strip import Strip
 
-ELLIPSIS = "…"
+from tui_tagger.ui.fit import middle_ellipsis
 
 
-def tail(text: str, width: int) -> str:
-    """``text`` in ``width`` cells, its end kept (``…0042.tif``)."""
+def fit(p: str, name: str, width: int) -> str:
+    """``p`` and ``name`` in exactly ``width`` cells, the name cut in the middle: the p whole and the frame
+    number at the name's end both stay (``0.37 a_ve…000123.tif``; a cut at the start lost the p)."""
     if width <= 0:
         return ""
-    if len(text) <= width:
-        return text.ljust(width)
-    return ELLIPSIS + text[len(text) - width + 1:] if width > 1 else ELLIPSIS
+    text = middle_ellipsis(p + middle_ellipsis(name, max(width - cell_len(p), 1), tail=0.75), width)
+    return text + " " * (width - cell_len(text))
 
 
 def cell_width(lst, width: int) -> int:
@@ -46,11 +47,11 @@ def _cell_segments(lst, index: int, line: int, cw: int) -> list[Segment]:
     marked = row.path in lst.marked
     state = (2 + lst.has_focus) if index == lst.cursor else int(marked)
     arr = lst.thumbs.get(row.path) if lst.thumbs is not None else None
-    text = ""
+    p_text = name = ""
     if line == lst.thumb_h:
         p = row.predictions.get(lst.session.tag)
-        text = (f"{p:.2f} " if p is not None else "") + row.name
-    key = ("grid", row.path, line, state, marked, id(arr), text, bool(row.error), cw, lst.thumb_w)
+        p_text, name = (f"{p:.2f} " if p is not None else ""), row.name
+    key = ("grid", row.path, line, state, marked, id(arr), p_text, name, bool(row.error), cw, lst.thumb_w)
     cached = lst._strips.get(key)
     if cached is not None:
         return cached
@@ -65,7 +66,7 @@ def _cell_segments(lst, index: int, line: int, cw: int) -> list[Segment]:
         segs = [Segment(" " * left, base), *lst._thumb_segments(row, arr, line, base), Segment(" " * right, base)]
     else:
         style = base + lst._style("image-list--error") if row.error else base
-        segs = [Segment("●" if marked else " ", base), Segment(tail(text, cw - 2), style), Segment(" ", base)]
+        segs = [Segment("●" if marked else " ", base), Segment(fit(p_text, name, cw - 2), style), Segment(" ", base)]
     if len(lst._strips) > 4000:
         lst._strips.clear()
     lst._strips[key] = segs
