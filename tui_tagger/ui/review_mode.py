@@ -60,10 +60,11 @@ class ReviewMixin:
     def review_worker(self, mode: str, tag: str, session, head, model) -> None:
         decoding.yield_to_ui()  # this thread at a lower priority: the keys first
         try:
-            rows = []
-            for _ in range(3):  # the UI thread changes rows meanwhile (a rescan): a pick that trips on it again
+            rows, labels = [], {}
+            for _ in range(3):  # the UI thread changes rows and corrections meanwhile: a pass that trips on it again
                 try:
                     rows = pick_images(session)
+                    labels = session.labels(tag, [r.path for r in rows])  # as they are now: corrections meanwhile count
                     break
                 except (RuntimeError, IndexError, KeyError):
                     continue
@@ -71,7 +72,6 @@ class ReviewMixin:
                 self.post_message(ReviewFound(mode, tag, None, None, "Review needs a tag and at least 4 readable images."))
                 return
             items = [(r.path, r.size, r.mtime_ns) for r in rows]
-            labels = session.labels(tag, [r.path for r in rows])  # as they are now: corrections meanwhile count
             if head is None or not head.ready:
                 head = load_head(items, model=model)
             found, outliers = head.review(labels, outliers=outlier_count(len(items)))
