@@ -17,7 +17,8 @@ from tui_tagger.ui import backend, decoding
 from tui_tagger.ui.messages import ImageFailed, ImageRendered, InspectResized
 from tui_tagger.ui.screens.dialogs import PromptDialog
 
-REST_S = 0.07  # a cursor still this long gets its details and image (a held key repeats every 30-40 ms)
+REST_S = 0.1  # a cursor still this long gets its details and image (a held key repeats every 30-40 ms, at
+# the slow end of the usual settings every ~90 ms: a repeat still counts as moving)
 
 
 class RenderingMixin:
