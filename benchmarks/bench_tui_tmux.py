@@ -158,9 +158,11 @@ def run_once(label: str, tree: Path, folder: Path, cache: Path, config: Path, ar
         out["cpu Down"], cpu = [(pane.ui_cpu() - cpu) / args.downs], pane.ui_cpu()
         screen = pane.screen()
         loading, predicting = "thumbnails…" in screen, "predicting" in screen
-        # down and back up: a short list's end would leave keys with nothing to show
+        # up (the Downs left the cursor --downs rows from the top), then back down: a list's end would leave
+        # keys with nothing to show (each then waits for the next key's title; PageDown first ran into the end of
+        # a 192-row list)
         half = args.pages // 2
-        out["PageDown"] = measure(pane, ["PageDown"] * half + ["PageUp"] * half, args.page_ms / 1000)
+        out["PageDown"] = measure(pane, ["PageUp"] * half + ["PageDown"] * half, args.page_ms / 1000)
         out["cpu PageDown"] = [(pane.ui_cpu() - cpu) / max(2 * half, 1)]
         screen = pane.screen()
         out["loading"] = loading or "thumbnails…" in screen
@@ -194,7 +196,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--real", type=Path, action="append", default=[], metavar="DIR", help="a folder of real frames")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--downs", type=int, default=140)
-    ap.add_argument("--pages", type=int, default=16, help="PageDown then PageUp, half each")
+    ap.add_argument("--pages", type=int, default=16, help="PageUp then PageDown, half each")
     ap.add_argument("--down-ms", type=float, default=40.0)
     ap.add_argument("--page-ms", type=float, default=80.0)
     ap.add_argument("--settle", type=float, default=0.5, help="seconds after the first screen before the keys")
