@@ -12,11 +12,13 @@ fresh cache): the first screen, the whole folder loaded, the change check done, 
 key-press-to-repaint), a move (then Down held 1.5 s: the live head picks its images in a worker), a tag change
 (its time on the UI thread, until the new lists land, and Down held meanwhile), and the peak RSS (VmHWM)
 after each; nothing in the folder changes (the move is journalled, then discarded).
+`--keys DIR`: the UI thread's CPU per key (Down, PageUp, PageDown) on DIR, warm, while thumbnails load.
 `--jobs` (with --data): then r, t and / (bench_tui_jobs.py). `-v`: print slow keys; `BENCH_PROFILE=1`: a cProfile of the move key path.
 
     python benchmarks/bench_tui.py            # BENCH_N=20000 python benchmarks/bench_tui.py
     python benchmarks/bench_tui.py --fake 100000
     TUI_TAGGER_CACHE_DIR=/tmp/c python benchmarks/bench_tui.py --data /tmp/d1m
+    TUI_TAGGER_CACHE_DIR=/tmp/c python benchmarks/bench_tui.py --keys /tmp/real-1024
 """
 
 from __future__ import annotations
@@ -314,6 +316,44 @@ async def _existing_folder(root: Path) -> None:
     print(f"peak RSS over open + Down + m + tag change: {vm_hwm():.0f} MB")
 
 
+async def key_cpu(root: Path) -> None:
+    """The UI thread's CPU time per key (what a key costs the app, less sensitive to the machine's load than its
+    latency): ``root`` opened warm (the index of the cache in force, filled once), the thumbnails' cache
+    emptied, then Down every 40 ms x 140, PageUp / PageDown every 80 ms x 8 each (as bench_tui_tmux.py sends
+    them), thumbnails loading meanwhile. Keys go in as the terminal driver sends them."""
+    from textual import events
+
+    from tui_tagger.config import cache_dir
+    from tui_tagger.core.catalog import Catalog
+
+    cat = Catalog(root)
+    if not cat.db.count_files("format IS NOT NULL"):
+        cat.update()
+    cat.close()
+    shutil.rmtree(cache_dir() / "thumbs", ignore_errors=True)
+
+    async def send(app, key: str, n: int, every: float) -> float:
+        t0 = time.thread_time()  # this (the UI) thread's CPU
+        for _ in range(n):
+            t = time.perf_counter()
+            app.post_message(events.Key(key, None))
+            await asyncio.sleep(max(0.0, every - (time.perf_counter() - t)))
+        return (time.thread_time() - t0) / n * 1000
+
+    app = TaggerApp(root, graphics="halfcell")
+    async with app.run_test(size=(160, 48)):
+        while app.scanning or getattr(app, "loading", 0):
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)
+        lst = app.active_list()
+        down = await send(app, "down", 140, 0.04)
+        up = await send(app, "pageup", 8, 0.08)
+        page = await send(app, "pagedown", 8, 0.08)
+        print(f"UI-thread CPU per key: Down {down:.1f} ms, PageUp {up:.1f} ms, PageDown {page:.1f} ms "
+              f"({len(lst.rows):,} rows listed; load {os.getloadavg()[0]:.1f}, {os.cpu_count()} cores)")
+        app.session.discard_journal()
+
+
 async def real_folder(n: int) -> None:
     sys.path.insert(0, str(Path(__file__).parent))
     from bench_index import build
@@ -368,7 +408,9 @@ if __name__ == "__main__":
         import bench_tui_tmux
 
         sys.exit(bench_tui_tmux.main([a for a in sys.argv[1:] if a != "--tmux"]))
-    if "--data" in sys.argv:
+    if "--keys" in sys.argv:
+        asyncio.run(key_cpu(Path(sys.argv[sys.argv.index("--keys") + 1])))
+    elif "--data" in sys.argv:
         asyncio.run(existing_folder(Path(sys.argv[sys.argv.index("--data") + 1])))
     elif "--fake" in sys.argv:
         asyncio.run(fake_session(next((int(a) for a in sys.argv[1:] if a.isdigit()), 100_000)))
