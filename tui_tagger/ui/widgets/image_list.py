@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from rich.cells import cell_len
 from rich.color import Color as RichColor
 from rich.segment import Segment
 from rich.style import Style
@@ -528,10 +529,10 @@ class ImageList(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
         index, line = divmod(y + int(self.scroll_y), self.row_h)
-        if self.grid:
-            return grid_line(self, index, line, width)
+        if self.grid:  # (an empty list's first line: its hint; tested in this order, a list's lines cost nothing)
+            return grid_line(self, index, line, width) if y or self.sorted.rows else self._empty_line(width)
         if index >= len(self.rows):
-            return Strip.blank(width, self._style("base"))
+            return Strip.blank(width, self._style("base")) if y or self.rows else self._empty_line(width)
         row = self.rows[index]
         marked = row.path in self.marked
         state = ((2 + self.has_focus) if index == self.cursor else int(marked), marked)
@@ -553,6 +554,30 @@ class ImageList(ScrollView, can_focus=True):
                 self._strips.clear()
             self._strips[key] = strip
         return strip
+
+    def _empty_line(self, width: int) -> Strip:
+        """An empty list's first line, dim: why it is empty and what to do (a blank pane said nothing). The
+        longest wording that fits the width."""
+        app, tag, positive = self.app, printable(self.session.tag), self.id == "pos"
+        if getattr(app, "scanning", False):
+            hints = ["reading the folder…"]
+        elif not self.session.rows:
+            hints = ["no images in this folder"]
+        elif positive and not tag:
+            hints = ["no tag chosen — t picks one", "t picks a tag"]
+        elif getattr(app, "filter_text", ""):
+            hints = [f"no images {'with' if positive else 'without'} {tag} match the filter — / then Enter clears it",
+                     "none match the filter — / then Enter clears it", "none match — / then Enter clears it",
+                     "none match — / Enter clears"]
+        elif positive:
+            hints = [f"no images with {tag} — p predicts, m in Negative moves one here",
+                     f"no images with {tag} — p predicts", "none yet — p predicts"]
+        else:
+            hints = [f"every image has {tag} — m in Positive moves one here", f"every image has {tag}",
+                     "every image has the tag"]
+        text = next((h for h in hints if cell_len(h) < width), hints[-1])
+        base = self._style("base")
+        return Strip([Segment(" " + text, base + self._style("image-list--dim"))]).crop_extend(0, width, base)
 
     def _render_row_line(self, row, line: int, state: tuple, arr, text: str, width: int) -> Strip:
         base = self._style("base")

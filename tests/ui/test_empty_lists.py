@@ -1,0 +1,38 @@
+"""Pilot tests: an empty list says why it is empty and what to do, on its first line (a blank pane said
+nothing)."""
+
+from __future__ import annotations
+
+from support import app_on, ready, until
+
+
+def first_line(lst) -> str:
+    return "".join(seg.text for seg in lst.render_line(0))
+
+
+async def test_a_tag_with_no_positives_says_p_predicts(folder):
+    app = app_on(folder, tag="Beam Stop")  # no image has it
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(app, pilot)
+        assert not app.pos.rows and app.neg.rows
+        assert "no images with Beam Stop — p predicts" in first_line(app.pos)
+        assert "img" in first_line(app.neg)  # a list with rows shows its first row there, no hint
+    narrow = app_on(folder, tag="Beam Stop")
+    async with narrow.run_test(size=(80, 24)) as pilot:
+        await ready(narrow, pilot)
+        line = first_line(narrow.pos).rstrip()
+        assert "p predicts" in line and "…" not in line  # a shorter wording, whole, in a narrow list
+
+
+async def test_a_filter_matching_nothing_in_a_list_says_how_to_clear_it(folder):
+    app = app_on(folder)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(app, pilot)
+        await pilot.press("slash", *"img02", "enter")  # img02 has TSAXS only: Negative
+        assert await until(pilot, lambda: app.filter_text == "img02" and not app.pos.rows)
+        assert "none match the filter — / then Enter clears it" in first_line(app.pos)
+        await pilot.press("v")  # the grid view says it too
+        assert "/ then Enter clears it" in first_line(app.pos)
+        await pilot.press("v", "slash", "enter")
+        assert await until(pilot, lambda: app.filter_text == "" and app.pos.rows)
+        assert "clears" not in first_line(app.pos) and "img0" in first_line(app.pos)
