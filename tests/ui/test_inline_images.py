@@ -168,6 +168,32 @@ async def test_zoomed_rows_and_the_grid_paint_images_that_never_outlive_their_ro
         app.session.discard_journal()
 
 
+@pytest.mark.parametrize("protocol", ["sixel", "iterm2"])
+async def test_a_cursor_move_leaves_the_images_in_place_and_sends_none(forty, protocol):
+    app = TaggerApp(forty, tag=RING, graphics=protocol)
+    out = capture(app)
+    term = Terminal((160, 48), app.placeholders.cell)
+    escape = SIXEL if protocol == "sixel" else ITERM
+    async with app.run_test(size=(160, 48)) as pilot:
+        await pilot.press("plus")
+        await settled(app, pilot, term, out)
+        want = expected(app)
+        assert want and {xy: e for xy, e in term.images().items() if xy in want} == want
+        app.pos.focus()
+        for _ in range(3):  # the cursor moves over rows on screen: their lines are written, not their images
+            await pilot.press("down")
+            await pilot.pause(0.3)
+            written = "".join(out)
+            assert written and not escape.search(written)
+            await settled(app, pilot, term, out)
+            assert {xy: e for xy, e in term.images().items() if xy in in_lists(app, term.images())} == want
+        await pilot.press("pagedown")  # a scroll: every image sent again, at its new cells
+        await settled(app, pilot, term, out)
+        want = expected(app)
+        assert {xy: e for xy, e in term.images().items() if xy in in_lists(app, term.images())} == want
+        app.session.discard_journal()
+
+
 async def test_a_dialog_over_the_lists_leaves_no_image_and_they_come_back_when_it_closes(forty):
     app = TaggerApp(forty, tag=RING, graphics="sixel")
     out = capture(app)

@@ -15,9 +15,11 @@ cells once its colour filter has dropped the segment's control flag). So a thumb
   image whose row scrolled away is overwritten by the text now there. An image is painted only when all its
   cells are inside its list, nothing (a toast) lies over them and the list's screen is the one on top.
 
-A scroll rewrites the whole list, so every image on it is painted again (130-490 KB a screen at 160 x 48):
-while scrolls follow one another within ``REST_S`` (a key held), the half blocks stay and the images come
-once the list rests, as the inspect pane's image does.
+A frame that writes over an image it leaves in place (a cursor move repaints its row's line, the same
+thumbnail at the same cells) has those cells taken out of it: the image stays and is not sent again. Neither
+protocol can move an image, so a scroll paints every image on the list again (130-490 KB a screen at
+160 x 48): while scrolls follow one another within ``REST_S`` (a key held), the half blocks stay and the
+images come once the list rests, as the inspect pane's image does.
 
 Encoding (a few ms a thumbnail: Sixel in Python, a PNG for iTerm2) runs in the decoding worker processes,
 asked for by one thread of this module; the escapes are kept per (thumbnail array, cells), so a repaint only
@@ -80,6 +82,8 @@ class InlineImages:
         self._timer = None  # repaints the lists once they rest (``_rest_then_paint``)
         self._last_burst = 0.0  # when a frame last had more than BURST images to paint
         self.painted = 0  # images painted (figures for benchmarks and tests)
+        self.bytes_sent = 0  # their escapes' bytes
+        self._shown: dict[Region, object] = {}  # the images on the terminal now: cells -> thumbnail array
         self.encoded = 0
 
     # ---- Placeholders' interface: what the lists call --------------------------------------------
@@ -151,11 +155,15 @@ class InlineImages:
 
     def after_frame(self, screen, update) -> str:
         """The escapes painting the images whose cells ``update`` (a Textual compositor update of
-        ``screen``) writes: '' when there are none."""
+        ``screen``) writes: '' when there are none. An image already on the terminal at the same cells (a
+        cursor move repaints its row's line) stays: its cells are left out of a partial update instead."""
         spans = _spans(update)
         if not spans:
             return ""
-        out = []
+        shown, kept, out = self._shown, set(), []
+        partial = _cuttable(update)
+        if not partial:
+            shown.clear()  # a full frame writes every cell: no image outlives it
         for lst in self._lists:
             if not lst.is_attached or lst.screen is not screen or not screen.is_current:
                 continue  # under a dialog, or a screen not shown: the half blocks stay
@@ -163,19 +171,29 @@ class InlineImages:
             if not any(area.y <= y < area.bottom and x1 < area.right and x2 > area.x for y, x1, x2 in spans):
                 continue  # a frame elsewhere (the status bar, the inspect pane)
             for arr, rect, path in self.rects(lst):
-                if not any(rect.y <= y < rect.bottom and x1 < rect.right and x2 > rect.x for y, x1, x2 in spans):
+                if not _crosses(rect, spans):
+                    continue
+                if partial and shown.get(rect) is arr and _leave_out(update, rect):
+                    kept.add(rect)  # the same image at the same cells, not written over: nothing to send
                     continue
                 escape = self._escape(arr, rect.width, rect.height, lst, path)
                 if escape is not None:
-                    out.append(move_to(rect.x, rect.y) + escape)
+                    out.append((rect, arr, move_to(rect.x, rect.y) + escape))
+        for rect in [r for r in shown if r not in kept and _crosses(r, spans)]:
+            del shown[rect]  # text written over it: that image is gone
         if len(out) > BURST:  # a scroll: while frames keep coming (a key held) the half blocks stay
             now = time.monotonic()
             moving, self._last_burst = now - self._last_burst < REST_S, now
             if moving:
                 self._rest_then_paint()
                 return ""
+        for rect, arr, _ in out:
+            for other in [r for r in shown if r.overlaps(rect)]:
+                del shown[other]  # painted over
+            shown[rect] = arr
         self.painted += len(out)
-        return "".join(out)
+        self.bytes_sent += sum(len(escape) for _, _, escape in out)
+        return "".join(escape for _, _, escape in out)
 
     def _rest_then_paint(self) -> None:
         """Repaint the lists REST_S after the last scroll (their images come with that frame)."""
@@ -256,6 +274,50 @@ class InlineImages:
             thumbs = lst.thumbs
             if thumbs is not None:
                 thumbs.mark_fresh(path)  # the row repaints (ThumbsReady), and this frame paints its image
+
+
+def _crosses(rect, spans) -> bool:
+    return any(rect.y <= y < rect.bottom and x1 < rect.right and x2 > rect.x for y, x1, x2 in spans)
+
+
+def _cuttable(update) -> bool:
+    """A partial update (Textual's ChopsUpdate: per line, pieces of strips by their first cell)."""
+    return all(hasattr(update, name) for name in ("chops", "chop_ends", "spans"))
+
+
+def _leave_out(update, rect) -> bool:
+    """Take ``rect``'s cells out of ``update``'s lines, so the terminal keeps what is there (an image); False,
+    with ``update`` as it was, where a line's piece does not hold them whole."""
+    chops, ends = update.chops, update.chop_ends
+    cuts = {}
+    for y in range(rect.y, rect.bottom):
+        line = chops[y] if y < len(chops) else None
+        if not line:
+            continue  # a line the update does not write
+        for end, (x, strip) in zip(ends[y], line.items()):
+            if strip is not None and x <= rect.x and rect.right <= end:
+                cuts[y] = (x, end)
+                break
+        else:
+            return False
+    if not cuts:
+        return True
+    chops, ends = update.chops, update.chop_ends = list(chops), list(ends)  # (not the compositor's own lists)
+    for y, (x0, _) in cuts.items():
+        line, line_ends = {}, []
+        for end, (x, strip) in zip(ends[y], chops[y].items()):
+            if x != x0:
+                line[x] = strip
+                line_ends.append(end)
+                continue
+            if rect.x > x:  # the piece before the image's cells, and the one after
+                line[x] = strip.crop(0, rect.x - x)
+                line_ends.append(rect.x)
+            if rect.right < end:
+                line[rect.right] = strip.crop(rect.right - x, end - x)
+                line_ends.append(end)
+        chops[y], ends[y] = line, line_ends
+    return True
 
 
 def _spans(update) -> list[tuple[int, int, int]]:
