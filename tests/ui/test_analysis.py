@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
-from textual.widgets import OptionList, Static, TabbedContent
+from textual.widgets import Footer, OptionList, Static, TabbedContent
 from textual_plotext import PlotextPlot
 from support import make_folder, ready, until
 
@@ -123,6 +123,27 @@ async def test_performance_worst_first_and_embedding_colours(tagged):
         assert not isinstance(app.screen, AnalysisScreen)
 
 
+async def test_the_footer_shows_each_tabs_own_keys(tagged):
+    from textual.widgets._footer import FooterKey
+
+    app = TaggerApp(tagged, tag="A", graphics="none", thumbnails=False)
+    async with app.run_test(size=(140, 44)) as pilot:
+        await ready(app, pilot)
+        screen = await _open(app, pilot)
+
+        async def footer_keys() -> set[str]:
+            await pilot.pause(0.2)
+            return {k.key for k in screen.query_one(Footer).query(FooterKey)}
+
+        for tab in ("1", "2", "4"):
+            await pilot.press(tab)
+            assert await footer_keys() == {"escape", "x"}, tab  # no m / v: the Embedding tab's keys
+        await pilot.press("1", "m")  # not this tab's key: nothing changes
+        assert screen.query_one(TabbedContent).active == "relations"
+        await pilot.press("3")
+        assert await footer_keys() == {"escape", "m", "v", "x"}
+
+
 async def test_png_export(tagged):
     app = TaggerApp(tagged, tag="A", graphics="none", thumbnails=False)
     async with app.run_test(size=(140, 44)) as pilot:
@@ -141,7 +162,7 @@ async def test_png_export(tagged):
             assert p.parent == export_dir(tagged)
             assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 1000
         assert not list(tagged.glob("*.png"))  # never into the image folder (it would be scanned as an image)
-        await pilot.press("m")  # PCA
+        await pilot.press("3", "m")  # PCA
         for _ in range(200):
             await pilot.pause(0.05)
             if screen.emb is not None and screen.emb.method == "pca":

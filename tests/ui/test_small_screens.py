@@ -225,6 +225,8 @@ async def test_the_analysis_view_fits_80x24(folder, tmp_path):
         assert shown(screen, footer)
         from textual.widgets._footer import FooterKey
 
+        await pilot.press("3")  # the tab with the most keys in the footer
+        await pilot.pause(0.2)
         keys = list(footer.query(FooterKey))
         assert {k.key for k in keys} >= {"escape", "m", "v", "x"}
         for key in keys:  # every key of the footer on screen: none cut off at the right

@@ -110,6 +110,7 @@ class AnalysisScreen(ModalScreen["AnalysisChoice | None"]):
         Binding("v", "colour", "Colour: tag/p"),
         Binding("x", "export", "Export PNGs"),
     ]
+    TAB_ACTIONS = {"method": "embedding", "colour": "embedding"}  # a tab's own keys: shown and run there only
 
     def __init__(self, method: str = "tsne") -> None:
         super().__init__()
@@ -168,7 +169,16 @@ class AnalysisScreen(ModalScreen["AnalysisChoice | None"]):
         self._title()
         self.query_one(RelationsTab).redraw()
 
+    def check_action(self, action: str, parameters: tuple) -> bool:
+        """A tab's own keys are in the footer on that tab only (the Embedding tab's m and v were on all)."""
+        tab = self.TAB_ACTIONS.get(action)
+        if tab is None:
+            return True
+        tabs = self.query(TabbedContent)
+        return bool(tabs) and tabs.first().active == tab
+
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        self.refresh_bindings()  # the footer shows the new tab's keys
         if event.pane.id == "embedding" and self.emb is not None:
             self.query_one("#clusters").focus()
         elif event.pane.id == "outliers":
@@ -200,13 +210,11 @@ class AnalysisScreen(ModalScreen["AnalysisChoice | None"]):
             self.query_one("#outlier-list").focus()
 
     def action_method(self) -> None:
-        self.query_one(TabbedContent).active = "embedding"
         tab = self.query_one(EmbeddingTab)
         tab.next_method()
         self.method = tab.method
 
     def action_colour(self) -> None:
-        self.query_one(TabbedContent).active = "embedding"
         self.query_one(EmbeddingTab).toggle_colour()
 
     def action_close(self) -> None:
