@@ -191,6 +191,17 @@ async def test_a_cursor_move_leaves_the_images_in_place_and_sends_none(forty, pr
         await settled(app, pilot, term, out)
         want = expected(app)
         assert {xy: e for xy, e in term.images().items() if xy in in_lists(app, term.images())} == want
+        await pilot.press("home", "v")  # the grid: several images on the lines a cursor move writes
+        await settled(app, pilot, term, out)
+        want = expected(app)
+        for key in ("right", "right", "down"):
+            await pilot.press(key)
+            await pilot.pause(0.3)
+            written = "".join(out)
+            assert written and not escape.search(written)
+            await settled(app, pilot, term, out)
+            assert {xy: e for xy, e in term.images().items() if xy in in_lists(app, term.images())} == want
+        await pilot.press("v")
         app.session.discard_journal()
 
 
