@@ -144,6 +144,27 @@ async def test_the_footer_shows_each_tabs_own_keys(tagged):
         assert await footer_keys() == {"escape", "m", "v", "x"}
 
 
+async def test_performance_headers_are_readable_at_80_columns_and_tag_names_whole(tmp_path):
+    from textual.geometry import Region
+
+    long = "Peaks: Many/field in the image"
+    folder = make_folder(tmp_path / "data", n=8, tagged={f"img{i:02d}": [long if i % 2 else "Halo"] for i in range(8)})
+    app = TaggerApp(folder, tag="Halo", graphics="none", thumbnails=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        app.apply_predictions([(r.path, {long: 0.7, "Halo": 0.4}, None) for r in app.session.rows], "fake")
+        screen = await _open(app, pilot)
+        await pilot.press("2")
+        body = screen.query_one("#performance-body", Static)
+        assert await until(pilot, lambda: screen.scores is not None and body.size.width > 0)
+        await pilot.pause(0.1)
+        lines = ["".join(seg.text for seg in strip) for strip in body.render_lines(Region(0, 0, *body.size))]
+        header = next(line for line in lines if line.lstrip().startswith("tag "))
+        assert header.split() == ["tag", "labels", "pos", "AP", "prec", "rec", "thr"]  # none cut ('label…')
+        assert any(long in line for line in lines) and any(" Halo " in line for line in lines)
+        assert "prec / rec: precision / recall" in " ".join(" ".join(lines).split())  # the short headers explained
+
+
 async def test_png_export(tagged):
     app = TaggerApp(tagged, tag="A", graphics="none", thumbnails=False)
     async with app.run_test(size=(140, 44)) as pilot:

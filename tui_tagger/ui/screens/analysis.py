@@ -168,6 +168,7 @@ class AnalysisScreen(ModalScreen["AnalysisChoice | None"]):
     def on_resize(self, _) -> None:
         self._title()
         self.query_one(RelationsTab).redraw()
+        self.query_one(PerformanceTab).redraw()
 
     def check_action(self, action: str, parameters: tuple) -> bool:
         """A tab's own keys are in the footer on that tab only (the Embedding tab's m and v were on all)."""

@@ -5,6 +5,7 @@ from files as ``Text``, never markup, through ``printable``).
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.table import Table
 from rich.text import Text
 from textual import work
@@ -72,34 +73,49 @@ def relations_renderable(rel, width: int = 160):
     return Group(table, Text(""), pairs, Text(""), legend)
 
 
-def performance_renderable(scores, snap):
+# the Performance table's columns: (header, header where the full ones do not fit the width)
+PERFORMANCE_COLUMNS = (("tag", "tag"), ("labelled", "labels"), ("positives", "pos"), ("AP", "AP"),
+                       ("precision", "prec"), ("recall", "rec"), ("threshold", "thr"))
+
+
+def performance_renderable(scores, snap, width: int = 160):
+    """The model's scores per tag; ``width`` cells: short headers where the full ones do not fit (80 columns
+    cut them to 'label…', 'posit…'), and a tag name too long for its column wraps, never cut."""
     if not any(snap.predictions):
         return Text("No predictions in this session yet: press p in the main view to run the model over the "
                     "folder, then open this view (a) again.")
     if not scores:
         return Text("No image has both a prediction and a person's label: label some images (or open a labelled "
                     "folder), then look again.")
-    thr = "the model's per-tag thresholds" if snap.thresholds else "0.5"
-    table = Table(title=Text(f"Model performance per tag, worst first (model: {printable(snap.model or '?')}; "
-                             f"precision and recall at {thr})"), title_justify="left", box=None,
-                  padding=(0, 1), header_style="bold")
-    for col, just in (("tag", "left"), ("labelled", "right"), ("positives", "right"), ("AP", "right"),
-                      ("precision", "right"), ("recall", "right"), ("threshold", "right")):
-        table.add_column(col, justify=just, no_wrap=col == "tag", max_width=40 if col == "tag" else None,
-                         overflow="ellipsis")
 
     def score(v):
         if v is None:
             return Text("—", style="dim")
         return Text(f"{v:.3f}", style="red" if v < 0.5 else ("yellow" if v < 0.8 else "green"))
 
-    for s in scores:
-        table.add_row(Text(printable(s.tag)), Text(f"{s.n:,}"), Text(f"{s.support:,}"), score(s.ap), score(s.precision),
-                      score(s.recall), Text(f"{s.threshold:.2f}"))
+    rows = [(Text(printable(s.tag)), Text(f"{s.n:,}"), Text(f"{s.support:,}"), score(s.ap), score(s.precision),
+             score(s.recall), Text(f"{s.threshold:.2f}")) for s in scores]
+    widths = [max(cell_len(row[j].plain) for row in rows) for j in range(len(PERFORMANCE_COLUMNS))]
+    widths[0] = min(widths[0], 40)  # a longer name wraps rather than shorten every header
+    full = sum(max(cell_len(h), w) for (h, _), w in zip(PERFORMANCE_COLUMNS, widths)) + 2 * len(widths) <= width
+    thr = "the model's per-tag thresholds" if snap.thresholds else "0.5"
+    table = Table(title=Text(f"Model performance per tag, worst first (model: {printable(snap.model or '?')}; "
+                             f"precision and recall at {thr})"), title_justify="left", box=None,
+                  padding=(0, 1), header_style="bold")
+    for long, short in PERFORMANCE_COLUMNS:
+        if long == "tag":
+            # the only column that wraps: it gives up the room, down to a word's width
+            table.add_column(long, overflow="fold", min_width=min(widths[0], 12))
+        else:
+            table.add_column(long if full else short, justify="right", no_wrap=True)
+    for row in rows:
+        table.add_row(*row)
     from rich.console import Group
 
-    note = Text("AP — : the labelled images hold one class only for that tag. Labels: tag files with a person's "
-                "tags and this session's corrections; a tag only the model added is no label.", style="dim")
+    abbreviations = "" if full else ("labels: labelled images, pos: positives among them, prec / rec: precision / "
+                                     "recall at thr, the threshold. ")
+    note = Text(abbreviations + "AP — : the labelled images hold one class only for that tag. Labels: tag files with "
+                "a person's tags and this session's corrections; a tag only the model added is no label.", style="dim")
     return Group(table, Text(""), note)
 
 
@@ -148,6 +164,11 @@ class _TableTab(VerticalScroll):
     def renderable(self):
         raise NotImplementedError
 
+    def redraw(self) -> None:
+        """The screen's width changed."""
+        if self.result is not None:
+            self.body.update(self.renderable())
+
 
 class RelationsTab(_TableTab):
     """Co-occurrence and phi of the most frequent tags; as many columns as the screen is wide."""
@@ -163,11 +184,6 @@ class RelationsTab(_TableTab):
     def renderable(self):
         return relations_renderable(self.result, self.screen.size.width)
 
-    def redraw(self) -> None:
-        """The screen's width changed."""
-        if self.result is not None:
-            self.body.update(self.renderable())
-
 
 class PerformanceTab(_TableTab):
     """The model's AP, precision and recall per tag against the people's labels, worst first."""
@@ -181,4 +197,5 @@ class PerformanceTab(_TableTab):
         return performance(zip(snap.tags, snap.predictions, snap.reviewed), snap.thresholds or None)
 
     def renderable(self):
-        return performance_renderable(self.result, self.snap)
+        # the tab's width less its padding and a scrollbar (the tab may be hidden: its own size is 0)
+        return performance_renderable(self.result, self.snap, self.screen.size.width - 4)
