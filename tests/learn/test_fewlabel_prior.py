@@ -98,7 +98,7 @@ def test_the_live_head_answers_from_the_first_label_for_a_tag_the_model_has():
     head.embedding = fit_embedding(X)
     head._Z = head.embedding.transform(X)
     probs = head.fit({"f0": bool(X[0] @ w + c > 0)}, "GISAXS")
-    assert probs is not None
+    assert probs is not None and head.last.info["from_model"]  # the status bar says "on the model's p"
     model_says = (X @ w + c) > 0
     assert np.mean([(probs[p] >= 0.5) == model_says[i] for i, p in enumerate(head.paths)]) > 0.9
     assert head.fit({"f0": True}, "Sample: oriented film") is None  # from scratch: 2+ and 2- first

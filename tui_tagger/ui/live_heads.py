@@ -177,6 +177,9 @@ class LiveHeadsMixin:
         results = [(path, {**s.row(path).predictions, tag: p}, None) for path, p in probs.items() if path in s.index]
         self.apply_predictions(results, f"head:{self.live_head.source}")
         status = f"learned {tag} from {pos}+ {neg}−"
+        last = getattr(self.live_head, "last", None)
+        if last is not None and last.tag == tag and last.info.get("from_model"):
+            status += " on the model's p"  # a tag the model has: the labels corrected the model's own p
         if isinstance(saved, str):
             status += f" ({saved})"
         elif saved is not None:
