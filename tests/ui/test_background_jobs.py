@@ -148,6 +148,24 @@ async def test_the_tag_picker_opens_at_once_and_its_counts_fill_in(forty, monkey
         assert "counting" not in str(picker.query_one(".dialog-title").render())
         await pilot.press("enter")
         assert await until(pilot, lambda: app.session.tag == TSAXS and app.lists_pending() is None)
+        # nothing changed since: the counts come at once, no worker
+        await pilot.press("t")
+        assert await until(pilot, lambda: isinstance(app.screen, TagPicker))
+        assert app.screen.counting is None and app.screen.counts[TSAXS] == 14
+        assert threads[1:] == [threading.main_thread()]  # read from the last count, on the UI thread
+        await pilot.press("escape")
+        # a move changes them: counted again, the move in them
+        app.neg.focus()
+        await pilot.pause(0.1)
+        moved = app.neg.current.path
+        await pilot.press("m")
+        assert TSAXS in app.session.tags(app.session.row(moved))
+        await pilot.press("t")
+        assert await until(pilot, lambda: isinstance(app.screen, TagPicker) and len(threads) == 3)
+        assert threads[2] is not threading.main_thread()
+        assert await until(pilot, lambda: app.screen.counting is None)
+        assert app.screen.counts[TSAXS] == 15
+        await pilot.press("escape")
 
 
 async def test_a_name_filter_is_looked_through_in_a_worker_while_keys_work(forty, monkeypatch):

@@ -122,7 +122,7 @@ class ViewMixin:
     def action_pick_tag(self) -> None:
         s = self.session
         # a big folder's counts (~0.2 s at a million rows) are made in the picker's worker: it opens at once
-        counts = s.counts() if len(s.rows) <= self.background_from else s.counts
+        counts = s.counts() if len(s.rows) <= self.background_from or s.counts_known() else s.counts
         self.push_screen(TagPicker(s.vocab, counts, len(s.rows), s.tag), self._tag_picked)
 
     def _tag_picked(self, name: str | None) -> None:
