@@ -20,6 +20,15 @@ from tui_tagger.ui.run_options import Option
 from tui_tagger.ui.screens.dialogs import ButtonRow
 
 
+class OptionBox(Checkbox):
+    """A checkbox whose off state is an empty box: Textual draws an X both ways, off in a dark colour that in
+    256 colours (tmux) reads as a dark X next to the on one's green X."""
+
+    def render(self):
+        self.BUTTON_INNER = "X" if self.value else " "
+        return super().render()
+
+
 class RunDialog(ModalScreen[tuple[str, dict] | None]):
     """Dismisses with ("run" | "save", typed values), or None (Escape / Cancel). Save stays open only when
     the values do not parse (the error shows under the fields)."""
@@ -43,7 +52,7 @@ class RunDialog(ModalScreen[tuple[str, dict] | None]):
                     with Horizontal(classes="run-field"):
                         yield Label(Text(o.label), classes="run-label")
                         if o.kind is bool:
-                            yield Checkbox("", bool(o.default), id=f"opt-{o.key}")
+                            yield OptionBox("", bool(o.default), id=f"opt-{o.key}")
                         else:
                             yield Input(run_options.as_text(o.default), placeholder=o.hint, id=f"opt-{o.key}")
             # not "saved": nothing is until Run or Save config (then a notice says where it went)
