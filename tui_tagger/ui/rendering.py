@@ -32,13 +32,14 @@ class RenderingMixin:
         """The inspect pane follows the cursor's row without holding it: while the cursor moves (a held key:
         moves closer than REST_S), only the title follows each move; the checklist, p, the metadata and the
         image (``_show_details``) once the cursor rests, so that filling them never delays the next key (the
-        checklist's ticks and their repaint were ~1.3 ms of each key). Not while the pane has the focus: keys
-        there act on what the checklist shows."""
+        checklist's ticks and their repaint were ~1.3 ms of each key). Not while the pane has the focus (keys
+        there act on what the checklist shows), nor when the image shown changed (a tag change, an undo)."""
         row = self.active_list().current
         self._shown = self.session.version
-        now = time.monotonic()
-        moving = now - self._last_move < REST_S
-        self._last_move = now
+        moving = False
+        if row is not None and row.path != self.inspect.path:  # on to another image (else its state changed)
+            now = time.monotonic()
+            moving, self._last_move = now - self._last_move < REST_S, now
         if row is not None:
             self.seen.add(row.path)
         if moving and row is not None and not self.inspect.has_focus_within:
