@@ -79,3 +79,40 @@ async def test_a_moving_cursor_has_the_thumbnails_of_the_rows_about_to_scroll_in
         assert await until(pilot, lambda: all(app.thumbs.peek(p) is not None for p in ahead))
         assert int(lst.scroll_y) // lst.row_h + shown - 1 == last  # (not shown meanwhile)
         app.session.discard_journal()
+
+
+async def test_each_list_key_moves_the_cursor_once(tmp_path):
+    """The list runs its keys in its own key handler (not through the app's binding lookup): each press moves the
+    cursor once, as its binding says (run twice, a Down would skip a row)."""
+    app = app_on(make_folder(tmp_path / "f", n=40))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(app, pilot)
+        lst = max(app.pos, app.neg, key=lambda lst: len(lst.rows))
+        lst.focus()
+        await pilot.pause()
+        page = lst.scrollable_content_region.height // lst.row_h
+        for keys, cursor in ((["down"] * 3, 3), (["j"], 4), (["up", "k"], 2), (["pagedown"], 2 + page),
+                             (["pageup"], 2), (["end"], len(lst.rows) - 1), (["home"], 0)):
+            await pilot.press(*keys)
+            assert lst.cursor == cursor, keys
+        app.session.discard_journal()
+
+
+async def test_the_inspect_title_draws_what_textuals_line_cache_would(tmp_path):
+    """The title finishes its line itself (InspectTitle.render_lines): the same strips as Textual's own
+    Widget.render_lines (its line cache, the line filters) draws from the same line."""
+    from textual.geometry import Region
+    from textual.widget import Widget
+
+    app = app_on(make_folder(tmp_path / "f", n=4))
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(app, pilot)
+        title = app.inspect.query_one("#inspect-title")
+        for key in ("down", "down"):
+            await pilot.press(key)
+            await pilot.pause()
+            for crop in (Region(0, 0, *title.size), Region(3, 0, 10, 1)):
+                ours = [list(strip) for strip in title.render_lines(crop)]
+                title._styles_cache.clear()
+                assert ours == [list(strip) for strip in Widget.render_lines(title, crop)]
+        app.session.discard_journal()
