@@ -17,11 +17,11 @@ async def test_a_tag_with_no_positives_says_p_predicts(folder):
         assert not app.pos.rows and app.neg.rows
         assert "no images with Beam Stop — p predicts" in first_line(app.pos)
         assert "img" in first_line(app.neg)  # a list with rows shows its first row there, no hint
-    narrow = app_on(folder, tag="Beam Stop")
+    narrow = app_on(folder, tag="Instrumental: beamstop shadow")  # too long for the hint at 80 columns
     async with narrow.run_test(size=(80, 24)) as pilot:
         await ready(narrow, pilot)
         line = first_line(narrow.pos).rstrip()
-        assert "p predicts" in line and "…" not in line  # a shorter wording, whole, in a narrow list
+        assert "no image has this tag — p predicts" in line and "…" not in line  # shorter, whole, in a narrow list
 
 
 async def test_a_filter_matching_nothing_in_a_list_says_how_to_clear_it(folder):

@@ -571,10 +571,11 @@ class ImageList(ScrollView, can_focus=True):
                      "none match — / Enter clears"]
         elif positive:
             hints = [f"no images with {tag} — p predicts, m in Negative moves one here",
-                     f"no images with {tag} — p predicts", "none yet — p predicts"]
+                     f"no images with {tag} — p predicts", "no image has this tag — p predicts",
+                     "none — p predicts"]
         else:
             hints = [f"every image has {tag} — m in Positive moves one here", f"every image has {tag}",
-                     "every image has the tag"]
+                     "every image has this tag"]
         text = next((h for h in hints if cell_len(h) < width), hints[-1])
         base = self._style("base")
         return Strip([Segment(" " + text, base + self._style("image-list--dim"))]).crop_extend(0, width, base)
