@@ -3,7 +3,8 @@
 Works on embedded features ``Z`` (``heads.Embedding``: PCA scores in one common unit, so Euclidean distance is
 meaningful) and a label vector (1 present, 0 absent, NaN not labelled):
 
-- both classes labelled: a head's p for every unlabelled image; value = uncertainty 1 - |2p - 1|;
+- both classes labelled, or a head that starts from the model's p (``prior``, ``heads.tag_embedding``): that
+  head's p for every unlabelled image; value = uncertainty 1 - |2p - 1|;
 - fewer than ``MIN_EACH`` of a class labelled (the cold start): the medoids of the groups of frames no
   labelled image belongs to yet (k-means), biggest group first: representative *and* different, so the
   first labels cover the data's kinds of frames and soon hold both classes. (On the synthetic held-out-tag
@@ -153,7 +154,9 @@ def suggest(Z: np.ndarray, labels: np.ndarray, k: int = 10, *, reserve: float = 
     taken = np.flatnonzero(~np.isnan(labels))
     h = _bandwidth(Z, rng)
     n_known, n_pos = len(taken), float(np.nansum(labels))
-    # uncertainty means something when p comes from a head of both classes (or from the caller)
+    # uncertainty means something when p comes from a head of both classes, from the caller, or from the model
+    # (a prior) from the first label on: there, group medoids first gave 0.74 against 0.84 at 2 labels on
+    # real-dev (random 0.82) and were no better on a synthetic folder (bench_fewlabel_real.py)
     informed = p is not None or prior is not None or (n_pos >= MIN_EACH and n_known - n_pos >= MIN_EACH)
     if p is None:
         p = unlabelled_p(Z, labels, seed=seed, prior=prior)
