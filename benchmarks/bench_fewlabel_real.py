@@ -3,6 +3,7 @@
 
     python benchmarks/bench_fewlabel_real.py [--real-dev DIR] [--examples DIR] [--synth DIR]
                                              [--features cnn physics] [--seeds 20] [--random 10]
+                                             [--no-prior] [--min-share 0.1]
 
 Frames and labels (measurement only: nothing here is saved, and no model is trained on these frames):
 
@@ -19,7 +20,8 @@ Per tag with >= 2 positives and >= 2 negatives among the labelled frames: accura
 the labelled frames not yet labelled, after k labels. "suggested" is the mean over ``--seeds`` runs of
 ``learn.curve.learning_curve`` (step 1: suggest one, label it, retrain), "random" the mean over those seeds
 x ``--random`` random orders; "model" is the model's own p for the tag at 0.5 (no labels) where it has the
-tag. The embedding is fitted on every frame of the set, as ``learning-curve`` does.
+tag. The embedding is fitted on every frame of the set, as ``learning-curve`` does. Accuracy on the frames not
+yet labelled is what the user gets; note that a suggested order also takes the hard frames out of it.
 """
 
 from __future__ import annotations
@@ -64,8 +66,8 @@ def real_labels(real_dev: Path, examples: Path | None) -> dict[str, dict[str, fl
 
 def synth_labels(folder: Path) -> dict[str, dict[str, float]]:
     """Every tag of the folder's vocabulary, present or absent, per image (complete synthetic labels)."""
-    from tui_tagger.learn.folder import FolderData, folder_tags, tag_labels  # noqa: F401
     from tui_tagger.core.catalog import Catalog
+    from tui_tagger.learn.folder import folder_tags, tag_labels
 
     cat = Catalog(folder)
     try:

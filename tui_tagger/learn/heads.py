@@ -56,6 +56,7 @@ def fit_embedding(X: np.ndarray, n_components: int = MAX_COMPONENTS, seed: int =
 
 
 Prior = tuple  # (coef0, intercept0): the head a fit starts from, on the same embedded features
+_PRIORS: dict[tuple, dict[str, tuple[np.ndarray, float]]] = {}  # per model file: {tag: (w, c)}
 
 
 def model_prior(tag: str, model: str | None = None) -> tuple[np.ndarray, float] | None:
@@ -78,16 +79,13 @@ def model_prior(tag: str, model: str | None = None) -> tuple[np.ndarray, float] 
         net, info = load_checkpoint(path)
         layer = getattr(net, "head", None)
         weight = getattr(layer, "weight", None)
-        if weight is None or tuple(weight.shape) != (len(info.tags), weight.shape[1]):
+        if weight is None or weight.ndim != 2 or weight.shape[0] != len(info.tags):
             _PRIORS[key] = {}
         else:
             W = weight.detach().double().numpy()
             b = layer.bias.detach().double().numpy() if layer.bias is not None else np.zeros(len(W))
             _PRIORS[key] = {t: (W[j].copy(), float(b[j])) for j, t in enumerate(info.tags)}
     return _PRIORS[key].get(tag)
-
-
-_PRIORS: dict[tuple, dict[str, tuple[np.ndarray, float]]] = {}  # per model file: {tag: (w, c)}
 
 
 def with_prior(embedding: Embedding, w: np.ndarray, c: float) -> tuple[Embedding, Prior]:
@@ -102,7 +100,8 @@ def with_prior(embedding: Embedding, w: np.ndarray, c: float) -> tuple[Embedding
     return emb, (coef0, float(embedding.mean @ w + c))
 
 
-def tag_embedding(embedding: Embedding, tag: str, source: str, model: str | None = None) -> tuple[Embedding, Prior | None]:
+def tag_embedding(embedding: Embedding, tag: str, source: str,
+                  model: str | None = None) -> tuple[Embedding, Prior | None]:
     """The embedding a head for ``tag`` learns on, and the head it starts from: the model's own (see
     ``with_prior``) on CNN features when the model has the tag, else ``embedding`` and no prior."""
     found = model_prior(tag, model) if source == "cnn" else None
@@ -136,7 +135,8 @@ def _fit_from(Z: np.ndarray, y: np.ndarray, C: float, prior: Prior) -> tuple[np.
     return res.x[:-1].copy(), float(res.x[-1])
 
 
-def fit_scores(Z: np.ndarray, y: np.ndarray, C: float | None = None, prior: Prior | None = None) -> tuple[np.ndarray, float]:
+def fit_scores(Z: np.ndarray, y: np.ndarray, C: float | None = None,
+               prior: Prior | None = None) -> tuple[np.ndarray, float]:
     """(coef, intercept) of a class-balanced logistic regression on embedded features ``Z`` (``C``: the
     inverse L2 strength, ``DEFAULT_C``, or ``PRIOR_C`` with a prior, when None). ``prior`` (coef0,
     intercept0): the fit starts from that head and the penalty pulls towards it (any number of labels, none
