@@ -27,9 +27,12 @@ def snap_app(tmp_path):
 async def settle(pilot) -> None:
     """Until the scan, the thumbnails and the inspected image are all in."""
     app = pilot.app
+    def thumbnails_in() -> bool:  # (none pending can also mean none asked for yet: the lists not painted)
+        return all(app.thumbs.peek(row.path) is not None for lst in (app.pos, app.neg) for row in lst.rows)
+
     for _ in range(200):
         await pilot.pause(0.05)
-        if not app.scanning and app.thumbs.pending == 0:
+        if not app.scanning and app.thumbs.pending == 0 and app.pos.rows and thumbnails_in():
             break
     for _ in range(20):  # an image load replaced by a newer one (exclusive workers) counts as cancelled
         try:
