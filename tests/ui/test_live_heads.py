@@ -134,3 +134,53 @@ def test_a_large_folder_learns_from_a_bounded_sample_with_every_reviewed_image(t
     unreviewed = sorted(int(p[3:8]) for p in paths if int(p[3:8]) % 97)
     assert unreviewed[0] < 100 and unreviewed[-1] > 19000  # the rest spread over the folder
     s.journal.close()
+
+
+async def test_the_live_heads_imports_wait_for_the_user_to_rest(arcs, monkeypatch):
+    """torch's import holds the GIL for 0.2-0.3 s: it is done once, while no key comes, before a correction."""
+    import time
+
+    import tui_tagger.learn.live as live
+    from tui_tagger.ui import live_heads
+
+    calls = []
+    monkeypatch.setattr(live, "prepare", lambda model=None: calls.append(model))
+    monkeypatch.setattr(live_heads, "WARM_IDLE_S", float("inf"))
+    root, _ = arcs
+    app = TaggerApp(root, tag=RING, graphics="none", thumbnails=False)
+    async with app.run_test(size=(140, 44)) as pilot:
+        await ready(app, pilot)
+        monkeypatch.setattr(live_heads, "WARM_IDLE_S", 5.0)
+        app._head_warm_from = time.monotonic() - 60
+        await pilot.press("down")  # a key just now: the user is at work
+        app._warm_if_idle()
+        await pilot.pause(0.2)
+        assert calls == []
+        app._last_input -= 60  # a minute without a key
+        app._warm_if_idle()
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if calls:
+                break
+        app._warm_if_idle()
+        await pilot.pause(0.2)
+        assert calls == [None]  # once, with the session's model (None: the default)
+
+
+async def test_a_correction_before_the_rest_does_the_imports_itself(arcs, monkeypatch):
+    import tui_tagger.learn.live as live
+    from tui_tagger.ui import live_heads
+
+    calls = []
+    monkeypatch.setattr(live, "prepare", lambda model=None: calls.append(model))
+    monkeypatch.setattr(live_heads, "WARM_IDLE_S", float("inf"))
+    root, _ = arcs
+    app = TaggerApp(root, tag=RING, graphics="none", thumbnails=False)
+    async with app.run_test(size=(140, 44)) as pilot:
+        await ready(app, pilot)
+        await correct_and_learn(app, pilot, root / "f10.tif")
+        assert app.head_status.startswith("learned " + RING), app.head_status
+        monkeypatch.setattr(live_heads, "WARM_IDLE_S", 0.0)
+        app._warm_if_idle()
+        await pilot.pause(0.3)
+        assert calls == [] and app._head_warm is False

@@ -20,6 +20,21 @@ from tui_tagger.learn.heads import Embedding, Head, fit_embedding, fit_scores, t
 MIN_EACH = 2  # positives and negatives needed before a head from scratch says anything (one from the model: 1 label)
 
 
+def prepare(model: str | None = None) -> str:
+    """Import what the features and a fit need, ahead of the first correction; returns the feature source.
+    An import holds the GIL (torch's: 0.2-0.3 s in one piece, measured in a worker thread), so the UI calls
+    this while the user rests rather than on the first correction, when keys follow."""
+    from tui_tagger.learn.features import default_source
+
+    source = default_source(model)
+    import scipy.optimize  # noqa: F401 - the fit from the model's head
+    import sklearn.linear_model  # noqa: F401 - the fit from scratch
+
+    if source == "cnn":
+        import tui_tagger.model.infer  # noqa: F401 - torch, the CNN features and the model's head
+    return source
+
+
 class LiveHead:
     def __init__(self, source: str = "physics", model: str | None = None):
         self.source = source

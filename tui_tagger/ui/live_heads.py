@@ -8,6 +8,7 @@ tag, a few-label head (``learn.live``) retrains in a worker and the lists' p(tag
 from __future__ import annotations
 
 import os
+import time
 from operator import attrgetter, not_
 
 from textual import work
@@ -45,6 +46,10 @@ def pick_images(session, limit: int = MAX_IMAGES) -> list:
     return picked
 
 
+# after this long without a key or a click, the imports the live head needs (torch's included) are done in a
+# worker (learn.live.prepare): an import holds the GIL for 0.2-0.3 s at a time, which keys would wait for
+WARM_IDLE_S = 2.0
+
 FEW_IMAGES = 64  # fewer labelled images than this: their features are computed in this thread
 
 
@@ -68,6 +73,33 @@ class LiveHeadsMixin:
     _head_loading = False
     _since_fit = 0
     _head_enabled = True
+    _head_warm = None  # the timer that waits for a rest to do the imports; False once they are started
+
+    def on_mount(self) -> None:
+        # (Textual calls each class's own on_mount: the app's runs too)
+        self._head_warm_from = time.monotonic()
+        self._head_warm = self.set_interval(0.5, self._warm_if_idle)
+
+    def _warm_if_idle(self) -> None:
+        if not self._head_warm:
+            return
+        if self._head_loading or self.live_head is not None or not self._head_enabled:
+            self._head_warm.stop()  # the first correction came first: its worker imports them
+            self._head_warm = False
+        elif time.monotonic() - max(self._head_warm_from, getattr(self, "_last_input", 0.0)) >= WARM_IDLE_S:
+            self._head_warm.stop()
+            self._head_warm = False
+            self.warm_heads(self.model_file())
+
+    @work(thread=True, exclusive=True, group="head-warm", description="head imports")
+    def warm_heads(self, model: str | None) -> None:
+        from tui_tagger.learn.live import prepare
+
+        decoding.yield_to_ui()
+        try:
+            prepare(model)
+        except Exception:  # noqa: BLE001 - the first correction's worker reports what is missing
+            pass
 
     def labels_changed(self) -> None:
         """After a correction (move, checklist, undo/redo)."""
