@@ -184,3 +184,23 @@ async def test_a_correction_before_the_rest_does_the_imports_itself(arcs, monkey
         app._warm_if_idle()
         await pilot.pause(0.3)
         assert calls == [] and app._head_warm is False
+
+
+async def test_a_fits_p_applied_slice_by_slice_reach_every_row(arcs, monkeypatch):
+    from tui_tagger.ui import live_heads
+
+    from tui_tagger.learn.live import LiveHead
+
+    monkeypatch.setattr(live_heads, "APPLY_SLICE", 3)  # 16 rows: six slices
+    fits = []
+    fit = LiveHead.fit
+    monkeypatch.setattr(LiveHead, "fit", lambda self, *a, **kw: fits.append(fit(self, *a, **kw)) or fits[-1])
+    root, _ = arcs
+    app = TaggerApp(root, tag=RING, graphics="none", thumbnails=False)
+    async with app.run_test(size=(140, 44)) as pilot:
+        await ready(app, pilot)
+        await correct_and_learn(app, pilot, root / "f10.tif")
+        assert app.head_status.startswith("learned " + RING), app.head_status
+        want = fits[-1]
+        assert len(want) == 16
+        assert {path: app.session.row(path).predictions.get(RING) for path in want} == want

@@ -50,6 +50,10 @@ def pick_images(session, limit: int = MAX_IMAGES) -> list:
 # worker (learn.live.prepare): an import holds the GIL for 0.2-0.3 s at a time, which keys would wait for
 WARM_IDLE_S = 2.0
 
+# a fit's p go into the rows this many at a time, one slice per turn of the event loop: 4000 at once held
+# the UI thread 150-210 ms (the rows' prediction dicts and the lists' refresh), and keys waited
+APPLY_SLICE = 500
+
 FEW_IMAGES = 64  # fewer labelled images than this: their features are computed in this thread
 
 
@@ -73,6 +77,7 @@ class LiveHeadsMixin:
     _head_loading = False
     _since_fit = 0
     _head_enabled = True
+    _head_applying = 0  # the generation of the fit whose p are being applied
     _head_warm = None  # the timer that waits for a rest to do the imports; False once they are started
 
     def on_mount(self) -> None:
@@ -205,9 +210,6 @@ class LiveHeadsMixin:
         if probs is None:
             self.head_status = f"learning: needs 2+ and 2− labels for {tag} ({pos}+ {neg}−)"
             return
-        s = self.session
-        results = [(path, {**s.row(path).predictions, tag: p}, None) for path, p in probs.items() if path in s.index]
-        self.apply_predictions(results, f"head:{self.live_head.source}")
         status = f"learned {tag} from {pos}+ {neg}−"
         last = getattr(self.live_head, "last", None)
         if last is not None and last.tag == tag and last.info.get("from_model"):
@@ -216,4 +218,18 @@ class LiveHeadsMixin:
             status += f" ({saved})"
         elif saved is not None:
             status += " · saved with the model"
-        self.head_status = status
+        self._head_applying += 1  # a slice of an older fit still queued stops
+        self._apply_head_slice(self._head_applying, tag, list(probs.items()), 0, status)
+
+    def _apply_head_slice(self, gen: int, tag: str, probs: list, start: int, status: str) -> None:
+        """The fit's p for APPLY_SLICE rows, then the next slice after the keys already queued."""
+        if gen != self._head_applying or tag != self.session.tag:
+            return  # a newer fit, or another tag, took over
+        s, end = self.session, start + APPLY_SLICE
+        results = [(path, {**s.row(path).predictions, tag: p}, None) for path, p in probs[start:end] if path in s.index]
+        if results:
+            self.apply_predictions(results, f"head:{self.live_head.source}")
+        if end < len(probs):
+            self.call_later(self._apply_head_slice, gen, tag, probs, end, status)
+        else:
+            self.head_status = status
