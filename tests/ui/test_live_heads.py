@@ -136,18 +136,25 @@ def test_a_large_folder_learns_from_a_bounded_sample_with_every_reviewed_image(t
     s.journal.close()
 
 
-async def test_the_live_heads_imports_wait_for_the_user_to_rest(arcs, monkeypatch):
-    """torch's import holds the GIL for 0.2-0.3 s: it is done once, while no key comes, before a correction."""
-    import time
-
+def counted_imports(arcs, monkeypatch) -> tuple[TaggerApp, list]:
+    """An app on ``arcs`` whose live head's imports (``live.prepare``) are counted, not done, and wait for a
+    rest that never comes until the test says."""
     import tui_tagger.learn.live as live
     from tui_tagger.ui import live_heads
 
     calls = []
     monkeypatch.setattr(live, "prepare", lambda model=None: calls.append(model))
     monkeypatch.setattr(live_heads, "WARM_IDLE_S", float("inf"))
-    root, _ = arcs
-    app = TaggerApp(root, tag=RING, graphics="none", thumbnails=False)
+    return TaggerApp(arcs[0], tag=RING, graphics="none", thumbnails=False), calls
+
+
+async def test_the_live_heads_imports_wait_for_the_user_to_rest(arcs, monkeypatch):
+    """torch's import holds the GIL for 0.2-0.3 s: it is done once, while no key comes, before a correction."""
+    import time
+
+    from tui_tagger.ui import live_heads
+
+    app, calls = counted_imports(arcs, monkeypatch)
     async with app.run_test(size=(140, 44)) as pilot:
         await ready(app, pilot)
         monkeypatch.setattr(live_heads, "WARM_IDLE_S", 5.0)
@@ -168,17 +175,12 @@ async def test_the_live_heads_imports_wait_for_the_user_to_rest(arcs, monkeypatc
 
 
 async def test_a_correction_before_the_rest_does_the_imports_itself(arcs, monkeypatch):
-    import tui_tagger.learn.live as live
     from tui_tagger.ui import live_heads
 
-    calls = []
-    monkeypatch.setattr(live, "prepare", lambda model=None: calls.append(model))
-    monkeypatch.setattr(live_heads, "WARM_IDLE_S", float("inf"))
-    root, _ = arcs
-    app = TaggerApp(root, tag=RING, graphics="none", thumbnails=False)
+    app, calls = counted_imports(arcs, monkeypatch)
     async with app.run_test(size=(140, 44)) as pilot:
         await ready(app, pilot)
-        await correct_and_learn(app, pilot, root / "f10.tif")
+        await correct_and_learn(app, pilot, arcs[0] / "f10.tif")
         assert app.head_status.startswith("learned " + RING), app.head_status
         monkeypatch.setattr(live_heads, "WARM_IDLE_S", 0.0)
         app._warm_if_idle()
