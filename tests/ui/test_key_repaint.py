@@ -60,6 +60,15 @@ async def test_while_the_cursor_moves_the_title_follows_each_key_and_the_rest_of
         app.session.discard_journal()
 
 
+async def longer_list_focused(app, pilot):
+    """The app ready, the list with more rows (40 frames: one list has some to scroll) focused."""
+    await ready(app, pilot)
+    lst = max(app.pos, app.neg, key=lambda lst: len(lst.rows))
+    lst.focus()
+    await pilot.pause()
+    return lst
+
+
 async def test_a_moving_cursor_has_the_thumbnails_of_the_rows_about_to_scroll_in_loaded(tmp_path):
     """Down at the screen's last row: the next rows' thumbnails load before they show, so that a held key
     draws them in its own repaint (not in one more when they arrive)."""
@@ -67,10 +76,7 @@ async def test_a_moving_cursor_has_the_thumbnails_of_the_rows_about_to_scroll_in
 
     app = app_on(make_folder(tmp_path / "f", n=40))
     async with app.run_test(size=(160, 48)) as pilot:
-        await ready(app, pilot)
-        lst = max(app.pos, app.neg, key=lambda lst: len(lst.rows))
-        lst.focus()
-        await pilot.pause()
+        lst = await longer_list_focused(app, pilot)
         shown = (lst.scrollable_content_region.height // lst.row_h)  # whole rows on screen
         for _ in range(shown):  # to the last row on screen, then one more: the list scrolls by one row
             lst.action_line(1)
@@ -86,10 +92,7 @@ async def test_each_list_key_moves_the_cursor_once(tmp_path):
     cursor once, as its binding says (run twice, a Down would skip a row)."""
     app = app_on(make_folder(tmp_path / "f", n=40))
     async with app.run_test(size=(160, 48)) as pilot:
-        await ready(app, pilot)
-        lst = max(app.pos, app.neg, key=lambda lst: len(lst.rows))
-        lst.focus()
-        await pilot.pause()
+        lst = await longer_list_focused(app, pilot)
         page = lst.scrollable_content_region.height // lst.row_h
         for keys, cursor in ((["down"] * 3, 3), (["j"], 4), (["up", "k"], 2), (["pagedown"], 2 + page),
                              (["pageup"], 2), (["end"], len(lst.rows) - 1), (["home"], 0)):
