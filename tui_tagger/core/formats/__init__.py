@@ -20,6 +20,7 @@ from .base import (
     describe_head,
     fail,
     open_checked,
+    open_error,
     parse_ref,
     read_head,
     read_head_info,
@@ -59,6 +60,8 @@ def sniff(path: str | os.PathLike) -> str | None:
     try:
         path = parse_ref(path).path
         fmt, _ = _detect(read_head(path), path.name)
+    except PermissionError:  # named like an image but unreadable: kept, so that its read says why
+        fmt, _ = _detect(b"", path.name)
     except Exception:
         return None
     return fmt.name if fmt else None
@@ -113,9 +116,9 @@ def probe_problem(path: str | os.PathLike) -> tuple[str | None, list[str], str |
     try:
         head, size, compressed = read_head_info(p)
         fmt, by_name = _detect(head, name)
-    except NotRegularFile as err:  # a FIFO or device named like an image: listed as bad, never read
-        fmt, _ = _detect(b"", name)
-        return (fmt.name, [str(path)], str(fail(str(path), err.strerror))) if fmt else (None, [], None)
+    except (NotRegularFile, PermissionError) as err:  # a FIFO, device or unreadable file named like an
+        fmt, _ = _detect(b"", name)                     # image: listed as bad, never silently left out
+        return (fmt.name, [str(path)], str(open_error(str(path), err))) if fmt else (None, [], None)
     except Exception:
         return None, [], None
     if fmt is None:
