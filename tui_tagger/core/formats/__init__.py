@@ -16,6 +16,7 @@ from .base import (
     Frame,
     FrameRef,
     ImageFormat,
+    compressed_opener,
     decoder_problem,
     describe_head,
     fail,
@@ -55,6 +56,14 @@ def _detect(head: bytes, name: str) -> tuple[ImageFormat | None, bool]:
     return None, False
 
 
+def _not_that_format(fmt: ImageFormat, head: bytes) -> str:
+    """Why a file named like a format with a magic number is not read as one."""
+    if compressed_opener(head) is not None:  # read_head kept the raw bytes: the stream's start is broken
+        kind = "gzip" if head[:2] == b"\x1f\x8b" else "bzip2"
+        return f"corrupt or truncated {kind} file: its start does not decompress"
+    return f"named like a {fmt.name.upper()} file but is not one ({describe_head(head)})"
+
+
 def sniff(path: str | os.PathLike) -> str | None:
     """The format name of a file from its first bytes (then its name), or None. Never raises."""
     try:
@@ -75,7 +84,7 @@ def read_image(ref: str | os.PathLike, *, max_pixels: int = DEFAULT_MAX_PIXELS) 
     if fmt is None:
         raise fail(r, f"not an image format tui-tagger reads ({describe_head(head)})")
     if by_name and fmt.magic:
-        raise fail(r, f"named like a {fmt.name.upper()} file but is not one ({describe_head(head)})")
+        raise fail(r, _not_that_format(fmt, head))
     if r.dataset and fmt.name != "hdf5":
         raise fail(r, f"'::{r.dataset}' names an HDF5 dataset, but this is a {fmt.name} file")
     try:
@@ -127,8 +136,7 @@ def probe_problem(path: str | os.PathLike) -> tuple[str | None, list[str], str |
     if size == 0:
         return fmt.name, single, str(fail(str(path), "empty file (0 bytes)"))
     if by_name and fmt.magic:
-        return fmt.name, single, str(fail(str(path), f"named like a {fmt.name.upper()} file but is not one "
-                                                      f"({describe_head(head)})"))
+        return fmt.name, single, str(fail(str(path), _not_that_format(fmt, head)))
     if fmt.refs is None or by_name:
         return fmt.name, single, None
     try:

@@ -12,6 +12,7 @@ import logging
 import math
 import os
 import re
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -125,7 +126,7 @@ def read_head_info(path: Path, n: int = HEAD_BYTES) -> tuple[bytes, int, bool]:
         try:
             with opener(fh) as z:
                 head = z.read(n)
-        except (OSError, EOFError, ValueError):
+        except (OSError, EOFError, ValueError, zlib.error):  # zlib.error: a damaged deflate block
             return head, size, False  # corrupt stream: keep the raw bytes; the reader reports it
     return head, size, True
 
