@@ -205,3 +205,5 @@ def _save_config(args, model_path: Path, predictor, workers: int, thresholds: di
         runconfig.write(target, config, "tui-tagger predict: rerun with `tui-tagger predict --config THIS_FILE`")
     except OSError as err:
         warn(f"{target}: configuration not saved: {err.strerror or err}")
+    except UnicodeEncodeError:  # a path from a shell glob in another system's encoding: TOML holds UTF-8 only
+        warn(f"{target}: configuration not saved: a path in it is not valid UTF-8")
