@@ -216,3 +216,5 @@ def _save_config(args, out: Path, device, workers: int, preprocess, summary, thr
         runconfig.write(target, config, "tui-tagger train: rerun with `tui-tagger train --config THIS_FILE`")
     except OSError as err:
         warn(f"{target}: configuration not saved: {err.strerror or err}")
+    except UnicodeEncodeError:  # a folder named in another system's encoding: TOML holds UTF-8 only
+        warn(f"{target}: configuration not saved: a path in it is not valid UTF-8")
