@@ -132,6 +132,9 @@ def save(kind: str, table: dict[str, Any], path: Path) -> Path:
         runconfig.write(path, {kind: table}, header)
     except OSError as err:
         raise TaggerError(f"{path}: cannot save the configuration: {err.strerror or err}") from None
+    except UnicodeEncodeError:  # a folder named in another system's encoding: a TOML file holds UTF-8 only
+        raise TaggerError(f"{path}: cannot save the configuration: the folder's path is not valid UTF-8 "
+                          "(rename the folder to run it from a configuration)") from None
     return path
 
 
