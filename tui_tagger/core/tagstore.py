@@ -202,8 +202,10 @@ class TagStore:
             raise ImageReadError(image, "no such file") from None
         except NotRegularFile as err:  # a FIFO or device named like an image: not an image, no tag file
             raise ImageReadError(image, err.strerror) from None
+        except IsADirectoryError:  # `tag DIR --add X` made DIR.xml beside the folder and tagged no image
+            raise ImageReadError(image, f"is a folder, not an image (give its images: {image}{os.sep}*)") from None
         except OSError:
-            pass  # a folder, an unreadable one...: as before, the tag file is looked up all the same
+            pass  # an unreadable one...: as before, the tag file is looked up all the same
         return self.load_or_new(file) if create else self.load(file)
 
     def load_or_new(self, image: str | os.PathLike) -> TagFile:
