@@ -1,6 +1,7 @@
 """The tag picker: fuzzy search over all tags (vocabulary + tags found in the folder), grouped G1-G7,
 each with its positive/negative counts in this folder (a big folder's counted in a worker: the picker opens
-at once, the counts fill in). Names from files are shown through ``printable``
+at once, the counts fill in). The options are one Line-API widget (widgets/tag_options.py: only the lines
+on screen are rendered, nothing measured). Names from files are shown through ``printable``
 (controls made visible) as ``Text`` (never markup)."""
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, OptionList, Static
+from textual.widgets import Input, Static
 from textual.widgets.option_list import Option
 
 from tui_tagger.core.text import printable
 from tui_tagger.core.vocabulary import GROUPS, OTHER_GROUP
 from tui_tagger.ui import decoding
 from tui_tagger.ui.messages import TagsCounted
+from tui_tagger.ui.widgets.tag_options import TagOptions
 
 
 def fuzzy_score(query: str, name: str) -> float | None:
@@ -74,6 +76,8 @@ class TagPicker(ModalScreen[str | None]):
         Binding("escape", "cancel", "Cancel"),
         Binding("down", "move(1)", show=False),
         Binding("up", "move(-1)", show=False),
+        Binding("pagedown", "page(1)", show=False),  # (typing stays in the box; the options page)
+        Binding("pageup", "page(-1)", show=False),
     ]
 
     def __init__(self, vocab, counts: dict[str, int] | Callable[[], dict[str, int]], total: int,
@@ -91,7 +95,7 @@ class TagPicker(ModalScreen[str | None]):
         with Vertical(classes="dialog", id="tag-picker"):
             yield Static(self._title(), classes="dialog-title")
             yield Input(placeholder="ring, beamstop, saxs...", id="tag-search")
-            yield OptionList(id="tag-options")
+            yield TagOptions(id="tag-options")
 
     def _title(self) -> str:
         return "Pick tag (type to search)" + ("  · counting images…" if self.counting else "")
@@ -121,7 +125,7 @@ class TagPicker(ModalScreen[str | None]):
         if msg.counts is None:
             return  # no counts: the names alone, as while counting
         self.counts = msg.counts
-        ol = self.query_one(OptionList)
+        ol = self.query_one(TagOptions)
         at = ol.highlighted
         option = ol.get_option_at_index(at).id if at is not None else None
         self._fill(self.query_one(Input).value)  # the counts shown, and ranked by when typing
@@ -129,7 +133,7 @@ class TagPicker(ModalScreen[str | None]):
             ol.highlighted = ol.get_option_index(option)  # the user's choice while counting stays
 
     def _fill(self, text: str) -> None:
-        options: list[Option | None] = []
+        options: list[Option] = []
         groups = self.vocab.by_group()
         if text.strip():
             shown = [(a.group, a) for a in rank_tags(text, [a for attrs in groups.values() for a in attrs],
@@ -152,36 +156,33 @@ class TagPicker(ModalScreen[str | None]):
             if self.counting is None:
                 line.append(f"  +{pos:>{digits}} −{self.total - pos:>{digits}}", style="dim")
             options.append(Option(line, id=a.name))
-        ol = self.query_one(OptionList)
-        ol.clear_options()
-        ol.add_options(options)
-        first = next((i for i, o in enumerate(options) if o is not None and not o.disabled), None)
-        if text.strip() or self.current not in self.vocab:
-            ol.highlighted = first
-        else:
-            try:
-                ol.highlighted = ol.get_option_index(self.vocab.canonical(self.current))
-            except Exception:
-                ol.highlighted = first
+        at = next((i for i, o in enumerate(options) if not o.disabled), None)
+        if not text.strip() and self.current in self.vocab:
+            at = next((i for i, o in enumerate(options) if o.id == self.vocab.canonical(self.current)), at)
+        self.query_one(TagOptions).set_options(options, at)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self._fill(event.value)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        ol = self.query_one(OptionList)
+        ol = self.query_one(TagOptions)
         if ol.highlighted is not None:
             self.dismiss(ol.get_option_at_index(ol.highlighted).id)
         elif event.value.strip():
             self.dismiss(event.value.strip())  # a new tag: the vocabulary is open
 
-    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+    def on_tag_options_option_selected(self, event: TagOptions.OptionSelected) -> None:
         event.stop()
         self.dismiss(event.option.id)
 
     def action_move(self, delta: int) -> None:
-        ol = self.query_one(OptionList)
+        ol = self.query_one(TagOptions)
         ol.action_cursor_down() if delta > 0 else ol.action_cursor_up()
+
+    def action_page(self, delta: int) -> None:
+        ol = self.query_one(TagOptions)
+        ol.action_page_down() if delta > 0 else ol.action_page_up()
 
     def action_cancel(self) -> None:
         self.dismiss(None)
