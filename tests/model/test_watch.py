@@ -375,3 +375,18 @@ def test_tag_files_that_cannot_be_written_do_not_stop_the_watch(model, tmp_path,
     tagfile = TagStore().load(folder / "f9.tif")
     assert {t.source for t in tagfile.tags.values()} == {"model"} and set(tagfile.predictions) == set(TAGS)
     assert w.stop() == 0
+
+
+def test_the_summary_counts_the_files_skipped_as_unreadable(model, tmp_path, watches):
+    """An empty or mislabelled file is reported as it comes and skipped; the line at the stop counted it as
+    neither predicted nor unreadable ("2 frames predicted, 0 unreadable" after two such files and one frame)."""
+    folder = tmp_path / "run"
+    folder.mkdir()
+    w = start(watches, folder, "--model", model, "--json", "--workers", "1")
+    (folder / "empty.tif").write_bytes(b"")
+    (folder / "notes.tif").write_text("not a frame\n")
+    (folder / "good.tif").write_bytes(tiff_bytes(1))
+    w.wait_records(1)
+    w.wait_for(lambda: sum("skipped" in line for line in w.err) >= 2, "both skip lines")
+    assert w.stop() == 0
+    assert w.err[-1] == "tui-tagger: stopped: 1 frames predicted, 2 unreadable, 0 alerts"

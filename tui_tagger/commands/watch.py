@@ -246,6 +246,7 @@ def _run(args: argparse.Namespace, stop: _Stop, cluster=None) -> int:
         follower.stop()
         stream.close()
     left = len(following.waiting)
-    warn(f"stopped: {counts['frames']} frames predicted, {counts['errors']} unreadable, {alerts.count} alerts"
+    warn(f"stopped: {counts['frames'] - counts['errors']} frames predicted, {counts['errors'] + follower.skipped} "
+         f"unreadable, {alerts.count} alerts"
          + (f"; {left} complete frames left for the next run" if left else ""))
     return 0

@@ -241,6 +241,7 @@ class Follower:
         # listed the folder from then on misses nothing written between its listing and this start)
         self.since = since
         self.report = report or (lambda line: None)
+        self.skipped = 0  # files the first bytes prove unreadable (empty, not the format named): reported, skipped
         self._events: queue.SimpleQueue = queue.SimpleQueue()
         self._pending: dict[str, _Pending] = {}
         # what this run knows of the files it is busy with (predicted single frames leave it: the store has them)
@@ -582,6 +583,8 @@ class Follower:
             return []  # not an image tui-tagger reads
         if problem is not None:
             if final:
+                if rec is None or rec.failed_at is None:
+                    self.skipped += 1  # never handed out: the caller's own count of unreadable frames misses it
                 self._fail(path, ident, problem)
             return []
         if not final and len(refs) <= 1:
