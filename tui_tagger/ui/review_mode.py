@@ -16,6 +16,7 @@ from textual import work
 from tui_tagger.core.text import printable
 from tui_tagger.learn.outliers import outlier_count
 from tui_tagger.ui import decoding
+from tui_tagger.ui.gc_quiet import no_collections
 from tui_tagger.ui.live_heads import load_head, pick_images
 from tui_tagger.ui.messages import ReviewFound
 from tui_tagger.ui.view import NO_FILTER, paths_filter
@@ -63,7 +64,8 @@ class ReviewMixin:
             rows, labels = [], {}
             for _ in range(3):  # the UI thread changes rows and corrections meanwhile: a pass that trips on it again
                 try:
-                    rows = pick_images(session)
+                    with no_collections():  # its lists of a million rows go by their counts, never walked (gc_quiet.py)
+                        rows = pick_images(session)
                     labels = session.labels(tag, [r.path for r in rows])  # as they are now: corrections meanwhile count
                     break
                 except (RuntimeError, IndexError, KeyError):

@@ -1,0 +1,63 @@
+"""A big folder's lists, made in the lists' worker, are walked by no garbage collection (ui/gc_quiet.py: each
+walk of a million references held the GIL ~60 ms, and the keys waited); review's pick of images is made with
+collections off and leaves nothing frozen."""
+
+from __future__ import annotations
+
+import gc
+
+import pytest
+from support import app_on, make_folder, ready, until
+
+from tui_tagger.ui import review_mode
+from tui_tagger.ui.gc_quiet import no_collections
+
+
+@pytest.fixture(autouse=True)
+def unfrozen():
+    yield
+    gc.unfreeze()  # what a test froze is walked again by this process's later collections
+    gc.enable()
+
+
+def walked(obj) -> bool:
+    """A collection would walk ``obj`` (it is tracked, in one of the three generations, not frozen)."""
+    return any(o is obj for o in gc.get_objects())
+
+
+def test_what_is_kept_is_frozen_and_collections_come_back_on():
+    with no_collections(keep=True):
+        assert not gc.isenabled()
+        kept = [[i] for i in range(100)]
+    assert gc.isenabled() and not walked(kept)
+    with no_collections():
+        passing = [[i] for i in range(100)]
+    assert gc.isenabled() and walked(passing)
+    gc.disable()  # (another worker's block running): it stays off after this one
+    with no_collections():
+        pass
+    assert not gc.isenabled()
+
+
+async def test_a_big_folders_new_lists_are_walked_by_no_collection(tmp_path, monkeypatch):
+    folder = make_folder(tmp_path / "data", n=12, tagged={f"img{i:02d}": ["TSAXS"] for i in range(0, 12, 3)})
+    app = app_on(folder)
+    app.background_from = 0  # every rebuild in the worker, as on a folder of a million frames
+    app._head_enabled = False
+    picked_with: list[bool] = []
+    pick = review_mode.pick_images
+
+    def noting(session):
+        picked_with.append(gc.isenabled())
+        return pick(session)
+
+    monkeypatch.setattr(review_mode, "pick_images", noting)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(app, pilot)
+        app.set_view(tag="TSAXS")
+        assert await until(pilot, lambda: app.session.tag == "TSAXS" and app.lists_pending() is None)
+        assert len(app.pos.rows) == 4 and len(app.neg.rows) == 8
+        assert not walked(app.pos.rows) and not walked(app.neg.rows)
+        await pilot.press("r")
+        assert await until(pilot, lambda: picked_with and not app._review_pending)
+        assert not any(picked_with) and gc.isenabled()
