@@ -28,7 +28,7 @@ def folder(tmp_path, monkeypatch):
         real = regular.read_regular
 
         def refuse(path, limit):
-            if os.path.basename(os.fspath(path)) == "locked.tif":
+            if os.path.basename(os.fspath(path)) == "locked.tif" and not os.stat(path).st_mode & 0o444:
                 raise PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
             return real(path, limit)
 
@@ -57,3 +57,17 @@ def test_the_folder_index_lists_it_as_bad(folder):
     assert set(entries) == {"locked.tif", "ok.tif"}
     assert entries["locked.tif"].error == f"{folder / 'locked.tif'}: permission denied"
     assert not entries["ok.tif"].error
+
+
+def test_the_index_forgets_the_problem_once_the_file_may_be_read(folder):
+    """A permission is not the file's content: after chmod the file is read again, although its size and
+    time (what the index keys a known problem on) did not change."""
+    from tui_tagger.core.catalog import Catalog
+
+    def entries():
+        return {e.rel: e for e in Catalog(folder).entries()}
+
+    assert entries()["locked.tif"].error
+    (folder / "locked.tif").chmod(0o644)
+    assert not entries()["locked.tif"].error
+    assert not entries()["locked.tif"].error  # and it stays so

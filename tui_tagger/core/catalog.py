@@ -66,6 +66,13 @@ _AHEAD = "a"  # the read-ahead's answers of a folder, kept in its listings besid
 _MIRROR, _BESIDE = "m", "b"
 
 
+def _denied(errors: dict, rel: str) -> bool:
+    """Whether the known problem of ``rel`` is a permission: not the file's content, so a chmod (which leaves
+    size and time as they were) must bring the file back without waiting for it to change."""
+    err = errors.get(rel)
+    return err is not None and err.message.endswith(": permission denied")
+
+
 @dataclass(slots=True)
 class Entry:
     """One image (one frame of a multi-frame container) with its tags."""
@@ -891,11 +898,14 @@ class _Walk:
             return
         size, mtime = st.st_size, st.st_mtime_ns
         path = self.beside_prefix + e.name
-        if row is not None and row[1] == size and row[2] == mtime:
+        if row is not None and row[1] == size and row[2] == mtime and not (self.errors and _denied(self.errors, rel)):
             fmt, cands, frames, same_image = row[3], row[4], row[5], True
         else:
             fmt, cands, frames, problem = self.probe(path, e.name, size, mtime)
             same_image = False
+            if problem is None and self.errors and _denied(self.errors, rel):  # readable since: forget it
+                del self.errors[rel]
+                self.drop_errors.append(rel)
             if problem is not None:  # empty or mislabelled: known from the first bytes, listed as corrupt
                 err_row = ErrorRow(size, mtime, problem)
                 self.errors[rel] = err_row
