@@ -38,10 +38,13 @@ THUMB_W = 6  # cells; the thumbnail is THUMB_W x 2*ROW_H pixels (square frames f
 PREFETCH_BANDS = 2  # rows (grid: rows of cells) past the screen whose thumbnails a moving cursor asks for
 
 
-def _problem(row) -> str:
+def _problem(row, arr) -> str:
     """A bad row's error without the row's own path in front: the row names the file, and a real folder's
-    path would fill the line and cut off what is wrong (an error naming another file, its tag file, keeps it)."""
+    path would fill the line and cut off what is wrong (an error naming another file, its tag file, keeps it).
+    A thumbnail that failed before the file's error is known (the scan reads only the first bytes) says so."""
     error = row.error or ""
+    if not error and arr is FAILED:
+        return "unreadable — select it for why"
     return error[len(row.path) + 2:] if error.startswith(f"{row.path}: ") else error
 
 
@@ -551,7 +554,7 @@ class ImageList(ScrollView, can_focus=True):
             p = row.predictions.get(tag)
             text = f"{printable(source):<9}" + (f" p={p:.2f}" if p is not None else "")  # source: from the file
         else:
-            text = row.name if line == 0 else printable(_problem(row)) if line == 2 else ""
+            text = row.name if line == 0 else printable(_problem(row, arr)) if line == 2 else ""
         # a move shifts rows on screen: repainting them is a lookup, not a rebuild of their segments
         key = (row.path, line, state, id(arr), text, bool(row.error), width)
         strip = self._strips.get(key)
