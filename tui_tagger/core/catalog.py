@@ -38,7 +38,7 @@ from typing import NamedTuple
 
 from tui_tagger import config
 from tui_tagger.core.atomic import remove_stale_temp
-from tui_tagger.core.errors import FileProblem, TaggerError
+from tui_tagger.core.errors import FileProblem, ForeignXml, TaggerError
 from tui_tagger.core.index_db import (ERROR_SET, SEP, ErrorRow, IndexDB, key_paths, path_form, rel_of, skey,
                                       sort_key)
 from tui_tagger.core import read_ahead
@@ -1036,6 +1036,8 @@ def read_tag_file(read_tags, path: str) -> tuple[dict, dict, str | None]:
     """(tags, predictions, None) of a tag file, or ({}, {}, the one-line problem) when it cannot be read."""
     try:
         tags, preds = read_tags(path)
+    except ForeignXml as err:  # another program's NAME.xml: no tags (as TagStore.load), unless a .tag says so
+        return ({}, {}, None) if path.lower().endswith(".xml") else ({}, {}, str(err))
     except TaggerError as err:
         return {}, {}, str(err)
     except OSError as err:

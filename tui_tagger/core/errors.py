@@ -28,6 +28,11 @@ class TagFileError(FileProblem):
     """A tag file that does not parse or cannot be written. A file that failed to parse is never overwritten."""
 
 
+class ForeignXml(TagFileError):
+    """XML whose root element is neither a tag_list nor a results DataFile: another program's file. Found at an
+    image's ``NAME.xml`` (acquisition metadata beside the frame) it is not the image's tag file."""
+
+
 class ExpressionError(TaggerError):
     """A bad image expression; the image is left as it was."""
 

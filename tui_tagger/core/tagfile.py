@@ -27,7 +27,7 @@ from lxml import etree
 
 from tui_tagger.core.atomic import atomic_write_bytes
 from tui_tagger.core.text import printable
-from tui_tagger.core.errors import TagFileError
+from tui_tagger.core.errors import ForeignXml, TagFileError
 from tui_tagger.core.regular import NotRegularFile, open_regular, read_regular
 from tui_tagger.core.vocabulary import FIELD_EXTRAS, GROUPS, KNOWN_IDS, OTHER_GROUP, Attribute, default_vocabulary
 
@@ -372,7 +372,7 @@ class TagFile:
         elif kind == "DataFile":
             self._load_results(root)
         else:
-            raise TagFileError(self.path, f"not a tag file: root element <{kind}> (expected <tag_list> or <DataFile>)", root.sourceline)
+            raise ForeignXml(self.path, f"not a tag file: root element <{kind}> (expected <tag_list> or <DataFile>)", root.sourceline)
         self._base = dict(self.tags)
         self._pred_read = (dict(self.predictions), self.prediction_model)
 

@@ -9,7 +9,8 @@ Naming rule (``NAME`` = the image's file name without its image extension):
   the dataset is not the NeXus default (its last path component is not ``data``), the dataset's last
   component is included: ``file.h5::/entry/data/data_000002#5`` -> ``file_data_000002_5.xml``.
 - a results XML (``<DataFile>``, an analysis pipeline's output) found at ``NAME.xml`` is read for its tags
-  but never written: edits go to ``NAME.tag``, which then wins.
+  but never written: edits go to ``NAME.tag``, which then wins. Another program's XML there (the frame's
+  acquisition metadata: any other root element) is not a tag file: no tags, never written, edits to ``NAME.tag``.
 - with ``tags_dir``: the same name, under ``tags_dir`` mirroring the image folder's absolute (real) path:
   ``/data/run3/s1/x.tif`` -> ``TAGS/data/run3/s1/x.xml``. The place depends on neither the current folder
   nor the folder a command was given, so ``tag``, ``tags``, ``search``, ``export``, the TUI and the model
@@ -24,7 +25,7 @@ import re
 import stat
 from pathlib import Path
 
-from tui_tagger.core.errors import ImageReadError, TagFileError
+from tui_tagger.core.errors import ForeignXml, ImageReadError, TagFileError
 from tui_tagger.core.regular import NotRegularFile, check_regular, open_regular
 from tui_tagger.core.tagfile import TagFile
 
@@ -92,15 +93,18 @@ def is_tag_file(path: str | os.PathLike) -> bool:
     return Path(path).suffix.lower() in TAG_SUFFIXES
 
 
-def _is_results_xml(path: Path) -> bool:
-    """Cheap sniff: does the file's root element read <DataFile ...>?"""
+def _is_tag_list(path: Path) -> bool:
+    """Cheap sniff: is the file's root element <tag_list>? False for a results <DataFile> or another program's
+    XML (their tags go to NAME.tag); True also when it cannot tell (unreadable, not UTF-8): the file stays the
+    target, and a save re-checks it and never writes over what is not a tag_list."""
     try:
         with open_regular(path) as fh:
             head = fh.read(4096)
     except OSError:  # a FIFO or device too: never waited on
-        return False
-    head = re.sub(rb"<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>", b"", head, flags=re.S)
-    return head.lstrip().startswith(b"<DataFile")
+        return True
+    head = re.sub(rb"<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>", b"", head.removeprefix(b"\xef\xbb\xbf"), flags=re.S)
+    m = re.match(rb"\s*<([A-Za-z_][\w.:-]*)", head)
+    return m is None or m.group(1).rsplit(b":", 1)[-1] == b"tag_list"
 
 
 def _present(path: Path) -> bool:
@@ -163,7 +167,7 @@ class TagStore:
                 found = target / (name + beside.suffix)
         if found is None:
             return target / (name + ".xml")
-        if found.suffix == ".xml" and found.exists() and _is_results_xml(found):
+        if found.suffix == ".xml" and found.exists() and not _is_tag_list(found):  # results or foreign XML
             return found.with_suffix(".tag")
         return found
 
@@ -184,7 +188,12 @@ class TagStore:
         source = self.source_for(image)
         if source is None:
             return None
-        tf = TagFile.read(source)
+        try:
+            tf = TagFile.read(source)
+        except ForeignXml:
+            if source.suffix.lower() != ".xml":
+                raise
+            return None  # another program's NAME.xml (the frame's metadata): not a tag file; NAME.tag will be
         tf.path = self.path_for(image)
         return tf
 
