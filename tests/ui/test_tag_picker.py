@@ -12,7 +12,8 @@ LAST = "LaB6"  # the vocabulary's last tag (G7): far below the first screen of o
 
 
 def drawn(options: TagOptions) -> list[str]:
-    return ["".join(seg.text for seg in options.render_line(y)) for y in range(options.scrollable_content_region.height)]
+    height = options.scrollable_content_region.height
+    return ["".join(seg.text for seg in options.render_line(y)) for y in range(height)]
 
 
 def highlighted(options: TagOptions) -> str:

@@ -1,11 +1,11 @@
 """The tag picker's options: a Line-API ScrollView that renders only the lines on screen, one line per option.
 
 Textual's OptionList measures every option (each a wrapped Visual) before its first paint and again at each
-change: ~100 tags and their groups took 40-90 ms of the picker's first paint at load 5 (0.1-0.4 s at load 9),
-and again at each letter typed. Here an option is one line, cut at the width; nothing is measured. Its
-keys, its highlight (disabled options, the group headers, are skipped) and ``OptionSelected`` are
-OptionList's, and so are the names of what the picker and its tests use (``highlighted``, ``option_count``,
-``get_option_at_index``, ``get_option_index``, ``action_cursor_down`` ...). Prompts are ``Text`` (never markup).
+change (~100 tags and their groups, at each letter typed too). Here an option is one line, cut at the
+width; nothing is measured. Its keys, its highlight (disabled options, the group headers, are skipped) and
+``OptionSelected`` are OptionList's, and so are the names of what the picker and its tests use
+(``highlighted``, ``option_count``, ``get_option_at_index``, ``get_option_index``, ``action_cursor_down`` ...).
+Prompts are ``Text`` (never markup).
 """
 
 from __future__ import annotations
