@@ -73,6 +73,9 @@ async def test_p_P_and_T_use_the_model(folder, tmp_path, monkeypatch):
         return RecordingPredictor()
 
     monkeypatch.setattr(ui_predict, "load_predictor", load_predictor)
+    # p runs its model in a process of its own: the same model asked for
+    monkeypatch.setattr(ui_predict, "model_process", lambda m=None, device=None, previous=None:
+                        load_predictor(m, device or "auto"))
     app = TaggerApp(folder, tag=RING, graphics="none", thumbnails=False, model=model,
                     predictor=lambda: (_ for _ in ()).throw(AssertionError("not the default model")))
     async with app.run_test(size=(140, 44)) as pilot:

@@ -185,6 +185,7 @@ class TaggerApp(ScanMixin, ListsMixin, ViewMixin, CorrectionsMixin, RenderingMix
     def on_unmount(self) -> None:
         self.stop_scan()  # the change check's child process (ui/scan.py)
         self.stop_following()
+        self.close_model_process()  # p's model (ui/prediction.py)
         if self.thumbs is not None:
             self.thumbs.stop()
         if self.placeholders is not None:

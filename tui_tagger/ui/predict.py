@@ -34,6 +34,23 @@ def load_predictor(model: str | None = None, device: str = "auto", cluster=None)
     return LocalPredictor.load(model or default_model_path(), device)
 
 
+def model_process(model: str | None = None, device: str | None = None, previous=None):
+    """``p``'s model in a process of its own (``model.process.ModelProcess``), niced like the thumbnail
+    workers: ``previous`` again when it serves the same model and device and is still alive (its model is
+    loaded), else a new one (``previous`` is closed). Raises TaggerError with the child's one line."""
+    from tui_tagger.model.locate import default_model_path
+    from tui_tagger.model.process import ModelProcess
+    from tui_tagger.ui.decoding import NICE
+
+    key = (str(model or default_model_path()), device or "auto")
+    if previous is not None:
+        if previous.key == key and previous.alive():
+            return previous
+        if not previous.busy:  # (a cancelled run still stopping keeps its process until it has stopped)
+            previous.close()
+    return ModelProcess(key[0], key[1], nice=NICE)
+
+
 def model_name(predictor) -> str:
     info = getattr(predictor, "info", None)
     return str(getattr(info, "name", None) or type(predictor).__name__)

@@ -24,14 +24,25 @@ def thresholds_of(predictor) -> dict[str, float]:
 
 
 class PredictionMixin:
-    def make_predictor(self, model: str | None, device: str | None):
+    def make_predictor(self, model: str | None, device: str | None, own_process: bool = False):
         """The predictor of ``p`` (and of the followed frames): on the cluster when the app has one, else
-        ``model`` on ``device``, else the app's default. Called in worker threads (loads torch, connects)."""
+        ``model`` on ``device``, else the app's default; ``own_process``: the model in a child process (kept
+        for the next run), so that it never takes the UI's GIL. Called in worker threads (loads torch,
+        connects)."""
         if self.cluster is not None:
             return predict.load_predictor(model, device or "auto", cluster=self.cluster)
-        if model or device not in (None, "auto"):
-            return predict.load_predictor(model, device or "auto")
-        return self.predictor_factory()
+        explicit = model or device not in (None, "auto")
+        if not explicit and self.predictor_factory is not predict.load_predictor:
+            return self.predictor_factory()  # the predictor the app was given (an embedding program, a test)
+        if own_process:
+            self.model_process = predict.model_process(model, device, getattr(self, "model_process", None))
+            return self.model_process
+        return predict.load_predictor(model, device or "auto")
+
+    def close_model_process(self) -> None:
+        process, self.model_process = getattr(self, "model_process", None), None
+        if process is not None and hasattr(process, "close"):
+            process.close()
 
     def action_predict(self) -> None:
         """Run the model over the marked images (else the whole folder); ``p`` again cancels."""
@@ -65,7 +76,7 @@ class PredictionMixin:
         worker = get_current_worker()
         decoding.yield_to_ui()  # the model computes at a lower priority than the keys (its threads too)
         try:
-            predictor = self.make_predictor(model, device)
+            predictor = self.make_predictor(model, device, own_process=True)
             name = predict.model_name(predictor)
             where = str(getattr(predictor, "device", "?"))
             if self.cluster is not None:
@@ -80,10 +91,12 @@ class PredictionMixin:
             done = predict.run_batches(predictor, paths, on_batch, lambda: worker.is_cancelled,
                                        batch=batch, workers=workers)
         except TaggerError as err:
-            self.post_message(PredictFinished(None, str(err)))
+            if not worker.is_cancelled:  # (a cancelled run's end is not the next run's)
+                self.post_message(PredictFinished(None, str(err)))
             return
         except Exception as err:  # never a traceback on screen
-            self.post_message(PredictFinished(None, f"prediction failed: {type(err).__name__}: {err}"))
+            if not worker.is_cancelled:
+                self.post_message(PredictFinished(None, f"prediction failed: {type(err).__name__}: {err}"))
             return
         if not worker.is_cancelled:
             self.post_message(PredictFinished(done, None))
