@@ -77,6 +77,39 @@ def test_train_head_then_predict_gives_the_new_tag(folder, model, capsys):
     assert rc == 0 and NEW not in json.loads(out)["probabilities"]
 
 
+def test_the_cross_validated_figures_score_the_head_that_is_saved(folder, model, capsys):
+    """For a tag the model has, the saved head starts from the model's p: so must every fold. A model
+    made confidently wrong about the tag shows it (a head from scratch would score near 1 here)."""
+    import torch
+    from sklearn.model_selection import StratifiedKFold
+
+    from tui_tagger.commands import train_head as cmd
+    from tui_tagger.learn.folder import load_folder
+    from tui_tagger.learn.heads import model_prior
+    from tui_tagger.model.checkpoint import load_checkpoint, save_checkpoint
+
+    tag = "Ring: Oriented z"
+    net, info = load_checkpoint(model)
+    with torch.no_grad():  # the model says "present" on every frame, and is sure of it
+        net.head.bias[info.tags.index(tag)] += 30
+    save_checkpoint(model, net, info)
+    rc, out, err = _run(cmd, [str(folder), "--tag", tag, "--model", str(model), "--json"], capsys)
+    assert rc == 0, err
+    report = json.loads(out)[tag]
+    assert (report["positives"], report["negatives"]) == (6, 12)
+
+    data = load_folder(str(folder), None, "cnn", str(model))
+    y = data.labels(tag)
+    X, y = data.X[~np.isnan(y)], y[~np.isnan(y)]
+    emb, prior = fit_embedding(data.X), model_prior(tag, str(model))
+    right = []
+    for train, test in StratifiedKFold(n_splits=5, shuffle=True, random_state=0).split(X, y):
+        head = train_head(tag, X[train], y[train], embedding=emb, prior=prior)
+        right += list((head.predict_proba(X[test]) >= 0.5) == (y[test] > 0.5))
+    assert report["cv_accuracy"] == round(float(np.mean(right)), 4)
+    assert report["cv_accuracy"] < 0.9  # the wrong model shows (a head from scratch would not see it)
+
+
 def test_a_tag_with_one_kind_of_label_is_refused_by_name(folder, model, capsys):
     from tui_tagger.commands import train_head as cmd
 

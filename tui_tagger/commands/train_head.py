@@ -4,7 +4,8 @@ p(NAME) from then on. Seconds on a CPU once the features are cached; works for a
 
 The head is saved in ``<model>.heads/`` beside the model, or in the config folder when the model's
 folder cannot be written (the shipped model in site-packages). ``--json``: {tag: {"path", "positives",
-"negatives", "cv_ap", "cv_accuracy"}} (cross-validated figures are null with under 5 of either label).
+"negatives", "cv_ap", "cv_accuracy"}} (cross-validated figures are null with under 5 of either label). They
+score the head as it is built: for a tag the model has, each fold's head starts from the model's p too.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from tui_tagger.core.errors import TaggerError
     from tui_tagger.core.text import printable
     from tui_tagger.learn.folder import load_folder, resolve_tag
-    from tui_tagger.learn.heads import fit_embedding, model_prior, save_model_head, train_head
+    from tui_tagger.learn.heads import fit_embedding, model_prior, save_model_head, train_head, with_prior
     from tui_tagger.learn.review import cross_val_p
     from tui_tagger.model.locate import default_model_path
 
@@ -49,7 +50,6 @@ def run(args: argparse.Namespace) -> int:
     for problem in data.problems:
         warn(f"{problem} (left out)")
     embedding = fit_embedding(data.X, seed=args.seed)
-    Z = embedding.transform(data.X)
     report: dict[str, dict] = {}
     failed = 0
     for name in args.tag:
@@ -75,7 +75,9 @@ def run(args: argparse.Namespace) -> int:
         if pos >= MIN_CV and neg >= MIN_CV:
             from sklearn.metrics import average_precision_score
 
-            p = cross_val_p(Z[known], y, seed=args.seed)
+            # the folds fit what was saved: on the head's embedding, from the model's head where it has one
+            start = with_prior(embedding, *prior)[1] if prior is not None else None
+            p = cross_val_p(head.embedding.transform(data.X[known]), y, seed=args.seed, prior=start)
             if p is not None:
                 cv_ap = round(float(average_precision_score(y > 0.5, p)), 4)
                 cv_acc = round(float(np.mean((p >= 0.5) == (y > 0.5))), 4)

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from tui_tagger.learn.heads import DEFAULT_C, _sigmoid, fit_scores
+from tui_tagger.learn.heads import _sigmoid, fit_scores
 
 MIN_PER_CLASS = 3  # below this many positives or negatives a tag cannot be cross-validated
 
 
-def cross_val_p(Z: np.ndarray, y: np.ndarray, folds: int = 5, seed: int = 0, C: float = DEFAULT_C) -> np.ndarray | None:
-    """Out-of-fold p for every row of ``Z`` (labels ``y`` in {0, 1}), or None with too few of a class."""
+def cross_val_p(Z: np.ndarray, y: np.ndarray, folds: int = 5, seed: int = 0, C: float | None = None,
+                prior=None) -> np.ndarray | None:
+    """Out-of-fold p for every row of ``Z`` (labels ``y`` in {0, 1}), or None with too few of a class.
+    ``C`` and ``prior`` as ``heads.fit_scores`` takes them: each fold fits the head that is built."""
     from sklearn.model_selection import StratifiedKFold
 
     y = (np.asarray(y) > 0.5).astype(int)
@@ -26,7 +28,7 @@ def cross_val_p(Z: np.ndarray, y: np.ndarray, folds: int = 5, seed: int = 0, C: 
     p = np.empty(len(y))
     skf = StratifiedKFold(n_splits=min(folds, smallest), shuffle=True, random_state=seed)
     for train, test in skf.split(Z, y):
-        coef, b = fit_scores(Z[train], y[train], C)
+        coef, b = fit_scores(Z[train], y[train], C, prior=prior)
         p[test] = _sigmoid(Z[test] @ coef + b)
     return p
 
