@@ -5,7 +5,8 @@ its result is on screen (the event loop's longest stall, a 1 ms sleeper's; keys'
 the time the key's handlers and the result's took on the UI thread, how long until the result showed, and
 Down and Up in turn meanwhile (~30/s, key-press-to-repaint); for `t`, also when the picker first painted.
 
-``BENCH_STALLS=FILE``: every thread's stack written there whenever the UI thread stalls past 150 ms.
+``BENCH_STALLS=FILE``: every thread's stack written there whenever the UI thread stalls past 150 ms
+(``BENCH_STALLS_MS``: another threshold).
 Run by ``bench_tui.py --data DIR --jobs`` after its other figures (the same app, warm, every row loaded).
 """
 
@@ -35,9 +36,10 @@ class Stalls:
     async def _run(self) -> None:
         last = time.perf_counter()
         dump = open(os.environ["BENCH_STALLS"], "w") if os.environ.get("BENCH_STALLS") else None
+        past = float(os.environ.get("BENCH_STALLS_MS", 150)) / 1000
         while self.running:
             if dump is not None:  # every thread's stack, from C (no GIL), when the loop stalls past 150 ms
-                faulthandler.dump_traceback_later(0.15, file=dump)
+                faulthandler.dump_traceback_later(past, file=dump)
             await asyncio.sleep(0.001)
             now = time.perf_counter()
             self.longest = max(self.longest, now - last - 0.001)
