@@ -9,7 +9,7 @@ import gc
 import pytest
 from support import app_on, make_folder, ready, until
 
-from tui_tagger.ui import review_mode
+from tui_tagger.ui import gc_quiet, review_mode
 from tui_tagger.ui.gc_quiet import no_collections
 
 
@@ -54,6 +54,10 @@ async def test_a_big_folders_new_lists_are_walked_by_no_collection(tmp_path, mon
     monkeypatch.setattr(review_mode, "pick_images", noting)
     async with app.run_test(size=(120, 36)) as pilot:
         await ready(app, pilot)
+        app.set_view(tag="Ring: Isotropic")
+        assert await until(pilot, lambda: app.session.tag == "Ring: Isotropic" and app.lists_pending() is None)
+        assert walked(app.neg.rows)  # a small folder's: not worth freezing (kept in cycles for good if it were)
+        monkeypatch.setattr(gc_quiet, "FREEZE_FROM", 12)  # this folder's 12 images count as a big folder's
         app.set_view(tag="TSAXS")
         assert await until(pilot, lambda: app.session.tag == "TSAXS" and app.lists_pending() is None)
         assert len(app.pos.rows) == 4 and len(app.neg.rows) == 8

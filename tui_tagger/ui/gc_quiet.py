@@ -9,7 +9,8 @@ full collection while they were shown (52-85 ms each).
 ``no_collections()`` runs a block with collections off; ``keep=True`` freezes what is tracked at its end
 (``gc.freeze``: later collections skip it, as scan.py does for the rows themselves), after a collection of
 the young generations (~1 ms: less garbage frozen with it). The cost: what is frozen and later dropped in a
-cycle is never freed (12 rebuilds at 1M: ~1.1k objects per freeze, RSS as without the freeze).
+cycle is never freed (12 rebuilds at 1M: ~1.1k objects per freeze, RSS as without the freeze): lists of
+fewer than ``FREEZE_FROM`` rows are not worth it (a test's apps, torn down, would stay in memory).
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+FREEZE_FROM = 100_000  # rows: a list of fewer is walked in a few ms
 
 
 @contextmanager

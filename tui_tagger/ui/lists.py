@@ -23,8 +23,7 @@ from rich.text import Text
 from textual import events, work
 
 from tui_tagger.core.text import printable
-from tui_tagger.ui import decoding
-from tui_tagger.ui.gc_quiet import no_collections
+from tui_tagger.ui import decoding, gc_quiet
 from tui_tagger.ui.messages import ListsSplit, RowSelected, ThumbsReady
 from tui_tagger.ui.sorted_rows import CHUNK, release, sort_key
 from tui_tagger.ui.view import ListView
@@ -102,7 +101,8 @@ class ListsMixin:
         ms each), less the rows changed meanwhile (the UI inserts those where they belong now)."""
         decoding.yield_to_ui()  # this thread at a lower priority: the keys first
         pos = neg = None
-        with no_collections(keep=True):  # lists of a million: never walked by a collection (gc_quiet.py)
+        # lists of a million: never walked by a collection (gc_quiet.py)
+        with gc_quiet.no_collections(keep=len(rows) >= gc_quiet.FREEZE_FROM):
             for _ in range(3):  # the UI thread changes rows meanwhile: a pass that trips on it is run again
                 try:
                     pos, neg = self.session.split(view.sort, view.filter.keep, rows=rows, tag=view.tag,
