@@ -26,9 +26,10 @@ def walked(obj) -> bool:
 
 
 def test_what_is_kept_is_frozen_and_collections_come_back_on():
-    with no_collections(keep=True):
+    with no_collections() as quiet:
         assert not gc.isenabled()
         kept = [[i] for i in range(100)]
+        quiet.keep = True
     assert gc.isenabled() and not walked(kept)
     with no_collections():
         passing = [[i] for i in range(100)]
@@ -57,7 +58,7 @@ async def test_a_big_folders_new_lists_are_walked_by_no_collection(tmp_path, mon
         app.set_view(tag="Ring: Isotropic")
         assert await until(pilot, lambda: app.session.tag == "Ring: Isotropic" and app.lists_pending() is None)
         assert walked(app.neg.rows)  # a small folder's: not worth freezing (kept in cycles for good if it were)
-        monkeypatch.setattr(gc_quiet, "FREEZE_FROM", 12)  # this folder's 12 images count as a big folder's
+        monkeypatch.setattr(gc_quiet, "FREEZE_FROM", 12)  # lists of this folder's 12 images count as big
         app.set_view(tag="TSAXS")
         assert await until(pilot, lambda: app.session.tag == "TSAXS" and app.lists_pending() is None)
         assert len(app.pos.rows) == 4 and len(app.neg.rows) == 8

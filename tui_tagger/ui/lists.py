@@ -101,12 +101,12 @@ class ListsMixin:
         ms each), less the rows changed meanwhile (the UI inserts those where they belong now)."""
         decoding.yield_to_ui()  # this thread at a lower priority: the keys first
         pos = neg = None
-        # lists of a million: never walked by a collection (gc_quiet.py)
-        with gc_quiet.no_collections(keep=len(rows) >= gc_quiet.FREEZE_FROM):
+        with gc_quiet.no_collections() as quiet:  # lists of a million: never walked by a collection
             for _ in range(3):  # the UI thread changes rows meanwhile: a pass that trips on it is run again
                 try:
                     pos, neg = self.session.split(view.sort, view.filter.keep, rows=rows, tag=view.tag,
                                                   by_name=by_name)
+                    quiet.keep = len(pos) + len(neg) >= gc_quiet.FREEZE_FROM
                     break
                 except (RuntimeError, IndexError, KeyError):
                     continue
