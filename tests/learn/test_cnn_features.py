@@ -36,6 +36,27 @@ def test_vectors_per_image_and_a_corrupt_one_is_a_problem(folder, tmp_path):
     np.testing.assert_array_equal(again.X, fs.X)
 
 
+def test_the_tuis_features_from_the_model_process_are_the_same_and_cached(folder, tmp_path):
+    from tui_tagger.learn.features import compute
+    from tui_tagger.ui.predict import ProcessEmbed
+
+    items = _items(folder)
+    here = compute(items, "cnn", model=str(SHIPPED), cache_dir=tmp_path / "here")
+    embed = ProcessEmbed(str(SHIPPED), workers=0)
+    try:
+        there = compute(items, "cnn", model=str(SHIPPED), cache_dir=tmp_path / "there", embed=embed)
+        assert embed.process is not None and embed.process.alive()  # the CNN ran there, not here
+    finally:
+        embed.close()
+    assert there.refs == here.refs and there.problems == here.problems
+    np.testing.assert_allclose(there.X, here.X, rtol=1e-5, atol=1e-6)
+    readable = [item for item in items if item[0] in there.refs]  # (a corrupt image is tried again)
+    unused = ProcessEmbed(str(SHIPPED))
+    again = compute(readable, "cnn", model=str(SHIPPED), cache_dir=tmp_path / "there", embed=unused)
+    assert unused.process is None  # every vector came from the cache: no process started
+    np.testing.assert_array_equal(again.X, there.X)
+
+
 def test_suggest_with_cnn_features(folder, tmp_path, monkeypatch, capsys):
     from tui_tagger.commands import suggest
 

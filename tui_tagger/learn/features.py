@@ -116,14 +116,19 @@ def _physics_batch(refs: list[str]) -> list[tuple[np.ndarray | None, str | None]
 
 def compute(items: list[tuple[str, int, int]], source: str = "physics", *, model: str | None = None,
             workers: int | None = None, progress: Callable[[int, int], None] | None = None,
-            cache_dir=None, cluster=None) -> FeatureSet:
+            cache_dir=None, cluster=None, embed: Callable | None = None) -> FeatureSet:
     """Features of ``items`` = [(ref, size, mtime_ns)], from the cache where it is current. ``cluster``
     (``model.cluster.Cluster``): the images not in the cache are computed on its workers (the CNN's on
-    their GPUs), in completion order; this process alone writes the cache."""
+    their GPUs), in completion order; this process alone writes the cache. ``embed(refs)`` -> (ref, vector
+    or None, error or None) per ref, in order: the CNN features from there (the TUI's model process, whose
+    model never takes this process's GIL) instead of a model loaded here."""
     if source not in SOURCES:
         raise TaggerError(f"unknown feature source {source!r}; choose one of: {', '.join(SOURCES)}")
     if source == "cnn":
         extract, version = _cnn_extractor(model)
+        if embed is not None:
+            def extract(refs):  # noqa: F811 - the same model, elsewhere
+                return ((vec, problem) for _, vec, problem in embed(refs))
     else:
         extract, version = None, physics_version()
     cache = FeatureCache(source, version, cache_dir)

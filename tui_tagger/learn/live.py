@@ -53,13 +53,14 @@ class LiveHead:
         return self._Z is not None
 
     def load(self, items: list[tuple[str, int, int]], progress: Callable[[int, int], None] | None = None,
-             cache_dir=None, workers: int | None = None, cluster=None) -> None:
+             cache_dir=None, workers: int | None = None, cluster=None, embed=None) -> None:
         """Features of ``items`` = [(ref, size, mtime_ns)]; unreadable images are left out (``problems``).
-        ``cluster`` (``model.cluster.Cluster``): the ones not in the cache are computed on its workers."""
+        ``cluster`` (``model.cluster.Cluster``): the ones not in the cache are computed on its workers;
+        ``embed``: see ``features.compute``."""
         from tui_tagger.learn import features
 
         fs = features.compute(items, self.source, model=self.model, workers=workers, progress=progress,
-                              cache_dir=cache_dir, cluster=cluster)
+                              cache_dir=cache_dir, cluster=cluster, embed=embed)
         self.paths, self.X, self.problems = fs.refs, fs.X, fs.problems
         self._row = {p: i for i, p in enumerate(self.paths)}
         self._spaces = {}

@@ -7,7 +7,9 @@ The process is started from the fork server (a clean one-thread process: a fork 
 locks another thread held), lowered by ``nice``, loads the model once and serves runs until it has waited
 ``IDLE_S`` for one, or the parent goes. No torch is imported in this module: the parent never needs it.
 
-Messages, parent -> child: ("predict", paths, batch, workers), ("paths", paths) after the child's ("more",),
+It also serves the CNN features of the live head (``embed_paths``): the same model, the same GIL problem.
+
+Messages, parent -> child: ("predict" or "embed", paths, batch, workers), ("paths", paths) after the child's ("more",),
 ("stop",) (the run ends after the frames in hand), None (exit). Child -> parent: ("ready", info) once or
 ("error", line); per run ("results", [Result]), ("more",) when its paths are used up, then ("done", n).
 """
@@ -60,21 +62,22 @@ def _serve(conn, model: str, device: str, nice: int) -> None:
             return
         if task and task[0] == "stop":
             continue  # a run's stop that came after its last results
-        if not task or task[0] != "predict":
+        if not task or task[0] not in ("predict", "embed"):
             return
         try:
-            _run(conn, predictor, *task[1:])
+            _run(conn, predictor, *task)
         except (EOFError, OSError, BrokenPipeError):
             return
 
 
-def _run(conn, predictor, paths: list[str], batch: int, workers: int | None) -> None:
-    """One run: the results of ``paths`` (and of the chunks that follow) sent every FLUSH_S; a ("stop",)
-    ends it early."""
+def _run(conn, predictor, kind: str, paths: list[str], batch: int, workers: int | None) -> None:
+    """One run of ``predict_paths`` or ``embed_paths``: the results of ``paths`` (and of the chunks that
+    follow) sent every FLUSH_S; a ("stop",) ends it early."""
     done, stopped = 0, False
+    method = predictor.predict_paths if kind == "predict" else predictor.embed_paths
     while paths and not stopped:
         pending, last = [], time.monotonic()
-        results = predictor.predict_paths(paths, batch=batch, workers=workers)
+        results = method(paths, batch=batch, workers=workers)
         try:
             for result in results:
                 pending.append(result)
@@ -156,6 +159,13 @@ class ModelProcess:
     def predict_paths(self, paths: list[str], batch: int = 32, workers: int | None = None) -> Iterator[tuple]:
         """(path, {tag: p} or None, error or None) per path, in order. Closing the generator early stops the
         run (the child finishes the frames in hand) and leaves the process ready for the next one."""
+        return self._stream("predict", paths, batch, workers)
+
+    def embed_paths(self, paths: list[str], batch: int = 32, workers: int | None = None) -> Iterator[tuple]:
+        """(path, penultimate-layer vector or None, error or None) per path, in order (as ``predict_paths``)."""
+        return self._stream("embed", paths, batch, workers)
+
+    def _stream(self, kind: str, paths: list[str], batch: int, workers: int | None) -> Iterator[tuple]:
         if self._busy:
             raise TaggerError("the model process is busy with another run")
         if self._conn.closed or not self.process.is_alive():
@@ -164,7 +174,7 @@ class ModelProcess:
         ended = False
         paths = list(paths)
         try:
-            self._conn.send(("predict", paths[:CHUNK], batch, workers))
+            self._conn.send((kind, paths[:CHUNK], batch, workers))
             sent = CHUNK
             while True:
                 message = self._recv()

@@ -13,7 +13,7 @@ from operator import attrgetter, not_
 
 from textual import work
 
-from tui_tagger.ui import decoding
+from tui_tagger.ui import decoding, predict
 from tui_tagger.ui.messages import HeadFailed, HeadFitted, HeadLoaded, HeadProgress
 from tui_tagger.ui.sorted_rows import release, select
 
@@ -65,10 +65,15 @@ def load_head(items: list[tuple[str, int, int]], progress=None, model: str | Non
     from tui_tagger.learn.live import LiveHead
 
     head = LiveHead(default_source(model), model)
-    # a few images are decoded here: worker processes cost more to start than they save, and a fork of
-    # this many-threaded process is what a DataLoader worker died of ("exited unexpectedly", rarely)
+    # a few images are decoded in the model's process: worker processes cost more to start than they save
     workers = 0 if len(items) < FEW_IMAGES else max(1, (os.cpu_count() or 2) - 1)
-    head.load(items, progress=progress, workers=workers, cluster=cluster)
+    # the CNN in a process of its own (as p's): in a thread here, it took the GIL from the keys for minutes
+    embed = predict.ProcessEmbed(model, workers) if head.source == "cnn" and cluster is None else None
+    try:
+        head.load(items, progress=progress, workers=workers, cluster=cluster, embed=embed)
+    finally:
+        if embed is not None:
+            embed.close()  # its 300 MB go back: the features are cached, a retrain needs no CNN
     return head
 
 

@@ -51,6 +51,24 @@ def model_process(model: str | None = None, device: str | None = None, previous=
     return ModelProcess(key[0], key[1], nice=NICE)
 
 
+class ProcessEmbed:
+    """``embed(refs)`` for ``learn.features.compute``: the CNN features from a model process (``model_process``)
+    started at the first call (a folder whose features are all cached starts none). ``close()`` ends it."""
+
+    def __init__(self, model: str | None = None, workers: int | None = None):
+        self.model, self.workers, self.process = model, workers, None
+
+    def __call__(self, refs: list[str]):
+        if self.process is None:
+            self.process = model_process(self.model)
+        return self.process.embed_paths(refs, workers=self.workers)
+
+    def close(self) -> None:
+        if self.process is not None:
+            self.process.close()
+            self.process = None
+
+
 def model_name(predictor) -> str:
     info = getattr(predictor, "info", None)
     return str(getattr(info, "name", None) or type(predictor).__name__)
