@@ -69,3 +69,18 @@ def test_the_predictor_folds_batch_norm_into_a_copy_giving_the_same_p():
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in pred.model.modules())
     assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in model.modules()) == 5
     np.testing.assert_allclose(pred.predict_arrays(frames), expected, atol=1e-5)
+
+
+def test_a_frame_with_no_valid_pixel_is_one_line_not_a_guess(tmp_path):
+    import tifffile
+
+    nan = tmp_path / "all_nan.tif"
+    tifffile.imwrite(nan, np.full((64, 80), np.nan, np.float32))
+    flagged = tmp_path / "all_flagged.tif"
+    tifffile.imwrite(flagged, np.full((64, 80), 2**32 - 1, np.uint32))  # every pixel a detector's flag
+    dark = tmp_path / "dark.tif"
+    tifffile.imwrite(dark, np.zeros((64, 80), np.uint16))  # real zeros: a frame, predicted
+    results = list(_predictor(flip=None).predict_paths([str(nan), str(flagged), str(dark)], workers=0))
+    for (path, probs, error), name in zip(results[:2], ["all_nan.tif", "all_flagged.tif"]):
+        assert probs is None and name in error and "no valid pixel" in error and "\n" not in error
+    assert results[2][1] is not None and results[2][2] is None

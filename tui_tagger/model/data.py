@@ -145,7 +145,19 @@ def load_frame_and_input(ref: str, config: dict[str, Any]):
     from tui_tagger.core.formats import read_image
 
     frame = read_image(ref)
-    return frame, preprocess(frame.data, frame.mask, config)
+    x = preprocess(frame.data, frame.mask, config)
+    if float(x.min()) == float(x.max()) and not has_valid_pixel(frame):  # (a flat input: checked in full)
+        # a model's p on nothing (TSAXS 0.79 on an all-NaN frame) is a guess the pipeline would trust
+        raise TaggerError(f"{ref}: no valid pixel (every pixel is masked, flagged or not a number)")
+    return frame, x
+
+
+def has_valid_pixel(frame) -> bool:
+    """Whether any pixel is finite and not masked (flagged values such as 2^32-1 are masked by the readers)."""
+    valid = np.isfinite(frame.data)
+    if frame.mask is not None:
+        valid &= np.asarray(frame.mask, dtype=bool)
+    return bool(valid.any())
 
 
 def load_and_preprocess(ref: str, config: dict[str, Any]) -> np.ndarray:
