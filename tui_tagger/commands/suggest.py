@@ -1,6 +1,7 @@
 """``tui-tagger suggest DIR --tag NAME``: the images whose label for NAME would teach the most.
 
-Uncertain images first (a head trained on the labels so far gives p near 0.5), spread across the data
+Uncertain images first (a head trained on the labels so far gives p near 0.5, or the frame is unlike every
+labelled one, where the head's p stands on little: ``learn/suggest.py``), spread across the data
 (no runs of near-duplicate frames), with a share kept for the most likely unlabelled positives so a
 rare tag still comes up. With no labels yet: typical, mutually different images. On CNN features, for a
 tag the model has, the head starts from the model's own p (``heads.tag_embedding``). The head is saved in

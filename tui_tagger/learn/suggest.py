@@ -4,7 +4,10 @@ Works on embedded features ``Z`` (``heads.Embedding``: PCA scores in one common 
 meaningful) and a label vector (1 present, 0 absent, NaN not labelled):
 
 - both classes labelled, or a head that starts from the model's p (``prior``, ``heads.tag_embedding``): that
-  head's p for every unlabelled image; value = uncertainty 1 - |2p - 1|;
+  head's logit with its spread (``heads.logit_posterior``: the fit read as a Bayesian logistic regression);
+  value = uncertainty 1 - |2p - 1| of the p averaged over that spread (MacKay's moderated p), so a frame
+  unlike every labelled one counts as uncertain even where the model's p is far from 0.5: on real frames
+  the model can be sure and wrong. Where p is the caller's, the uncertainty of that p;
 - fewer than ``MIN_EACH`` of a class labelled (the cold start): the medoids of the groups of frames no
   labelled image belongs to yet (k-means), biggest group first: representative *and* different, so the
   first labels cover the data's kinds of frames and soon hold both classes. (On the synthetic held-out-tag
@@ -23,7 +26,7 @@ import math
 
 import numpy as np
 
-from tui_tagger.learn.heads import fit_scores, _sigmoid
+from tui_tagger.learn.heads import _sigmoid, fit_scores, logit_posterior
 
 # candidates considered per kind of pick (the rest cannot win anyway): keeps 85k-image folders fast
 _POOL = 4000
@@ -158,7 +161,11 @@ def suggest(Z: np.ndarray, labels: np.ndarray, k: int = 10, *, reserve: float = 
     # (a prior) from the first label on: there, group medoids first gave 0.74 against 0.84 at 2 labels on
     # real-dev (random 0.82) and were no better on a synthetic folder (bench_fewlabel_real.py)
     informed = p is not None or prior is not None or (n_pos >= MIN_EACH and n_known - n_pos >= MIN_EACH)
-    if p is None:
+    certainty = None  # the logit over its spread, where a head is fitted here (see the module doc)
+    if p is None and informed:
+        mean, var = logit_posterior(Z[taken], labels[taken], Z, prior=prior)
+        p, certainty = _sigmoid(mean), mean / np.sqrt(1 + np.pi * var / 8)
+    elif p is None:
         p = unlabelled_p(Z, labels, seed=seed, prior=prior)
     n_reserve = min(k - 1, math.ceil(k * reserve)) if k > 1 else 0
 
@@ -176,7 +183,7 @@ def suggest(Z: np.ndarray, labels: np.ndarray, k: int = 10, *, reserve: float = 
         picks += _medoids(Z, rest, np.concatenate([taken, chosen]).astype(np.intp), k - len(picks), rng, h, diversity)
         picks.sort(key=lambda t: -t[1])
         return picks
-    value = 1 - np.abs(2 * p[rest] - 1)
+    value = 1 - np.abs(2 * (p[rest] if certainty is None else _sigmoid(certainty[rest])) - 1)
     order = np.argsort(-value, kind="stable")[:_POOL]
     rest, value = rest[order], value[order]
     picks += _greedy(Z, rest, value, np.concatenate([taken, chosen]), k - len(picks), h, diversity)
