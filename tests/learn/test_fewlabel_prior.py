@@ -53,8 +53,8 @@ def test_a_few_labels_correct_a_model_that_is_off_on_this_folder():
         coef, b = fit_scores(base[idx], truth[idx])
         scratch.append(np.mean(((base[rest] @ coef + b) > 0) == (truth[rest] > 0.5)))
     assert model_acc < 0.7
-    assert np.mean(accs) > model_acc + 0.05
-    assert np.mean(accs) > np.mean(scratch) + 0.05
+    assert np.mean(accs) > model_acc + 0.08
+    assert np.mean(accs) > np.mean(scratch) + 0.08
 
 
 def test_one_class_labelled_stays_near_the_model():
