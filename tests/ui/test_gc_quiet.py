@@ -66,3 +66,30 @@ async def test_a_big_folders_new_lists_are_walked_by_no_collection(tmp_path, mon
         await pilot.press("r")
         assert await until(pilot, lambda: picked_with and not app._review_pending)
         assert not any(picked_with) and gc.isenabled()
+
+
+def test_after_a_slow_full_collection_what_it_walked_is_frozen_until_thawed(monkeypatch):
+    monkeypatch.setattr(gc_quiet, "SLOW_FULL_MS", -1.0)  # every full collection counts as slow
+    gc_quiet.watch_full_collections()
+    gc_quiet.watch_full_collections()  # (once, however often asked)
+    assert gc.callbacks.count(gc_quiet._time_full) == 1
+    kept = [[i] for i in range(1000)]  # long-lived objects, as a big import leaves
+    assert not gc_quiet.freeze_if_due()  # no slow collection yet: nothing frozen
+    assert walked(kept)
+    gc.collect()
+    assert gc_quiet.freeze_if_due() and not walked(kept) and gc.get_freeze_count() >= 1000
+    assert not gc_quiet.freeze_if_due()  # once per slow collection
+    gc_quiet.thaw()
+    assert gc.get_freeze_count() == 0 and walked(kept)
+
+
+async def test_a_closed_app_leaves_nothing_frozen(tmp_path):
+    folder = make_folder(tmp_path / "data", n=6)
+    app = app_on(folder)
+    app._head_enabled = False
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(app, pilot)
+        gc.collect()
+        gc_quiet.freeze_if_due() or gc.freeze()  # (frozen as after a slow collection, or a big folder's rows)
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0  # a test's or an embedding program's closed app goes back to the collector

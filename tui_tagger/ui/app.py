@@ -16,7 +16,7 @@ from textual.reactive import var
 from textual.widgets import Footer
 
 from tui_tagger.core.text import printable
-from tui_tagger.ui import actions, backend, decoding, predict
+from tui_tagger.ui import actions, backend, decoding, gc_quiet, predict
 from tui_tagger.ui.analysis import AnalysisMixin
 from tui_tagger.ui.cluster_status import ClusterMixin
 from tui_tagger.ui.corrections import CorrectionsMixin
@@ -144,6 +144,7 @@ class TaggerApp(ScanMixin, ListsMixin, ViewMixin, CorrectionsMixin, RenderingMix
         self.scan()
         self.connect_cluster()
         self.mount_follow()
+        gc_quiet.watch_full_collections()
         self.set_interval(PERIOD_S, self._periodic)
 
     def _periodic(self) -> None:
@@ -151,6 +152,7 @@ class TaggerApp(ScanMixin, ListsMixin, ViewMixin, CorrectionsMixin, RenderingMix
             return
         self._check_journal(retry=True)
         self.rebuild_if_due()
+        gc_quiet.freeze_if_due()  # after a slow full collection: the next ones skip what it walked
 
     def on_resize(self, event) -> None:
         self._layout(event.size.width)
@@ -186,6 +188,7 @@ class TaggerApp(ScanMixin, ListsMixin, ViewMixin, CorrectionsMixin, RenderingMix
         self.stop_scan()  # the change check's child process (ui/scan.py)
         self.stop_following()
         self.close_model_process()  # p's model (ui/prediction.py)
+        gc_quiet.thaw()
         if self.thumbs is not None:
             self.thumbs.stop()
         if self.placeholders is not None:

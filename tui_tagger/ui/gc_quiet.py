@@ -17,6 +17,7 @@ stay in memory).
 from __future__ import annotations
 
 import gc
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -44,3 +45,48 @@ def no_collections() -> Iterator[Quiet]:
             gc.freeze()
         if was:
             gc.enable()
+
+
+# ---- full collections that walk what is there for good -------------------------------------------------
+SLOW_FULL_MS = 20.0  # a full collection slower than this walked many long-lived objects: they are frozen next
+_slow = {"due": False, "start": 0.0}
+
+
+def _time_full(phase: str, info: dict) -> None:
+    if info.get("generation") != 2:
+        return
+    if phase == "start":
+        _slow["start"] = time.perf_counter()
+    elif (time.perf_counter() - _slow["start"]) * 1000 > SLOW_FULL_MS:
+        _slow["due"] = True
+
+
+def watch_full_collections() -> None:
+    """Note each full collection that walked for long (the live head's imports of torch, scipy and sklearn
+    leave ~200k long-lived objects: each full collection then held the GIL 90-190 ms, 7 in 10 s while `p`'s
+    results arrived, the keys waiting); ``freeze_if_due`` then freezes what is there."""
+    if _time_full not in gc.callbacks:
+        gc.callbacks.append(_time_full)
+
+
+def freeze_if_due() -> bool:
+    """After a slow full collection (nothing is garbage then, so little is frozen with it), freeze every
+    object there is: later collections skip them. Called from a timer of the UI's."""
+    if not _slow["due"]:
+        return False
+    _slow["due"] = False
+    gc.freeze()
+    return True
+
+
+def freeze_imports() -> None:
+    """After a worker's big imports (the live head's): what they made lives as long as the process."""
+    gc.collect(1)  # the young garbage first (~1 ms), so that it is not frozen with them
+    gc.freeze()
+
+
+def thaw() -> None:
+    """The app is closing: what was frozen goes back to the collector (the process may go on: a test's, an
+    embedding program's, where a closed app's cycles would otherwise stay for good)."""
+    _slow["due"] = False
+    gc.unfreeze()

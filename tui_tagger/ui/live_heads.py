@@ -13,7 +13,7 @@ from operator import attrgetter, not_
 
 from textual import work
 
-from tui_tagger.ui import decoding, predict
+from tui_tagger.ui import decoding, gc_quiet, predict
 from tui_tagger.ui.messages import HeadFailed, HeadFitted, HeadLoaded, HeadProgress
 from tui_tagger.ui.sorted_rows import release, select
 
@@ -109,7 +109,8 @@ class LiveHeadsMixin:
         try:
             prepare(model)
         except Exception:  # noqa: BLE001 - the first correction's worker reports what is missing
-            pass
+            return
+        gc_quiet.freeze_imports()  # ~200k objects for good: no full collection walks them (ui/gc_quiet.py)
 
     def labels_changed(self) -> None:
         """After a correction (move, checklist, undo/redo)."""
