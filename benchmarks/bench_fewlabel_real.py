@@ -3,7 +3,7 @@
 
     python benchmarks/bench_fewlabel_real.py [--real-dev DIR] [--examples DIR] [--synth DIR]
                                              [--features cnn physics] [--seeds 20] [--random 10]
-                                             [--no-prior] [--min-share 0.1]
+                                             [--no-prior] [--min-share 0.1] [--model-bias 2]
 
 Frames and labels (measurement only: nothing here is saved, and no model is trained on these frames):
 
@@ -20,7 +20,9 @@ Per tag with >= 2 positives and >= 2 negatives among the labelled frames: accura
 the labelled frames not yet labelled, after k labels. "suggested" is the mean over ``--seeds`` runs of
 ``learn.curve.learning_curve`` (step 1: suggest one, label it, retrain), "random" the mean over those seeds
 x ``--random`` random orders; "model" is the model's own p for the tag at 0.5 (no labels) where it has the
-tag. The embedding is fitted on every frame of the set, as ``learning-curve`` does. Accuracy on the frames not
+tag. The embedding is fitted on every frame of the set, as ``learning-curve`` does. ``--model-bias B`` adds B
+to the model's logit for every tag (heads start from that): a model off by a bias, as it can be on real
+frames, on a synthetic folder whose labels are complete. Accuracy on the frames not
 yet labelled is what the user gets; note that a suggested order also takes the hard frames out of it.
 """
 
@@ -89,13 +91,16 @@ def features(paths: list[str], source: str, model: str | None) -> tuple[list[str
     return fs.refs, fs.X
 
 
-def tag_space(emb, tag: str, source: str, model: str | None, X: np.ndarray, use_prior: bool):
-    """(Z of every frame, the head fits start from or None): as the commands do (``heads.tag_embedding``)."""
+def tag_space(emb, tag: str, source: str, model: str | None, X: np.ndarray, use_prior: bool, bias: float = 0.0):
+    """(Z of every frame, the head fits start from or None): as the commands do (``heads.tag_embedding``),
+    the model's logit moved by ``bias``."""
     try:
         from tui_tagger.learn.heads import tag_embedding
     except ImportError:  # the code before heads started from the model
         return emb.transform(X), None
     e, prior = tag_embedding(emb, tag, source, model) if use_prior else (emb, None)
+    if prior is not None and bias:
+        prior = (prior[0], prior[1] + bias)
     return e.transform(X), prior
 
 
@@ -128,9 +133,9 @@ def run_set(name: str, labels: dict[str, dict[str, float]], source: str, model: 
         pos, neg = int(truth.sum()), int(len(truth) - truth.sum())
         if pos < 2 or neg < 2 or min(pos, neg) < args.min_share * len(truth):
             continue
-        Z, prior = tag_space(emb, tag, source, model, X, not args.no_prior)
+        Z, prior = tag_space(emb, tag, source, model, X, not args.no_prior, args.model_bias)
         p = _model_logits(tag, model, X[known]) if source == "cnn" else None
-        model_acc = "" if p is None else f"{np.mean((p >= 0) == (truth > 0.5)):.2f}"
+        model_acc = "" if p is None else f"{np.mean((p + args.model_bias >= 0) == (truth > 0.5)):.2f}"
         res = curves(Z[known], truth, prior, args.seeds, args.random, min(10, len(known) - 2))
         cells = []
         for k in KS:
@@ -182,6 +187,8 @@ def main() -> int:
     ap.add_argument("--random", type=int, default=10, help="random orders per seed")
     ap.add_argument("--no-real", action="store_true")
     ap.add_argument("--no-prior", action="store_true", help="heads from scratch, not from the model's p")
+    ap.add_argument("--model-bias", type=float, default=0.0, metavar="B",
+                    help="add B to the model's logit for every tag: a model off by a bias (synthetic folders)")
     ap.add_argument("--min-share", type=float, default=0.0,
                     help="skip tags whose rarer class is under this share of the labelled frames (synthetic)")
     args = ap.parse_args()
