@@ -60,15 +60,11 @@ def _max_similarity(P: np.ndarray, Q: np.ndarray, h: float) -> np.ndarray:
     return out
 
 
-def unlabelled_p(Z: np.ndarray, labels: np.ndarray, C: float | None = None, seed: int = 0,
-                 prior=None) -> np.ndarray | None:
-    """p(present) for every image from the labelled ones, or None without labels (see module doc).
-    ``prior``: the head the fit starts from (``heads.fit_scores``): p from the first label, or none."""
+def unlabelled_p(Z: np.ndarray, labels: np.ndarray, C: float | None = None, seed: int = 0) -> np.ndarray | None:
+    """p(present) for every image from the labelled ones by a head from scratch, or None without labels (see
+    module doc; a head from the model's p is ``heads.logit_posterior``'s)."""
     known = ~np.isnan(labels)
     kw = {} if C is None else {"C": C}
-    if prior is not None:
-        coef, b = fit_scores(Z[known], labels[known], prior=prior, **kw)
-        return _sigmoid(Z @ coef + b)
     if not known.any():
         return None
     y = labels[known]
@@ -166,7 +162,7 @@ def suggest(Z: np.ndarray, labels: np.ndarray, k: int = 10, *, reserve: float = 
         mean, var = logit_posterior(Z[taken], labels[taken], Z, prior=prior)
         p, certainty = _sigmoid(mean), mean / np.sqrt(1 + np.pi * var / 8)
     elif p is None:
-        p = unlabelled_p(Z, labels, seed=seed, prior=prior)
+        p = unlabelled_p(Z, labels, seed=seed)
     n_reserve = min(k - 1, math.ceil(k * reserve)) if k > 1 else 0
 
     picks: list[tuple[int, float]] = []
