@@ -77,10 +77,53 @@ def test_after_a_slow_full_collection_what_it_walked_is_frozen_until_thawed(monk
     assert not gc_quiet.freeze_if_due()  # no slow collection yet: nothing frozen
     assert walked(kept)
     gc.collect()
+    gc.collect()  # (the test process's own garbage gone: this one finds none)
     assert gc_quiet.freeze_if_due() and not walked(kept) and gc.get_freeze_count() >= 1000
     assert not gc_quiet.freeze_if_due()  # once per slow collection
     gc_quiet.thaw()
     assert gc.get_freeze_count() == 0 and walked(kept)
+
+
+def test_a_slow_collection_that_freed_much_freezes_nothing(monkeypatch):
+    monkeypatch.setattr(gc_quiet, "SLOW_FULL_MS", -1.0)
+    gc_quiet.watch_full_collections()
+    gc.collect()
+    kept = [[i] for i in range(100)]
+    cycles = []
+    for _ in range(len(gc.get_objects()) // 4):  # cycles, then dropped: what Textual's cached renders leave
+        loop = []
+        loop.append(loop)
+        cycles.append(loop)
+    del cycles, loop
+    gc.collect()
+    assert not gc_quiet.freeze_if_due()  # frozen, cycles dropped later would never be freed
+    assert walked(kept) and gc.get_freeze_count() == 0
+
+
+def test_at_a_long_rest_what_frozen_cycles_held_is_freed(monkeypatch):
+    monkeypatch.setattr(gc_quiet, "SLOW_FULL_MS", -1.0)
+    gc_quiet.watch_full_collections()
+    holder = {"cycle": []}
+    holder["cycle"].append(holder["cycle"])
+    gc.collect()
+    gc.collect()
+    assert gc_quiet.freeze_if_due()
+    import weakref
+
+    class Node:
+        pass
+
+    node = Node()
+    node.self = node
+    ref = weakref.ref(node)
+    gc.freeze()  # (the node frozen too, as a render frozen while cached)
+    del node
+    gc.collect()
+    assert ref() is not None  # frozen in its cycle: not freed
+    assert not gc_quiet.reclaim_at_rest(gc_quiet.RECLAIM_REST_S - 1)  # the user is still there
+    assert gc_quiet.reclaim_at_rest(gc_quiet.RECLAIM_REST_S)
+    assert ref() is None and gc.get_freeze_count() > 0  # freed, and the rest frozen again
+    assert not gc_quiet.reclaim_at_rest(gc_quiet.RECLAIM_REST_S)  # nothing frozen since: no walk
 
 
 async def test_a_closed_app_leaves_nothing_frozen(tmp_path):

@@ -8,6 +8,8 @@ analysis.py (a), heatmap.py (h); the status line is widgets/status_bar.py. Worke
 
 from __future__ import annotations
 
+import time
+
 from pathlib import Path
 
 from textual.app import App, ComposeResult, SystemCommand
@@ -145,6 +147,7 @@ class TaggerApp(ScanMixin, ListsMixin, ViewMixin, CorrectionsMixin, RenderingMix
         self.connect_cluster()
         self.mount_follow()
         gc_quiet.watch_full_collections()
+        self._mounted_at = time.monotonic()
         self.set_interval(PERIOD_S, self._periodic)
 
     def _periodic(self) -> None:
@@ -153,6 +156,7 @@ class TaggerApp(ScanMixin, ListsMixin, ViewMixin, CorrectionsMixin, RenderingMix
         self._check_journal(retry=True)
         self.rebuild_if_due()
         gc_quiet.freeze_if_due()  # after a slow full collection: the next ones skip what it walked
+        gc_quiet.reclaim_at_rest(time.monotonic() - max(self._last_input, self._mounted_at))
 
     def on_resize(self, event) -> None:
         self._layout(event.size.width)

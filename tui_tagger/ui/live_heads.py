@@ -106,11 +106,13 @@ class LiveHeadsMixin:
         from tui_tagger.learn.live import prepare
 
         decoding.yield_to_ui()
-        try:
-            prepare(model)
-        except Exception:  # noqa: BLE001 - the first correction's worker reports what is missing
-            return
-        gc_quiet.freeze_imports()  # ~200k objects for good: no full collection walks them (ui/gc_quiet.py)
+        # ~200k objects for good: no collection walks them, during the imports or after (ui/gc_quiet.py)
+        with gc_quiet.no_collections() as quiet:
+            try:
+                prepare(model)
+            except Exception:  # noqa: BLE001 - the first correction's worker reports what is missing
+                return
+            quiet.keep = True
 
     def labels_changed(self) -> None:
         """After a correction (move, checklist, undo/redo)."""

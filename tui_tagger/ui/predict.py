@@ -34,21 +34,24 @@ def load_predictor(model: str | None = None, device: str = "auto", cluster=None)
     return LocalPredictor.load(model or default_model_path(), device)
 
 
+# The model's process and its decoding workers: below the thumbnail workers (decoding.NICE, what is on screen).
+# Not SCHED_IDLE, which measured a little better for the keys: there a busy shared machine would starve p.
+MODEL_NICE = 19
+
+
 def model_process(model: str | None = None, device: str | None = None, previous=None):
-    """``p``'s model in a process of its own (``model.process.ModelProcess``), niced like the thumbnail
-    workers: ``previous`` again when it serves the same model and device and is still alive (its model is
+    """``p``'s model in a process of its own (``model.process.ModelProcess``) at MODEL_NICE: ``previous``
+    again when it serves the same model and device and is still alive (its model is
     loaded), else a new one (``previous`` is closed). Raises TaggerError with the child's one line."""
     from tui_tagger.model.locate import default_model_path
     from tui_tagger.model.process import ModelProcess
-    from tui_tagger.ui.decoding import NICE
-
     key = (str(model or default_model_path()), device or "auto")
     if previous is not None:
         if previous.key == key and previous.alive():
             return previous
         if not previous.busy:  # (a cancelled run still stopping keeps its process until it has stopped)
             previous.close()
-    return ModelProcess(key[0], key[1], nice=NICE)
+    return ModelProcess(key[0], key[1], nice=MODEL_NICE)
 
 
 class ProcessEmbed:

@@ -20,7 +20,7 @@ from operator import attrgetter
 from textual import work
 
 from tui_tagger.core.errors import TaggerError
-from tui_tagger.ui import backend, decoding
+from tui_tagger.ui import backend, decoding, gc_quiet
 from tui_tagger.ui.messages import EntriesArrived, FirstScreen, RowsLoaded
 
 BATCH_S = 0.2  # entries found within this long reach the lists together
@@ -159,6 +159,7 @@ class ScanMixin:
         if not s.tag:
             self._set_initial_tag(msg.tag, msg.counts)
         self.rebuild_lists()  # the first screen waits neither for the rest nor for the check
+        self.call_after_refresh(gc_quiet.freeze_long_lived)  # no full collection walks the app itself
 
     def on_rows_loaded(self, msg: RowsLoaded) -> None:
         s = self.session
