@@ -45,6 +45,7 @@ def model_process(model: str | None = None, device: str | None = None, previous=
     loaded), else a new one (``previous`` is closed). Raises TaggerError with the child's one line."""
     from tui_tagger.model.locate import default_model_path
     from tui_tagger.model.process import ModelProcess
+
     key = (str(model or default_model_path()), device or "auto")
     if previous is not None:
         if previous.key == key and previous.alive():
