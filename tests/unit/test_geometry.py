@@ -563,9 +563,12 @@ def test_info_poni_option_and_auto_poni(tmp_path, capsys):
     assert main(["info", "--json", "--no-poni", str(image)]) == 0
     assert json.loads(capsys.readouterr().out)[0]["geometry"]["distance_m"] == 1.050133
 
-    (tmp_path / "img" / "second.poni").write_text(PONI_V1)  # two: neither is used
-    assert main(["info", "--json", str(image)]) == 0
-    assert json.loads(capsys.readouterr().out)[0]["geometry"]["distance_m"] == 1.050133
+    (tmp_path / "img" / "second.poni").write_text(PONI_V1)  # two: neither is used, and info says so once
+    assert main(["info", "--json", str(image), str(image)]) == 0
+    out, err = capsys.readouterr()
+    assert [r["geometry"]["distance_m"] for r in json.loads(out)] == [1.050133, 1.050133]
+    assert err.count("\n") == 1 and "several .poni files" in err and "--poni FILE" in err
+    assert "beside.poni" in err and "second.poni" in err and str(tmp_path / "img") in err
 
 
 def test_info_malformed_poni(tmp_path, capsys):

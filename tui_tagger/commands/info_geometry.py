@@ -36,6 +36,8 @@ class GeometryOptions:
         from tui_tagger.core.geometry import PoniError, geometry_of
 
         ref, shape = str(rec["path"]), rec.get("shape")
+        if self.auto and self.poni is None:
+            self._several_poni(ref)
         try:
             geom = geometry_of(ref, self.poni, shape=shape, auto_poni=self.auto, poni_cache=self.folders)
         except PoniError as err:  # a malformed .poni beside the image: say so once, show the headers' geometry
@@ -44,6 +46,23 @@ class GeometryOptions:
                 warn(f"{err} (ignored: header geometry shown)")
             geom = geometry_of(ref, shape=shape, auto_poni=False)
         return geom.as_record() if geom else {}
+
+
+    def _several_poni(self, ref: str) -> None:
+        """Several .poni files beside an image: none is used (which one holds this frame's calibration is not
+        known); said once per folder, as a malformed one is."""
+        import os
+
+        from tui_tagger.core.geometry.poni import poni_files
+
+        folder = os.path.dirname(ref) or "."
+        if folder in self.warned:
+            return
+        self.warned.add(folder)
+        found = poni_files(folder, limit=3)
+        if len(found) > 1:
+            names = ", ".join(p.name for p in found[:2]) + (", …" if len(found) > 2 else "")
+            warn(f"{folder}: several .poni files ({names}): none used; choose one with --poni FILE")
 
 
 def text_lines(records: list[dict[str, object]]) -> list[str]:

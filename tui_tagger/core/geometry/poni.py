@@ -206,6 +206,21 @@ def _with_pyfai_detector(poni: Poni) -> Poni:
     return Poni(**{**poni.__dict__, "pixel_size_m": pixel, "max_shape": shape})
 
 
+def poni_files(folder: str | os.PathLike, limit: int = 2) -> list[Path]:
+    """The ``*.poni`` regular files in ``folder`` (at most ``limit``; unreadable folder: none)."""
+    found: list[Path] = []
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.name.lower().endswith(".poni") and entry.is_file():
+                    found.append(Path(entry.path))
+                    if len(found) >= limit:
+                        break
+    except OSError:
+        return []
+    return found
+
+
 def find_poni(image: str | os.PathLike, cache: dict | None = None) -> Path | None:
     """The PONI file beside an image: the one ``*.poni`` regular file in its folder, or None when there is
     none or several (then only ``--poni`` says which). ``cache`` (folder -> result) saves rescanning a folder
@@ -214,16 +229,7 @@ def find_poni(image: str | os.PathLike, cache: dict | None = None) -> Path | Non
     key = os.fspath(folder)
     if cache is not None and key in cache:
         return cache[key]
-    found: list[Path] = []
-    try:
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                if entry.name.lower().endswith(".poni") and entry.is_file():
-                    found.append(Path(entry.path))
-                    if len(found) > 1:
-                        break
-    except OSError:
-        found = []
+    found = poni_files(folder)
     result = found[0] if len(found) == 1 else None
     if cache is not None:
         cache[key] = result
