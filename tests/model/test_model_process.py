@@ -96,3 +96,31 @@ def test_the_callers_process_never_imports_torch(tmp_path, model):
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_a_followed_folders_frames_stream_through_the_process(tmp_path, model):
+    from tui_tagger.model.infer import LocalPredictor
+
+    paths = _frames(tmp_path, 5)
+    want = {p: probs for p, probs, _ in LocalPredictor.load(model).predict_paths(paths, workers=0)}
+    proc = ModelProcess(str(model))
+    assert proc.info.threshold("a") == 0.3 and proc.info.threshold("b") == 0.5  # the alerts' thresholds
+    try:
+        stream = proc.stream(batch=2, workers=0)
+        tokens = [object() for _ in paths]  # the caller's tokens never travel (an arrival, not picklable)
+        for path, token in zip(paths, tokens):
+            stream.submit(path, token)
+        assert len(stream) == 5
+        got = []
+        for _ in range(200):
+            got += stream.results(wait=0.1)
+            if len(got) == 5:
+                break
+        assert [t for t, _ in got] == tokens and len(stream) == 0
+        assert all(result[0] == p and result[1] == pytest.approx(want[p], abs=1e-3)
+                   for p, (_, result) in zip(paths, got))
+        stream.close()
+        assert proc.alive()  # the process serves on (p's next run, or the next following)
+        assert [r[0] for r in proc.predict_paths(paths[:2], workers=0)] == paths[:2]
+    finally:
+        proc.close()

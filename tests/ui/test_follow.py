@@ -207,3 +207,20 @@ async def test_following_without_a_model_still_lists_the_frames(tmp_path):
         write_frame(new)
         assert await until(pilot, lambda: listed(app, new), tries=600)
         assert any("following without predictions: no model here" in n for n in notices(app))
+
+
+async def test_with_the_default_model_the_followed_frames_are_predicted_in_the_models_own_process(folder):
+    import multiprocessing
+
+    app = TaggerApp(folder, tag=RING, graphics="none", thumbnails=False, follow=True)  # the shipped model
+    app._head_enabled = False
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(app, pilot)
+        assert await until(pilot, lambda: app.follow_state is not None and app.follow_state.mode, tries=600)
+        new = folder / "new_001.tif"
+        write_frame(new)
+        assert await until(pilot, lambda: listed(app, new) and predicted(app, new), tries=1200)
+        models = [p for p in multiprocessing.active_children() if p.name == "tui-tagger-model"]
+        assert len(models) == 1 and models[0].is_alive()  # the model ran there, not in the app's process
+    models[0].join(5)
+    assert not models[0].is_alive()  # and it went with the following

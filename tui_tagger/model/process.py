@@ -9,7 +9,10 @@ locks another thread held), lowered by ``nice``, loads the model once and serves
 
 It also serves the CNN features of the live head (``embed_paths``): the same model, the same GIL problem.
 
-Messages, parent -> child: ("predict" or "embed", paths, batch, workers), ("paths", paths) after the child's ("more",),
+``stream`` serves the followed folder's frames one at a time (``ProcessStream``).
+
+Messages, parent -> child: ("predict" or "embed", paths, batch, workers), ("stream", batch, workers, in_flight)
+then ("submit", ref, id) per frame, ("paths", paths) after the child's ("more",),
 ("stop",) (the run ends after the frames in hand), None (exit). Child -> parent: ("ready", info) once or
 ("error", line); per run ("results", [Result]), ("more",) when its paths are used up, then ("done", n).
 """
@@ -62,10 +65,13 @@ def _serve(conn, model: str, device: str, nice: int) -> None:
             return
         if task and task[0] == "stop":
             continue  # a run's stop that came after its last results
-        if not task or task[0] not in ("predict", "embed"):
+        if not task or task[0] not in ("predict", "embed", "stream"):
             return
         try:
-            _run(conn, predictor, *task)
+            if task[0] == "stream":
+                _stream(conn, predictor, *task[1:])
+            else:
+                _run(conn, predictor, *task)
         except (EOFError, OSError, BrokenPipeError):
             return
 
@@ -110,6 +116,97 @@ def _run(conn, predictor, kind: str, paths: list[str], batch: int, workers: int 
     conn.send(("done", done))
 
 
+def _stream(conn, predictor, batch: int, workers: int | None, in_flight: int) -> None:
+    """The followed folder's frames: ("submit", ref, id) in, ("results", [(id, Result)]) out as they finish
+    (``model.stream.StreamPredictor``: decoding workers, batches gathered), until ("stop",)."""
+    from tui_tagger.model.stream import StreamPredictor
+
+    stream = StreamPredictor(predictor, batch, workers, in_flight)
+    try:
+        while True:
+            while conn.poll(0 if len(stream) else 0.2):  # idle: wait for a frame (or the stop)
+                message = conn.recv()
+                if message[0] != "submit":
+                    conn.send(("done", 0))
+                    return
+                stream.submit(message[1], message[2])
+            if len(stream):
+                try:
+                    out = stream.results(wait=0.05)
+                except Exception as err:  # noqa: BLE001 - the stream fails with one line; the process serves on
+                    line = str(err) if isinstance(err, TaggerError) else f"prediction failed: {type(err).__name__}: {err}"
+                    conn.send(("failed", line))
+                    return
+                if out:
+                    conn.send(("results", out))
+    finally:
+        stream.close()
+
+
+class ProcessInfo(SimpleNamespace):
+    """The model's ``checkpoint.ModelInfo`` as far as its users here read it (name, path, thresholds), without
+    torch: ``ModelInfo`` itself lives with torch."""
+
+    def __init__(self, name: str, path: str, thresholds: dict[str, float]):
+        super().__init__(name=name, path=path, thresholds=dict(thresholds))
+
+    def threshold(self, tag: str, default: float = 0.5) -> float:
+        return float(self.thresholds.get(tag, default))
+
+
+class ProcessStream:
+    """``ui.predict.open_stream``'s interface (``submit(ref, token)``, ``results(wait)``, ``full()``, ``len()``,
+    ``close()``, ``in_flight``) over a ``ModelProcess``: the tokens stay here, the frames go by number."""
+
+    def __init__(self, owner: "ModelProcess", batch: int, workers: int | None, in_flight: int):
+        if not owner.alive():
+            raise TaggerError("the model process is busy or has ended")
+        self.owner, self.in_flight = owner, in_flight
+        self._tokens: dict[int, Any] = {}
+        self._next = 0
+        owner._busy = True
+        owner._conn.send(("stream", batch, workers, in_flight))
+
+    def __len__(self) -> int:
+        return len(self._tokens)
+
+    def full(self) -> bool:
+        return len(self._tokens) >= self.in_flight
+
+    def submit(self, ref: str, token: Any = None) -> None:
+        self._tokens[self._next] = token
+        self.owner._conn.send(("submit", ref, self._next))
+        self._next += 1
+
+    def results(self, wait: float = 0.0) -> list:
+        out: list = []
+        conn = self.owner._conn
+        if not conn.poll(wait if self._tokens else 0):
+            return out
+        while conn.poll(0):
+            message = self.owner._recv()
+            if message[0] == "failed":
+                raise TaggerError(message[1])
+            out += [(self._tokens.pop(i), result) for i, result in message[1]]
+        return out
+
+    def close(self) -> None:
+        """Stop: the frames in hand are dropped; the process serves on (or is ended if it does not stop)."""
+        if not self.owner._busy:
+            return
+        try:
+            self.owner._conn.send(("stop",))
+            end = time.monotonic() + STOP_WAIT_S
+            while self.owner._conn.poll(max(0.0, end - time.monotonic())):
+                if self.owner._conn.recv()[0] in ("done", "failed"):
+                    self.owner._busy = False
+                    return
+        except (EOFError, OSError):
+            pass
+        self.owner._busy = False
+        self.owner.close()
+
+
 class ModelProcess:
     """A ``Predictor`` (model.infer's interface: ``info``, ``device``, ``tags``, ``predict_paths``) whose model
     runs in a child process. ``alive()`` says whether it can serve another run; ``close()`` ends it."""
@@ -134,7 +231,7 @@ class ModelProcess:
             self.close()
             raise TaggerError(message[1])
         meta: dict[str, Any] = message[1]
-        self.info = SimpleNamespace(name=meta["name"], path=meta["path"], thresholds=meta["thresholds"])
+        self.info = ProcessInfo(meta["name"], meta["path"], meta["thresholds"])
         self.tags: list[str] = meta["tags"]
         self.device: str = meta["device"]
 
@@ -164,6 +261,10 @@ class ModelProcess:
     def embed_paths(self, paths: list[str], batch: int = 32, workers: int | None = None) -> Iterator[tuple]:
         """(path, penultimate-layer vector or None, error or None) per path, in order (as ``predict_paths``)."""
         return self._stream("embed", paths, batch, workers)
+
+    def stream(self, batch: int = 32, workers: int | None = None, in_flight: int | None = None) -> ProcessStream:
+        """Frames submitted one at a time (the followed folder), predicted in the process (``ProcessStream``)."""
+        return ProcessStream(self, max(1, batch), workers, in_flight or max(8, 2 * max(1, batch)))
 
     def _stream(self, kind: str, paths: list[str], batch: int, workers: int | None) -> Iterator[tuple]:
         if self._busy:

@@ -118,11 +118,12 @@ class FollowMixin:
         from textual.worker import get_current_worker
 
         worker = get_current_worker()
-        follower = stream = None
+        follower = stream = predictor = None
         name, thresholds = "", {}
         try:
             try:
-                predictor = self.make_predictor(model, device)  # the model (and cluster) of p
+                # the model (and cluster) of p, in a process of its own for as long as the following lasts
+                predictor = self.make_predictor(model, device, own_process=True, keep=False)
                 name, thresholds = predict.model_name(predictor), tag_thresholds(predictor)
                 stream = predict.open_stream(predictor, batch, workers)
             except TaggerError as err:
@@ -176,7 +177,8 @@ class FollowMixin:
             self.post_message(FollowStopped(f"following stopped: {why}; f follows again"))
             return
         finally:
-            for thing in (follower, stream):
+            own = predictor if hasattr(predictor, "stream") and hasattr(predictor, "alive") else None
+            for thing in (follower, stream, own):  # (own: the model process of this following alone)
                 if thing is not None:
                     try:
                         thing.stop() if thing is follower else thing.close()

@@ -24,16 +24,18 @@ def thresholds_of(predictor) -> dict[str, float]:
 
 
 class PredictionMixin:
-    def make_predictor(self, model: str | None, device: str | None, own_process: bool = False):
+    def make_predictor(self, model: str | None, device: str | None, own_process: bool = False, keep: bool = True):
         """The predictor of ``p`` (and of the followed frames): on the cluster when the app has one, else
-        ``model`` on ``device``, else the app's default; ``own_process``: the model in a child process (kept
-        for the next run), so that it never takes the UI's GIL. Called in worker threads (loads torch,
-        connects)."""
+        ``model`` on ``device``, else the app's default; ``own_process``: the model in a child process, so
+        that it never takes the UI's GIL, kept for the next ``p`` (``keep``) or the caller's to close. Called
+        in worker threads (loads torch, connects)."""
         if self.cluster is not None:
             return predict.load_predictor(model, device or "auto", cluster=self.cluster)
         explicit = model or device not in (None, "auto")
         if not explicit and self.predictor_factory is not predict.load_predictor:
             return self.predictor_factory()  # the predictor the app was given (an embedding program, a test)
+        if own_process and not keep:
+            return predict.model_process(model, device)
         if own_process:
             self.model_process = predict.model_process(model, device, getattr(self, "model_process", None))
             return self.model_process
