@@ -126,6 +126,18 @@ def test_at_a_long_rest_what_frozen_cycles_held_is_freed(monkeypatch):
     assert not gc_quiet.reclaim_at_rest(gc_quiet.RECLAIM_REST_S)  # nothing frozen since: no walk
 
 
+def test_no_reclaim_where_a_walk_would_take_seconds(monkeypatch):
+    monkeypatch.setattr(gc_quiet, "SLOW_FULL_MS", -1.0)
+    gc_quiet.watch_full_collections()
+    gc.collect()
+    gc.collect()
+    assert gc_quiet.freeze_if_due()
+    monkeypatch.setattr(gc_quiet, "RECLAIM_MAX", gc.get_freeze_count() - 1)  # as a million frozen rows
+    collections = gc.get_stats()[2]["collections"]
+    assert not gc_quiet.reclaim_at_rest(gc_quiet.RECLAIM_REST_S)
+    assert gc.get_stats()[2]["collections"] == collections and gc.get_freeze_count() > 0  # no walk, still frozen
+
+
 async def test_a_closed_app_leaves_nothing_frozen(tmp_path):
     folder = make_folder(tmp_path / "data", n=6)
     app = app_on(folder)

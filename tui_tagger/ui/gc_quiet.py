@@ -51,6 +51,7 @@ def no_collections() -> Iterator[Quiet]:
 SLOW_FULL_MS = 20.0  # a full collection slower than this walked many objects
 GARBAGE_SHARE = 0.1  # ...and when it found at most this share of them garbage, they are there for good
 RECLAIM_REST_S = 60.0  # after this long without a key or a click, what freezes kept in cycles is freed
+RECLAIM_MAX = 1_000_000  # ...where no more objects are frozen: a walk of 650k took 0.4 s (a million rows: none)
 _slow = {"due": False, "start": 0.0, "collected": 0, "frozen": 0}
 
 
@@ -91,6 +92,9 @@ def reclaim_at_rest(rest_s: float) -> bool:
     thawed, collected once (what frozen cycles held is freed: 0.4 s for 650k objects, while nobody waits)
     and frozen again."""
     if rest_s < RECLAIM_REST_S or not _slow["frozen"]:
+        return False
+    if gc.get_freeze_count() > RECLAIM_MAX:  # a walk of seconds, which a key back from the rest would wait
+        _slow["frozen"] = 0  # (what freezes hold stays: small beside what is frozen there)
         return False
     _slow["frozen"] = 0
     gc.unfreeze()
