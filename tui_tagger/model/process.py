@@ -69,7 +69,7 @@ def _serve(conn, model: str, device: str, nice: int) -> None:
             return
         try:
             if task[0] == "stream":
-                _stream(conn, predictor, *task[1:])
+                _serve_stream(conn, predictor, *task[1:])
             else:
                 _run(conn, predictor, *task)
         except (EOFError, OSError, BrokenPipeError):
@@ -116,7 +116,7 @@ def _run(conn, predictor, kind: str, paths: list[str], batch: int, workers: int 
     conn.send(("done", done))
 
 
-def _stream(conn, predictor, batch: int, workers: int | None, in_flight: int) -> None:
+def _serve_stream(conn, predictor, batch: int, workers: int | None, in_flight: int) -> None:
     """The followed folder's frames: ("submit", ref, id) in, ("results", [(id, Result)]) out as they finish
     (``model.stream.StreamPredictor``: decoding workers, batches gathered), until ("stop",)."""
     from tui_tagger.model.stream import StreamPredictor
@@ -192,19 +192,9 @@ class ProcessStream:
 
     def close(self) -> None:
         """Stop: the frames in hand are dropped; the process serves on (or is ended if it does not stop)."""
-        if not self.owner._busy:
-            return
-        try:
-            self.owner._conn.send(("stop",))
-            end = time.monotonic() + STOP_WAIT_S
-            while self.owner._conn.poll(max(0.0, end - time.monotonic())):
-                if self.owner._conn.recv()[0] in ("done", "failed"):
-                    self.owner._busy = False
-                    return
-        except (EOFError, OSError):
-            pass
-        self.owner._busy = False
-        self.owner.close()
+        if self.owner._busy:
+            self.owner._stop()
+            self.owner._busy = False
 
 
 class ModelProcess:
@@ -303,10 +293,8 @@ class ModelProcess:
             self._conn.send(("stop",))
             end = time.monotonic() + STOP_WAIT_S
             while self._conn.poll(max(0.0, end - time.monotonic())):
-                kind = self._conn.recv()[0]
-                if kind == "more":
-                    continue  # its ("stop",) is already on its way
-                if kind in ("done", "failed"):
+                # results and a run's ("more",) (its ("stop",) is on its way) are dropped until the end
+                if self._conn.recv()[0] in ("done", "failed"):
                     return
         except (EOFError, OSError):
             pass

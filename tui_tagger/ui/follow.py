@@ -177,7 +177,9 @@ class FollowMixin:
             self.post_message(FollowStopped(f"following stopped: {why}; f follows again"))
             return
         finally:
-            own = predictor if hasattr(predictor, "stream") and hasattr(predictor, "alive") else None
+            from tui_tagger.model.process import ModelProcess
+
+            own = predictor if isinstance(predictor, ModelProcess) else None
             for thing in (follower, stream, own):  # (own: the model process of this following alone)
                 if thing is not None:
                     try:
