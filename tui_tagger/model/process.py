@@ -76,6 +76,11 @@ def _serve(conn, model: str, device: str, nice: int) -> None:
             return
 
 
+def _one_line(err: Exception) -> str:
+    """What a failed run or stream says in the app: a TaggerError's own line, else the exception's."""
+    return str(err) if isinstance(err, TaggerError) else f"prediction failed: {type(err).__name__}: {err}"
+
+
 def _run(conn, predictor, kind: str, paths: list[str], batch: int, workers: int | None) -> None:
     """One run of ``predict_paths`` or ``embed_paths``: the results of ``paths`` (and of the chunks that
     follow) sent every FLUSH_S; a ("stop",) ends it early."""
@@ -98,8 +103,7 @@ def _run(conn, predictor, kind: str, paths: list[str], batch: int, workers: int 
                         break
         except Exception as err:  # noqa: BLE001 - the run fails with one line; the process serves on
             conn.send(("results", pending))
-            line = str(err) if isinstance(err, TaggerError) else f"prediction failed: {type(err).__name__}: {err}"
-            conn.send(("failed", line))
+            conn.send(("failed", _one_line(err)))
             return
         finally:
             results.close()  # stops its decoding workers
@@ -134,8 +138,7 @@ def _serve_stream(conn, predictor, batch: int, workers: int | None, in_flight: i
                 try:
                     out = stream.results(wait=0.05)
                 except Exception as err:  # noqa: BLE001 - the stream fails with one line; the process serves on
-                    line = str(err) if isinstance(err, TaggerError) else f"prediction failed: {type(err).__name__}: {err}"
-                    conn.send(("failed", line))
+                    conn.send(("failed", _one_line(err)))
                     return
                 if out:
                     conn.send(("results", out))
