@@ -78,10 +78,12 @@ _PRIORS: dict[tuple, dict[str, tuple[np.ndarray, float]]] = {}  # per model file
 def model_prior(tag: str, model: str | None = None) -> tuple[np.ndarray, float] | None:
     """(w, c) with the model's logit for ``tag`` = X @ w + c on its penultimate (CNN) features X (its last
     layer is linear), or None when the model lacks the tag or has no such layer. ``model``: the default
-    model when None."""
+    model when None. Read from the file without torch (``model.peek.last_layer``): the TUI's live head calls
+    this in the app's process, where torch is never imported (the model runs in a process of its own)."""
     import os
 
     from tui_tagger.model.locate import default_model_path
+    from tui_tagger.model.peek import last_layer
 
     path = str(model or default_model_path())
     try:
@@ -90,17 +92,8 @@ def model_prior(tag: str, model: str | None = None) -> tuple[np.ndarray, float] 
         return None
     key = (os.path.abspath(path), st.st_size, st.st_mtime_ns)
     if key not in _PRIORS:
-        from tui_tagger.model.checkpoint import load_checkpoint
-
-        net, info = load_checkpoint(path)
-        layer = getattr(net, "head", None)
-        weight = getattr(layer, "weight", None)
-        if weight is None or weight.ndim != 2 or weight.shape[0] != len(info.tags):
-            _PRIORS[key] = {}
-        else:
-            W = weight.detach().double().numpy()
-            b = layer.bias.detach().double().numpy() if layer.bias is not None else np.zeros(len(W))
-            _PRIORS[key] = {t: (W[j].copy(), float(b[j])) for j, t in enumerate(info.tags)}
+        found = last_layer(path)
+        _PRIORS[key] = {} if found is None else {t: (w.copy(), float(c)) for t, w, c in zip(*found)}
     return _PRIORS[key].get(tag)
 
 

@@ -1,4 +1,5 @@
-"""A few-label head that follows a person's corrections (no UI; torch only through the CNN features).
+"""A few-label head that follows a person's corrections (no UI, no torch: the CNN features come from the
+model's process, ``features.compute(embed=)``, and the model's own head from its file, ``heads.model_prior``).
 
 The folder's features are computed once (``learn.features``, cached on disk, so a second session starts
 at once); the embedding (PCA) is fitted once on every image. Each retrain is then a class-balanced
@@ -22,8 +23,9 @@ MIN_EACH = 2  # positives and negatives needed before a head from scratch says a
 
 def prepare(model: str | None = None) -> str:
     """Import what the features and a fit need, ahead of the first correction; returns the feature source.
-    An import holds the GIL (torch's: 0.2-0.3 s in one piece, measured in a worker thread), so the UI calls
-    this while the user rests rather than on the first correction, when keys follow."""
+    An import holds the GIL (scipy's and sklearn's: 0.1-0.3 s at a time), so the UI calls this while the user
+    rests rather than on the first correction, when keys follow. Never torch: the app's process has no model
+    (the CNN features come from a model process, the model's head from its file)."""
     from tui_tagger.learn.features import default_source
 
     source = default_source(model)
@@ -31,7 +33,7 @@ def prepare(model: str | None = None) -> str:
     import sklearn.linear_model  # noqa: F401 - the fit from scratch
 
     if source == "cnn":
-        import tui_tagger.model.infer  # noqa: F401 - torch, the CNN features and the model's head
+        import tui_tagger.model.peek  # noqa: F401 - the model's head, read from its file
     return source
 
 
@@ -110,14 +112,10 @@ class LiveHead:
         does that on request). Returns the path, or None when not saved."""
         if self.last is None or self.source != "cnn" or not self.last.tag:
             return None
-        if not hasattr(self, "_model_tags"):
-            from tui_tagger.model.checkpoint import load_checkpoint
+        from tui_tagger.learn.heads import model_prior, save_model_head
 
-            self._model_tags = set(load_checkpoint(self.model_path())[1].tags)
-        if self.last.tag in self._model_tags:
-            return None
-        from tui_tagger.learn.heads import save_model_head
-
+        if self.last.info.get("from_model") or model_prior(self.last.tag, self.model) is not None:
+            return None  # the model has the tag (its head read from the file: no torch here)
         if folder:
             self.last.info["folder"] = str(folder)
         return save_model_head(self.last, self.model_path())
