@@ -47,12 +47,28 @@ def no_collections() -> Iterator[Quiet]:
             gc.enable()
 
 
+@contextmanager
+def collections_on() -> Iterator[None]:
+    """Collections as usual within a ``no_collections`` block (it waits on the user meanwhile: the keys'
+    garbage is collected, not kept to be frozen at its end)."""
+    was = gc.isenabled()
+    gc.enable()
+    try:
+        yield
+    finally:
+        if not was:
+            gc.disable()
+
+
 # ---- full collections that walk what is there for good -------------------------------------------------
 SLOW_FULL_MS = 20.0  # a full collection slower than this walked many objects
-GARBAGE_SHARE = 0.1  # ...and when it found at most this share of them garbage, they are there for good
+# ...and when it freed under a tenth of what it walked, they are there for good. What it walked is estimated
+# from its time (a slow machine walks ~1,500 objects a ms; a faster one is frozen a little less often):
+# counting them (gc.get_objects(2)) held the UI thread 45-120 ms at 300k objects, a key's wait
+GARBAGE_PER_MS = 150
 RECLAIM_REST_S = 60.0  # after this long without a key or a click, what freezes kept in cycles is freed
 RECLAIM_MAX = 1_000_000  # ...where no more objects are frozen: a walk of 650k took 0.4 s (a million rows: none)
-_slow = {"due": False, "start": 0.0, "collected": 0, "frozen": 0}
+_slow = {"due": False, "start": 0.0, "collected": 0, "ms": 0.0, "frozen": 0}
 
 
 def _time_full(phase: str, info: dict) -> None:
@@ -60,8 +76,10 @@ def _time_full(phase: str, info: dict) -> None:
         return
     if phase == "start":
         _slow["start"] = time.perf_counter()
-    elif (time.perf_counter() - _slow["start"]) * 1000 > SLOW_FULL_MS:
-        _slow["due"], _slow["collected"] = True, int(info.get("collected", 0))
+    else:
+        ms = (time.perf_counter() - _slow["start"]) * 1000
+        if ms > SLOW_FULL_MS:
+            _slow["due"], _slow["collected"], _slow["ms"] = True, int(info.get("collected", 0)), ms
 
 
 def watch_full_collections() -> None:
@@ -80,7 +98,7 @@ def freeze_if_due() -> bool:
     if not _slow["due"]:
         return False
     _slow["due"] = False
-    if _slow["collected"] > GARBAGE_SHARE * max(1, len(gc.get_objects(2))):
+    if _slow["collected"] > GARBAGE_PER_MS * _slow["ms"]:
         return False  # mostly short-lived: walked again next time rather than kept
     gc.freeze()
     _slow["frozen"] += 1

@@ -13,7 +13,7 @@ from operator import attrgetter, not_
 
 from textual import work
 
-from tui_tagger.ui import decoding, gc_quiet, predict
+from tui_tagger.ui import decoding, gc_quiet, predict, rest_imports
 from tui_tagger.ui.messages import HeadFailed, HeadFitted, HeadLoaded, HeadProgress
 from tui_tagger.ui.sorted_rows import release, select
 
@@ -46,9 +46,11 @@ def pick_images(session, limit: int = MAX_IMAGES) -> list:
     return picked
 
 
-# after this long without a key or a click, the imports the live head needs (torch's included) are done in a
-# worker (learn.live.prepare): an import holds the GIL for 0.2-0.3 s at a time, which keys would wait for
+# after this long without a key or a click, the imports the live head needs are done in a worker
+# (learn.live.prepare): imports hold the GIL (0.5-1 s of the UI thread's time in all), which keys would wait for;
+# a key pressed meanwhile holds them (ui/rest_imports.py) until the user rests WARM_REST_S again
 WARM_IDLE_S = 2.0
+WARM_REST_S = 1.0
 
 # a fit's p go into the rows this many at a time, one slice per turn of the event loop: 4000 at once held
 # the UI thread 150-210 ms (the rows' prediction dicts and the lists' refresh), and keys waited
@@ -101,14 +103,20 @@ class LiveHeadsMixin:
             self._head_warm = False
             self.warm_heads(self.model_file())
 
+    def _resting(self) -> bool:
+        """No key or click for WARM_REST_S, or the head's worker waits for the imports (read from the warm-up's
+        thread)."""
+        return self._head_loading or time.monotonic() - getattr(self, "_last_input", 0.0) >= WARM_REST_S
+
     @work(thread=True, exclusive=True, group="head-warm", description="head imports")
     def warm_heads(self, model: str | None) -> None:
-        from tui_tagger.learn.live import prepare
-
         decoding.yield_to_ui()
         # ~200k objects for good: no collection walks them, during the imports or after (ui/gc_quiet.py)
-        with gc_quiet.no_collections() as quiet:
+        with gc_quiet.no_collections() as quiet, rest_imports.while_resting(
+                self._resting, gc_quiet.collections_on):
             try:
+                from tui_tagger.learn.live import prepare
+
                 prepare(model)
             except Exception:  # noqa: BLE001 - the first correction's worker reports what is missing
                 return
