@@ -10,6 +10,7 @@ from tui_tagger.core.display import (
     DisplaySettings,
     colorize,
     downsample_max,
+    downsample_rms,
     fit_size,
     normalize,
     render,
@@ -191,15 +192,45 @@ def test_block_max_ignores_masked_pixels():
     assert small[0, 1] == 1.0 and small[1, 0] == 1.0
 
 
-def test_thumbnail_equals_rendering_the_block_max_of_the_frame():
-    # downsample-first keeps the same display levels as the full view
+def test_block_rms_is_taken_over_the_valid_pixels_of_each_block_above_the_floor():
+    rng = np.random.default_rng(4)
+    data = rng.gamma(2.0, 10.0, (100, 73)).astype(np.float32)
+    valid = rng.random((100, 73)) > 0.2
+    valid[:15, :15] = False  # a block with no valid pixel stays invalid
+    small, ok = downsample_rms(data, valid, (7, 5), floor=3.0)
+    rows, cols = np.append(np.arange(7) * 100 // 7, 100), np.append(np.arange(5) * 73 // 5, 73)
+    for i in range(7):
+        for j in range(5):
+            block = data[rows[i]:rows[i + 1], cols[j]:cols[j + 1]][valid[rows[i]:rows[i + 1], cols[j]:cols[j + 1]]]
+            assert ok[i, j] == (block.size > 0)
+            if block.size:
+                assert small[i, j] == pytest.approx(3.0 + np.sqrt(np.mean(np.maximum(block - 3.0, 0) ** 2)), rel=1e-4)
+
+
+def test_thumbnail_of_a_uniform_region_has_the_full_views_colour():
+    # downsample-first keeps the full view's display levels: a region without structure looks the same in both
     rng = np.random.default_rng(2)
     data = rng.gamma(2.0, 50.0, (256, 256)).astype(np.float32)
+    data[:, 128:] = 80.0
     s = DisplaySettings(colormap="gray", scaling="linear")
     full = render((data, None), s)
     small = thumbnail((data, None), (64, 64), s)
-    blockmax_of_full = full[:, :, 0].reshape(64, 4, 64, 4).max(axis=(1, 3))
-    assert np.abs(small[:, :, 0].astype(int) - blockmax_of_full).max() <= 1
+    assert np.abs(small[:, 40:, 0].astype(int) - int(full[0, 200, 0])).max() <= 1
+
+
+def test_a_small_thumbnail_of_a_weak_ring_pattern_shows_the_ring_not_a_white_square():
+    # counting noise puts a pixel over the top display level in nearly every block of a weak frame: a 12 px
+    # thumbnail made of block maxima was all white, and one could not tell a ring from anything else
+    rng = np.random.default_rng(3)
+    y, x = np.mgrid[:1024, :1024]
+    r = np.hypot(y - 512, x - 512)
+    data = rng.poisson(2.0 + 6.0 * np.exp(-0.5 * ((r - 300) / 15) ** 2)).astype(np.float32)
+    rgb = thumbnail((data, None), (12, 12), DisplaySettings(colormap="gray"))[:, :, 0].astype(int)
+    assert (rgb >= 250).mean() < 0.25
+    ty, tx = np.mgrid[:12, :12]
+    tr = np.hypot((ty + 0.5) * 1024 / 12 - 512, (tx + 0.5) * 1024 / 12 - 512)
+    on_ring, off_ring = rgb[np.abs(tr - 300) < 30], rgb[(tr < 180) | ((tr > 420) & (tr < 500))]
+    assert np.median(on_ring) > np.median(off_ring) + 40
 
 
 def test_render_accepts_a_frame_like_object_and_upscales():
