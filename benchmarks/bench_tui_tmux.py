@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 W, H = 160, 48
+TMUX = ["tmux", "-L", "bench_tui_tmux"]  # a server of its own (--socket): never the user's sessions
 TITLE_ROW = 2  # 1-based screen row of the inspect pane's title
 TITLE_MIN_COL = W * 2 // 3 - 4  # the title starts right of the lists (2fr : 1fr)
 MOVE = re.compile(rb"\x1b\[(\d+);(\d+)H")
@@ -43,9 +44,9 @@ class Pane:
         out.write_bytes(b"")
         env = (f"cd {tree} && PYTHONPATH={tree} TUI_TAGGER_CACHE_DIR={cache} TUI_TAGGER_CONFIG_DIR={config} "
                f"exec {sys.executable} -m tui_tagger open {folder}")
-        subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", str(W), "-y", str(H), env], check=True)
-        subprocess.run(["tmux", "pipe-pane", "-t", name, "-o", f"cat >> {out}"], check=True)
-        self.ctl = subprocess.Popen(["tmux", "-C", "attach-session", "-t", name, "-f", "ignore-size,no-output"],
+        subprocess.run([*TMUX, "new-session", "-d", "-s", name, "-x", str(W), "-y", str(H), env], check=True)
+        subprocess.run([*TMUX, "pipe-pane", "-t", name, "-o", f"cat >> {out}"], check=True)
+        self.ctl = subprocess.Popen([*TMUX, "-C", "attach-session", "-t", name, "-f", "ignore-size,no-output"],
                                     stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.fh = open(out, "rb")
         self.title = b""
@@ -61,7 +62,7 @@ class Pane:
         """CPU seconds the app's main thread (Textual's, the UI's) has used so far (/proc, Linux; 0.0
         elsewhere). Under load it falls per key as keys share repaints."""
         try:
-            pid = int(subprocess.run(["tmux", "display", "-p", "-t", self.name, "#{pane_pid}"],
+            pid = int(subprocess.run([*TMUX, "display", "-p", "-t", self.name, "#{pane_pid}"],
                                      capture_output=True, text=True).stdout)
             fields = Path(f"/proc/{pid}/task/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
@@ -69,7 +70,7 @@ class Pane:
             return 0.0
 
     def screen(self) -> str:
-        return subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name], capture_output=True,
+        return subprocess.run([*TMUX, "capture-pane", "-p", "-t", self.name], capture_output=True,
                               text=True).stdout
 
     def poll_titles(self) -> list[tuple[float, bytes]]:
@@ -103,7 +104,7 @@ class Pane:
             pass
         self.ctl.terminate()
         self.ctl.wait(timeout=5)
-        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+        subprocess.run([*TMUX, "kill-session", "-t", self.name], capture_output=True)
         self.fh.close()
 
 
@@ -202,7 +203,9 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--settle", type=float, default=0.5, help="seconds after the first screen before the keys")
     ap.add_argument("--predict", action="store_true", help="press p (predict the folder) before the keys")
     ap.add_argument("--work", type=Path, default=None, help="where folders and caches go (default: a temp dir)")
+    ap.add_argument("--socket", default=TMUX[2], help="the tmux server's socket name (tmux -L)")
     args = ap.parse_args(argv)
+    TMUX[2] = args.socket
 
     trees = dict(t.split("=", 1) for t in args.tree) or {"after": str(Path(__file__).resolve().parents[1])}
     trees = {k: Path(v).resolve() for k, v in trees.items()}

@@ -16,6 +16,7 @@ from tui_tagger.core.errors import TaggerError
 from tui_tagger.ui import backend, decoding
 from tui_tagger.ui.messages import ImageFailed, ImageRendered, InspectResized
 from tui_tagger.ui.screens.dialogs import PromptDialog
+from tui_tagger.ui.widgets import halfcell
 
 REST_S = 0.1  # a cursor still this long gets its details and image (a held key repeats every 30-40 ms, at
 # the slow end of the usual settings every ~90 ms: a repeat still counts as moving)
@@ -101,6 +102,8 @@ class RenderingMixin:
         heat_note, heat_key = "", ""
         if frame is not None:
             rgb, heat_note, heat_key = self.heat_overlay(path, frame, rgb)  # h: a heat map over it
+        if self.graphics == "halfcell":
+            halfcell.warm(rgb)  # its cells made here, not in the UI thread's repaint (the image is pre-sized)
         from PIL import Image as PILImage
 
         pil = PILImage.fromarray(rgb)

@@ -32,6 +32,7 @@ from tui_tagger.ui.sorted_rows import SortedRows
 from tui_tagger.ui.thumbs import FAILED
 from tui_tagger.ui.widgets.image_grid import cell_width, grid_line
 from tui_tagger.ui.widgets.kitty_placeholders import list_on_screen
+from tui_tagger.ui.widgets.span_repaint import line_cached
 
 ROW_H = 3  # lines per row at the smallest zoom: name, source and p(tag), error
 THUMB_W = 6  # cells; the thumbnail is THUMB_W x 2*ROW_H pixels (square frames fill it)
@@ -76,6 +77,7 @@ class ImageList(ScrollView, can_focus=True):
     thumb_w, thumb_h = THUMB_W, ROW_H
     grid = False  # a contact sheet: ``cols`` images per band, each cell_w cells wide
     cell_w = THUMB_W + 2
+    _width = None  # the content's width during a render_lines
 
     def __init__(self, session, thumbs=None, placeholders=None, on_select=None, **kw) -> None:
         super().__init__(**kw)
@@ -536,8 +538,18 @@ class ImageList(ScrollView, can_focus=True):
             self._component[name] = style
         return style
 
+    @line_cached
+    def render_lines(self, crop: Region) -> list[Strip]:
+        # the content's width once per repaint, not per line: scrollable_content_region looks the widget up
+        # through its parents and the compositor's map each time (~1 ms a key under load, of render_line's 5)
+        self._width = self.scrollable_content_region.width
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._width = None
+
     def render_line(self, y: int) -> Strip:
-        width = self.scrollable_content_region.width
+        width = self._width if self._width is not None else self.scrollable_content_region.width
         index, line = divmod(y + int(self.scroll_y), self.row_h)
         if self.grid:  # (an empty list's first line: its hint; tested in this order, a list's lines cost nothing)
             return grid_line(self, index, line, width) if y or self.sorted.rows else self._empty_line(width)

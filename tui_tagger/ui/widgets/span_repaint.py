@@ -31,6 +31,13 @@ except ImportError:  # another Textual: its own repaint
 _LINE_CACHED = {Widget.render_lines, OptionList.render_lines}
 
 
+def line_cached(render_lines):
+    """Marks a widget's own ``render_lines`` that still serves any band of lines from the line cache (it wraps
+    Widget.render_lines): it is asked for the changed lines only, as Widget's is."""
+    _LINE_CACHED.add(render_lines)
+    return render_lines
+
+
 def install(screen) -> bool:
     """The screen repaints changed spans only from now on; False (Textual's repaint) where its internals differ."""
     compositor = getattr(screen, "_compositor", None)
