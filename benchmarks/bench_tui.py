@@ -13,7 +13,8 @@ key-press-to-repaint), a move (then Down held 1.5 s: the live head picks its ima
 (its time on the UI thread, until the new lists land, and Down held meanwhile), and the peak RSS (VmHWM)
 after each; nothing in the folder changes (the move is journalled, then discarded).
 `--keys DIR`: the UI thread's CPU per key (Down, PageUp, PageDown) on DIR, warm, while thumbnails load.
-`--jobs` (with --data): then r, t and / (bench_tui_jobs.py). `-v`: print slow keys; `BENCH_PROFILE=1`: a cProfile of the move key path.
+`--jobs` (with --data): then r, t and / (bench_tui_jobs.py); `--learn` (with --data): then the live head
+(started by the move) until it has learned, its features computed in the model's process, the peak RSS after. `-v`: print slow keys; `BENCH_PROFILE=1`: a cProfile of the move key path.
 
     python benchmarks/bench_tui.py            # BENCH_N=20000 python benchmarks/bench_tui.py
     python benchmarks/bench_tui.py --fake 100000
@@ -187,7 +188,6 @@ def vm_hwm() -> float:
 async def existing_folder(root: Path) -> None:
     """Warm open of ``root`` as a user meets it: first screen, all loaded, check done, Down held, a tag change."""
     from tui_tagger.config import cache_dir
-    from tui_tagger.core.catalog import Catalog
 
     # the index of the cache in force, all else (journals, thumbnails) fresh: no restore question of an
     # earlier run, thumbnails loading throughout
@@ -307,6 +307,12 @@ async def _existing_folder(root: Path) -> None:
         change += sum(landing)
     print(f"tag change to {tag}: {change * 1000:.0f} ms on the UI thread, the new lists in {landed * 1000:.0f} ms "
           f"(+{len(app.pos.rows):,} -{len(app.neg.rows):,}); Down held meanwhile: {spread(lat)}")
+    if "--learn" in sys.argv:  # the live head, started by the move, until it has learned: its RSS counts too
+        t = time.perf_counter()
+        lat = await held_down(app, pilot, clock, lambda: (app.head_status or "").startswith("learned")
+                              or not app._head_enabled or time.perf_counter() - t > 900, every=0.25)
+        print(f"the live head: {app.head_status!r} {time.perf_counter() - t:.1f} s after the tag change (Down every "
+              f"0.25 s meanwhile: {spread(lat)}); RSS peak {vm_hwm():.0f} MB, torch in the app: {'torch' in sys.modules}")
     if "--jobs" in sys.argv:  # r, t and / (bench_tui_jobs.py)
         from bench_tui_jobs import long_jobs
 
