@@ -148,3 +148,23 @@ async def test_a_closed_app_leaves_nothing_frozen(tmp_path):
         gc_quiet.freeze_if_due() or gc.freeze()  # (frozen as after a slow collection, or a big folder's rows)
         assert gc.get_freeze_count() > 0
     assert gc.get_freeze_count() == 0  # a test's or an embedding program's closed app goes back to the collector
+
+
+def test_a_wait_within_a_quiet_block_collects_the_garbage_made_meanwhile_but_never_walks_the_block_s_objects():
+    with gc_quiet.no_collections():
+        made = [[i] for i in range(1000)]  # a half-done import's objects
+        with gc_quiet.collections_on():  # the block waits on the user
+            assert gc.isenabled() and not walked(made)  # frozen, as at the block's end
+            import weakref
+
+            class Node:
+                pass
+
+            node = Node()
+            node.self = node  # a key's garbage, in a cycle
+            ref = weakref.ref(node)
+            del node
+            gc.collect()
+            assert ref() is None
+        assert not gc.isenabled()
+    gc_quiet.thaw()
