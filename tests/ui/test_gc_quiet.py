@@ -168,3 +168,34 @@ def test_a_wait_within_a_quiet_block_collects_the_garbage_made_meanwhile_but_nev
             assert ref() is None
         assert not gc.isenabled()
     gc_quiet.thaw()
+
+
+def test_full_collections_wait_for_the_user_to_rest():
+    python_s = gc.get_threshold()
+    gc_quiet.full_collections_at_rest()
+    try:
+        full = []
+
+        def note(phase, info):
+            if phase == "start" and info["generation"] == 2:
+                full.append(1)
+
+        gc.callbacks.append(note)
+        try:
+            for _ in range(8):  # keys held: young and middle collections (~35), no full one of Python's
+                junk = [[[] for _ in range(1000)] for _ in range(30)]
+                del junk
+            assert gc.get_count()[2] >= gc_quiet.FULL_EVERY and not full
+            assert not gc_quiet.collect_at_rest(0.0)  # the user at work
+            assert gc_quiet.collect_at_rest(gc_quiet.FULL_REST_S) and full  # a rest: one now
+            assert gc.get_count()[2] == 0 and not gc_quiet.collect_at_rest(60.0)  # none due
+            for _ in range(gc_quiet.FULL_LATEST):
+                gc.collect(1)
+            with no_collections():
+                assert not gc_quiet.collect_at_rest(60.0)  # never inside a quiet block
+            assert gc_quiet.collect_at_rest(0.0)  # long overdue: even while keys come
+        finally:
+            gc.callbacks.remove(note)
+    finally:
+        gc_quiet.thaw()
+    assert gc.get_threshold() == python_s

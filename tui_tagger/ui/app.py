@@ -147,6 +147,7 @@ class TaggerApp(ScanMixin, ListsMixin, ViewMixin, CorrectionsMixin, RenderingMix
         self.connect_cluster()
         self.mount_follow()
         gc_quiet.watch_full_collections()
+        gc_quiet.full_collections_at_rest()
         self._mounted_at = time.monotonic()
         self.set_interval(PERIOD_S, self._periodic)
 
@@ -155,8 +156,10 @@ class TaggerApp(ScanMixin, ListsMixin, ViewMixin, CorrectionsMixin, RenderingMix
             return
         self._check_journal(retry=True)
         self.rebuild_if_due()
+        rest_s = time.monotonic() - max(self._last_input, self._mounted_at)
+        gc_quiet.collect_at_rest(rest_s)  # full collections while nobody waits on a key
         gc_quiet.freeze_if_due()  # after a slow full collection: the next ones skip what it walked
-        gc_quiet.reclaim_at_rest(time.monotonic() - max(self._last_input, self._mounted_at))
+        gc_quiet.reclaim_at_rest(rest_s)
 
     def on_resize(self, event) -> None:
         self._layout(event.size.width)

@@ -124,6 +124,36 @@ def reclaim_at_rest(rest_s: float) -> bool:
     return True
 
 
+# ---- full collections when the user rests -----------------------------------------------------------
+# Python runs a full collection at every 10th middle-generation one, wherever it falls: inside a key's repaint
+# (15-27 ms walking the ~50k objects the last ones left, under load, every ~4 s while Down was held on 400 real
+# frames with p running). Once the app runs (``full_collections_at_rest``) they wait for a rest instead.
+FULL_REST_S = 0.5  # a full collection waits for this long without a key or a click...
+FULL_EVERY = 10  # ...once this many middle-generation collections came since the last (Python's own spacing)
+FULL_LATEST = 100  # ...or, keys held all along, at this many regardless (~40 s of keys: its walk grows meanwhile)
+_thresholds: tuple | None = None  # Python's own, while the app holds full collections back
+
+
+def full_collections_at_rest() -> None:
+    """Python runs no full collection by itself from now on: ``collect_at_rest`` runs them (``thaw`` ends it)."""
+    global _thresholds
+    if _thresholds is None:
+        _thresholds = gc.get_threshold()
+        gc.set_threshold(_thresholds[0], _thresholds[1], 1 << 30)
+
+
+def collect_at_rest(rest_s: float) -> bool:
+    """A full collection when one is due and the user has rested ``rest_s`` >= FULL_REST_S (or one is long
+    overdue); called from the UI's timer. Never while collections are off (a worker's quiet block)."""
+    if _thresholds is None or not gc.isenabled():
+        return False
+    due = gc.get_count()[2]  # middle-generation collections since the last full one
+    if due < FULL_EVERY or (rest_s < FULL_REST_S and due < FULL_LATEST):
+        return False
+    gc.collect()
+    return True
+
+
 def freeze_long_lived() -> None:
     """What is there lives as long as the process: the app's first screen (its modules, widgets and styles:
     a first full collection walked them in ~40 ms), a worker's big imports (the live head's)."""
@@ -134,5 +164,9 @@ def freeze_long_lived() -> None:
 def thaw() -> None:
     """The app is closing: what was frozen goes back to the collector (the process may go on: a test's, an
     embedding program's, where a closed app's cycles would otherwise stay for good)."""
+    global _thresholds
     _slow["due"], _slow["frozen"] = False, 0
+    if _thresholds is not None:
+        gc.set_threshold(*_thresholds)  # Python's full collections again
+        _thresholds = None
     gc.unfreeze()
