@@ -206,7 +206,16 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--socket", default=TMUX[2], help="the tmux server's socket name (tmux -L)")
     args = ap.parse_args(argv)
     TMUX[2] = args.socket
+    # a session kept all along: the server would exit with each run's last session, and the next run's
+    # new-session could reach it exiting ("server exited unexpectedly")
+    subprocess.run([*TMUX, "new-session", "-d", "-s", f"keep{os.getpid()}", "sleep 86400"], check=True)
+    try:
+        return _run(args)
+    finally:
+        subprocess.run([*TMUX, "kill-session", "-t", f"keep{os.getpid()}"], capture_output=True)
 
+
+def _run(args) -> int:
     trees = dict(t.split("=", 1) for t in args.tree) or {"after": str(Path(__file__).resolve().parents[1])}
     trees = {k: Path(v).resolve() for k, v in trees.items()}
     work = args.work or Path(tempfile.mkdtemp(prefix="bench_tui_tmux_"))

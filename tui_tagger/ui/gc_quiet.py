@@ -66,23 +66,23 @@ def collections_on() -> Iterator[None]:
 # ---- full collections that walk what is there for good -------------------------------------------------
 SLOW_FULL_MS = 20.0  # a full collection slower than this walked many objects
 # ...and when it freed under a tenth of what it walked, they are there for good. What it walked is estimated
-# from its time (a slow machine walks ~1,500 objects a ms; a faster one is frozen a little less often):
-# counting them (gc.get_objects(2)) held the UI thread 45-120 ms at 300k objects, a key's wait
+# from its CPU time (not its wall time, which a busy machine stretches: a slow machine walks ~1,500 objects a
+# ms; a faster one is frozen a little less often): counting them (gc.get_objects(2)) held the UI thread
+# 45-120 ms at 300k objects, a key's wait
 GARBAGE_PER_MS = 150
 RECLAIM_REST_S = 60.0  # after this long without a key or a click, what freezes kept in cycles is freed
 RECLAIM_MAX = 1_000_000  # ...where no more objects are frozen: a walk of 650k took 0.4 s (a million rows: none)
-_slow = {"due": False, "start": 0.0, "collected": 0, "ms": 0.0, "frozen": 0}
+_slow = {"due": False, "start": 0.0, "cpu": 0.0, "collected": 0, "ms": 0.0, "frozen": 0}
 
 
 def _time_full(phase: str, info: dict) -> None:
     if info.get("generation") != 2:
         return
     if phase == "start":
-        _slow["start"] = time.perf_counter()
-    else:
-        ms = (time.perf_counter() - _slow["start"]) * 1000
-        if ms > SLOW_FULL_MS:
-            _slow["due"], _slow["collected"], _slow["ms"] = True, int(info.get("collected", 0)), ms
+        _slow["start"], _slow["cpu"] = time.perf_counter(), time.thread_time()
+    elif (time.perf_counter() - _slow["start"]) * 1000 > SLOW_FULL_MS:
+        _slow["due"], _slow["collected"] = True, int(info.get("collected", 0))
+        _slow["ms"] = (time.thread_time() - _slow["cpu"]) * 1000
 
 
 def watch_full_collections() -> None:
