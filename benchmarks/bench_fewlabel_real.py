@@ -3,7 +3,7 @@
 
     python benchmarks/bench_fewlabel_real.py [--real-dev DIR] [--examples DIR] [--synth DIR]
                                              [--features cnn physics] [--seeds 20] [--random 10]
-                                             [--no-prior] [--min-share 0.1] [--model-bias 2]
+                                             [--no-prior] [--min-share 0.1] [--model-bias 2] [--before REV]
 
 Frames and labels (measurement only: nothing here is saved, and no model is trained on these frames):
 
@@ -24,6 +24,8 @@ tag. The embedding is fitted on every frame of the set, as ``learning-curve`` do
 to the model's logit for every tag (heads start from that): a model off by a bias, as it can be on real
 frames, on a synthetic folder whose labels are complete. Accuracy on the frames not
 yet labelled is what the user gets; note that a suggested order also takes the hard frames out of it.
+``--before REV``: the suggestions of ``learn/suggest.py`` (with ``learn/heads.py``) as of git revision REV
+too, on the same frames in the same run: each cell is then before/after/random.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import argparse
 import csv
 import os
 import re
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -104,17 +107,46 @@ def tag_space(emb, tag: str, source: str, model: str | None, X: np.ndarray, use_
     return e.transform(X), prior
 
 
-def curves(Z: np.ndarray, truth: np.ndarray, prior, seeds: int, repeats: int, max_labels: int) -> dict:
-    from tui_tagger.learn.curve import learning_curve
+def curves(Z: np.ndarray, truth: np.ndarray, prior, seeds: int, repeats: int, max_labels: int,
+           before=None) -> dict:
+    from tui_tagger.learn import curve
 
     kw = {} if prior is None else {"prior": prior}
-    sug, rnd = [], []
+    sug, rnd, old = [], [], []
     for s in range(seeds):
-        pts = learning_curve(Z, truth, step=1, max_labels=max_labels, seed=s, repeats=repeats, **kw)
+        pts = curve.learning_curve(Z, truth, step=1, max_labels=max_labels, seed=s, repeats=repeats, **kw)
         sug.append([p["accuracy"] for p in pts])
         rnd.append([p["random_accuracy"] for p in pts])
+        if before is not None:  # the same run with the suggestions of another revision (random: one order)
+            now, curve.suggest = curve.suggest, before
+            try:
+                old.append([p["accuracy"] for p in curve.learning_curve(Z, truth, step=1, max_labels=max_labels,
+                                                                        seed=s, repeats=1, **kw)])
+            finally:
+                curve.suggest = now
     counts = [p["labels"] for p in pts]
-    return {"labels": counts, "suggested": np.nanmean(sug, axis=0), "random": np.nanmean(rnd, axis=0)}
+    out = {"labels": counts, "suggested": np.nanmean(sug, axis=0), "random": np.nanmean(rnd, axis=0)}
+    if before is not None:
+        out["before"] = np.nanmean(old, axis=0)
+    return out
+
+
+def suggest_at(rev: str):
+    """``suggest`` of ``learn/suggest.py`` as of git revision ``rev``, with that revision's ``learn/heads.py``
+    (its ``logit_posterior``); the model, features and the scoring of the heads are today's."""
+    import types
+
+    def source(name: str) -> str:
+        return subprocess.run(["git", "-C", str(REPO), "show", f"{rev}:tui_tagger/learn/{name}.py"],
+                              capture_output=True, text=True, check=True).stdout
+
+    heads = types.ModuleType("_heads_before")
+    exec(compile(source("heads"), f"{rev}:heads.py", "exec"), heads.__dict__)
+    sys.modules[heads.__name__] = heads  # for the import below
+    module = types.ModuleType("_suggest_before")
+    code = source("suggest").replace("from tui_tagger.learn.heads import", f"from {heads.__name__} import")
+    exec(compile(code, f"{rev}:suggest.py", "exec"), module.__dict__)
+    return module.suggest
 
 
 def run_set(name: str, labels: dict[str, dict[str, float]], source: str, model: str | None, args) -> list:
@@ -126,7 +158,10 @@ def run_set(name: str, labels: dict[str, dict[str, float]], source: str, model: 
     rows = []
     print(f"\n== {name}: {len(paths)} frames, {source} features (accuracy on the frames not yet labelled; "
           f"suggested: mean of {args.seeds} runs, random: mean of {args.seeds * args.random} orders)")
-    print(f"{'tag':<26} {'pos':>3} {'neg':>3} {'model':>5} | " + " ".join(f"{k:>11}" for k in KS))
+    width = 16 if args.before else 11
+    if args.before:
+        print(f"(each cell: suggested before ({args.before}) / after / random)")
+    print(f"{'tag':<26} {'pos':>3} {'neg':>3} {'model':>5} | " + " ".join(f"{k:>{width}}" for k in KS))
     for tag in tags:
         known = np.array([i for i, p in enumerate(paths) if tag in labels[p]], dtype=int)
         truth = np.array([labels[paths[i]][tag] for i in known])
@@ -136,15 +171,16 @@ def run_set(name: str, labels: dict[str, dict[str, float]], source: str, model: 
         Z, prior = tag_space(emb, tag, source, model, X, not args.no_prior, args.model_bias)
         p = _model_logits(tag, model, X[known]) if source == "cnn" else None
         model_acc = "" if p is None else f"{np.mean((p + args.model_bias >= 0) == (truth > 0.5)):.2f}"
-        res = curves(Z[known], truth, prior, args.seeds, args.random, min(10, len(known) - 2))
+        res = curves(Z[known], truth, prior, args.seeds, args.random, min(10, len(known) - 2), args.before_suggest)
         cells = []
         for k in KS:
             if k in res["labels"]:
                 j = res["labels"].index(k)
-                cells.append(f"{res['suggested'][j]:.2f}/{res['random'][j]:.2f}")
+                old = f"{res['before'][j]:.2f}/" if "before" in res else ""
+                cells.append(f"{old}{res['suggested'][j]:.2f}/{res['random'][j]:.2f}")
             else:
                 cells.append("")
-        print(f"{tag[:26]:<26} {pos:>3} {neg:>3} {model_acc:>5} | " + " ".join(f"{c:>11}" for c in cells), flush=True)
+        print(f"{tag[:26]:<26} {pos:>3} {neg:>3} {model_acc:>5} | " + " ".join(f"{c:>{width}}" for c in cells), flush=True)
         rows.append((tag, res))
     if rows:
         summary(rows)
@@ -166,14 +202,17 @@ def _model_logits(tag: str, model: str | None, X: np.ndarray):
 
 def summary(rows: list) -> None:
     """Per k: mean over tags, and on how many tags suggested labels are worse than random (by > 0.01)."""
-    line = []
-    for k in KS:
-        s = [r["suggested"][r["labels"].index(k)] for _, r in rows if k in r["labels"]]
-        q = [r["random"][r["labels"].index(k)] for _, r in rows if k in r["labels"]]
-        if s:
-            worse = sum(a < b - 0.01 for a, b in zip(s, q))
-            line.append(f"{k}: {np.mean(s):.3f}/{np.mean(q):.3f} ({worse} worse)")
-    print("mean over tags, suggested/random (tags where suggested < random - 0.01): " + "; ".join(line))
+    for key, name in (("before", "before"), ("suggested", "suggested")):
+        if key not in rows[0][1]:
+            continue
+        line = []
+        for k in KS:
+            s = [r[key][r["labels"].index(k)] for _, r in rows if k in r["labels"]]
+            q = [r["random"][r["labels"].index(k)] for _, r in rows if k in r["labels"]]
+            if s:
+                worse = sum(a < b - 0.01 for a, b in zip(s, q))
+                line.append(f"{k}: {np.mean(s):.3f}/{np.mean(q):.3f} ({worse} worse)")
+        print(f"mean over tags, {name}/random (tags where {name} < random - 0.01): " + "; ".join(line))
 
 
 def main() -> int:
@@ -191,7 +230,13 @@ def main() -> int:
                     help="add B to the model's logit for every tag: a model off by a bias (synthetic folders)")
     ap.add_argument("--min-share", type=float, default=0.0,
                     help="skip tags whose rarer class is under this share of the labelled frames (synthetic)")
+    ap.add_argument("--before", metavar="REV",
+                    help="also the suggestions of git revision REV, in the same run (cells: before/after/random)")
     args = ap.parse_args()
+    try:
+        args.before_suggest = suggest_at(args.before) if args.before else None
+    except subprocess.CalledProcessError as err:
+        ap.error(f"--before {args.before}: {err.stderr.strip() or 'not a revision of this repository'}")
     os.environ.setdefault("TUI_TAGGER_CACHE_DIR", tempfile.mkdtemp(prefix="bench-fewlabel-"))
     sets = []
     if not args.no_real:

@@ -166,12 +166,29 @@ def _fit_from(Z: np.ndarray, y: np.ndarray, C: float, prior: Prior) -> tuple[np.
     return res.x[:-1].copy(), float(res.x[-1])
 
 
-def logit_posterior(Z_labelled: np.ndarray, y: np.ndarray, Z: np.ndarray, C: float | None = None,
-                    prior: Prior | None = None) -> tuple[np.ndarray, np.ndarray] | None:
-    """(mean, variance) of the head's logit for every row of ``Z``: the fit of ``fit_scores`` read as the
-    peak of a Bayesian logistic regression (its L2 penalty the prior), with the Laplace approximation for
-    its spread. The variance is large for a frame unlike the labelled ones, in directions they have not
-    pinned down (the model's p alone stands behind it there). None without both classes or a prior."""
+class LogitPosterior:
+    """The head's logit read as a Bayesian logistic regression (``logit_posterior``): ``mean(Z)`` the fitted
+    head's logit, ``variance(Z)`` its Laplace spread, evaluated on any rows (suggest asks for a few thousand
+    of an 85k folder: one small matrix product each)."""
+
+    def __init__(self, coef: np.ndarray, intercept: float, origin: np.ndarray, cov_factor: np.ndarray):
+        self.coef, self.intercept, self.origin = coef, intercept, origin
+        self._factor = cov_factor  # F with the covariance of (weights, shift at origin) = F @ F.T
+
+    def mean(self, Z: np.ndarray) -> np.ndarray:
+        return Z @ self.coef + self.intercept
+
+    def variance(self, Z: np.ndarray) -> np.ndarray:
+        G = (Z - self.origin) @ self._factor[:-1] + self._factor[-1]
+        return np.einsum("ij,ij->i", G, G)
+
+
+def logit_posterior(Z_labelled: np.ndarray, y: np.ndarray, C: float | None = None,
+                    prior: Prior | None = None) -> LogitPosterior | None:
+    """The fit of ``fit_scores`` read as the peak of a Bayesian logistic regression (its L2 penalty the prior),
+    with the Laplace approximation for its spread: large for a frame unlike the labelled ones, in directions
+    they have not pinned down (the model's p alone stands behind it there). None without both classes or a
+    prior."""
     y = np.asarray(y, dtype=np.float64)
     if prior is None and not 0 < int((y > 0.5).sum()) < len(y):
         return None
@@ -179,15 +196,16 @@ def logit_posterior(Z_labelled: np.ndarray, y: np.ndarray, Z: np.ndarray, C: flo
     if prior is not None:  # the penalty acts on (weights, their shift at correction_origin)
         C, z0, intercept_precision = PRIOR_C if C is None else C, correction_origin(prior), SHIFT_PRECISION
     else:  # from scratch: the intercept is not penalised
-        C, z0, intercept_precision = DEFAULT_C if C is None else C, np.zeros(Z.shape[1]), 1e-6
+        C, z0, intercept_precision = DEFAULT_C if C is None else C, np.zeros(Z_labelled.shape[1]), 1e-6
     A = np.hstack([Z_labelled - z0, np.ones((len(y), 1))])
     p = _sigmoid(Z_labelled @ coef + b)
     H = np.eye(A.shape[1])
     H[-1, -1] = intercept_precision
     H += C * (A * (_balanced_weights(y) * p * (1 - p))[:, None]).T @ A
-    B = np.hstack([Z - z0, np.ones((len(Z), 1))])
-    var = np.einsum("ij,ji->i", B, np.linalg.solve(H, B.T))
-    return Z @ coef + b, np.maximum(var, 0.0)
+    # H^-1 = L^-T L^-1 (Cholesky H = L L^T): the variance at b is |L^-1 b|^2 = |b @ L^-T|^2
+    L = np.linalg.cholesky(H)
+    factor = np.linalg.solve(L, np.eye(len(H))).T
+    return LogitPosterior(coef, b, z0, factor)
 
 
 def fit_scores(Z: np.ndarray, y: np.ndarray, C: float | None = None,

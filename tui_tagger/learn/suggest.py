@@ -1,4 +1,5 @@
-"""What to label next: uncertainty, spread across the data, with a budget for likely rare positives.
+"""What to label next: uncertainty, bracketing the head's boundary from both sides, spread across the data,
+with a budget for likely rare positives.
 
 Works on embedded features ``Z`` (``heads.Embedding``: PCA scores in one common unit, so Euclidean distance is
 meaningful) and a label vector (1 present, 0 absent, NaN not labelled):
@@ -7,7 +8,14 @@ meaningful) and a label vector (1 present, 0 absent, NaN not labelled):
   head's logit with its spread (``heads.logit_posterior``: the fit read as a Bayesian logistic regression);
   value = uncertainty 1 - |2p - 1| of the p averaged over that spread (MacKay's moderated p), so a frame
   unlike every labelled one counts as uncertain even where the model's p is far from 0.5: on real frames
-  the model can be sure and wrong. Where p is the caller's, the uncertainty of that p;
+  the model can be sure and wrong. Where p is the caller's, the uncertainty of that p. Each pick is the
+  most uncertain frame on the side of the boundary (p >= 0.5 or < 0.5) of the class with fewer labels so
+  far (the other side where that one is empty; a tie goes to "present", the class looked for): class-
+  balanced uncertainty sampling. With few labels the boundary's place is what is least known, and one
+  label near p = 0.5 moves it by 0.6-0.8 logits (the shift's wide prior, ``heads.SHIFT_PRECISION``); the
+  next most uncertain frames then lie beyond the moved boundary, on one side, and the frames the move
+  made wrong are not asked about (synthetic GISAXS "Yoneda": 1 present then 9 absent labels, accuracy
+  under the model's own). Labels of both classes in step bracket the boundary;
 - fewer than ``MIN_EACH`` of a class labelled (the cold start): the medoids of the groups of frames no
   labelled image belongs to yet (k-means), biggest group first: representative *and* different, so the
   first labels cover the data's kinds of frames and soon hold both classes. (On the synthetic held-out-tag
@@ -18,6 +26,11 @@ meaningful) and a label vector (1 present, 0 absent, NaN not labelled):
 Greedy selection multiplies each candidate's value by (1 - similarity to the nearest labelled or
 already chosen image), so a run of near-duplicate frames yields one pick, not ten. ``reserve`` of the
 picks go to the highest-p unlabelled images: a tag with 6 positives in 85k still comes up.
+
+Measured and not kept (``benchmarks/bench_fewlabel_real.py``; see the README): expected error reduction
+(each candidate's label applied by a one-label Laplace update, the errors left counted under the head's own
+moderated p: it trusts the p that is wrong on real frames), and coverage (k-means medoids at every other
+pick or for the first two; uncertainty times distance to the labelled frames): each lost more at 2-3 labels.
 """
 
 from __future__ import annotations
@@ -133,6 +146,41 @@ def _greedy(Z: np.ndarray, cand: np.ndarray, value: np.ndarray, taken: np.ndarra
     return picks
 
 
+def _sides(Z: np.ndarray, cand: np.ndarray, value: np.ndarray, positive: np.ndarray, taken: np.ndarray,
+           counts: list[int], k: int, h: float, diversity: float) -> list[tuple[int, float]]:
+    """``_greedy`` with each pick from the side of the head's boundary (``positive``: p >= 0.5) of the class
+    with fewer labels so far (``counts``: [absent, present], picks included; a tie goes to "present"), the
+    other side where that one is empty: see the module doc."""
+    Zc = Z[cand]
+    sim = _max_similarity(Zc, Z[taken], h)
+    alive = np.ones(len(cand), dtype=bool)
+    counts = list(counts)
+    picks: list[tuple[int, float]] = []
+    for _ in range(min(k, len(cand))):
+        score = value * (1 - diversity * sim)
+        side = alive & (positive == (counts[1] <= counts[0]))
+        if not side.any():
+            side = alive
+        score = np.where(side, score, -np.inf)
+        j = int(np.argmax(score))
+        if not np.isfinite(score[j]):
+            break
+        picks.append((int(cand[j]), float(score[j])))
+        counts[int(positive[j])] += 1
+        alive[j] = False
+        np.maximum(sim, np.exp(-((Zc - Zc[j]) ** 2).sum(axis=1) / (2 * h * h)), out=sim)
+    return picks
+
+
+def _pool(value: np.ndarray, positive: np.ndarray) -> np.ndarray:
+    """Indices of the ``_POOL // 2`` highest values on each side (the rest cannot win anyway)."""
+    out = []
+    for side in (True, False):
+        idx = np.flatnonzero(positive == side)
+        out.append(idx[np.argsort(-value[idx], kind="stable")[:_POOL // 2]])
+    return np.concatenate(out)
+
+
 def suggest(Z: np.ndarray, labels: np.ndarray, k: int = 10, *, reserve: float = 0.2, diversity: float = 1.0,
             seed: int = 0, p: np.ndarray | None = None, exclude: np.ndarray | None = None,
             prior=None) -> list[tuple[int, float]]:
@@ -152,15 +200,16 @@ def suggest(Z: np.ndarray, labels: np.ndarray, k: int = 10, *, reserve: float = 
         return []
     taken = np.flatnonzero(~np.isnan(labels))
     h = _bandwidth(Z, rng)
-    n_known, n_pos = len(taken), float(np.nansum(labels))
+    n_known, n_pos = len(taken), int(np.nansum(labels))
     # uncertainty means something when p comes from a head of both classes, from the caller, or from the model
     # (a prior) from the first label on: there, group medoids first gave 0.74 against 0.84 at 2 labels on
     # real-dev (random 0.82) and were no better on a synthetic folder (bench_fewlabel_real.py)
     informed = p is not None or prior is not None or (n_pos >= MIN_EACH and n_known - n_pos >= MIN_EACH)
-    certainty = None  # the logit over its spread, where a head is fitted here (see the module doc)
+    posterior = None  # the head's logit and its spread, where a head is fitted here (see the module doc)
     if p is None and informed:
-        mean, var = logit_posterior(Z[taken], labels[taken], Z, prior=prior)
-        p, certainty = _sigmoid(mean), mean / np.sqrt(1 + np.pi * var / 8)
+        posterior = logit_posterior(Z[taken], labels[taken], prior=prior)
+        mean = posterior.mean(Z)
+        p = _sigmoid(mean)
     elif p is None:
         p = unlabelled_p(Z, labels, seed=seed)
     n_reserve = min(k - 1, math.ceil(k * reserve)) if k > 1 else 0
@@ -171,7 +220,8 @@ def suggest(Z: np.ndarray, labels: np.ndarray, k: int = 10, *, reserve: float = 
         cand = unl[np.argsort(-p[unl], kind="stable")[:_POOL]]
         picks = _greedy(Z, cand, p[cand], taken, n_reserve, h, diversity)
     chosen = np.array([i for i, _ in picks], dtype=np.intp)
-    rest = np.setdiff1d(unl, chosen)
+    open_[chosen] = False
+    rest = np.flatnonzero(open_)
     if not informed:
         # cold start: group medoids (see the module doc); a candidate sample keeps it fast
         if len(rest) > _POOL:
@@ -179,9 +229,21 @@ def suggest(Z: np.ndarray, labels: np.ndarray, k: int = 10, *, reserve: float = 
         picks += _medoids(Z, rest, np.concatenate([taken, chosen]).astype(np.intp), k - len(picks), rng, h, diversity)
         picks.sort(key=lambda t: -t[1])
         return picks
-    value = 1 - np.abs(2 * (p[rest] if certainty is None else _sigmoid(certainty[rest])) - 1)
-    order = np.argsort(-value, kind="stable")[:_POOL]
-    rest, value = rest[order], value[order]
-    picks += _greedy(Z, rest, value, np.concatenate([taken, chosen]), k - len(picks), h, diversity)
+    positive = p[rest] >= 0.5
+    if posterior is None:
+        value = 1 - np.abs(2 * p[rest] - 1)
+    else:
+        # the moderated p needs the spread: on the frames the head is least sure of by its mean, and a
+        # sample of the others (a frame far from every labelled one can be uncertain at any mean)
+        m = np.abs(mean[rest])
+        near = _pool(-m, positive)
+        if len(rest) > 2 * _POOL:
+            near = np.union1d(near, rng.choice(len(rest), size=_POOL, replace=False))
+        rest, positive, m = rest[near], positive[near], m[near]
+        value = 1 - np.abs(2 * _sigmoid(m / np.sqrt(1 + np.pi * posterior.variance(Z[rest]) / 8)) - 1)
+    keep = _pool(value, positive)
+    counts = [n_known - n_pos + len(chosen) - int((p[chosen] >= 0.5).sum()), n_pos + int((p[chosen] >= 0.5).sum())]
+    picks += _sides(Z, rest[keep], value[keep], positive[keep], np.concatenate([taken, chosen]), counts,
+                    k - len(picks), h, diversity)
     picks.sort(key=lambda t: -t[1])
     return picks
