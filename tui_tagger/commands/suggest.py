@@ -3,9 +3,9 @@
 Uncertain images first (a head trained on the labels so far gives p near 0.5, or the frame is unlike every
 labelled one, where the head's p stands on little: ``learn/suggest.py``), each from the side of the head's
 boundary of the class with fewer labels so far, spread across the data (no runs of near-duplicate frames),
-with a share kept for the most likely unlabelled positives so a rare tag still comes up. With no labels yet: typical, mutually different images. On CNN features, for a
-tag the model has, the head starts from the model's own p (``heads.tag_embedding``). The head is saved in
-the cache for the folder. ``--json``: a list of {"path", "score"}, best first.
+with a share kept for the most likely unlabelled positives so a rare tag still comes up. With no labels yet:
+typical, mutually different images. On CNN features, for a tag the model has, the head starts from the
+model's own p (``heads.tag_embedding``). The head is saved in the cache for the folder. ``--json``: a list of {"path", "score"}, best first.
 """
 
 from __future__ import annotations
