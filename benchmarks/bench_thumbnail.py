@@ -1,4 +1,5 @@
-"""Thumbnail speed: downsample-first (block max, then scale and colour) vs scale-first, and cache rates.
+"""Thumbnail speed: downsample-first (block RMS over the display floor, then scale and colour) vs
+scale-first, and cache rates.
 
 Run: python benchmarks/bench_thumbnail.py [--repeat N] [--size W]
 Prints milliseconds per thumbnail for synthetic 1024^2 and 2048^2 frames (Poisson rings, a masked

@@ -147,7 +147,8 @@ def downsample_rms(data: np.ndarray, valid: np.ndarray, out_shape: tuple[int, in
     if not every:
         sq[~valid] = 0
     np.square(sq, out=sq)
-    count = None if every else valid.astype(np.float32)
+    # valid pixels per block: first a column's in 16 bits (a block's rows fit; a quarter of float32's traffic)
+    count = None if every else valid.astype(np.uint16 if a.shape[0] < 65536 else np.float32)
     for axis, n_out in enumerate(out_shape):
         n_in = sq.shape[axis]
         if n_out < n_in:
@@ -157,6 +158,8 @@ def downsample_rms(data: np.ndarray, valid: np.ndarray, out_shape: tuple[int, in
             pick = (np.arange(n_out) * n_in) // n_out
             sq = np.take(sq, pick, axis=axis)
             count = np.take(count, pick, axis=axis) if count is not None else None
+        if count is not None:
+            count = count.astype(np.float32, copy=False)  # (a block's rows times its columns may not fit)
     if count is None:  # every pixel valid: the blocks' areas
         count = np.ones((1, 1), np.float32)
         for axis, (n_out, n_in) in enumerate(zip(out_shape, a.shape)):
