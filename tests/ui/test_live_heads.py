@@ -9,7 +9,7 @@ import pytest
 
 from tui_tagger.core.tagfile import TagFile
 from tui_tagger.ui.app import TaggerApp
-from support import arc_frame, ready
+from support import arc_frame, ready, until
 
 RING = "Ring: Oriented z"
 
@@ -206,3 +206,36 @@ async def test_a_fits_p_applied_slice_by_slice_reach_every_row(arcs, monkeypatch
         want = fits[-1]
         assert len(want) == 16
         assert {path: app.session.row(path).predictions.get(RING) for path in want} == want
+
+
+async def test_n_goes_to_the_image_the_live_head_suggests(arcs):
+    """With the live head's features in, n asks learn.suggest (its measured strategy) for the next image to
+    label, never one already labelled or shown, and goes to it in whichever list holds it."""
+    root, _ = arcs
+    app = TaggerApp(root, tag=RING, graphics="none", thumbnails=False)
+    app.idle_resort_s = float("inf")
+    async with app.run_test(size=(140, 44)) as pilot:
+        await ready(app, pilot)
+        await correct_and_learn(app, pilot, root / "f10.tif")
+        head = app.live_head
+        assert head is not None and head.ready
+        labels = app.session.labels(RING, head.paths)
+        want = head.suggest(labels, RING, exclude=set(app.seen))
+        assert want is not None and want not in labels and want not in app.seen
+        await pilot.press("n")
+        assert await until(pilot, lambda: app.focused in (app.pos, app.neg) and app.focused.current.path == want)
+
+        # the pick in the other list: n goes there
+        app.neg.focus()
+        other = next(r.path for r in app.pos.rows if r.path not in app.seen)
+        head.suggest = lambda labels, tag, exclude=(): other
+        await pilot.press("n")
+        assert await until(pilot, lambda: app.focused is app.pos and app.pos.current.path == other)
+
+        # nothing left among the head's images: the model's p decide, in the focused list, as before
+        head.suggest = lambda labels, tag, exclude=(): None
+        app.neg.focus()
+        await pilot.pause(0.1)
+        before = app.neg.current.path
+        await pilot.press("n")
+        assert await until(pilot, lambda: app.focused is app.neg and app.neg.current.path != before)

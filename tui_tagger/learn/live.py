@@ -30,7 +30,10 @@ def prepare(model: str | None = None) -> str:
 
     source = default_source(model)
     import scipy.optimize  # noqa: F401 - the fit from the model's head
+    import sklearn.cluster  # noqa: F401 - n's first picks (learn.suggest's group medoids)
     import sklearn.linear_model  # noqa: F401 - the fit from scratch
+
+    import tui_tagger.learn.suggest  # noqa: F401 - n's pick
 
     if source == "cnn":
         import tui_tagger.model.peek  # noqa: F401 - the model's head, read from its file
@@ -100,6 +103,26 @@ class LiveHead:
         z = np.clip(Z @ coef + intercept, -30, 30)
         p = 1.0 / (1.0 + np.exp(-z))
         return {path: round(float(v), 4) for path, v in zip(self.paths, p)}
+
+    def suggest(self, labels: dict[str, bool], tag: str | None = None, exclude=()) -> str | None:
+        """The image to label next for ``tag`` (``learn.suggest``, one pick, as measured in
+        ``benchmarks/bench_fewlabel_real.py``: class-balanced uncertainty from the model's p where the model has
+        the tag, group medoids until a head from scratch has 2+ and 2- labels), among the images with features
+        that are neither labelled (``labels``: path -> present) nor in ``exclude``; None when none is left."""
+        if self._Z is None:
+            return None
+        from tui_tagger.learn.suggest import suggest
+
+        _, Z, prior = self.space(tag)
+        y = np.full(len(self.paths), np.nan)
+        for path, present in labels.items():
+            i = self._row.get(path)
+            if i is not None:
+                y[i] = 1.0 if present else 0.0
+        skip = np.array([i for i, path in enumerate(self.paths) if path in exclude], dtype=np.intp)
+        # the seed follows the labels: the same labels give the same pick
+        picks = suggest(Z, y, 1, prior=prior, exclude=skip, seed=len(labels))
+        return self.paths[picks[0][0]] if picks else None
 
     def model_path(self) -> str:
         from tui_tagger.model.locate import default_model_path

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from textual.widgets import SelectionList
 
-from tui_tagger.ui.messages import RowMoveRequested
+from tui_tagger.ui.messages import NextSuggested, RowMoveRequested
 from tui_tagger.ui.session import suggest_next
 from tui_tagger.ui.widgets.checklist import TagChecklist
 from tui_tagger.ui.words import plural
@@ -70,8 +70,16 @@ class CorrectionsMixin:
         self._after_history(self.session.redo(), "redo")
 
     def action_next_suggested(self) -> None:
-        """The next image of this list that no human has decided on for the current tag; where the model
-        has scored some, the most uncertain of those (p closest to 0.5) first."""
+        """The next image to label for the current tag that no human has decided on and the pane has not shown:
+        with the live head's features, the one ``learn.suggest`` names (in a worker: ``suggest_with_head``);
+        else the next of this list, where the model has scored some the most uncertain (p closest to 0.5)."""
+        head, tag = self.live_head, self.session.tag
+        if head is not None and head.ready and tag:
+            self.suggest_with_head(head, tag, self.session.labels(tag, head.paths), set(self.seen))
+            return
+        self.next_by_p()
+
+    def next_by_p(self) -> None:
         lst = self.active_list()
         i = suggest_next(self.session, lst.rows, lst.cursor, self.seen)
         if i is None:
@@ -79,3 +87,14 @@ class CorrectionsMixin:
             return
         lst.focus()
         lst.cursor = i
+
+    def on_next_suggested(self, msg: NextSuggested) -> None:
+        if msg.tag != self.session.tag:
+            return  # the tag changed meanwhile
+        if msg.path is not None and msg.path not in self.seen:
+            lst = self.active_list()
+            for target in (lst, self.neg if lst is self.pos else self.pos):
+                if target.select_path(msg.path):  # in whichever list holds it
+                    target.focus()
+                    return
+        self.next_by_p()  # none left among the head's images, or one the view filters out

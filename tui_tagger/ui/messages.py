@@ -199,6 +199,15 @@ class HeadFitted(Message):
         self.tag, self.probs, self.pos, self.neg, self.saved = tag, probs, pos, neg, saved
 
 
+class NextSuggested(Message):
+    """``n`` with the live head: ``path`` is the image to label next for ``tag`` (learn.suggest), or None when
+    every image with features is labelled or seen."""
+
+    def __init__(self, tag: str, path: str | None) -> None:
+        super().__init__()
+        self.tag, self.path = tag, path
+
+
 class ReviewFound(Message):
     """Review (``r``) of ``tag`` in ``mode``: ``found`` (questionable labels) and ``outliers``, or ``error``;
     ``head``: the features it loaded (the live head takes them); ``labelled``: the images it learnt from,
