@@ -114,7 +114,7 @@ def physics_report(images: Path, run) -> None:
     from tui_tagger.core.formats import read_image
     from tui_tagger.model.data import frame_physics, image_refs
 
-    print("\nphysics check on every frame (calibrants named from ring positions, experiment types the geometry "
+    print("\nphysics check on every frame (calibrants named from ring positions, experiment types the geometry or the file name "
           "rules out, a round beamstop measured, the beam off the frame; sure only; certain labels in brackets):")
     row = {ref: i for i, ref in enumerate(run.refs)}
     spent, named_count = [], 0

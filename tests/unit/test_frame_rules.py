@@ -15,6 +15,7 @@ from tui_tagger.core.frame_rules import (
     RULED_OUT,
     FrameCheck,
     check_frame,
+    named_types,
     ruled_out_types,
 )
 from tui_tagger.core.geometry import Geometry
@@ -59,6 +60,40 @@ def test_a_stated_grazing_angle_rules_out_transmission():
 def test_no_geometry_rules_nothing_out():
     assert ruled_out_types(None) == frozenset()
     assert ruled_out_types(Geometry()) == frozenset()
+
+
+def test_the_words_of_a_file_name_name_the_experiment():
+    assert named_types("run/GIWAXS_film_th0.100_10.00s_1711351_waxs.tiff") == {"TSAXS", "TWAXS", "GISAXS"}
+    assert named_types("sample3_0042_SAXS.tif") == {"TWAXS", "GIWAXS"}
+    assert named_types("SafeLiMove_WAXS2_1_00002.edf") == {"TSAXS", "GISAXS"}  # a word ends at a digit
+    assert named_types("GISAXS_P3HT_x0.5.cbf") == {"TSAXS", "TWAXS", "GIWAXS"}
+    # whole words only; words that disagree on the angles say nothing of them; folders do not count
+    assert named_types("saxslab_0077027_craw.tiff") == frozenset()
+    assert named_types("pos1_saxs_waxs_merged.edf") == frozenset()
+    assert named_types("gisaxs_giwaxs_0001.tif") == {"TSAXS", "TWAXS"}
+    assert named_types("/data/saxs/run_0001.tif") == frozenset()
+    assert named_types("sample_maxs_0001.tif") == frozenset()
+
+
+def test_a_frame_named_giwaxs_is_giwaxs_where_the_network_said_transmission():
+    rng = np.random.default_rng(0)
+    counts = rng.poisson(20.0, (64, 64)).astype(np.int32)  # no geometry, nothing in the pixels to rule on
+    found = check_frame(counts, None, Geometry(), name="/beamline/GIWAXS_image_pos1_th0.100_waxs.tiff")
+    assert found.ruled_out == {"TSAXS", "TWAXS", "GISAXS"}
+    p = {"TSAXS": 0.40, "TWAXS": 0.37, "GISAXS": 0.10, "GIWAXS": 0.26}
+    out = found.apply(p)
+    assert max(out, key=out.get) == "GIWAXS" and out["GIWAXS"] == pytest.approx(0.40)
+    assert check_frame(counts, None, Geometry(), name="/beamline/pos1_0001.tiff").ruled_out == frozenset()
+
+
+def test_a_geometry_that_rules_on_the_angles_wins_over_the_file_name():
+    rng = np.random.default_rng(0)
+    counts = rng.poisson(20.0, (400, 400)).astype(np.int32)
+    far = _geometry(1.5)  # q up to ~0.16 1/A: small angles, whatever the name says
+    found = check_frame(counts, None, far, name="sample_waxs_0001.tif")
+    assert found.ruled_out == {"TWAXS", "GIWAXS"}
+    # on the count the geometry leaves open (grazing or not), the name still speaks
+    assert check_frame(counts, None, far, name="GISAXS_waxs_0001.tif").ruled_out == {"TWAXS", "GIWAXS", "TSAXS"}
 
 
 def test_ruled_out_types_are_lowered_and_the_one_left_takes_the_networks_belief():
@@ -197,6 +232,20 @@ def test_real_frames_from_their_headers():
     assert saxs.stop == "round" and saxs.ruled_out == {"TWAXS", "GIWAXS"}
     grazing = frame_physics(str(GRAZING), read_image(GRAZING))
     assert grazing.ruled_out == {"TSAXS", "TWAXS", "GIWAXS"}
+
+
+def test_predict_reads_the_file_name_of_a_frame_without_geometry(tmp_path):
+    """A frame whose header says nothing (a plain TIFF) named as beamline software names WAXS frames."""
+    import tifffile
+
+    from tui_tagger.core.formats import read_image
+    from tui_tagger.model.data import frame_physics
+
+    data = np.random.default_rng(1).poisson(30.0, (128, 128)).astype(np.int32)
+    named = tmp_path / "saxs" / "pos2_36_th0.100_10.00s_1711356_waxs.tiff"  # the folder's word does not count
+    named.parent.mkdir()
+    tifffile.imwrite(named, data)
+    assert frame_physics(str(named), read_image(named)).ruled_out == {"TSAXS", "GISAXS"}
 
 
 def test_predict_with_the_shipped_model_on_real_frames(tmp_path):

@@ -10,6 +10,13 @@ The network sees a 256 px picture without units. Three things it cannot know are
   sample is in reflection (not TSAXS / TWAXS). A type ruled out is lowered; when one type is left, it takes
   the p the network gave the likeliest ruled-out one (the network saw an experiment of that kind; the
   geometry says which);
+- **the experiment named in the file's name** (``named_types``), where the geometry says nothing on that
+  count: beamline software and users name files by detector and experiment (NSLS-II CMS writes
+  ``…_saxs.tiff`` / ``…_waxs.tiff``, SMI ``…_SAXS.tif`` / ``…_WAXS.tif``; "GIWAXS_sample_…"), which a person
+  reads as surely as a header. Whole words only (``saxslab`` is an instrument, not a word ``saxs``);
+  ``saxs``, ``usaxs`` and ``gisaxs`` say small angles, ``waxs`` and ``giwaxs`` wide angles, ``gisaxs`` and
+  ``giwaxs`` grazing incidence; words that disagree (``saxs`` and ``waxs`` in one name: a SWAXS set) say
+  nothing about angles. The name of the file only, not of its folders (a folder "saxs_waxs" holds both);
 - **the beam off the frame**: a header (or PONI) beam centre well outside the frame (a default centre is
   never there, so it was stated on purpose): "Beam off image" is raised;
 - **a round beamstop** (``core.beamstop.judge``): a disc clearly wider than its arm, measured at full
@@ -51,6 +58,10 @@ SMALL_ANGLE_MAX_Q = 0.4
 WIDE_ANGLE_MIN_Q = 0.8
 # Grazing incidence: a stated incidence angle above 0 and at most this (GISAXS/GIWAXS use 0.05-0.5 deg).
 GRAZING_MAX_DEG = 3.0
+# Words of a file name (its letters only, lower case) and what they state: small or wide angles, grazing.
+SMALL_WORDS = frozenset({"saxs", "usaxs", "gisaxs"})
+WIDE_WORDS = frozenset({"waxs", "giwaxs"})
+GRAZING_WORDS = frozenset({"gisaxs", "giwaxs"})
 RULED_OUT = 0.02  # p of a type the geometry rules out is lowered to at most this
 BEAM_OFF_MARGIN = 0.02  # share of the frame's longer side the stated centre lies beyond its edge
 BEAM_OFF_FLOOR = 0.9  # "Beam off image" there
@@ -152,9 +163,43 @@ def ruled_out_types(geometry, shape=None) -> frozenset[str]:
     return frozenset(out)
 
 
-def check_frame(data: np.ndarray, mask: np.ndarray | None, geometry) -> FrameCheck:
+def named_types(name: str) -> frozenset[str]:
+    """The experiment types the words of a file ``name`` rule out (see the module's docstring); the folders
+    of a path do not count."""
+    import os
+    import re
+
+    base = os.path.basename(str(name).replace("\\", "/"))
+    words = set(re.findall(r"[a-z]+", base.lower()))
+    out: set[str] = set()
+    small, wide = bool(words & SMALL_WORDS), bool(words & WIDE_WORDS)
+    if small != wide:
+        out.update(WIDE_ANGLE if small else SMALL_ANGLE)
+    if words & GRAZING_WORDS:
+        out.update(TRANSMISSION)
+    return frozenset(out) if out < set(EXPERIMENT_TYPES) else frozenset()
+
+
+def _with_named(ruled: frozenset[str], name: str | None) -> frozenset[str]:
+    """The geometry's ruled-out types, and the name's on each count the geometry leaves open (angles:
+    small or wide; incidence: transmission or grazing). Geometry wins where both speak."""
+    if not name:
+        return ruled
+    named = named_types(name)
+    out = set(ruled)
+    for count in ((SMALL_ANGLE, WIDE_ANGLE), (TRANSMISSION, tuple(t for t in EXPERIMENT_TYPES if t not in TRANSMISSION))):
+        said_by_geometry = any(set(side) <= ruled for side in count)
+        if not said_by_geometry:
+            for side in count:
+                if set(side) <= named:
+                    out.update(side)
+    return frozenset(out) if out < set(EXPERIMENT_TYPES) else ruled
+
+
+def check_frame(data: np.ndarray, mask: np.ndarray | None, geometry, name: str | None = None) -> FrameCheck:
     """The sure findings of a decoded frame with the geometry its header (or a PONI file) gives (None or an
-    empty Geometry: the pixels alone)."""
+    empty Geometry: the pixels alone); ``name``: the file's name or path, whose words may name the
+    experiment (``named_types``)."""
     from tui_tagger.core.beamstop import beam_seen, judge, open_beam
     from tui_tagger.core.calibrant import has_q, identify
     from tui_tagger.core.geometry import direct_beam_px
@@ -172,12 +217,12 @@ def check_frame(data: np.ndarray, mask: np.ndarray | None, geometry) -> FrameChe
         off = not (-margin <= beam[0] <= shape[0] + margin and -margin <= beam[1] <= shape[1] + margin)
         centre = (beam[1], beam[0])
     if blank:
-        return FrameCheck((), ruled_out_types(geometry, shape), None, off, blank=True)
+        return FrameCheck((), _with_named(ruled_out_types(geometry, shape), name), None, off, blank=True)
     # the beam stated well off the frame: no stop on it to judge (a shadow there is a horizon or a window)
     stop = None
     if not off:
         stop = "open" if open_beam(data, mask, centre) else judge(data, mask, centre).kind
         if stop is None and beam_seen(data, mask, centre):  # (a bar or a round stop measured: they stand)
             stop = "beam"
-    return FrameCheck(calibrants, ruled_out_types(geometry, shape), stop if stop in ("round", "open", "beam") else None,
+    return FrameCheck(calibrants, _with_named(ruled_out_types(geometry, shape), name), stop if stop in ("round", "open", "beam") else None,
                       off)

@@ -167,16 +167,17 @@ def load_and_preprocess(ref: str, config: dict[str, Any]) -> np.ndarray:
 
 def frame_physics(ref: str, frame, poni_cache: dict | None = None):
     """The physics check of a decoded frame (``core.frame_rules.check_frame``: a calibrant named from its
-    ring positions, the experiment types its geometry rules out, a round beamstop measured at full
-    resolution), with the geometry its header or a PONI file beside it gives: a ``FrameCheck``. Frames
+    ring positions, the experiment types its geometry or its file's name rules out, a round beamstop measured
+    at full resolution), with the geometry its header or a PONI file beside it gives: a ``FrameCheck``. Frames
     whose header gives no geometry get the pixels' checks alone (the beamstop found from its shadow). A
     failing check never fails the frame: None."""
+    from tui_tagger.core.formats import parse_ref
     from tui_tagger.core.frame_rules import check_frame
     from tui_tagger.core.geometry import geometry_of
 
     try:
         geometry = geometry_of(ref, shape=frame.data.shape, poni_cache=poni_cache)
-        return check_frame(frame.data, frame.mask, geometry if geometry else None)
+        return check_frame(frame.data, frame.mask, geometry if geometry else None, name=parse_ref(ref).path)
     except Exception:  # a malformed PONI file, a degenerate frame: the network's answer stands
         return None
 
