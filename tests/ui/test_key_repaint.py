@@ -119,3 +119,30 @@ async def test_the_inspect_title_draws_what_textuals_line_cache_would(tmp_path):
                 title._styles_cache.clear()
                 assert ours == [list(strip) for strip in Widget.render_lines(title, crop)]
         app.session.discard_journal()
+
+
+async def test_a_list_key_is_on_screen_when_its_handler_returns(tmp_path, monkeypatch):
+    """The key's repaint (the cursor's rows, the scroll, the inspect title) goes to the terminal as the key is
+    handled, not at Textual's next 60 Hz tick (a wait of up to 34 ms); with more keys queued behind it, they
+    share the tick's repaint."""
+    from textual import events
+
+    app = app_on(make_folder(tmp_path / "f", n=40))
+    async with app.run_test(size=(160, 48)) as pilot:
+        lst = await longer_list_focused(app, pilot)
+        await pilot.pause(0.2)
+        sent = []
+        monkeypatch.setattr(app, "_display", lambda screen, update: sent.append(update.render_segments(app.console)))
+        page = lst.scrollable_content_region.height // lst.row_h
+        for key in ["down"] * (page + 2) + ["pagedown", "pageup"]:  # past the screen's end: the list scrolls
+            sent.clear()
+            lst.on_key(events.Key(key, None))
+            assert len(sent) == 1, key
+            assert lst.current.name in sent[0], key  # the title and the cursor's row
+        sent.clear()
+        lst.post_message(events.Key("down", None))  # queued: this key's repaint waits for the tick
+        lst.on_key(events.Key("down", None))
+        assert not sent
+        await pilot.pause()
+        assert sent and lst.current.name in sent[-1]
+        app.session.discard_journal()

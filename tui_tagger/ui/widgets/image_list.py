@@ -32,7 +32,7 @@ from tui_tagger.ui.sorted_rows import SortedRows
 from tui_tagger.ui.thumbs import FAILED
 from tui_tagger.ui.widgets.image_grid import cell_width, grid_line
 from tui_tagger.ui.widgets.kitty_placeholders import list_on_screen
-from tui_tagger.ui.widgets.span_repaint import line_cached
+from tui_tagger.ui.widgets.span_repaint import line_cached, repaint_now
 
 ROW_H = 3  # lines per row at the smallest zoom: name, source and p(tag), error
 THUMB_W = 6  # cells; the thumbnail is THUMB_W x 2*ROW_H pixels (square frames fill it)
@@ -446,6 +446,7 @@ class ImageList(ScrollView, can_focus=True):
             event.prevent_default()
             name, args = action
             getattr(self, f"action_{name}")(*args)
+            repaint_now(self)
 
     def on_click(self, event: Click) -> None:
         index = int(event.y + self.scroll_y) // self.row_h * self.cols
