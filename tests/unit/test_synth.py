@@ -181,6 +181,7 @@ def test_written_files_are_readable_and_tagged(tmp_path):
     import fabio
     import tifffile
 
+    from tui_tagger.core.frame_rules import named_types
     from tui_tagger.core.tagfile import TagFile
 
     paths = write_dataset(tmp_path, 5, seed=2, size=64)
@@ -189,7 +190,8 @@ def test_written_files_are_readable_and_tagged(tmp_path):
         counts, _, tags, meta = generate_frame(2, i, 64)
         data = tifffile.imread(p) if p.suffix == ".tif" else fabio.open(str(p)).data
         assert data.dtype in (np.uint32, np.int32) and np.array_equal(data, counts)
-        assert p.name.startswith(f"synth_{i:05d}_{meta['experiment'].lower()}")
+        assert p.name == f"synth_{i:05d}{p.suffix}"
+        assert named_types(p.name) == frozenset()  # the experiment is in the tag file, never in the name
         tf = TagFile.read(p.with_suffix(".xml"))
         assert sorted(tf.names) == sorted(tags)
         assert {t.source for t in tf.tags.values()} == {"synthetic"}

@@ -13,8 +13,10 @@ from tui_tagger.core.atomic import atomic_write_bytes
 from tui_tagger.core.errors import FileProblem
 
 
-def frame_name(index: int, experiment: str, ext: str) -> str:
-    return f"synth_{index:05d}_{experiment.lower()}.{ext}"
+def frame_name(index: int, ext: str) -> str:
+    """No experiment in the name: a name's words count as evidence of the experiment (core.frame_rules), and
+    a synthetic test set must be judged on its pixels and headers, as real frames are."""
+    return f"synth_{index:05d}.{ext}"
 
 
 def _tiff_bytes(counts: np.ndarray, meta: dict) -> bytes:
@@ -43,7 +45,7 @@ def write_frame(out: Path, index: int, counts: np.ndarray, tags: list[str], meta
     """Write one frame and its tag file (NAME.xml, every tag source="synthetic"); return the image path."""
     from tui_tagger.core.tagfile import TagFile
 
-    path = Path(out) / frame_name(index, meta["experiment"], "edf" if edf else "tif")
+    path = Path(out) / frame_name(index, "edf" if edf else "tif")
     try:
         if edf:
             _write_edf(path, counts, meta)
