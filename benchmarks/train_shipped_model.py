@@ -158,6 +158,9 @@ def synth(work: Path, sets) -> list[str]:
     dirs = []
     for name, count, seed, size in sets:
         folder = work / name
+        if next(folder.glob("synth_*_*saxs.*"), None) or next(folder.glob("synth_*_*waxs.*"), None):
+            # written before 2026-12-07: the experiment in each name, which predict's physics check now reads
+            sys.exit(f"{folder}: frames named with their experiment (an older synth); delete it to write it again")
         if len(list(folder.glob("*.xml"))) < count:
             sh(["tui-tagger", "synth", str(folder), "--count", str(count), "--seed", str(seed), "--size", str(size)])
         dirs.append(str(folder))
