@@ -21,10 +21,12 @@ def painted(widget) -> list[list]:
 
 
 def repainted(widget) -> list[list]:
-    """The same lines painted from nothing."""
+    """The same lines painted from nothing (Textual's line cache and the list's kept lines dropped)."""
     widget._styles_cache.clear()
     if isinstance(widget, ListScrollBar):
         widget._lines = (None, None)
+    elif hasattr(widget, "_forget_lines"):  # an ImageList
+        widget._forget_lines()
     return painted(widget)
 
 
@@ -48,6 +50,15 @@ async def test_after_down_pagedown_and_up_the_list_shows_what_a_full_repaint_sho
             assert painted(bar) == repainted(bar), keys
             bar._dirty_regions.add(Region(0, 0, *bar.size))  # Textual's own render of the bar, line by line
             assert painted(bar) == [list(Widget.render_line(bar, y)) for y in range(bar.size.height)]
+        # kept lines follow the focus (the border's colour, the cursor's) and the theme
+        app.neg.focus()
+        await pilot.pause()
+        assert painted(lst) == repainted(lst)
+        app.theme = "textual-light" if app.theme != "textual-light" else "nord"
+        await pilot.pause()
+        assert painted(lst) == repainted(lst)
+        lst.focus()
+        await pilot.pause()
         # the cursor row is the one the inspect pane shows, on screen
         top = int(lst.scroll_y) // lst.row_h
         assert lst.current.name in "".join(seg.text for seg in painted(lst)[1 + (lst.cursor - top) * lst.row_h])

@@ -96,10 +96,11 @@ class ImageList(ScrollView, can_focus=True):
         self._cells: dict[tuple, Segment] = {}  # half-block cells by (upper, lower, base style)
         self._boxes: dict[int, tuple] = {}  # thumbnails as packed pixels (_thumb_cells)
         self._strips: dict[tuple, Strip] = {}  # rendered row lines, by everything they show
+        self._finished: dict[tuple, Strip] = {}  # the same lines finished (border, filters): render_lines
         self._component: dict[str, Style] = {}
         if placeholders is not None:
             placeholders.keep(list_on_screen(self))  # never deleted from the terminal while shown
-            placeholders.on_delete(self._strips.clear)  # cached lines may name deleted images
+            placeholders.on_delete(self._forget_lines)  # cached lines may name deleted images
 
     # ---- geometry: zoom and grid (ui/widgets/image_grid.py paints the grid) -------------------------
     def set_geometry(self, thumb_w: int, thumb_h: int, grid: bool) -> None:
@@ -111,7 +112,7 @@ class ImageList(ScrollView, can_focus=True):
         self.thumb_w, self.thumb_h, self.grid = thumb_w, thumb_h, grid
         self.row_h = thumb_h + 1 if grid else max(ROW_H, thumb_h)
         self.cell_w = thumb_w + 2
-        self._strips.clear()
+        self._forget_lines()
         self._resized()
         if self.rows:
             self.scroll_to(y=max(0, self.line_of(self.cursor) - self.scrollable_content_region.height // 2),
@@ -131,7 +132,7 @@ class ImageList(ScrollView, can_focus=True):
 
     def on_resize(self, _event) -> None:
         if self.grid:  # a new width: another number of cells per band
-            self._strips.clear()
+            self._forget_lines()
             self._resized()
 
     # ---- content ----------------------------------------------------------------------------
@@ -522,7 +523,7 @@ class ImageList(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
-        self._strips.clear()  # a theme or focus style changed: cached lines carry the old colours
+        self._forget_lines()  # a theme or focus style changed: cached lines carry the old colours
         self._component.clear()
 
     def _style(self, name: str) -> Style:
@@ -539,23 +540,61 @@ class ImageList(ScrollView, can_focus=True):
             self._component[name] = style
         return style
 
+    def _forget_lines(self) -> None:
+        self._strips.clear()
+        self._finished.clear()
+
     @line_cached
     def render_lines(self, crop: Region) -> list[Strip]:
         # the content's width once per repaint, not per line: scrollable_content_region looks the widget up
         # through its parents and the compositor's map each time (~1 ms a key under load, of render_line's 5)
         self._width = self.scrollable_content_region.width
         try:
-            return super().render_lines(crop)
+            return self._finished_lines(crop)
         finally:
             self._width = None
 
-    def render_line(self, y: int) -> Strip:
-        width = self._width if self._width is not None else self.scrollable_content_region.width
+    def _finished_lines(self, crop: Region) -> list[Strip]:
+        """A row's line as Textual finishes it (its border around it, the line filters), kept by what it shows:
+        Textual finishes every line it draws anew (~60 us), a line that only moved (a scroll) or came back (a
+        page) too, and each new strip then misses the caches downstream (divided at the screen's cuts, turned
+        into the terminal's codes: ~0.1 ms a line more). A kept line is the same strip: those caches hit."""
+        cache = getattr(self, "_styles_cache", None)  # Textual internals (textual 8): a widget's line cache
+        if self.grid or not isinstance(getattr(cache, "_dirty_lines", None), set):
+            return super().render_lines(crop)
+        width, top = self._width, self.gutter.top
+        bottom = top + self.scrollable_content_region.height
+        context = (self.size.width, tuple(self.get_line_filters()), self.background_colors)
+        finished, lines, missing = self._finished, [], []
+        for y in crop.line_range:
+            key = self._line_key(y - top, width)[0] if top <= y < bottom else None
+            strip = finished.get((key, context)) if key is not None else None
+            if strip is None:
+                missing.append((len(lines), y, key))
+                cache._dirty_lines.add(y)  # (the line cache's line at y may show another row now)
+            lines.append(strip)
+        if len(finished) > 4000:
+            finished.clear()
+        run: list = []
+        for miss in missing + [(0, -1, None)]:  # Textual finishes each run of consecutive lines in one call
+            if run and miss[1] != run[-1][1] + 1:
+                strips = cache.render_widget(self, Region(0, run[0][1], self.size.width, len(run)))
+                for (i, _y, key), strip in zip(run, strips):
+                    lines[i] = strip
+                    if key is not None:
+                        finished[key, context] = strip
+                run = []
+            run.append(miss)
+        if crop.column_span != (0, self.size.width):
+            lines = [strip.crop(*crop.column_span) for strip in lines]
+        return lines
+
+    def _line_key(self, y: int, width: int) -> tuple:
+        """(key, row, line, state, thumbnail, text) of content line ``y`` of the list (on screen): the key holds
+        everything the line shows. (None, ...) for a line past the rows."""
         index, line = divmod(y + int(self.scroll_y), self.row_h)
-        if self.grid:  # (an empty list's first line: its hint; tested in this order, a list's lines cost nothing)
-            return grid_line(self, index, line, width) if y or self.sorted.rows else self._empty_line(width)
         if index >= len(self.rows):
-            return Strip.blank(width, self._style("base")) if y or self.rows else self._empty_line(width)
+            return (None,)
         row = self.rows[index]
         marked = row.path in self.marked
         state = ((2 + self.has_focus) if index == self.cursor else int(marked), marked)
@@ -568,11 +607,21 @@ class ImageList(ScrollView, can_focus=True):
             text = f"{printable(source):<9}" + (f" p={p:.2f}" if p is not None else "")  # source: from the file
         else:
             text = row.name if line == 0 else printable(_problem(row, arr)) if line == 2 else ""
+        return (row.path, line, state, id(arr), text, bool(row.error), width), row, line, state, arr, text
+
+    def render_line(self, y: int) -> Strip:
+        width = self._width if self._width is not None else self.scrollable_content_region.width
+        if self.grid:  # (an empty list's first line: its hint; tested in this order, a list's lines cost nothing)
+            index = (y + int(self.scroll_y)) // self.row_h
+            return grid_line(self, index, (y + int(self.scroll_y)) % self.row_h, width) \
+                if y or self.sorted.rows else self._empty_line(width)
+        key, *spec = self._line_key(y, width)
+        if key is None:
+            return Strip.blank(width, self._style("base")) if y or self.rows else self._empty_line(width)
         # a move shifts rows on screen: repainting them is a lookup, not a rebuild of their segments
-        key = (row.path, line, state, id(arr), text, bool(row.error), width)
         strip = self._strips.get(key)
         if strip is None:
-            strip = self._render_row_line(row, line, state, arr, text, width)
+            strip = self._render_row_line(*spec, width)
             if len(self._strips) > 4000:
                 self._strips.clear()
             self._strips[key] = strip
