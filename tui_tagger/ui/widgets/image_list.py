@@ -448,6 +448,7 @@ class ImageList(ScrollView, can_focus=True):
             name, args = action
             getattr(self, f"action_{name}")(*args)
             repaint_now(self)
+            self.call_later(self._warm_ahead)  # after the repaint: the lines the next key needs
 
     def on_click(self, event: Click) -> None:
         index = int(event.y + self.scroll_y) // self.row_h * self.cols
@@ -593,11 +594,15 @@ class ImageList(ScrollView, can_focus=True):
         """(key, row, line, state, thumbnail, text) of content line ``y`` of the list (on screen): the key holds
         everything the line shows. (None, ...) for a line past the rows."""
         index, line = divmod(y + int(self.scroll_y), self.row_h)
-        if index >= len(self.rows):
+        return self._row_key(index, line, width, self.cursor)
+
+    def _row_key(self, index: int, line: int, width: int, cursor: int) -> tuple:
+        """``_line_key`` of line ``line`` of row ``index``, the cursor on row ``cursor``."""
+        if not 0 <= index < len(self.rows):
             return (None,)
         row = self.rows[index]
         marked = row.path in self.marked
-        state = ((2 + self.has_focus) if index == self.cursor else int(marked), marked)
+        state = ((2 + self.has_focus) if index == cursor else int(marked), marked)
         arr = self.thumbs.get(row.path) if self.thumbs is not None else None
         tag = self.session.tag
         if line == 1:
@@ -609,7 +614,50 @@ class ImageList(ScrollView, can_focus=True):
             text = row.name if line == 0 else printable(_problem(row, arr)) if line == 2 else ""
         return (row.path, line, state, id(arr), text, bool(row.error), width), row, line, state, arr, text
 
+    def _warm_ahead(self) -> None:
+        """Finish now, while the user's next key is still to come, the lines a next Up or Down needs that are not
+        kept: the cursor's row as it looks without the cursor, and the rows above and below with it (a held Down
+        scrolls in a row never shown, as the cursor, and leaves one never shown without it: 6 new lines a key,
+        ~2 ms of its repaint on 400 real frames). Textual finishes them (a line cache of their own: the list's
+        is for the lines on screen)."""
+        if self.grid or self.placeholders is not None or not self.rows or not self.is_attached:
+            return  # (kitty: an image's placeholder cells are made only for the rows on screen)
+        try:
+            from textual._styles_cache import StylesCache
+        except ImportError:  # another Textual
+            return
+        width, top, height = self.scrollable_content_region.width, self.gutter.top, self.scrollable_content_region.height
+        context = (self.size.width, tuple(self.get_line_filters()), self.background_colors)
+        cursor, wanted = self.cursor, []
+        for index, with_cursor in ((cursor, -1), (cursor + 1, cursor + 1), (cursor - 1, cursor - 1)):
+            for line in range(self.row_h):
+                key, *spec = self._row_key(index, line, width, with_cursor)
+                if key is None or (key, context) in self._finished:
+                    continue
+                strip = self._strips.get(key)
+                if strip is None:
+                    strip = self._strips[key] = self._render_row_line(*spec, width)
+                wanted.append((key, strip))
+        if not wanted or height <= 0:
+            return
+        cache = self.__dict__.get("_warm_cache") or StylesCache()
+        self._warm_cache = cache
+        for start in range(0, len(wanted), height):
+            batch = wanted[start:start + height]
+            cache.clear()
+            self._warming = [strip for _key, strip in batch]
+            try:
+                strips = cache.render_widget(self, Region(0, top, self.size.width, len(batch)))
+            finally:
+                self._warming = None
+            for (key, _strip), strip in zip(batch, strips):
+                self._finished[key, context] = strip
+
+    _warming = None  # the content lines _warm_ahead has Textual finish, in place of the list's own
+
     def render_line(self, y: int) -> Strip:
+        if self._warming is not None:
+            return self._warming[y]
         width = self._width if self._width is not None else self.scrollable_content_region.width
         if self.grid:  # (an empty list's first line: its hint; tested in this order, a list's lines cost nothing)
             index = (y + int(self.scroll_y)) // self.row_h
