@@ -16,8 +16,9 @@ RING = "Ring: Isotropic"
 
 
 def painted(widget) -> list[list]:
-    """The widget's lines as the screen gets them (through its line cache)."""
-    return [list(strip) for strip in widget.render_lines(Region(0, 0, *widget.size))]
+    """The widget's lines as the screen gets them (through its line cache): the compositor asks for its whole
+    region, border included."""
+    return [list(strip) for strip in widget.render_lines(Region(0, 0, *widget.outer_size))]
 
 
 def repainted(widget) -> list[list]:
@@ -40,6 +41,12 @@ async def test_after_down_pagedown_and_up_the_list_shows_what_a_full_repaint_sho
         assert await until(pilot, lambda: all(app.thumbs.get(r.path) is not None for r in lst.rows))
         await pilot.pause(0.2)
         lst.focus()
+        # the lines span the widget, border to border (kept lines were once cut to the content's width: the
+        # screen then dropped the list altogether)
+        lines = lst.render_lines(Region(0, 0, *lst.outer_size))
+        assert {strip.cell_length for strip in lines} == {lst.outer_size.width}
+        assert lines[0].text.startswith("╭─ Positive") and lines[0].text.endswith("╮")
+        assert lines[-1].text.startswith("╰") and lines[-1].text.endswith("╯")
         for keys in (["down"] * 12, ["pagedown"], ["up"] * 5, ["pagedown"] * 3, ["pageup", "down", "down"]):
             await pilot.press(*keys)
             await pilot.pause()

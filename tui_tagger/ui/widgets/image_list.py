@@ -36,6 +36,7 @@ from tui_tagger.ui.widgets.span_repaint import line_cached, repaint_now
 
 ROW_H = 3  # lines per row at the smallest zoom: name, source and p(tag), error
 THUMB_W = 6  # cells; the thumbnail is THUMB_W x 2*ROW_H pixels (square frames fill it)
+WARM_AFTER_S = 0.005  # a key's repaint written, the lines the next one needs are finished (_warm_ahead)
 PREFETCH_BANDS = 2  # rows (grid: rows of cells) past the screen whose thumbnails a moving cursor asks for
 
 
@@ -448,7 +449,9 @@ class ImageList(ScrollView, can_focus=True):
             name, args = action
             getattr(self, f"action_{name}")(*args)
             repaint_now(self)
-            self.call_later(self._warm_ahead)  # after the repaint: the lines the next key needs
+            # the lines the next key needs, a moment after the repaint: the terminal's output is written by
+            # Textual's writer thread, which waits for the GIL while this thread holds it
+            self.set_timer(WARM_AFTER_S, self._warm_ahead)
 
     def on_click(self, event: Click) -> None:
         index = int(event.y + self.scroll_y) // self.row_h * self.cols
@@ -565,7 +568,7 @@ class ImageList(ScrollView, can_focus=True):
             return super().render_lines(crop)
         width, top = self._width, self.gutter.top
         bottom = top + self.scrollable_content_region.height
-        context = (self.size.width, tuple(self.get_line_filters()), self.background_colors)
+        context = (self.outer_size.width, tuple(self.get_line_filters()), self.background_colors)
         finished, lines, missing = self._finished, [], []
         for y in crop.line_range:
             key = self._line_key(y - top, width)[0] if top <= y < bottom else None
@@ -579,14 +582,14 @@ class ImageList(ScrollView, can_focus=True):
         run: list = []
         for miss in missing + [(0, -1, None)]:  # Textual finishes each run of consecutive lines in one call
             if run and miss[1] != run[-1][1] + 1:
-                strips = cache.render_widget(self, Region(0, run[0][1], self.size.width, len(run)))
+                strips = cache.render_widget(self, Region(0, run[0][1], self.outer_size.width, len(run)))
                 for (i, _y, key), strip in zip(run, strips):
                     lines[i] = strip
                     if key is not None:
                         finished[key, context] = strip
                 run = []
             run.append(miss)
-        if crop.column_span != (0, self.size.width):
+        if crop.column_span != (0, self.outer_size.width):
             lines = [strip.crop(*crop.column_span) for strip in lines]
         return lines
 
@@ -627,7 +630,7 @@ class ImageList(ScrollView, can_focus=True):
         except ImportError:  # another Textual
             return
         width, top, height = self.scrollable_content_region.width, self.gutter.top, self.scrollable_content_region.height
-        context = (self.size.width, tuple(self.get_line_filters()), self.background_colors)
+        context = (self.outer_size.width, tuple(self.get_line_filters()), self.background_colors)
         cursor, wanted = self.cursor, []
         for index, with_cursor in ((cursor, -1), (cursor + 1, cursor + 1), (cursor - 1, cursor - 1)):
             for line in range(self.row_h):
@@ -647,7 +650,7 @@ class ImageList(ScrollView, can_focus=True):
             cache.clear()
             self._warming = [strip for _key, strip in batch]
             try:
-                strips = cache.render_widget(self, Region(0, top, self.size.width, len(batch)))
+                strips = cache.render_widget(self, Region(0, top, self.outer_size.width, len(batch)))
             finally:
                 self._warming = None
             for (key, _strip), strip in zip(batch, strips):
