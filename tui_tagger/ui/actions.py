@@ -34,6 +34,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("zoom_in", "plus,equals_sign", "Zoom in: larger images in the lists", footer=False),
     Action("zoom_out", "minus", "Zoom out: smaller images in the lists", footer=False),
     Action("grid", "v", "Grid view (contact sheets) / back to rows", footer=False),
+    Action("full_image", "z", "The selected image on the whole screen", footer=False),
     Action("sort", "o", "Re-sort now (new p), else next sort order (p, name, time, newest first)", footer=False),
     Action("predict", "p", "Predict (p again stops)", short="Predict"),
     Action("predict_options", "P", "Predict with options…", footer=False),

@@ -176,6 +176,11 @@ class TaggerApp(ScanMixin, ListsMixin, ViewMixin, CorrectionsMixin, RenderingMix
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.keymap))
 
+    def action_full_image(self) -> None:
+        from tui_tagger.ui.screens.full_image import FullImageScreen
+
+        self.push_screen(FullImageScreen(self.active_list(), self.graphics, self.placeholders))
+
     def notify(self, message: str, *, markup: bool = False, **kwargs) -> None:
         """Notifications are plain text unless asked: they carry file names, tag names and errors from
         files, which Textual would otherwise parse as markup (and a stray "[/" would crash the app). They

@@ -239,6 +239,19 @@ def cell_pixel_size() -> tuple[int, int]:
     return int(cell.width), int(cell.height)
 
 
+def area_pixels(graphics: str, cells: tuple[int, int]) -> tuple[int, int]:
+    """Pixels to render for an image area of ``cells`` (columns, lines) drawn with ``graphics`` (a kind): half
+    blocks draw 1 x 2 per cell, the graphics protocols the terminal's cell."""
+    w, h = cells
+    if graphics not in ("kitty", "sixel", "iterm2"):
+        return w, h * 2
+    try:
+        cw, ch = cell_pixel_size()
+        return w * cw, h * ch
+    except Exception:  # no terminal to ask
+        return w * 2, h * 4
+
+
 class _RenderedOnce:
     """A Rich renderable replaying the segments an image renderable produced for one (image, size)."""
 
