@@ -53,3 +53,42 @@ async def test_changed_spans_reach_the_terminal_as_textual_sends_them(tmp_path):
         for regions in cases:
             ours, theirs = both(app, regions)
             assert ours == theirs and theirs, regions
+
+
+def test_the_terminal_output_is_written_in_order_and_at_once_after_the_switch():
+    """The driver's output thread gives way to writes in the UI thread (_InPlaceWriter): what the thread still
+    held is written first, then each write reaches the terminal before the call returns (no thread's turn)."""
+    import io
+    import threading
+
+    from textual.drivers._writer_thread import WriterThread
+
+    class Terminal(io.StringIO):
+        def fileno(self):
+            return 1
+
+    class Driver:
+        pass
+
+    class App:
+        pass
+
+    terminal, driver, app = Terminal(), Driver(), App()
+    thread = driver._writer_thread = WriterThread(terminal)
+    app._driver = driver
+    gate = threading.Event()
+
+    def write(text, write=terminal.write):
+        if threading.current_thread() is thread:  # the thread is slow
+            gate.wait(5)
+        return write(text)
+
+    terminal.write = write
+    thread.start()
+    driver._writer_thread.write("first ")
+    threading.Timer(0.2, gate.set).start()
+    span_repaint._write_in_place(app)
+    assert isinstance(driver._writer_thread, span_repaint._InPlaceWriter)
+    driver._writer_thread.write("second")
+    assert terminal.getvalue() == "first second"
+    driver._writer_thread.stop()

@@ -14,6 +14,7 @@ they are not there, Textual's own update runs.
 
 from __future__ import annotations
 
+import threading
 from bisect import bisect_left, bisect_right
 from types import MethodType
 
@@ -26,6 +27,10 @@ try:
     from textual._compositor import ChopsUpdate, Compositor
 except ImportError:  # another Textual: its own repaint
     ChopsUpdate = Compositor = None
+try:
+    from textual.drivers._writer_thread import WriterThread
+except ImportError:  # another Textual: its output thread
+    WriterThread = None
 
 
 # lines from the widget's line cache: any band of them can be asked for (OptionList's: its lines measured first)
@@ -40,13 +45,59 @@ def line_cached(render_lines):
 
 
 def install(screen) -> bool:
-    """The screen repaints changed spans only from now on; False (Textual's repaint) where its internals differ."""
+    """The screen repaints changed spans only from now on, and writes them at once; False (Textual's repaint)
+    where its internals differ."""
+    _write_in_place(screen.app)
     compositor = getattr(screen, "_compositor", None)
     if Compositor is None or not isinstance(compositor, Compositor) or not all(
             hasattr(compositor, name) for name in ("_dirty_regions", "cuts", "visible_widgets", "_regions_to_spans")):
         return False
     compositor.render_partial_update = MethodType(render_partial_update, compositor)
     return True
+
+
+class _InPlaceWriter:
+    """Textual's output thread's interface (``drivers/_writer_thread.WriterThread``), writing in the calling
+    thread: through the thread, a frame reached the terminal 1.1 ms later at the median and up to 22 ms later
+    under load (the thread woke, then waited for the GIL while the UI thread went on). A pty takes a frame
+    (a few KB) at once; a terminal that stops reading holds the UI thread, as the thread's queue of 30 writes
+    did once full."""
+
+    def __init__(self, file) -> None:
+        self._file, self._lock = file, threading.Lock()
+
+    def write(self, text: str) -> None:
+        with self._lock:
+            self._file.write(text)
+            if text != _SYNC_START:  # (a frame's writes: the sync start, the frame, the sync end: one flush)
+                self._file.flush()
+
+    def flush(self) -> None:
+        with self._lock:
+            self._file.flush()
+
+    def stop(self) -> None:
+        self.flush()
+
+    def isatty(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self._file.fileno()
+
+
+_SYNC_START = "\x1b[?2026h"  # textual.app.SYNC_START
+
+
+def _write_in_place(app) -> None:
+    """The terminal's driver writes in the UI thread from now on (``_InPlaceWriter``); where it has no output
+    thread (a test's headless driver, another Textual), nothing changes."""
+    driver = getattr(app, "_driver", None)
+    writer = getattr(driver, "_writer_thread", None)
+    if WriterThread is None or type(writer) is not WriterThread or not writer.is_alive():
+        return
+    writer.stop()  # (what it holds is written first: stop flushes and joins)
+    driver._writer_thread = _InPlaceWriter(writer._file)
 
 
 def repaint_now(widget) -> None:
