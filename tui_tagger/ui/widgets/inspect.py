@@ -18,7 +18,7 @@ from tui_tagger.core.vocabulary import GROUPS
 from tui_tagger.ui.fit import middle_ellipsis
 from tui_tagger.ui.messages import InspectResized
 from tui_tagger.ui.widgets.checklist import TagChecklist
-from tui_tagger.ui.widgets.image_adapter import cell_pixel_size, choose_graphics, image_widget_class
+from tui_tagger.ui.widgets.image_adapter import area_pixels, choose_graphics, image_widget_class
 
 
 class InspectPane(Vertical):
@@ -59,14 +59,7 @@ class InspectPane(Vertical):
 
     def pixel_size(self) -> tuple[int, int]:
         """Pixels to render for the image area: half-cell draws 1x2 px per cell, graphics protocols more."""
-        w, h = self.image_cells()
-        if self.graphics in ("halfcell", "none") or self._image_cls is None:
-            return w, h * 2
-        try:
-            cw, ch = cell_pixel_size()
-            return w * cw, h * ch
-        except Exception:
-            return w * 2, h * 4
+        return area_pixels(self.graphics if self._image_cls is not None else "none", self.image_cells())
 
     def show_title(self, row, details) -> None:
         """Only the title follows ``row`` for now (a moving cursor); ``details()`` fills the rest of the pane
