@@ -20,7 +20,7 @@ from tui_tagger.core.journal import Journal
 from tui_tagger.core.text import printable
 from tui_tagger.core.vocabulary import Vocabulary, default_vocabulary
 from tui_tagger.ui import backend
-from tui_tagger.ui.sorted_rows import CHUNK, sort_key
+from tui_tagger.ui.sorted_rows import CHUNK, name_key, sort_key
 
 HUMAN = "human"
 ABSENT = "absent"  # a state in the undo history: the tag is not on the image
@@ -58,7 +58,7 @@ class Session:
         self.tags_dir = tags_dir
         self.rows: list[Row] = []
         self.index: dict[str, int] = {}
-        self.by_name = True  # rows are in (rel, path) order: the lists' name order, no sort needed (split)
+        self.by_name = True  # rows are in name order (sorted_rows.name_key): the lists' own, no sort needed (split)
         self.vocab: Vocabulary = default_vocabulary()
         self.tag: str = ""
         # path -> {tag: present}; absent key = as on disk
@@ -113,7 +113,7 @@ class Session:
                 rows[i].predictions = probs
         for old in self.rows:  # frames a follow brought in that the index does not hold yet
             if old.path not in index:
-                by_name = by_name and not (rows and old.rel <= rows[-1].rel)
+                by_name = by_name and not (rows and name_key(old) <= name_key(rows[-1]))
                 index[old.path] = len(rows)
                 rows.append(old)
         self.rows, self.index, self.by_name = rows, index, by_name
@@ -132,7 +132,7 @@ class Session:
             names.update(row.base)
             i = index.get(row.path)
             if i is None:
-                if listed and self.by_name and row.rel <= listed[-1].rel:
+                if listed and self.by_name and name_key(row) <= name_key(listed[-1]):
                     self.by_name = False
                 index[row.path] = len(listed)
                 listed.append(row)

@@ -30,20 +30,30 @@ def select(rows: list, flags_of: Callable) -> list:
     return out
 
 
+def name_key(r) -> tuple:
+    """A row's place in name order: its relative path, and a container's frames (``scan.h5::/entry/data#12``,
+    ``series.edf#3``) by their number, not as text (#2 before #10, as the detector wrote them)."""
+    rel = r.rel
+    head, hash_, tail = rel.rpartition("#")
+    if hash_ and tail.isdigit():
+        return head, int(tail), r.path
+    return rel, -1, r.path
+
+
 def sort_key(sort: str, tag: str, positive: bool) -> Callable:
     """The key of a row in the positive or negative list. With "p", likely mistakes come first:
     positives lowest p first, negatives highest p first; rows without p after the scored ones, by name."""
     if sort == "name":
-        return lambda r: (r.rel, r.path)
+        return name_key
     if sort == "time":
-        return lambda r: (r.mtime_ns, r.rel, r.path)
+        return lambda r: (r.mtime_ns, name_key(r))
     if sort == "newest":  # a followed folder: the frames just written on top
-        return lambda r: (-r.mtime_ns, r.rel, r.path)
+        return lambda r: (-r.mtime_ns, name_key(r))
     sign = 1.0 if positive else -1.0
 
     def key(r):
         p = r.predictions.get(tag)
-        return (p is None, 0.0 if p is None else sign * p, r.rel, r.path)
+        return (p is None, 0.0 if p is None else sign * p, name_key(r))
 
     return key
 
@@ -53,7 +63,7 @@ class SortedRows:
     lists): ``freeze`` first keeps the key it was listed by (``frozen``, path -> key), so lookups still
     find it; ``stale`` says some listed order is older than the rows' p, ``resort`` catches up."""
 
-    def __init__(self, rows: Iterable = (), key: Callable = lambda r: (r.rel, r.path), presorted: bool = False):
+    def __init__(self, rows: Iterable = (), key: Callable = name_key, presorted: bool = False):
         """``presorted``: ``rows`` is a list in ``key`` order, and this object's own from now on (not copied:
         half a million rows on a tag change)."""
         self.key = key
