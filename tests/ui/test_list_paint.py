@@ -25,7 +25,7 @@ def repainted(widget) -> list[list]:
     """The same lines painted from nothing (Textual's line cache and the list's kept lines dropped)."""
     widget._styles_cache.clear()
     if isinstance(widget, ListScrollBar):
-        widget._lines = (None, None)
+        widget._lines = widget._given = (None, None)
     elif hasattr(widget, "_forget_lines"):  # an ImageList
         widget._forget_lines()
     return painted(widget)
