@@ -3,7 +3,7 @@
 
     python benchmarks/bench_fewlabel_real.py [--real-dev DIR] [--examples DIR] [--synth DIR]
                                              [--features cnn physics] [--seeds 20] [--random 10]
-                                             [--no-prior] [--min-share 0.1] [--model-bias 2] [--before REV]
+                                             [--no-prior] [--min-share 0.1] [--model-bias 2] [--before REV | --before-n]
 
 Frames and labels (measurement only: nothing here is saved, and no model is trained on these frames):
 
@@ -25,7 +25,9 @@ to the model's logit for every tag (heads start from that): a model off by a bia
 frames, on a synthetic folder whose labels are complete. Accuracy on the frames not
 yet labelled is what the user gets; note that a suggested order also takes the hard frames out of it.
 ``--before REV``: the suggestions of ``learn/suggest.py`` (with ``learn/heads.py``) as of git revision REV
-too, on the same frames in the same run: each cell is then before/after/random.
+too, on the same frames in the same run: each cell is then before/after/random. ``--before-n``: instead, the
+TUI's ``n`` as it was before it asked ``learn.suggest`` (``p_nearest``: the frame whose head p is nearest 0.5;
+a head from scratch says nothing before 2+ and 2- labels, and ``n`` then took the next frame of the list).
 """
 
 from __future__ import annotations
@@ -149,6 +151,29 @@ def suggest_at(rev: str):
     return module.suggest
 
 
+def p_nearest(Z, labels, k=1, *, seed=0, prior=None, **_):
+    """The TUI's ``n`` before it asked ``learn.suggest``: the unlabelled frame whose p is nearest 0.5, p of the
+    head fitted on the labels (from the model's p where it has the tag, as the live head); before a head from
+    scratch has 2+ and 2- labels, the next frame of the list (a random order here)."""
+    from tui_tagger.learn.heads import _sigmoid, fit_scores
+
+    labels = np.asarray(labels, dtype=np.float64)
+    open_ = np.flatnonzero(np.isnan(labels))
+    if not len(open_):
+        return []
+    known = ~np.isnan(labels)
+    y = labels[known]
+    if prior is not None:
+        coef, b = fit_scores(Z[known], y, prior=prior)
+    elif y.sum() >= 2 and len(y) - y.sum() >= 2:
+        coef, b = fit_scores(Z[known], y)
+    else:
+        order = np.random.default_rng(seed).permutation(len(Z))
+        return [(int(order[np.isnan(labels[order])][0]), 1.0)]
+    p = _sigmoid(Z[open_] @ coef + b)
+    return [(int(open_[int(np.argmin(np.abs(p - 0.5)))]), 1.0)]
+
+
 def run_set(name: str, labels: dict[str, dict[str, float]], source: str, model: str | None, args) -> list:
     from tui_tagger.learn.heads import fit_embedding
 
@@ -158,9 +183,9 @@ def run_set(name: str, labels: dict[str, dict[str, float]], source: str, model: 
     rows = []
     print(f"\n== {name}: {len(paths)} frames, {source} features (accuracy on the frames not yet labelled; "
           f"suggested: mean of {args.seeds} runs, random: mean of {args.seeds * args.random} orders)")
-    width = 16 if args.before else 11
-    if args.before:
-        print(f"(each cell: suggested before ({args.before}) / after / random)")
+    width = 16 if args.before_suggest else 11
+    if args.before or args.before_n:
+        print(f"(each cell: suggested before ({args.before or 'the TUI n: p nearest 0.5'}) / after / random)")
     print(f"{'tag':<26} {'pos':>3} {'neg':>3} {'model':>5} | " + " ".join(f"{k:>{width}}" for k in KS))
     for tag in tags:
         known = np.array([i for i, p in enumerate(paths) if tag in labels[p]], dtype=int)
@@ -232,9 +257,11 @@ def main() -> int:
                     help="skip tags whose rarer class is under this share of the labelled frames (synthetic)")
     ap.add_argument("--before", metavar="REV",
                     help="also the suggestions of git revision REV, in the same run (cells: before/after/random)")
+    ap.add_argument("--before-n", action="store_true",
+                    help="also the TUI's n before it used suggest (p nearest 0.5), in the same run")
     args = ap.parse_args()
     try:
-        args.before_suggest = suggest_at(args.before) if args.before else None
+        args.before_suggest = suggest_at(args.before) if args.before else p_nearest if args.before_n else None
     except subprocess.CalledProcessError as err:
         ap.error(f"--before {args.before}: {err.stderr.strip() or 'not a revision of this repository'}")
     os.environ.setdefault("TUI_TAGGER_CACHE_DIR", tempfile.mkdtemp(prefix="bench-fewlabel-"))
