@@ -30,7 +30,9 @@ picks go to the highest-p unlabelled images: a tag with 6 positives in 85k still
 Measured and not kept (``benchmarks/bench_fewlabel_real.py``; see the README): expected error reduction
 (each candidate's label applied by a one-label Laplace update, the errors left counted under the head's own
 moderated p: it trusts the p that is wrong on real frames), and coverage (k-means medoids at every other
-pick or for the first two; uncertainty times distance to the labelled frames): each lost more at 2-3 labels.
+pick or for the first two; uncertainty times distance to the labelled frames): each lost more at 2-3 labels;
+a medoid every third pick, and BALD (the label's mutual information with the head's weights) as the value,
+lost more cells on real-dev and the synthetic folders.
 """
 
 from __future__ import annotations
