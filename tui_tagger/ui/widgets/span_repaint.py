@@ -176,15 +176,25 @@ def render_partial_update(self):
         else:
             open_cuts[y] = [x for x, end in zip(starts, cut_set[1:])
                             if any(x < x2 and end > x1 for x1, x2 in line_spans)]
-    changed = sorted(y for y, still_open in open_cuts.items() if still_open)  # lines with a piece missing
+    changed = {y for y, still_open in open_cuts.items() if still_open}  # lines with a piece missing
+    # the changed lines by the columns of their spans (a key's: the list's 44 lines, the title's one): a widget
+    # looks only at the lines of the spans that cross its columns (the inspect pane's at the title's line)
+    extents: dict[tuple[int, int], list[int]] = {}
+    for y, x1, x2 in spans:
+        extents.setdefault((x1, x2), []).append(y)
+    for ys in extents.values():
+        ys.sort()
     intersection = Region.intersection
     for widget, (region, clip) in self.visible_widgets.items():  # front to back: the first strip at a cut wins
         if not changed:
             break
         render = intersection(region, clip)
         left, right, top, bottom = render.x, render.right, render.y, render.bottom
-        lines = [y for y in changed[bisect_left(changed, top):bisect_left(changed, bottom)]
-                 if _open_in(open_cuts[y], left, right) and any(x1 < right and x2 > left for x1, x2 in by_line[y])]
+        crossing = [ys[bisect_left(ys, top):bisect_left(ys, bottom)]
+                    for (x1, x2), ys in extents.items() if x1 < right and x2 > left]
+        if not crossing:
+            continue
+        lines = sorted({y for ys in crossing for y in ys if y in changed and _open_in(open_cuts[y], left, right)})
         if not lines:
             continue
         if type(widget).render_lines not in _LINE_CACHED:  # its own (a Sixel image, a cached bar): as Textual asks
@@ -211,7 +221,7 @@ def render_partial_update(self):
                         if i < len(still_open) and still_open[i] == cut:
                             del still_open[i]
                 if not still_open:  # every piece of the line is in: the widgets behind need not be asked
-                    del changed[bisect_left(changed, y)]
+                    changed.discard(y)
     return ChopsUpdate(chops, spans, [cut_set[1:] for cut_set in cuts])
 
 
