@@ -2,7 +2,8 @@
 ``suggest``'s order (labelled one at a time, as in the TUI) or labelling at random.
 
     python benchmarks/bench_fewlabel_real.py [--real-dev DIR] [--examples DIR] [--synth DIR]
-                                             [--features cnn physics] [--seeds 20] [--random 10]
+                                             [--features cnn physics combined combined:S] [--seeds 20]
+                                             [--random 10]
                                              [--no-prior] [--min-share 0.1] [--model-bias 2] [--before REV | --before-n]
 
 Frames and labels (measurement only: nothing here is saved, and no model is trained on these frames):
@@ -19,7 +20,9 @@ Frames and labels (measurement only: nothing here is saved, and no model is trai
 Per tag with >= 2 positives and >= 2 negatives among the labelled frames: accuracy (p >= 0.5) of the head on
 the labelled frames not yet labelled, after k labels. "suggested" is the mean over ``--seeds`` runs of
 ``learn.curve.learning_curve`` (step 1: suggest one, label it, retrain), "random" the mean over those seeds
-x ``--random`` random orders; "model" is the model's own p for the tag at 0.5 (no labels) where it has the
+x ``--random`` random orders. ``--features combined``: the CNN's and the physics features in one space, the
+physics block ``learn.features.PHYSICS_SHARE`` of the variance (``combined:S``: a share S). "model" is the
+model's own p for the tag at 0.5 (no labels) where it has the
 tag. The embedding is fitted on every frame of the set, as ``learning-curve`` does. ``--model-bias B`` adds B
 to the model's logit for every tag (heads start from that): a model off by a bias, as it can be on real
 frames, on a synthetic folder whose labels are complete. Accuracy on the frames not
@@ -89,6 +92,12 @@ def synth_labels(folder: Path) -> dict[str, dict[str, float]]:
 def features(paths: list[str], source: str, model: str | None) -> tuple[list[str], np.ndarray]:
     from tui_tagger.learn.features import compute
 
+    if source == "combined":  # the CNN's block, then the physics block, for the frames both could read
+        refs_c, Xc = features(paths, "cnn", model)
+        refs_p, Xp = features(paths, "physics", model)
+        at = {r: i for i, r in enumerate(refs_p)}
+        keep = [i for i, r in enumerate(refs_c) if r in at]
+        return [refs_c[i] for i in keep], np.hstack([Xc[keep], Xp[[at[refs_c[i]] for i in keep]]])
     items = [(p, os.stat(p).st_size, os.stat(p).st_mtime_ns) for p in paths]
     fs = compute(items, source, model=model, workers=1)
     for problem in fs.problems:
@@ -103,7 +112,7 @@ def tag_space(emb, tag: str, source: str, model: str | None, X: np.ndarray, use_
         from tui_tagger.learn.heads import tag_embedding
     except ImportError:  # the code before heads started from the model
         return emb.transform(X), None
-    e, prior = tag_embedding(emb, tag, source, model) if use_prior else (emb, None)
+    e, prior = tag_embedding(emb, tag, source.split(":")[0], model) if use_prior else (emb, None)
     if prior is not None and bias:
         prior = (prior[0], prior[1] + bias)
     return e.transform(X), prior
@@ -177,8 +186,14 @@ def p_nearest(Z, labels, k=1, *, seed=0, prior=None, **_):
 def run_set(name: str, labels: dict[str, dict[str, float]], source: str, model: str | None, args) -> list:
     from tui_tagger.learn.heads import fit_embedding
 
-    paths, X = features(sorted(labels), source, model)
-    emb = fit_embedding(X, seed=0)
+    paths, X = features(sorted(labels), source.split(":")[0], model)
+    if source.startswith("combined"):  # combined:S: the physics block's share S, not features.PHYSICS_SHARE
+        from tui_tagger.learn.features import PHYSICS_SHARE, column_weights
+
+        share = float(source.split(":")[1]) if ":" in source else PHYSICS_SHARE
+        emb = fit_embedding(X, seed=0, weights=column_weights("combined", X, share))
+    else:
+        emb = fit_embedding(X, seed=0)
     tags = sorted({t for lab in labels.values() for t in lab})
     rows = []
     print(f"\n== {name}: {len(paths)} frames, {source} features (accuracy on the frames not yet labelled; "
@@ -194,7 +209,8 @@ def run_set(name: str, labels: dict[str, dict[str, float]], source: str, model: 
         if pos < 2 or neg < 2 or min(pos, neg) < args.min_share * len(truth):
             continue
         Z, prior = tag_space(emb, tag, source, model, X, not args.no_prior, args.model_bias)
-        p = _model_logits(tag, model, X[known]) if source == "cnn" else None
+        p = _model_logits(tag, model, X[known][:, :X.shape[1] - (physics_dim() if source != "cnn" else 0)]) \
+            if source == "cnn" or source.startswith("combined") else None
         model_acc = "" if p is None else f"{np.mean((p + args.model_bias >= 0) == (truth > 0.5)):.2f}"
         res = curves(Z[known], truth, prior, args.seeds, args.random, min(10, len(known) - 2), args.before_suggest)
         cells = []
@@ -210,6 +226,12 @@ def run_set(name: str, labels: dict[str, dict[str, float]], source: str, model: 
     if rows:
         summary(rows)
     return rows
+
+
+def physics_dim() -> int:
+    from tui_tagger.learn import physics
+
+    return physics.DIM
 
 
 def _model_logits(tag: str, model: str | None, X: np.ndarray):

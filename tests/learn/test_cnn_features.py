@@ -75,6 +75,8 @@ def test_heads_learn_on_cnn_features_by_default_when_a_model_is_there(monkeypatc
 
     monkeypatch.delenv("TUI_TAGGER_HEAD_FEATURES", raising=False)
     assert default_source() == "cnn"  # torch and the shipped model are here
+    monkeypatch.setenv("TUI_TAGGER_HEAD_FEATURES", "combined")
+    assert default_source() == "combined"
     monkeypatch.setenv("TUI_TAGGER_HEAD_FEATURES", "physics")
     assert default_source() == "physics"
     import importlib.util

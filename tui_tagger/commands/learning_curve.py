@@ -35,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from tui_tagger.core.errors import TaggerError
     from tui_tagger.core.text import printable
     from tui_tagger.learn.curve import learning_curve
+    from tui_tagger.learn.features import column_weights
     from tui_tagger.learn.folder import resolve_tag
     from tui_tagger.learn.heads import fit_embedding, tag_embedding
 
@@ -49,7 +50,9 @@ def run(args: argparse.Namespace) -> int:
     if truth.min() == truth.max():
         state = "present" if truth[0] else "absent"
         raise TaggerError(f"{args.dir}: {tag!r} is {state} in every labelled image; nothing to learn")
-    embedding, prior = tag_embedding(fit_embedding(data.X, seed=args.seed), tag, args.features, args.model)
+    weights = column_weights(args.features, data.X)  # combined features: each block its share
+    embedding, prior = tag_embedding(fit_embedding(data.X, seed=args.seed, weights=weights), tag, args.features,
+                                     args.model)
     Z = embedding.transform(data.X[known])
     points = learning_curve(Z, truth, args.step, args.max_labels, args.seed, prior=prior)
     if args.json:

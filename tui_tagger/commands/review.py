@@ -30,6 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from tui_tagger.commands.common import print_json
     from tui_tagger.core.errors import TaggerError
     from tui_tagger.core.text import printable
+    from tui_tagger.learn.features import column_weights
     from tui_tagger.learn.folder import folder_tags, resolve_tag
     from tui_tagger.learn.heads import fit_embedding
     from tui_tagger.learn.review import outlier_scores, questionable, roc
@@ -41,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     data = load(args)
     tags = [resolve_tag(t, data.entries) for t in args.tag] if args.tag else folder_tags(data.entries)
     anomaly = resolve_tag(args.anomaly_tag, data.entries) if args.anomaly_tag else None
-    Z = fit_embedding(data.X, seed=args.seed).transform(data.X)
+    Z = fit_embedding(data.X, seed=args.seed, weights=column_weights(args.features, data.X)).transform(data.X)
     found = questionable(Z, {t: data.labels(t) for t in tags}, args.confidence, args.seed)
     scores = outlier_scores(Z, args.seed)
     top = np.argsort(-scores, kind="stable")[:args.count]

@@ -27,6 +27,7 @@ def run(args: argparse.Namespace) -> int:
 
     from tui_tagger.commands.common import print_json, warn
     from tui_tagger.core.text import printable
+    from tui_tagger.learn.features import column_weights
     from tui_tagger.learn.folder import resolve_tag
     from tui_tagger.learn.heads import Head, fit_embedding, fit_scores, head_path, tag_embedding
     from tui_tagger.learn.suggest import suggest
@@ -34,7 +35,9 @@ def run(args: argparse.Namespace) -> int:
     data = load(args)
     tag = resolve_tag(args.tag, data.entries)
     labels = data.labels(tag)
-    embedding, prior = tag_embedding(fit_embedding(data.X, seed=args.seed), tag, args.features, args.model)
+    weights = column_weights(args.features, data.X)  # combined features: each block its share
+    embedding, prior = tag_embedding(fit_embedding(data.X, seed=args.seed, weights=weights), tag, args.features,
+                                     args.model)
     Z = embedding.transform(data.X)
     picks = suggest(Z, labels, args.count, seed=args.seed, prior=prior)
 

@@ -50,8 +50,9 @@ def _pca(Z: np.ndarray, dims: int, seed: int) -> np.ndarray:
     return out
 
 
-def embed(X: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray:
-    """(n, 2) coordinates of the rows of ``X`` by ``method`` ("pca", "tsne" or "diffusion")."""
+def embed(X: np.ndarray, method: str = "pca", seed: int = 0, weights: np.ndarray | None = None) -> np.ndarray:
+    """(n, 2) coordinates of the rows of ``X`` by ``method`` ("pca", "tsne" or "diffusion"); ``weights``: each
+    standardised column times its weight (``features.column_weights``), the whole kept at one unit a column."""
     if method not in METHODS:
         raise ValueError(f"unknown embedding {method!r}; choose one of: {', '.join(METHODS)}")
     X = np.asarray(X)
@@ -61,6 +62,8 @@ def embed(X: np.ndarray, method: str = "pca", seed: int = 0) -> np.ndarray:
     if n < 3 or X.ndim != 2 or X.shape[1] == 0:
         return np.column_stack([np.arange(n, dtype=float), np.zeros(n)])
     Z = standardize(X)
+    if weights is not None:
+        Z = Z * (np.asarray(weights) * np.sqrt(Z.shape[1] / float(np.sum(np.square(weights)))))
     if method == "pca" or n < 5:
         return _pca(Z, 2, seed)[:, :2]
     P = _pca(Z, PRE_DIMS, seed)
@@ -186,5 +189,5 @@ def image_embedding(items: list[tuple[str, int, int]], method: str = "tsne", see
 
     source = source or features.default_source(model)
     fs = features.compute(items, source, model=model, workers=workers, progress=progress, cache_dir=cache_dir)
-    xy = embed(fs.X, method, seed)
+    xy = embed(fs.X, method, seed, features.column_weights(source, fs.X))
     return Embedding(method, fs.refs, xy, clusters(xy, k, seed), fs.problems, source)

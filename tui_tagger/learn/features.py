@@ -3,6 +3,8 @@
 ``physics``: hand-made scattering features (``learn.physics``), numpy only, always available.
 ``cnn``: penultimate-layer activations of the model core (``tui_tagger.model.extract_features``),
 reached lazily; a clear ``TaggerError`` when there is no CNN model.
+``combined``: the CNN's vector, then the physics one (each cached under its own source); the heads' embedding
+gives the physics block ``PHYSICS_SHARE`` of the variance (``column_weights``).
 """
 
 from __future__ import annotations
@@ -17,8 +19,14 @@ import numpy as np
 from tui_tagger.core.errors import TaggerError
 from tui_tagger.learn.featcache import FeatureCache
 
-SOURCES = ("physics", "cnn")
-SOURCE_LABELS = {"physics": "physics features", "cnn": "CNN features"}  # as the screens name them
+SOURCES = ("physics", "cnn", "combined")
+# as the screens name them
+SOURCE_LABELS = {"physics": "physics features", "cnn": "CNN features", "combined": "CNN + physics features"}
+# the physics block's share of the standardised variance in the combined space: the CNN (trained on synthetic
+# frames only) keeps most of it, and the hand-made features, which need no training, carry what its features
+# miss on real frames. 0.1, 0.25 and 0.5 (the blocks' widths) measured (README): 0.1 was better or equal on
+# real-dev and a synthetic GISAXS folder, 0.5 the best on that folder alone
+PHYSICS_SHARE = 0.1
 # below this many images to compute, worker processes cost more to start than they save
 _POOL_MIN = 64
 _FLUSH = 256
@@ -36,11 +44,11 @@ class FeatureSet:
 
 def default_source(model: str | None = None) -> str:
     """The features heads learn on (the TUI's live head; ``--features auto`` on the command line):
-    ``$TUI_TAGGER_HEAD_FEATURES`` (cnn | physics), else the CNN's when torch and a model (``model``, else the
-    default one) are there (on synthetic folders they gave heads 5-10 points more accurate at 50 labels
+    ``$TUI_TAGGER_HEAD_FEATURES`` (one of ``SOURCES``), else the CNN's when torch and a model (``model``, else
+    the default one) are there (on synthetic folders they gave heads 5-10 points more accurate at 50 labels
     than the physics features), else the physics features."""
     want = os.environ.get("TUI_TAGGER_HEAD_FEATURES", "auto").strip().lower()
-    if want in ("cnn", "physics"):
+    if want in SOURCES:
         return want
     import importlib.util
 
@@ -55,6 +63,21 @@ def default_source(model: str | None = None) -> str:
     except TaggerError:
         return "physics"
     return "cnn"
+
+
+def column_weights(source: str, X: np.ndarray, share: float = PHYSICS_SHARE) -> np.ndarray | None:
+    """Per-column weights for ``heads.fit_embedding`` (applied after standardising): for ``combined``, each
+    block's live columns (not constant) share its variance, the physics block ``share`` of it;
+    None (every column one unit) for the other sources."""
+    if source != "combined":
+        return None
+    from tui_tagger.learn.physics import DIM
+
+    X = np.asarray(X)
+    d_cnn = X.shape[1] - DIM
+    live = X.std(axis=0) > 1e-6
+    n_cnn, n_phys = max(1, int(live[:d_cnn].sum())), max(1, int(live[d_cnn:].sum()))
+    return np.r_[np.full(d_cnn, np.sqrt((1 - share) / n_cnn)), np.full(DIM, np.sqrt(share / n_phys))]
 
 
 def _physics_one(ref: str) -> tuple[np.ndarray | None, str | None]:
@@ -124,6 +147,9 @@ def compute(items: list[tuple[str, int, int]], source: str = "physics", *, model
     model never takes this process's GIL) instead of a model loaded here."""
     if source not in SOURCES:
         raise TaggerError(f"unknown feature source {source!r}; choose one of: {', '.join(SOURCES)}")
+    if source == "combined":
+        return _combined(items, model=model, workers=workers, progress=progress, cache_dir=cache_dir,
+                         cluster=cluster, embed=embed)
     if source == "cnn":
         extract, version = _cnn_extractor(model)
         if embed is not None:
@@ -187,3 +213,22 @@ def compute(items: list[tuple[str, int, int]], source: str = "physics", *, model
         raise TaggerError(f"feature source {source!r} gave vectors of different lengths: {sorted(dims)}")
     X = np.stack([vecs[i] for i in rows]) if rows else np.zeros((0, 0), np.float32)
     return FeatureSet(X, [items[i][0] for i in rows], rows, [problems[i] for i in sorted(problems)])
+
+
+def _combined(items, *, progress=None, **kw) -> FeatureSet:
+    """[CNN vector | physics vector] of the images both sources could read (each from its own cache)."""
+    n = len(items)
+
+    def half(offset: int):
+        return None if progress is None else (lambda done, total: progress(offset + done, 2 * n))
+
+    cnn = compute(items, "cnn", progress=half(0), **kw)
+    phys = compute(items, "physics", progress=half(n), **kw)
+    at = {row: j for j, row in enumerate(phys.rows)}
+    keep = [i for i, row in enumerate(cnn.rows) if row in at]
+    if keep:
+        X = np.hstack([cnn.X[keep], phys.X[[at[cnn.rows[i]] for i in keep]]])
+    else:
+        X = np.zeros((0, 0), np.float32)
+    problems = list(dict.fromkeys(cnn.problems + phys.problems))  # an unreadable image: one line, not two
+    return FeatureSet(X, [cnn.refs[i] for i in keep], [cnn.rows[i] for i in keep], problems)

@@ -45,8 +45,11 @@ SHIFT_PRECISION = 0.1
 # square-rooted for a fit from the model
 
 
-def fit_embedding(X: np.ndarray, n_components: int = MAX_COMPONENTS, seed: int = 0) -> Embedding:
-    """Standardise + PCA with at most ``n_components`` (fewer than images and than features). Exact PCA
+def fit_embedding(X: np.ndarray, n_components: int = MAX_COMPONENTS, seed: int = 0,
+                  weights: np.ndarray | None = None) -> Embedding:
+    """Standardise + PCA with at most ``n_components`` (fewer than images and than features); ``weights``:
+    each standardised column times its weight first (``features.column_weights``: blocks of features given
+    shares of the variance). Exact PCA
     through numpy.linalg (``seed`` is unused: nothing is random), which releases the GIL: scipy.linalg's
     svd and lu (sklearn's PCA) hold it, 0.1-1.3 s on 4000 x 768 in the TUI's worker, and the keys wait."""
     X = np.asarray(X, dtype=np.float64)
@@ -56,6 +59,8 @@ def fit_embedding(X: np.ndarray, n_components: int = MAX_COMPONENTS, seed: int =
     scale = X.std(axis=0)
     # constant features carry nothing; a floor keeps near-constant ones from being blown up to noise
     scale = np.where(scale > 1e-6, scale, 1.0)
+    if weights is not None:
+        scale = scale / np.asarray(weights, dtype=np.float64)
     Xs = (X - mean) / scale
     k = max(1, min(n_components, X.shape[0] - 1, X.shape[1]))
     centre = Xs.mean(axis=0)  # zero up to rounding
@@ -116,8 +121,10 @@ def with_prior(embedding: Embedding, w: np.ndarray, c: float) -> tuple[Embedding
 def tag_embedding(embedding: Embedding, tag: str, source: str,
                   model: str | None = None) -> tuple[Embedding, Prior | None]:
     """The embedding a head for ``tag`` learns on, and the head it starts from: the model's own (see
-    ``with_prior``) on CNN features when the model has the tag, else ``embedding`` and no prior."""
-    found = model_prior(tag, model) if source == "cnn" else None
+    ``with_prior``) on CNN (or combined) features when the model has the tag, else ``embedding`` and no prior."""
+    found = model_prior(tag, model) if source in ("cnn", "combined") else None
+    if found is not None and source == "combined":  # the CNN's block comes first; the logit reads it alone
+        found = (np.pad(found[0], (0, max(0, embedding.mean.shape[0] - found[0].shape[0]))), found[1])
     if found is None or found[0].shape != embedding.mean.shape:
         return embedding, None
     return with_prior(embedding, *found)

@@ -35,7 +35,7 @@ def prepare(model: str | None = None) -> str:
 
     import tui_tagger.learn.suggest  # noqa: F401 - n's pick
 
-    if source == "cnn":
+    if source in ("cnn", "combined"):
         import tui_tagger.model.peek  # noqa: F401 - the model's head, read from its file
     return source
 
@@ -45,11 +45,13 @@ class LiveHead:
         self.source = source
         self.model = model
         self.last: Head | None = None  # the head of the last successful fit
+        self._last_labels: tuple[list[int], np.ndarray] = ([], np.zeros(0))  # its rows and labels
         self.paths: list[str] = []
         self.X: np.ndarray | None = None
         self.embedding: Embedding | None = None
         self._Z: np.ndarray | None = None
         self._row: dict[str, int] = {}
+        self._cnn_embedding: Embedding | None = None  # combined features: the CNN block's, for a saved head
         self._spaces: dict[str, tuple] = {}  # per tag: (embedding, Z, prior) when the model has the tag
         self.problems: list[str] = []
 
@@ -69,14 +71,15 @@ class LiveHead:
         self.paths, self.X, self.problems = fs.refs, fs.X, fs.problems
         self._row = {p: i for i, p in enumerate(self.paths)}
         self._spaces = {}
+        self._cnn_embedding = None
         if len(self.paths) >= 2:
-            self.embedding = fit_embedding(self.X)
+            self.embedding = fit_embedding(self.X, weights=features.column_weights(self.source, self.X))
             self._Z = self.embedding.transform(self.X)
 
     def space(self, tag: str | None) -> tuple[Embedding, np.ndarray, tuple | None]:
         """(embedding, embedded features, the head a fit starts from) for ``tag``: the model's own head on
         CNN features when the model has the tag (``heads.tag_embedding``), else the shared embedding."""
-        if tag and self.source == "cnn":
+        if tag and self.source in ("cnn", "combined"):
             if tag not in self._spaces:
                 emb, prior = tag_embedding(self.embedding, tag, self.source, self.model)
                 self._spaces[tag] = (emb, emb.transform(self.X) if prior is not None else self._Z, prior)
@@ -97,6 +100,7 @@ class LiveHead:
         if prior is not None and not len(y):
             return None  # the model's own p: nothing learnt yet
         coef, intercept = fit_scores(Z[[i for i, _ in idx]], y, prior=prior)
+        self._last_labels = ([i for i, _ in idx], y)
         self.last = Head(tag or "", emb, coef, intercept,
                          {"positives": int(y.sum()), "negatives": int(len(y) - y.sum()), "trained_in": "tui",
                           **({"from_model": True} if prior is not None else {})})
@@ -130,18 +134,32 @@ class LiveHead:
         return str(self.model or default_model_path())
 
     def save_with_model(self, folder: str | None = None):
-        """Save the last fitted head with the model (CNN features only) unless the model has the tag
-        itself (a head from a few corrections must not silently replace the model's own p; train-head
-        does that on request). Returns the path, or None when not saved."""
-        if self.last is None or self.source != "cnn" or not self.last.tag:
+        """Save the last fitted head with the model (on combined features: learnt again on the CNN's block)
+        unless the model has the tag itself (a head from a few corrections must not silently replace the
+        model's own p; train-head does that on request). Returns the path, or None when not saved."""
+        if self.last is None or self.source not in ("cnn", "combined") or not self.last.tag:
             return None
         from tui_tagger.learn.heads import model_prior, save_model_head
 
         if self.last.info.get("from_model") or model_prior(self.last.tag, self.model) is not None:
             return None  # the model has the tag (its head read from the file: no torch here)
+        head = self.last if self.source == "cnn" else self._cnn_head()
         if folder:
-            self.last.info["folder"] = str(folder)
-        return save_model_head(self.last, self.model_path())
+            head.info["folder"] = str(folder)
+        return save_model_head(head, self.model_path())
+
+    def _cnn_head(self) -> Head:
+        """The last head's labels learnt again on the CNN's block of the combined features alone: predict
+        has the model's features only."""
+        from tui_tagger.learn.physics import DIM
+
+        X = self.X[:, :self.X.shape[1] - DIM]
+        rows, y = self._last_labels
+        if self._cnn_embedding is None:  # once per folder, as the shared one
+            self._cnn_embedding = fit_embedding(X)
+        emb = self._cnn_embedding
+        coef, intercept = fit_scores(emb.transform(X[rows]), y)
+        return Head(self.last.tag, emb, coef, intercept, dict(self.last.info))
 
     def review(self, labels: dict[str, bool], min_confidence: float = 0.8, outliers: int = 30,
                seed: int = 0) -> tuple[list[tuple[str, bool, float]], list[tuple[str, float]]]:

@@ -70,7 +70,7 @@ def load_head(items: list[tuple[str, int, int]], progress=None, model: str | Non
     # a few images are decoded in the model's process: worker processes cost more to start than they save
     workers = 0 if len(items) < FEW_IMAGES else max(1, (os.cpu_count() or 2) - 1)
     # the CNN in a process of its own (as p's): in a thread here, it took the GIL from the keys for minutes
-    embed = predict.ProcessEmbed(model, workers) if head.source == "cnn" and cluster is None else None
+    embed = predict.ProcessEmbed(model, workers) if head.source in ("cnn", "combined") and cluster is None else None
     try:
         head.load(items, progress=progress, workers=workers, cluster=cluster, embed=embed)
     finally:
