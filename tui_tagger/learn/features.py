@@ -24,8 +24,9 @@ SOURCES = ("physics", "cnn", "combined")
 SOURCE_LABELS = {"physics": "physics features", "cnn": "CNN features", "combined": "CNN + physics features"}
 # the physics block's share of the standardised variance in the combined space: the CNN (trained on synthetic
 # frames only) keeps most of it, and the hand-made features, which need no training, carry what its features
-# miss on real frames. 0.1, 0.25 and 0.5 (the blocks' widths) measured (README): 0.1 was better or equal on
-# real-dev and a synthetic GISAXS folder, 0.5 the best on that folder alone
+# miss on real frames. 0.1, 0.25 and 0.5 (the blocks' widths) measured (README): 0.1 lost to random labels on
+# fewer cells than the CNN's features alone on real-dev and two synthetic folders, 0.5 on the synthetic ones
+# alone; not the default (``default_source``): its mean on synthetic TSAXS was 0.001-0.002 lower at 5 of 9 k
 PHYSICS_SHARE = 0.1
 # below this many images to compute, worker processes cost more to start than they save
 _POOL_MIN = 64
