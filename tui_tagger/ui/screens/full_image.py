@@ -85,12 +85,10 @@ class FullImageScreen(ModalScreen[None]):
             note.update(Text("✗ " + printable(row.error), style="bold"))
             self._set_image(None)
             return
-        image = self.query_one("#full-image")
-        cells = (max(self.query_one("#full-body").content_region.width, 4),
-                 max(self.query_one("#full-body").content_region.height, 2))
+        body = self.query_one("#full-body").content_region
         settings = self.app.settings
-        want = (row.path, settings.key(), area_pixels(self.graphics, cells))
-        if self._image_cls is None or want == self._wanted or image is None:
+        want = (row.path, settings.key(), area_pixels(self.graphics, (max(body.width, 4), max(body.height, 2))))
+        if self._image_cls is None or want == self._wanted:
             return
         self._wanted = want
         note.update(Text("decoding…"))
