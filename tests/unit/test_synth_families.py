@@ -11,11 +11,13 @@ import numpy as np
 import pytest
 
 from tui_tagger.core.synth import SYNTH_TAGS, Diffuse, Geometry, Instrument, Scene, generate_frame, render_scene
+from tui_tagger.core.synth.features import Peaks
 from tui_tagger.core.synth.families import (
     CEO2_A,
     FAMILIES,
     SI_A,
     ceo2_q,
+    draw_family,
     lattice_spots,
     pick_family,
     reciprocal_basis,
@@ -296,6 +298,40 @@ def test_lattice_spots_lie_on_the_ewald_sphere():
     assert np.abs(geo.q_of_r(r) - q).max() < 0.01
     # and not on a few rings: no radius holds more than a few of them
     assert np.bincount(np.rint(r / 2).astype(int)).max() < 0.05 * len(r)
+
+
+def test_a_mosaic_spread_records_more_of_the_lattice_on_one_frame():
+    geo = Geometry(512, 250.0, 260.0, distance_px=400.0, wavelength=1.0)
+    recip = reciprocal_basis(60.0, 70.0, 80.0, 90.0, 95.0, 90.0)
+    sharp = lattice_spots(geo, recip, 0.2, geo.qmax)[0].size
+    mosaic = lattice_spots(geo, recip, 0.2, geo.qmax, mosaic_deg=0.4)[0].size
+    assert mosaic > 1.5 * sharp
+
+
+def test_a_spot_under_a_pixel_keeps_its_photons_wherever_its_centre_falls():
+    geo = Geometry(32, 16.0, 16.0, distance_px=100.0, wavelength=1.0)
+    grids = geo.grids()
+    sums, peaks = [], []
+    for x in (10.0, 10.25, 10.5):
+        img = Peaks([x], [12.0], [100.0], 0.3).render(geo, grids)
+        sums.append(float(img.sum()))
+        peaks.append(float(img.max()))
+    assert max(sums) - min(sums) < 0.01 * max(sums)  # sampled at pixel centres: 100 at x=10, 25 at x=10.5
+    assert min(peaks) > 0.4 * max(peaks)
+    wide = Peaks([10.0], [12.0], [100.0], 3.0).render(geo, grids)
+    assert float(wide.max()) == pytest.approx(100.0, rel=0.02)  # a wide spot's height is its amplitude
+
+
+def test_protein_frames_show_hundreds_of_small_spots():
+    """Real protein frames show hundreds to thousands of spots of a few of the detector's 2000-4000
+    pixels: at 512 px a pixel or less, in lunes where the Ewald sphere cuts the lattice's planes."""
+    dense = small = 0
+    for i in range(24):
+        scene = draw_family("crystal", np.random.default_rng(i), 512)
+        spots = [f for f in scene.features if isinstance(f, Peaks)]
+        dense += sum(len(f.xs) for f in spots) >= 500
+        small += any(f.sigma_px < 1.0 for f in spots)
+    assert dense >= 4 and small >= 8
 
 
 def test_crystal_frames_are_a_field_of_peaks_not_rings():

@@ -56,7 +56,7 @@ from .instrument import (
 from .scene import Scene
 
 HC = 12.3984198  # keV A: wavelength = HC / energy
-MAX_SPOTS = 400  # Bragg spots drawn at most on a crystal frame
+MAX_SPOTS = 6000  # Bragg spots drawn at most on a crystal frame (a protein frame shows thousands)
 
 # The shares of a data set (they sum to 1): the classic scenes stay the majority.
 FAMILIES: dict[str, float] = {
@@ -357,10 +357,12 @@ def reciprocal_basis(a: float, b: float, c: float, alpha: float, beta: float, ga
     return 2 * math.pi * np.linalg.inv(real).T
 
 
-def lattice_spots(geo: Geometry, recip: np.ndarray, osc_deg: float, qmax: float, margin: float = 2.0):
+def lattice_spots(geo: Geometry, recip: np.ndarray, osc_deg: float, qmax: float, margin: float = 2.0,
+                  mosaic_deg: float = 0.0):
     """(x, y, |q|) of the reciprocal lattice points (rows of ``recip``, already oriented, lab frame: x
     right, y up, z along the beam) that cross the Ewald sphere while the crystal turns by ``osc_deg`` about
-    the vertical axis, projected onto the flat detector, within ``margin`` px of the frame.
+    the vertical axis, projected onto the flat detector, within ``margin`` px of the frame. ``mosaic_deg``:
+    the crystal's mosaic spread, which widens the slice of reciprocal space each frame records.
 
     For each (h, k) the Ewald condition |k_in + G|^2 = k^2 is a quadratic in l: only the l next to its
     roots are tried, so a large protein cell costs (2 hmax + 1)^2 tries, not the cube."""
@@ -390,7 +392,7 @@ def lattice_spots(geo: Geometry, recip: np.ndarray, osc_deg: float, qmax: float,
     g, q = g[keep], q[keep]
     # distance from the sphere against how far a turn of osc_deg about y moves the point (plus mosaicity)
     excite = (np.einsum("ij,ij->i", g, g) + 2 * k * g[:, 2]) / (2 * k)
-    sweep = np.hypot(g[:, 0], g[:, 2]) * math.radians(osc_deg) / 2 + 2e-4 * q
+    sweep = np.hypot(g[:, 0], g[:, 2]) * math.radians(osc_deg) / 2 + (2e-4 + math.radians(mosaic_deg) / 2) * q
     keep = np.abs(excite) <= sweep
     g, q = g[keep], q[keep]
     out = k + g[:, 2]
@@ -420,22 +422,24 @@ def _crystal(rng, size: int) -> Scene:
                         halo=True)
             d.add(halo)
             d.diffuse += halo.render(geo, d.g)  # the spots are drawn against it
-        cell = rng.uniform(30, 120, 3)
-        osc, wilson = rng.uniform(0.1, 1.0), _log_uniform(rng, 10, 60)
+        cell = rng.uniform(30, 150, 3)
+        osc, wilson, mosaic = rng.uniform(0.1, 1.0), _log_uniform(rng, 10, 60), rng.uniform(0.05, 0.5)
+        # a spot is 2-5 of a real detector's 2000-4000 pixels: under a pixel of a whole detector drawn here
+        sigma = float(rng.uniform(0.3, 0.9)) if rng.random() < 0.7 else float(rng.uniform(0.6, 1.3) * d.s)
     else:  # a small-molecule crystal: few reflections per degree, so frames of a wider turn
         cell = rng.uniform(8, 30, 3)
-        osc, wilson = rng.uniform(2.0, 10.0), _log_uniform(rng, 1, 5)
+        osc, wilson, mosaic = rng.uniform(2.0, 10.0), _log_uniform(rng, 1, 5), rng.uniform(0.02, 0.3)
+        sigma = float(rng.uniform(0.4, 1.3) * min(d.s, 1.5))
     angles = (90.0, 90.0, 90.0) if rng.random() < 0.5 else tuple(float(v) for v in rng.uniform(70, 115, 3))
     recip = reciprocal_basis(*cell, *angles) @ _random_rotation(rng).T
     for _ in range(3):  # a crystal that is on the frame at all shows more than a handful of reflections
-        x, y, q = lattice_spots(geo, recip, float(osc), geo.qmax)
+        x, y, q = lattice_spots(geo, recip, float(osc), geo.qmax, mosaic_deg=float(mosaic))
         if x.size >= 30:
             break
         osc *= 2.5
     if x.size > MAX_SPOTS:  # enough to fill any frame; fewer to render
         pick = np.sort(rng.choice(x.size, MAX_SPOTS, replace=False))
         x, y, q = x[pick], y[pick], q[pick]
-    sigma = float(rng.uniform(0.6, 1.3) * d.s)
     strength = _log_uniform(rng, 30, 1000) / sigma**2
     intensity = (rng.exponential(1.0, x.size) + 0.05) * np.exp(-wilson * q**2 / (8 * math.pi**2))  # Wilson
     amps = [d.level_at(xi, yi) * strength * float(v) for xi, yi, v in zip(x, y, intensity)]
