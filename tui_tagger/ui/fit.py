@@ -4,6 +4,8 @@ their start and their end show: the end of a detector frame's name is its frame 
 
 from __future__ import annotations
 
+import re
+
 from rich.cells import cell_len
 
 ELLIPSIS = "…"
@@ -34,3 +36,41 @@ def middle_cut(text: str, width: int, tail: float = 0.6) -> tuple[int, int]:
         head_used += cell_len(text[start])
         start += 1
     return start, end
+
+
+_EXTENSION = re.compile(r"\.[A-Za-z][A-Za-z0-9]{0,5}$")  # ".tiff", ".gz", ".bz2", ".h5": never ".0026"
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def frame_ellipsis(name: str, width: int) -> str:
+    """A file name in at most ``width`` cells, cut so that its frame number stays: the last run of digits
+    before its extension (``xsp__latest_0081042_craw.tiff`` in 15 cells: ``xs…0081042_craw``, where
+    ``middle_ellipsis`` gave ``xsp_…_craw.tiff`` for every frame of the run). What follows the number goes
+    first (the extension, then the rest), then the start; a name without digits is cut in the middle."""
+    if cell_len(name) <= width:
+        return name
+    stem = name
+    for _ in range(2):  # ".cbf.gz", ".edf.bz2"
+        stem = _EXTENSION.sub("", stem)
+    runs = list(_DIGITS.finditer(stem))
+    cut = middle_ellipsis(name, width, tail=0.75)
+    if width <= 2 or not runs:
+        return cut
+    number = runs[-1]
+    if name[number.start():] in cut:  # the plain cut keeps it already
+        return cut
+    before = name[:number.start()]
+    for tail in (name[number.start():], stem[number.start():], number.group()):
+        room = width - 1 - cell_len(tail)  # for the start of the name
+        if room >= 2:
+            return _first_cells(before, room) + ELLIPSIS + tail
+    return ELLIPSIS + number.group()[-(width - 1):]  # a number longer than the room: its last digits
+
+
+def _first_cells(text: str, width: int) -> str:
+    used = 0
+    for i, ch in enumerate(text):
+        used += cell_len(ch)
+        if used > width:
+            return text[:i]
+    return text

@@ -12,15 +12,16 @@ from rich.cells import cell_len
 from rich.segment import Segment
 from textual.strip import Strip
 
-from tui_tagger.ui.fit import middle_ellipsis
+from tui_tagger.ui.fit import frame_ellipsis, middle_ellipsis
 
 
 def fit(p: str, name: str, width: int) -> str:
-    """``p`` and ``name`` in exactly ``width`` cells, the name cut in the middle: the p whole and the frame
-    number at the name's end both stay (``0.37 a_ve…000123.tif``; a cut at the start lost the p)."""
+    """``p`` and ``name`` in exactly ``width`` cells, the name cut so that its frame number stays: the p whole
+    and the number whole (``0.37 xs…0081042``; a cut at the start lost the p, a plain middle cut gave
+    ``0.70 xs…aw.tiff`` under every frame of a run)."""
     if width <= 0:
         return ""
-    text = middle_ellipsis(p + middle_ellipsis(name, max(width - cell_len(p), 1), tail=0.75), width)
+    text = middle_ellipsis(p + frame_ellipsis(name, max(width - cell_len(p), 1)), width)
     return text + " " * (width - cell_len(text))
 
 

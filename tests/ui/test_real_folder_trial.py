@@ -1,0 +1,48 @@
+"""Pilot tests of what a trial on a real beamline folder (tmux, 160x48 and 80x24) found: the grid's labels
+of a run of frames must tell the frames apart."""
+
+from __future__ import annotations
+
+from support import RING, app_on, make_folder, ready
+
+from tui_tagger.ui.fit import frame_ellipsis
+
+RUN = [f"xsp__latest_{n:07d}_craw.tiff" for n in (61517, 77024, 77026, 77027, 78645, 79035)]
+
+
+def text_of(strip) -> str:
+    return "".join(seg.text for seg in strip)
+
+
+def test_a_cut_name_keeps_its_frame_number_before_its_extension():
+    assert frame_ellipsis("xsp__latest_0081042_craw.tiff", 15) == "xs…0081042_craw"
+    assert frame_ellipsis("xsp__latest_0081042_craw.tiff", 10) == "xs…0081042"
+    assert frame_ellipsis("fabio__Cr8F8140k103.0026", 10).endswith("0026")  # a numeric "extension" is the number
+    assert frame_ellipsis("smi__AgBeh Calibrant.tif", 15) == "smi_…ibrant.tif"  # no digits: the middle cut
+    assert frame_ellipsis("img01.tif", 15) == "img01.tif"
+
+
+async def test_the_grid_labels_of_a_run_of_frames_differ_and_show_their_numbers(tmp_path):
+    folder = make_folder(tmp_path / "run", n=len(RUN))
+    for i, name in enumerate(RUN):
+        (folder / f"img{i:02d}.tif").rename(folder / name)
+    app = app_on(folder, thumbnails=False)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(app, pilot)
+        lst = app.neg
+        app.apply_predictions([(row.path, {RING: 0.70}, None) for row in lst.rows], "model")
+        await pilot.press("tab", "v")  # the grid at its first zoom: 17-cell cells at 160 columns
+        assert lst.grid
+        await pilot.pause(0.1)
+        labels = []
+        for band in range((len(lst.rows) + lst.cols - 1) // lst.cols):
+            line = text_of(lst.render_line(lst.thumb_h + band * lst.row_h))
+            width = len(line) // lst.cols
+            labels += [line[c * width:(c + 1) * width].strip() for c in range(lst.cols)]
+        labels = [label for label in labels if label]
+        assert len(labels) == len(RUN)
+        # each shows its p and its whole frame number ('0.70 xs…aw.tiff' under every one before)
+        for label in labels:
+            assert label.startswith("0.70 ") and any(name[12:19] in label for name in RUN), labels
+        assert len(set(labels)) == len(labels), labels
+        await pilot.press("v")
