@@ -3,7 +3,7 @@ of a run of frames must tell the frames apart."""
 
 from __future__ import annotations
 
-from support import RING, app_on, make_folder, ready
+from support import RING, app_on, make_folder, ready, until
 
 from tui_tagger.ui.fit import frame_ellipsis
 
@@ -46,3 +46,24 @@ async def test_the_grid_labels_of_a_run_of_frames_differ_and_show_their_numbers(
             assert label.startswith("0.70 ") and any(name[12:19] in label for name in RUN), labels
         assert len(set(labels)) == len(labels), labels
         await pilot.press("v")
+
+
+async def test_the_focused_checklist_cursor_row_and_every_tick_box_are_not_dimmed(folder):
+    """tmux, 256 colours: the focused checklist's cursor row drew '[ ]', the source, p and the group in dim
+    text on the cursor's colour (dark teal on steel blue), and every row's tick box dim grey."""
+    from tui_tagger.ui.widgets.checklist import TagChecklist
+
+    app = app_on(folder)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(app, pilot)
+        checklist = app.inspect.query_one(TagChecklist)
+        await pilot.press("tab", "tab")  # the negatives, then the checklist
+        assert await until(pilot, lambda: app.focused is checklist)
+        await pilot.pause(0.1)
+        at = checklist.highlighted - checklist.scroll_offset.y
+        cursor = [seg for seg in checklist.render_line(at) if seg.text.strip()]
+        assert cursor[0].text == "[ ] " or cursor[0].text == "[x] "
+        assert not any(seg.style.dim for seg in cursor), [(seg.text, seg.style) for seg in cursor]
+        below = list(checklist.render_line(at + 1))
+        assert below[0].text in ("[ ] ", "[x] ") and not below[0].style.dim
+        assert any(seg.style.dim for seg in below)  # off the cursor, the source / p / group stay quiet

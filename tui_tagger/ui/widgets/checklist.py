@@ -108,12 +108,17 @@ class TagChecklist(SelectionList[str]):
             return line
         name = option.value
         ticked = name in self._selected
-        under = next(iter(line)).style or self.rich_style
+        under = next(iter(line)).style or self.rich_style  # the prompt's first segment: its dim group label
         meta = Style(meta={"option": index})
-        box = Style(bold=ticked) + meta
+        box = Style(bold=ticked, dim=False) + meta  # what space toggles, at full contrast
         source = source_label(self.sources.get(name)) if ticked else ""
         p = self.probs.get(name)
         dim = under + Style(dim=True) + meta
+        if self.has_focus and index == self.highlighted:
+            # dim text on the cursor's colour is unreadable (tmux, 256 colours: dark teal on steel blue)
+            full = Style(dim=False)
+            dim = under + full + meta
+            line = [Segment(seg.text, (seg.style or under) + full, seg.control) for seg in line]
         return Strip([
             Segment("[x] " if ticked else "[ ] ", under + box),
             Segment(f"{source:<{SOURCE_W}}", dim),
