@@ -20,6 +20,9 @@ def test_a_cut_name_keeps_its_frame_number_before_its_extension():
     assert frame_ellipsis("fabio__Cr8F8140k103.0026", 10).endswith("0026")  # a numeric "extension" is the number
     assert frame_ellipsis("smi__AgBeh Calibrant.tif", 15) == "smi_…ibrant.tif"  # no digits: the middle cut
     assert frame_ellipsis("img01.tif", 15) == "img01.tif"
+    # digits far from the end are no frame number: the middle cut, never 'smi__2022-…2'
+    assert frame_ellipsis("smi__2022-2_sample_data.tif", 15) == "smi_…e_data.tif"
+    assert frame_ellipsis("fabio__corkcont2_H_0089.mccd.gz", 15) == "fabio__cor…0089"  # the start over the extension
 
 
 async def test_the_grid_labels_of_a_run_of_frames_differ_and_show_their_numbers(tmp_path):

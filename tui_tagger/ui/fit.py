@@ -40,13 +40,14 @@ def middle_cut(text: str, width: int, tail: float = 0.6) -> tuple[int, int]:
 
 _EXTENSION = re.compile(r"\.[A-Za-z][A-Za-z0-9]{0,5}$")  # ".tiff", ".gz", ".bz2", ".h5": never ".0026"
 _DIGITS = re.compile(r"[0-9]+")
+FRAME_SUFFIX = 8  # at most this much of the stem after its frame number
 
 
 def frame_ellipsis(name: str, width: int) -> str:
     """A file name in at most ``width`` cells, cut so that its frame number stays: the last run of digits
     before its extension (``xsp__latest_0081042_craw.tiff`` in 15 cells: ``xs…0081042_craw``, where
     ``middle_ellipsis`` gave ``xsp_…_craw.tiff`` for every frame of the run). What follows the number goes
-    first (the extension, then the rest), then the start; a name without digits is cut in the middle."""
+    first (the extension, then the rest), then the start; a name without one is cut in the middle."""
     if cell_len(name) <= width:
         return name
     stem = name
@@ -54,15 +55,16 @@ def frame_ellipsis(name: str, width: int) -> str:
         stem = _EXTENSION.sub("", stem)
     runs = list(_DIGITS.finditer(stem))
     cut = middle_ellipsis(name, width, tail=0.75)
-    if width <= 2 or not runs:
+    # a frame number ends the stem or nearly ("_craw", "_waxs"); "2022-2_sample_data" has none
+    if width <= 2 or not runs or len(stem) - runs[-1].end() > FRAME_SUFFIX:
         return cut
     number = runs[-1]
     if name[number.start():] in cut:  # the plain cut keeps it already
         return cut
     before = name[:number.start()]
-    for tail in (name[number.start():], stem[number.start():], number.group()):
+    for tail, least in ((name[number.start():], 4), (stem[number.start():], 2), (number.group(), 2)):
         room = width - 1 - cell_len(tail)  # for the start of the name
-        if room >= 2:
+        if room >= least:
             return _first_cells(before, room) + ELLIPSIS + tail
     return ELLIPSIS + number.group()[-(width - 1):]  # a number longer than the room: its last digits
 
