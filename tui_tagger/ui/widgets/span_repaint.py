@@ -23,6 +23,8 @@ from textual.geometry import Region
 from textual.widget import Widget
 from textual.widgets import OptionList
 
+from tui_tagger.ui.widgets import compact_sgr
+
 try:
     from textual._compositor import ChopsUpdate, Compositor
 except ImportError:  # another Textual: its own repaint
@@ -48,6 +50,7 @@ def install(screen) -> bool:
     """The screen repaints changed spans only from now on, and writes them at once; False (Textual's repaint)
     where its internals differ."""
     _write_in_place(screen.app)
+    compact_sgr.install()  # each style sent where it changes: about half the bytes through tmux or SSH
     compositor = getattr(screen, "_compositor", None)
     if Compositor is None or not isinstance(compositor, Compositor) or not all(
             hasattr(compositor, name) for name in ("_dirty_regions", "cuts", "visible_widgets", "_regions_to_spans")):
