@@ -24,16 +24,24 @@ from textual.strip import SGR_STYLES, Strip
 _textual_render = Strip.render
 
 
+@lru_cache(maxsize=4096)
+def _color_codes(color, color_system, foreground: bool) -> str:
+    return ";".join(color.downgrade(color_system).get_ansi_codes(foreground))
+
+
 @lru_cache(maxsize=16384)
 def _codes(style, color_system) -> tuple[str, int, str | None, str | None]:
-    """(the whole style's codes as Textual writes them, its attribute bits, its foreground's codes, its
-    background's)."""
-    ansi = Strip.render_ansi(style, color_system)
+    """(the whole style's codes, as Textual's ``Strip.render_ansi`` makes them: attributes, foreground,
+    background; its attribute bits; its foreground's codes; its background's)."""
     attributes = style._attributes & style._set_attributes
-    fg = ";".join(style._color.downgrade(color_system).get_ansi_codes()) if style._color is not None else None
-    bg = ";".join(style._bgcolor.downgrade(color_system).get_ansi_codes(False)) \
-        if style._bgcolor is not None else None
-    return ansi, attributes, fg, bg
+    sgr = [SGR_STYLES[bit] for bit in range(attributes.bit_length()) if attributes & (1 << bit)] if attributes else []
+    fg = _color_codes(style._color, color_system, True) if style._color is not None else None
+    bg = _color_codes(style._bgcolor, color_system, False) if style._bgcolor is not None else None
+    if fg is not None:
+        sgr.append(fg)
+    if bg is not None:
+        sgr.append(bg)
+    return ";".join(sgr), attributes, fg, bg
 
 
 def render(self: Strip, console) -> str:
