@@ -70,3 +70,22 @@ async def test_the_focused_checklist_cursor_row_and_every_tick_box_are_not_dimme
         below = list(checklist.render_line(at + 1))
         assert below[0].text in ("[ ] ", "[x] ") and not below[0].style.dim
         assert any(seg.style.dim for seg in below)  # off the cursor, the source / p / group stay quiet
+
+
+def test_the_learning_job_keeps_its_counts_in_a_narrow_status_line():
+    """80x24, right after a first tick on a real folder: 'learning…atures 26/26' (the job's words cut in
+    the middle as if they were a name). The job is shortened to 'learning 26/26' and kept whole."""
+    from rich.text import Text
+
+    from tui_tagger.ui.widgets.status_bar import fit_line
+
+    line = Text(" Circular beamstop ", style="bold")
+    line.append(" +12 −14  of 26 images  sort: p")
+    line.append("  ● 1 unsaved", style="bold")
+    line.append("  learning: features 26/26  cmr/log")
+    fitted = fit_line(line, 80).plain
+    assert "learning 26/26" in fitted and "…atures" not in fitted and fitted.endswith("cmr/log"), fitted
+    # where it does not fit even so, it goes whole, and the line says items were cut
+    narrow = fit_line(line, 60).plain
+    assert "learning" not in narrow or "26/26" in narrow, narrow
+    assert narrow.endswith(" …"), narrow

@@ -107,12 +107,13 @@ class StatusBar(Static):
 # end, and says so)
 SHORTER = ((" (p/esc: stop)", ""), (" (esc: stop)", ""), (" (new p: o re-sorts)", " (o: re-sort)"),
            (" images", ""), ("thumbnails… ", "thumbs "), (" to go", ""), ("sort: ", "sort "),
+           ("learning: features", "learning"),
            *((f"filter ({kind}): ", "filter: ") for kind in ("name", "tags", "images", "review")))  # ui/view.py
 
 
 # the items that hold names, which a narrow line cuts in the middle (not the tag: it is what the lists show;
 # nor the jobs, whose counts a cut would garble: "predicting 30/6")
-NAMED = ("filter", "learned", "learning", "listing", "expr:")
+NAMED = ("filter", "learned", "learning: needs", "listing", "expr:")  # "learning: features 26/26" is a job
 ITEM_MIN = 16  # "filter (n…0123.tif" still says what
 
 
