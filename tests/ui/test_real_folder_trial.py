@@ -89,3 +89,32 @@ def test_the_learning_job_keeps_its_counts_in_a_narrow_status_line():
     narrow = fit_line(line, 60).plain
     assert "learning" not in narrow or "26/26" in narrow, narrow
     assert narrow.endswith(" …"), narrow
+
+
+async def test_stepping_through_the_full_screen_image_follows_the_order_the_user_saw(tmp_path):
+    """tmux, real frames: z on the first positive, p, then Down through the list: the lists re-sorted by the
+    new p while the image was looked at (an idle moment), so Down went from '1/12' to '3/12', one image
+    never shown. Under z the lists keep their order; an idle moment after closing re-sorts them."""
+    from support import names
+
+    folder = make_folder(tmp_path / "steps", n=8)
+    app = app_on(folder, thumbnails=False)
+    app.idle_resort_s = 0  # the user rests at once
+    app._head_enabled = False
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(app, pilot)
+        app.neg.focus()
+        await pilot.press("home", "z")
+        assert await until(pilot, lambda: getattr(app.screen, "holds_list_order", False))
+        order = names(app.neg)
+        # p arrive that would reverse the list (the last image most likely a mistake: on top)
+        app.apply_predictions([(r.path, {RING: i / 10}, None) for i, r in enumerate(app.neg.rows)], "model")
+        await pilot.pause(0.5)  # idle ticks pass
+        assert names(app.neg) == order and app.neg.cursor == 0
+        shown = [app.neg.current.rel]
+        for _ in range(len(order) - 1):
+            await pilot.press("down")
+            shown.append(app.neg.current.rel)
+        assert shown == order  # every image once, in the order the user saw
+        await pilot.press("escape")
+        assert await until(pilot, lambda: names(app.neg) != order)  # resting after closing re-sorts

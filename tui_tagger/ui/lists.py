@@ -248,6 +248,9 @@ class ListsMixin:
         """After IDLE_RESORT_S without a key or a click, the lists catch up with their p."""
         if self._split_view is not None:
             return  # the rebuild on its way sorts every row
+        stack = self.screen_stack
+        if stack and getattr(stack[-1], "holds_list_order", False):
+            return  # z: the user steps through the list in its order (a re-sort skipped or repeated images)
         if time.monotonic() - self._last_input >= self.idle_resort_s and (self.pos.sorted.frozen or self.neg.sorted.frozen):
             self.resort_lists()
 

@@ -38,6 +38,10 @@ class FullImageScreen(ModalScreen[None]):
         Binding("down,right,j", "step(1)", "Next image", show=False),
     ]
 
+    # the lists do not re-sort by themselves under this screen (ui/lists.py resort_if_idle): Up/Down step
+    # through the list in the order the user saw; o still re-sorts, and an idle moment after closing
+    holds_list_order = True
+
     def __init__(self, image_list, graphics: str, placeholders=None) -> None:
         super().__init__()
         self.image_list = image_list  # the list behind: its cursor is the image shown
