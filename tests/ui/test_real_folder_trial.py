@@ -118,3 +118,17 @@ async def test_stepping_through_the_full_screen_image_follows_the_order_the_user
         assert shown == order  # every image once, in the order the user saw
         await pilot.press("escape")
         assert await until(pilot, lambda: names(app.neg) != order)  # resting after closing re-sorts
+
+
+async def test_ctrl_c_says_which_key_quits_in_plain_words(folder):
+    """A new user's ctrl+c showed 'Press [b]ctrl+q[/b] to quit the app' (Textual's markup, shown as it is by
+    the app's plain notices)."""
+    app = app_on(folder)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        await pilot.press("ctrl+c")
+        await pilot.pause(0.1)
+        messages = [n.message for n in app._notifications]
+        assert any("Press q to quit" in m for m in messages), messages
+        assert not any("[b]" in m or "[/b]" in m for m in messages), messages
+        assert app.is_running  # ctrl+c itself does not quit

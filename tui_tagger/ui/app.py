@@ -188,6 +188,13 @@ class TaggerApp(ScanMixin, ListsMixin, ViewMixin, CorrectionsMixin, RenderingMix
         in a file name included."""
         super().notify(printable(message), markup=markup, **kwargs)
 
+    def action_help_quit(self) -> None:
+        """ctrl+c (Textual's): say which key quits. Textual's notice is markup ("Press [b]ctrl+q[/b]…"),
+        which the plain notices above showed as it is."""
+        quit_action = next(a for a in actions.ACTIONS if a.id == "quit")
+        self.notify(f"Press {actions.key_label(quit_action, self.keymap)} to quit (ctrl+c does not quit here).",
+                    title="Quit?")
+
     def get_system_commands(self, screen):
         for command in super().get_system_commands(screen):
             if command.title != "Quit":  # ours asks about unsaved corrections and shows the key
