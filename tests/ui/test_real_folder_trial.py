@@ -132,3 +132,22 @@ async def test_ctrl_c_says_which_key_quits_in_plain_words(folder):
         assert any("Press q to quit" in m for m in messages), messages
         assert not any("[b]" in m or "[/b]" in m for m in messages), messages
         assert app.is_running  # ctrl+c itself does not quit
+
+
+async def test_a_zoomed_list_row_keeps_the_frame_number_of_its_name(tmp_path):
+    """80x24, rows zoomed to the largest thumbnails: 11 cells for the name, which read 'fabi…df.bz2' and
+    'xsp_…aw.tiff'; the frame number is what tells a run's frames apart."""
+    folder = make_folder(tmp_path / "zoom", n=len(RUN))
+    for i, name in enumerate(RUN):
+        (folder / f"img{i:02d}.tif").rename(folder / name)
+    app = app_on(folder, thumbnails=False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        await pilot.press(*["plus"] * 5)  # the largest row zoom (the negatives have the focus: all are there)
+        lst = app.neg
+        await pilot.pause(0.1)
+        assert lst.thumb_w == 24 and app.focused is lst
+        for i, row in enumerate(lst.rows[:2]):
+            line = text_of(lst.render_line(i * lst.row_h - int(lst.scroll_y)))
+            assert "…" in line and row.name[12:19] in line, (line, row.name)
+        await pilot.press(*["minus"] * 5)

@@ -26,7 +26,7 @@ from textual.scrollbar import ScrollBar
 from textual.strip import Strip
 
 from tui_tagger.core.text import printable
-from tui_tagger.ui.fit import middle_ellipsis
+from tui_tagger.ui.fit import frame_ellipsis
 from tui_tagger.ui.messages import RowMoveRequested, RowSelected
 from tui_tagger.ui.sorted_rows import SortedRows
 from tui_tagger.ui.thumbs import FAILED
@@ -720,8 +720,8 @@ class ImageList(ScrollView, can_focus=True):
             segs.append(Segment(text, base + self._style("image-list--dim")))
         elif line == 2 and text:
             segs.append(Segment(text, base + self._style("image-list--error")))
-        elif line == 0:  # the name: a long one is cut in the middle, so its end (the frame number) shows
-            segs.append(Segment(middle_ellipsis(text, width - sum(seg.cell_length for seg in segs)), base))
+        elif line == 0:  # the name: a long one is cut so that its frame number shows (ui/fit.py)
+            segs.append(Segment(frame_ellipsis(text, width - sum(seg.cell_length for seg in segs)), base))
         else:
             segs.append(Segment(text, base))
         return Strip(segs).crop_extend(0, width, base)
