@@ -23,7 +23,7 @@ from textual.geometry import Region
 from textual.widget import Widget
 from textual.widgets import OptionList
 
-from tui_tagger.ui.widgets import compact_sgr
+from tui_tagger.ui.widgets import compact_sgr, truecolor_filter
 
 try:
     from textual._compositor import ChopsUpdate, Compositor
@@ -51,6 +51,7 @@ def install(screen) -> bool:
     where its internals differ."""
     _write_in_place(screen.app)
     compact_sgr.install()  # each style sent where it changes: about half the bytes through tmux or SSH
+    truecolor_filter.install()  # lines already in truecolor pass Textual's colour filter as they are
     compositor = getattr(screen, "_compositor", None)
     if Compositor is None or not isinstance(compositor, Compositor) or not all(
             hasattr(compositor, name) for name in ("_dirty_regions", "cuts", "visible_widgets", "_regions_to_spans")):
