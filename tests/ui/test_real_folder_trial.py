@@ -151,3 +151,18 @@ async def test_a_zoomed_list_row_keeps_the_frame_number_of_its_name(tmp_path):
             line = text_of(lst.render_line(i * lst.row_h - int(lst.scroll_y)))
             assert "…" in line and row.name[12:19] in line, (line, row.name)
         await pilot.press(*["minus"] * 5)
+
+
+def test_inside_tmux_a_16_colour_term_still_gets_256_colours(folder, monkeypatch):
+    """tmux's default $TERM is 'screen': Rich then drew the thumbnails and the cursor rows in the 16 ANSI
+    colours (a focused and a blurred cursor row the same grey). tmux keeps 256 colours itself."""
+    monkeypatch.delenv("COLORTERM", raising=False)
+    monkeypatch.setenv("TERM", "screen")
+    monkeypatch.setenv("TMUX", "/tmp/tmux-0/default,1,0")
+    assert app_on(folder).console.color_system == "256"
+    monkeypatch.delenv("TMUX")  # outside tmux, what the terminal says stands
+    assert app_on(folder).console.color_system == "standard"
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.setenv("COLORTERM", "truecolor")
+    monkeypatch.setenv("TMUX", "/tmp/tmux-0/default,1,0")
+    assert app_on(folder).console.color_system == "truecolor"

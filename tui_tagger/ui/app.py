@@ -8,6 +8,7 @@ analysis.py (a), heatmap.py (h); the status line is widgets/status_bar.py. Worke
 
 from __future__ import annotations
 
+import os
 import time
 
 from pathlib import Path
@@ -83,6 +84,7 @@ class TaggerApp(ScanMixin, ListsMixin, ViewMixin, CorrectionsMixin, RenderingMix
                  session: Session | None = None, predictor=None, model: str | Path | None = None,
                  follow: bool = False, alerts: list[str] | None = None, cluster=None) -> None:
         super().__init__()
+        tmux_colours(self.console)
         self.root = Path(root)
         self.model = str(model) if model else None  # --model: p, P, T, h and the live heads use it
         self.session = session or Session(self.root, tags_dir)
@@ -213,3 +215,15 @@ class TaggerApp(ScanMixin, ListsMixin, ViewMixin, CorrectionsMixin, RenderingMix
         if self.placeholders is not None:
             self.placeholders.close()  # the images leave the terminal with the app
         self.close_journal()
+
+
+def tmux_colours(console) -> None:
+    """256 colours inside tmux: its default $TERM ("screen") makes Rich draw the 16 ANSI colours, the
+    thumbnails' false colours and the cursor rows with them (focused and blurred the same grey), while tmux
+    itself keeps 256 and converts them for a terminal that has fewer. A colour system the user chose
+    (TEXTUAL_COLOR_SYSTEM) and 256 or 24-bit colour already detected are left as they are."""
+    from rich.color import ColorSystem
+    from textual import constants
+
+    if os.environ.get("TMUX") and constants.COLOR_SYSTEM == "auto" and console._color_system == ColorSystem.STANDARD:
+        console._color_system = ColorSystem.EIGHT_BIT  # Rich has no public setter after construction
