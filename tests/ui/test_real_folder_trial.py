@@ -166,3 +166,14 @@ def test_inside_tmux_a_16_colour_term_still_gets_256_colours(folder, monkeypatch
     monkeypatch.setenv("COLORTERM", "truecolor")
     monkeypatch.setenv("TMUX", "/tmp/tmux-0/default,1,0")
     assert app_on(folder).console.color_system == "truecolor"
+
+
+async def test_the_palettes_screenshot_notice_is_plain_words(folder, tmp_path):
+    """ctrl+p → Screenshot said 'Saved screenshot to [$text-success]'…'' (Textual's markup, shown as it is)."""
+    app = app_on(folder)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        app.deliver_screenshot(path=str(tmp_path))
+        assert await until(pilot, lambda: any("screenshot" in n.message for n in app._notifications))
+        messages = [n.message for n in app._notifications if "screenshot" in n.message]
+        assert len(messages) == 1 and "[$" not in messages[0] and str(tmp_path) in messages[0], messages

@@ -13,6 +13,7 @@ import time
 
 from pathlib import Path
 
+from textual import events, on
 from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Horizontal
 from textual.reactive import var
@@ -196,6 +197,14 @@ class TaggerApp(ScanMixin, ListsMixin, ViewMixin, CorrectionsMixin, RenderingMix
         quit_action = next(a for a in actions.ACTIONS if a.id == "quit")
         self.notify(f"Press {actions.key_label(quit_action, self.keymap)} to quit (ctrl+c does not quit here).",
                     title="Quit?")
+
+    @on(events.DeliveryComplete)
+    def _screenshot_saved(self, event: events.DeliveryComplete) -> None:
+        """The palette's Screenshot: Textual's notice is markup ("Saved screenshot to [$text-success]…"),
+        which the plain notices above showed as it is; this one says where, in plain words."""
+        if event.name == "screenshot":
+            event.prevent_default()  # not Textual's notice too
+            self.notify(f"Saved screenshot to {event.path}" if event.path else "Saved screenshot", title="Screenshot")
 
     def get_system_commands(self, screen):
         for command in super().get_system_commands(screen):
