@@ -99,10 +99,10 @@ def tag_store(root: Path, tags_dir: Path | None):
     return TagStore(tags_dir=tags_dir, root=root)
 
 
-def make_tag(name: str, source: str | None):
+def make_tag(name: str, source: str | None, p: float | None = None):
     from tui_tagger.core.tagfile import Tag
 
-    return Tag(name=name, id=None, source=source, p=None)
+    return Tag(name=name, id=None, source=source, p=p)
 
 
 def merge(base: dict, mine: dict, theirs: dict):

@@ -61,8 +61,11 @@ class Session:
         self.by_name = True  # rows are in name order (sorted_rows.name_key): the lists' own, no sort needed (split)
         self.vocab: Vocabulary = default_vocabulary()
         self.tag: str = ""
-        # path -> {tag: present}; absent key = as on disk
-        self.overrides: dict[str, dict[str, bool]] = {}
+        # path -> {tag: present}; absent key = as on disk. A tag file's Tag instead of True: that tag back
+        # exactly as it was (its source and p), where an undo takes back a saved removal
+        self.overrides: dict[str, dict[str, object]] = {}
+        # (path, tag) -> the Tag a save removed from the tag file, so an undo can bring it back as it was
+        self.removed: dict[tuple[str, str], object] = {}
         # steps of (path, tag, state before, state after): HUMAN, ABSENT or an unconfirmed source (see _state)
         self.undo_stack: list[list[tuple[str, str, str, str]]] = []
         self.redo_stack: list[list[tuple[str, str, str, str]]] = []
@@ -163,7 +166,9 @@ class Session:
             return row.base
         out = dict(row.base)
         for name, present in ov.items():
-            if present and not (name in out and _confirmed(out[name])):
+            if present is not True and present is not False:  # a removed tag, back as it was
+                out.setdefault(name, present.source)
+            elif present and not (name in out and _confirmed(out[name])):
                 out[name] = HUMAN  # added, or a model/synthetic tag a human confirmed
             elif not present:
                 out.pop(name, None)
@@ -296,24 +301,30 @@ class Session:
                 ov[tag] = value
             if not ov:
                 del self.overrides[path]
-        self.journal.extend([{"image": p, "tag": g, "present": v, "t": t} for p, g, v in changes])
+        self.journal.extend([_record(p, g, v, t) for p, g, v in changes])
 
     # The history holds what the user saw, not overrides: (path, tag, state before, state after), a state
     # being HUMAN (ticked by a person), ABSENT, or the source of a tag no person confirmed ("model"). An
     # undo or redo asks for that state against the tag file as it is *now*, so a save in between is a
     # point in the history, not its end: undoing an add that was saved removes the tag again (unsaved).
-    def _state(self, path: str, tag: str, override: bool | None = None) -> str:
-        if override is not None:
+    def _state(self, path: str, tag: str, override=None) -> str:
+        if override is True or override is False:
             return HUMAN if override else ABSENT
+        if override is not None:  # a removed tag, back as it was
+            return HUMAN if _confirmed(override.source) else str(override.source)
         base = self.rows[self.index[path]].base if path in self.index else {}
         if tag not in base:
             return ABSENT
         return HUMAN if _confirmed(base[tag]) else str(base[tag])
 
-    def _override_for(self, path: str, tag: str, state: str) -> bool | None:
-        """The override that shows ``state`` over the tag file as read now (None: the file's own)."""
+    def _override_for(self, path: str, tag: str, state: str, undoing: bool = False):
+        """The override that shows ``state`` over the tag file as read now (None: the file's own).
+        ``undoing``: an undo or redo, which brings a tag a save removed back as it was (source, p)."""
         if state == self._state(path, tag):
             return None
+        was = self.removed.get((path, tag)) if undoing and state != ABSENT else None
+        if was is not None and self._state(path, tag, was) == state:
+            return was
         return True if state == HUMAN else False if state == ABSENT else None
 
     def _now(self, path: str, tag: str) -> str:
@@ -349,7 +360,7 @@ class Session:
         changes = []
         for path, tag, before, after in (step if forward else reversed(step)):
             want = after if forward else before
-            value = self._override_for(path, tag, want)
+            value = self._override_for(path, tag, want, undoing=True)
             if value != self.overrides.get(path, {}).get(tag):  # nothing to journal where it is so already
                 changes.append((path, tag, value))
         if changes:
@@ -428,6 +439,11 @@ class Session:
             first.setdefault((path, tag), self._state(path, tag, ov.get(tag)))
             if present is None:
                 ov.pop(tag, None)
+            elif present and "source" in rec:  # a removed tag an undo brought back as it was
+                source, p = rec.get("source"), rec.get("p")
+                ov[tag] = backend.make_tag(tag, source if isinstance(source, str) else None,
+                                           float(p) if isinstance(p, (int, float)) else None)
+                self.vocab.add(tag)
             else:
                 ov[tag] = bool(present)
                 self.vocab.add(tag)
@@ -489,10 +505,14 @@ class Session:
                         left.append(conflict)
                         continue
                 for name in [n for n in tf.tags if n not in merged]:
+                    self.removed[(path, name)] = tf.tags[name]  # for an undo: the tag as it was
                     tf.remove(name)
                 for name, t in merged.items():
                     old = tf.tags.get(name)
-                    if old is None or (t.source == HUMAN and old.source != HUMAN):
+                    was = wanted.get(name)
+                    if old is None and was is not True and was is not None:  # a removed tag, back as it was
+                        tf.add(name, source=was.source, p=was.p)
+                    elif old is None or (t.source == HUMAN and old.source != HUMAN):
                         tf.add(name, source=t.source or HUMAN)
                 store.save(tf, fsync=self.journal.fsync)
             except TaggerError as err:
@@ -505,11 +525,17 @@ class Session:
             self._tell_catalog(path, tf)
         # what could not be saved stays journalled
         t = round(time.time(), 3)
-        self.journal.rewrite([
-            {"image": p, "tag": g, "present": v, "t": t} for p, ov in self.overrides.items() for g, v in ov.items()
-        ])
+        self.journal.rewrite([_record(p, g, v, t) for p, ov in self.overrides.items() for g, v in ov.items()])
         self.version += 1
         return saved, left, errors
+
+
+def _record(path: str, tag: str, value, t: float) -> dict:
+    """A journal record of an override: present True/False/None, or a removed tag back as it was (present
+    True with its source and p)."""
+    if value is True or value is False or value is None:
+        return {"image": path, "tag": tag, "present": value, "t": t}
+    return {"image": path, "tag": tag, "present": True, "source": value.source, "p": value.p, "t": t}
 
 
 def _sorted(rows: list[Row], sort: str, tag: str, positive: bool, by_name: bool) -> list[Row]:
