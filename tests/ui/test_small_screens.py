@@ -119,7 +119,8 @@ async def test_tab_through_a_run_dialog_at_80x24_shows_each_field_and_its_value_
         for field in screen.query(".run-field Input"):
             if field.value:  # a path's end (its file name) shows, not a window cut at both ends
                 drawn = "".join(s.text for s in field.render_line(0)).strip()
-                assert field.value.endswith(drawn) or drawn == field.value, (field.value, drawn)
+                # a cut one after a leading '…' (test_trial_notices_and_paths)
+                assert field.value.endswith(drawn.removeprefix("…")) or drawn == field.value, (field.value, drawn)
         await pilot.press("escape")
 
 

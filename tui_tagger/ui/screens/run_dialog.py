@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.segment import Segment
 from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
+from textual.strip import Strip
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from tui_tagger.core.errors import TaggerError
@@ -27,6 +29,21 @@ class OptionBox(Checkbox):
     def render(self):
         self.BUTTON_INNER = "X" if self.value else " "
         return super().render()
+
+
+class OptionInput(Input):
+    """A field that shows it is cut: a value wider than the box (a long model path, scrolled to its end)
+    draws a leading '…', and the whole value is its tooltip. The value itself stays whole."""
+
+    def render_line(self, y: int) -> Strip:
+        strip = super().render_line(y)
+        if y == 0 and self.value and self.scroll_offset.x > 0 and strip.cell_length > 1:
+            first = next((seg.style for seg in strip if seg.text), None)
+            strip = Strip.join([Strip([Segment("…", first)], 1), strip.crop(1, strip.cell_length)])
+        return strip
+
+    def watch_value(self, value: str) -> None:
+        self.tooltip = Text(printable(value)) if value else None
 
 
 class RunDialog(ModalScreen[tuple[str, dict] | None]):
@@ -54,7 +71,7 @@ class RunDialog(ModalScreen[tuple[str, dict] | None]):
                         if o.kind is bool:
                             yield OptionBox("", bool(o.default), id=f"opt-{o.key}")
                         else:
-                            yield Input(run_options.as_text(o.default), placeholder=o.hint, id=f"opt-{o.key}")
+                            yield OptionInput(run_options.as_text(o.default), placeholder=o.hint, id=f"opt-{o.key}")
             # not "saved": nothing is until Run or Save config (then a notice says where it went)
             yield Static(Text(printable(f"{self.run_label} and Save config write {self.config_file} (the config "
                                         "folder, not the image folder) · then from the shell: "

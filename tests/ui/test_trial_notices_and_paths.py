@@ -1,0 +1,29 @@
+"""Pilot tests of a user trial's findings: a long path in the P dialog shows that it is cut, the heat-map
+notice names the model file, and the palette's Screenshot goes to the cache folder, not the image folder."""
+
+from __future__ import annotations
+
+from support import app_on, ready, until
+from textual.widgets import Input
+
+from tui_tagger.ui.screens.run_dialog import RunDialog
+
+LONG = "/opt/conda/envs/beamline/lib/python3.11/site-packages/tui_tagger/models/tagger.pt"
+
+
+async def test_a_long_model_path_in_the_p_dialog_shows_a_leading_ellipsis_and_stays_whole(folder):
+    app = app_on(folder, model=LONG)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        await pilot.press("P")
+        assert await until(pilot, lambda: isinstance(app.screen, RunDialog))
+        await pilot.pause(0.1)
+        box = app.screen.query_one("#opt-model", Input)
+        drawn = "".join(seg.text for seg in box.render_line(0)).strip()
+        assert drawn.startswith("…") and drawn.endswith("tagger.pt"), drawn
+        assert box.value == LONG  # the value runs whole
+        assert str(box.tooltip) == LONG  # and the whole path is a hover away
+        short = app.screen.query_one("#opt-batch", Input)
+        assert not "".join(seg.text for seg in short.render_line(0)).strip().startswith("…")
+        assert app.screen.values()["model"] == LONG
+        await pilot.press("escape")
