@@ -27,3 +27,43 @@ async def test_a_long_model_path_in_the_p_dialog_shows_a_leading_ellipsis_and_st
         assert not "".join(seg.text for seg in short.render_line(0)).strip().startswith("…")
         assert app.screen.values()["model"] == LONG
         await pilot.press("escape")
+
+
+class _FakeCam:
+    """What the heat map uses of model.cam.CamModel: a training-stage name inside, a file outside."""
+
+    def __init__(self, path: str) -> None:
+        from types import SimpleNamespace
+
+        self.path = path
+        self.info = SimpleNamespace(name="stage16")
+        self.tags = ["Ring: Isotropic"]
+
+    def cam(self, data, mask, tag):
+        from types import SimpleNamespace
+
+        return SimpleNamespace(empty=False, p=0.9)
+
+
+def _cam_notices(path: str) -> tuple[str, str]:
+    import threading
+    from types import SimpleNamespace
+
+    from tui_tagger.ui.heatmap import HeatmapMixin
+
+    cm = _FakeCam(path)
+    cams = SimpleNamespace(lock=threading.Lock(), get=lambda model: cm)
+    frame = SimpleNamespace(data=None, mask=None)
+    found = HeatmapMixin._cam(None, frame, "Ring: Isotropic", path, cams).detail
+    missing = HeatmapMixin._cam(None, frame, "Beamstop", path, cams).detail
+    return found, missing
+
+
+def test_the_heat_map_notice_names_the_model_file_not_its_training_stage(tmp_path):
+    from tui_tagger.model.locate import shipped_model_paths
+
+    for notice in _cam_notices(str(shipped_model_paths()[0])):
+        assert "stage16" not in notice and "tagger.pt (shipped)" in notice, notice
+    mine = str(tmp_path / "my model.pt")
+    for notice in _cam_notices(mine):
+        assert "stage16" not in notice and mine in notice, notice

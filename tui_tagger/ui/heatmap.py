@@ -31,6 +31,21 @@ def blend(rgb: np.ndarray, heat: np.ndarray, alpha: float = ALPHA, color: np.nda
     return np.clip(out + 0.5, 0, 255).astype(np.uint8)
 
 
+def model_label(path) -> str:
+    """The model as a user knows it: its file ('tagger.pt (shipped)', or the path of their own model),
+    never the training-stage name inside the checkpoint."""
+    from pathlib import Path
+
+    from tui_tagger.core.text import printable
+    from tui_tagger.model.locate import shipped_model_paths  # no torch
+
+    try:
+        shipped = Path(path).resolve() in {p.resolve() for p in shipped_model_paths()}
+    except (OSError, RuntimeError):
+        shipped = False
+    return f"{Path(path).name} (shipped)" if shipped else printable(str(path))
+
+
 class _Heat:
     """One computed map: ``result`` has ``to_frame(shape)`` (CamResult, PatchMap), or None with ``note``
     saying why there is no map."""
@@ -145,13 +160,13 @@ class HeatmapMixin:
             cm = cams.get(model)
             if tag not in cm.tags:
                 return _Heat(None, f"the model has no tag {tag!r}: no Grad-CAM",
-                             f"Grad-CAM: the model ({cm.info.name}) has no tag {tag!r} and no head for it, so no "
+                             f"Grad-CAM: the model ({model_label(cm.path)}) has no tag {tag!r} and no head for it, so no "
                              f"map ({len(cm.tags)} tags; tui-tagger train-head learns one; h again: outlier patches)")
             r = cm.cam(frame.data, frame.mask, tag)
         if r.empty:
             return _Heat(None, f"Grad-CAM {tag}: no evidence for it anywhere (p={r.p:.2f})")
         return _Heat(r, f"Grad-CAM {tag} (p={r.p:.2f})",
-                     f"Heat map: where {cm.info.name} looks for {tag} (Grad-CAM, p={r.p:.2f}); h: outlier patches")
+                     f"Heat map: where {model_label(cm.path)} looks for {tag} (Grad-CAM, p={r.p:.2f}); h: outlier patches")
 
     def _patches(self, frame, path: str, items: list) -> _Heat:
         from tui_tagger.learn import patches
