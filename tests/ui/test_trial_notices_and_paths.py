@@ -67,3 +67,18 @@ def test_the_heat_map_notice_names_the_model_file_not_its_training_stage(tmp_pat
     mine = str(tmp_path / "my model.pt")
     for notice in _cam_notices(mine):
         assert "stage16" not in notice and mine in notice, notice
+
+
+async def test_the_palettes_screenshot_goes_to_the_cache_folder_not_the_image_folder(folder, monkeypatch):
+    from tui_tagger.config import cache_dir
+
+    monkeypatch.chdir(folder)  # started from inside the image folder, as on a beamline
+    app = app_on(folder)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        app.deliver_screenshot()  # what the palette's Screenshot calls
+        assert await until(pilot, lambda: any("screenshot" in n.message for n in app._notifications))
+        message = next(n.message for n in app._notifications if "screenshot" in n.message)
+    shots = list((cache_dir() / "screenshots").glob("*.svg"))
+    assert len(shots) == 1 and str(shots[0]) in message, (shots, message)
+    assert not list(folder.glob("*.svg"))

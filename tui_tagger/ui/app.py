@@ -198,6 +198,22 @@ class TaggerApp(ScanMixin, ListsMixin, ViewMixin, CorrectionsMixin, RenderingMix
         self.notify(f"Press {actions.key_label(quit_action, self.keymap)} to quit (ctrl+c does not quit here).",
                     title="Quit?")
 
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """The palette's Screenshot: into the cache folder's ``screenshots/``, never the working directory
+        (often the image folder, where a stray SVG clutters the data)."""
+        if path is None:
+            from tui_tagger.config import cache_dir
+
+            shots = cache_dir() / "screenshots"
+            try:
+                shots.mkdir(parents=True, exist_ok=True)
+                path = str(shots)
+            except OSError as err:
+                self.notify(f"Screenshot: cannot make {shots}: {err}", severity="error", title="Screenshot")
+                return None
+        return super().deliver_screenshot(filename, path, time_format)
+
     @on(events.DeliveryComplete)
     def _screenshot_saved(self, event: events.DeliveryComplete) -> None:
         """The palette's Screenshot: Textual's notice is markup ("Saved screenshot to [$text-success]…"),
