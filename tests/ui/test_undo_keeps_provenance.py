@@ -88,3 +88,26 @@ def test_a_crash_after_such_an_undo_restores_the_tag_as_it_was(tmp_path):
     assert again.save()[0] == 1
     tag = tag_on_disk(root / "img01.tif")
     assert tag is not None and (tag.source, tag.p) == ("model", 0.83)
+
+
+async def test_m_s_u_s_in_the_app_leaves_a_no_source_tag_without_one(tmp_path):
+    """The trial's keys: move the tag off (m), save (s), undo (u), save (s)."""
+    from support import app_on, ready, until
+
+    folder = make_folder(tmp_path / "d", n=4, tagged={"img00": [RING]})
+    app = app_on(folder)
+    app.idle_resort_s = float("inf")
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(app, pilot)
+        app.pos.focus()
+        path = app.pos.current.path
+        assert path.endswith("img00.tif")
+        await pilot.press("m", "s")
+        assert await until(pilot, lambda: not app.saving and not app.session.dirty)
+        assert tag_on_disk(folder / "img00.tif") is None
+        await pilot.press("u")
+        assert await until(pilot, lambda: app.session.dirty == [path])
+        await pilot.press("s")
+        assert await until(pilot, lambda: not app.saving and not app.session.dirty)
+    tag = tag_on_disk(folder / "img00.tif")
+    assert tag is not None and tag.source is None
