@@ -25,11 +25,16 @@ def test_a_cut_name_keeps_its_frame_number_before_its_extension():
     assert frame_ellipsis("fabio__corkcont2_H_0089.mccd.gz", 15) == "fabio__cor…0089"  # the start over the extension
 
 
-async def test_the_grid_labels_of_a_run_of_frames_differ_and_show_their_numbers(tmp_path):
-    folder = make_folder(tmp_path / "run", n=len(RUN))
+def run_app(where):
+    """An app on a folder of frames named as RUN (a real run's names), thumbnails off."""
+    folder = make_folder(where, n=len(RUN))
     for i, name in enumerate(RUN):
         (folder / f"img{i:02d}.tif").rename(folder / name)
-    app = app_on(folder, thumbnails=False)
+    return app_on(folder, thumbnails=False)
+
+
+async def test_the_grid_labels_of_a_run_of_frames_differ_and_show_their_numbers(tmp_path):
+    app = run_app(tmp_path / "run")
     async with app.run_test(size=(160, 48)) as pilot:
         await ready(app, pilot)
         lst = app.neg
@@ -137,10 +142,7 @@ async def test_ctrl_c_says_which_key_quits_in_plain_words(folder):
 async def test_a_zoomed_list_row_keeps_the_frame_number_of_its_name(tmp_path):
     """80x24, rows zoomed to the largest thumbnails: 11 cells for the name, which read 'fabi…df.bz2' and
     'xsp_…aw.tiff'; the frame number is what tells a run's frames apart."""
-    folder = make_folder(tmp_path / "zoom", n=len(RUN))
-    for i, name in enumerate(RUN):
-        (folder / f"img{i:02d}.tif").rename(folder / name)
-    app = app_on(folder, thumbnails=False)
+    app = run_app(tmp_path / "zoom")
     async with app.run_test(size=(80, 24)) as pilot:
         await ready(app, pilot)
         await pilot.press(*["plus"] * 5)  # the largest row zoom (the negatives have the focus: all are there)

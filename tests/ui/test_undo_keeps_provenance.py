@@ -5,26 +5,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tui_tagger.core.catalog import Entry
 from tui_tagger.core.tagfile import TagFile
 from tui_tagger.core.tagstore import TagStore
 from tui_tagger.ui.session import Session
 
 from support import make_folder
+from test_session import entries
 
 RING = "Ring: Isotropic"
 
 
 def session_on(root: Path) -> Session:
-    store = TagStore()
-    entries = []
-    for img in sorted(root.glob("*.tif")):
-        tf = store.load(img)
-        tags = {t.name: t.source for t in tf.tags.values()} if tf else {}
-        entries.append(Entry(str(img), img.name, img.stat().st_size, img.stat().st_mtime_ns, "tiff",
-                             str(tf.path) if tf else None, tags, {}, None))
     s = Session(root)
-    s.add_entries(entries)
+    s.add_entries(entries(root))
     s.tag = RING
     return s
 
@@ -50,13 +43,17 @@ def test_undoing_a_saved_removal_of_a_tag_with_no_source_restores_it_without_one
     assert s.redo() == [img] and not s.has(s.row(img))  # and forward again
 
 
-def test_undoing_a_saved_removal_of_a_model_tag_restores_its_source_and_p(tmp_path):
+def model_tag_folder(tmp_path: Path):
+    """A folder whose img01 has RING from the model (p 0.83), and a session on it."""
     root = make_folder(tmp_path / "d", n=2)
     tf = TagFile.new(root / "img01.xml", "img01.tif")
     tf.add(RING, source="model", p=0.83)
     tf.save(fsync=False)
-    img = str(root / "img01.tif")
-    s = session_on(root)
+    return root, str(root / "img01.tif"), session_on(root)
+
+
+def test_undoing_a_saved_removal_of_a_model_tag_restores_its_source_and_p(tmp_path):
+    root, img, s = model_tag_folder(tmp_path)
     s.set_tag([img], RING, False)
     assert s.save()[0] == 1 and tag_on_disk(root / "img01.tif") is None
     assert s.undo() == [img]
@@ -70,12 +67,7 @@ def test_undoing_a_saved_removal_of_a_model_tag_restores_its_source_and_p(tmp_pa
 
 
 def test_a_crash_after_such_an_undo_restores_the_tag_as_it_was(tmp_path):
-    root = make_folder(tmp_path / "d", n=2)
-    tf = TagFile.new(root / "img01.xml", "img01.tif")
-    tf.add(RING, source="model", p=0.83)
-    tf.save(fsync=False)
-    img = str(root / "img01.tif")
-    s = session_on(root)
+    root, img, s = model_tag_folder(tmp_path)
     s.set_tag([img], RING, False)
     assert s.save()[0] == 1
     s.undo()
