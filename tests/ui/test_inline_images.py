@@ -244,7 +244,10 @@ async def test_a_toast_over_a_thumbnail_keeps_its_image_out_until_it_goes(forty)
     async with app.run_test(size=(60, 32), notifications=True) as pilot:
         await pilot.press("plus", "v")  # the grid: thumbnails reach the right, where toasts show
         await settled(app, pilot, term, out)
-        app.notify("a long notice " * 12, timeout=1)  # a toast some lines tall
+        app.notify("a long notice " * 12, timeout=3)  # a toast some lines tall
+        # on a loaded machine a toast of 1 s could come and go before a fixed pause ended
+        assert await until(pilot, lambda: [w for w in app.screen._compositor.visible_widgets
+                                           if type(w).__name__ == "Toast"])
         await pilot.pause(0.3)
         for data in out:
             term.feed(data)
@@ -265,7 +268,7 @@ async def test_a_toast_over_a_thumbnail_keeps_its_image_out_until_it_goes(forty)
         assert not any(covered.overlaps(rect) for lst in (app.pos, app.neg)
                        for _, rect, _ in app.placeholders.rects(lst))
         assert await until(pilot, lambda: not [w for w in app.screen._compositor.visible_widgets
-                                               if type(w).__name__ == "Toast"])
+                                               if type(w).__name__ == "Toast"], tries=600)
         await settled(app, pilot, term, out)
         want = expected(app)
         assert {xy: e for xy, e in term.images().items() if xy in in_lists(app, term.images())} == want
