@@ -44,6 +44,7 @@ async def test_zoom_makes_rows_taller_and_thumbnails_larger_and_is_remembered(tw
     app = TaggerApp(twelve, tag=RING, graphics="none")
     async with app.run_test(size=(160, 48)) as pilot:
         assert await thumbnails_in(app, pilot)
+        assert await until(pilot, lambda: len(app.pos.rows) == 12)  # the first thumbnail can come before the last row
         lst = app.pos
         (w0, h0), n = LIST_LEVELS[0], len(lst.rows)
         assert (lst.row_h, lst.thumb_w) == (h0, w0) and lst.virtual_size.height == n * h0
