@@ -33,9 +33,13 @@ def apply(self: ANSIToTruecolor, segments: list, background) -> list:
     """``ANSIToTruecolor.apply``: the same segments, the ones it would leave unchanged passed through."""
     unchanged = _unchanged.get
     for segment in segments:
+        if segment.control is not None:
+            return _textual_apply(self, segments, background)
         style = segment.style
-        if segment.control is not None or (style is not None and not (unchanged(style) or _leaves(style))):
-            return _textual_apply(self, segments, background)  # (some segment changes: Textual's own)
+        if style is not None:
+            same = unchanged(style)  # None: not seen yet (a style the filter changes is not checked again)
+            if not (_leaves(style) if same is None else same):
+                return _textual_apply(self, segments, background)  # (some segment changes: Textual's own)
     return list(segments)
 
 
