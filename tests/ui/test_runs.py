@@ -48,12 +48,14 @@ async def test_predict_options_dialog_saves_a_config_the_shell_reruns(folder):
     table = runconfig.read(path)["predict"]
     assert table["batch"] == 4 and table["paths"] == [str(folder.resolve())]
     assert set(table) <= set(predict_cmd.DEFAULTS)  # nothing --config would not understand
+    assert table.get("model") is None  # the default model, not its path inside this venv
     # the same file runs from the shell, with the shipped model
     done = subprocess.run([sys.executable, "-m", "tui_tagger.cli", "predict", "--config", str(path), "--json"],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     lines = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
     assert len(lines) == 6 and all(r["error"] is None and r["probabilities"] for r in lines)
+    assert runconfig.read(path)["predict"]["model"] == "shipped"  # the run saved again, by a word a reinstall keeps
 
 
 async def test_a_bad_value_is_named_and_the_dialog_stays(folder):

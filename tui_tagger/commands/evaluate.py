@@ -62,10 +62,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, labels, cluster, load) -> int:
-    from tui_tagger.model.locate import default_model_path
+    from tui_tagger.model.locate import default_model_path, resolve_model
 
     problems: list[str] = []
-    predictor = load(Path(args.model) if args.model else default_model_path(), args.device,
+    predictor = load(resolve_model(args.model) if args.model else default_model_path(), args.device,
                      heads=not args.no_heads, problems=problems, physics=False if args.no_physics else None)
     for problem in problems:
         warn(problem)

@@ -60,7 +60,9 @@ def check_model(model: Path | None) -> Path | None:
     """``--model M`` as an absolute path; a one-line TaggerError when there is no such file."""
     if model is None:
         return None
-    model = model.expanduser()
+    from tui_tagger.model.locate import resolve_model  # no torch
+
+    model = resolve_model(model).expanduser()
     if not model.is_file():
         raise TaggerError(f"{model}: model file not found" if not model.exists() else f"{model}: not a model file")
     return model.resolve()

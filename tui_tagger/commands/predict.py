@@ -24,7 +24,7 @@ CONFIG_NAME = "predict-config.toml"
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="*", metavar="PATH", help="image files or folders (walked recursively)")
-    p.add_argument("--model", metavar="M", help="model file (default: $TUI_TAGGER_MODEL, the user's, the shipped one)")
+    p.add_argument("--model", metavar="M", help="model file, or `shipped` (default: $TUI_TAGGER_MODEL, the user's, the shipped one)")
     p.add_argument("--device", help="auto (default), cpu, cuda or cuda:N")
     p.add_argument("--batch", type=int, metavar="N", help="images per model batch (default 32)")
     p.add_argument("--workers", type=int, metavar="N", help="decoding processes (default: cores - 1)")
@@ -63,11 +63,11 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, cluster) -> int:
     from tui_tagger.core.workers import keep_freed_memory
-    from tui_tagger.model.locate import default_model_path
+    from tui_tagger.model.locate import default_model_path, resolve_model
     from tui_tagger.model.data import default_workers, image_refs
 
     keep_freed_memory()  # the model's activations and the batches: reused, not faulted in again per batch
-    model_path = Path(args.model) if args.model else default_model_path()
+    model_path = resolve_model(args.model) if args.model else default_model_path()
     workers = default_workers() if args.workers is None else args.workers
     roots, refs = [], []
     for path in args.paths:
@@ -177,6 +177,7 @@ def _write(store, ref: str, probs: dict[str, float], model: str, accept_above: f
 def _save_config(args, model_path: Path, predictor, workers: int, thresholds: dict[str, float], count: int) -> None:
     from tui_tagger import __version__
     from tui_tagger.model import runconfig
+    from tui_tagger.model.locate import saved_model_name
 
     first = Path(args.paths[0])
     target = Path(args.config_out) if args.config_out else \
@@ -185,7 +186,7 @@ def _save_config(args, model_path: Path, predictor, workers: int, thresholds: di
     config = {
         "predict": {
             "paths": [str(Path(p).resolve()) for p in args.paths],
-            "model": str(model_path.resolve()),
+            "model": saved_model_name(model_path),
             "device": args.device, "batch": args.batch, "workers": workers, "threshold": args.threshold,
             "write": bool(args.write), "accept_above": args.accept_above, "json": bool(args.json),
             "tags_dir": str(Path(args.tags_dir).resolve()) if args.tags_dir else None,

@@ -124,7 +124,9 @@ def run(args: argparse.Namespace) -> int:
     if not data.samples:
         raise TaggerError("no tagged images under " + ", ".join(args.dirs))
 
-    base = load_checkpoint(args.init) if args.init else None
+    from tui_tagger.model.locate import resolve_model
+
+    base = load_checkpoint(resolve_model(args.init)) if args.init else None
     exclude = set(args.exclude_tag or [])
     tags = [t for t in _tag_list(data.samples, args.min_support, base[1].tags if base else []) if t not in exclude]
     if not tags:
@@ -150,7 +152,7 @@ def run(args: argparse.Namespace) -> int:
         "dirs": [str(Path(d).resolve()) for d in args.dirs], "images": len(samples),
         "unreadable": int((~ok).sum()), "untagged": data.unlabelled, "tag_file_problems": len(data.problems),
     }
-    summary["from"] = str(Path(args.init).resolve()) if args.init else None
+    summary["from"] = str(resolve_model(args.init).resolve()) if args.init else None
     if "val_metrics" in summary:
         print("validation (threshold per tag chosen on validation; AP against its prevalence baseline):")
         print(format_table({"tags": summary["val_metrics"], "mean_ap": summary["val_mean_ap"]}))
@@ -188,11 +190,12 @@ def _tag_list(samples, min_support: int, keep: list[str]) -> list[str]:
 def _save_config(args, out: Path, device, workers: int, preprocess, summary, thresholds) -> None:
     from tui_tagger import __version__
     from tui_tagger.model import runconfig
+    from tui_tagger.model.locate import resolve_model, saved_model_name
 
     config = {
         "train": {
             "dirs": [str(Path(d).resolve()) for d in args.dirs], "out": str(out.resolve()),
-            "init": str(Path(args.init).resolve()) if args.init else None, "epochs": args.epochs,
+            "init": saved_model_name(resolve_model(args.init)) if args.init else None, "epochs": args.epochs,
             "device": args.device, "val_split": args.val_split, "batch": args.batch, "lr": args.lr,
             "seed": args.seed, "workers": workers, "size": preprocess["size"], "min_support": args.min_support,
             "patience": args.patience, "max_pos_weight": args.max_pos_weight,

@@ -37,11 +37,11 @@ def run(args: argparse.Namespace) -> int:
     from tui_tagger.learn.folder import load_folder, resolve_tag
     from tui_tagger.learn.heads import fit_embedding, model_prior, save_model_head, train_head, with_prior
     from tui_tagger.learn.review import cross_val_p
-    from tui_tagger.model.locate import default_model_path
+    from tui_tagger.model.locate import default_model_path, resolve_model
 
     from tui_tagger.model.checkpoint import load_checkpoint
 
-    model = str(args.model or default_model_path())
+    model = str(resolve_model(args.model) if args.model else default_model_path())
     model_tags = set(load_checkpoint(model)[1].tags)  # a bad model file: one line, before any features
     from tui_tagger.commands import cluster_options
 

@@ -168,14 +168,14 @@ def _run(args: argparse.Namespace, stop: _Stop, cluster=None) -> int:
     from tui_tagger.core.query import parse_query
     from tui_tagger.core.tagstore import TagStore
     from tui_tagger.core.vocabulary import default_vocabulary
-    from tui_tagger.model.locate import default_model_path
+    from tui_tagger.model.locate import default_model_path, resolve_model
     from tui_tagger.model.stream import Following, StreamPredictor
     from tui_tagger.commands.predict import _write as write_predictions
 
     from tui_tagger.core.workers import keep_freed_memory
 
     keep_freed_memory()  # the model's activations reused, not faulted in again per batch (and memory stays flat)
-    model_path = Path(args.model) if args.model else default_model_path()
+    model_path = resolve_model(args.model) if args.model else default_model_path()
     predictor = cluster_options.load_predictor(args, cluster, model_path)
     info = predictor.info
     thresholds = {t: (args.threshold if args.threshold is not None else info.threshold(t)) for t in predictor.tags}

@@ -27,6 +27,33 @@ def default_model_path() -> Path:
 
 
 SHIPPED_NAME = "tagger.pt"
+SHIPPED = "shipped"  # a saved run's word for the model shipped in the package, wherever it is installed
+
+
+def is_shipped(path: str | Path) -> bool:
+    """Whether ``path`` is the shipped model of this install (a saved run names it ``SHIPPED``, not its path
+    inside this venv, which a reinstall elsewhere moves)."""
+    try:
+        here = Path(path).expanduser().resolve()
+    except (OSError, RuntimeError):
+        return False
+    return any(here == p.resolve() for p in shipped_model_paths() if p.exists())
+
+
+def saved_model_name(path: str | Path) -> str:
+    """How a saved run names a model: ``SHIPPED`` for the shipped one, else its absolute path."""
+    return SHIPPED if is_shipped(path) else str(Path(path).expanduser().resolve())
+
+
+def resolve_model(name: str | Path) -> Path:
+    """A model named on the command line or in a saved run: ``SHIPPED`` is the shipped model of this install."""
+    if str(name) == SHIPPED:
+        for p in shipped_model_paths():
+            if p.exists():
+                return p
+        raise TaggerError("the shipped model is missing from this install (" +
+                          ", ".join(str(p) for p in shipped_model_paths()) + "); pass a model file")
+    return Path(name)
 
 
 def shipped_model_paths() -> list[Path]:

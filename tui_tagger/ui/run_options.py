@@ -108,7 +108,10 @@ def predict_table(values: dict[str, Any], paths: list[str], tags_dir: Path | Non
     table = {"paths": [str(Path(p).resolve()) for p in paths], **values,
              "tags_dir": str(tags_dir.resolve()) if tags_dir else None}
     if table.get("model"):
-        table["model"] = str(Path(table["model"]).expanduser().resolve())
+        from tui_tagger.model.locate import is_shipped  # no torch
+
+        # the shipped model is what an empty field means: its path inside this venv moves with a reinstall
+        table["model"] = None if is_shipped(table["model"]) else str(Path(table["model"]).expanduser().resolve())
     if table.get("accept_above") is not None:
         table["write"] = True  # as on the command line: accepting implies writing
     return table
@@ -117,9 +120,11 @@ def predict_table(values: dict[str, Any], paths: list[str], tags_dir: Path | Non
 def train_table(values: dict[str, Any], root: Path, tags_dir: Path | None) -> dict[str, Any]:
     """The ``[train]`` table that ``tui-tagger train --config`` reads."""
     table = {"dirs": [str(root.resolve())], **values, "tags_dir": str(tags_dir.resolve()) if tags_dir else None}
+    from tui_tagger.model.locate import saved_model_name  # no torch
+
     for key in ("out", "init"):
         if table.get(key):
-            table[key] = str(Path(table[key]).expanduser().resolve())
+            table[key] = saved_model_name(table[key]) if key == "init" else str(Path(table[key]).expanduser().resolve())
     return table
 
 
