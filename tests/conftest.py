@@ -17,6 +17,8 @@ def _isolated_dirs(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("TUI_TAGGER_CONFIG_DIR", str(base / "config"))
     monkeypatch.setenv("TUI_TAGGER_FSYNC", "0")
     monkeypatch.delenv("TUI_TAGGER_SCHEDULER", raising=False)  # a developer's cluster never runs the tests' models
+    # the terminal a test models is its own: a developer's tmux (TMUX) would wrap inline images in passthrough
+    monkeypatch.delenv("TMUX", raising=False)
     # the journal's fallback folder (and any other temp file) stays in the test's own folder
     tmp = base / "tmp"
     tmp.mkdir()
