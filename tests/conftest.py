@@ -19,6 +19,9 @@ def _isolated_dirs(tmp_path_factory, monkeypatch):
     monkeypatch.delenv("TUI_TAGGER_SCHEDULER", raising=False)  # a developer's cluster never runs the tests' models
     # the terminal a test models is its own: a developer's tmux (TMUX) would wrap inline images in passthrough
     monkeypatch.delenv("TMUX", raising=False)
+    # the TUI looks at its folder again only where a test asks (tests/ui/test_recheck.py): no change on disk
+    # that a test makes reaches the lists at a moment of the recheck's choosing
+    monkeypatch.setenv("TUI_TAGGER_RECHECK_S", "0")
     # the journal's fallback folder (and any other temp file) stays in the test's own folder
     tmp = base / "tmp"
     tmp.mkdir()

@@ -6,13 +6,13 @@ slow every key. Here a child process runs ``Catalog.changes()`` (it writes the i
 each change as one JSON line; the parent's reading thread only waits on the pipe and decodes the few
 lines of what changed.
 
-    check = BackgroundCheck(root, tags_dir=None, cache_dir=None, sweep_temps_before=None)
+    check = BackgroundCheck(root, tags_dir=None, cache_dir=None, sweep_temps_before=None, nice=0)
     for change in check:          # in a worker thread: Change("changed", path, Entry) / ("removed", path, None)
         ...
     check.problems                # folders that could not be listed, once the iteration ended
     check.close()                 # stop early (the index stays consistent)
 
-``python -m tui_tagger.core.catalog_check ROOT [--tags-dir D] [--cache-dir D] [--quick]`` is the child.
+``python -m tui_tagger.core.catalog_check ROOT [--tags-dir D] [--cache-dir D] [--quick] [--nice N]`` is the child.
 """
 
 from __future__ import annotations
@@ -35,8 +35,10 @@ class BackgroundCheck:
 
     def __init__(self, root: str | os.PathLike, tags_dir: str | os.PathLike | None = None,
                  cache_dir: str | os.PathLike | None = None, sweep_temps_before: float | None = None,
-                 quick: bool = False):
+                 quick: bool = False, nice: int = 0):
         cmd = [sys.executable, "-m", "tui_tagger.core.catalog_check", os.fspath(root)]
+        if nice:
+            cmd += ["--nice", str(nice)]
         if tags_dir is not None:
             cmd += ["--tags-dir", os.fspath(tags_dir)]
         if cache_dir is not None:
@@ -95,7 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache-dir")
     ap.add_argument("--sweep-temps-before", type=float)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--nice", type=int, default=0)
     args = ap.parse_args(argv)
+    if args.nice and hasattr(os, "nice"):
+        os.nice(args.nice)
     out = sys.stdout.buffer
     try:
         cat = Catalog(args.root, tags_dir=args.tags_dir, cache_dir=args.cache_dir)

@@ -60,7 +60,7 @@ def index_rows(catalog):
     return all_rows(catalog)
 
 
-def scan_changes(catalog):
+def scan_changes(catalog, nice: int = 0):
     """The change check of ``catalog``'s folder in a child process (``core.catalog_check``; a cold index:
     every entry), so that it never holds this process's GIL: yields ``Change(kind, path, entry)`` as the walk
     finds them, kind "changed" or "removed". Raises TaggerError (one line) if the check failed; the folders
@@ -70,7 +70,8 @@ def scan_changes(catalog):
     from tui_tagger.core.errors import TaggerError
 
     check = catalog.background_check = BackgroundCheck(
-        catalog.root, catalog.tags_dir, cache_dir=cache_dir(), sweep_temps_before=catalog.sweep_temps_before)
+        catalog.root, catalog.tags_dir, cache_dir=cache_dir(), sweep_temps_before=catalog.sweep_temps_before,
+        nice=nice)
     if getattr(catalog, "check_stopped", False):  # the app closed before it started
         check.close()
         return

@@ -31,6 +31,15 @@ class FirstScreen(Message):
         self.rows, self.tag, self.counts, self.images = rows, tag, counts, images
 
 
+class FolderRechecked(Message):
+    """The folder looked at again after the first check (``ui/scan.py``): ``rows`` of images whose files changed
+    on disk or are new, ``removed`` (paths) gone; ``took`` seconds; ``error`` when the check failed."""
+
+    def __init__(self, rows: list, removed: list[str], took: float, error: str | None = None) -> None:
+        super().__init__()
+        self.rows, self.removed, self.took, self.error = rows, removed, took, error
+
+
 class RowsLoaded(Message):
     """Every row of the index (``index``: path -> position, ``names``: their tags), with the lists already
     split and sorted (``split``: (positives, negatives)) for ``view`` = (tag, sort, filter) as it was."""

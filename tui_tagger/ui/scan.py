@@ -7,11 +7,18 @@
 3. the change check, in a child process (``core.catalog_check``): only what changed since the index was
    written reaches the lists (``EntriesArrived``), its rows moved to their new places; a cold open (empty
    index) streams every entry as the walk finds them, the lists rebuilt at most every few hundred ms.
+
+Then the folder is checked again, every ``RECHECK_S`` seconds at most and at most ``RECHECK_SHARE`` of the
+time (a million frames' check takes 20-40 s: every few minutes), in a child process at a low priority: tag
+files another program rewrote (``watch --write``, another session's save, a script) show in the lists
+without reopening, images written or deleted meanwhile join or leave them (``FolderRechecked``). A row's
+disk tags are replaced; this session's unsaved corrections stay on top of them (a save merges both).
 """
 
 from __future__ import annotations
 
 import gc
+import os
 import threading
 import time
 from concurrent.futures import Future
@@ -21,13 +28,26 @@ from textual import work
 
 from tui_tagger.core.errors import TaggerError
 from tui_tagger.ui import backend, decoding, gc_quiet
-from tui_tagger.ui.messages import EntriesArrived, FirstScreen, RowsLoaded
+from tui_tagger.ui.messages import EntriesArrived, FirstScreen, FolderRechecked, RowsLoaded
+from tui_tagger.ui.words import plural
 
 BATCH_S = 0.2  # entries found within this long reach the lists together
 BATCH_MAX = 5000  # at most this many per message; more changed rows than this: a full rebuild
 PAGE = 200  # rows of each list the first screen reads from the index (a screen shows ~15)
 PAGED_FROM = 20_000  # an index of fewer images loads whole at once, as fast as a page
 _REL = attrgetter("rel")
+# the folder looked at again (see the module doc): at most every RECHECK_S seconds ($TUI_TAGGER_RECHECK_S; 0:
+# never), and at most RECHECK_SHARE of the time, in a child at nice RECHECK_NICE (the keys first)
+RECHECK_S = 30.0
+RECHECK_SHARE = 0.1
+RECHECK_NICE = 10
+
+
+def recheck_every() -> float:
+    try:
+        return float(os.environ.get("TUI_TAGGER_RECHECK_S", RECHECK_S))
+    except ValueError:
+        return RECHECK_S
 
 
 def pick_tag(vocab, wanted: str | None, counts: dict[str, int]) -> str:
@@ -148,6 +168,34 @@ class ScanMixin:
         self._scan_stopped = True
         backend.stop_changes(self._catalog)
 
+    def _schedule_recheck(self, took: float) -> None:
+        every = recheck_every()
+        if every > 0 and not self._scan_stopped:
+            self.set_timer(max(every, took / RECHECK_SHARE), self._start_recheck)
+
+    def _start_recheck(self) -> None:
+        if self._scan_stopped or self._catalog is None:
+            return
+        self.session.saved_during_check = set()
+        self.recheck(self._catalog)
+
+    @work(thread=True, exclusive=True, group="recheck", description="recheck")
+    def recheck(self, catalog) -> None:
+        """The folder's change check again (see the module doc); one ``FolderRechecked`` when it ends."""
+        t, entries, removed, error = time.monotonic(), [], [], None
+        try:
+            for change in backend.scan_changes(catalog, nice=RECHECK_NICE):
+                if change.kind == "removed":
+                    removed.append(change.path)
+                else:
+                    entries.append(change.entry)
+        except TaggerError as err:
+            error = str(err)
+        except Exception as err:  # never a traceback on screen
+            error = f"{self.root}: checking the folder again failed: {err}"
+        if not self._scan_stopped:
+            self.post_message(FolderRechecked(self.session.make_rows(entries), removed, time.monotonic() - t, error))
+
     # ---- on the UI thread -------------------------------------------------------------------------
     def on_first_screen(self, msg: FirstScreen) -> None:
         s = self.session
@@ -195,6 +243,7 @@ class ScanMixin:
         if msg.done:
             self.scanning = self.verifying = False
             self.loading = 0
+            self._schedule_recheck(0.0)
             if msg.error:
                 self.scan_error = msg.error
                 self.notify(msg.error, severity="error", timeout=10)
@@ -206,6 +255,33 @@ class ScanMixin:
                 self.focus_the_filled_list()
         elif not self._painted:
             self.rebuild_lists()  # a cold open: the first screen waits not for the walk
+
+    def on_folder_rechecked(self, msg: FolderRechecked) -> None:
+        s = self.session
+        saved, s.saved_during_check = s.saved_during_check or set(), None
+        self._schedule_recheck(msg.took)
+        if msg.error:
+            return  # the first check said what is wrong with the folder; this one tries again later
+        # a row saved meanwhile holds what was written; the check may have read the file before
+        rows = [r for r in msg.rows if r.path not in saved and _differs(r, s)]
+        if self.saving:  # a save under way merges the disk's changes of the images it saves, and lists them then
+            rows = [r for r in rows if r.path not in s.overrides]
+        removed = [p for p in msg.removed if p in s.index]
+        if not rows and not removed:
+            return
+        if self._refresh_pending or len(rows) > BATCH_MAX:
+            s.add_rows(rows)
+            self.rebuild_lists()
+        elif rows:
+            self._replace_rows(rows)
+        if removed:
+            self._remove_rows(removed)
+        if self.inspect.path in {r.path for r in rows}:
+            self._show_selected()
+        what = [plural(len(rows), "image") + " changed or new"] if rows else []
+        what += [plural(len(removed), "image") + " gone"] if removed else []
+        self.notify(f"On disk: {' and '.join(what)} (another program or session); the lists show "
+                    f"{'it' if len(rows) + len(removed) == 1 else 'them'} now.")
 
     def _replace_rows(self, rows: list) -> None:
         """Rows for images already listed (changed on disk) or new: out at their old sort places, in at the
@@ -239,3 +315,12 @@ class ScanMixin:
 
     def _choose_initial_tag(self) -> None:
         self._set_initial_tag(pick_tag(self.session.vocab, self.initial_tag, self.session.counts()), {})
+
+
+def _differs(row, session) -> bool:
+    """Whether ``row`` (from the disk) says something the listed row of its image does not: tags, p, error."""
+    i = session.index.get(row.path)
+    if i is None:
+        return True
+    old = session.rows[i]
+    return old.base != row.base or old.predictions != row.predictions or old.error != row.error

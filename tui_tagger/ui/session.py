@@ -66,6 +66,8 @@ class Session:
         self.overrides: dict[str, dict[str, object]] = {}
         # (path, tag) -> the Tag a save removed from the tag file, so an undo can bring it back as it was
         self.removed: dict[tuple[str, str], object] = {}
+        # paths saved while the folder's re-check runs (None: none runs): what it read of them may be older
+        self.saved_during_check: set[str] | None = None
         # steps of (path, tag, state before, state after): HUMAN, ABSENT or an unconfirmed source (see _state)
         self.undo_stack: list[list[tuple[str, str, str, str]]] = []
         self.redo_stack: list[list[tuple[str, str, str, str]]] = []
@@ -521,6 +523,9 @@ class Session:
             row.base = {n: t.source for n, t in tf.tags.items()}
             if self.overrides.get(path) == wanted:
                 del self.overrides[path]
+            during = self.saved_during_check
+            if during is not None:
+                during.add(path)
             saved += 1
             self._tell_catalog(path, tf)
         # what could not be saved stays journalled

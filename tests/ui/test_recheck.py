@@ -1,0 +1,76 @@
+"""The folder is looked at again while the TUI is open: a tag file another program rewrites (``watch --write``,
+another session's save, a script) shows in the lists without reopening, an image deleted leaves them, and this
+session's unsaved corrections stay on top of what changed on disk (a save then keeps both)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from tui_tagger.core.tagstore import TagStore
+
+from support import RING, app_on, make_folder, ready, tags_on_disk, until
+
+
+def notices(app) -> list[str]:
+    return [str(n.message) for n in app._notifications]
+
+
+def write_tags(image: Path, add: list[str]) -> None:
+    """What another program does: the image's tag file saved again (atomically), with ``add`` in it."""
+    store = TagStore()
+    tf = store.load_or_new(str(image))
+    for name in add:
+        tf.add(name, source="human")
+    store.save(tf, fsync=False)
+
+
+def listed(lst) -> set[str]:
+    return {r.rel for r in lst.rows}
+
+
+async def test_a_tag_file_rewritten_on_disk_shows_without_reopening(tmp_path, monkeypatch):
+    monkeypatch.setenv("TUI_TAGGER_RECHECK_S", "0.3")
+    folder = make_folder(tmp_path / "run", tagged={"img00": [RING], "img01": [RING]})
+    app = app_on(folder)
+    async with app.run_test(size=(140, 44)) as pilot:
+        await ready(app, pilot)
+        assert await until(pilot, lambda: not app.verifying)
+        assert "img03.tif" in listed(app.neg)
+        write_tags(folder / "img03.tif", [RING])
+        os.remove(folder / "img05.tif")
+        assert await until(pilot, lambda: "img03.tif" in listed(app.pos) and "img05.tif" not in listed(app.neg))
+        assert "img03.tif" not in listed(app.neg)
+        assert any(n.startswith("On disk: 1 image changed or new and 1 image gone") for n in notices(app)), notices(app)
+
+
+async def test_an_unsaved_correction_stays_on_top_of_a_change_on_disk(tmp_path, monkeypatch):
+    monkeypatch.setenv("TUI_TAGGER_RECHECK_S", "0.3")
+    folder = make_folder(tmp_path / "run", tagged={"img00": [RING], "img01": [RING]})
+    app = app_on(folder)
+    async with app.run_test(size=(140, 44)) as pilot:
+        await ready(app, pilot)
+        assert await until(pilot, lambda: not app.verifying)
+        app.pos.focus()
+        assert app.pos.select_path(str(folder / "img00.tif"))
+        await pilot.press("m")  # img00: not RING (unsaved)
+        assert await until(pilot, lambda: "img00.tif" in listed(app.neg))
+        write_tags(folder / "img00.tif", ["GISAXS"])  # meanwhile another program adds GISAXS to it
+        row = lambda: app.session.row(str(folder / "img00.tif"))  # noqa: E731
+        assert await until(pilot, lambda: "GISAXS" in row().base)
+        assert "img00.tif" in listed(app.neg)  # the correction still shown
+        assert set(app.session.tags(row())) == {"GISAXS"}
+        await pilot.press("s")
+        assert await until(pilot, lambda: not app.session.dirty)
+    assert tags_on_disk(folder / "img00.tif") == {"GISAXS"}  # both: their tag kept, the removal saved
+
+
+async def test_no_recheck_when_turned_off(tmp_path, monkeypatch):
+    monkeypatch.setenv("TUI_TAGGER_RECHECK_S", "0")
+    folder = make_folder(tmp_path / "run", tagged={"img00": [RING]})
+    app = app_on(folder)
+    async with app.run_test(size=(140, 44)) as pilot:
+        await ready(app, pilot)
+        assert await until(pilot, lambda: not app.verifying)
+        write_tags(folder / "img03.tif", [RING])
+        assert not await until(pilot, lambda: "img03.tif" in listed(app.pos), tries=30)
