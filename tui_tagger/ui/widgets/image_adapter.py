@@ -296,16 +296,37 @@ def _cached(base):
         return _RenderedOnce(self)
 
     def set_image(self, value) -> None:
-        # the next image at the same pixel size (the usual case: one move, one new image) takes the same
-        # cells: repaint only, no screen-wide layout pass (~50 ms with the checklist)
+        # a new image in an area whose size CSS fixes (the inspect pane's), or the next image at the same
+        # pixel size (the usual case: one move, one new image), takes the same cells: repaint only, no
+        # screen-wide layout pass (~6-50 ms with the checklist); the first image and one after an error too
         old = self._image
-        if isinstance(value, PILImage.Image) and isinstance(old, PILImage.Image) and value.size == old.size:
+        same = isinstance(value, PILImage.Image) and isinstance(old, PILImage.Image) and value.size == old.size
+        if (same or not _sized_by_image(self)) and (value is None or isinstance(value, PILImage.Image)):
+            if self._renderable:
+                self._renderable.cleanup()
+                self._renderable = None
             self._image = value
+            self._image_width, self._image_height = value.size if value is not None else (0, 0)
             self.refresh()
         else:
             base.image.fset(self, value)
 
+    def styled_size(self):
+        """The image's size in cells as textual-image takes it: in an area whose size CSS fixes, the image is
+        drawn at the area's height and as wide as its aspect makes it (at most the area's width), from the
+        left, as in an area as wide as the image (``width: auto``): never stretched to the area."""
+        width, height = base._get_styled_size(self)
+        if not _sized_by_image(self) and isinstance(width, int) and isinstance(height, int):
+            width = "auto"
+        return width, height
+
     return type(f"Cached{base.__name__}", (base,), {
         "render": render, "image": property(base.image.fget, set_image), "_strip_cache": None,
-        "render_key": None,
+        "render_key": None, "_get_styled_size": styled_size,
     }, Renderable=base._Renderable)
+
+
+def _sized_by_image(widget) -> bool:
+    """The widget's size follows its image (CSS width or height auto): a new image may need a layout."""
+    styles = widget.styles
+    return any(d is None or d.is_auto for d in (styles.width, styles.height))

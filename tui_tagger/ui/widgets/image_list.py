@@ -256,9 +256,12 @@ class ImageList(ScrollView, can_focus=True):
         if new == old:
             return
         view = self.container_size.height
-        if self.is_mounted and new.width == old.width and min(new.height, old.height) > view > 0:
+        if self.is_mounted and min(new.height, old.height) > view > 0:
             # the scrollbar stays: skip the screen-wide layout pass that setting virtual_size costs
-            # (~50-150 ms with the inspect pane's checklist); only the scrollbar's thumb changes
+            # (~50-150 ms with the inspect pane's checklist); only the scrollbar's thumb changes. The width
+            # does not count: nothing scrolls sideways (overflow-x: hidden), and the rows of a big folder
+            # arriving after the first screen's (set while the list was not laid out yet: 40 wide) would
+            # otherwise cost that pass in the middle of the user's keys
             self.set_reactive(ImageList.virtual_size, new)
             self._scroll_update(new)
         else:

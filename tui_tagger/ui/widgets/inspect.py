@@ -36,6 +36,8 @@ class InspectPane(Vertical):
         self._title_line = InspectTitle(id="inspect-title")
         self._image_area = (self._image_cls(id="inspect-image") if self._image_cls is not None
                        else Static("(graphics off)", id="inspect-image"))
+        if self._image_cls is None:
+            self._image_area.styles.width = "auto"  # words, no image to arrive: as wide as they are
         self._meta_text = Static("", id="inspect-meta")
         self.checklist = TagChecklist(id="checklist")
         yield from (self._title_line, self._image_area, self._meta_text, self.checklist)

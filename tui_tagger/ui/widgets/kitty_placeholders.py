@@ -250,7 +250,9 @@ class PlaceholderImage(Widget):
     def image(self, value) -> None:
         old, self._image = self._image, value
         same_size = value is not None and old is not None and value.size == old.size
-        self.refresh(layout=not same_size)
+        # sized by CSS (the inspect pane's area): a new image is a repaint, never a layout pass
+        sized_by_image = any(d is None or d.is_auto for d in (self.styles.width, self.styles.height))
+        self.refresh(layout=sized_by_image and not same_size)
 
     def _cells(self) -> tuple[int, int]:
         region = self.content_region
