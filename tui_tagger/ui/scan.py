@@ -40,6 +40,7 @@ _REL = attrgetter("rel")
 # never), and at most RECHECK_SHARE of the time, in a child at nice RECHECK_NICE (the keys first)
 RECHECK_S = 30.0
 RECHECK_SHARE = 0.1
+RECHECK_MAX_S = 600.0  # a cold open's walk (minutes at 1M) says little of how long a warm check takes
 RECHECK_NICE = 10
 
 
@@ -64,6 +65,7 @@ class ScanMixin:
     _first: Future | None = None  # steps 1 and 2, begun as the app was made (prefetch_index)
     _loaded: Future | None = None
     _scan_stopped = False
+    _check_t0 = 0.0  # when the first change check began (the next one waits for a share of its time)
 
     @work(thread=True, exclusive=True, group="scan", description="scan")
     def scan(self) -> None:
@@ -81,6 +83,7 @@ class ScanMixin:
                 self.post_message(RowsLoaded(*done))
             if self._scan_stopped:
                 return
+            self._check_t0 = time.monotonic()
             for change in backend.scan_changes(catalog):
                 if change.kind == "removed":
                     removed.append(change.path)
@@ -171,7 +174,7 @@ class ScanMixin:
     def _schedule_recheck(self, took: float) -> None:
         every = recheck_every()
         if every > 0 and not self._scan_stopped:
-            self.set_timer(max(every, took / RECHECK_SHARE), self._start_recheck)
+            self.set_timer(min(max(every, took / RECHECK_SHARE), max(every, RECHECK_MAX_S)), self._start_recheck)
 
     def _start_recheck(self) -> None:
         if self._scan_stopped or self._catalog is None:
@@ -243,7 +246,7 @@ class ScanMixin:
         if msg.done:
             self.scanning = self.verifying = False
             self.loading = 0
-            self._schedule_recheck(0.0)
+            self._schedule_recheck(time.monotonic() - self._check_t0)
             if msg.error:
                 self.scan_error = msg.error
                 self.notify(msg.error, severity="error", timeout=10)
