@@ -157,17 +157,18 @@ def run_once(label: str, tree: Path, folder: Path, cache: Path, config: Path, ar
         cpu = pane.ui_cpu()
         out = {"Down": measure(pane, ["Down"] * args.downs, args.down_ms / 1000)}
         out["cpu Down"], cpu = [(pane.ui_cpu() - cpu) / args.downs], pane.ui_cpu()
-        screen = pane.screen()
-        loading, predicting = "thumbnails…" in screen, "predicting" in screen
+        loading = "thumbnails…" in pane.screen()
         # up (the Downs left the cursor --downs rows from the top), then back down: a list's end would leave
         # keys with nothing to show (each then waits for the next key's title; PageDown first ran into the end of
         # a 192-row list)
         half = args.pages // 2
         out["PageDown"] = measure(pane, ["PageUp"] * half + ["PageDown"] * half, args.page_ms / 1000)
         out["cpu PageDown"] = [(pane.ui_cpu() - cpu) / max(2 * half, 1)]
-        screen = pane.screen()
-        out["loading"] = loading or "thumbnails…" in screen
-        out["predicting"] = predicting and "predicting" in screen  # still running when the keys ended
+        out["loading"] = loading or "thumbnails…" in pane.screen()
+        # still running when the keys ended (it started before them, and nothing here stops it). A toast (e.g.
+        # "1 other session is open on this folder") covers the status line's right end, where "predicting"
+        # is on a long line: look again until it is gone
+        out["predicting"] = args.predict and wait_for(lambda: "predicting" in pane.screen(), 15, 0.5)
         return out
     finally:
         pane.close()
