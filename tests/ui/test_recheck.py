@@ -4,6 +4,7 @@ session's unsaved corrections stay on top of what changed on disk (a save then k
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -29,13 +30,20 @@ def listed(lst) -> set[str]:
     return {r.rel for r in lst.rows}
 
 
-async def test_a_tag_file_rewritten_on_disk_shows_without_reopening(tmp_path, monkeypatch):
-    monkeypatch.setenv("TUI_TAGGER_RECHECK_S", "0.3")
-    folder = make_folder(tmp_path / "run", tagged={"img00": [RING], "img01": [RING]})
+@contextlib.asynccontextmanager
+async def opened(folder: Path):
+    """The app on ``folder`` once its first change check is done (the re-checks come after it)."""
     app = app_on(folder)
     async with app.run_test(size=(140, 44)) as pilot:
         await ready(app, pilot)
         assert await until(pilot, lambda: not app.verifying)
+        yield app, pilot
+
+
+async def test_a_tag_file_rewritten_on_disk_shows_without_reopening(tmp_path, monkeypatch):
+    monkeypatch.setenv("TUI_TAGGER_RECHECK_S", "0.3")
+    folder = make_folder(tmp_path / "run", tagged={"img00": [RING], "img01": [RING]})
+    async with opened(folder) as (app, pilot):
         assert "img03.tif" in listed(app.neg)
         write_tags(folder / "img03.tif", [RING])
         os.remove(folder / "img05.tif")
@@ -47,10 +55,7 @@ async def test_a_tag_file_rewritten_on_disk_shows_without_reopening(tmp_path, mo
 async def test_an_unsaved_correction_stays_on_top_of_a_change_on_disk(tmp_path, monkeypatch):
     monkeypatch.setenv("TUI_TAGGER_RECHECK_S", "0.3")
     folder = make_folder(tmp_path / "run", tagged={"img00": [RING], "img01": [RING]})
-    app = app_on(folder)
-    async with app.run_test(size=(140, 44)) as pilot:
-        await ready(app, pilot)
-        assert await until(pilot, lambda: not app.verifying)
+    async with opened(folder) as (app, pilot):
         app.pos.focus()
         assert app.pos.select_path(str(folder / "img00.tif"))
         await pilot.press("m")  # img00: not RING (unsaved)
@@ -68,9 +73,6 @@ async def test_an_unsaved_correction_stays_on_top_of_a_change_on_disk(tmp_path, 
 async def test_no_recheck_when_turned_off(tmp_path, monkeypatch):
     monkeypatch.setenv("TUI_TAGGER_RECHECK_S", "0")
     folder = make_folder(tmp_path / "run", tagged={"img00": [RING]})
-    app = app_on(folder)
-    async with app.run_test(size=(140, 44)) as pilot:
-        await ready(app, pilot)
-        assert await until(pilot, lambda: not app.verifying)
+    async with opened(folder) as (app, pilot):
         write_tags(folder / "img03.tif", [RING])
         assert not await until(pilot, lambda: "img03.tif" in listed(app.pos), tries=30)
