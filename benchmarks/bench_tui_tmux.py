@@ -8,7 +8,8 @@ the index is warmed once (the thumbnails are not: their cache is emptied before 
 the keys are measured). Down is sent every ``--down-ms`` (a held key repeats at ~25-30/s), PageDown every
 ``--page-ms``. Prints p50 / p90 / max per key, and the CPU time the app's UI thread used while the keys
 went in (thumbnails arriving included), per key. ``--predict``: ``p`` is pressed first (the model over the
-folder, running while the keys are measured; said where it was still running when they ended).
+folder, once all its rows are in; running while the keys are measured: said where it was still running when
+they ended in every run, else that it ended before).
 
     python benchmarks/bench_tui.py --tmux --tree before=/tmp/h20b-before --tree after=. \\
         --tiny 100000 --real /tmp/real-1024 [--predict]
@@ -33,6 +34,7 @@ TMUX = ["tmux", "-L", "bench_tui_tmux"]  # a server of its own (--socket): never
 TITLE_ROW = 2  # 1-based screen row of the inspect pane's title
 TITLE_MIN_COL = W * 2 // 3 - 4  # the title starts right of the lists (2fr : 1fr)
 MOVE = re.compile(rb"\x1b\[(\d+);(\d+)H")
+LOADING = re.compile(r"loading [\d,]+ images…")  # the status line while a big folder's rows load
 ESC = re.compile(rb"\x1b(\[[0-9;:?<=>]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)|[P_^][^\x1b]*\x1b\\|.)")
 
 
@@ -151,6 +153,10 @@ def run_once(label: str, tree: Path, folder: Path, cache: Path, config: Path, ar
             raise RuntimeError(f"{label}: no inspect title in 120 s:\n{pane.screen()}")
         time.sleep(args.settle)
         if args.predict:  # p: the model over the folder, in the background while the keys are measured
+            # not before the folder's rows are all in: p then predicts the rows listed so far (a big folder's
+            # first screen: 400 of 100k tiny frames, done in seconds, before the keys)
+            if not wait_for(lambda: not LOADING.search(pane.screen()), 120, 0.1):
+                raise RuntimeError(f"{label}: the folder still loading after 120 s:\n{pane.screen()}")
             pane.send("p")
             if not wait_for(lambda: "predicting" in pane.screen(), 120, 0.1):
                 raise RuntimeError(f"{label}: p started no prediction in 120 s:\n{pane.screen()}")
@@ -264,7 +270,8 @@ def _run(args) -> int:
                 line = (f"  {label:<8} {key:<8} p50 {pct(lat, 50):6.1f} ms  p90 {pct(lat, 90):6.1f} ms  "
                         f"max {pct(lat, 100):6.1f} ms  UI-thread CPU {cpu:5.1f} ms/key  ({len(lat)} keys"
                         f"{', thumbnails loading' if loading[label] else ''}"
-                        f"{', predict running' if predicting[label] else ''})")
+                        f"{', predict running' if predicting[label] else ''}"
+                        f"{', predict ended before the keys did (some run)' if args.predict and not predicting[label] else ''})")
                 print(line, flush=True)
                 rows.append((fname, label, key, lat))
     print(f"load after: {os.getloadavg()[0]:.1f}")
