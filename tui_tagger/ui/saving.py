@@ -61,7 +61,17 @@ class SavingMixin:
             return
         if saved:
             self.notify(f"Saved {plural(saved, 'tag file')}.")
-        if then_quit and not self.session.dirty:
+        # corrections of images no longer listed (deleted meanwhile, or not found yet): the save keeps them
+        # journalled; said, so that "s" and "Save and quit" are never silent
+        gone = [p for p in self.session.dirty if p not in self.session.index]
+        if gone:
+            line = (f"{plural(len(gone), 'image')} with unsaved corrections {'is' if len(gone) == 1 else 'are'} "
+                    f"not in the folder any more ({', '.join(printable(p) for p in gone[:3])}"
+                    f"{', …' if len(gone) > 3 else ''}): not saved, kept in the correction journal.")
+            self.notify(line, severity="warning", timeout=10)
+            if then_quit:
+                self.stderr_lines.append(line)
+        if then_quit and all(p not in self.session.index for p in self.session.dirty):
             self.exit()
 
     async def action_quit(self) -> None:
