@@ -118,3 +118,54 @@ async def test_changes_on_disk_since_the_index_reach_the_loaded_lists(tmp_path, 
         assert paths(app.pos) == []
         assert len(app.neg.rows) == N - 1 and str(folder / "img05.tif") not in app.session.index
         assert app.session.tags(app.session.row(str(folder / "img01.tif"))) == {"TSAXS": "human"}
+
+
+class Recording:
+    """A predictor (``model.infer``'s interface) that records the images it was asked for."""
+
+    device = "cpu"
+    preprocess: dict = {}
+    tags = [RING]
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def predict_paths(self, paths, batch=32, workers=None, progress=None):
+        for path in paths:
+            self.asked.append(path)
+            yield path, {RING: 0.5}, None
+
+
+async def test_p_while_the_folder_still_loads_predicts_the_whole_folder(tmp_path, monkeypatch):
+    folder = make_folder(tmp_path / "d", n=N, tagged={f"img{i:02d}": [RING] for i in range(0, N, 3)})
+    await opened_cold(folder, tag=RING)  # the index filled: the next open is warm, its first screen paged
+    gate = held_load(monkeypatch)
+    recording = Recording()
+    app = TaggerApp(folder, tag=RING, graphics="halfcell", thumbnails=False, predictor=lambda: recording)
+    async with app.run_test(size=(160, 48)) as pilot:
+        assert await until(pilot, lambda: app.pos.rows and app.neg.rows)
+        assert len(app.session.rows) == 8  # the first screen's rows only
+        await pilot.press("p")
+        assert await until(pilot, lambda: any("once all its images are listed" in n.message
+                                              for n in app._notifications))
+        assert app.predicting is None and not recording.asked  # waiting, not predicting 8 of 24
+        gate.set()
+        assert await until(pilot, lambda: len(recording.asked) == N and app.predicting is None)
+    assert sorted(recording.asked) == sorted(str(p) for p in folder.glob("*.tif"))
+
+
+async def test_p_again_while_it_waits_for_the_list_cancels_it(tmp_path, monkeypatch):
+    folder = make_folder(tmp_path / "d", n=N)
+    await opened_cold(folder, tag=RING)
+    gate = held_load(monkeypatch)
+    recording = Recording()
+    app = TaggerApp(folder, tag=RING, graphics="halfcell", thumbnails=False, predictor=lambda: recording)
+    async with app.run_test(size=(160, 48)) as pilot:
+        assert await until(pilot, lambda: app.pos.rows or app.neg.rows)
+        await pilot.press("p")
+        await pilot.press("p")
+        assert await until(pilot, lambda: any("cancelled" in n.message for n in app._notifications))
+        gate.set()
+        assert await until(pilot, lambda: len(app.session.rows) == N)
+        await pilot.pause(0.3)
+    assert not recording.asked

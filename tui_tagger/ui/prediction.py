@@ -1,7 +1,9 @@
 """``p``: the model over the marked images, else the folder (a mixin of TaggerApp). The worker loads the
 predictor and runs ``ui.predict.run_batches``, posting ``PredictStarted``, ``PredictionsArrived`` (a batch
 about every quarter second) and ``PredictFinished``; the rows re-sort where they belong as their p arrive.
-``p`` again or Escape cancels (the p that arrived stay).
+``p`` again or Escape cancels (the p that arrived stay). ``p`` on the folder while its rows are still being
+listed (a big folder behind its first screen, a cold scan) waits for them: the whole folder, not the first
+few hundred rows listed so far.
 """
 
 from __future__ import annotations
@@ -24,6 +26,18 @@ def thresholds_of(predictor) -> dict[str, float]:
 
 
 class PredictionMixin:
+    _predict_waiting = False  # p pressed while the folder's rows were still being listed: runs once they are
+
+    def rows_incomplete(self) -> bool:
+        """The folder's rows are still coming: loading behind the first screen, or a cold scan's walk."""
+        return bool(self.loading) or (self.scanning and not self.verifying)
+
+    def rows_complete(self) -> None:
+        """Every row is listed (``ui/scan.py``): a ``p`` that waited for them runs now."""
+        if self._predict_waiting and not self.rows_incomplete():
+            self._predict_waiting = False
+            self.action_predict()
+
     def make_predictor(self, model: str | None, device: str | None, own_process: bool = False, keep: bool = True):
         """The predictor of ``p`` (and of the followed frames): on the cluster when the app has one, else
         ``model`` on ``device``, else the app's default; ``own_process``: the model in a child process, so
@@ -52,6 +66,14 @@ class PredictionMixin:
             self.action_cancel()
             return
         marked = self.pos.marked | self.neg.marked
+        if self._predict_waiting:
+            self._predict_waiting = False
+            self.notify("Prediction cancelled (it was waiting for the folder's list).")
+            return
+        if not marked and self.rows_incomplete():
+            self._predict_waiting = True
+            self.notify("p: the model runs over the whole folder once all its images are listed (p again: not).")
+            return
         paths = [r.path for r in self.session.rows if r.path in marked] if marked else \
             [r.path for r in self.session.rows if not r.error]
         if not paths:

@@ -229,6 +229,7 @@ class ScanMixin:
                 self._lists_changed()
         else:  # the tag, sort or filter changed while the rows loaded
             self.rebuild_lists()
+        self.rows_complete()
 
     def on_entries_arrived(self, msg: EntriesArrived) -> None:
         s = self.session
@@ -256,6 +257,7 @@ class ScanMixin:
                 self.rebuild_lists()
             else:
                 self.focus_the_filled_list()
+            self.rows_complete()
         elif not self._painted:
             self.rebuild_lists()  # a cold open: the first screen waits not for the walk
 
