@@ -100,9 +100,47 @@ def read(path: str | Path) -> dict[str, Any]:
         raise FileProblem(path, f"not valid TOML: {err}") from None
 
 
+# the kind of value of the options whose default is None (the rest: their default's kind)
+_KINDS: dict[str, Any] = {
+    "model": str, "out": str, "init": str, "tags_dir": str, "workers": int, "pool": int, "hidden": int,
+    "attention": int, "threshold": float, "accept_above": float, "invalid": float,
+}
+_KIND_WORDS = {str: "a string in quotes", int: "a whole number", float: "a number", bool: "true or false",
+               list: 'a list of strings, e.g. ["/data/run1"]'}
+
+
+def _kind_ok(value: Any, kind: Any) -> bool:
+    if kind is bool:
+        return isinstance(value, bool)
+    if isinstance(value, bool):
+        return False
+    if kind is float:
+        return isinstance(value, (int, float))
+    if kind is list:
+        return isinstance(value, list) and all(isinstance(x, str) for x in value)
+    return isinstance(value, kind)
+
+
+def check(table: Any, defaults: dict[str, Any], path: str | Path | None) -> None:
+    """A hand-edited configuration's values of the wrong kind (``batch = "big"``, ``paths = "/data"``): one
+    FileProblem naming the file and the option, before the run trips over it."""
+    where = path if path is not None else "--config"
+    if not isinstance(table, dict):
+        raise FileProblem(where, f"expected a [section] of options, found {json.dumps(table, default=str)}")
+    for key, value in table.items():
+        if key not in defaults:
+            continue  # a key of another version or of the run's record: left alone, as before
+        default = defaults[key]
+        kind = _KINDS.get(key) if default is None else type(default)
+        if kind in _KIND_WORDS and not _kind_ok(value, kind):
+            raise FileProblem(where, f"{key} should be {_KIND_WORDS[kind]}, not {json.dumps(value, default=str)}")
+
+
 def apply(args: Any, table: dict[str, Any], defaults: dict[str, Any]) -> None:
     """Fill options left unset on the command line (None) from ``table``, then from ``defaults``:
-    the command line wins over the config file, which wins over the built-in defaults."""
+    the command line wins over the config file, which wins over the built-in defaults. A value of the wrong
+    kind in ``table`` is a FileProblem naming the file (``args.config``)."""
+    check(table, defaults, getattr(args, "config", None))
     for key, default in defaults.items():
         if getattr(args, key, None) in (None, []):
             setattr(args, key, table.get(key, default))
