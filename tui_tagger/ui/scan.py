@@ -65,6 +65,7 @@ class ScanMixin:
     _first: Future | None = None  # steps 1 and 2, begun as the app was made (prefetch_index)
     _loaded: Future | None = None
     _scan_stopped = False
+    _recheck_error: str | None = None  # the last re-check's failure, said once
     _check_t0 = 0.0  # when the first change check began (the next one waits for a share of its time)
 
     @work(thread=True, exclusive=True, group="scan", description="scan")
@@ -265,8 +266,13 @@ class ScanMixin:
         s = self.session
         saved, s.saved_during_check = s.saved_during_check or set(), None
         self._schedule_recheck(msg.took)
-        if msg.error:
-            return  # the first check said what is wrong with the folder; this one tries again later
+        if msg.error:  # the lists keep what was there; said once per new problem, tried again later
+            if msg.error != self._recheck_error and msg.error != getattr(self, "scan_error", None):
+                self.notify(f"Checking the folder again failed: {msg.error}. The lists show what was there; "
+                            "it is tried again.", severity="warning", timeout=10)
+            self._recheck_error = msg.error
+            return
+        self._recheck_error = None
         # a row saved meanwhile holds what was written; the check may have read the file before
         rows = [r for r in msg.rows if r.path not in saved and _differs(r, s)]
         if self.saving:  # a save under way merges the disk's changes of the images it saves, and lists them then
