@@ -280,6 +280,9 @@ class ScanMixin:
         removed = [p for p in msg.removed if p in s.index]
         if not rows and not removed:
             return
+        rewritten = [r.path for r in rows if r.path in s.index and _rewritten(r, s)]
+        if rewritten and self.thumbs is not None:  # the same name, a new frame: its thumbnail made again
+            self.thumbs.forget(rewritten)
         if self._refresh_pending or len(rows) > BATCH_MAX:
             s.add_rows(rows)
             self.rebuild_lists()
@@ -334,4 +337,11 @@ def _differs(row, session) -> bool:
     if i is None:
         return True
     old = session.rows[i]
-    return old.base != row.base or old.predictions != row.predictions or old.error != row.error
+    return old.base != row.base or old.predictions != row.predictions or old.error != row.error or \
+        _rewritten(row, session)
+
+
+def _rewritten(row, session) -> bool:
+    """Whether ``row``'s image file was written again since its listed row was read (size or time)."""
+    old = session.rows[session.index[row.path]]
+    return old.mtime_ns != row.mtime_ns or old.size != row.size

@@ -60,6 +60,13 @@ class ThumbLoader:
         with self._lock:
             return self._cache.get(ref)
 
+    def forget(self, refs) -> None:
+        """Drop the cached thumbnails of ``refs`` (their files were written again): the next ``get`` decodes
+        them anew (the disk cache is keyed by the file's size and time)."""
+        with self._lock:
+            for ref in refs:
+                self._cache.pop(ref, None)
+
     def take_fresh(self) -> set[str]:
         """The images whose thumbnails arrived since the last call (the rows to repaint)."""
         with self._lock:
