@@ -76,3 +76,30 @@ async def test_no_recheck_when_turned_off(tmp_path, monkeypatch):
     async with opened(folder) as (app, pilot):
         write_tags(folder / "img03.tif", [RING])
         assert not await until(pilot, lambda: "img03.tif" in listed(app.pos), tries=30)
+
+
+async def test_a_tag_changed_on_both_sides_is_still_a_clash_the_user_decides(tmp_path, monkeypatch):
+    """Removed here (unsaved) while another program confirmed it on disk: the re-check shows their file, and the
+    save still asks (it merged against the re-checked file and dropped their tag without a word)."""
+    from tui_tagger.ui.screens.dialogs import ChoiceDialog
+
+    monkeypatch.setenv("TUI_TAGGER_RECHECK_S", "0.3")
+    folder = make_folder(tmp_path / "run", tagged={"img00": [RING], "img01": [RING]})
+    async with opened(folder) as (app, pilot):
+        app.pos.focus()
+        assert app.pos.select_path(str(folder / "img00.tif"))
+        await pilot.press("m")  # RING removed from img00 (unsaved)
+        assert await until(pilot, lambda: "img00.tif" in listed(app.neg))
+        store = TagStore()
+        tf = store.load(str(folder / "img00.tif"))
+        tf.remove(RING)
+        tf.add(RING, source="human")  # another program confirms RING on img00
+        store.save(tf, fsync=False)
+        row = lambda: app.session.row(str(folder / "img00.tif"))  # noqa: E731
+        assert await until(pilot, lambda: row().base.get(RING) == "human")  # the re-check read their file
+        await pilot.press("s")
+        assert await until(pilot, lambda: isinstance(app.screen, ChoiceDialog))
+        assert "clash with yours" in app.screen.message and f"{RING}: removed here but changed on disk" in app.screen.message
+        await pilot.click("#choice-merge")
+        assert await until(pilot, lambda: not app.session.dirty)
+    assert RING in tags_on_disk(folder / "img00.tif")  # a removal loses to a change: their tag kept

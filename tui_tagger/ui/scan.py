@@ -277,6 +277,8 @@ class ScanMixin:
         rows = [r for r in msg.rows if r.path not in saved and _differs(r, s)]
         if self.saving:  # a save under way merges the disk's changes of the images it saves, and lists them then
             rows = [r for r in rows if r.path not in s.overrides]
+        # (a row with unsaved corrections is replaced too: its save merges against the tags they were made on,
+        # Session.merge_base)
         removed = [p for p in msg.removed if p in s.index]
         if not rows and not removed:
             return

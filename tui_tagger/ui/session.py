@@ -68,6 +68,10 @@ class Session:
         self.removed: dict[tuple[str, str], object] = {}
         # paths saved while the folder's re-check runs (None: none runs): what it read of them may be older
         self.saved_during_check: set[str] | None = None
+        # path -> the disk tags its unsaved corrections were made against, where newer disk tags have replaced
+        # the row's since (a re-check): a save merges against these, so a tag changed on both sides is still
+        # a clash the user decides, not one side silently dropped
+        self.merge_base: dict[str, dict[str, str | None]] = {}
         # steps of (path, tag, state before, state after): HUMAN, ABSENT or an unconfirmed source (see _state)
         self.undo_stack: list[list[tuple[str, str, str, str]]] = []
         self.redo_stack: list[list[tuple[str, str, str, str]]] = []
@@ -142,6 +146,8 @@ class Session:
                 index[row.path] = len(listed)
                 listed.append(row)
             else:
+                if row.path in self.overrides:
+                    self.merge_base.setdefault(row.path, listed[i].base)
                 listed[i] = row
         for name in names:
             self.vocab.add(name)
@@ -496,7 +502,7 @@ class Session:
                 continue  # restored correction for an image not (yet) in the folder: keep it journalled
             try:
                 tf = store.load_or_new(path)
-                base = {n: backend.make_tag(n, s) for n, s in row.base.items()}
+                base = {n: backend.make_tag(n, s) for n, s in self.merge_base.get(path, row.base).items()}
                 mine = {n: backend.make_tag(n, s) for n, s in self.tags(row).items()}
                 theirs = {n: backend.make_tag(n, t.source) for n, t in tf.tags.items()}
                 merged, clashes = backend.merge(base, mine, theirs)
@@ -521,6 +527,7 @@ class Session:
                 errors.append(str(err))
                 continue
             row.base = {n: t.source for n, t in tf.tags.items()}
+            self.merge_base.pop(path, None)
             if self.overrides.get(path) == wanted:
                 del self.overrides[path]
             during = self.saved_during_check
