@@ -84,7 +84,12 @@ class RunDialog(ModalScreen[tuple[str, dict] | None]):
                 yield Button("Cancel", id="cancel")
 
     def on_mount(self) -> None:
-        self.query_one("#run", Button).focus()
+        # predict is cheap and stops with p: Enter runs it; training runs for minutes and replaces the default
+        # model: the dialog opens on its first field, so an Enter typed after T does not start it unseen
+        if self.kind == "train":
+            self.query_one(f"#opt-{self.options[0].key}").focus()
+        else:
+            self.query_one("#run", Button).focus()
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         # Textual scrolls a focused widget into view only when it is off the dialog, not when it is under
