@@ -42,3 +42,19 @@ def test_the_dialogs_save_no_path_into_this_venv(tmp_path):
         assert str(shipped().parent) not in text, text
     assert runconfig.read(tmp_path / "predict.toml")["predict"].get("model") is None  # = the default model
     assert runconfig.read(tmp_path / "train.toml")["train"]["init"] == locate.SHIPPED
+
+
+def test_the_dialogs_show_the_shipped_model_as_a_word_and_save_it_so(tmp_path):
+    # the P and T dialogs' default, where the default model is the shipped one (no $TUI_TAGGER_MODEL, no
+    # model.pt in the config folder): "shipped", not a path inside the venv
+    assert run_options.predict_options()[0].default == locate.SHIPPED
+    init = next(o for o in run_options.train_options() if o.key == "init")
+    assert init.default == locate.SHIPPED
+    folder = tmp_path / "run"
+    folder.mkdir()
+    assert run_options.predict_table({"model": locate.SHIPPED}, [str(folder)], None)["model"] is None
+    train = run_options.train_table({"init": locate.SHIPPED, "out": str(tmp_path / "m.pt")}, folder, None)
+    assert train["init"] == locate.SHIPPED
+    # a P run on "shipped" hands T the file in this install: T still shows the word
+    init = next(o for o in run_options.train_options(str(shipped())) if o.key == "init")
+    assert init.default == locate.SHIPPED

@@ -36,6 +36,7 @@ async def test_predict_options_dialog_saves_a_config_the_shell_reruns(folder):
         await pilot.press("P")
         assert await until(pilot, lambda: dialog_up(app))
         assert field(app, "device").value == "auto" and field(app, "batch").value == "32"  # the CLI's defaults
+        assert field(app, "model").value == "shipped"  # not its path inside the venv
         field(app, "batch").value = "4"
         path = run_options.config_path("predict", folder)
         assert config_dir() in path.parents and not path.exists()  # the config folder, not the images'

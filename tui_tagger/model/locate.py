@@ -42,7 +42,7 @@ def is_shipped(path: str | Path) -> bool:
 
 def saved_model_name(path: str | Path) -> str:
     """How a saved run names a model: ``SHIPPED`` for the shipped one, else its absolute path."""
-    return SHIPPED if is_shipped(path) else str(Path(path).expanduser().resolve())
+    return SHIPPED if str(path) == SHIPPED or is_shipped(path) else str(Path(path).expanduser().resolve())
 
 
 def resolve_model(name: str | Path) -> Path:

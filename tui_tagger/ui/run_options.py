@@ -30,12 +30,25 @@ class Option:
 
 
 def _default_model() -> str:
+    """The default model as the dialogs show it: ``shipped`` for the one in the package (its path inside a
+    venv says nothing to a user, and a saved run must not hold it), else its path."""
     try:
-        from tui_tagger.model.locate import default_model_path  # no torch
+        from tui_tagger.model.locate import SHIPPED, default_model_path, is_shipped  # no torch
 
-        return str(default_model_path())
+        path = default_model_path()
+        return SHIPPED if is_shipped(path) else str(path)
     except (TaggerError, ImportError):
         return ""
+
+
+def _shown(model: str | None) -> str:
+    """A model as the dialogs show it: ``shipped`` for the one in the package, else its path; the default
+    model where none is given."""
+    if not model:
+        return _default_model()
+    from tui_tagger.model.locate import SHIPPED, is_shipped  # no torch
+
+    return SHIPPED if is_shipped(model) else model
 
 
 def predict_options(model: str | None = None) -> list[Option]:
@@ -43,7 +56,7 @@ def predict_options(model: str | None = None) -> list[Option]:
     from tui_tagger.model.runconfig import PREDICT_DEFAULTS as D  # no torch
 
     return [
-        Option("model", "Model file", str, model or _default_model(), "empty: the default model"),
+        Option("model", "Model file", str, _shown(model), "empty: the default model; shipped: the one in the package"),
         Option("device", "Device", str, D["device"], "auto, cpu, cuda or cuda:N", optional=False),
         Option("batch", "Batch size", int, D["batch"], optional=False),
         Option("workers", "Decoding processes", int, D["workers"], "empty: cores - 1"),
@@ -61,7 +74,7 @@ def train_options(model: str | None = None) -> list[Option]:
     return [
         Option("out", "Write the model to", str, str(config_dir() / "model.pt"),
                "model.pt in the config folder becomes your default model", optional=False),
-        Option("init", "Fine-tune from", str, model or _default_model(), "empty: train from scratch"),
+        Option("init", "Fine-tune from", str, _shown(model), "empty: train from scratch; shipped: the model in the package"),
         Option("epochs", "Epochs (at most)", int, D["epochs"], optional=False),
         Option("device", "Device", str, D["device"], "auto, cpu, cuda or cuda:N", optional=False),
         Option("val_split", "Validation fraction", float, D["val_split"], "whole samples, never single frames",
@@ -108,10 +121,11 @@ def predict_table(values: dict[str, Any], paths: list[str], tags_dir: Path | Non
     table = {"paths": [str(Path(p).resolve()) for p in paths], **values,
              "tags_dir": str(tags_dir.resolve()) if tags_dir else None}
     if table.get("model"):
-        from tui_tagger.model.locate import is_shipped  # no torch
+        from tui_tagger.model.locate import SHIPPED, is_shipped  # no torch
 
         # the shipped model is what an empty field means: its path inside this venv moves with a reinstall
-        table["model"] = None if is_shipped(table["model"]) else str(Path(table["model"]).expanduser().resolve())
+        shipped = table["model"] == SHIPPED or is_shipped(table["model"])
+        table["model"] = None if shipped else str(Path(table["model"]).expanduser().resolve())
     if table.get("accept_above") is not None:
         table["write"] = True  # as on the command line: accepting implies writing
     return table

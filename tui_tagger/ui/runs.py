@@ -16,6 +16,7 @@ from pathlib import Path
 from textual import work
 
 from tui_tagger.core.errors import TaggerError
+from tui_tagger.model.locate import SHIPPED, resolve_model  # no torch
 from tui_tagger.ui import run_options
 from tui_tagger.ui.messages import TrainingFinished, TrainingProgress
 from tui_tagger.ui.screens.run_dialog import RunDialog
@@ -31,7 +32,13 @@ class RunsMixin:
     def model_file(self) -> str | None:
         """The model this session uses: the last "Predict with options" one (or the one T just trained),
         else ``--model``; None means the default model (``model.locate.default_model_path``)."""
-        return (self.predict_options or {}).get("model") or self.model
+        model = (self.predict_options or {}).get("model") or self.model
+        if model == SHIPPED:  # the P dialog's word for the model in the package: its file in this install
+            try:
+                return str(resolve_model(model))
+            except TaggerError:
+                return None
+        return model
 
     # ---- predict with options ----------------------------------------------------------------
     def action_predict_options(self) -> None:
