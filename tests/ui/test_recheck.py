@@ -103,3 +103,14 @@ async def test_a_tag_changed_on_both_sides_is_still_a_clash_the_user_decides(tmp
         await pilot.click("#choice-merge")
         assert await until(pilot, lambda: not app.session.dirty)
     assert RING in tags_on_disk(folder / "img00.tif")  # a removal loses to a change: their tag kept
+
+
+async def test_the_p_this_session_predicted_stay_when_a_re_check_replaces_the_row(tmp_path, monkeypatch):
+    monkeypatch.setenv("TUI_TAGGER_RECHECK_S", "0.3")
+    folder = make_folder(tmp_path / "run", tagged={"img00": [RING]})
+    async with opened(folder) as (app, pilot):
+        path = str(folder / "img01.tif")
+        app.apply_predictions([(path, {RING: 0.9}, None)], "tagger")  # what `p` brings (not written to disk)
+        write_tags(folder / "img01.tif", ["GISAXS"])
+        assert await until(pilot, lambda: "GISAXS" in app.session.row(path).base)
+        assert app.session.row(path).predictions == {RING: 0.9}

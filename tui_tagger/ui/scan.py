@@ -339,8 +339,9 @@ def _differs(row, session) -> bool:
     if i is None:
         return True
     old = session.rows[i]
-    return old.base != row.base or old.predictions != row.predictions or old.error != row.error or \
-        _rewritten(row, session)
+    # the p this session predicted are not on disk (Session.add_rows keeps them): not a change
+    predictions = row.path not in session.predicted and old.predictions != row.predictions
+    return old.base != row.base or predictions or old.error != row.error or _rewritten(row, session)
 
 
 def _rewritten(row, session) -> bool:

@@ -148,6 +148,8 @@ class Session:
             else:
                 if row.path in self.overrides:
                     self.merge_base.setdefault(row.path, listed[i].base)
+                if row.path in self.predicted:  # this session's p (its `p`, not on disk) stays, as in load_all
+                    row.predictions = self.predicted[row.path]
                 listed[i] = row
         for name in names:
             self.vocab.add(name)
