@@ -5,6 +5,7 @@
                                              [--features cnn physics combined combined:S] [--seeds 20]
                                              [--random 10]
                                              [--no-prior] [--min-share 0.1] [--model-bias 2] [--before REV | --before-n]
+                                             [--series 6 [--series-dir DIR]] [--no-near]
 
 Frames and labels (measurement only: nothing here is saved, and no model is trained on these frames):
 
@@ -15,7 +16,10 @@ Frames and labels (measurement only: nothing here is saved, and no model is trai
   and instrument (``xsp``: 7 frames of one laboratory SAXSLAB / PILATUS3 300K, transmission SAXS/WAXS and
   GISAXS), so at most 5 labels leave 2 frames to score;
 - ``--synth DIR``: a synthetic folder (e.g. ``tui-tagger synth DIR --families classic`` keeping one
-  experiment type), labels from its tag files, for more n.
+  experiment type), labels from its tag files, for more n;
+- ``--series V``: real-dev and the real examples as a folder of series, as a beamtime writes them: each real
+  frame V times (Poisson noise at an exposure x0.8-1.25, shifted up to 3 px, 5 hot pixels, flagged pixels
+  kept flagged; int32 TIFF in ``--series-dir``, a temporary folder by default), each with the real frame's labels.
 
 Per tag with >= 2 positives and >= 2 negatives among the labelled frames: accuracy (p >= 0.5) of the head on
 the labelled frames not yet labelled, after k labels. "suggested" is the mean over ``--seeds`` runs of
@@ -28,7 +32,8 @@ to the model's logit for every tag (heads start from that): a model off by a bia
 frames, on a synthetic folder whose labels are complete. Accuracy on the frames not
 yet labelled is what the user gets; note that a suggested order also takes the hard frames out of it.
 ``--before REV``: the suggestions of ``learn/suggest.py`` (with ``learn/heads.py``) as of git revision REV
-too, on the same frames in the same run: each cell is then before/after/random. ``--before-n``: instead, the
+too, on the same frames in the same run: each cell is then before/after/random. ``--no-near``: the heads' p without
+the correction near labelled images (``learn.neighbours``). ``--before-n``: instead, the
 TUI's ``n`` as it was before it asked ``learn.suggest`` (``p_nearest``: the frame whose head p is nearest 0.5;
 a head from scratch says nothing before 2+ and 2- labels, and ``n`` then took the next frame of the list).
 """
@@ -51,6 +56,7 @@ REF = REPO.parent / "shared" / "reference"
 EXPERIMENT = ("TSAXS", "TWAXS", "GISAXS", "GIWAXS")
 ONE_SOURCE = "xsp"  # the real-dev source with the most frames of one instrument
 KS = range(2, 11)
+NO_NEAR = False  # --no-near
 
 
 def real_labels(real_dev: Path, examples: Path | None) -> dict[str, dict[str, float]]:
@@ -89,6 +95,31 @@ def synth_labels(folder: Path) -> dict[str, dict[str, float]]:
     return {e.path: {t: float(cols[t][i]) for t in tags if not np.isnan(cols[t][i])} for i, e in enumerate(entries)}
 
 
+def series_labels(labels: dict[str, dict[str, float]], copies: int, out: Path) -> dict[str, dict[str, float]]:
+    """Each labelled real frame as ``copies`` frames of a series (see the module doc), written to ``out``."""
+    import tifffile
+
+    from tui_tagger.core.formats import read_image
+
+    out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    series = {}
+    for i, (path, lab) in enumerate(sorted(labels.items())):
+        a = np.asarray(read_image(path).data, dtype=np.float64)
+        flagged = ~np.isfinite(a) | (a < 0) | (a > 2**31)
+        clean = np.where(flagged, 0, a)
+        for v in range(copies):
+            f = out / f"s{i:02d}_v{v}.tif"
+            exposure, (dy, dx) = rng.uniform(0.8, 1.25), rng.integers(-3, 4, 2)
+            b = np.roll(rng.poisson(np.clip(clean * exposure, 0, 1e9)).astype(np.float64), (dy, dx), axis=(0, 1))
+            b[np.roll(flagged, (dy, dx), axis=(0, 1))] = -1
+            b.flat[rng.integers(0, b.size, 5)] = b.max()
+            if not f.exists():
+                tifffile.imwrite(f, b.astype(np.int32))
+            series[str(f)] = lab
+    return series
+
+
 def features(paths: list[str], source: str, model: str | None) -> tuple[list[str], np.ndarray]:
     from tui_tagger.learn.features import compute
 
@@ -123,6 +154,8 @@ def curves(Z: np.ndarray, truth: np.ndarray, prior, seeds: int, repeats: int, ma
     from tui_tagger.learn import curve
 
     kw = {} if prior is None else {"prior": prior}
+    if NO_NEAR:
+        kw["near"] = False
     sug, rnd, old = [], [], []
     for s in range(seeds):
         pts = curve.learning_curve(Z, truth, step=1, max_labels=max_labels, seed=s, repeats=repeats, **kw)
@@ -279,6 +312,10 @@ def main() -> int:
                     help="skip tags whose rarer class is under this share of the labelled frames (synthetic)")
     ap.add_argument("--before", metavar="REV",
                     help="also the suggestions of git revision REV, in the same run (cells: before/after/random)")
+    ap.add_argument("--series", type=int, default=0, metavar="V",
+                    help="also real-dev as a folder of series: each real frame V times (noise, exposure, shift)")
+    ap.add_argument("--series-dir", type=Path, help="where --series writes its frames (kept: reused next run)")
+    ap.add_argument("--no-near", action="store_true", help="heads' p without the correction near labelled images")
     ap.add_argument("--before-n", action="store_true",
                     help="also the TUI's n before it used suggest (p nearest 0.5), in the same run")
     args = ap.parse_args()
@@ -287,12 +324,18 @@ def main() -> int:
     except subprocess.CalledProcessError as err:
         ap.error(f"--before {args.before}: {err.stderr.strip() or 'not a revision of this repository'}")
     os.environ.setdefault("TUI_TAGGER_CACHE_DIR", tempfile.mkdtemp(prefix="bench-fewlabel-"))
+    global NO_NEAR
+    NO_NEAR = args.no_near
     sets = []
     if not args.no_real:
         real = real_labels(args.real_dev, args.examples)
         sets.append(("real-dev + real examples (mixed experiments)", real))
         one = {p: lab for p, lab in real.items() if Path(p).name.startswith(ONE_SOURCE + "__")}
         sets.append((f"one source ({ONE_SOURCE}: one laboratory instrument)", one))
+    if args.series:
+        out = args.series_dir or Path(tempfile.mkdtemp(prefix="bench-fewlabel-series-"))
+        sets.append((f"real-dev as series ({args.series} frames each)",
+                     series_labels(real_labels(args.real_dev, args.examples), args.series, out)))
     for folder in args.synth:
         sets.append((f"synthetic {folder}", synth_labels(folder)))
     for name, labels in sets:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 import numpy as np
 
 from tui_tagger.learn.heads import Embedding, Head, fit_embedding, fit_scores, tag_embedding
+from tui_tagger.learn.neighbours import bandwidth, near_correction
 
 MIN_EACH = 2  # positives and negatives needed before a head from scratch says anything (one from the model: 1 label)
 
@@ -50,6 +51,7 @@ class LiveHead:
         self.X: np.ndarray | None = None
         self.embedding: Embedding | None = None
         self._Z: np.ndarray | None = None
+        self._h: float | None = None  # the folder's bandwidth for near_correction (once per folder)
         self._row: dict[str, int] = {}
         self._cnn_embedding: Embedding | None = None  # combined features: the CNN block's, for a saved head
         self._spaces: dict[str, tuple] = {}  # per tag: (embedding, Z, prior) when the model has the tag
@@ -75,6 +77,7 @@ class LiveHead:
         if len(self.paths) >= 2:
             self.embedding = fit_embedding(self.X, weights=features.column_weights(self.source, self.X))
             self._Z = self.embedding.transform(self.X)
+        self._h = None
 
     def space(self, tag: str | None) -> tuple[Embedding, np.ndarray, tuple | None]:
         """(embedding, embedded features, the head a fit starts from) for ``tag``: the model's own head on
@@ -99,13 +102,16 @@ class LiveHead:
             return None
         if prior is not None and not len(y):
             return None  # the model's own p: nothing learnt yet
-        coef, intercept = fit_scores(Z[[i for i, _ in idx]], y, prior=prior)
-        self._last_labels = ([i for i, _ in idx], y)
+        rows = [i for i, _ in idx]
+        coef, intercept = fit_scores(Z[rows], y, prior=prior)
+        self._last_labels = (rows, y)
         self.last = Head(tag or "", emb, coef, intercept,
                          {"positives": int(y.sum()), "negatives": int(len(y) - y.sum()), "trained_in": "tui",
                           **({"from_model": True} if prior is not None else {})})
         z = np.clip(Z @ coef + intercept, -30, 30)
-        p = 1.0 / (1.0 + np.exp(-z))
+        if self._h is None:
+            self._h = bandwidth(self._Z)
+        p = near_correction(1.0 / (1.0 + np.exp(-z)), self._Z, rows, y, self._h)
         return {path: round(float(v), 4) for path, v in zip(self.paths, p)}
 
     def suggest(self, labels: dict[str, bool], tag: str | None = None, exclude=()) -> str | None:
