@@ -5,15 +5,16 @@ frame of a series says the most about the others, and a linear head on a handful
 it (its L2 pull to the model, ``heads.PRIOR_C``). ``near_correction`` adds to every image's p the labelled
 images' errors (human label - head p), weighted by how near they are (a Gaussian of the distance in the
 embedding) against a pull to the head: p' = p + sum_l w_l (y_l - p_l) / (PULL + sum_l w_l). The weight
-falls off at a quarter of the folder's typical distance between two images (``bandwidth``, the length scale
-``learn.suggest`` spreads its picks by), so near-duplicates of a labelled frame follow its label and the rest
-of the folder keeps the head's p.
+falls off at ``NEAR`` of the folder's typical distance between two images (``typical_distance``, the unit
+``learn.suggest`` spreads its picks by too), so near-duplicates of a labelled frame follow its label and the
+rest of the folder keeps the head's p. A saved head (``train-head``, the TUI's) is the linear head alone.
 
-Measured (``benchmarks/bench_fewlabel_real.py --series``): on the real-dev frames as series (each real frame
-six times, Poisson noise at another exposure, shifted), mean accuracy over 8 tags at 5 / 10 labels 0.89 ->
-0.92 / 0.95 -> 0.98; on real-dev itself (no two frames alike) and on synthetic folders of independent frames
-within 0.001. A graph over all images (correct-and-smooth, label spreading) lost 0.05-0.08 on real-dev,
-where the nearest neighbours of a frame are of other experiments.
+Measured (``benchmarks/bench_fewlabel_real.py --series 6`` against ``--no-near``): on the real-dev frames as
+series (each real frame six times: Poisson noise at another exposure, shifted), mean accuracy over 8 tags at
+5 / 10 suggested labels 0.893 -> 0.922 / 0.938 -> 0.975, tags under 90 % at 10 labels 2 -> 0, cells where
+suggested labels lose to random ones (k = 2-10) 14 -> 5; on real-dev itself (no two frames alike) and on a
+synthetic GISAXS folder of independent frames unchanged. A graph over all images (correct-and-smooth) lost
+0.05-0.08 on real-dev, where a frame's nearest neighbours are of other experiments.
 """
 
 from __future__ import annotations
