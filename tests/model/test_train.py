@@ -112,3 +112,11 @@ def test_focal_loss_weighs_the_labels_the_model_gets_wrong():
     assert right_share < 1e-3 and wrong_share > 0.9
     # unknown labels never count
     assert masked_loss(bce, sure_wrong, y, torch.tensor([[0.0, 0.0]]), 2.0) == 0
+
+
+def test_an_image_naming_no_experiment_type_is_no_negative_for_one():
+    tags = ["AgBH", "TSAXS", "GISAXS"]
+    samples = [Sample("a", {"AgBH": "human"}), Sample("b", {"AgBH": "human", "TSAXS": "human"})]
+    y, known = label_matrix(samples, tags)
+    assert y.tolist() == [[1.0, 0.0, 0.0], [1.0, 1.0, 0.0]]
+    assert known.tolist() == [[1.0, 0.0, 0.0], [1.0, 1.0, 1.0]]

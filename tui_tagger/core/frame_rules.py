@@ -45,10 +45,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from tui_tagger.core.vocabulary import EXPERIMENT_TYPES
+
 PHYSICS_FLOOR = 0.97  # p of a tag physics makes sure is raised to at least this
 CALIBRANT_TAGS = ("AgBH", "LaB6")
 POWDER_TAGS = ("Powder", "Ring: Isotropic")
-EXPERIMENT_TYPES = ("TSAXS", "TWAXS", "GISAXS", "GIWAXS")
 SMALL_ANGLE = ("TSAXS", "GISAXS")
 WIDE_ANGLE = ("TWAXS", "GIWAXS")
 TRANSMISSION = ("TSAXS", "TWAXS")

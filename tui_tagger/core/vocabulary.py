@@ -34,6 +34,19 @@ KNOWN_IDS: dict[str, int] = {
     "Block-copolymer": 122, "AgBH": 130, "PS-PMMA": 134, "Specular rod peaks": 143,
 }
 
+# The kinds of experiment: every frame is of one of them (when it is of any), so a tag set that names none
+# has not decided which (``decides``); the model's highest p among them is its answer to "which experiment?".
+EXPERIMENT_TYPES = ("TSAXS", "TWAXS", "GISAXS", "GIWAXS")
+
+
+def decides(tag: str, tags) -> bool:
+    """Whether a reviewed image's tags (``tags``: the names it has) say ``tag`` is absent when it is not among
+    them. Yes, but for an experiment type when the image names none: a person who added "AgBH" to a frame
+    said nothing of TSAXS, and a calibrant in SAXS geometry is one (a learnt head took "absent" from such
+    corrections for every type)."""
+    return tag not in EXPERIMENT_TYPES or any(t in tags for t in EXPERIMENT_TYPES)
+
+
 # Tags real files carry that attributes.tsv lacks: known to the field, so grouped rather than "Other".
 FIELD_EXTRAS: dict[str, str] = {"Sample": "G3", "Test": "G3", "Standard": "G3"}
 

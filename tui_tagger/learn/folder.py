@@ -4,8 +4,9 @@ per-tag labels read from their tag files.
 Labels: an image counts as *reviewed* when it has a readable tag file holding at least one tag that a
 person (or the synthetic generator, or a file that does not say) stated; an empty tag file counts too.
 For a tag, a reviewed image is a positive when the tag is there (source human/None/synthetic) and a
-negative when it is not; a tag the model added (source "model") is no label at all, and images with
-no tag file, or only model tags, are unlabelled.
+negative when it is not (but an experiment type on an image that names none: ``vocabulary.decides``); a
+tag the model added (source "model") is no label at all, and images with no tag file, or only model tags,
+are unlabelled.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tui_tagger.core.errors import TaggerError
+from tui_tagger.core.vocabulary import decides
 
 
 @dataclass
@@ -46,7 +48,8 @@ def tag_labels(entries: list, tag: str) -> np.ndarray:
             continue
         source = e.tags.get(tag, "absent")
         if source == "absent":
-            out[i] = 0.0
+            if decides(tag, e.tags):
+                out[i] = 0.0
         elif source != "model":
             out[i] = 1.0
     return out

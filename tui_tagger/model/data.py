@@ -124,11 +124,17 @@ def group_key(ref: str, tags: dict[str, str | None] | None = None) -> str:
 
 def label_matrix(samples: list[Sample], tags: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """(y, known), both float32 (N, T). Tags the model itself added (source="model") are not ground
-    truth: they are neither positives nor negatives (known = 0) so the model never learns from itself."""
+    truth: they are neither positives nor negatives (known = 0) so the model never learns from itself; nor
+    is a missing experiment type on an image that names none (``vocabulary.decides``)."""
+    from tui_tagger.core.vocabulary import decides
+
     index = {t: j for j, t in enumerate(tags)}
     y = np.zeros((len(samples), len(tags)), dtype=np.float32)
     known = np.ones_like(y)
+    undecided = [j for t, j in index.items() if not decides(t, ())]  # the experiment types
     for i, s in enumerate(samples):
+        if undecided and not decides(tags[undecided[0]], s.tags):
+            known[i, undecided] = 0.0
         for name, source in s.tags.items():
             j = index.get(name)
             if j is None:

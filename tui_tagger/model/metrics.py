@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from tui_tagger.core.text import printable
+from tui_tagger.core.vocabulary import EXPERIMENT_TYPES
 
 
 def tag_metrics(
@@ -52,9 +53,6 @@ def tag_metrics(
     return {"tags": out, "mean_ap": _r(float(np.mean(aps))) if aps else None}
 
 
-# The experiment types one frame has exactly one of (when it has one): the model's highest p among them
-# is its answer to "which experiment is this?".
-EXPERIMENT_TYPES = ("TSAXS", "TWAXS", "GISAXS", "GIWAXS")
 
 
 def certain_metrics(

@@ -18,7 +18,7 @@ from pathlib import Path
 from tui_tagger.core.errors import TaggerError
 from tui_tagger.core.journal import Journal
 from tui_tagger.core.text import printable
-from tui_tagger.core.vocabulary import Vocabulary, default_vocabulary
+from tui_tagger.core.vocabulary import Vocabulary, decides, default_vocabulary
 from tui_tagger.ui import backend
 from tui_tagger.ui.sorted_rows import CHUNK, name_key, sort_key
 
@@ -209,9 +209,11 @@ class Session:
         for row in rows:
             if not self.reviewed(row):
                 continue
-            source = self.tags(row).get(tag, "absent")
+            tags = self.tags(row)
+            source = tags.get(tag, "absent")
             if source == "absent":
-                out[row.path] = False
+                if decides(tag, tags):  # not an experiment type on an image that names none
+                    out[row.path] = False
             elif source != "model":
                 out[row.path] = True
         return out
