@@ -36,3 +36,20 @@ async def test_a_filter_matching_nothing_in_a_list_says_how_to_clear_it(folder):
         await pilot.press("v", "slash", "enter")
         assert await until(pilot, lambda: app.filter_text == "" and app.pos.rows)
         assert "clears" not in first_line(app.pos) and "img0" in first_line(app.pos)
+
+
+async def test_moving_the_last_image_of_a_list_follows_it_to_the_other(folder):
+    """With a filter showing one image, m moves it and the cursor goes with it: m again moves it back (the
+    cursor stayed on the emptied list, and m did nothing)."""
+    app = app_on(folder)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(app, pilot)
+        await pilot.press("slash", *"img02", "enter")  # img02 lacks the tag: Negative
+        assert await until(pilot, lambda: app.filter_text == "img02" and len(app.neg.rows) == 1)
+        app.neg.focus()
+        await pilot.press("m")
+        assert await until(pilot, lambda: len(app.pos.rows) == 1 and not app.neg.rows)
+        assert app.focused is app.pos and app.pos.current.name.startswith("img02")
+        await pilot.press("m")
+        assert await until(pilot, lambda: len(app.neg.rows) == 1 and not app.pos.rows)
+        assert app.focused is app.neg

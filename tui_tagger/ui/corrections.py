@@ -23,7 +23,12 @@ class CorrectionsMixin:
             if lst.marked & moved:  # the moved images' marks go; marks on other images stay
                 lst.marked -= moved
                 lst.refresh()
+        was = self.active_list()
         self.update_rows(paths)
+        if not was.rows and was.has_focus:  # its last image moved (a filter shows a few): follow it
+            other = self.neg if was is self.pos else self.pos
+            if other.select_path(paths[0]):
+                other.focus()
         self._show_selected()
         self._check_journal()
         if n > 1:
