@@ -12,7 +12,7 @@ rest of the folder keeps the head's p. A saved head (``train-head``, the TUI's) 
 Measured (``benchmarks/bench_fewlabel_real.py --series 6`` against ``--no-near``): on the real-dev frames as
 series (each real frame six times: Poisson noise at another exposure, shifted), mean accuracy over 8 tags at
 5 / 10 suggested labels 0.893 -> 0.922 / 0.938 -> 0.975, tags under 90 % at 10 labels 2 -> 0, cells where
-suggested labels lose to random ones (k = 2-10) 14 -> 5; on real-dev itself (no two frames alike) and on a
+suggested labels lose to random ones (k = 2-10) 13 -> 4; on real-dev itself (no two frames alike) and on a
 synthetic GISAXS folder of independent frames unchanged. A graph over all images (correct-and-smooth) lost
 0.05-0.08 on real-dev, where a frame's nearest neighbours are of other experiments.
 """
