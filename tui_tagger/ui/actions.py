@@ -23,6 +23,7 @@ ACTIONS: tuple[Action, ...] = (
     Action("move", "m", "Move to the other list", short="Move"),
     Action("mark", "space", "Mark / unmark for a bulk move", short="Mark"),
     Action("next_pane", "tab", "Next pane (lists, inspect)", short="Pane"),
+    Action("prev_pane", "shift+tab", "Previous pane", footer=False),
     Action("pick_tag", "t", "Pick tag", short="Tag"),
     Action("filter", "slash", "Filter by tag query or name", short="Filter"),
     Action("save", "s", "Save", short="Save"),
@@ -56,7 +57,7 @@ def bindings() -> list[Binding]:
     # priority: the keys work whichever widget has focus (except where a modal screen takes them).
     # The binding id is the action id, so a user keymap (Textual's App.set_keymap) can rebind it.
     return [
-        Binding(a.keys, a.id, a.short or a.description, show=a.footer, priority=a.id in ("next_pane",),
+        Binding(a.keys, a.id, a.short or a.description, show=a.footer, priority=a.id in ("next_pane", "prev_pane"),
                 tooltip=a.description, id=a.id)
         for a in ACTIONS
     ]

@@ -35,7 +35,7 @@ class AnalysisMixin:
 
     def check_action(self, action: str, parameters):
         # the lists' pane switch (a priority key: Tab) has nothing to switch while the analysis views are open
-        if action == "next_pane" and getattr(self.screen, "is_analysis", False):
+        if action in ("next_pane", "prev_pane") and getattr(self.screen, "is_analysis", False):
             return False
         return super().check_action(action, parameters)
 

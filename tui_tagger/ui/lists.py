@@ -308,13 +308,19 @@ class ListsMixin:
             self._show_selected()
 
     def action_next_pane(self) -> None:
+        self._step_pane(1)
+
+    def action_prev_pane(self) -> None:
+        self._step_pane(-1)
+
+    def _step_pane(self, step: int) -> None:
         if self.screen is not self.screen_stack[0]:  # a dialog: tab is the next field or button there
-            self.screen.focus_next()
+            self.screen.focus_next() if step > 0 else self.screen.focus_previous()
             return
         order = [self.pos, self.neg, self.inspect.query_one(TagChecklist)]
         focused = self.focused
-        idx = next((i for i, w in enumerate(order) if w is focused), -1)
-        nxt = order[(idx + 1) % len(order)]
+        idx = next((i for i, w in enumerate(order) if w is focused), -1 if step > 0 else 0)
+        nxt = order[(idx + step) % len(order)]
         showing = self.screen.has_class("-show-inspect")
         self.screen.set_class(nxt is order[2], "-show-inspect")
         if showing != (nxt is order[2]):
