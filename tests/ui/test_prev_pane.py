@@ -7,27 +7,28 @@ from support import app_on, ready, until
 from tui_tagger.ui.widgets.checklist import TagChecklist
 
 
-async def test_shift_tab_is_tab_backwards(folder):
+async def _walk(folder, size, steps) -> None:
+    """From the positive list, press each key and wait until its check holds."""
     app = app_on(folder)
-    async with app.run_test(size=(160, 48)) as pilot:
+    async with app.run_test(size=size) as pilot:
         await ready(app, pilot)
         app.pos.focus()
-        await pilot.press("tab")
-        assert await until(pilot, lambda: app.focused is app.neg)
-        await pilot.press("shift+tab")
-        assert await until(pilot, lambda: app.focused is app.pos)
-        await pilot.press("shift+tab")  # round to the inspect pane's checklist
-        assert await until(pilot, lambda: isinstance(app.focused, TagChecklist))
-        await pilot.press("shift+tab")
-        assert await until(pilot, lambda: app.focused is app.neg)
+        for key, check in steps:
+            await pilot.press(key)
+            assert await until(pilot, lambda: check(app)), key
+
+
+async def test_shift_tab_is_tab_backwards(folder):
+    await _walk(folder, (160, 48), [
+        ("tab", lambda app: app.focused is app.neg),
+        ("shift+tab", lambda app: app.focused is app.pos),
+        ("shift+tab", lambda app: isinstance(app.focused, TagChecklist)),  # round to the inspect pane's checklist
+        ("shift+tab", lambda app: app.focused is app.neg),
+    ])
 
 
 async def test_at_80x24_shift_tab_swaps_the_inspect_pane_in(folder):
-    app = app_on(folder)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await ready(app, pilot)
-        app.pos.focus()
-        await pilot.press("shift+tab")
-        assert await until(pilot, lambda: isinstance(app.focused, TagChecklist) and app.screen.has_class("-show-inspect"))
-        await pilot.press("shift+tab")
-        assert await until(pilot, lambda: app.focused is app.neg and not app.screen.has_class("-show-inspect"))
+    await _walk(folder, (80, 24), [
+        ("shift+tab", lambda app: isinstance(app.focused, TagChecklist) and app.screen.has_class("-show-inspect")),
+        ("shift+tab", lambda app: app.focused is app.neg and not app.screen.has_class("-show-inspect")),
+    ])
