@@ -6,11 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tui_tagger.core.hotpixels import hot_pixels
 from tui_tagger.model import transforms
 
 
 def reference(data: np.ndarray, mask: np.ndarray | None, config: dict) -> np.ndarray:
-    """The preprocessing as first written: np.percentile, a where() copy, reshape(...).max()."""
+    """The preprocessing as first written: np.percentile, a where() copy, reshape(...).max(); hot pixels
+    (``config["hot"]``) found by one pass over the frame and masked, the percentiles taken again without
+    them where there are many."""
     data = np.asarray(data, dtype=np.float32)
     size = int(config["size"])
     valid = np.isfinite(data)
@@ -22,7 +25,15 @@ def reference(data: np.ndarray, mask: np.ndarray | None, config: dict) -> np.nda
         return np.full((size, size), invalid, dtype=np.float32)
     if values.size > transforms._SAMPLE:
         values = values[:: values.size // transforms._SAMPLE]
-    floor, lo, hi = np.percentile(values, [config["floor_percentile"], config["pmin"], config["pmax"]])
+    qs = [config["floor_percentile"], config["pmin"], config["pmax"]]
+    floor, lo, hi = np.percentile(values, qs)
+    if config["hot"]:
+        level = floor + transforms._HOT_LEVEL * (np.percentile(values, transforms._HOT_PERCENTILE) - floor)
+        hot = hot_pixels(data, valid, floor, level)
+        valid.flat[hot] = False
+        if hot.size * transforms._HOT_SHARE_OF_TAIL > data.size:
+            values = data[valid]
+            floor, lo, hi = np.percentile(values[:: max(1, values.size // transforms._SAMPLE)], qs)
     lo, hi = np.log1p(max(lo - floor, 0.0)), np.log1p(max(hi - floor, 0.0))
     scale = 1.0 / (hi - lo) if hi > lo else 0.0
     x = np.where(valid, data, np.float32(-np.inf))
@@ -66,11 +77,15 @@ def frames():
     yield "nan rows, strip", nan, None
     yield "small, grown", rng.poisson(5, (100, 80)).astype(np.float32), np.ones((100, 80), bool)
     yield "already the size", rng.poisson(30, (256, 256)).astype(np.float32), None
+    for name, shape in (("zingers", (1024, 900)), ("zingers, small, grown", (120, 90))):
+        zingers = rng.poisson(100, shape).astype(np.float32)
+        zingers.flat[rng.choice(zingers.size, 40, replace=False)] = 5e5
+        yield name, zingers, None
 
 
-@pytest.mark.parametrize("invalid", [0.0, -1.0])
-def test_fast_preprocessing_equals_the_reference_bit_for_bit(invalid):
-    config = transforms.preprocess_config({"invalid": invalid})
+@pytest.mark.parametrize("invalid, hot", [(0.0, False), (-1.0, False), (0.0, True), (-1.0, True)])
+def test_fast_preprocessing_equals_the_reference_bit_for_bit(invalid, hot):
+    config = transforms.preprocess_config({"invalid": invalid, "hot": hot})
     for name, data, mask in frames():
         kept = np.array(data, copy=True)
         out = transforms.preprocess(data, mask, config)

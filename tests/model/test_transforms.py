@@ -106,3 +106,44 @@ def test_with_invalid_minus_one_padding_gaps_and_masked_pixels_are_not_dark_pixe
     assert preprocess_config({})["invalid"] == 0.0  # a model file without the key is read as before
     with pytest.raises(ValueError):
         preprocess_config({"invalid": 0.5})
+
+
+def _hot_frame(shape, n, seed=0):
+    """Poisson background with a ring, and ``n`` isolated hot pixels far above it: (data, their flat indices)."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.indices(shape)
+    r = np.hypot(yy - shape[0] / 2, xx - shape[1] / 2)
+    data = rng.poisson(30 + 400 * np.exp(-0.5 * ((r - min(shape) / 4) / 2.0) ** 2)).astype(np.float32)
+    grid = np.flatnonzero(((yy % 5 == 2) & (xx % 5 == 2)).ravel())  # never side by side
+    at = np.sort(rng.choice(grid, n, replace=False))
+    data.flat[at] = 1e6
+    return data, at
+
+
+@pytest.mark.parametrize("shape, size", [((600, 600), 128), ((300, 700), 128), ((90, 120), 128)])
+def test_hot_pixels_leave_the_input_as_if_they_were_masked(shape, size):
+    # many (1 in 300, more than the 0.1 % pmax cuts): each would be a bright dot after the block max
+    n = max(10, shape[0] * shape[1] // 300)
+    data, at = _hot_frame(shape, n)
+    cfg = preprocess_config({"size": size, "invalid": -1.0})
+    masked = np.ones(shape, bool)
+    masked.flat[at] = False
+    out = preprocess(data, None, cfg)
+    np.testing.assert_array_equal(out, preprocess(data, masked, {**cfg, "hot": False}))
+    dirty = preprocess(data, None, {**cfg, "hot": False})
+    assert (dirty == 1.0).sum() >= min(n, size * size // 8)  # what the network saw before: dots at full scale
+    assert (out == 1.0).sum() + n // 2 <= (dirty == 1.0).sum()
+
+
+def test_a_few_hot_pixels_are_masked_and_a_clean_frame_is_unchanged():
+    data, at = _hot_frame((800, 800), 12)
+    clean = data.copy()
+    clean.flat[at] = 30
+    cfg = preprocess_config({"size": 128, "invalid": -1.0})
+    assert cfg["hot"] is True  # the default, and so for every checkpoint stored before the key
+    np.testing.assert_array_equal(preprocess(clean, None, cfg), preprocess(clean, None, {**cfg, "hot": False}))
+    out, dirty = preprocess(data, None, cfg), preprocess(data, None, {**cfg, "hot": False})
+    ref = preprocess(clean, None, cfg)
+    assert np.abs(out - ref).max() < 0.15 < np.abs(dirty - ref).max()
+    with pytest.raises(ValueError, match="hot"):
+        preprocess_config({"hot": "yes"})

@@ -1,0 +1,173 @@
+"""The shipped model on real-dev frames changed in ways that keep every label true: does the first pass hold
+when a real frame reaches it binned, mirrored, at a lower dose, with detector gaps, or without its header?
+
+    python benchmarks/bench_real_robust.py [REAL_DEV] [--variants tiff mirror ...] [--out DIR] [--model M]
+                                           [--no-physics] [--no-hot]
+
+Each variant writes every labelled real-dev frame again (a float32 TIFF, flagged pixels NaN: the original name +
+``.tif``, so the file name rules still see the name; the header's geometry is gone in every variant, ``tiff`` alone measures that)
+and evaluates it on the same certain labels (``labels.csv``), as ``bench_real.py`` does. Variants:
+
+- ``original``: the files as they are (headers, formats);
+- ``tiff``: the pixels alone (no header: no geometry, no pixel size);
+- ``mirror``: left-right flip (the training augmentation's; every tag here is mirror-symmetric);
+- ``bin2``: 2x2 binning (sum; a binned pixel with a flagged one is flagged), as detectors and users bin;
+- ``dose10``: a tenth of the counts, Poisson (a short exposure; frames of floats taken as counts);
+- ``gaps``: Pilatus-like module gaps, 7 px between columns of modules (487 px) and 17 px
+  between rows (195 px; at least 1 and 2 gaps on a smaller frame), flagged (NaN): gaps are never pattern;
+- ``u16``: clipped to 0..65535 as unsigned 16 bits (the saturation of a 16-bit readout);
+- ``hot``: 0.05 % hot pixels at the frame's maximum x10 and 0.05 % dead (0) (a worn CCD, an unmasked
+  counting detector); ``zingers``: 0.005 % of each (a long CCD exposure's cosmic rays: 310 on a 6M frame).
+
+Prints per variant: experiment type right / total (and the frames whose type changed from ``original``),
+mean ROC AUC over the tags with >= 2 certain positives and negatives, tags under 0.75, and "Linear beamstop"
+at or over its threshold on frames whose certain label for it is 0. Measurement only: never trains.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT = REPO.parent / "shared" / "reference" / "real-dev"
+VARIANTS = ("original", "tiff", "mirror", "bin2", "dose10", "gaps", "u16", "hot", "zingers")
+AUC_BAR = 0.75
+LINEAR = "Linear beamstop"
+
+
+def transform(name: str, a: np.ndarray, bad: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``a`` (float64) with its flagged pixels ``bad`` changed by variant ``name``: float32, flagged NaN."""
+    clean = np.where(bad, 0.0, a)
+    if name == "tiff":
+        out = clean
+    elif name == "mirror":
+        out, bad = clean[:, ::-1], bad[:, ::-1]
+    elif name == "bin2":
+        h, w = (a.shape[0] // 2) * 2, (a.shape[1] // 2) * 2
+        out = clean[:h, :w].reshape(h // 2, 2, w // 2, 2).sum(axis=(1, 3))
+        bad = bad[:h, :w].reshape(h // 2, 2, w // 2, 2).any(axis=(1, 3))
+    elif name == "dose10":
+        out = rng.poisson(np.clip(clean, 0, 1e12) / 10).astype(np.float64)
+    elif name == "gaps":
+        out, bad = clean, bad.copy()
+        # a Pilatus module is 487 x 195 pixels; a frame smaller than 2 x 3 modules gets 1 and 2 gaps
+        step_c, step_r = min(487, a.shape[1] // 2), min(195, a.shape[0] // 3)
+        for c in range(step_c, a.shape[1], step_c + 7):
+            bad[:, c:c + 7] = True
+        for r in range(step_r, a.shape[0], step_r + 17):
+            bad[r:r + 17, :] = True
+    elif name == "u16":
+        out = np.clip(clean, 0, 65535)
+    elif name in ("hot", "zingers"):
+        out = clean.copy()
+        n = max(1, out.size // (2000 if name == "hot" else 20000))
+        out.flat[rng.integers(0, out.size, n)] = max(out.max(), 1.0) * 10
+        out.flat[rng.integers(0, out.size, n)] = 0
+    else:
+        raise ValueError(name)
+    out = np.array(out, dtype=np.float64)
+    out[bad] = np.nan
+    return out.astype(np.float32)
+
+
+def write_variant(name: str, images: Path, rows: list[dict], out: Path) -> tuple[Path, Path]:
+    """The labelled frames of ``images`` as variant ``name`` in ``out/images``, with their labels.csv."""
+    import tifffile
+
+    from tui_tagger.core.formats import read_image
+
+    folder = out / name / "images"
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    renamed = {}
+    for file in sorted({r["file"] for r in rows}):
+        target = folder / (file + ".tif")
+        renamed[file] = target.name
+        if not target.exists():
+            frame = read_image(str(images / file))
+            bad = ~np.asarray(frame.mask, dtype=bool) if frame.mask is not None else np.zeros(frame.data.shape, bool)
+            tifffile.imwrite(target, transform(name, np.asarray(frame.data, dtype=np.float64), bad, rng))
+    table = out / name / "labels.csv"
+    with open(table, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["file", "tag", "value"])
+        for r in rows:
+            w.writerow([renamed[r["file"]], r["tag"], r["value"]])
+    return folder, table
+
+
+def measure(predictor, images: Path, table: Path, batch: int, renamed: bool) -> dict:
+    from tui_tagger.commands.evaluate import evaluate_labels, read_tables
+
+    run = evaluate_labels(predictor, [str(images)], read_tables([str(table)], [str(images)]), batch=batch,
+                          warn=lambda m: print("  " + m, file=sys.stderr))
+    rep = run.report
+    graded = {t: m["auc"] for t, m in rep["tags"].items()
+              if m["n_pos"] >= 2 and m["n_neg"] >= 2 and m["auc"] is not None}
+    et = rep["experiment_type"]
+    j = run.tags.index(LINEAR)
+    thr = run.thresholds[LINEAR] if isinstance(run.thresholds, dict) else run.thresholds
+    lb = sum(1 for i in range(len(run.refs)) if run.known[i, j] > 0 and run.y[i, j] == 0 and run.probs[i, j] >= thr)
+    # the highest experiment type per frame, by the original name (a variant adds ".tif")
+    types = [t for t in ("TSAXS", "TWAXS", "GISAXS", "GIWAXS") if t in run.tags]
+    top = {n.removesuffix(".tif") if renamed else n: types[int(np.argmax([run.probs[i, run.tags.index(t)] for t in types]))]
+           for i, n in enumerate(run.names)}
+    return {"et": et, "auc": graded, "lb": lb, "top": top, "skipped": run.skipped}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("real_dev", nargs="?", type=Path, default=DEFAULT)
+    ap.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=VARIANTS)
+    ap.add_argument("--out", type=Path, help="where the variants are written (kept: reused next run)")
+    ap.add_argument("--model", help="default: the shipped model")
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--no-physics", action="store_true")
+    ap.add_argument("--no-hot", action="store_true", help="hot pixels not masked (the preprocessing before they were)")
+    args = ap.parse_args()
+
+    from tui_tagger.model.infer import LocalPredictor
+    from tui_tagger.model.locate import shipped_model_paths
+
+    images, certain = args.real_dev / "images", args.real_dev / "labels.csv"
+    if not images.is_dir() or not certain.is_file():
+        print(f"{args.real_dev}: no images/ and labels.csv here (pass the real-dev folder)", file=sys.stderr)
+        return 2
+    with open(certain, newline="") as f:
+        rows = list(csv.DictReader(f))
+    model = Path(args.model) if args.model else next(p for p in shipped_model_paths() if p.exists())
+    predictor = LocalPredictor.load(model, "cpu", heads=False, physics=not args.no_physics)
+    if args.no_hot:
+        predictor.preprocess["hot"] = False
+    out = args.out or Path(tempfile.mkdtemp(prefix="robust-"))
+    print(f"model {model}, physics {'off' if args.no_physics else 'on'}, hot pixels "
+          f"{'kept' if args.no_hot else 'masked'}; variants in {out}")
+    base = None
+    print(f"{'variant':<9} {'type right':>10} {'mean AUC':>9} {'<' + str(AUC_BAR):>6} {'LB on 0':>7}  "
+          "type changed from original / tags under the bar")
+    for name in args.variants:
+        if name == "original":
+            folder, table = images, certain
+        else:
+            folder, table = write_variant(name, images, rows, out)
+        m = measure(predictor, folder, table, args.batch, name != "original")
+        if name == "original":
+            base = m
+        et, auc = m["et"], m["auc"]
+        mean = float(np.mean(list(auc.values()))) if auc else float("nan")
+        under = [f"{t} {a:.2f}" for t, a in sorted(auc.items(), key=lambda x: x[1]) if a < AUC_BAR]
+        changed = [f"{k}: {base['top'][k]}->{v}" for k, v in sorted(m["top"].items())
+                   if base is not None and k in base["top"] and base["top"][k] != v]
+        print(f"{name:<9} {et['right']:>5}/{et['total']:<4} {mean:>9.3f} {len(under):>6} {m['lb']:>7}  "
+              + "; ".join(changed + under) + (f" (unreadable: {len(m['skipped'])})" if m["skipped"] else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
