@@ -296,7 +296,8 @@ Written by `benchmarks/train_shipped_model.py` (rerun it to reproduce every figu
 
 - Architecture: `{info.arch}` {info.arch_config or ''} — {count_parameters(model) / 1e6:.2f} M parameters, fp16
   weights, {size_mb:.1f} MB. Input: {info.preprocess['size']}x{info.preprocess['size']}, preprocessing
-  `{json.dumps(info.preprocess)}` (stored in the file; predict uses the same function).
+  `{json.dumps(info.preprocess)}` (stored in the file, with the defaults of keys added since, such as `hot`: hot
+  pixels and zingers masked, `tui_tagger/core/hotpixels.py`; predict uses the same function).
 - Trained by `tui-tagger train` on the project's synthetic generator (`tui_tagger.core.synth`) only, in
   {len(STAGES)} stages, each fine-tuning the one before (`--from`):
 {chr(10).join(f"  {k}. {', '.join(f'{c} frames of seed {s} at {z} px' + (f' ({fam[0]} only)' if fam else '') for _, c, s, z, *fam in st['sets'])}{' (from the mean of stages ' + ', '.join(map(str, st['from_soup'])) + ')' if st.get('from_soup') else ''}, options `{' '.join(st['options'])}`" for k, st in enumerate(STAGES, 1))}
