@@ -147,6 +147,12 @@ STAGES = [
 # Many/field" 0.04 -> 1.00. Tried and not shipped: lr 1e-4 with 400 more crystal frames at 1024 px (19 %
 # crystals, all TWAXS): validation 0.8935, real-dev 11/14; its means with the 14+15 mean 1:1, 2:1, 3:1 lost
 # experiment types or thresholds on real-dev, or fixed the crystal frame only in part.
+# Tried and not shipped (2026-12-07, later): the same frames at the sizes real detectors give (block max over
+# 3-8 pixels, where training had seen 1-2): from stage 16, 2000 frames at 1024 px, 1200 at 768, 500 at 1536,
+# 300 at 2048, 3000 at 256, 1000 at 512 (seeds 301-311), stage 16's options but --seed 18 (4 min on this
+# 2-core CPU). Validation 0.8982 (16: 0.8976); real-dev 13/14 with physics (14), the network alone 8/14 (10) at
+# mean AUC 0.899 (0.895); bench_real_robust.py binned 2x2 7/14 (10). The experiment type's p swings with the
+# shrink factor as much as before (mean spread over 1-4x binning of 8 frames 0.23, was 0.28).
 SOUP_STAGES: list[int] = [16]
 VAL_SETS = [("val512", 600, 139, 512), ("val256", 300, 141, 256)]
 TRAIN_SETS = [s for stage in STAGES for s in stage["sets"]]
