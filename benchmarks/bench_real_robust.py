@@ -2,7 +2,7 @@
 when a real frame reaches it binned, mirrored, at a lower dose, with detector gaps, or without its header?
 
     python benchmarks/bench_real_robust.py [REAL_DEV] [--variants tiff mirror ...] [--out DIR] [--model M]
-                                           [--no-physics] [--no-hot]
+                                           [--no-physics] [--no-hot] [--no-unit]
 
 Each variant writes every labelled real-dev frame again (a float32 TIFF, flagged pixels NaN: the original name +
 ``.tif``, so the file name rules still see the name; the header's geometry is gone in every variant, ``tiff`` alone measures that)
@@ -16,6 +16,9 @@ and evaluates it on the same certain labels (``labels.csv``), as ``bench_real.py
 - ``gaps``: Pilatus-like module gaps, 7 px between columns of modules (487 px) and 17 px
   between rows (195 px; at least 1 and 2 gaps on a smaller frame), flagged (NaN): gaps are never pattern;
 - ``u16``: clipped to 0..65535 as unsigned 16 bits (the saturation of a 16-bit readout);
+- ``offset``: a CCD's readout pedestal (+1000, read noise 10);
+- ``xF`` (``x0.001``, ``x1000``, any factor F): the counts times F (frames in other units: normalised to
+  the monitor or to absolute intensity, per second, an integrating detector's ADU);
 - ``hot``: 0.05 % hot pixels at the frame's maximum x10 and 0.05 % dead (0) (a worn CCD, an unmasked
   counting detector); ``zingers``: 0.005 % of each (a long CCD exposure's cosmic rays: 310 on a 6M frame).
 
@@ -36,7 +39,8 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT = REPO.parent / "shared" / "reference" / "real-dev"
-VARIANTS = ("original", "tiff", "mirror", "bin2", "dose10", "gaps", "u16", "hot", "zingers")
+VARIANTS = ("original", "tiff", "mirror", "bin2", "dose10", "gaps", "u16", "hot", "zingers", "offset", "x0.001",
+            "x1000")
 AUC_BAR = 0.75
 LINEAR = "Linear beamstop"
 
@@ -69,11 +73,21 @@ def transform(name: str, a: np.ndarray, bad: np.ndarray, rng: np.random.Generato
         n = max(1, out.size // (2000 if name == "hot" else 20000))
         out.flat[rng.integers(0, out.size, n)] = max(out.max(), 1.0) * 10
         out.flat[rng.integers(0, out.size, n)] = 0
+    elif name == "offset":
+        out = clean + 1000 + rng.normal(0, 10, clean.shape)
+    elif name.startswith("x"):
+        out = clean * float(name[1:])
     else:
         raise ValueError(name)
     out = np.array(out, dtype=np.float64)
     out[bad] = np.nan
     return out.astype(np.float32)
+
+
+def _variant(name: str) -> str:
+    if name in VARIANTS or (name.startswith("x") and name[1:].replace(".", "", 1).isdigit()):
+        return name
+    raise argparse.ArgumentTypeError(f"no variant {name!r}")
 
 
 def write_variant(name: str, images: Path, rows: list[dict], out: Path) -> tuple[Path, Path]:
@@ -124,12 +138,15 @@ def measure(predictor, images: Path, table: Path, batch: int, renamed: bool) -> 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("real_dev", nargs="?", type=Path, default=DEFAULT)
-    ap.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=VARIANTS)
+    ap.add_argument("--variants", nargs="*", default=list(VARIANTS), type=_variant,
+                    help=f"of {', '.join(VARIANTS)} (xF: any factor F)")
     ap.add_argument("--out", type=Path, help="where the variants are written (kept: reused next run)")
     ap.add_argument("--model", help="default: the shipped model")
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--no-physics", action="store_true")
     ap.add_argument("--no-hot", action="store_true", help="hot pixels not masked (the preprocessing before they were)")
+    ap.add_argument("--no-unit", action="store_true",
+                    help="frames of many units per photon not brought to a few (the preprocessing before)")
     args = ap.parse_args()
 
     from tui_tagger.model.infer import LocalPredictor
@@ -145,9 +162,12 @@ def main() -> int:
     predictor = LocalPredictor.load(model, "cpu", heads=False, physics=not args.no_physics)
     if args.no_hot:
         predictor.preprocess["hot"] = False
+    if args.no_unit:
+        predictor.preprocess["unit"] = False
     out = args.out or Path(tempfile.mkdtemp(prefix="robust-"))
     print(f"model {model}, physics {'off' if args.no_physics else 'on'}, hot pixels "
-          f"{'kept' if args.no_hot else 'masked'}; variants in {out}")
+          f"{'kept' if args.no_hot else 'masked'}, units {'as they are' if args.no_unit else 'to a few per photon'}; "
+          f"variants in {out}")
     base = None
     print(f"{'variant':<9} {'type right':>10} {'mean AUC':>9} {'<' + str(AUC_BAR):>6} {'LB on 0':>7}  "
           "type changed from original / tags under the bar")

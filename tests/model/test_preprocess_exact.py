@@ -7,13 +7,15 @@ import numpy as np
 import pytest
 
 from tui_tagger.core.hotpixels import hot_pixels
+from tui_tagger.core.photons import photon_gain
 from tui_tagger.model import transforms
 
 
 def reference(data: np.ndarray, mask: np.ndarray | None, config: dict) -> np.ndarray:
     """The preprocessing as first written: np.percentile, a where() copy, reshape(...).max(); hot pixels
     (``config["hot"]``) found by one pass over the frame and masked, the percentiles taken again without
-    them where there are many."""
+    them where there are many; the counts over the floor scaled to at most _MAX_GAIN units per photon
+    (``config["unit"]``)."""
     data = np.asarray(data, dtype=np.float32)
     size = int(config["size"])
     valid = np.isfinite(data)
@@ -27,6 +29,10 @@ def reference(data: np.ndarray, mask: np.ndarray | None, config: dict) -> np.nda
         values = values[:: values.size // transforms._SAMPLE]
     qs = [config["floor_percentile"], config["pmin"], config["pmax"]]
     floor, lo, hi = np.percentile(values, qs)
+    unit = 1.0
+    if config["unit"]:
+        g = photon_gain(data, valid)
+        unit = 1.0 if g is None or g <= transforms._MAX_GAIN else transforms._MAX_GAIN / g
     if config["hot"]:
         level = floor + transforms._HOT_LEVEL * (np.percentile(values, transforms._HOT_PERCENTILE) - floor)
         hot = hot_pixels(data, valid, floor, level)
@@ -34,7 +40,7 @@ def reference(data: np.ndarray, mask: np.ndarray | None, config: dict) -> np.nda
         if hot.size * transforms._HOT_SHARE_OF_TAIL > data.size:
             values = data[valid]
             floor, lo, hi = np.percentile(values[:: max(1, values.size // transforms._SAMPLE)], qs)
-    lo, hi = np.log1p(max(lo - floor, 0.0)), np.log1p(max(hi - floor, 0.0))
+    lo, hi = np.log1p(max(lo - floor, 0.0) * unit), np.log1p(max(hi - floor, 0.0) * unit)
     scale = 1.0 / (hi - lo) if hi > lo else 0.0
     x = np.where(valid, data, np.float32(-np.inf))
     h, w = x.shape
@@ -59,6 +65,8 @@ def reference(data: np.ndarray, mask: np.ndarray | None, config: dict) -> np.nda
     x = np.ascontiguousarray(x, dtype=np.float32)
     np.subtract(x, np.float32(floor), out=x)
     np.clip(x, 0.0, None, out=x)
+    if unit != 1.0:
+        np.multiply(x, np.float32(unit), out=x)
     np.log1p(x, out=x)
     np.subtract(x, np.float32(lo), out=x)
     np.multiply(x, np.float32(scale), out=x)
@@ -77,15 +85,17 @@ def frames():
     yield "nan rows, strip", nan, None
     yield "small, grown", rng.poisson(5, (100, 80)).astype(np.float32), np.ones((100, 80), bool)
     yield "already the size", rng.poisson(30, (256, 256)).astype(np.float32), None
+    yield "500 units per photon", (rng.poisson(40, (700, 600)) * 500.0).astype(np.float32), None
     for name, shape in (("zingers", (1024, 900)), ("zingers, small, grown", (120, 90))):
         zingers = rng.poisson(100, shape).astype(np.float32)
         zingers.flat[rng.choice(zingers.size, 40, replace=False)] = 5e5
         yield name, zingers, None
 
 
-@pytest.mark.parametrize("invalid, hot", [(0.0, False), (-1.0, False), (0.0, True), (-1.0, True)])
-def test_fast_preprocessing_equals_the_reference_bit_for_bit(invalid, hot):
-    config = transforms.preprocess_config({"invalid": invalid, "hot": hot})
+@pytest.mark.parametrize("invalid, hot, unit", [(0.0, False, False), (-1.0, False, False), (0.0, True, False),
+                                               (-1.0, True, False), (0.0, True, True), (-1.0, True, True)])
+def test_fast_preprocessing_equals_the_reference_bit_for_bit(invalid, hot, unit):
+    config = transforms.preprocess_config({"invalid": invalid, "hot": hot, "unit": unit})
     for name, data, mask in frames():
         kept = np.array(data, copy=True)
         out = transforms.preprocess(data, mask, config)

@@ -147,3 +147,18 @@ def test_a_few_hot_pixels_are_masked_and_a_clean_frame_is_unchanged():
     assert np.abs(out - ref).max() < 0.15 < np.abs(dirty - ref).max()
     with pytest.raises(ValueError, match="hot"):
         preprocess_config({"hot": "yes"})
+
+
+def test_a_frame_in_any_units_beyond_a_few_per_photon_gives_the_model_one_input():
+    rng = np.random.default_rng(5)
+    yy, xx = np.indices((500, 500))
+    r = np.hypot(yy - 250, xx - 250)
+    photons = rng.poisson(30 * (1 + 10 * np.exp(-r / 50)) + 300 * np.exp(-0.5 * ((r - 140) / 4) ** 2))
+    cfg = preprocess_config({"size": 128, "invalid": -1.0})
+    as_counts = preprocess(photons.astype(np.float32), None, cfg)
+    # a counting detector's frame (about 1 unit per photon) is left as it was
+    np.testing.assert_array_equal(as_counts, preprocess(photons.astype(np.float32), None, {**cfg, "unit": False}))
+    adu = [preprocess((photons * k).astype(np.float32), None, cfg) for k in (50.0, 1000.0)]
+    np.testing.assert_allclose(adu[0], adu[1], atol=1e-5)  # x50 and x1000: the same input
+    before = preprocess((photons * 1000.0).astype(np.float32), None, {**cfg, "unit": False})
+    assert np.abs(adu[1] - as_counts).mean() < 0.5 * np.abs(before - as_counts).mean()
