@@ -14,8 +14,8 @@ from tui_tagger.model import transforms
 def reference(data: np.ndarray, mask: np.ndarray | None, config: dict) -> np.ndarray:
     """The preprocessing as first written: np.percentile, a where() copy, reshape(...).max(); hot pixels
     (``config["hot"]``) found by one pass over the frame and masked, the percentiles taken again without
-    them where there are many; the counts over the floor scaled to at most _MAX_GAIN units per photon
-    (``config["unit"]``)."""
+    them where there are many; the counts over the floor scaled to at most _MAX_GAIN units per photon, or to
+    photons from under _MIN_GAIN (``config["unit"]``)."""
     data = np.asarray(data, dtype=np.float32)
     size = int(config["size"])
     valid = np.isfinite(data)
@@ -32,7 +32,11 @@ def reference(data: np.ndarray, mask: np.ndarray | None, config: dict) -> np.nda
     unit = 1.0
     if config["unit"]:
         g = photon_gain(data, valid)
-        unit = 1.0 if g is None or g <= transforms._MAX_GAIN else transforms._MAX_GAIN / g
+        if g is not None and g > transforms._MAX_GAIN:
+            unit = transforms._MAX_GAIN / g
+        elif g is not None and g < transforms._MIN_GAIN:
+            sample = values[:: max(1, values.size // 4096)]
+            unit = 1.0 if np.array_equal(sample, np.rint(sample)) else 1.0 / g  # counts are left as they are
     if config["hot"]:
         level = floor + transforms._HOT_LEVEL * (np.percentile(values, transforms._HOT_PERCENTILE) - floor)
         hot = hot_pixels(data, valid, floor, level)
@@ -86,6 +90,7 @@ def frames():
     yield "small, grown", rng.poisson(5, (100, 80)).astype(np.float32), np.ones((100, 80), bool)
     yield "already the size", rng.poisson(30, (256, 256)).astype(np.float32), None
     yield "500 units per photon", (rng.poisson(40, (700, 600)) * 500.0).astype(np.float32), None
+    yield "0.002 units per photon", (rng.poisson(40, (700, 600)) * 0.002).astype(np.float32), None
     for name, shape in (("zingers", (1024, 900)), ("zingers, small, grown", (120, 90))):
         zingers = rng.poisson(100, shape).astype(np.float32)
         zingers.flat[rng.choice(zingers.size, 40, replace=False)] = 5e5

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tifffile
 
+from tui_tagger.core.photons import photon_gain
 from tui_tagger.model.checkpoint import ModelInfo
 from tui_tagger.model.data import FrameDataset, batches, load_and_preprocess
 from tui_tagger.model.infer import LocalPredictor
@@ -149,7 +150,7 @@ def test_a_few_hot_pixels_are_masked_and_a_clean_frame_is_unchanged():
         preprocess_config({"hot": "yes"})
 
 
-def test_a_frame_in_any_units_beyond_a_few_per_photon_gives_the_model_one_input():
+def test_a_frame_in_any_units_outside_a_few_per_photon_gives_the_model_one_input():
     rng = np.random.default_rng(5)
     yy, xx = np.indices((500, 500))
     r = np.hypot(yy - 250, xx - 250)
@@ -162,3 +163,13 @@ def test_a_frame_in_any_units_beyond_a_few_per_photon_gives_the_model_one_input(
     np.testing.assert_allclose(adu[0], adu[1], atol=1e-5)  # x50 and x1000: the same input
     before = preprocess((photons * 1000.0).astype(np.float32), None, {**cfg, "unit": False})
     assert np.abs(adu[1] - as_counts).mean() < 0.5 * np.abs(before - as_counts).mean()
+    # intensities normalised to small numbers (per second, per monitor count) are read as the photons again
+    small = preprocess((photons * 0.001).astype(np.float32), None, cfg)
+    small_before = preprocess((photons * 0.001).astype(np.float32), None, {**cfg, "unit": False})
+    assert np.abs(small - as_counts).mean() < 0.01 < np.abs(small_before - as_counts).mean()
+    # whole numbers whose noise a point spread smoothed measure under 0.1 per photon too: counts, left alone
+    k = 5
+    blurred = np.rint(sum(np.roll(photons, (dy, dx), (0, 1)) for dy in range(k) for dx in range(k)) / k ** 2)
+    assert photon_gain(blurred) < 0.1
+    np.testing.assert_array_equal(preprocess(blurred.astype(np.float32), None, cfg),
+                                  preprocess(blurred.astype(np.float32), None, {**cfg, "unit": False}))

@@ -48,6 +48,18 @@ def test_faint_scattering_far_below_the_noise_of_one_pixel_is_not_blank():
     assert not is_blank(frame.astype(np.float32))
 
 
+@pytest.mark.parametrize("units", [1.0, 0.001])
+def test_weak_scattering_normalised_to_small_numbers_is_not_blank(units):
+    """Counts per second or per monitor count: a median under 1 in other units is no counting detector's."""
+    rng = np.random.default_rng(8)
+    y, x = np.mgrid[:1043, :981]
+    r = np.hypot(x - 490, y - 520)
+    frame = rng.poisson(200 * (1 + 0.03 * np.exp(-r / 150))).astype(np.float64) * units  # a 3 % rise
+    assert not is_blank(frame.astype(np.float32))
+    dark = rng.normal(100.0, 3.0, (1024, 1024)) * units  # a dark CCD frame stays blank in any units
+    assert is_blank(dark.astype(np.float32))
+
+
 def test_ccd_quadrants_at_other_offsets_are_not_called_blank():
     """Not sure (a step, not noise), so the check stays silent rather than risk hiding signal."""
     rng = np.random.default_rng(7)

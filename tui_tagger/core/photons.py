@@ -56,3 +56,10 @@ def photon_gain(data: np.ndarray, valid: np.ndarray | None = None) -> float | No
         return None
     g = float(np.median((variances[j] - variances[i])[apart] / (levels[j] - levels[i])[apart]))
     return g if g > 0 else None
+
+
+def whole_numbers(values: np.ndarray, n: int = 4096) -> bool:
+    """Are ``values`` (a sample of a frame's valid pixels) whole numbers: counts or ADU, never intensities in a
+    unit of their own? (n of them, at a fixed stride.)"""
+    sample = values[:: max(1, values.size // n)]
+    return bool(np.array_equal(sample, np.rint(sample)))

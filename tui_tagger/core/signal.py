@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from tui_tagger.core.photons import photon_gain, whole_numbers
+
 BLOCKS = 64  # square blocks over the frame, whatever its shape: large ones average noise down, enough of
 # them to see any structure
 MIN_BLOCK_PIXELS = 64  # a block with fewer valid pixels is left out (a gap, a mask, a strip's edge)
@@ -40,6 +42,13 @@ def _pixel_sigma(data: np.ndarray, valid: np.ndarray) -> float:
     return max(mad, 1e-6)
 
 
+def _photon_unit(data: np.ndarray, valid: np.ndarray, values: np.ndarray) -> float | None:
+    """One photon in the frame's units: 1 where the pixels are whole numbers (counts), else what the frame's
+    noise says (``core.photons``), or None. Frames normalised to small numbers (x 0.001: a median under 1)
+    were held to a photon's noise of 1 and called blank, 5 of real-dev's 26."""
+    return 1.0 if whole_numbers(values) else photon_gain(data, valid)
+
+
 def is_blank(data: np.ndarray, mask: np.ndarray | None = None) -> bool:
     """True when the frame's valid pixels are, for sure, noise about one level: no scattering at all.
 
@@ -52,6 +61,7 @@ def is_blank(data: np.ndarray, mask: np.ndarray | None = None) -> bool:
     if mask is not None:
         valid &= np.asarray(mask, dtype=bool)
     sigma = _pixel_sigma(data, valid)  # at full resolution: neighbours must be neighbours
+    full, full_valid = data, valid
     # the blocks from every k-th pixel of every k-th row: the z-test counts the pixels it averages, so
     # it stays exact; some 2^16 pixels (1000 a block) see far less than a pixel's noise, at a fraction of the time
     k = max(1, int(np.ceil(np.sqrt(data.size / SAMPLE_PIXELS))))
@@ -60,9 +70,10 @@ def is_blank(data: np.ndarray, mask: np.ndarray | None = None) -> bool:
     if values.size < MIN_BLOCKS * MIN_BLOCK_PIXELS:
         return False
     level = float(np.median(values[:: max(1, values.size // STAT_PIXELS)]))
-    if level < 1.0:  # a counting detector: Poisson noise about its mean count (a median of 0 says too little)
-        level_mean = float(np.mean(np.clip(values, None, level + CLIP_SIGMAS * max(sigma, 1.0))))
-        sigma = max(sigma, float(np.sqrt(level_mean)))
+    unit = _photon_unit(full, full_valid, values) if level < 1.0 else None
+    if unit is not None:  # a counting detector: Poisson noise about its mean count (a median of 0 says too little)
+        level_mean = float(np.mean(np.clip(values, None, level + CLIP_SIGMAS * max(sigma, unit))))
+        sigma = max(sigma, float(np.sqrt(unit * max(level_mean, 0.0))))
     lo, hi = level - CLIP_SIGMAS * sigma, level + CLIP_SIGMAS * sigma
     side = np.sqrt(data.size / BLOCKS)
     row_starts = np.linspace(0, data.shape[0], max(1, round(data.shape[0] / side)) + 1).astype(int)[:-1]

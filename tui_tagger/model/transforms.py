@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from tui_tagger.core.hotpixels import hot_pixels
-from tui_tagger.core.photons import photon_gain
+from tui_tagger.core.photons import photon_gain, whole_numbers
 
 # Version the behaviour: a checkpoint trained with another version must not be fed different inputs.
 PREPROCESS_VERSION = 1
@@ -31,8 +31,9 @@ DEFAULT_PREPROCESS: dict[str, Any] = {
     # scattering. Checkpoints stored before the key get it too: it changes only such pixels.
     "hot": True,
     # a frame of more than _MAX_GAIN units per photon (``core.photons``: an integrating detector's ADU, counts
-    # per second, normalised intensities) brought to _MAX_GAIN before log1p, whose knee is one unit: the
-    # network's input no longer depends on the frame's units beyond that. Checkpoints stored before get it too.
+    # per second) brought to _MAX_GAIN before log1p, whose knee is one unit, and one of under _MIN_GAIN
+    # (normalised intensities) to photons: the network's input no longer depends on the frame's units outside
+    # that range. Checkpoints stored before get it too.
     "unit": True,
 }
 INVALID_VALUES = (0.0, -1.0)
@@ -44,7 +45,7 @@ _SAMPLE = 1 << 18
 # look at (the check cost 0.7 ms per megapixel there when every top-0.1 % pixel was one). The 99th, not
 # pmax's 99.9th: 0.1 % of hot pixels would be that percentile themselves.
 _HOT_LEVEL, _HOT_PERCENTILE = 2.0, 99.0
-_MAX_GAIN = 4.0  # see _photon_unit
+_MIN_GAIN, _MAX_GAIN = 0.1, 4.0  # see _photon_unit
 # Hot pixels over 1 in this many pixels (5 % of the top 0.1 % that pmax cuts) shift the percentiles: they
 # are taken again without them. Fewer (a real frame's 0-9) change nothing and cost no second pass.
 _HOT_SHARE_OF_TAIL = 20000
@@ -97,7 +98,7 @@ def preprocess(data: np.ndarray, mask: np.ndarray | None, config: dict[str, Any]
         values = values[:: values.size // _SAMPLE]
     qs = (config["floor_percentile"], config["pmin"], config["pmax"])
     floor, lo, hi, p99 = _percentiles(values, (*qs, _HOT_PERCENTILE))
-    unit = _photon_unit(data, None if all_valid else valid) if config.get("unit", False) else 1.0
+    unit = _photon_unit(data, None if all_valid else valid, values) if config.get("unit", False) else 1.0
     find_hot = bool(config.get("hot", False))
     hot = np.empty(0, dtype=np.intp)
     hot_level = floor + _HOT_LEVEL * (p99 - floor)
@@ -159,13 +160,19 @@ def _percentiles(values: np.ndarray, qs) -> list[float]:
     return out
 
 
-def _photon_unit(data: np.ndarray, valid: np.ndarray | None) -> float:
+def _photon_unit(data: np.ndarray, valid: np.ndarray | None, values: np.ndarray) -> float:
     """What the counts above the floor are multiplied by before log1p: 1, or for a frame of more than
     ``_MAX_GAIN`` units per photon (``core.photons``) the factor that brings it to ``_MAX_GAIN``. Not to 1:
     95 % of the synthetic frames the model learnt from measure under 4 (a counting detector about 1, its
-    CCDs and image plates drawn with gains 0.7-20), so up to 4 the input stays what it was trained on."""
+    CCDs and image plates drawn with gains 0.7-20), so up to 4 the input stays what it was trained on. Under
+    ``_MIN_GAIN``, in a frame of fractions (``values``: a sample of its pixels), no detector counts: it holds
+    intensities in a unit of its own (per second, per monitor count, absolute), and the photons it came from
+    are the best guess. Whole numbers there are counts whose noise a point spread has smoothed (5 of the
+    900 synthetic test frames measure 0.01-0.09): left as they are."""
     g = photon_gain(data, valid)
-    return 1.0 if g is None or g <= _MAX_GAIN else _MAX_GAIN / g
+    if g is None or g <= _MAX_GAIN and (g >= _MIN_GAIN or whole_numbers(values)):
+        return 1.0
+    return _MAX_GAIN / g if g > _MAX_GAIN else 1.0 / g
 
 
 def _blocks(n: int, size: int) -> tuple[int, np.ndarray]:
