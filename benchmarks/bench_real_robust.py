@@ -11,6 +11,8 @@ and evaluates it on the same certain labels (``labels.csv``), as ``bench_real.py
 - ``original``: the files as they are (headers, formats);
 - ``tiff``: the pixels alone (no header: no geometry, no pixel size);
 - ``mirror``: left-right flip (the training augmentation's; every tag here is mirror-symmetric);
+- ``flipud``, ``rot90``: upside down, turned a quarter (a detector mounted so, a reader of the other row order;
+  a grazing-incidence frame stays one to a person, and the model was never trained on either);
 - ``bin2``: 2x2 binning (sum; a binned pixel with a flagged one is flagged), as detectors and users bin;
 - ``dose10``: a tenth of the counts, Poisson (a short exposure; frames of floats taken as counts);
 - ``gaps``: Pilatus-like module gaps, 7 px between columns of modules (487 px) and 17 px
@@ -39,7 +41,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT = REPO.parent / "shared" / "reference" / "real-dev"
-VARIANTS = ("original", "tiff", "mirror", "bin2", "dose10", "gaps", "u16", "hot", "zingers", "offset", "x0.001",
+VARIANTS = ("original", "tiff", "mirror", "flipud", "rot90", "bin2", "dose10", "gaps", "u16", "hot", "zingers", "offset", "x0.001",
             "x1000")
 AUC_BAR = 0.75
 LINEAR = "Linear beamstop"
@@ -52,6 +54,10 @@ def transform(name: str, a: np.ndarray, bad: np.ndarray, rng: np.random.Generato
         out = clean
     elif name == "mirror":
         out, bad = clean[:, ::-1], bad[:, ::-1]
+    elif name == "flipud":
+        out, bad = clean[::-1], bad[::-1]
+    elif name == "rot90":
+        out, bad = np.rot90(clean), np.rot90(bad)
     elif name == "bin2":
         h, w = (a.shape[0] // 2) * 2, (a.shape[1] // 2) * 2
         out = clean[:h, :w].reshape(h // 2, 2, w // 2, 2).sum(axis=(1, 3))
