@@ -26,7 +26,8 @@ and evaluates it on the same certain labels (``labels.csv``), as ``bench_real.py
 
 Prints per variant: experiment type right / total (and the frames whose type changed from ``original``),
 mean ROC AUC over the tags with >= 2 certain positives and negatives, tags under 0.75, and "Linear beamstop"
-at or over its threshold on frames whose certain label for it is 0. Measurement only: never trains.
+at or over its threshold on the frames ``labels_judged.csv`` judges to have a round stop (and no linear one).
+Measurement only: never trains.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ DEFAULT = REPO.parent / "shared" / "reference" / "real-dev"
 VARIANTS = ("original", "tiff", "mirror", "flipud", "rot90", "bin2", "dose10", "gaps", "u16", "hot", "zingers", "offset", "x0.001",
             "x1000")
 AUC_BAR = 0.75
-LINEAR = "Linear beamstop"
+LINEAR, ROUND = "Linear beamstop", "Circular beamstop"
 
 
 def transform(name: str, a: np.ndarray, bad: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -122,7 +123,17 @@ def write_variant(name: str, images: Path, rows: list[dict], out: Path) -> tuple
     return folder, table
 
 
-def measure(predictor, images: Path, table: Path, batch: int, renamed: bool) -> dict:
+def round_stops(real_dev: Path) -> set[str]:
+    """The frames ``labels_judged.csv`` judges to have a round beamstop and not a linear one."""
+    judged = real_dev / "labels_judged.csv"
+    if not judged.is_file():
+        return set()
+    with open(judged, newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["value"].strip() == "1"]
+    return {r["file"] for r in rows if r["tag"] == ROUND} - {r["file"] for r in rows if r["tag"] == LINEAR}
+
+
+def measure(predictor, images: Path, table: Path, batch: int, renamed: bool, round_names: set[str]) -> dict:
     from tui_tagger.commands.evaluate import evaluate_labels, read_tables
 
     run = evaluate_labels(predictor, [str(images)], read_tables([str(table)], [str(images)]), batch=batch,
@@ -133,11 +144,12 @@ def measure(predictor, images: Path, table: Path, batch: int, renamed: bool) -> 
     et = rep["experiment_type"]
     j = run.tags.index(LINEAR)
     thr = run.thresholds[LINEAR] if isinstance(run.thresholds, dict) else run.thresholds
-    lb = sum(1 for i in range(len(run.refs)) if run.known[i, j] > 0 and run.y[i, j] == 0 and run.probs[i, j] >= thr)
-    # the highest experiment type per frame, by the original name (a variant adds ".tif")
+    # by the original name (a variant adds ".tif")
+    original = [n.removesuffix(".tif") if renamed else n for n in run.names]
+    on_round = [i for i, n in enumerate(original) if n in round_names]
+    lb = (sum(run.probs[i, j] >= thr for i in on_round), len(on_round))
     types = [t for t in ("TSAXS", "TWAXS", "GISAXS", "GIWAXS") if t in run.tags]
-    top = {n.removesuffix(".tif") if renamed else n: types[int(np.argmax([run.probs[i, run.tags.index(t)] for t in types]))]
-           for i, n in enumerate(run.names)}
+    top = {n: types[int(np.argmax([run.probs[i, run.tags.index(t)] for t in types]))] for i, n in enumerate(original)}
     return {"et": et, "auc": graded, "lb": lb, "top": top, "skipped": run.skipped}
 
 
@@ -175,14 +187,15 @@ def main() -> int:
           f"{'kept' if args.no_hot else 'masked'}, units {'as they are' if args.no_unit else 'to a few per photon'}; "
           f"variants in {out}")
     base = None
-    print(f"{'variant':<9} {'type right':>10} {'mean AUC':>9} {'<' + str(AUC_BAR):>6} {'LB on 0':>7}  "
+    rounds = round_stops(args.real_dev)
+    print(f"{'variant':<9} {'type right':>10} {'mean AUC':>9} {'<' + str(AUC_BAR):>6} {'LB/round':>8}  "
           "type changed from original / tags under the bar")
     for name in args.variants:
         if name == "original":
             folder, table = images, certain
         else:
             folder, table = write_variant(name, images, rows, out)
-        m = measure(predictor, folder, table, args.batch, name != "original")
+        m = measure(predictor, folder, table, args.batch, name != "original", rounds)
         if name == "original":
             base = m
         et, auc = m["et"], m["auc"]
@@ -190,7 +203,8 @@ def main() -> int:
         under = [f"{t} {a:.2f}" for t, a in sorted(auc.items(), key=lambda x: x[1]) if a < AUC_BAR]
         changed = [f"{k}: {base['top'][k]}->{v}" for k, v in sorted(m["top"].items())
                    if base is not None and k in base["top"] and base["top"][k] != v]
-        print(f"{name:<9} {et['right']:>5}/{et['total']:<4} {mean:>9.3f} {len(under):>6} {m['lb']:>7}  "
+        lb = f"{m['lb'][0]}/{m['lb'][1]}"
+        print(f"{name:<9} {et['right']:>5}/{et['total']:<4} {mean:>9.3f} {len(under):>6} {lb:>8}  "
               + "; ".join(changed + under) + (f" (unreadable: {len(m['skipped'])})" if m["skipped"] else ""))
     return 0
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from tui_tagger.core.hotpixels import hot_pixels
-from tui_tagger.core.photons import photon_gain
+from tui_tagger.core.photons import NORMALISED_BELOW, photon_gain
 from tui_tagger.model import transforms
 
 
@@ -15,7 +15,7 @@ def reference(data: np.ndarray, mask: np.ndarray | None, config: dict) -> np.nda
     """The preprocessing as first written: np.percentile, a where() copy, reshape(...).max(); hot pixels
     (``config["hot"]``) found by one pass over the frame and masked, the percentiles taken again without
     them where there are many; the counts over the floor scaled to at most _MAX_GAIN units per photon, or to
-    photons from under _MIN_GAIN (``config["unit"]``)."""
+    photons from under NORMALISED_BELOW (fractions only; ``config["unit"]``)."""
     data = np.asarray(data, dtype=np.float32)
     size = int(config["size"])
     valid = np.isfinite(data)
@@ -34,7 +34,7 @@ def reference(data: np.ndarray, mask: np.ndarray | None, config: dict) -> np.nda
         g = photon_gain(data, valid)
         if g is not None and g > transforms._MAX_GAIN:
             unit = transforms._MAX_GAIN / g
-        elif g is not None and g < transforms._MIN_GAIN:
+        elif g is not None and g < NORMALISED_BELOW:
             sample = values[:: max(1, values.size // 4096)]
             unit = 1.0 if np.array_equal(sample, np.rint(sample)) else 1.0 / g  # counts are left as they are
     if config["hot"]:

@@ -168,6 +168,16 @@ def test_a_disc_on_a_wire_across_the_frame_is_a_round_stop():
     assert measure(_counts(img, stop), None, (CX, CY)).kind == "round"
 
 
+@pytest.mark.parametrize("units", [1.0, 0.001, 1e-6])
+def test_a_round_stop_is_found_in_a_frame_of_normalised_intensities(units):
+    """Counts per second or per monitor count: the stop's contrast is weighed against a photon's noise in the
+    frame's own units, not against one count."""
+    img, dx, dy, r = _saxs()
+    stop = (r <= 12) | _arm(dx, dy, 135, 3)
+    frame = (_counts(img, stop) * units).astype(np.float32)
+    assert check_frame(frame, None, Geometry(beam_center_px=(CY, CX))).stop == "round"
+
+
 def test_a_beam_centre_a_few_pixels_off_the_disc_still_finds_it():
     img, dx, dy, r = _saxs()
     stop = (np.hypot(dx - 3, dy + 2) <= 10) | _arm(dx - 3, dy + 2, 90, 4)

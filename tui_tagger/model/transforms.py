@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from tui_tagger.core.hotpixels import hot_pixels
-from tui_tagger.core.photons import photon_gain, whole_numbers
+from tui_tagger.core.photons import normalised, photon_gain
 
 # Version the behaviour: a checkpoint trained with another version must not be fed different inputs.
 PREPROCESS_VERSION = 1
@@ -31,8 +31,8 @@ DEFAULT_PREPROCESS: dict[str, Any] = {
     # scattering. Checkpoints stored before the key get it too: it changes only such pixels.
     "hot": True,
     # a frame of more than _MAX_GAIN units per photon (``core.photons``: an integrating detector's ADU, counts
-    # per second) brought to _MAX_GAIN before log1p, whose knee is one unit, and one of under _MIN_GAIN
-    # (normalised intensities) to photons: the network's input no longer depends on the frame's units outside
+    # per second) brought to _MAX_GAIN before log1p, whose knee is one unit, and normalised intensities
+    # (core.photons.NORMALISED_BELOW) to photons: the network's input no longer depends on the frame's units outside
     # that range. Checkpoints stored before get it too.
     "unit": True,
 }
@@ -45,7 +45,7 @@ _SAMPLE = 1 << 18
 # look at (the check cost 0.7 ms per megapixel there when every top-0.1 % pixel was one). The 99th, not
 # pmax's 99.9th: 0.1 % of hot pixels would be that percentile themselves.
 _HOT_LEVEL, _HOT_PERCENTILE = 2.0, 99.0
-_MIN_GAIN, _MAX_GAIN = 0.1, 4.0  # see _photon_unit
+_MAX_GAIN = 4.0  # see _photon_unit
 # Hot pixels over 1 in this many pixels (5 % of the top 0.1 % that pmax cuts) shift the percentiles: they
 # are taken again without them. Fewer (a real frame's 0-9) change nothing and cost no second pass.
 _HOT_SHARE_OF_TAIL = 20000
@@ -164,15 +164,13 @@ def _photon_unit(data: np.ndarray, valid: np.ndarray | None, values: np.ndarray)
     """What the counts above the floor are multiplied by before log1p: 1, or for a frame of more than
     ``_MAX_GAIN`` units per photon (``core.photons``) the factor that brings it to ``_MAX_GAIN``. Not to 1:
     95 % of the synthetic frames the model learnt from measure under 4 (a counting detector about 1, its
-    CCDs and image plates drawn with gains 0.7-20), so up to 4 the input stays what it was trained on. Under
-    ``_MIN_GAIN``, in a frame of fractions (``values``: a sample of its pixels), no detector counts: it holds
-    intensities in a unit of its own (per second, per monitor count, absolute), and the photons it came from
-    are the best guess. Whole numbers there are counts whose noise a point spread has smoothed (5 of the
-    900 synthetic test frames measure 0.01-0.09): left as they are."""
+    CCDs and image plates drawn with gains 0.7-20), so up to 4 the input stays what it was trained on. A
+    frame of normalised intensities (``core.photons.normalised``; ``values``: a sample of its pixels) is
+    brought back to the photons it came from, the best guess."""
     g = photon_gain(data, valid)
-    if g is None or g <= _MAX_GAIN and (g >= _MIN_GAIN or whole_numbers(values)):
-        return 1.0
-    return _MAX_GAIN / g if g > _MAX_GAIN else 1.0 / g
+    if normalised(g, values):
+        return 1.0 / g
+    return 1.0 if g is None or g <= _MAX_GAIN else _MAX_GAIN / g
 
 
 def _blocks(n: int, size: int) -> tuple[int, np.ndarray]:
