@@ -84,3 +84,29 @@ def test_heads_learn_on_cnn_features_by_default_when_a_model_is_there(monkeypatc
     monkeypatch.setenv("TUI_TAGGER_HEAD_FEATURES", "auto")
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else object())
     assert default_source() == "physics"  # no torch: the numpy-only features
+
+
+def test_features_cached_under_another_preprocessing_are_made_again(folder, tmp_path, monkeypatch):
+    """A preprocessing key added since (its default applies to the same model file) changes the features:
+    the cache must not hand back the ones made before it."""
+    from tui_tagger.learn import features
+    from tui_tagger.model import transforms
+
+    items = _items(folder)[:2]
+    calls = []
+
+    def counting(refs, model=None):
+        calls.append(list(refs))
+        return [(np.ones(4, dtype=np.float32), None) for _ in refs]
+
+    monkeypatch.setattr("tui_tagger.model.extract_features", counting)
+    features._preprocessing.cache_clear()
+    monkeypatch.setitem(transforms.DEFAULT_PREPROCESS, "hot", False)  # as before hot pixels were masked
+    features.compute(items, "cnn", model=str(SHIPPED), cache_dir=tmp_path)
+    features.compute(items, "cnn", model=str(SHIPPED), cache_dir=tmp_path)
+    assert len(calls) == 1  # the cache serves the second run
+    features._preprocessing.cache_clear()
+    monkeypatch.setitem(transforms.DEFAULT_PREPROCESS, "hot", True)
+    features.compute(items, "cnn", model=str(SHIPPED), cache_dir=tmp_path)
+    features._preprocessing.cache_clear()
+    assert len(calls) == 2 and len(calls[1]) == len(items)

@@ -9,6 +9,8 @@ gives the physics block ``PHYSICS_SHARE`` of the variance (``column_weights``).
 
 from __future__ import annotations
 
+import functools
+import json
 import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -124,13 +126,26 @@ def _cnn_extractor(model: str | None):
         raise TaggerError(f"no CNN model available: {err}; use --features physics") from None
     except OSError:
         raise TaggerError(f"no CNN model available: {path} not found; train one or use --features physics") from None
-    version = f"cnn:{os.path.abspath(path)}:{st.st_size}:{st.st_mtime_ns}"
+    version = f"cnn:{os.path.abspath(path)}:{st.st_size}:{st.st_mtime_ns}{_preprocessing(path, st.st_size, st.st_mtime_ns)}"
 
     def run(refs):
         return extract(refs, model=path)
 
     run.model = path  # a cluster runs the same model on its workers
     return run, version
+
+
+@functools.lru_cache(maxsize=8)
+def _preprocessing(path: str, size: int, mtime_ns: int) -> str:
+    """The preprocessing the model's features come through, as the cache's version sees it: a key added
+    since (``hot``, ``unit``), whose default applies to the same model file, changes the features too."""
+    try:
+        from tui_tagger.model.peek import model_preprocess
+
+        config = model_preprocess(path)
+    except Exception:  # not a file peek reads: the model's own loading says what is wrong
+        return ""
+    return "" if config is None else ":" + json.dumps(config, sort_keys=True)
 
 
 def _physics_batch(refs: list[str]) -> list[tuple[np.ndarray | None, str | None]]:
