@@ -7,8 +7,8 @@ offset) plus the read noise. Preprocessing takes log1p of the counts, whose knee
 the network sees: the same frame times 10 lost 3 of real-dev's 10 experiment types the network alone had
 right, times 1000 lost 7 (``benchmarks/bench_real_robust.py``).
 
-The gain is the slope of the noise variance against the level: second differences along sampled rows
-(x[i-1] - 2 x[i] + x[i+1]: a gradient cancels, the noise variance is 6 g (level - offset)), their robust
+The gain is the slope of the noise variance against the level: second differences along sampled rows and
+columns (x[i-1] - 2 x[i] + x[i+1]: a gradient cancels, the noise variance is 6 g (level - offset)), their robust
 spread (the interquartile range) in bins of the local level, a Theil-Sen line through the bins (the offset and the read noise
 are its intercept). Real-dev's frames give 0.24-3 (a counting detector about 1), the synthetic test's 0.98-1.28
 for half of them; structure a few pixels wide (sharp rings, many spots) inflates it, up to some 30-240 on 1
@@ -23,25 +23,33 @@ import numpy as np
 # (per second, per monitor count, absolute): no detector counts so (real-dev's least is 0.2). Whole numbers
 # measuring that low are counts whose noise a point spread smoothed (5 of 900 synthetic test frames).
 NORMALISED_BELOW = 0.1
-LINES = 32  # rows sampled
-SAMPLES = 1 << 13  # triplets at most (a fixed stride through them): one sort of these sets the bins
+LINES = 24  # rows sampled, and as many columns
+SAMPLES = 1 << 13  # triplets at most per direction (a fixed stride): one sort of these sets the bins
 BINS = 16
 MIN_PER_BIN = 100
 
 
 def photon_gain(data: np.ndarray, valid: np.ndarray | None = None) -> float | None:
     """Units per photon of ``data`` (2-D), or None where the frame cannot tell (too few valid pixels, no
-    spread of levels, or noise under one unit: sparse counts)."""
+    spread of levels, or noise under one unit: sparse counts). The lower of the estimates along rows and along
+    columns: structure only adds to the spread, and a streak or an edge along one direction adds to the
+    differences across it alone."""
     h, w = data.shape
     if h < 3 or w < 3:
         return None
-    rows = np.linspace(0, h - 1, min(LINES, h)).astype(int)  # rows only: contiguous, cheap to read
-    lines = data[rows]
-    ok = np.isfinite(lines) if valid is None else np.isfinite(lines) & valid[rows]
+    rows = np.linspace(0, h - 1, min(LINES, h)).astype(int)
+    cols = np.linspace(0, w - 1, min(LINES, w)).astype(int)
+    found = [g for g in (_along(data[rows], None if valid is None else valid[rows]),
+                         _along(data[:, cols].T, None if valid is None else valid[:, cols].T)) if g is not None]
+    return min(found) if found else None
+
+
+def _along(lines: np.ndarray, valid: np.ndarray | None) -> float | None:
+    """``photon_gain`` from the second differences along ``lines`` (rows of pixels)."""
+    ok = np.isfinite(lines) if valid is None else np.isfinite(lines) & valid
     a, b, c = lines[:, :-2], lines[:, 1:-1], lines[:, 2:]
     both = ok[:, :-2] & ok[:, 1:-1] & ok[:, 2:]
-    d, m = [(a - 2 * b + c)[both]], [((a + b + c) / 3)[both]]
-    d, m = np.concatenate(d), np.concatenate(m)
+    d, m = (a - 2 * b + c)[both], ((a + b + c) / 3)[both]
     if d.size < BINS * MIN_PER_BIN:
         return None
     if d.size > SAMPLES:
@@ -59,7 +67,12 @@ def photon_gain(data: np.ndarray, valid: np.ndarray | None = None) -> float | No
     if apart.sum() < BINS:
         return None
     g = float(np.median((variances[j] - variances[i])[apart] / (levels[j] - levels[i])[apart]))
-    return g if g > 0 else None
+    # photons' noise grows with the level: over the frame's levels it must at least double the darkest bins'
+    # variance, or the spread is a read noise, a smooth pattern added to a flat noise, a background
+    # subtracted: no photons to count (a slope near 0 there would read as a tiny unit)
+    if g <= 0 or g * (levels[-1] - levels[0]) < float(np.median(variances[:BINS // 4])):
+        return None
+    return g
 
 
 def whole_numbers(values: np.ndarray, n: int = 4096) -> bool:
