@@ -4,9 +4,10 @@ when a real frame reaches it binned, mirrored, at a lower dose, with detector ga
     python benchmarks/bench_real_robust.py [REAL_DEV] [--variants tiff mirror ...] [--out DIR] [--model M]
                                            [--no-physics] [--no-hot] [--no-unit]
 
-Each variant writes every labelled real-dev frame again (a float32 TIFF, flagged pixels NaN: the original name +
-``.tif``, so the file name rules still see the name; the header's geometry is gone in every variant, ``tiff`` alone measures that)
-and evaluates it on the same certain labels (``labels.csv``), as ``bench_real.py`` does. Variants:
+Each variant writes every labelled real-dev frame again (a float32 TIFF, flagged pixels NaN, named the
+original name + ``.tif``, so the file name rules still see the name; the header's geometry is gone in every
+variant, ``tiff`` alone measures that) and evaluates it on the same certain labels (``labels.csv``), as
+``bench_real.py`` does. Variants:
 
 - ``original``: the files as they are (headers, formats);
 - ``tiff``: the pixels alone (no header: no geometry, no pixel size);
@@ -42,8 +43,8 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT = REPO.parent / "shared" / "reference" / "real-dev"
-VARIANTS = ("original", "tiff", "mirror", "flipud", "rot90", "bin2", "dose10", "gaps", "u16", "hot", "zingers", "offset", "x0.001",
-            "x1000")
+VARIANTS = ("original", "tiff", "mirror", "flipud", "rot90", "bin2", "dose10", "gaps", "u16", "hot", "zingers",
+            "offset", "x0.001", "x1000")
 AUC_BAR = 0.75
 LINEAR, ROUND = "Linear beamstop", "Circular beamstop"
 

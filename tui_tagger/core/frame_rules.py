@@ -200,8 +200,7 @@ def _with_named(ruled: frozenset[str], name: str | None) -> frozenset[str]:
 def in_photons(data: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
     """``data``, or for a frame of normalised intensities (``core.photons.normalised_gain``) the same frame in
     photons. The beamstop's measures hold contrast to a photon's Poisson noise, at least one count: real-dev
-    x 0.001 had its round stops missed on 8 of 10 frames (the network's "Linear beamstop" stood), against 1
-    as it is."""
+    x 0.001 kept the network's "Linear beamstop" on 8 of its 10 round-stop frames (now 2; without header 1)."""
     from tui_tagger.core.photons import normalised_gain
 
     data = np.asarray(data)

@@ -8,7 +8,7 @@ frames against 14, ``benchmarks/bench_real_robust.py``). Scattering is never tha
 a detector, the beam's size and the sample's own spread put a real spot over several pixels, its
 neighbours a good share of its peak (a Bragg spot's next pixel holds 10-50 % of it).
 
-Only pixels above the frame's bright level (the caller's, e.g. its 99.9th percentile) are candidates: one
+Only pixels above the caller's bright level (preprocessing: twice the 99th percentile) are candidates: one
 comparison pass plus a few thousand gathers, or only the gathers where the caller knows the candidates
 (preprocessing finds them in the bright blocks of the shrunk frame).
 """

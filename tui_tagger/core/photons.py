@@ -8,11 +8,11 @@ the network sees: the same frame times 10 lost 3 of real-dev's 10 experiment typ
 right, times 1000 lost 7 (``benchmarks/bench_real_robust.py``).
 
 The gain is the slope of the noise variance against the level: second differences along sampled rows and
-columns (x[i-1] - 2 x[i] + x[i+1]: a gradient cancels, the noise variance is 6 g (level - offset)), their robust
-spread (the interquartile range) in bins of the local level, a Theil-Sen line through the bins (the offset and the read noise
-are its intercept). Real-dev's frames give 0.24-3 (a counting detector about 1), the synthetic test's 0.98-1.28
-for half of them; structure a few pixels wide (sharp rings, many spots) inflates it, up to some 30-240 on 1
-frame in 100 there.
+columns (x[i-1] - 2 x[i] + x[i+1]: a gradient cancels, the noise variance is 6 g (level - offset)), their
+robust spread (the interquartile range) in bins of the local level, a Theil-Sen line through the bins (the
+offset and the read noise are its intercept). Real-dev's frames give 0.2-2.2 (a counting detector about 1),
+the synthetic test's about 1 for half of them and over 4 for 1 in 20 (its CCDs and image plates, and sharp
+structure, which only adds to the spread).
 """
 
 from __future__ import annotations

@@ -126,7 +126,8 @@ def _cnn_extractor(model: str | None):
         raise TaggerError(f"no CNN model available: {err}; use --features physics") from None
     except OSError:
         raise TaggerError(f"no CNN model available: {path} not found; train one or use --features physics") from None
-    version = f"cnn:{os.path.abspath(path)}:{st.st_size}:{st.st_mtime_ns}{_preprocessing(path, st.st_size, st.st_mtime_ns)}"
+    version = (f"cnn:{os.path.abspath(path)}:{st.st_size}:{st.st_mtime_ns}"
+               + _preprocessing(path, st.st_size, st.st_mtime_ns))
 
     def run(refs):
         return extract(refs, model=path)

@@ -30,10 +30,10 @@ DEFAULT_PREPROCESS: dict[str, Any] = {
     # isolated hot pixels and zingers (``core.hotpixels``) masked: block max would make each a dot of
     # scattering. Checkpoints stored before the key get it too: it changes only such pixels.
     "hot": True,
-    # a frame of more than _MAX_GAIN units per photon (``core.photons``: an integrating detector's ADU, counts
-    # per second) brought to _MAX_GAIN before log1p, whose knee is one unit, and normalised intensities
-    # (core.photons.NORMALISED_BELOW) to photons: the network's input no longer depends on the frame's units outside
-    # that range. Checkpoints stored before get it too.
+    # a frame of more than _MAX_GAIN units per photon (``core.photons``: an integrating detector's ADU,
+    # counts per second) brought to _MAX_GAIN before log1p, whose knee is one unit, and normalised
+    # intensities (core.photons.NORMALISED_BELOW) to photons: the network's input no longer depends on the
+    # frame's units outside that range. Checkpoints stored before get it too.
     "unit": True,
 }
 INVALID_VALUES = (0.0, -1.0)
