@@ -239,3 +239,28 @@ async def test_n_goes_to_the_image_the_live_head_suggests(arcs):
         before = app.neg.current.path
         await pilot.press("n")
         assert await until(pilot, lambda: app.focused is app.neg and app.neg.current.path != before)
+
+
+async def test_corrections_short_of_a_retrain_are_learnt_once_the_keys_rest(arcs):
+    """One correction, then its undo, right after: fewer than RETRAIN_EVERY since the last fit. Once the keys
+    rest the head learns the labels as they are, so the p shown never stay those of an undone correction."""
+    from tui_tagger.ui.live_heads import REFIT_REST_S
+
+    root, _ = arcs
+    app = TaggerApp(root, tag=RING, graphics="none", thumbnails=False)
+    app.idle_resort_s = float("inf")
+    async with app.run_test(size=(140, 44)) as pilot:
+        await ready(app, pilot)
+        wait = int((REFIT_REST_S + 10) / 0.05)
+        # m then u on f10: the features come in and the first fit may see the move (5+) before the undo
+        await correct_and_learn(app, pilot, root / "f10.tif")
+        assert await until(pilot, lambda: app.head_status.startswith(f"learned {RING} from 4+ 4−"),
+                           tries=wait), app.head_status
+        app.neg.focus()
+        app.neg.select_path(str(root / "f11.tif"))  # an isotropic frame, to Positive: a 5th positive
+        await pilot.press("m")
+        assert await until(pilot, lambda: app.head_status.startswith(f"learned {RING} from 5+ 4−"),
+                           tries=wait), app.head_status
+        await pilot.press("u")
+        assert await until(pilot, lambda: app.head_status.startswith(f"learned {RING} from 4+ 4−"),
+                           tries=wait), app.head_status

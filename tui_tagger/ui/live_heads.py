@@ -1,8 +1,10 @@
 """The model learns from corrections while you work (a mixin of TaggerApp).
 
 On the first correction the folder's features are computed in a worker (cached on disk: the next session
-starts at once); from then on, every ``RETRAIN_EVERY`` corrections on the current tag, and on a change of
-tag, a few-label head (``learn.live``) retrains in a worker and the lists' p(tag) update where they stand.
+starts at once); from then on, every ``RETRAIN_EVERY`` corrections on the current tag, on a change of tag,
+and once the keys rest ``REFIT_REST_S`` after fewer (an undo right after a correction: the p shown follow
+the labels as they are), a few-label head (``learn.live``) retrains in a worker and the lists' p(tag)
+update where they stand.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from tui_tagger.ui.sorted_rows import release, select
 _ERROR, _PATH = attrgetter("error"), attrgetter("path")
 
 RETRAIN_EVERY = 3  # corrections on the current tag between retrains
+REFIT_REST_S = 1.0  # fewer corrections than that retrain once no correction came for this long
 # Features for at most this many images: every reviewed one first, then an even spread of the rest. A head
 # needs few labels, and a 100k folder would otherwise mean half an hour of decoding and GBs of features.
 MAX_IMAGES = 4000
@@ -86,6 +89,7 @@ class LiveHeadsMixin:
     _head_enabled = True
     _head_applying = 0  # the generation of the fit whose p are being applied
     _head_warm = None  # the timer that waits for a rest to do the imports; False once they are started
+    _refit_timer = None  # the retrain after a rest (REFIT_REST_S), restarted by each correction
 
     def on_mount(self) -> None:
         # (Textual calls each class's own on_mount: the app's runs too)
@@ -130,7 +134,18 @@ class LiveHeadsMixin:
             self.start_live_heads()
             return
         self._since_fit += 1
+        if self._refit_timer is not None:
+            self._refit_timer.stop()
+            self._refit_timer = None
         if self._since_fit >= RETRAIN_EVERY:
+            self.retrain_head()
+        else:
+            self._refit_timer = self.set_timer(REFIT_REST_S, self._refit_if_pending)
+
+    def _refit_if_pending(self) -> None:
+        """The corrections since the last fit, once they rest (see the module doc)."""
+        self._refit_timer = None
+        if self._since_fit:
             self.retrain_head()
 
     def start_live_heads(self) -> None:
