@@ -92,6 +92,16 @@ class Entry:
     def names(self) -> set[str]:
         return set(self.tags)
 
+    @property
+    def image_error(self) -> str | None:
+        """The image's own problem alone (``error`` joins it with the tag file's, image first)."""
+        error, tag_error = self.error, self.tag_error
+        if not tag_error or not error:
+            return error
+        if error == tag_error:
+            return None
+        return error[: -len(tag_error) - 2] if error.endswith(f"; {tag_error}") else error
+
 
 class Change(NamedTuple):
     """One difference between the disk and the index: ``kind`` "changed" (new or changed; ``entry`` is

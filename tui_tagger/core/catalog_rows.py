@@ -103,7 +103,9 @@ def first_rows(cat: Catalog, tag: str, positive: bool, limit: int, by_p: bool = 
 
 
 def all_rows(cat: Catalog) -> Iterator[tuple]:
-    """Every entry the index holds, in walk order, as (path, rel, size, mtime_ns, tags, predictions, error):
+    """Every entry the index holds, in walk order, as (path, rel, size, mtime_ns, tags, predictions, error,
+    tag_error): ``error`` the image's own problem (it cannot be read), ``tag_error`` its tag file's (its tags
+    are unknown; the image may be fine);
     ``tags`` is one dict per distinct tag set, shared by every row that has it (replace it, never edit), and
     ``predictions`` ``NO_PREDICTIONS`` (read-only) for none; paths are built on one prefix per folder."""
     db = cat.db
@@ -123,7 +125,7 @@ def all_rows(cat: Catalog) -> Iterator[tuple]:
             full = db.file_row(row[0])
             for e in reader.entries_of(full) if full is not None else ():
                 yield (e.path, e.rel, e.size, e.mtime_ns, _shared(tagsets, e.tags),
-                       e.predictions or NO_PREDICTIONS, e.error)
+                       e.predictions or NO_PREDICTIONS, e.image_error, e.tag_error)
             continue
         size = ints.setdefault(row[1], row[1])
         path = prefixes.get(rel)[0] + rel[rel.rfind("/") + 1:]
@@ -142,14 +144,15 @@ def all_rows(cat: Catalog) -> Iterator[tuple]:
                 p = dict(p)  # each row its own: a viewer sets new p in place
             else:
                 p = NO_PREDICTIONS
-            error = row[6] if row[6] is None or row[6].isascii() else path_form(row[6])
+            tag_error = row[6] if row[6] is None or row[6].isascii() else path_form(row[6])
         else:
-            tags, p, error = EMPTY, NO_PREDICTIONS, None
+            tags, p, tag_error = EMPTY, NO_PREDICTIONS, None
+        error = None
         if errors:
             err = errors.get(rel)
             if err is not None and err.size == row[1] and err.mtime_ns == row[2]:
-                error = f"{err.message}; {error}" if error else err.message
-        yield path, rel, size, row[2], tags, p, error
+                error = err.message
+        yield path, rel, size, row[2], tags, p, error, tag_error
 
 
 _COLUMNS = "skey, size, mtime_ns, frames, tag_key, predictions, error, tagset"

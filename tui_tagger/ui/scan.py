@@ -341,7 +341,8 @@ def _differs(row, session) -> bool:
     old = session.rows[i]
     # the p this session predicted are not on disk (Session.add_rows keeps them): not a change
     predictions = row.path not in session.predicted and old.predictions != row.predictions
-    return old.base != row.base or predictions or old.error != row.error or _rewritten(row, session)
+    return (old.base != row.base or predictions or old.error != row.error or old.tag_error != row.tag_error
+            or _rewritten(row, session))
 
 
 def _rewritten(row, session) -> bool:

@@ -42,8 +42,15 @@ class Row:
     mtime_ns: int
     base: dict[str, str | None]  # tags on disk: name -> source
     predictions: dict[str, float] = field(default_factory=dict)
-    error: str | None = None
+    error: str | None = None  # the image cannot be read: why
     size: int = 0  # bytes of the file (with mtime_ns: the key of the feature cache)
+    # its tag file cannot be read: why (its tags are unknown, not none; the image itself predicts and shows)
+    tag_error: str | None = None
+
+    @property
+    def problem(self) -> str | None:
+        """What the row shows as wrong: the image's problem, its tag file's, or both."""
+        return f"{self.error}; {self.tag_error}" if self.error and self.tag_error else self.error or self.tag_error
 
 
 @dataclass
@@ -90,15 +97,15 @@ class Session:
     def make_rows(entries) -> list[Row]:
         """Rows for catalog entries; no session state, so a worker thread builds them (100k: ~0.1 s).
         Equal tag dicts become one shared dict (``intern_tags``): the session replaces them, never edits."""
-        return [Row(e.path, e.rel, _name(e.rel), e.mtime_ns, intern_tags(e.tags), e.predictions or {}, e.error, e.size)
-                for e in entries]
+        return [Row(e.path, e.rel, _name(e.rel), e.mtime_ns, intern_tags(e.tags), e.predictions or {},
+                    e.image_error, e.size, e.tag_error) for e in entries]
 
     @staticmethod
     def rows_from(items) -> list[Row]:
         """Rows for ``core.catalog_rows.all_rows``' tuples (path, rel, size, mtime_ns, tags, predictions,
-        error), whose dicts are shared already; in a worker thread."""
-        return [Row(path, rel, _name(rel), mtime, tags, preds, error, size)
-                for path, rel, size, mtime, tags, preds, error in items]
+        error, tag_error), whose dicts are shared already; in a worker thread."""
+        return [Row(path, rel, _name(rel), mtime, tags, preds, error, size, tag_error)
+                for path, rel, size, mtime, tags, preds, error, tag_error in items]
 
     @staticmethod
     def tag_names(rows: list[Row]) -> list[str]:
@@ -193,13 +200,15 @@ class Session:
             flags = map(decided.__getitem__, map(id, map(_BASE, part)))
             if overrides:
                 flags = [f or r.path in overrides for f, r in zip(flags, part)]
+            flags = map(and_, flags, map(not_, map(_TAG_ERROR, part)))  # unknown tags decide nothing
             out += compress(part, map(and_, flags, map(not_, map(_ERROR, part))))
         return out
 
     def reviewed(self, row: Row) -> bool:
         """A person (or the generator, or a file that does not say) decided on this image: a tag file with
         such tags, or a correction in this session. A tag only the model added decides nothing."""
-        return not row.error and (row.path in self.overrides or any(src != "model" for src in row.base.values()))
+        return not row.error and not row.tag_error and (
+            row.path in self.overrides or any(src != "model" for src in row.base.values()))
 
     def labels(self, tag: str, paths=None) -> dict[str, bool]:
         """The labels a head learns ``tag`` from, path -> present, over the reviewed images (of ``paths``
@@ -577,7 +586,8 @@ def _sorted(rows: list[Row], sort: str, tag: str, positive: bool, by_name: bool)
     return scored
 
 
-_BASE, _PREDICTIONS, _ERROR = attrgetter("base"), attrgetter("predictions"), attrgetter("error")
+_BASE, _PREDICTIONS, _ERROR, _TAG_ERROR = (attrgetter("base"), attrgetter("predictions"), attrgetter("error"),
+                                           attrgetter("tag_error"))
 
 
 def _chunks(rows: list) -> Iterator[list]:

@@ -62,7 +62,7 @@ class Snapshot:
 
 def snapshot(app) -> Snapshot:
     s = app.session
-    rows = [r for r in s.rows if not r.error]
+    rows = [r for r in s.rows if not r.error and not r.tag_error]  # the tags of each must be known
     paths = [r.path for r in rows]
     return Snapshot(
         root=Path(app.root), tag=s.tag, paths=paths,

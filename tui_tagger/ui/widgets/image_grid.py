@@ -52,7 +52,7 @@ def _cell_segments(lst, index: int, line: int, cw: int) -> list[Segment]:
     if line == lst.thumb_h:
         p = row.predictions.get(lst.session.tag)
         p_text, name = (f"{p:.2f} " if p is not None else ""), row.name
-    key = ("grid", row.path, line, state, marked, id(arr), p_text, name, bool(row.error), cw, lst.thumb_w)
+    key = ("grid", row.path, line, state, marked, id(arr), p_text, name, bool(row.problem), cw, lst.thumb_w)
     cached = lst._strips.get(key)
     if cached is not None:
         return cached
@@ -66,7 +66,7 @@ def _cell_segments(lst, index: int, line: int, cw: int) -> list[Segment]:
         right = cw - lst.thumb_w - left
         segs = [Segment(" " * left, base), *lst._thumb_segments(row, arr, line, base), Segment(" " * right, base)]
     else:
-        style = base + lst._style("image-list--error") if row.error else base
+        style = base + lst._style("image-list--error") if row.problem else base
         segs = [Segment("●" if marked else " ", base), Segment(fit(p_text, name, cw - 2), style), Segment(" ", base)]
     if len(lst._strips) > 4000:
         lst._strips.clear()

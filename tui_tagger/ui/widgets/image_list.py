@@ -44,7 +44,7 @@ def _problem(row, arr) -> str:
     """A bad row's error without the row's own path in front: the row names the file, and a real folder's
     path would fill the line and cut off what is wrong (an error naming another file, its tag file, keeps it).
     A thumbnail that failed before the file's error is known (the scan reads only the first bytes) says so."""
-    error = row.error or ""
+    error = row.problem or ""
     if not error and arr is FAILED:
         return "unreadable — select it for why"
     return error[len(row.path) + 2:] if error.startswith(f"{row.path}: ") else error
@@ -619,7 +619,7 @@ class ImageList(ScrollView, can_focus=True):
             text = f"{printable(source):<9}" + (f" p={p:.2f}" if p is not None else "")  # source: from the file
         else:
             text = row.name if line == 0 else printable(_problem(row, arr)) if line == 2 else ""
-        return (row.path, line, state, id(arr), text, bool(row.error), width), row, line, state, arr, text
+        return (row.path, line, state, id(arr), text, bool(row.problem), width), row, line, state, arr, text
 
     def _warm_ahead(self) -> None:
         """Finish now, while the user's next key is still to come, the lines a next Up or Down needs that are not

@@ -30,6 +30,7 @@ class InspectPane(Vertical):
         self.path: str | None = None
         self.shown_key = None  # (path, settings key, pixel size) of the image drawn now
         self._details = None  # while only the title follows a moving cursor: fills the rest (show_title)
+        self._tag_problem: str | None = None  # the shown row's tag file problem (show_row)
 
     def compose(self) -> ComposeResult:
         # kept as attributes: a query per cursor move walks the pane's widgets each time
@@ -81,6 +82,7 @@ class InspectPane(Vertical):
     def show_row(self, row, tags: dict, vocab, session_tag: str) -> None:
         self._details = None
         self.path = row.path if row else None
+        self._tag_problem = row.tag_error if row else None  # shown above the image's metadata
         if row is None:
             self._title_line.show("no image", bold=False)
         else:
@@ -95,9 +97,11 @@ class InspectPane(Vertical):
             self._meta_text.update("", layout=False)
             self.set_class(False, "-error")
         elif row.error:
-            self.show_error(row.error)
+            self.show_error(row.problem)
         else:
             self.set_class(False, "-error")  # a no-op when unchanged: a class change restyles the pane
+            if self._tag_problem:  # the image is fine: it follows
+                self._meta_text.update(self._meta(None), layout=False)
 
     def update_predictions(self, row) -> None:
         """The model's p per tag for the shown image (predictions arrive while it is shown)."""
@@ -148,7 +152,14 @@ class InspectPane(Vertical):
             widget.render_key = key
             widget.image = pil_image if visible else None
             self.shown_key = key if visible else None
-        self._meta_text.update(Text(_format_meta(meta)), layout=False)
+        self._meta_text.update(self._meta(meta), layout=False)
+
+    def _meta(self, meta: dict | None) -> Text:
+        """The line under the image: its tag file's problem (a file's text: literal), then its metadata."""
+        text = Text(_format_meta(meta) if meta else "")
+        if self._tag_problem:
+            text = Text.assemble(("✗ " + printable(self._tag_problem), "bold"), "  " if meta else "", text)
+        return text
 
     def show_error(self, message: str) -> None:
         widget = self._image_widget()
