@@ -32,6 +32,18 @@ def test_suggest_json_lists_unlabelled_images_best_first(folder, capsys):
     assert json.loads(again) == picks
 
 
+def test_suggest_json_with_nothing_left_says_why_on_stderr(folder, capsys):
+    """Every readable image labelled: stdout is still the (empty) JSON list, and stderr says why it is empty."""
+    for i in range(18, 24):  # label the six unlabelled frames too
+        path = folder / f"frame_{i:03d}.tif"
+        tf = TagFile.new(path.with_suffix(".xml"), path.name)
+        tf.add("Ring: Isotropic", source="human")
+        tf.save(fsync=False)
+    rc, out, err = _run(suggest, [str(folder), "--tag", "Ring: Oriented z", "--json"], capsys)
+    assert rc == 0 and json.loads(out) == []
+    assert "no image left to suggest for Ring: Oriented z" in err and "(6 present, 18 absent)" in err
+
+
 def test_unknown_tag_is_one_line_with_suggestions(folder, capsys):
     with pytest.raises(TaggerError) as err:
         _run(suggest, [str(folder), "--tag", "Ring: Orientd z"], capsys)

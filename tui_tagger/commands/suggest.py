@@ -52,6 +52,9 @@ def run(args: argparse.Namespace) -> int:
         except Exception as err:  # noqa: BLE001 - a cache that cannot be written must not stop suggestions
             warn(str(err))
     if args.json:
+        if not picks and args.count > 0:  # stdout stays the JSON list; why it is empty goes to stderr
+            warn(f"{args.dir}: no image left to suggest for {tag}: every readable image has a label for it "
+                 f"({pos} present, {neg} absent)")
         print_json([{"path": data.entries[i].path, "score": round(s, 4)} for i, s in picks])
         return 0
     print(f"# {printable(tag)}: {pos} present, {neg} absent, {int((~known).sum())} unlabelled", flush=True)
