@@ -6,6 +6,9 @@ pyproject.toml."""
 from setuptools import find_packages, setup
 
 setup(
-    packages=find_packages(include=["tui_tagger", "tui_tagger.*"]) + ["tui_tagger.models"],
+    # data/ and themes/ hold no code but are importable folders: named, so setuptools ships them as they are
+    # rather than warning that they would be ignored (their files are package data, see pyproject.toml)
+    packages=find_packages(include=["tui_tagger", "tui_tagger.*"]) + ["tui_tagger.models", "tui_tagger.data",
+                                                                       "tui_tagger.themes"],
     package_dir={"tui_tagger.models": "models"},
 )
