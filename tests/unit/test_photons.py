@@ -38,3 +38,19 @@ def test_frames_that_cannot_tell_give_none():
     assert photon_gain(rng.poisson(0.01, (400, 400)).astype(np.float32)) is None  # stray counts only
     assert photon_gain(np.full((300, 300), 7.0)) is None  # no noise, one level
     assert photon_gain(np.ones((2, 50))) is None
+
+
+def test_enough_answers_whether_the_gain_is_over_it_from_the_rows_alone():
+    """A caller asking only whether the gain is over ``enough`` (preprocessing's 4 units per photon) gets the
+    rows' estimate where that settles it, never a gain on the other side of ``enough`` than the full answer."""
+    for gain in (1.0, 2.5, 10.0, 40.0):
+        data = (counts() * gain).astype(np.float32)
+        full, quick = photon_gain(data), photon_gain(data, enough=4.0)
+        assert (quick <= 4.0) == (full <= 4.0)
+        assert quick >= full  # the rows' estimate, or the same lower of the two
+        if full > 4.0:
+            assert quick == full
+    # a streak along the rows inflates their estimate: over enough, the columns are read and the lower wins
+    data = counts().astype(np.float32)
+    data[:, ::7] += np.linspace(0, 400, data.shape[0], dtype=np.float32)[:, None]
+    assert photon_gain(data, enough=4.0) == photon_gain(data)

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from tui_tagger.core.hotpixels import hot_pixels
-from tui_tagger.core.photons import normalised, photon_gain
+from tui_tagger.core.photons import normalised, photon_gain, whole_numbers
 
 # Version the behaviour: a checkpoint trained with another version must not be fed different inputs.
 PREPROCESS_VERSION = 1
@@ -167,8 +167,9 @@ def _photon_unit(data: np.ndarray, valid: np.ndarray | None, values: np.ndarray)
     CCDs and image plates drawn with gains 0.7-20), so up to 4 the input stays what it was trained on. A
     frame of normalised intensities (``core.photons.normalised``; ``values``: a sample of its pixels) is
     brought back to the photons it came from, the best guess."""
-    g = photon_gain(data, valid)
-    if normalised(g, values):
+    whole = whole_numbers(values)  # counts are never normalised: only whether they are over _MAX_GAIN matters
+    g = photon_gain(data, valid, enough=_MAX_GAIN if whole else None)
+    if not whole and normalised(g, values):
         return 1.0 / g
     return 1.0 if g is None or g <= _MAX_GAIN else _MAX_GAIN / g
 
