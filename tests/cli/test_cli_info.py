@@ -30,7 +30,7 @@ def test_json_lists_every_key_for_good_and_bad_files(tmp_path, data_dir, capsys)
     assert code == 1
     records = json.loads(out)
     assert [r["path"] for r in records] == refs
-    keys = {"path", "format", "shape", "dtype", "min", "max", "masked_fraction", "error", "frames"}
+    keys = {"path", "format", "shape", "dtype", "min", "max", "masked_fraction", "units_per_photon", "error", "frames"}
     assert all(keys <= set(r) for r in records)
 
     mar, stack, bad = records
@@ -73,3 +73,23 @@ def test_missing_file_fails_but_others_still_print(tmp_path, data_dir, capsys):
     assert code == 1
     assert "marccd" in out
     assert err.strip() == f"tui-tagger: {tmp_path / 'absent.cbf'}: no such file"
+
+
+def test_units_per_photon_are_measured_from_the_frames_noise(tmp_path, capsys):
+    """Photons counted as they are, the same photons as an integrating detector's ADU (8 per photon), and a
+    frame with no noise at all: about 1, about 8, and null (it cannot tell)."""
+    import tifffile
+
+    rng = np.random.default_rng(3)
+    yy, xx = np.indices((400, 400))
+    r = np.hypot(yy - 200, xx - 210)
+    photons = rng.poisson(30 * (1 + 20 * np.exp(-r / 50)) + 300 * np.exp(-0.5 * ((r - 120) / 5) ** 2))
+    tifffile.imwrite(tmp_path / "counts.tif", photons.astype(np.int32))
+    tifffile.imwrite(tmp_path / "adu.tif", (8 * photons + 100).astype(np.int32))
+    tifffile.imwrite(tmp_path / "flat.tif", np.full((400, 400), 7, np.int32))
+    assert main(["info", "--json", *(str(tmp_path / n) for n in ("counts.tif", "adu.tif", "flat.tif"))]) == 0
+    counts, adu, flat = (r["units_per_photon"] for r in json.loads(capsys.readouterr().out))
+    assert 0.75 < counts < 1.33 and 6 < adu < 10.7 and flat is None
+    assert main(["info", str(tmp_path / "adu.tif")]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split()[-2:] == ["PER", "PHOTON"] and table[1].split()[-1] == f"{adu:.3g}"

@@ -1,5 +1,7 @@
-"""``tui-tagger info FILE...``: format, shape, dtype, range and masked fraction of each image, and the
-scattering geometry its header (or a PONI file) gives (``info_geometry``)."""
+"""``tui-tagger info FILE...``: format, shape, dtype, range and masked fraction of each image, its units per
+photon measured from its noise (``core.photons``: about 1 for a counting detector, more for an integrating
+one's ADU, a small fraction for intensities normalised to a monitor; null where the frame cannot tell), and
+the scattering geometry its header (or a PONI file) gives (``info_geometry``)."""
 
 from __future__ import annotations
 
@@ -11,11 +13,12 @@ from tui_tagger.commands import info_geometry
 from tui_tagger.commands.common import print_json, warn
 from tui_tagger.core.errors import ImageReadError
 from tui_tagger.core.formats import parse_ref, read_image
+from tui_tagger.core.photons import photon_gain
 
 # Range and masked fraction of a stack cover its frames up to this many pixels in all (then "frames_read" says
 # how many were looked at), so `info` on a 10,000-frame Eiger master stays quick.
 STATS_PIXEL_BUDGET = 2**25
-KEYS = ("path", "format", "shape", "dtype", "frames", "min", "max", "masked_fraction", "error")
+KEYS = ("path", "format", "shape", "dtype", "frames", "min", "max", "masked_fraction", "units_per_photon", "error")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,6 +41,7 @@ def describe(ref: str) -> dict[str, object]:
     frames = int(meta.get("frames", 1) or 1)
     lo, hi, valid, total, read = math.inf, -math.inf, 0, 0, 0
     explicit = parse_ref(ref).index is not None
+    gain = photon_gain(frame.data, frame.mask)  # of the first frame: a stack's frames share their detector
     while True:
         values = frame.data[frame.mask]
         if values.size:
@@ -58,6 +62,7 @@ def describe(ref: str) -> dict[str, object]:
         min=lo if valid else None,
         max=hi if valid else None,
         masked_fraction=(total - valid) / total,
+        units_per_photon=None if gain is None else float(f"{gain:.3g}"),
     )
     meta.pop("masked_fraction", None)
     meta.pop("frames", None)
@@ -80,16 +85,17 @@ def _row(rec: dict[str, object]) -> list[str]:
     if rec.get("frames_read", rec["frames"]) != rec["frames"]:
         frames += f" ({rec['frames_read']} read)"
     return [printable(str(rec["path"])), str(rec["format"]), shape, str(rec["dtype"]), frames,
-            _number(rec["min"]), _number(rec["max"]), f"{100 * rec['masked_fraction']:.2f}%"]
+            _number(rec["min"]), _number(rec["max"]), f"{100 * rec['masked_fraction']:.2f}%",
+            _number(rec.get("units_per_photon"))]
 
 
 def print_table(records: list[dict[str, object]]) -> None:
-    rows = [["FILE", "FORMAT", "SHAPE", "DTYPE", "FRAMES", "MIN", "MAX", "MASKED"]]
+    rows = [["FILE", "FORMAT", "SHAPE", "DTYPE", "FRAMES", "MIN", "MAX", "MASKED", "PER PHOTON"]]
     rows += [_row(r) for r in records if not r["error"] or r["format"]]
     if len(rows) == 1:
         return
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    numeric = {5, 6, 7}
+    numeric = {5, 6, 7, 8}
     for row in rows:
         cells = [c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))]
         print("  ".join(cells).rstrip())
