@@ -64,6 +64,8 @@ def test_finds_extensionless_marccd_with_tags_and_skips_non_images(tmp_path, dat
     (root / "random_bytes").write_bytes(os.urandom(3000))
     (root / ".hidden").mkdir()
     write_tiff(root / ".hidden" / "x.tif")
+    for partial in ("y.tif.part", "y.tif.filepart", "y.tif~"):  # still being copied; a backup
+        write_tiff(root / partial)
     entries = Catalog(root).entries()
     assert rels(entries) == ["AgBH_10sec_SAXS", "layer_no_nxtal_1000_0480min_th007_spot1_10sec_SAXS"]
     agbh = entries[0]

@@ -35,6 +35,9 @@ def test_images_once_not_tag_files_hidden_files_or_text(tmp_path):
     (tmp_path / "a.tag").write_text("<tag_list/>")
     (tmp_path / ".partial.tif").write_bytes(tiff())
     (tmp_path / "notes.txt").write_text("hello")
+    # partial files being written or copied, renamed when whole, and a backup: never frames of their own
+    for partial in ("d.tif.part", "d.tif.partial", "d.tif.crdownload", "d.tif~"):
+        (tmp_path / partial).write_bytes(tiff(2))
     (tmp_path / ".hidden").mkdir()
     (tmp_path / ".hidden" / "b.tif").write_bytes(tiff())
     problems = []

@@ -51,7 +51,10 @@ from tui_tagger.core.vocabulary import Vocabulary, default_vocabulary
 SKIP_SUFFIXES = frozenset(
     ".tag .xml .txt .log .json .csv .tsv .py .pyc .ipynb .md .rst .yaml .yml .ini .cfg .toml .sh .bat "
     ".pdf .html .htm .js .css .doc .docx .xls .xlsx .ppt .pptx .odt .zip .tar .7z .rar .sqlite .db "
-    ".tmp .swp .bak .lock .pkl .pt .pth .onnx .npz .mat .m .c .h .cpp .java".split()
+    ".tmp .swp .bak .lock .pkl .pt .pth .onnx .npz .mat .m .c .h .cpp .java "
+    # a file still being written or copied under a name of its own, renamed when whole (rsync uses a dot
+    # name, hidden anyway; browsers, curl, WinSCP and file managers these suffixes)
+    ".part .partial .crdownload .filepart .download".split()
 )
 # Eiger/NeXus data files are read through their master file, not listed on their own.
 _EIGER_DATA = re.compile(r"^(?P<stem>.+)_data_\d{6}\.(?:h5|hdf5|hdf|nxs)$", re.IGNORECASE)
@@ -1055,10 +1058,16 @@ def read_tag_file(read_tags, path: str) -> tuple[dict, dict, str | None]:
     return tags, preds, None
 
 
-def skipped(name: str, listing) -> bool:
-    """Never an image (by its suffix), or an Eiger data file read through its master file."""
+def never_image(name: str) -> bool:
+    """A file name no image has: one of ``SKIP_SUFFIXES`` (text, code, archives, temporary and partial files)
+    or a backup's trailing ``~``. The folder's listing and a followed folder's events ask the same."""
     dot = name.rfind(".")
-    if dot > 0 and name[dot:].lower() in SKIP_SUFFIXES:
+    return name.endswith("~") or (dot > 0 and name[dot:].lower() in SKIP_SUFFIXES)
+
+
+def skipped(name: str, listing) -> bool:
+    """Never an image (``never_image``), or an Eiger data file read through its master file."""
+    if never_image(name):
         return True
     m = _EIGER_DATA.match(name) if "_data_" in name else None
     return bool(m and f"{m.group('stem')}_master.h5" in listing)

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from tui_tagger.core.catalog import SKIP_SUFFIXES
+from tui_tagger.core.catalog import never_image
 
 BACKLOG = ("new", "all", "none")
 SETTLE_S = 1.0  # a file whose writer does not close it (or on a polled folder) is complete after this long unchanged
@@ -337,8 +337,7 @@ class Follower:
         name = os.path.basename(path)
         if not name or name.startswith("."):
             return None
-        dot = name.rfind(".")
-        if dot > 0 and name[dot:].lower() in SKIP_SUFFIXES:
+        if never_image(name):
             return None
         root = self._root_of(path)
         if root is None:
