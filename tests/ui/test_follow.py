@@ -226,3 +226,34 @@ async def test_with_the_default_model_the_followed_frames_are_predicted_in_the_m
         assert len(models) == 1 and models[0].is_alive()  # the model ran there, not in the app's process
     models[0].join(5)
     assert not models[0].is_alive()  # and it went with the following
+
+
+async def test_a_frame_closed_half_written_then_whole_gets_its_thumbnail(folder):
+    """A detector (or a copy) that closes a frame half-written and appends the rest: the half frame's
+    thumbnail fails; once the whole frame arrives its row shows the thumbnail, not "✗ bad" (user trial)."""
+    import io
+    import time
+
+    import numpy as np
+    import tifffile
+
+    from tui_tagger.ui.thumbs import FAILED
+
+    buf = io.BytesIO()
+    tifffile.imwrite(buf, np.random.default_rng(1).poisson(30, (64, 64)).astype(np.uint16))
+    whole = buf.getvalue()
+    model = FakePredictor()
+    app = TaggerApp(folder, tag=RING, graphics="halfcell", predictor=lambda: model, follow=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(app, pilot)
+        assert await until(pilot, lambda: app.follow_state is not None and app.follow_state.mode, tries=600)
+        new = folder / "new_half.tif"
+        new.write_bytes(whole[: len(whole) // 2])  # closed: complete as far as the follower can tell
+        assert await until(pilot, lambda: listed(app, new) and app.thumbs.peek(str(new)) is FAILED, tries=600)
+        time.sleep(0.02)  # a later mtime for the whole frame
+        with open(new, "ab") as fh:
+            fh.write(whole[len(whole) // 2:])
+        thumb = lambda: app.thumbs.peek(str(new))  # noqa: E731
+        assert await until(pilot, lambda: thumb() is not None and thumb() is not FAILED and thumb().size > 0,
+                           tries=600)
+        assert app.session.row(str(new)).error is None

@@ -200,6 +200,10 @@ class FollowMixin:
             return
         self.follow_state.arrived(len(msg.rows))  # (frames still on their way when f stopped are listed too)
         self.follow_state.backlog = msg.backlog
+        s = self.session
+        rewritten = [r.path for r in msg.rows if r.path in s.index and s.written_again(r)]
+        if rewritten and self.thumbs is not None:  # written again (a frame closed half-written, then whole):
+            self.thumbs.forget(rewritten)  # its thumbnail, a failure maybe, is made anew
         if self._refresh_pending or not self._painted or not self.session.tag:
             self.session.add_rows(msg.rows)  # the scan's rebuild takes them
             self._refresh_pending = True

@@ -282,7 +282,7 @@ class ScanMixin:
         removed = [p for p in msg.removed if p in s.index]
         if not rows and not removed:
             return
-        rewritten = [r.path for r in rows if r.path in s.index and _rewritten(r, s)]
+        rewritten = [r.path for r in rows if r.path in s.index and s.written_again(r)]
         if rewritten and self.thumbs is not None:  # the same name, a new frame: its thumbnail made again
             self.thumbs.forget(rewritten)
         if self._refresh_pending or len(rows) > BATCH_MAX:
@@ -342,10 +342,4 @@ def _differs(row, session) -> bool:
     # the p this session predicted are not on disk (Session.add_rows keeps them): not a change
     predictions = row.path not in session.predicted and old.predictions != row.predictions
     return (old.base != row.base or predictions or old.error != row.error or old.tag_error != row.tag_error
-            or _rewritten(row, session))
-
-
-def _rewritten(row, session) -> bool:
-    """Whether ``row``'s image file was written again since its listed row was read (size or time)."""
-    old = session.rows[session.index[row.path]]
-    return old.mtime_ns != row.mtime_ns or old.size != row.size
+            or session.written_again(row))

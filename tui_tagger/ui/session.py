@@ -176,6 +176,12 @@ class Session:
     def row(self, path: str) -> Row:
         return self.rows[self.index[path]]
 
+    def written_again(self, row: Row) -> bool:
+        """Whether the image of ``row`` (read anew; listed already) was written again since its listed row was
+        read: its size or time differ."""
+        old = self.rows[self.index[row.path]]
+        return old.mtime_ns != row.mtime_ns or old.size != row.size
+
     def tags(self, row: Row) -> dict[str, str | None]:
         """Tags of the row now: disk tags with this session's corrections applied."""
         ov = self.overrides.get(row.path)
