@@ -257,3 +257,16 @@ async def test_a_frame_closed_half_written_then_whole_gets_its_thumbnail(folder)
         assert await until(pilot, lambda: thumb() is not None and thumb() is not FAILED and thumb().size > 0,
                            tries=600)
         assert app.session.row(str(new)).error is None
+
+
+async def test_at_80_columns_the_status_line_still_says_it_is_following(folder):
+    model = FakePredictor()
+    app = TaggerApp(folder, tag=RING, graphics="halfcell", predictor=lambda: model, follow=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        assert await until(pilot, lambda: app.follow_state is not None and app.follow_state.mode, tries=600)
+        await pilot.press("p")
+        assert await until(pilot, lambda: app.predicting is None and app.predict_device, tries=600)
+        app.status.update_now()
+        shown = str(app.status.render())
+        assert "follow" in shown and "/min" in shown and "backlog" in shown, shown

@@ -42,6 +42,10 @@ def status_text(app) -> Text:
         text.append(f"  ● {len(s.overrides)} unsaved", style="bold")
     if s.journal.unwritten:
         text.append(f"  ⚠ journal: {s.journal.unwritten} in memory only", style="bold red")
+    # following before the jobs: at the beamline it is the state the user must see, in 80 columns too
+    follow = app.follow_text()  # ui/follow.py: rate, backlog, last alert
+    if follow:
+        text.append(f"  {printable(follow)}", style="bold" if "alert" in follow else "")
     # background jobs
     if getattr(app, "loading", 0):  # ui/scan.py: the first screen is up, the rest of the index loads
         text.append(f"  loading {app.loading:,} images…")
@@ -61,9 +65,6 @@ def status_text(app) -> Text:
         text.append(f"  model: {printable(app.predict_device)}")
     if app.training is not None:
         text.append(f"  training: {app.training} (esc: stop)")
-    follow = app.follow_text()  # ui/follow.py: rate, backlog, last alert
-    if follow:
-        text.append(f"  {printable(follow)}", style="bold" if "alert" in follow else "")
     if app.head_status:
         text.append(f"  {printable(app.head_status)}")
     settings = app.settings
@@ -105,7 +106,8 @@ class StatusBar(Static):
 
 # what a narrow terminal shortens first, in this order (then the longest items, then it cuts items off the
 # end, and says so)
-SHORTER = ((" (p/esc: stop)", ""), (" (esc: stop)", ""), (" (new p: o re-sorts)", " (o: re-sort)"),
+SHORTER = ((" (p/esc: stop)", ""), (" (esc: stop)", ""), (" (f: stop)", ""), (" (new p: o re-sorts)", " (o: re-sort)"),
+           ("following: ", "follow "), (" frames/min", "/min"),
            (" images", ""), ("thumbnails… ", "thumbs "), (" to go", ""), ("sort: ", "sort "),
            ("learning: features", "learning"),
            *((f"filter ({kind}): ", "filter: ") for kind in ("name", "tags", "images", "review")))  # ui/view.py
