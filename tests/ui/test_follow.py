@@ -270,3 +270,25 @@ async def test_at_80_columns_the_status_line_still_says_it_is_following(folder):
         app.status.update_now()
         shown = str(app.status.render())
         assert "follow" in shown and "/min" in shown and "backlog" in shown, shown
+
+
+async def test_a_frame_deleted_while_following_leaves_the_lists_at_once(folder, monkeypatch):
+    """Not at the next look at the folder (every 30 s): the follower's event drops the row (user trial: 10-20 s)."""
+    monkeypatch.setenv("TUI_TAGGER_RECHECK_S", "0")  # no look at the folder: only the follower's event drops it
+    model = FakePredictor()
+    app = TaggerApp(folder, tag=RING, graphics="halfcell", predictor=lambda: model, follow=True)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await ready(app, pilot)
+        assert await until(pilot, lambda: app.follow_state is not None and app.follow_state.mode, tries=600)
+        if "events" not in app.follow_state.mode:
+            import pytest
+
+            pytest.skip(f"no file system events here ({app.follow_state.mode})")
+        new = folder / "new_gone.tif"
+        write_frame(new)
+        assert await until(pilot, lambda: listed(app, new), tries=600)
+        total = len(app.session.rows)
+        new.unlink()
+        # the folder is never looked at again here: only the follower's event can drop the row
+        assert await until(pilot, lambda: not listed(app, new) and len(app.session.rows) == total - 1, tries=600)
+        assert str(new) not in app.session.index

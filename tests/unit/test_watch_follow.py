@@ -132,14 +132,16 @@ def test_a_deleted_or_replaced_file_is_forgotten_so_a_new_one_at_its_path_is_tak
     frame.write_bytes(tiff())
     stamp = frame.stat().st_mtime_ns
     problems = []
-    with Follower([tmp_path], report=problems.append) as follower:
+    with Follower([tmp_path], report=problems.append, gone=True) as follower:
         if "events" not in follower.mode:
             import pytest
 
             pytest.skip(f"no file system events here ({follower.mode})")
         assert collect(follower) == [str(frame)]
+        assert follower.gone() == []
         frame.unlink()
         assert collect(follower, 1.0) == []
+        assert follower.gone() == [str(frame)] and follower.gone() == []  # said once, for a viewer to drop it
         frame.write_bytes(tiff())
         os.utime(frame, ns=(stamp, stamp))  # the same identity as the deleted one
         assert collect(follower) == [str(frame)]

@@ -230,7 +230,7 @@ class Follower:
 
     def __init__(self, roots: list[str | os.PathLike], *, poll: float | None = None, backlog: str = "new",
                  settle: float = SETTLE_S, state: bool = True, report: Callable[[str], None] | None = None,
-                 since: float | None = None):
+                 since: float | None = None, gone: bool = False):
         if backlog not in BACKLOG:
             raise ValueError(f"backlog must be one of {', '.join(BACKLOG)}, not {backlog!r}")
         self.roots = [os.path.abspath(os.fspath(r)) for r in roots]
@@ -249,6 +249,10 @@ class Follower:
         self._stores = [SeenStore(store_path(r) if state else None, self.report) for r in self.roots]
         self._again: set[str] = set()  # --backlog all: files there at the start, predicted again whatever the store says
         self._masters_told: set[str] = set()  # Eiger masters said to wait for their data files
+        # files deleted (or renamed away) since the last gone(), for a caller that asked (``gone``): a watch
+        # that never asks keeps none (a pipeline moving every frame away would grow it for good)
+        self._track_gone = gone
+        self._gone: list[str] = []
         self._backlog_walk: Iterator[str] | None = None
         self._rescanning = False  # the walk under way is a safety rescan, not the backlog
         self._next_rescan = math.inf  # time.monotonic() of the next safety rescan (events mode only)
@@ -426,6 +430,8 @@ class Follower:
         if kind == "deleted":
             if target == path:
                 self._forget(path)
+                if self._track_gone:
+                    self._gone.append(path)
             return
         if kind == "moved" and target == path:
             self._forget(path)  # renamed into place: a new file, whatever was at this path before
@@ -459,6 +465,12 @@ class Follower:
             except queue.Empty:
                 return
             self._apply(kind, path)
+
+    def gone(self) -> list[str]:
+        """The files deleted or renamed away since the last call (events seen by ``next``), for a viewer that
+        lists what is there: it drops them at once instead of at its next look at the folder."""
+        out, self._gone = self._gone, []
+        return out
 
     def next(self, timeout: float = 0.1) -> list[Arrival]:
         """The frames that became complete, waiting up to ``timeout`` seconds for the first of them."""

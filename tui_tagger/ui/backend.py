@@ -181,7 +181,7 @@ def follower(root: Path, since: float, report):
     no predictions, so ``watch``'s record of what it predicted is left alone)."""
     from tui_tagger.core.follow import Follower
 
-    return Follower([root], backlog="none", since=since, state=False, report=report)
+    return Follower([root], backlog="none", since=since, state=False, report=report, gone=True)
 
 
 def arrival_entries(root: Path, tags_dir: Path | None, refs: list[str]) -> list:

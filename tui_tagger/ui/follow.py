@@ -21,7 +21,8 @@ from tui_tagger.core.errors import QueryError, TaggerError
 from tui_tagger.core.query import alert_hits, parse_query
 from tui_tagger.core.text import printable
 from tui_tagger.ui import backend, predict
-from tui_tagger.ui.messages import FollowNotice, FollowPredicted, FollowStarted, FollowStopped, FramesArrived
+from tui_tagger.ui.messages import (FollowNotice, FollowPredicted, FollowStarted, FollowStopped, FramesArrived,
+                                    FramesGone)
 
 RATE_WINDOW_S = 60.0  # the rate in the status bar: frames that arrived in the last minute
 SINCE_MARGIN_S = 1.0  # files changed this long before the listing began count as new (coarse file system clocks)
@@ -142,6 +143,11 @@ class FollowMixin:
                 busy = bool(waiting) or (stream is not None and len(stream) > 0)
                 arrivals = follower.next(timeout=0.0 if busy or rows or results else 0.2) \
                     if len(waiting) < room else []
+                gone = follower.gone()
+                if gone:  # at once (a frame deleted and written again: its new row follows in a later post)
+                    dropped = set(gone)
+                    rows = [r for r in rows if r.path not in dropped]
+                    self.post_message(FramesGone(gone))
                 if arrivals:
                     rows += self.session.make_rows(
                         backend.arrival_entries(Path(root), tags_dir, [a.ref for a in arrivals]))
@@ -211,6 +217,10 @@ class FollowMixin:
             self._replace_rows(msg.rows)  # in at their sorted places; the cursor stays on its image
             if self.inspect.path is None:
                 self._show_selected()
+        self.status.update_now()
+
+    def on_frames_gone(self, msg: FramesGone) -> None:
+        self._remove_rows([p for p in msg.paths if p in self.session.index])
         self.status.update_now()
 
     def on_follow_predicted(self, msg: FollowPredicted) -> None:

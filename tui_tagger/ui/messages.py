@@ -263,6 +263,14 @@ class FramesArrived(Message):
         self.rows, self.backlog = rows, backlog
 
 
+class FramesGone(Message):
+    """Files deleted or renamed away in the followed folder (paths): their rows go."""
+
+    def __init__(self, paths: list[str]) -> None:
+        super().__init__()
+        self.paths = paths
+
+
 class FollowPredicted(Message):
     """(path, {tag: p} or None, error or None) of followed frames, by ``model``; ``backlog`` as above."""
 
