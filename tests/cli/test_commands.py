@@ -316,3 +316,22 @@ def test_toml_writer_round_trips(tmp_path):
     back = runconfig.read(tmp_path / "c.toml")
     del config["a"]["none"]
     assert back == config
+
+
+def test_train_makes_the_folder_of_out_and_refuses_one_it_cannot_write_before_training(trained, tmp_path,
+                                                                                         capsys):
+    """--out in a folder that does not exist yet is made (the run is not lost at the end, user trial); one that
+    cannot be made is a one-line error before any training."""
+    data, model = trained
+    common = ["--epochs", "1", "--batch", "8", "--workers", "0", "--from", str(model)]
+    nested = tmp_path / "runs" / "2026-12" / "ft.pt"
+    assert cli.main(["train", str(data), "--out", str(nested), *common]) == 0
+    assert nested.is_file() and nested.with_suffix(".toml").is_file()
+    capsys.readouterr()
+    (tmp_path / "notes.txt").write_text("a file, where a folder was meant")
+    assert cli.main(["train", str(data), "--out", str(tmp_path / "notes.txt" / "m.pt"), *common]) != 0
+    out, err = capsys.readouterr()
+    assert "cannot write the model there" in err and len(err.strip().splitlines()) == 1
+    assert "training" not in out  # refused before the run, not after it
+    assert cli.main(["train", str(data), "--out", str(tmp_path), *common]) != 0
+    assert "is a folder" in capsys.readouterr().err

@@ -36,8 +36,12 @@ def _widths(value) -> list[int] | None:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("dirs", nargs="*", metavar="DIR", help="folders of images with tag files")
-    p.add_argument("--out", metavar="M", help="the model file to write (and M.toml beside it)")
-    p.add_argument("--from", dest="init", metavar="M0", help="fine-tune this model (its preprocessing is kept)")
+    p.add_argument("--out", metavar="M",
+                   help="the model file to write, and M.toml beside it (required; its folder is made). To fine-tune "
+                        "the model that comes with tui-tagger on your folders: train DIR... --from shipped --out M")
+    p.add_argument("--from", dest="init", metavar="M0",
+                   help="fine-tune this model: a file, or 'shipped' for the one that comes with tui-tagger (its "
+                        "preprocessing is kept)")
     p.add_argument("--epochs", type=int, metavar="E", help="at most E epochs (default 30; early stopping)")
     p.add_argument("--device", help="auto (default), cpu, cuda or cuda:N")
     p.add_argument("--val-split", type=float, metavar="F", help="fraction of frames (whole samples) for validation (0.2)")
@@ -103,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
         raise TaggerError(f"train: --attention must be between 0 and {MAX_ATTENTION} (got {args.attention})")
     if not 0 <= args.focal <= 5:
         raise TaggerError(f"train: --focal must be between 0 and 5 (got {args.focal})")
+    _check_out(Path(args.out))
 
     from tui_tagger.model.checkpoint import ModelInfo, load_checkpoint, save_checkpoint
     from tui_tagger.model.data import decode_all, default_workers, label_matrix, labelled_samples
@@ -169,6 +174,22 @@ def run(args: argparse.Namespace) -> int:
     _save_config(args, out, device, workers, preprocess, summary, thresholds)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB) and {out.with_suffix('.toml')}")
     return 0
+
+
+def _check_out(out: Path) -> None:
+    """--out's folder made (as ``mkdir -p``) and written to before the training: a typo, a read-only folder or
+    a full disk is said now, not after the last epoch (the run would be lost)."""
+    import tempfile
+
+    if out.is_dir():
+        raise TaggerError(f"{out}: is a folder; --out takes the model file to write (e.g. {out / 'model.pt'})")
+    folder = out.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{out.name}.", suffix=".check"):
+            pass
+    except OSError as err:
+        raise TaggerError(f"{out}: cannot write the model there: {err.strerror or err}") from None
 
 
 def _tag_list(samples, min_support: int, keep: list[str]) -> list[str]:
