@@ -335,3 +335,19 @@ def test_train_makes_the_folder_of_out_and_refuses_one_it_cannot_write_before_tr
     assert "training" not in out  # refused before the run, not after it
     assert cli.main(["train", str(data), "--out", str(tmp_path), *common]) != 0
     assert "is a folder" in capsys.readouterr().err
+
+
+def test_evaluate_on_tag_files_of_predictions_alone_says_there_is_nothing_to_measure(trained, tmp_path, capsys):
+    """A fresh folder after ``predict --write``: tag files, but only the model's p in them. Not a table of zeros
+    and exit 0 (user trial): one line, and a failing exit."""
+    data, model = trained
+    folder = tmp_path / "fresh"
+    folder.mkdir()
+    for image in sorted(data.glob("*.tif"))[:6]:
+        shutil.copy(image, folder / image.name)
+    assert cli.main(["predict", str(folder), "--model", str(model), "--write", "--workers", "0"]) == 0
+    capsys.readouterr()
+    assert cli.main(["evaluate", str(folder), "--model", str(model), "--workers", "0"]) != 0
+    out, err = capsys.readouterr()
+    assert "no images a person tagged" in err and "(6 without a tag file or with the model's" in err
+    assert "--labels" in err and "mean AP" not in out and len(err.strip().splitlines()) == 1

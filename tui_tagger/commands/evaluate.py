@@ -81,12 +81,17 @@ def _run(args: argparse.Namespace, labels, cluster, load) -> int:
     for problem in data.problems:
         warn(problem)
     if not data.samples:
-        raise TaggerError("no tagged images under " + ", ".join(args.dirs))
+        raise TaggerError(f"no images a person tagged under {', '.join(args.dirs)} ({data.unlabelled} without a "
+                          "tag file or with the model's tags and predictions alone, which are no ground truth): "
+                          "tag some, or give --labels FILE.csv")
     tags = predictor.tags
     probs, ok = predict_all(predictor, [s.ref for s in data.samples], args.batch, args.workers, warn)
     if not ok.any():
         raise TaggerError("no readable tagged images to evaluate on")
     y, known = label_matrix([s for s, good in zip(data.samples, ok) if good], tags)
+    if not known.any():  # a table of zeros would say nothing
+        raise TaggerError("no labels of the model's tags in the tag files under " + ", ".join(args.dirs)
+                          + " (tag some images, or give --labels FILE.csv)")
     metrics = tag_metrics(y, probs[ok], tags, _thresholds(args.threshold, predictor), known)
     if args.json:
         print_json(metrics)

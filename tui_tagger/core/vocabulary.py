@@ -47,6 +47,18 @@ def decides(tag: str, tags) -> bool:
     return tag not in EXPERIMENT_TYPES or any(t in tags for t in EXPERIMENT_TYPES)
 
 
+def reviewed_tags(tags: dict, predictions) -> bool:
+    """Whether a tag file's ``tags`` (name -> source) and ``predictions`` (the model's p block) are a person's
+    decision on the image, so that a tag it lacks is absent (``decides``): it holds a tag a person (or the
+    synthetic generator, or a file that does not say) stated, or nothing at all (an empty tag file someone
+    saved). A file of the model's alone, its predictions (``predict --write``) or its tags (``--accept-above``),
+    decides nothing: training or a head that took it for "every other tag absent" would learn from the model
+    itself, on frames no one looked at."""
+    if tags:
+        return any(source != "model" for source in tags.values())
+    return not predictions
+
+
 # Tags real files carry that attributes.tsv lacks: known to the field, so grouped rather than "Other".
 FIELD_EXTRAS: dict[str, str] = {"Sample": "G3", "Test": "G3", "Standard": "G3"}
 

@@ -2,7 +2,8 @@
 per-tag labels read from their tag files.
 
 Labels: an image counts as *reviewed* when it has a readable tag file holding at least one tag that a
-person (or the synthetic generator, or a file that does not say) stated; an empty tag file counts too.
+person (or the synthetic generator, or a file that does not say) stated; an empty tag file counts too, one of
+the model's predictions alone does not (``vocabulary.reviewed_tags``).
 For a tag, a reviewed image is a positive when the tag is there (source human/None/synthetic) and a
 negative when it is not (but an experiment type on an image that names none: ``vocabulary.decides``); a
 tag the model added (source "model") is no label at all, and images with no tag file, or only model tags,
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from tui_tagger.core.errors import TaggerError
-from tui_tagger.core.vocabulary import decides
+from tui_tagger.core.vocabulary import decides, reviewed_tags
 
 
 @dataclass
@@ -37,7 +38,7 @@ class FolderData:
 def reviewed(entry) -> bool:
     if entry.tag_path is None or entry.tag_error:
         return False
-    return not entry.tags or any(source != "model" for source in entry.tags.values())
+    return reviewed_tags(entry.tags, entry.predictions)
 
 
 def tag_labels(entries: list, tag: str) -> np.ndarray:

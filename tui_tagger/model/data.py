@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from tui_tagger.core.errors import FileProblem, TaggerError
+from tui_tagger.core.vocabulary import reviewed_tags
 from tui_tagger.model.transforms import preprocess
 
 # Files that sit beside images and are never images themselves (skipped without sniffing).
@@ -62,12 +63,13 @@ class Sample:
 @dataclass
 class LabelledSet:
     samples: list[Sample] = field(default_factory=list)
-    unlabelled: int = 0  # images without a tag file (not used)
+    unlabelled: int = 0  # images no one decided on: no tag file, or one of the model's alone (not used)
     problems: list[str] = field(default_factory=list)  # unreadable tag files (one line each)
 
 
 def labelled_samples(paths: list[str | Path], tags_dir: str | Path | None = None) -> LabelledSet:
-    """Images under ``paths`` that have a tag file, with their tags and sample group."""
+    """Images under ``paths`` whose tag file is a person's decision (``vocabulary.reviewed_tags``), with their
+    tags and sample group."""
     from tui_tagger.core.tagstore import TagStore
 
     out = LabelledSet()
@@ -80,10 +82,10 @@ def labelled_samples(paths: list[str | Path], tags_dir: str | Path | None = None
             except TaggerError as err:
                 out.problems.append(str(err))
                 continue
-            if tagfile is None:
+            tags = {name: tag.source for name, tag in tagfile.tags.items()} if tagfile is not None else {}
+            if tagfile is None or not reviewed_tags(tags, tagfile.predictions):  # no one decided on it
                 out.unlabelled += 1
                 continue
-            tags = {name: tag.source for name, tag in tagfile.tags.items()}
             out.samples.append(Sample(ref, tags, group_key(ref, tags)))
     return out
 
