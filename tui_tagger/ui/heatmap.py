@@ -164,9 +164,10 @@ class HeatmapMixin:
                              f"map ({len(cm.tags)} tags; tui-tagger train-head learns one; h again: outlier patches)")
             r = cm.cam(frame.data, frame.mask, tag)
         if r.empty:
-            return _Heat(None, f"Grad-CAM {tag}: no evidence for it anywhere (p={r.p:.2f})")
-        return _Heat(r, f"Grad-CAM {tag} (p={r.p:.2f})",
-                     f"Heat map: where {model_label(cm.path)} looks for {tag} (Grad-CAM, p={r.p:.2f}); h: outlier patches")
+            return _Heat(None, f"Grad-CAM {tag}: no evidence for it anywhere (network p={r.p:.2f})")
+        return _Heat(r, f"Grad-CAM {tag} (network p={r.p:.2f}: before the physics check)",
+                     f"Heat map: where {model_label(cm.path)} looks for {tag} (Grad-CAM, the network's "
+                     f"p={r.p:.2f}, before the physics check); h: outlier patches")
 
     def _patches(self, frame, path: str, items: list) -> _Heat:
         from tui_tagger.learn import patches
