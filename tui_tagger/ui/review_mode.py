@@ -3,7 +3,8 @@ outlier images, in the same two lists with the same keys (``tui-tagger review``,
 
 ``r`` cycles: off -> questionable labels -> outliers -> off. Questionable labels are the images whose
 label a cross-validated head (trained without them) contradicts with p >= 0.8; their p(tag) becomes that
-head's, so with the p sort the strongest contradictions sit on top of each list: a tagged image the head
+head's while review shows them (the p before come back after it), so with the p sort the strongest
+contradictions sit on top of each list: a tagged image the head
 finds untagged-looking tops Positive, the reverse tops Negative. Outliers are the most unusual images by
 an isolation forest on the features. Computed in a worker, the images picked there too (a million rows: ~0.5 s);
 the keys work meanwhile and the status line says so; the lists are filtered to what was found.
@@ -26,6 +27,7 @@ class ReviewMixin:
     review_mode: str | None = None  # None | "questionable" | "outliers"
     review_outliers: list = []
     _review_pending: tuple[str, str] | bool = False  # (mode, tag) while its worker runs
+    _review_saved = None  # (tag, prediction model, {path: p before or None}) while review's p are shown
 
     def action_review(self) -> None:
         if self._review_pending or self._head_loading:
@@ -103,10 +105,14 @@ class ReviewMixin:
                 return
             results = [(path, {**s.row(path).predictions, tag: round(p, 4)}, None) for path, _, p in found
                        if path in s.index]
+            self._review_restore()  # a review before it (r on a new tag): its p back first
+            self._review_saved = (tag, s.prediction_model,
+                                  {path: s.row(path).predictions.get(tag) for path, _, _ in results})
             self.apply_predictions(results, "review (cross-validated head)")
             paths = {path for path, _, _ in found}
             what = f"{len(paths)} questionable {tag}"
         else:
+            self._review_restore()
             self.review_outliers = outliers  # (path, score), most unusual first
             paths = {path for path, _ in outliers}
             what = f"{len(paths)} outliers"
@@ -114,7 +120,25 @@ class ReviewMixin:
         self.set_view(filter=paths_filter(paths, what, "review"), sort="p")
         self.notify(f"Review: {what} (r: {'outliers' if mode == 'questionable' else 'leave review'}).", markup=False)
 
+    def _review_restore(self) -> None:
+        """The p the questionable images had before review showed its head's (the model's, the live head's, or
+        none), and the prediction model's name with them."""
+        saved, self._review_saved = self._review_saved, None
+        if saved is None:
+            return
+        tag, model, before = saved
+        s = self.session
+        results = []
+        for path, p in before.items():
+            if path in s.index:
+                probs = {name: v for name, v in s.row(path).predictions.items() if name != tag}
+                results.append((path, probs if p is None else {**probs, tag: p}, None))
+        if results:
+            self.apply_predictions(results, model)
+        s.prediction_model = model
+
     def _review_leave(self) -> None:
+        self._review_restore()
         self.review_mode = None
         self.set_view(filter=NO_FILTER)
         self.notify("Review ended: all images listed.")

@@ -274,7 +274,7 @@ class Session:
             if path not in self.index:
                 continue
             row = self.row(path)
-            if probs:
+            if probs is not None:  # ({}: none left, as review's p taken back from a row that had none)
                 self.predicted[path] = dict(probs)
                 row.predictions = dict(probs)
                 changed.append(row)
