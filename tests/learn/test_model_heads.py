@@ -76,6 +76,15 @@ def test_train_head_then_predict_gives_the_new_tag(folder, model, capsys):
     rc, out, _ = _run(predict, unlabelled[:1] + ["--model", str(model), "--json", "--no-heads"], capsys)
     assert rc == 0 and NEW not in json.loads(out)["probabilities"]
 
+    # evaluate names the heads in use, and says that one measured on the labels it learnt from flatters it
+    from tui_tagger.commands import evaluate
+
+    rc, out, err = _run(evaluate, [str(folder), "--model", str(model), "--workers", "0"], capsys)
+    assert f"few-label heads give the p of {NEW}" in err
+    assert f"the head of {NEW} learnt from the labels of {folder}" in err
+    rc, out, err = _run(evaluate, [str(folder), "--model", str(model), "--workers", "0", "--no-heads"], capsys)
+    assert "head" not in err
+
 
 def test_the_cross_validated_figures_score_the_head_that_is_saved(folder, model, capsys):
     """For a tag the model has, the saved head starts from the model's p: so must every fold. A model

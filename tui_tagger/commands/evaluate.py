@@ -69,11 +69,10 @@ def _run(args: argparse.Namespace, labels, cluster, load) -> int:
                      heads=not args.no_heads, problems=problems, physics=False if args.no_physics else None)
     for problem in problems:
         warn(problem)
+    _tell_heads(predictor, args.dirs)
     cluster_options.announce(cluster)
     if labels is not None:
         return _run_labels(args, predictor, labels)
-    import numpy as np
-
     from tui_tagger.model.data import label_matrix, labelled_samples
     from tui_tagger.model.metrics import format_table, tag_metrics
 
@@ -99,6 +98,24 @@ def _run(args: argparse.Namespace, labels, cluster, load) -> int:
         print(f"{int(ok.sum())} images, model {printable(str(predictor.info.name))} ({len(tags)} tags)")
         print(format_table(metrics))
     return 0 if ok.all() else 1
+
+
+def _tell_heads(predictor, dirs: list[str]) -> None:
+    """Which few-label heads give their tags' p here, and those that learnt from the folders measured: their
+    figures there flatter them (labels they were fitted on), which ``--no-heads`` leaves out."""
+    from pathlib import Path
+
+    heads = list(getattr(predictor, "heads", None) or [])
+    if not heads:
+        return
+    warn("few-label heads give the p of " + ", ".join(printable(h.tag) for h in heads)
+         + " (--no-heads: the model's own)")
+    measured = {Path(d).resolve() for d in dirs}
+    for head in heads:
+        folder = (getattr(head, "info", None) or {}).get("folder")
+        if folder and Path(folder).resolve() in measured:
+            warn(f"the head of {printable(head.tag)} learnt from the labels of {printable(folder)}: measured on "
+                 "them, its figures flatter it")
 
 
 def _run_labels(args: argparse.Namespace, predictor, labels: list) -> int:
