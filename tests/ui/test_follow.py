@@ -54,12 +54,22 @@ def notices(app) -> list[str]:
     return [str(n.message) for n in app._notifications]
 
 
+def follow_app(folder, model) -> TaggerApp:
+    """The app on ``folder`` following it, its frames predicted by ``model``."""
+    return TaggerApp(folder, tag=RING, graphics="halfcell", predictor=lambda: model, follow=True)
+
+
+async def until_following(app, pilot) -> None:
+    """Scanned, and the follower started (its mode known)."""
+    await ready(app, pilot)
+    assert await until(pilot, lambda: app.follow_state is not None and app.follow_state.mode, tries=600)
+
+
 async def test_a_frame_written_by_another_process_joins_the_lists_with_its_p(folder):
     model = FakePredictor()
-    app = TaggerApp(folder, tag=RING, graphics="halfcell", predictor=lambda: model, follow=True)
+    app = follow_app(folder, model)
     async with app.run_test(size=(160, 48)) as pilot:
-        await ready(app, pilot)
-        assert await until(pilot, lambda: app.follow_state is not None and app.follow_state.mode, tries=600)
+        await until_following(app, pilot)
         app.neg.focus()
         await pilot.press("down")
         cursor_on = app.neg.current.path
@@ -147,7 +157,7 @@ async def test_a_burst_of_alerts_is_a_few_notices_that_count_them_all(folder):
 
 async def test_newest_first_sort_puts_the_last_written_frame_on_top(folder):
     model = FakePredictor()
-    app = TaggerApp(folder, tag=RING, graphics="halfcell", predictor=lambda: model, follow=True)
+    app = follow_app(folder, model)
     async with app.run_test(size=(160, 48)) as pilot:
         await ready(app, pilot)
         for _ in range(12):  # o: a re-sort where new p came in, else the next sort order
@@ -243,10 +253,9 @@ async def test_a_frame_closed_half_written_then_whole_gets_its_thumbnail(folder)
     tifffile.imwrite(buf, np.random.default_rng(1).poisson(30, (64, 64)).astype(np.uint16))
     whole = buf.getvalue()
     model = FakePredictor()
-    app = TaggerApp(folder, tag=RING, graphics="halfcell", predictor=lambda: model, follow=True)
+    app = follow_app(folder, model)
     async with app.run_test(size=(160, 48)) as pilot:
-        await ready(app, pilot)
-        assert await until(pilot, lambda: app.follow_state is not None and app.follow_state.mode, tries=600)
+        await until_following(app, pilot)
         new = folder / "new_half.tif"
         new.write_bytes(whole[: len(whole) // 2])  # closed: complete as far as the follower can tell
         assert await until(pilot, lambda: listed(app, new) and app.thumbs.peek(str(new)) is FAILED, tries=600)
@@ -261,10 +270,9 @@ async def test_a_frame_closed_half_written_then_whole_gets_its_thumbnail(folder)
 
 async def test_at_80_columns_the_status_line_still_says_it_is_following(folder):
     model = FakePredictor()
-    app = TaggerApp(folder, tag=RING, graphics="halfcell", predictor=lambda: model, follow=True)
+    app = follow_app(folder, model)
     async with app.run_test(size=(80, 24)) as pilot:
-        await ready(app, pilot)
-        assert await until(pilot, lambda: app.follow_state is not None and app.follow_state.mode, tries=600)
+        await until_following(app, pilot)
         await pilot.press("p")
         assert await until(pilot, lambda: app.predicting is None and app.predict_device, tries=600)
         app.status.update_now()
@@ -276,10 +284,9 @@ async def test_a_frame_deleted_while_following_leaves_the_lists_at_once(folder, 
     """Not at the next look at the folder (every 30 s): the follower's event drops the row (user trial: 10-20 s)."""
     monkeypatch.setenv("TUI_TAGGER_RECHECK_S", "0")  # no look at the folder: only the follower's event drops it
     model = FakePredictor()
-    app = TaggerApp(folder, tag=RING, graphics="halfcell", predictor=lambda: model, follow=True)
+    app = follow_app(folder, model)
     async with app.run_test(size=(160, 48)) as pilot:
-        await ready(app, pilot)
-        assert await until(pilot, lambda: app.follow_state is not None and app.follow_state.mode, tries=600)
+        await until_following(app, pilot)
         if "events" not in app.follow_state.mode:
             import pytest
 
